@@ -1,0 +1,568 @@
+//! HTTP handlers under `/v1`.
+
+use super::problem::{ApiError, Problem};
+use super::views::*;
+use super::AppState;
+use crate::domain::ProjectId;
+use crate::ledger::Appended;
+use crate::store::TokenRecord;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::StreamExt as _;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::future::{ready, Ready};
+
+/// The largest page any list returns.
+pub const MAX_PAGE: usize = 1000;
+const DEFAULT_PAGE: usize = 100;
+
+/// A valid bearer token and what it grants.
+pub struct Reader(TokenRecord);
+
+impl FromRequest for Reader {
+    type Error = ApiError;
+    type Future = Ready<Result<Reader, ApiError>>;
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(authenticate(req))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Reader, ApiError> {
+    let unauthorized =
+        |detail: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .expect("app state is registered");
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        unauthorized("this endpoint needs an `Authorization: Bearer <token>` header")
+    })?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
+    state
+        .tokens
+        .check(token.trim())
+        .map(Reader)
+        .ok_or_else(|| unauthorized("the bearer token is not valid"))
+}
+
+impl Reader {
+    fn forbidden(detail: String) -> ApiError {
+        ApiError::new(StatusCode::FORBIDDEN, "forbidden", detail)
+    }
+    pub fn project(&self, project: &str) -> Result<(), ApiError> {
+        match &self.0.projects {
+            Some(list) if !list.iter().any(|p| p == project) => Err(Self::forbidden(format!(
+                "the token `{}` may not read project `{project}`",
+                self.0.name
+            ))),
+            _ => Ok(()),
+        }
+    }
+    pub fn everything(&self) -> Result<(), ApiError> {
+        match self.0.projects {
+            Some(_) => Err(Self::forbidden(format!(
+                "the token `{}` is scoped to listed projects; this endpoint needs a token for every project",
+                self.0.name
+            ))),
+            None => Ok(()),
+        }
+    }
+    pub fn admin(&self) -> Result<(), ApiError> {
+        if self.0.admin {
+            Ok(())
+        } else {
+            Err(Self::forbidden(format!(
+                "the token `{}` is not an admin token",
+                self.0.name
+            )))
+        }
+    }
+}
+
+/// Reads a JSON request body up to the configured limit.
+async fn json_body(
+    req: &HttpRequest,
+    mut body: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, ApiError> {
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            format!("the body must be `application/json`, got `{content_type}`"),
+        ));
+    }
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            format!("the request body is over the limit of {limit} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let mut bytes = web::BytesMut::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-body", e.to_string()))?;
+        if bytes.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes.freeze())
+}
+
+fn malformed(e: serde_json::Error) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "malformed-json",
+        format!("the body is not valid JSON: {e}"),
+    )
+}
+
+fn appended_response(appended: Vec<Appended>, batch: bool) -> HttpResponse {
+    let status = if appended.iter().any(|a| a.created) {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let entries: Vec<EntryView> = appended.iter().map(|a| EntryView::of(&a.entry)).collect();
+    let mut response = HttpResponse::build(status);
+    if batch {
+        response.json(BatchResult { entries })
+    } else {
+        let entry = entries.into_iter().next().expect("one envelope, one entry");
+        response
+            .insert_header((header::LOCATION, format!("/v1/entries/{}", entry.sequence)))
+            .json(entry)
+    }
+}
+
+/// Append one signed event.
+///
+/// The body is a DSSE envelope. The answer comes once the entry is durable: 201 with the new
+/// entry, or 200 with the original entry when the same event id and payload were already
+/// appended. No bearer token is needed: the signature is the authentication.
+#[utoipa::path(post, path = "/v1/events", tag = "append", request_body = crate::crypto::dsse::Envelope,
+    responses(
+        (status = 201, description = "Appended and durable", body = EntryView),
+        (status = 200, description = "Already appended with the same payload", body = EntryView),
+        (status = 400, description = "Malformed JSON or envelope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Signature or signer refused", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Version or id conflict", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Payload breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Writer busy or storage unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn append_event(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = json_body(&req, body, state.limits.body_bytes).await?;
+    let raw: &RawValue = serde_json::from_slice(&bytes).map_err(malformed)?;
+    let subs = state
+        .ledger
+        .prepare(vec![raw.get().as_bytes().to_vec()])
+        .map_err(|(_, e)| ApiError::from(e))?;
+    let appended = state.ledger.append(subs).await?;
+    Ok(appended_response(appended, false))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBatch<'a> {
+    #[serde(borrow)]
+    envelopes: Vec<&'a RawValue>,
+}
+
+/// Append a batch of signed events atomically.
+///
+/// Either every event is appended or none is; a refusal names the position (`index`) of the
+/// first bad envelope.
+#[utoipa::path(post, path = "/v1/batches", tag = "append", request_body = BatchRequest,
+    responses(
+        (status = 201, description = "Appended and durable", body = BatchResult),
+        (status = 200, description = "Every event was already appended", body = BatchResult),
+        (status = 400, description = "Malformed JSON or envelope", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Signature or signer refused", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Version or id conflict", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body or batch over the limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty batch, or a payload breaks a rule", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Writer busy or storage unavailable", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn append_batch(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = json_body(&req, body, state.limits.batch_body_bytes).await?;
+    let batch: RawBatch = serde_json::from_slice(&bytes).map_err(|e| {
+        if e.is_data() {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-batch",
+                format!("the batch must be {{\"envelopes\": [...]}}: {e}"),
+            )
+            .field("envelopes")
+        } else {
+            malformed(e)
+        }
+    })?;
+    if batch.envelopes.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "empty-batch",
+            "a batch holds at least one envelope",
+        )
+        .field("envelopes"));
+    }
+    if batch.envelopes.len() > state.limits.batch_events {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch-too-large",
+            format!(
+                "a batch holds at most {} envelopes, this one has {}",
+                state.limits.batch_events,
+                batch.envelopes.len()
+            ),
+        )
+        .field("envelopes"));
+    }
+    let raws = batch
+        .envelopes
+        .iter()
+        .map(|r| r.get().as_bytes().to_vec())
+        .collect();
+    let subs = state
+        .ledger
+        .prepare(raws)
+        .map_err(|(i, e)| ApiError::from(e).at(i))?;
+    let appended = state.ledger.append(subs).await?;
+    Ok(appended_response(appended, true))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    /// First version to return (default 1).
+    pub from_version: Option<u64>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    /// First sequence to return (default 0).
+    pub from: Option<u64>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+fn page_size(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(n) => Err(ApiError::bad_query(format!(
+            "`limit` must be between 1 and {MAX_PAGE}, got {n}"
+        ))
+        .field("limit")),
+    }
+}
+
+fn parse_project(raw: &str) -> Result<ProjectId, ApiError> {
+    ProjectId::parse(raw).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-path",
+            format!("project id `{raw}` {e}"),
+        )
+        .field("project")
+    })
+}
+
+/// Read a project's stream in order.
+#[utoipa::path(get, path = "/v1/projects/{project}/events", tag = "read", params(("project" = String, Path), StreamQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = EntryPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn project_events(
+    reader: Reader,
+    project: web::Path<String>,
+    query: web::Query<StreamQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let project = parse_project(&project)?;
+    reader.project(project.as_str())?;
+    let limit = page_size(query.limit)?;
+    let from = query.from_version.unwrap_or(1).max(1);
+    let ledger = state.ledger.clone();
+    let id = project.to_string();
+    let entries = web::block(move || ledger.project_entries(&id, from, limit + 1))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                e.to_string(),
+            )
+        })??;
+    if entries.is_empty() && from == 1 {
+        return Err(ApiError::not_found(format!(
+            "project `{project}` does not exist"
+        )));
+    }
+    let next = (entries.len() > limit).then(|| entries[limit].version);
+    let entries = entries.iter().take(limit).map(EntryView::of).collect();
+    Ok(HttpResponse::Ok().json(EntryPage { entries, next }))
+}
+
+/// Read the global feed: every entry, in ledger order.
+#[utoipa::path(get, path = "/v1/entries", tag = "read", params(FeedQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = EntryPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn feed(
+    reader: Reader,
+    query: web::Query<FeedQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    reader.everything()?;
+    let limit = page_size(query.limit)?;
+    let from = query.from.unwrap_or(0);
+    let ledger = state.ledger.clone();
+    let entries = web::block(move || ledger.range(from, limit))
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                e.to_string(),
+            )
+        })??;
+    let next = entries
+        .last()
+        .map(|e| e.sequence + 1)
+        .filter(|n| *n < state.ledger.len());
+    let entries = entries.iter().map(EntryView::of).collect();
+    Ok(HttpResponse::Ok().json(EntryPage { entries, next }))
+}
+
+fn entry_response(
+    reader: &Reader,
+    entry: Option<crate::entry::Entry>,
+    what: String,
+) -> Result<HttpResponse, ApiError> {
+    let entry = entry.ok_or_else(|| ApiError::not_found(format!("{what} is not in the log")))?;
+    reader.project(&entry.project)?;
+    Ok(HttpResponse::Ok().json(EntryView::of(&entry)))
+}
+
+/// One entry by its sequence.
+#[utoipa::path(get, path = "/v1/entries/{sequence}", tag = "read", params(("sequence" = u64, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = EntryView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn entry(
+    reader: Reader,
+    sequence: web::Path<u64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let sequence = sequence.into_inner();
+    entry_response(
+        &reader,
+        state.ledger.entry(sequence)?,
+        format!("entry {sequence}"),
+    )
+}
+
+/// One entry by the client's event id.
+#[utoipa::path(get, path = "/v1/events/{event_id}", tag = "read", params(("event_id" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = EntryView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn event(
+    reader: Reader,
+    event_id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    entry_response(
+        &reader,
+        state.ledger.entry_by_event(&event_id)?,
+        format!("event `{event_id}`"),
+    )
+}
+
+/// The size of the log and the hash of its last entry.
+#[utoipa::path(get, path = "/v1/head", tag = "read", security(("bearer" = [])),
+    responses(
+        (status = 200, body = Head),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn head(_reader: Reader, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let size = state.ledger.len();
+    let last_hash = match size {
+        0 => None,
+        n => state.ledger.entry(n - 1)?.map(|e| hex::encode(e.hash)),
+    };
+    Ok(HttpResponse::Ok().json(Head { size, last_hash }))
+}
+
+fn actor_view(id: &crate::domain::ActorId, actor: &crate::domain::state::ActorState) -> ActorView {
+    ActorView {
+        actor_id: id.to_string(),
+        display_name: actor.display_name.to_string(),
+        role: actor.role.as_str().to_owned(),
+        keys: actor
+            .keys
+            .iter()
+            .map(|(k, s)| KeyView {
+                key_id: k.to_string(),
+                public_key: s.public_key.to_base64(),
+                revoked: s.revoked,
+            })
+            .collect(),
+    }
+}
+
+/// Every registered actor, with roles and public keys.
+#[utoipa::path(get, path = "/v1/actors", tag = "actors", security(("bearer" = [])),
+    responses(
+        (status = 200, body = ActorList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn actors(_reader: Reader, state: web::Data<AppState>) -> HttpResponse {
+    let system = state.ledger.system();
+    let actors = system.actors().map(|(id, a)| actor_view(id, a)).collect();
+    HttpResponse::Ok().json(ActorList { actors })
+}
+
+/// One actor.
+#[utoipa::path(get, path = "/v1/actors/{actor_id}", tag = "actors", params(("actor_id" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = ActorView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn actor(
+    _reader: Reader,
+    actor_id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let system = state.ledger.system();
+    let found = crate::domain::ActorId::parse(&actor_id)
+        .ok()
+        .and_then(|id| system.actor(&id).map(|a| actor_view(&id, a)));
+    found
+        .map(|view| HttpResponse::Ok().json(view))
+        .ok_or_else(|| ApiError::not_found(format!("actor `{actor_id}` is not registered")))
+}
+
+/// Issue a read token (admin token required).
+#[utoipa::path(post, path = "/v1/tokens", tag = "actors", request_body = TokenRequest, security(("bearer" = [])),
+    responses(
+        (status = 201, body = IssuedToken),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn issue_token(
+    reader: Reader,
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    reader.admin()?;
+    let bytes = json_body(&req, body, 64 * 1024).await?;
+    let request: TokenRequest = serde_json::from_slice(&bytes).map_err(|e| {
+        if e.is_data() {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "invalid-token-request",
+                e.to_string(),
+            )
+        } else {
+            malformed(e)
+        }
+    })?;
+    crate::domain::ids::Label::parse(&request.name).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid-token-request",
+            format!("`name` {e}"),
+        )
+        .field("name")
+    })?;
+    if let Some(projects) = &request.projects {
+        for p in projects {
+            parse_project(p).map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid-token-request",
+                    e.problem.detail,
+                )
+                .field("projects")
+            })?;
+        }
+    }
+    let issued = state.tokens.issue(&request.name, request.projects, false)?;
+    Ok(HttpResponse::Created().json(IssuedToken {
+        token: issued.token,
+        name: issued.record.name,
+        projects: issued.record.projects,
+    }))
+}
+
+/// Liveness: the process answers.
+#[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok".into(),
+    })
+}
+
+/// Readiness: the log is loaded and the store answers.
+#[utoipa::path(get, path = "/readyz", tag = "health", responses(
+    (status = 200, body = Health),
+    (status = 503, body = Problem, content_type = "application/problem+json")))]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    state.ledger.store().len()?;
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ready".into(),
+    }))
+}

@@ -1,0 +1,133 @@
+//! The REST API (actix-web): routes, authentication, errors, the OpenAPI document.
+
+pub mod handlers;
+pub mod openapi;
+pub mod problem;
+pub mod views;
+
+use crate::ledger::Ledger;
+use crate::tokens::Tokens;
+use actix_web::body::BoxBody;
+use actix_web::dev::ServiceResponse;
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, HttpRequest, HttpResponse};
+use problem::ApiError;
+use std::sync::Arc;
+
+/// Request size limits.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest body of a single append, in bytes.
+    pub body_bytes: usize,
+    /// Largest body of a batch append, in bytes.
+    pub batch_body_bytes: usize,
+    /// Most envelopes in one batch.
+    pub batch_events: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body_bytes: 256 * 1024,
+            batch_body_bytes: 16 * 1024 * 1024,
+            batch_events: 1000,
+        }
+    }
+}
+
+pub struct AppState {
+    pub ledger: Ledger,
+    pub tokens: Arc<Tokens>,
+    pub limits: Limits,
+}
+
+/// Registers every route on an actix app.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use handlers::*;
+    let openapi = openapi::document();
+    cfg.app_data(web::PathConfig::default().error_handler(|e, _| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid-path", e.to_string()).into()
+    }))
+    .app_data(
+        web::QueryConfig::default().error_handler(|e, _| ApiError::bad_query(e.to_string()).into()),
+    )
+    .route("/healthz", web::get().to(healthz))
+    .route("/readyz", web::get().to(readyz))
+    .route(
+        "/openapi.json",
+        web::get().to(move || {
+            let doc = openapi.clone();
+            async move { HttpResponse::Ok().json(doc) }
+        }),
+    )
+    .service(
+        utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
+            .url("/docs/openapi.json", openapi::document()),
+    )
+    .route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((header::LOCATION, "/docs/"))
+                .finish()
+        }),
+    )
+    .service(
+        web::scope("/v1")
+            .route("/events", web::post().to(append_event))
+            .route("/batches", web::post().to(append_batch))
+            .route("/events/{event_id}", web::get().to(event))
+            .route("/entries", web::get().to(feed))
+            .route("/entries/{sequence}", web::get().to(entry))
+            .route("/projects/{project}/events", web::get().to(project_events))
+            .route("/head", web::get().to(head))
+            .route("/actors", web::get().to(actors))
+            .route("/actors/{actor_id}", web::get().to(actor))
+            .route("/tokens", web::post().to(issue_token)),
+    );
+}
+
+pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::not_found(format!(
+        "no resource at `{}`",
+        req.path()
+    )))
+}
+
+/// Turns any error response that is not already a problem document (actix's own 404 and 405,
+/// extractor errors) into one, so that every error the API sends is `application/problem+json`.
+pub fn problem_responses<B: actix_web::body::MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(|res: ServiceResponse<B>| {
+        let is_problem = res
+            .response()
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+        if is_problem {
+            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        }
+        let status = res.status();
+        let (slug, detail) = match status {
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method-not-allowed",
+                format!("{} is not allowed here", res.request().method()),
+            ),
+            StatusCode::NOT_FOUND => (
+                "not-found",
+                format!("no resource at `{}`", res.request().path()),
+            ),
+            s if s.is_server_error() => ("internal", "the server failed to answer".to_owned()),
+            _ => (
+                "bad-request",
+                status.canonical_reason().unwrap_or("error").to_owned(),
+            ),
+        };
+        let error = ApiError::new(status, slug, detail);
+        let (req, _) = res.into_parts();
+        let response: HttpResponse<BoxBody> = actix_web::ResponseError::error_response(&error);
+        Ok(ErrorHandlerResponse::Response(
+            ServiceResponse::new(req, response).map_into_right_body(),
+        ))
+    })
+}

@@ -1,0 +1,273 @@
+//! Every error the API returns, as an RFC 9457 `application/problem+json` body with a stable
+//! `type` per kind (`urn:lineage:problem:<slug>`, listed in `docs/errors.md`).
+
+use crate::crypto::dsse::EnvelopeError;
+use crate::domain::{PayloadError, Refusal};
+use crate::ledger::{AppendError, Failed, SubmitError};
+use crate::store::StoreError;
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+
+pub const PROBLEM_PREFIX: &str = "urn:lineage:problem:";
+
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `urn:lineage:problem:<slug>`: stable, one per kind of error.
+    #[serde(rename = "type")]
+    pub problem_type: String,
+    pub title: String,
+    pub status: u16,
+    /// What went wrong, naming the field or rule.
+    pub detail: String,
+    /// The payload field the problem is about, where there is one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// Position of the offending envelope in a batch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+    /// For version conflicts: the version the client expected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected: Option<u64>,
+    /// For version conflicts: the stream's actual version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<u64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub problem: Problem,
+    pub retry_after: Option<u32>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {}: {}",
+            self.status.as_u16(),
+            self.problem.problem_type,
+            self.problem.detail
+        )
+    }
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, slug: &str, detail: impl Into<String>) -> ApiError {
+        ApiError {
+            status,
+            problem: Problem {
+                problem_type: format!("{PROBLEM_PREFIX}{slug}"),
+                title: status.canonical_reason().unwrap_or("Error").to_owned(),
+                status: status.as_u16(),
+                detail: detail.into(),
+                field: None,
+                index: None,
+                expected: None,
+                actual: None,
+            },
+            retry_after: None,
+        }
+    }
+    pub fn field(mut self, field: impl Into<String>) -> Self {
+        self.problem.field = Some(field.into());
+        self
+    }
+    pub fn at(mut self, index: usize) -> Self {
+        self.problem.index = Some(index);
+        self
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::NOT_FOUND, "not-found", detail)
+    }
+    pub fn bad_query(detail: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+    fn error_response(&self) -> HttpResponse {
+        let mut response = HttpResponse::build(self.status);
+        response.content_type("application/problem+json");
+        if let Some(seconds) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(&self.problem)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        log::error!("store: {e}");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage-unavailable",
+            e.to_string(),
+        )
+    }
+}
+
+impl From<EnvelopeError> for ApiError {
+    fn from(e: EnvelopeError) -> Self {
+        let (status, slug, field) = match &e {
+            EnvelopeError::Json(_) => (StatusCode::BAD_REQUEST, "malformed-json", None),
+            EnvelopeError::Field { field, .. } => (
+                StatusCode::BAD_REQUEST,
+                "invalid-envelope",
+                Some(field.clone()),
+            ),
+            EnvelopeError::PayloadType(_) => (
+                StatusCode::BAD_REQUEST,
+                "unsupported-payload-type",
+                Some("payloadType".into()),
+            ),
+            EnvelopeError::Base64(f) => (
+                StatusCode::BAD_REQUEST,
+                "invalid-base64",
+                Some((*f).to_owned()),
+            ),
+            EnvelopeError::SignatureCount(_) => (
+                StatusCode::BAD_REQUEST,
+                "invalid-envelope",
+                Some("signatures".into()),
+            ),
+            EnvelopeError::SignatureLength => (
+                StatusCode::BAD_REQUEST,
+                "invalid-envelope",
+                Some("signatures[0].sig".into()),
+            ),
+            EnvelopeError::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                Some("payload".into()),
+            ),
+        };
+        let error = ApiError::new(status, slug, e.to_string());
+        match field {
+            Some(f) => error.field(f),
+            None => error,
+        }
+    }
+}
+
+impl From<PayloadError> for ApiError {
+    fn from(e: PayloadError) -> Self {
+        let slug = match &e {
+            PayloadError::Field { .. } => "invalid-payload",
+            PayloadError::UnknownKind(_) => "unknown-kind",
+            PayloadError::SchemaVersion { .. } => "unsupported-schema-version",
+            PayloadError::SystemKindOutsideSystem { .. }
+            | PayloadError::ProjectKindInSystem { .. } => "wrong-stream",
+        };
+        let field = e.field_name().map(str::to_owned);
+        let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, slug, format!("{e}"));
+        match field {
+            Some(f) => error.field(format!("payload.{}", f.trim_start_matches('.'))),
+            None => error,
+        }
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Envelope(e) => e.into(),
+            SubmitError::Payload(e) => e.into(),
+        }
+    }
+}
+
+fn refusal_status(r: &Refusal) -> StatusCode {
+    match r {
+        Refusal::UnknownKey { .. }
+        | Refusal::RevokedKey { .. }
+        | Refusal::KeyNotActors { .. }
+        | Refusal::RoleNotAllowed { .. } => StatusCode::FORBIDDEN,
+        Refusal::ProjectExists { .. }
+        | Refusal::DuplicateId { .. }
+        | Refusal::ActorExists { .. } => StatusCode::CONFLICT,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
+fn refusal_field(r: &Refusal) -> Option<String> {
+    match r {
+        Refusal::UnknownReference { field, .. }
+        | Refusal::DuplicateId { field, .. }
+        | Refusal::DigestMismatch { field, .. }
+        | Refusal::Invalid { field, .. } => Some(format!("payload.{field}")),
+        Refusal::UnknownKey { .. } | Refusal::RevokedKey { .. } => {
+            Some("signatures[0].keyid".into())
+        }
+        Refusal::KeyNotActors { .. } => Some("payload.actor".into()),
+        Refusal::RoleNotAllowed { .. } => Some("payload.kind".into()),
+        Refusal::ProjectNotFound { .. } | Refusal::ProjectExists { .. } => {
+            Some("payload.project".into())
+        }
+        Refusal::AlreadyRetracted { .. } => Some("payload.body.event_id".into()),
+        Refusal::UnknownActor { .. } | Refusal::ActorExists { .. } => {
+            Some("payload.body.actor_id".into())
+        }
+    }
+}
+
+impl From<Failed> for ApiError {
+    fn from(f: Failed) -> Self {
+        let error = match f.error {
+            AppendError::Refused(r) => {
+                let error = ApiError::new(refusal_status(&r), r.slug(), r.to_string());
+                match refusal_field(&r) {
+                    Some(field) => error.field(field),
+                    None => error,
+                }
+            }
+            AppendError::BadSignature { .. } => {
+                ApiError::new(StatusCode::FORBIDDEN, "bad-signature", f.error.to_string())
+                    .field("signatures[0].sig")
+            }
+            AppendError::VersionConflict {
+                expected, actual, ..
+            } => {
+                let mut e = ApiError::new(
+                    StatusCode::CONFLICT,
+                    "version-conflict",
+                    f.error.to_string(),
+                )
+                .field("payload.expected_version");
+                e.problem.expected = Some(expected);
+                e.problem.actual = Some(actual);
+                e
+            }
+            AppendError::EventIdConflict { .. } => ApiError::new(
+                StatusCode::CONFLICT,
+                "event-id-conflict",
+                f.error.to_string(),
+            )
+            .field("payload.event_id"),
+            AppendError::Busy | AppendError::ShuttingDown => {
+                let mut e = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    f.error.to_string(),
+                );
+                e.retry_after = Some(1);
+                return e;
+            }
+            AppendError::Storage(msg) => {
+                let mut e =
+                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable", msg);
+                e.retry_after = Some(1);
+                return e;
+            }
+        };
+        error.at(f.index)
+    }
+}

@@ -1,0 +1,139 @@
+//! Response bodies.
+
+use crate::entry::Entry;
+use crate::ledger::open_entry;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One entry of the log, with its payload decoded for reading.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EntryView {
+    /// Global position from 0; also the Merkle leaf index.
+    pub sequence: u64,
+    pub project: String,
+    /// Position in the project's stream, from 1.
+    pub version: u64,
+    /// When the ledger received the event (RFC 3339, UTC, microseconds).
+    pub received_at: String,
+    pub event_id: String,
+    pub kind: String,
+    pub actor: String,
+    pub key_id: String,
+    /// Hex SHA-256 of the previous entry of the project (zeros for the first).
+    pub prev_hash: String,
+    /// Hex SHA-256 of this entry's leaf bytes.
+    pub hash: String,
+    /// Hex RFC 9162 leaf hash, SHA-256(0x00 || leaf bytes).
+    pub leaf_hash: String,
+    /// The DSSE envelope as it was submitted.
+    #[schema(value_type = Object)]
+    pub envelope: serde_json::Value,
+    /// The signed payload, decoded.
+    #[schema(value_type = Object)]
+    pub payload: serde_json::Value,
+}
+
+impl EntryView {
+    pub fn of(entry: &Entry) -> EntryView {
+        let envelope = serde_json::from_slice(&entry.envelope).unwrap_or(serde_json::Value::Null);
+        let (event_id, kind, actor, key_id, payload) = match open_entry(entry) {
+            Ok((opened, payload)) => (
+                payload.event_id.to_string(),
+                payload.kind().as_str().to_owned(),
+                payload.actor.to_string(),
+                opened.key_id.to_string(),
+                serde_json::from_slice(&opened.payload).unwrap_or(serde_json::Value::Null),
+            ),
+            Err(_) => Default::default(),
+        };
+        EntryView {
+            sequence: entry.sequence,
+            project: entry.project.clone(),
+            version: entry.version,
+            received_at: entry
+                .received_at()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            event_id,
+            kind,
+            actor,
+            key_id,
+            prev_hash: hex::encode(entry.prev_hash),
+            hash: hex::encode(entry.hash),
+            leaf_hash: hex::encode(entry.leaf_hash()),
+            envelope,
+            payload,
+        }
+    }
+}
+
+/// A page of entries; `next` is the cursor for the following page, absent at the end.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EntryPage {
+    pub entries: Vec<EntryView>,
+    pub next: Option<u64>,
+}
+
+/// The entries a batch produced, in the order of the envelopes.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchResult {
+    pub entries: Vec<EntryView>,
+}
+
+/// The size of the log.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Head {
+    /// Number of durable entries; the next entry gets this sequence.
+    pub size: u64,
+    /// Hex hash of the last entry, absent when the log is empty.
+    pub last_hash: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct KeyView {
+    pub key_id: String,
+    pub public_key: String,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActorView {
+    pub actor_id: String,
+    pub display_name: String,
+    pub role: String,
+    pub keys: Vec<KeyView>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActorList {
+    pub actors: Vec<ActorView>,
+}
+
+/// A request for a read token.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// Who or what the token is for.
+    pub name: String,
+    /// Projects the token may read; absent for every project.
+    #[serde(default)]
+    pub projects: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct IssuedToken {
+    /// The bearer token; shown once, stored only as a hash.
+    pub token: String,
+    pub name: String,
+    pub projects: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}
+
+/// A batch of envelopes appended atomically.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BatchRequest {
+    pub envelopes: Vec<crate::crypto::dsse::Envelope>,
+}

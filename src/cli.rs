@@ -1,0 +1,184 @@
+//! The `lineage` command line.
+
+use crate::client::Client;
+use crate::crypto::dsse::Envelope;
+use crate::crypto::keys::KeyFile;
+use crate::startup::{Application, DataDir, Settings};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "lineage",
+    version,
+    about = "Tamper-evident ledger of AI-assisted creative production"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service.
+    Serve {
+        /// Data directory (created on first start).
+        #[arg(long, default_value = "./data", env = "LINEAGE_DATA")]
+        data: PathBuf,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080", env = "LINEAGE_ADDR")]
+        addr: String,
+        /// Largest request body of a single append, in bytes.
+        #[arg(long, default_value_t = 256 * 1024)]
+        body_limit: usize,
+        /// Most envelopes in one batch.
+        #[arg(long, default_value_t = 1000)]
+        batch_limit: usize,
+    },
+    /// Generate an ed25519 key file (mode 0600) for an actor.
+    Keygen {
+        #[arg(long)]
+        actor: String,
+        #[arg(long)]
+        key_id: String,
+        /// Where to write the key file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Sign a payload file as it is, printing the DSSE envelope.
+    Sign {
+        /// Key file from `lineage keygen`.
+        #[arg(long)]
+        key: PathBuf,
+        /// The payload JSON file; its exact bytes are signed.
+        payload: PathBuf,
+    },
+    /// Append envelope files: one file as a single event, several as one atomic batch.
+    Append {
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "LINEAGE_URL")]
+        url: String,
+        #[arg(required = true)]
+        envelopes: Vec<PathBuf>,
+    },
+    /// Record a realistic campaign through every stage against a running server.
+    Demo {
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "LINEAGE_URL")]
+        url: String,
+        /// The server's data directory, for the bootstrap admin's key and token.
+        #[arg(long, default_value = "./data", env = "LINEAGE_DATA")]
+        data: PathBuf,
+        /// Project id to create (default: a fresh `demo-campaign-…`).
+        #[arg(long)]
+        project: Option<String>,
+    },
+}
+
+fn fail(message: impl std::fmt::Display) -> ! {
+    eprintln!("lineage: {message}");
+    std::process::exit(1)
+}
+
+pub fn run() {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve {
+            data,
+            addr,
+            body_limit,
+            batch_limit,
+        } => {
+            env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+                .init();
+            let mut settings = Settings::new(data.clone(), addr);
+            settings.limits.body_bytes = body_limit;
+            settings.limits.batch_events = batch_limit;
+            let runtime = actix_web::rt::System::new();
+            runtime.block_on(async move {
+                let app = Application::build(settings)
+                    .await
+                    .unwrap_or_else(|e| fail(e));
+                let dir = DataDir { root: data };
+                for path in &app.created {
+                    println!("created {}", path.display());
+                }
+                println!(
+                    "admin token: {} (bearer token for reads)",
+                    dir.admin_token().display()
+                );
+                println!(
+                    "admin key:   {} (signs actor and key events)",
+                    dir.admin_key().display()
+                );
+                println!(
+                    "listening on http://127.0.0.1:{} ({} entries)",
+                    app.port(),
+                    app.ledger.len()
+                );
+                app.run_until_stopped().await.unwrap_or_else(|e| fail(e));
+            });
+        }
+        Command::Keygen { actor, key_id, out } => {
+            let key = KeyFile::generate(&actor, &key_id);
+            key.save(&out)
+                .unwrap_or_else(|e| fail(format!("{}: {e}", out.display())));
+            println!("{}", key.public_key_base64());
+        }
+        Command::Sign { key, payload } => {
+            let key = KeyFile::load(&key).unwrap_or_else(|e| fail(e));
+            let bytes = std::fs::read(&payload)
+                .unwrap_or_else(|e| fail(format!("{}: {e}", payload.display())));
+            let envelope = Envelope::sign(&bytes, &key.key_id, &key.key);
+            println!(
+                "{}",
+                String::from_utf8(envelope.to_json()).expect("JSON is UTF-8")
+            );
+        }
+        Command::Append { url, envelopes } => {
+            let client = Client::new(&url);
+            let bodies: Vec<Vec<u8>> = envelopes
+                .iter()
+                .map(|p| std::fs::read(p).unwrap_or_else(|e| fail(format!("{}: {e}", p.display()))))
+                .collect();
+            let answer = if bodies.len() == 1 {
+                client.append(&bodies[0])
+            } else {
+                client.append_batch(&bodies)
+            };
+            let answer = answer.unwrap_or_else(|e| fail(e));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&answer.body).expect("JSON serializes")
+            );
+            if !answer.ok() {
+                std::process::exit(1);
+            }
+        }
+        Command::Demo { url, data, project } => {
+            let dir = DataDir { root: data };
+            let admin = KeyFile::load(&dir.admin_key()).unwrap_or_else(|e| fail(e));
+            let token = std::fs::read_to_string(dir.admin_token())
+                .unwrap_or_else(|e| fail(format!("{}: {e}", dir.admin_token().display())));
+            let client = Client::new(&url).with_token(&token);
+            let project = project.unwrap_or_else(|| {
+                format!(
+                    "demo-campaign-{}",
+                    chrono::Utc::now().format("%Y%m%d-%H%M%S")
+                )
+            });
+            let summary = crate::demo::run(&client, admin, &project).unwrap_or_else(|e| fail(e));
+            println!(
+                "recorded project `{}`: {} project events, {} system events, deliveries {}",
+                summary.project,
+                summary.project_events,
+                summary.system_events,
+                summary.deliveries.join(", ")
+            );
+            println!("read it back:");
+            println!(
+                "  curl -H \"Authorization: Bearer $(cat {})\" '{url}/v1/projects/{}/events?limit=1000'",
+                dir.admin_token().display(),
+                summary.project
+            );
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! A small blocking HTTP client for the CLI (`append`, `demo`) and the benchmarks, and the
+//! payload builder they sign with.
+
+use crate::crypto::dsse::Envelope;
+use crate::crypto::keys::KeyFile;
+use serde_json::{json, Value};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+pub struct Client {
+    base: String,
+    agent: ureq::Agent,
+    token: Option<String>,
+}
+
+/// An HTTP answer: status and JSON body (`Value::Null` when the body is not JSON).
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Answer {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{url}: {message}")]
+pub struct ClientError {
+    pub url: String,
+    pub message: String,
+}
+
+impl Client {
+    pub fn new(base: &str) -> Client {
+        let agent = ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(60))
+            .build();
+        Client {
+            base: base.trim_end_matches('/').to_owned(),
+            agent,
+            token: None,
+        }
+    }
+
+    pub fn with_token(mut self, token: &str) -> Client {
+        self.token = Some(token.trim().to_owned());
+        self
+    }
+
+    fn answer(
+        &self,
+        url: &str,
+        result: Result<ureq::Response, ureq::Error>,
+    ) -> Result<Answer, ClientError> {
+        let response = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => {
+                return Err(ClientError {
+                    url: url.to_owned(),
+                    message: e.to_string(),
+                })
+            }
+        };
+        let status = response.status();
+        let text = response.into_string().map_err(|e| ClientError {
+            url: url.to_owned(),
+            message: e.to_string(),
+        })?;
+        Ok(Answer {
+            status,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+        })
+    }
+
+    fn request(&self, method: &str, path: &str) -> (String, ureq::Request) {
+        let url = format!("{}{}", self.base, path);
+        let mut request = self.agent.request(method, &url);
+        if let Some(token) = &self.token {
+            request = request.set("Authorization", &format!("Bearer {token}"));
+        }
+        (url, request)
+    }
+
+    pub fn get(&self, path: &str) -> Result<Answer, ClientError> {
+        let (url, request) = self.request("GET", path);
+        self.answer(&url, request.call())
+    }
+
+    pub fn post(&self, path: &str, body: &[u8]) -> Result<Answer, ClientError> {
+        let (url, request) = self.request("POST", path);
+        self.answer(
+            &url,
+            request
+                .set("Content-Type", "application/json")
+                .send_bytes(body),
+        )
+    }
+
+    /// Appends one envelope.
+    pub fn append(&self, envelope: &[u8]) -> Result<Answer, ClientError> {
+        self.post("/v1/events", envelope)
+    }
+
+    /// Appends envelopes as one atomic batch.
+    pub fn append_batch(&self, envelopes: &[Vec<u8>]) -> Result<Answer, ClientError> {
+        let mut body = b"{\"envelopes\":[".to_vec();
+        for (i, e) in envelopes.iter().enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            body.extend_from_slice(e);
+        }
+        body.extend_from_slice(b"]}");
+        self.post("/v1/batches", &body)
+    }
+}
+
+/// Builds and signs payloads for one actor.
+pub struct Signer {
+    pub key: KeyFile,
+    counter: AtomicU64,
+    prefix: String,
+}
+
+impl Signer {
+    pub fn new(key: KeyFile) -> Signer {
+        let prefix = format!("{}-{}", key.actor, &hex::encode(rand_bytes())[..8]);
+        Signer {
+            key,
+            counter: AtomicU64::new(0),
+            prefix,
+        }
+    }
+
+    /// A fresh event id, unique to this signer.
+    pub fn next_event_id(&self) -> String {
+        format!(
+            "{}-{}",
+            self.prefix,
+            self.counter.fetch_add(1, Ordering::Relaxed)
+        )
+    }
+
+    /// The payload JSON for an event, with a fresh event id.
+    pub fn payload(&self, project: &str, kind: &str, body: Value) -> Value {
+        json!({
+            "event_id": self.next_event_id(),
+            "project": project,
+            "kind": kind,
+            "schema_version": 1,
+            "actor": self.key.actor,
+            "occurred_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "body": body,
+        })
+    }
+
+    /// Signs payload JSON as serialized; returns the envelope's JSON bytes.
+    pub fn sign(&self, payload: &Value) -> Vec<u8> {
+        let bytes = serde_json::to_vec(payload).expect("payloads serialize");
+        Envelope::sign(&bytes, &self.key.key_id, &self.key.key).to_json()
+    }
+
+    /// Builds and signs in one step.
+    pub fn envelope(&self, project: &str, kind: &str, body: Value) -> Vec<u8> {
+        self.sign(&self.payload(project, kind, body))
+    }
+}
+
+fn rand_bytes() -> [u8; 16] {
+    use rand_core::RngCore as _;
+    let mut b = [0u8; 16];
+    rand_core::OsRng.fill_bytes(&mut b);
+    b
+}
+
+/// `sha256:<hex>` of some bytes: content addresses for demo and test assets.
+pub fn digest_of(bytes: &[u8]) -> String {
+    crate::domain::Digest::of(bytes).to_string()
+}

@@ -1,0 +1,5 @@
+//! Signatures, keys and hashes: DSSE envelopes, key files, the Merkle tree.
+
+pub mod dsse;
+pub mod keys;
+pub mod merkle;

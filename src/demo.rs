@@ -1,0 +1,511 @@
+//! `lineage demo`: registers a crew and records a realistic campaign through every stage, over
+//! the REST API of a running server.
+
+use crate::client::{digest_of, Answer, Client, Signer};
+use crate::crypto::keys::KeyFile;
+use serde_json::{json, Value};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Client(#[from] crate::client::ClientError),
+    #[error("{step}: the server answered {status}: {body}")]
+    Refused {
+        step: String,
+        status: u16,
+        body: Value,
+    },
+}
+
+/// What the demo recorded.
+#[derive(Debug, Clone)]
+pub struct DemoSummary {
+    pub project: String,
+    /// Events appended to the project stream.
+    pub project_events: usize,
+    /// Events appended to the system stream (actors, keys).
+    pub system_events: usize,
+    /// The delivered variants' asset ids.
+    pub deliveries: Vec<String>,
+}
+
+struct Crew {
+    producer: Signer,
+    director: Signer,
+    ai_artist: Signer,
+    post_artist: Signer,
+    qc: Signer,
+    brand: Signer,
+    client: Signer,
+    pipeline: Signer,
+}
+
+fn check(step: &str, answer: Answer) -> Result<Answer, DemoError> {
+    if answer.ok() {
+        Ok(answer)
+    } else {
+        Err(DemoError::Refused {
+            step: step.to_owned(),
+            status: answer.status,
+            body: answer.body,
+        })
+    }
+}
+
+fn fake_file(name: &str) -> String {
+    digest_of(format!("demo file {name}").as_bytes())
+}
+
+fn output(asset: &str, width: u32, height: u32) -> Value {
+    json!({"asset_id": asset, "digest": fake_file(asset), "media_type": "image/png", "width": width, "height": height})
+}
+
+/// Runs the demo. `admin` is the bootstrap admin key (`DATA/admin.key`).
+pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary, DemoError> {
+    let admin = Signer::new(admin);
+    // Actor ids carry a per-run suffix: each run registers a fresh crew with fresh keys.
+    let run_id = &crate::client::digest_of(project.as_bytes())[7..13];
+    let member = |name: &str, role: &str| {
+        let actor = format!("{name}-{run_id}");
+        (
+            KeyFile::generate(&actor, &format!("{actor}-key-1")),
+            role.to_owned(),
+        )
+    };
+    let members = [
+        member("maya-producer", "producer"),
+        member("jonas-cd", "creative_director"),
+        member("lea-ai-artist", "ai_artist"),
+        member("sam-post", "post_artist"),
+        member("ines-qc", "qc_reviewer"),
+        member("omar-brand", "brand_compliance"),
+        member("ana-client", "client_approver"),
+        member("genpipe", "integration"),
+    ];
+    let mut system_events = 0;
+    let mut registrations = Vec::new();
+    for (key, role) in &members {
+        registrations.push(admin.envelope(
+            "system",
+            "actor_registered",
+            json!({
+                "actor_id": key.actor,
+                "display_name": key.actor.replace('-', " "),
+                "role": role,
+                "keys": [{"key_id": key.key_id, "public_key": key.public_key_base64()}],
+            }),
+        ));
+    }
+    check("register the crew", client.append_batch(&registrations)?)?;
+    system_events += registrations.len();
+    let [producer, director, ai_artist, post_artist, qc, brand, client_approver, pipeline] =
+        members.map(|(key, _)| Signer::new(key));
+    let crew = Crew {
+        producer,
+        director,
+        ai_artist,
+        post_artist,
+        qc,
+        brand,
+        client: client_approver,
+        pipeline,
+    };
+
+    // The pipeline service rotates in a second key.
+    let genpipe = crew.pipeline.key.actor.clone();
+    let second = KeyFile::generate(&genpipe, &format!("{genpipe}-key-2"));
+    check(
+        "add a key",
+        client.append(&admin.envelope(
+            "system",
+            "key_added",
+            json!({"actor_id": genpipe, "key": {"key_id": second.key_id, "public_key": second.public_key_base64()}}),
+        ))?,
+    )?;
+    system_events += 1;
+
+    let mut count = 0usize;
+    let mut send =
+        |step: &str, signer: &Signer, kind: &str, body: Value| -> Result<Answer, DemoError> {
+            let answer = check(step, client.append(&signer.envelope(project, kind, body))?)?;
+            count += 1;
+            Ok(answer)
+        };
+    let c = &crew;
+
+    // Ideation & references.
+    send(
+        "create the project",
+        &c.producer,
+        "project_created",
+        json!({"content_type": "campaign", "title": "Aurora trail shoe — spring launch", "client": "Aurora Outdoor"}),
+    )?;
+    send(
+        "open ideation",
+        &c.producer,
+        "stage_marked",
+        json!({"stage": "ideation", "mark": "opened"}),
+    )?;
+    send(
+        "record the brief",
+        &c.producer,
+        "brief_recorded",
+        json!({
+        "brief_id": "brief-main", "title": "Spring launch key visual",
+        "text": "A runner at first light on a ridge, the Aurora shoe hero-lit; optimistic, cold air, real terrain.",
+        "deliverable_formats": ["jpeg", "tiff", "pdf-x4"], "channels": ["instagram", "magazine", "billboard"]}),
+    )?;
+    let moodboard = fake_file("moodboard");
+    send(
+        "add a visual reference",
+        &c.director,
+        "reference_added",
+        json!({
+        "reference_id": "ref-moodboard", "category": "visual", "title": "Dawn ridge moodboard",
+        "source": "internal moodboard v3", "rights": {"status": "owned"}, "digest": moodboard}),
+    )?;
+    send(
+        "add a cultural reference",
+        &c.director,
+        "reference_added",
+        json!({
+        "reference_id": "ref-fell-running", "category": "cultural", "title": "Fell running photography, 1970s",
+        "source": "licensed archive set 4411", "rights": {"status": "licensed", "holder": "Archive North", "note": "reference only, no reproduction"}}),
+    )?;
+    send(
+        "add the brand guideline",
+        &c.brand,
+        "reference_added",
+        json!({
+        "reference_id": "ref-brand-book", "category": "brand_guideline", "title": "Aurora brand book 2027",
+        "source": "brand book section 4: product colour", "rights": {"status": "owned"}}),
+    )?;
+    send(
+        "revise the brief",
+        &c.director,
+        "brief_revised",
+        json!({
+        "brief_id": "brief-main", "text": "A runner at first light on a ridge, the Aurora shoe hero-lit in brand teal; cold air, real terrain, no lens flare.",
+        "reason": "client feedback: product colour must read as brand teal"}),
+    )?;
+    send(
+        "complete ideation",
+        &c.producer,
+        "stage_marked",
+        json!({"stage": "ideation", "mark": "completed"}),
+    )?;
+
+    // R&D & pipeline.
+    send(
+        "open R&D",
+        &c.producer,
+        "stage_marked",
+        json!({"stage": "rnd", "mark": "opened"}),
+    )?;
+    send(
+        "register the base model",
+        &c.ai_artist,
+        "model_version_registered",
+        json!({
+        "model_version_id": "mv-base-xl-2", "provider": "Stability AI", "family": "SDXL", "version": "1.0",
+        "weights_digest": fake_file("sdxl-weights"), "license": "CreativeML Open RAIL++-M",
+        "training_data_statement": "Vendor statement: LAION-derived, filtered; see model card."}),
+    )?;
+    send(
+        "register the fine-tune",
+        &c.ai_artist,
+        "model_version_registered",
+        json!({
+        "model_version_id": "mv-aurora-lora-3", "provider": "in-house", "family": "SDXL LoRA", "version": "3",
+        "weights_digest": fake_file("aurora-lora-3"), "license": "proprietary",
+        "training_data_statement": "Trained only on Aurora-owned product photography (412 images, rights cleared)."}),
+    )?;
+    send(
+        "define the pipeline",
+        &c.ai_artist,
+        "pipeline_defined",
+        json!({
+        "pipeline_id": "pl-hero", "name": "Hero still pipeline",
+        "steps": [
+            {"name": "generate", "tool": "ComfyUI 0.3", "settings": {"sampler": "dpmpp_2m", "steps": 40}},
+            {"name": "product lock", "tool": "ControlNet depth", "settings": {"weight": 0.7}},
+        ],
+        "model_versions": ["mv-base-xl-2", "mv-aurora-lora-3"]}),
+    )?;
+    send(
+        "complete R&D",
+        &c.producer,
+        "stage_marked",
+        json!({"stage": "rnd", "mark": "completed"}),
+    )?;
+
+    // Exploration: prompts and generations.
+    send(
+        "open exploration",
+        &c.producer,
+        "stage_marked",
+        json!({"stage": "exploration", "mark": "opened"}),
+    )?;
+    send(
+        "author the first prompt",
+        &c.director,
+        "prompt_authored",
+        json!({
+        "prompt_id": "pr-1", "text": "trail runner on a misty ridge at dawn, Aurora shoe in focus, 35mm, f/2.8",
+        "negative_prompt": "lens flare, extra limbs, text", "parameters": {"cfg": 6.5},
+        "references": ["ref-moodboard", "ref-fell-running"], "brief_id": "brief-main"}),
+    )?;
+    send(
+        "iterate the prompt",
+        &c.ai_artist,
+        "prompt_authored",
+        json!({
+        "prompt_id": "pr-2", "text": "trail runner mid-stride on a misty ridge at dawn, Aurora shoe in brand teal, low angle, 35mm, f/2.8",
+        "negative_prompt": "lens flare, extra limbs, text, warped laces", "parameters": {"cfg": 7},
+        "references": ["ref-moodboard", "ref-brand-book"], "parent_prompt": "pr-1", "brief_id": "brief-main"}),
+    )?;
+    let mut generations = Vec::new();
+    for i in 1..=20u32 {
+        let (prompt, model) = if i <= 8 {
+            ("pr-1", "mv-base-xl-2")
+        } else {
+            ("pr-2", "mv-aurora-lora-3")
+        };
+        generations.push(c.pipeline.envelope(project, "generation_recorded", json!({
+            "generation_id": format!("gen-{i:02}"), "model_version": model, "prompt": prompt, "pipeline": "pl-hero",
+            "seed": 1000 + u64::from(i) * 7, "parameters": {"steps": 40, "cfg": 7},
+            "outputs": [output(&format!("img-{i:02}"), 1024, 1280)]})));
+    }
+    check("record 20 generations", client.append_batch(&generations)?)?;
+    let mut count = count + generations.len();
+    let mut send =
+        |step: &str, signer: &Signer, kind: &str, body: Value| -> Result<Answer, DemoError> {
+            let answer = check(step, client.append(&signer.envelope(project, kind, body))?)?;
+            count += 1;
+            Ok(answer)
+        };
+    let selected = ["img-12", "img-15", "img-18"];
+    let rejected: Vec<String> = (1..=20)
+        .map(|i| format!("img-{i:02}"))
+        .filter(|a| !selected.contains(&a.as_str()))
+        .collect();
+    send(
+        "select",
+        &c.director,
+        "selection_made",
+        json!({
+        "selection_id": "sel-round-1", "round": 1, "selected": selected, "rejected": rejected,
+        "rationale": "12 has the stride, 15 the light, 18 the product angle; the rest show warped laces or flat light."}),
+    )?;
+    send(
+        "note on the rejects",
+        &c.ai_artist,
+        "note_added",
+        json!({"text": "Base-model outputs lose the brand teal; keep the LoRA for production.", "assets": ["img-03"]}),
+    )?;
+    send(
+        "complete exploration",
+        &c.producer,
+        "stage_marked",
+        json!({"stage": "exploration", "mark": "completed"}),
+    )?;
+
+    // Production and refinement.
+    send(
+        "open production",
+        &c.producer,
+        "stage_marked",
+        json!({"stage": "production", "mark": "opened"}),
+    )?;
+    send(
+        "retouch",
+        &c.post_artist,
+        "post_edit_applied",
+        json!({
+        "edit_id": "ed-retouch-1", "technique": "retouch", "tool": "Photoshop 2027", "performed_by": "human",
+        "inputs": ["img-12"], "output": output("hero-retouched", 1024, 1280), "notes": "laces and sole cleaned"}),
+    )?;
+    send(
+        "composite",
+        &c.post_artist,
+        "post_edit_applied",
+        json!({
+        "edit_id": "ed-comp-1", "technique": "compositing", "tool": "Nuke 15", "performed_by": "human",
+        "inputs": ["hero-retouched", "img-15"], "output": output("hero-comp", 1024, 1280), "notes": "sky from 15"}),
+    )?;
+    send(
+        "upres",
+        &c.ai_artist,
+        "post_edit_applied",
+        json!({
+        "edit_id": "ed-upres-1", "technique": "upres", "tool": "Topaz Gigapixel 8", "performed_by": "ai",
+        "inputs": ["hero-comp"], "output": output("hero-master", 8192, 10240)}),
+    )?;
+    send(
+        "complete production",
+        &c.producer,
+        "stage_marked",
+        json!({"stage": "production", "mark": "completed"}),
+    )?;
+    send(
+        "open refinement",
+        &c.producer,
+        "stage_marked",
+        json!({"stage": "refinement", "mark": "opened"}),
+    )?;
+    let checks = |anatomy: &str| {
+        json!([
+            {"check": "colour_accuracy", "result": "pass"},
+            {"check": "anatomy", "result": anatomy, "note": if anatomy == "fail" { "left hand has six fingers" } else { "ok" }},
+            {"check": "product_accuracy", "result": "pass"},
+            {"check": "light_shadow", "result": "pass"},
+            {"check": "artifacts", "result": "pass"},
+            {"check": "resolution", "result": "pass"},
+            {"check": "edges", "result": "pass"},
+            {"check": "hallucination", "result": "pass"},
+        ])
+    };
+    send(
+        "first QC review",
+        &c.qc,
+        "qc_review_recorded",
+        json!({
+        "review_id": "qc-1", "asset": "hero-master", "digest": fake_file("hero-master"),
+        "checks": checks("fail"), "proof_medium": "screen", "proof_size": "100%", "verdict": "fail"}),
+    )?;
+    send(
+        "fix the hand",
+        &c.post_artist,
+        "post_edit_applied",
+        json!({
+        "edit_id": "ed-cleanup-1", "technique": "cleanup", "tool": "Photoshop 2027", "performed_by": "human",
+        "inputs": ["hero-master"], "output": output("hero-master-v2", 8192, 10240), "notes": "hand repainted"}),
+    )?;
+    send(
+        "second QC review",
+        &c.qc,
+        "qc_review_recorded",
+        json!({
+        "review_id": "qc-2", "asset": "hero-master-v2", "digest": fake_file("hero-master-v2"),
+        "checks": checks("pass"), "proof_medium": "large_format", "proof_size": "6x3 m", "verdict": "pass"}),
+    )?;
+    send(
+        "creative approval",
+        &c.director,
+        "approval_recorded",
+        json!({
+        "approval_id": "ap-cd", "asset": "hero-master-v2", "digest": fake_file("hero-master-v2"), "decision": "approved"}),
+    )?;
+    send(
+        "brand approval",
+        &c.brand,
+        "approval_recorded",
+        json!({
+        "approval_id": "ap-brand", "asset": "hero-master-v2", "digest": fake_file("hero-master-v2"), "decision": "approved",
+        "conditions": ["use only with the 2027 logo lock-up"]}),
+    )?;
+    send(
+        "client approval",
+        &c.client,
+        "approval_recorded",
+        json!({
+        "approval_id": "ap-client", "asset": "hero-master-v2", "digest": fake_file("hero-master-v2"), "decision": "approved"}),
+    )?;
+    send(
+        "complete refinement",
+        &c.producer,
+        "stage_marked",
+        json!({"stage": "refinement", "mark": "completed"}),
+    )?;
+    let hold = send(
+        "a mistaken note",
+        &c.producer,
+        "note_added",
+        json!({"text": "Hold delivery until Monday."}),
+    )?;
+    let hold = hold.body["event_id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    send(
+        "retract the note",
+        &c.producer,
+        "event_retracted",
+        json!({"event_id": hold, "reason": "sent to the wrong project"}),
+    )?;
+
+    // Delivery.
+    send(
+        "open delivery",
+        &c.producer,
+        "stage_marked",
+        json!({"stage": "delivery", "mark": "opened"}),
+    )?;
+    let deliveries = [
+        (
+            "dl-instagram",
+            "hero-ig-4x5",
+            "jpeg",
+            "instagram",
+            "digital",
+            1080,
+            1350,
+            "en-GB",
+        ),
+        (
+            "dl-magazine",
+            "hero-print-a4",
+            "tiff",
+            "magazine",
+            "print",
+            2480,
+            3508,
+            "en-GB",
+        ),
+        (
+            "dl-billboard",
+            "hero-billboard",
+            "pdf-x4",
+            "billboard",
+            "large_format",
+            8192,
+            4096,
+            "de-DE",
+        ),
+    ];
+    let mut delivered = Vec::new();
+    for (id, variant, format, channel, medium, w, h, locale) in deliveries {
+        send(
+            &format!("deliver {id}"),
+            &c.pipeline,
+            "delivery_recorded",
+            json!({
+            "delivery_id": id, "master_asset": "hero-master-v2", "variant": output(variant, w, h),
+            "format": format, "channel": channel, "medium": medium, "dimensions": {"width": w, "height": h}, "locale": locale}),
+        )?;
+        delivered.push(variant.to_owned());
+    }
+    send(
+        "complete delivery",
+        &c.producer,
+        "stage_marked",
+        json!({"stage": "delivery", "mark": "completed"}),
+    )?;
+
+    check(
+        "revoke the rotated key",
+        client.append(&admin.envelope(
+            "system",
+            "key_revoked",
+            json!({"actor_id": genpipe, "key_id": second.key_id, "reason": "rotation finished"}),
+        ))?,
+    )?;
+    system_events += 1;
+
+    Ok(DemoSummary {
+        project: project.to_owned(),
+        project_events: count,
+        system_events,
+        deliveries: delivered,
+    })
+}

@@ -1,0 +1,378 @@
+//! Identifiers and bounded values. Each is built by `parse` and cannot hold an invalid value, so
+//! code past the boundary never re-checks them.
+
+use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+use std::fmt;
+
+/// Why a value was refused; the caller adds the field name.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("is {len} characters long, the limit is {max}")]
+    TooLong { len: usize, max: usize },
+    #[error("must match {pattern}")]
+    Pattern { pattern: &'static str },
+}
+
+/// Longest identifier accepted anywhere.
+pub const MAX_ID_LEN: usize = 128;
+const ID_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$";
+
+fn check_identifier(s: &str) -> Result<(), ValueError> {
+    if s.is_empty() {
+        return Err(ValueError::Empty);
+    }
+    let len = s.chars().count();
+    if len > MAX_ID_LEN {
+        return Err(ValueError::TooLong {
+            len,
+            max: MAX_ID_LEN,
+        });
+    }
+    let mut bytes = s.bytes();
+    let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric());
+    let rest_ok =
+        bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    if first_ok && rest_ok {
+        Ok(())
+    } else {
+        Err(ValueError::Pattern {
+            pattern: ID_PATTERN,
+        })
+    }
+}
+
+macro_rules! identifier {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(s: &str) -> Result<Self, ValueError> {
+                check_identifier(s)?;
+                Ok(Self(s.to_owned()))
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = ValueError;
+            fn try_from(s: String) -> Result<Self, ValueError> {
+                check_identifier(&s)?;
+                Ok(Self(s))
+            }
+        }
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{:?}", self.0)
+            }
+        }
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                "Identifier".into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({
+                    "type": "string",
+                    "pattern": ID_PATTERN,
+                    "description": "1 to 128 characters: letters, digits, '.', '_', ':' and '-', starting with a letter or digit"
+                })
+            }
+        }
+    };
+}
+
+identifier!(
+    /// The stream an event belongs to: a project, or [`SYSTEM_PROJECT`].
+    ProjectId
+);
+identifier!(
+    /// A client-chosen event id, unique across the ledger (a UUID or ULID is a good choice).
+    EventId
+);
+identifier!(
+    /// A registered person or service.
+    ActorId
+);
+identifier!(
+    /// The name of one public key of an actor; the DSSE `keyid`.
+    KeyId
+);
+identifier!(
+    /// Any record id inside a project: asset, prompt, model version, pipeline, brief, reference,
+    /// generation, selection, edit, review, approval, delivery.
+    Id
+);
+
+/// The stream that holds actor and key events.
+pub const SYSTEM_PROJECT: &str = "system";
+
+impl ProjectId {
+    pub fn system() -> Self {
+        Self(SYSTEM_PROJECT.to_owned())
+    }
+    pub fn is_system(&self) -> bool {
+        self.0 == SYSTEM_PROJECT
+    }
+}
+
+const DIGEST_PATTERN: &str = "^sha256:[0-9a-f]{64}$";
+
+/// Content address of a file: `sha256:` and 64 lowercase hex digits.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Digest(String);
+
+impl Digest {
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        let ok = s.len() == 71
+            && s.starts_with("sha256:")
+            && s[7..]
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if ok {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err(ValueError::Pattern {
+                pattern: DIGEST_PATTERN,
+            })
+        }
+    }
+    pub fn of(bytes: &[u8]) -> Self {
+        use sha2::Digest as _;
+        Self(format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(bytes))
+        ))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for Digest {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, ValueError> {
+        Self::parse(&s)
+    }
+}
+impl From<Digest> for String {
+    fn from(v: Digest) -> String {
+        v.0
+    }
+}
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+impl JsonSchema for Digest {
+    fn schema_name() -> Cow<'static, str> {
+        "Digest".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": DIGEST_PATTERN,
+            "description": "SHA-256 of the file's bytes"
+        })
+    }
+}
+
+macro_rules! bounded_text {
+    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub const MAX: usize = $max;
+            pub fn parse(s: &str) -> Result<Self, ValueError> {
+                Self::try_from(s.to_owned())
+            }
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = ValueError;
+            fn try_from(s: String) -> Result<Self, ValueError> {
+                if s.trim().is_empty() {
+                    return Err(ValueError::Empty);
+                }
+                let len = s.chars().count();
+                if len > Self::MAX {
+                    return Err(ValueError::TooLong { len, max: Self::MAX });
+                }
+                Ok(Self(s))
+            }
+        }
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{:?}", self.0)
+            }
+        }
+        impl JsonSchema for $name {
+            fn schema_name() -> Cow<'static, str> {
+                stringify!($name).into()
+            }
+            fn json_schema(_: &mut SchemaGenerator) -> Schema {
+                json_schema!({ "type": "string", "minLength": 1, "maxLength": $max })
+            }
+        }
+    };
+}
+
+bounded_text!(
+    /// A short human label: a title, a tool, a format, a channel (at most 200 characters).
+    Label,
+    200
+);
+bounded_text!(
+    /// Free text: a brief, a prompt, a rationale (at most 20,000 characters).
+    Text,
+    20_000
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers() {
+        let cases: &[(&str, bool)] = &[
+            ("a", true),
+            ("spring-2027.hero_v2:final", true),
+            ("", false),
+            ("-lead", false),
+            ("a/b", false),
+            ("../etc", false),
+            ("a b", false),
+            ("é", false),
+            (&"x".repeat(128), true),
+            (&"x".repeat(129), false),
+        ];
+        for (input, ok) in cases {
+            assert_eq!(Id::parse(input).is_ok(), *ok, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn digests() {
+        let good = format!("sha256:{}", "ab".repeat(32));
+        assert!(Digest::parse(&good).is_ok());
+        for bad in [
+            "sha256:".to_owned(),
+            format!("sha256:{}", "AB".repeat(32)),
+            format!("sha512:{}", "ab".repeat(32)),
+            format!("sha256:{}", "ab".repeat(33)),
+        ] {
+            assert!(Digest::parse(&bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Digest::of(b"").as_str(),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn text_bounds() {
+        assert!(Label::parse(&"x".repeat(200)).is_ok());
+        assert_eq!(
+            Label::parse(&"x".repeat(201)),
+            Err(ValueError::TooLong { len: 201, max: 200 })
+        );
+        assert_eq!(Label::parse("  "), Err(ValueError::Empty));
+    }
+}
+
+/// An ed25519 public key, written as standard base64 of its 32 bytes; only valid curve points
+/// are accepted.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct PublicKeyBytes([u8; 32]);
+
+impl PublicKeyBytes {
+    pub fn parse(s: &str) -> Result<Self, ValueError> {
+        use base64::Engine as _;
+        const PATTERN: &str = "standard base64 of a 32-byte ed25519 public key";
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(s)
+            .map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
+        let bytes: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
+        ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            .map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
+        Ok(Self(bytes))
+    }
+    pub fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+    pub fn to_base64(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(self.0)
+    }
+}
+impl TryFrom<String> for PublicKeyBytes {
+    type Error = ValueError;
+    fn try_from(s: String) -> Result<Self, ValueError> {
+        Self::parse(&s)
+    }
+}
+impl From<PublicKeyBytes> for String {
+    fn from(v: PublicKeyBytes) -> String {
+        v.to_base64()
+    }
+}
+impl fmt::Debug for PublicKeyBytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", self.to_base64())
+    }
+}
+impl JsonSchema for PublicKeyBytes {
+    fn schema_name() -> Cow<'static, str> {
+        "Ed25519PublicKey".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "string",
+            "pattern": "^[A-Za-z0-9+/]{43}=$",
+            "description": "standard base64 of a 32-byte ed25519 public key"
+        })
+    }
+}

@@ -1,0 +1,12 @@
+//! The pure core: events, identifiers, state and rules. No I/O; imports no actix, sled or utoipa.
+
+pub mod event;
+pub mod ids;
+pub mod roles;
+pub mod rules;
+pub mod state;
+
+pub use event::{Body, Kind, Payload, PayloadError, Role};
+pub use ids::{ActorId, Digest, EventId, Id, KeyId, ProjectId};
+pub use rules::Refusal;
+pub use state::{Changes, LedgerState, SystemState, View};

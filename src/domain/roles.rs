@@ -1,0 +1,91 @@
+//! Which role may submit which kind. The matrix is documented in `docs/roles.md`; a test keeps
+//! the two in step.
+
+use super::event::{Kind, Role};
+
+/// Whether an actor holding `role` may sign an event of `kind`.
+pub fn may_submit(role: Role, kind: Kind) -> bool {
+    use Kind::*;
+    use Role::*;
+    match role {
+        Admin => matches!(
+            kind,
+            ActorRegistered | KeyAdded | KeyRevoked | ProjectCreated | NoteAdded
+        ),
+        Producer => matches!(
+            kind,
+            ProjectCreated
+                | BriefRecorded
+                | BriefRevised
+                | ReferenceAdded
+                | SelectionMade
+                | DeliveryRecorded
+                | StageMarked
+                | NoteAdded
+                | EventRetracted
+        ),
+        CreativeDirector => matches!(
+            kind,
+            BriefRecorded
+                | BriefRevised
+                | ReferenceAdded
+                | PromptAuthored
+                | SelectionMade
+                | ApprovalRecorded
+                | StageMarked
+                | NoteAdded
+                | EventRetracted
+        ),
+        AiArtist => matches!(
+            kind,
+            ReferenceAdded
+                | ModelVersionRegistered
+                | PipelineDefined
+                | PromptAuthored
+                | GenerationRecorded
+                | SelectionMade
+                | PostEditApplied
+                | NoteAdded
+        ),
+        PostArtist => matches!(kind, ReferenceAdded | PostEditApplied | NoteAdded),
+        QcReviewer => matches!(kind, QcReviewRecorded | StageMarked | NoteAdded),
+        BrandCompliance => matches!(
+            kind,
+            ReferenceAdded | QcReviewRecorded | ApprovalRecorded | NoteAdded | EventRetracted
+        ),
+        ClientApprover => matches!(kind, ApprovalRecorded | NoteAdded),
+        Integration => matches!(
+            kind,
+            ModelVersionRegistered
+                | PipelineDefined
+                | PromptAuthored
+                | GenerationRecorded
+                | PostEditApplied
+                | DeliveryRecorded
+                | NoteAdded
+        ),
+    }
+}
+
+/// The matrix as a Markdown table, rows by kind; `docs/roles.md` embeds it.
+pub fn matrix_markdown() -> String {
+    let mut out = String::from("| kind |");
+    for role in Role::ALL {
+        out.push_str(&format!(" {} |", role.as_str()));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(Role::ALL.len()));
+    out.push('\n');
+    for kind in Kind::ALL {
+        out.push_str(&format!("| `{}` |", kind.as_str()));
+        for role in Role::ALL {
+            out.push_str(if may_submit(role, *kind) {
+                " ✔ |"
+            } else {
+                " |"
+            });
+        }
+        out.push('\n');
+    }
+    out
+}

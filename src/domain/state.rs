@@ -1,0 +1,372 @@
+//! What the rules need to know about the ledger so far, and how each accepted event changes it.
+//!
+//! `apply` cannot fail: it is only called with events the rules accepted (or that were accepted
+//! when they were written, on replay). Events of one request are staged in a [`Changes`] overlay
+//! and merged only once the whole request is accepted, so a refused request leaves no trace.
+
+use super::event::*;
+use super::ids::{ActorId, Digest, EventId, Id, KeyId, Label, ProjectId, PublicKeyBytes};
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Namespace {
+    Brief,
+    Reference,
+    ModelVersion,
+    Pipeline,
+    Prompt,
+    Asset,
+    Generation,
+    Selection,
+    Edit,
+    Review,
+    Approval,
+    Delivery,
+}
+
+impl Namespace {
+    pub fn noun(self) -> &'static str {
+        match self {
+            Namespace::Brief => "brief",
+            Namespace::Reference => "reference",
+            Namespace::ModelVersion => "model version",
+            Namespace::Pipeline => "pipeline",
+            Namespace::Prompt => "prompt",
+            Namespace::Asset => "asset",
+            Namespace::Generation => "generation",
+            Namespace::Selection => "selection",
+            Namespace::Edit => "post edit",
+            Namespace::Review => "QC review",
+            Namespace::Approval => "approval",
+            Namespace::Delivery => "delivery",
+        }
+    }
+}
+
+/// What is remembered of one record of a project.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    Plain,
+    Brief { formats: Vec<Label> },
+    Asset { digest: Digest },
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProjectState {
+    pub content_type: Option<ContentType>,
+    records: HashMap<(Namespace, Id), Record>,
+    events: HashSet<EventId>,
+    retracted: HashSet<EventId>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeyState {
+    pub public_key: PublicKeyBytes,
+    pub revoked: bool,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActorState {
+    pub display_name: Label,
+    pub role: Role,
+    pub keys: BTreeMap<KeyId, KeyState>,
+}
+
+/// Actors and their keys, from the system stream.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SystemState {
+    actors: BTreeMap<ActorId, ActorState>,
+    key_owner: HashMap<KeyId, ActorId>,
+}
+
+impl SystemState {
+    /// The state before any event: only the ledger itself, whose key signs the genesis entry.
+    pub fn genesis(
+        ledger_actor: ActorId,
+        ledger_key_id: KeyId,
+        ledger_key: PublicKeyBytes,
+    ) -> Self {
+        let mut state = SystemState::default();
+        state.register(
+            ledger_actor,
+            Label::parse("lineage ledger").expect("constant label"),
+            Role::Admin,
+            &[PublicKey {
+                key_id: ledger_key_id,
+                public_key: ledger_key,
+            }],
+        );
+        state
+    }
+
+    pub fn actor(&self, id: &ActorId) -> Option<&ActorState> {
+        self.actors.get(id)
+    }
+    pub fn actors(&self) -> impl Iterator<Item = (&ActorId, &ActorState)> {
+        self.actors.iter()
+    }
+    pub fn key_owner(&self, key: &KeyId) -> Option<&ActorId> {
+        self.key_owner.get(key)
+    }
+    /// The key, its owner and the owner's state.
+    pub fn key(&self, key: &KeyId) -> Option<(&ActorId, &ActorState, &KeyState)> {
+        let owner = self.key_owner.get(key)?;
+        let actor = self.actors.get(owner)?;
+        Some((owner, actor, actor.keys.get(key)?))
+    }
+
+    fn register(&mut self, id: ActorId, display_name: Label, role: Role, keys: &[PublicKey]) {
+        let mut map = BTreeMap::new();
+        for key in keys {
+            map.insert(
+                key.key_id.clone(),
+                KeyState {
+                    public_key: key.public_key.clone(),
+                    revoked: false,
+                },
+            );
+            self.key_owner.insert(key.key_id.clone(), id.clone());
+        }
+        self.actors.insert(
+            id,
+            ActorState {
+                display_name,
+                role,
+                keys: map,
+            },
+        );
+    }
+
+    pub fn apply(&mut self, body: &Body) {
+        match body {
+            Body::ActorRegistered(b) => {
+                self.register(b.actor_id.clone(), b.display_name.clone(), b.role, &b.keys)
+            }
+            Body::KeyAdded(b) => {
+                if let Some(actor) = self.actors.get_mut(&b.actor_id) {
+                    actor.keys.insert(
+                        b.key.key_id.clone(),
+                        KeyState {
+                            public_key: b.key.public_key.clone(),
+                            revoked: false,
+                        },
+                    );
+                    self.key_owner
+                        .insert(b.key.key_id.clone(), b.actor_id.clone());
+                }
+            }
+            Body::KeyRevoked(b) => {
+                if let Some(key) = self
+                    .actors
+                    .get_mut(&b.actor_id)
+                    .and_then(|a| a.keys.get_mut(&b.key_id))
+                {
+                    key.revoked = true;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The records one event creates, by namespace: used by `apply` and by the uniqueness rules.
+pub fn created_records(body: &Body) -> Vec<(Namespace, &Id, Record)> {
+    use Namespace as N;
+    let asset = |o: &AssetOutput| Record::Asset {
+        digest: o.digest.clone(),
+    };
+    match body {
+        Body::BriefRecorded(b) => {
+            vec![(
+                N::Brief,
+                &b.brief_id,
+                Record::Brief {
+                    formats: b.deliverable_formats.clone(),
+                },
+            )]
+        }
+        Body::ReferenceAdded(b) => vec![(N::Reference, &b.reference_id, Record::Plain)],
+        Body::ModelVersionRegistered(b) => {
+            vec![(N::ModelVersion, &b.model_version_id, Record::Plain)]
+        }
+        Body::PipelineDefined(b) => vec![(N::Pipeline, &b.pipeline_id, Record::Plain)],
+        Body::PromptAuthored(b) => vec![(N::Prompt, &b.prompt_id, Record::Plain)],
+        Body::GenerationRecorded(b) => {
+            let mut out = vec![(N::Generation, &b.generation_id, Record::Plain)];
+            out.extend(b.outputs.iter().map(|o| (N::Asset, &o.asset_id, asset(o))));
+            out
+        }
+        Body::SelectionMade(b) => vec![(N::Selection, &b.selection_id, Record::Plain)],
+        Body::PostEditApplied(b) => vec![
+            (N::Edit, &b.edit_id, Record::Plain),
+            (N::Asset, &b.output.asset_id, asset(&b.output)),
+        ],
+        Body::QcReviewRecorded(b) => vec![(N::Review, &b.review_id, Record::Plain)],
+        Body::ApprovalRecorded(b) => vec![(N::Approval, &b.approval_id, Record::Plain)],
+        Body::DeliveryRecorded(b) => vec![
+            (N::Delivery, &b.delivery_id, Record::Plain),
+            (N::Asset, &b.variant.asset_id, asset(&b.variant)),
+        ],
+        _ => vec![],
+    }
+}
+
+impl ProjectState {
+    pub fn record(&self, ns: Namespace, id: &Id) -> Option<&Record> {
+        self.records.get(&(ns, id.clone()))
+    }
+    pub fn has_event(&self, id: &EventId) -> bool {
+        self.events.contains(id)
+    }
+    pub fn is_retracted(&self, id: &EventId) -> bool {
+        self.retracted.contains(id)
+    }
+
+    pub fn apply(&mut self, event_id: &EventId, body: &Body) {
+        self.events.insert(event_id.clone());
+        match body {
+            Body::ProjectCreated(b) => self.content_type = Some(b.content_type),
+            Body::BriefRevised(b) => {
+                if let Some(formats) = &b.deliverable_formats {
+                    self.records.insert(
+                        (Namespace::Brief, b.brief_id.clone()),
+                        Record::Brief {
+                            formats: formats.clone(),
+                        },
+                    );
+                }
+            }
+            Body::EventRetracted(b) => {
+                self.retracted.insert(b.event_id.clone());
+            }
+            other => {
+                for (ns, id, record) in created_records(other) {
+                    self.records.insert((ns, id.clone()), record);
+                }
+            }
+        }
+    }
+
+    /// Moves everything a staged request added into this state.
+    fn merge(&mut self, staged: ProjectState) {
+        if staged.content_type.is_some() {
+            self.content_type = staged.content_type;
+        }
+        self.records.extend(staged.records);
+        self.events.extend(staged.events);
+        self.retracted.extend(staged.retracted);
+    }
+}
+
+/// Everything the rules consult: the system stream and every project.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerState {
+    pub system: SystemState,
+    projects: HashMap<ProjectId, ProjectState>,
+}
+
+impl LedgerState {
+    pub fn new(system: SystemState) -> Self {
+        LedgerState {
+            system,
+            projects: HashMap::new(),
+        }
+    }
+    pub fn project(&self, id: &ProjectId) -> Option<&ProjectState> {
+        self.projects.get(id)
+    }
+    pub fn project_count(&self) -> usize {
+        self.projects.len()
+    }
+
+    /// Applies an event that was accepted (on replay, or right after the rules passed it).
+    pub fn apply(&mut self, payload: &Payload) {
+        if payload.project.is_system() {
+            self.system.apply(&payload.body);
+        } else {
+            self.projects
+                .entry(payload.project.clone())
+                .or_default()
+                .apply(&payload.event_id, &payload.body);
+        }
+    }
+
+    pub fn merge(&mut self, changes: Changes) {
+        if let Some(system) = changes.system {
+            self.system = system;
+        }
+        for (id, staged) in changes.projects {
+            self.projects.entry(id).or_default().merge(staged);
+        }
+    }
+}
+
+/// The events of one request, staged on top of a [`LedgerState`] they have not changed yet.
+#[derive(Debug, Default)]
+pub struct Changes {
+    // The system stream is small (actors and keys), so a request that touches it works on a copy.
+    system: Option<SystemState>,
+    projects: HashMap<ProjectId, ProjectState>,
+}
+
+/// A read view of the ledger as it would be with the staged changes: what the rules see.
+pub struct View<'a> {
+    pub base: &'a LedgerState,
+    pub changes: &'a Changes,
+}
+
+impl View<'_> {
+    pub fn system(&self) -> &SystemState {
+        self.changes.system.as_ref().unwrap_or(&self.base.system)
+    }
+    pub fn project_exists(&self, id: &ProjectId) -> bool {
+        self.content_type(id).is_some()
+    }
+    pub fn content_type(&self, id: &ProjectId) -> Option<ContentType> {
+        self.changes
+            .projects
+            .get(id)
+            .and_then(|p| p.content_type)
+            .or_else(|| self.base.project(id).and_then(|p| p.content_type))
+    }
+    pub fn record(&self, project: &ProjectId, ns: Namespace, id: &Id) -> Option<&Record> {
+        self.changes
+            .projects
+            .get(project)
+            .and_then(|p| p.record(ns, id))
+            .or_else(|| self.base.project(project).and_then(|p| p.record(ns, id)))
+    }
+    pub fn has_event(&self, project: &ProjectId, id: &EventId) -> bool {
+        self.changes
+            .projects
+            .get(project)
+            .is_some_and(|p| p.has_event(id))
+            || self.base.project(project).is_some_and(|p| p.has_event(id))
+    }
+    pub fn is_retracted(&self, project: &ProjectId, id: &EventId) -> bool {
+        self.changes
+            .projects
+            .get(project)
+            .is_some_and(|p| p.is_retracted(id))
+            || self
+                .base
+                .project(project)
+                .is_some_and(|p| p.is_retracted(id))
+    }
+}
+
+impl Changes {
+    /// Stages an accepted event.
+    pub fn stage(&mut self, base: &LedgerState, payload: &Payload) {
+        if payload.project.is_system() {
+            self.system
+                .get_or_insert_with(|| base.system.clone())
+                .apply(&payload.body);
+        } else {
+            self.projects
+                .entry(payload.project.clone())
+                .or_default()
+                .apply(&payload.event_id, &payload.body);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! One record of the log, and its exact bytes: what the per-project chain and the Merkle tree
+//! commit to. The byte layout is a contract documented in `docs/formats.md`.
+
+use sha2::{Digest as _, Sha256};
+
+/// An accepted event as the log keeps it.
+#[derive(Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct Entry {
+    /// Global position, from 0; also the entry's leaf index in the Merkle tree.
+    pub sequence: u64,
+    /// The stream: a project id, or `system`.
+    pub project: String,
+    /// Position in the project's stream, from 1.
+    pub version: u64,
+    /// When the ledger received it: microseconds since the Unix epoch, UTC.
+    pub received_at_us: i64,
+    /// The DSSE envelope exactly as submitted.
+    pub envelope: Vec<u8>,
+    /// `hash` of the previous entry of the same project; 32 zero bytes for the first.
+    pub prev_hash: [u8; 32],
+    /// SHA-256 of [`Entry::leaf_bytes`].
+    pub hash: [u8; 32],
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("sequence", &self.sequence)
+            .field("project", &self.project)
+            .field("version", &self.version)
+            .field("hash", &hex::encode(self.hash))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The first byte of every leaf: the layout's version.
+pub const LEAF_FORMAT: u8 = 1;
+
+impl Entry {
+    /// Builds an entry and computes its hash.
+    pub fn new(
+        sequence: u64,
+        project: String,
+        version: u64,
+        received_at_us: i64,
+        envelope: Vec<u8>,
+        prev_hash: [u8; 32],
+    ) -> Entry {
+        let mut entry = Entry {
+            sequence,
+            project,
+            version,
+            received_at_us,
+            envelope,
+            prev_hash,
+            hash: [0; 32],
+        };
+        entry.hash = entry.computed_hash();
+        entry
+    }
+
+    /// The leaf: `01 || u64 sequence || u32 len || project || u64 version || i64 received_at_us
+    /// || prev_hash[32] || u32 len || envelope`, integers big-endian.
+    pub fn leaf_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            1 + 8 + 4 + self.project.len() + 8 + 8 + 32 + 4 + self.envelope.len(),
+        );
+        out.push(LEAF_FORMAT);
+        out.extend_from_slice(&self.sequence.to_be_bytes());
+        out.extend_from_slice(&(self.project.len() as u32).to_be_bytes());
+        out.extend_from_slice(self.project.as_bytes());
+        out.extend_from_slice(&self.version.to_be_bytes());
+        out.extend_from_slice(&self.received_at_us.to_be_bytes());
+        out.extend_from_slice(&self.prev_hash);
+        out.extend_from_slice(&(self.envelope.len() as u32).to_be_bytes());
+        out.extend_from_slice(&self.envelope);
+        out
+    }
+
+    pub fn computed_hash(&self) -> [u8; 32] {
+        Sha256::digest(self.leaf_bytes()).into()
+    }
+
+    /// RFC 9162 leaf hash: SHA-256(0x00 || leaf).
+    pub fn leaf_hash(&self) -> [u8; 32] {
+        crate::crypto::merkle::leaf_hash(&self.leaf_bytes())
+    }
+
+    pub fn received_at(&self) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp_micros(self.received_at_us).unwrap_or_default()
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        bincode::encode_to_vec(self, bincode::config::standard()).expect("entries encode")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Entry, bincode::error::DecodeError> {
+        let (entry, read) = bincode::decode_from_slice(bytes, bincode::config::standard())?;
+        if read != bytes.len() {
+            return Err(bincode::error::DecodeError::OtherString(format!(
+                "{} trailing bytes after the entry",
+                bytes.len() - read
+            )));
+        }
+        Ok(entry)
+    }
+}

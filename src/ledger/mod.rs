@@ -1,0 +1,234 @@
+//! The ledger service: checks and verifies submissions, hands them to the group-commit writer,
+//! and serves reads clamped to what is durable.
+
+mod writer;
+
+use crate::crypto::dsse::{self, Envelope, EnvelopeError, Opened};
+use crate::domain::{KeyId, Payload, PayloadError, ProjectId, Refusal, SystemState};
+use crate::entry::Entry;
+use crate::store::{Store, StoreError};
+use ed25519_dalek::VerifyingKey;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+
+pub use writer::WriterConfig;
+
+/// A submission whose envelope and payload parsed; its signature is checked before commit.
+pub struct Submission {
+    pub raw: Vec<u8>,
+    pub opened: Opened,
+    pub payload: Payload,
+    /// Whether the signature was already verified against the key cache.
+    verified: bool,
+}
+
+/// An entry the append produced or, for a retried event, found.
+#[derive(Debug, Clone)]
+pub struct Appended {
+    pub entry: Entry,
+    /// `false` when the event id was already in the log with the same payload.
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum AppendError {
+    #[error("{0}")]
+    Refused(Refusal),
+    #[error("the signature does not verify with key `{key}`")]
+    BadSignature { key: KeyId },
+    #[error("expected version {expected} of stream `{project}`, it is at {actual}")]
+    VersionConflict {
+        project: ProjectId,
+        expected: u64,
+        actual: u64,
+    },
+    #[error(
+        "event `{event_id}` is already in the log (entry {sequence}) with a different payload"
+    )]
+    EventIdConflict { event_id: String, sequence: u64 },
+    #[error("the writer queue is full")]
+    Busy,
+    #[error("the ledger is shutting down")]
+    ShuttingDown,
+    #[error("{0}")]
+    Storage(String),
+}
+
+/// An append failure and the position, in the request, of the event that caused it.
+#[derive(Debug, Clone)]
+pub struct Failed {
+    pub index: usize,
+    pub error: AppendError,
+}
+
+struct Shared {
+    /// Entries below this sequence are durable; readers see nothing at or past it.
+    committed: AtomicU64,
+    /// Every key ever registered, decoded once. Revocation is checked by the writer.
+    keys: RwLock<HashMap<KeyId, VerifyingKey>>,
+    system: RwLock<SystemState>,
+}
+
+#[derive(Clone)]
+pub struct Ledger {
+    store: Arc<dyn Store>,
+    submit: crossbeam_channel::Sender<writer::Request>,
+    shared: Arc<Shared>,
+}
+
+/// Opens a stored entry: its envelope and payload.
+pub fn open_entry(entry: &Entry) -> Result<(Opened, Payload), SubmitError> {
+    let opened = Envelope::from_json(&entry.envelope)?.open()?;
+    let payload = Payload::parse(&opened.payload)?;
+    Ok((opened, payload))
+}
+
+impl Ledger {
+    /// Loads the log from the store and starts the writer thread.
+    pub fn start(
+        store: Arc<dyn Store>,
+        genesis: SystemState,
+        config: WriterConfig,
+    ) -> Result<Ledger, StoreError> {
+        let (state, next) = writer::WriterState::load(store.as_ref(), genesis)?;
+        let shared = Arc::new(Shared {
+            committed: AtomicU64::new(next),
+            keys: RwLock::new(writer::all_keys(&state.ledger.system)),
+            system: RwLock::new(state.ledger.system.clone()),
+        });
+        let (tx, rx) = crossbeam_channel::bounded(config.queue_capacity);
+        writer::spawn(store.clone(), state, rx, shared.clone(), config);
+        Ok(Ledger {
+            store,
+            submit: tx,
+            shared,
+        })
+    }
+
+    /// Parses envelopes and payloads, and verifies every signature whose key is known (in one
+    /// batch). Errors name the position of the first bad envelope.
+    pub fn prepare(&self, raws: Vec<Vec<u8>>) -> Result<Vec<Submission>, (usize, SubmitError)> {
+        let mut subs = Vec::with_capacity(raws.len());
+        for (i, raw) in raws.into_iter().enumerate() {
+            let opened = Envelope::from_json(&raw)
+                .and_then(|e| e.open())
+                .map_err(|e| (i, e.into()))?;
+            let payload = Payload::parse(&opened.payload).map_err(|e| (i, e.into()))?;
+            subs.push(Submission {
+                raw,
+                opened,
+                payload,
+                verified: false,
+            });
+        }
+        let keys = self.shared.keys.read().expect("key cache lock");
+        let known: Vec<(usize, VerifyingKey)> = subs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| keys.get(&s.opened.key_id).map(|k| (i, *k)))
+            .collect();
+        drop(keys);
+        let pairs: Vec<(&Opened, &VerifyingKey)> =
+            known.iter().map(|(i, k)| (&subs[*i].opened, k)).collect();
+        if dsse::verify_all(&pairs) {
+            for (i, _) in &known {
+                subs[*i].verified = true;
+            }
+        }
+        // A failed batch leaves `verified` false: the writer checks each one alone and names it.
+        Ok(subs)
+    }
+
+    /// Queues submissions as one atomic request and waits until they are durable or refused.
+    pub async fn append(&self, items: Vec<Submission>) -> Result<Vec<Appended>, Failed> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let request = writer::Request { items, reply };
+        match self.submit.try_send(request) {
+            Ok(()) => {}
+            Err(crossbeam_channel::TrySendError::Full(_)) => {
+                return Err(Failed {
+                    index: 0,
+                    error: AppendError::Busy,
+                })
+            }
+            Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
+                return Err(Failed {
+                    index: 0,
+                    error: AppendError::ShuttingDown,
+                })
+            }
+        }
+        answer.await.unwrap_or(Err(Failed {
+            index: 0,
+            error: AppendError::ShuttingDown,
+        }))
+    }
+
+    /// The number of durable entries.
+    pub fn len(&self) -> u64 {
+        self.shared.committed.load(Ordering::Acquire)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn entry(&self, sequence: u64) -> Result<Option<Entry>, StoreError> {
+        if sequence >= self.len() {
+            return Ok(None);
+        }
+        self.store.entry(sequence)
+    }
+
+    pub fn entry_by_event(&self, event_id: &str) -> Result<Option<Entry>, StoreError> {
+        match self.store.sequence_of_event(event_id)? {
+            Some(seq) => self.entry(seq),
+            None => Ok(None),
+        }
+    }
+
+    pub fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        let len = self.len();
+        if from >= len {
+            return Ok(vec![]);
+        }
+        self.store.range(from, limit.min((len - from) as usize))
+    }
+
+    pub fn project_entries(
+        &self,
+        project: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let len = self.len();
+        let mut out = Vec::new();
+        for seq in self.store.project_sequences(project, from_version, limit)? {
+            if seq >= len {
+                break;
+            }
+            if let Some(entry) = self.store.entry(seq)? {
+                out.push(entry);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Actors and keys as of the last commit.
+    pub fn system(&self) -> SystemState {
+        self.shared.system.read().expect("system lock").clone()
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+}

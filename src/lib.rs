@@ -1,0 +1,14 @@
+//! lineage: an event-sourced, tamper-evident ledger of AI-assisted creative production.
+//! See `ARCHITECTURE.md` for the map.
+
+pub mod api;
+pub mod cli;
+pub mod client;
+pub mod crypto;
+pub mod demo;
+pub mod domain;
+pub mod entry;
+pub mod ledger;
+pub mod startup;
+pub mod store;
+pub mod tokens;

@@ -1,0 +1,3 @@
+fn main() {
+    lineage_ledger::cli::run();
+}

@@ -1,0 +1,237 @@
+//! Opening a data directory (creating the ledger's key, the bootstrap admin and its token on
+//! first start) and running the HTTP server.
+
+use crate::api::{self, AppState, Limits};
+use crate::crypto::dsse::Envelope;
+use crate::crypto::keys::{write_private, KeyFile};
+use crate::domain::ids::PublicKeyBytes;
+use crate::domain::{ActorId, KeyId, SystemState};
+use crate::ledger::{Ledger, WriterConfig};
+use crate::store::{SledStore, Store};
+use crate::tokens::Tokens;
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub const LEDGER_ACTOR: &str = "ledger";
+pub const LEDGER_KEY_ID: &str = "ledger";
+pub const ADMIN_ACTOR: &str = "admin";
+pub const ADMIN_KEY_ID: &str = "admin-1";
+pub const GENESIS_EVENT: &str = "genesis-admin";
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub addr: String,
+    pub limits: Limits,
+    pub writer: WriterConfig,
+    /// HTTP worker threads; `None` for one per core.
+    pub workers: Option<usize>,
+}
+
+impl Settings {
+    pub fn new(data_dir: impl Into<PathBuf>, addr: impl Into<String>) -> Settings {
+        Settings {
+            data_dir: data_dir.into(),
+            addr: addr.into(),
+            limits: Limits::default(),
+            writer: WriterConfig::default(),
+            workers: None,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("data directory {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Key(#[from] crate::crypto::keys::KeyFileError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("the genesis entry was refused: {0}")]
+    Genesis(String),
+}
+
+fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
+    move |source| StartError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+/// Files of a data directory.
+pub struct DataDir {
+    pub root: PathBuf,
+}
+
+impl DataDir {
+    pub fn ledger_key(&self) -> PathBuf {
+        self.root.join("ledger.key")
+    }
+    pub fn admin_key(&self) -> PathBuf {
+        self.root.join("admin.key")
+    }
+    pub fn admin_token(&self) -> PathBuf {
+        self.root.join("admin.token")
+    }
+    pub fn store(&self) -> PathBuf {
+        self.root.join("store")
+    }
+}
+
+fn load_or_create(
+    path: &Path,
+    actor: &str,
+    key_id: &str,
+    created: &mut Vec<PathBuf>,
+) -> Result<KeyFile, StartError> {
+    if path.exists() {
+        return Ok(KeyFile::load(path)?);
+    }
+    let key = KeyFile::generate(actor, key_id);
+    key.save(path).map_err(io_at(path))?;
+    created.push(path.to_owned());
+    Ok(key)
+}
+
+/// The system state before the first entry: the ledger's own key.
+pub fn genesis_state(ledger_key: &KeyFile) -> SystemState {
+    SystemState::genesis(
+        ActorId::parse(LEDGER_ACTOR).expect("constant id"),
+        KeyId::parse(LEDGER_KEY_ID).expect("constant id"),
+        PublicKeyBytes::from_bytes(ledger_key.key.verifying_key().to_bytes()),
+    )
+}
+
+/// An open ledger and what first start created.
+pub struct Opened {
+    pub ledger: Ledger,
+    pub tokens: Arc<Tokens>,
+    pub ledger_key: KeyFile,
+    /// Files created by this start (empty when the directory was already set up).
+    pub created: Vec<PathBuf>,
+}
+
+/// Opens (or sets up) a data directory. Each first-start step is skipped when already done, so
+/// a start interrupted half-way finishes the set-up on the next one.
+pub async fn open(dir: &Path, writer: WriterConfig) -> Result<Opened, StartError> {
+    std::fs::create_dir_all(dir).map_err(io_at(dir))?;
+    let data = DataDir {
+        root: dir.to_owned(),
+    };
+    let mut created = Vec::new();
+    let ledger_key = load_or_create(
+        &data.ledger_key(),
+        LEDGER_ACTOR,
+        LEDGER_KEY_ID,
+        &mut created,
+    )?;
+    let admin_key = load_or_create(&data.admin_key(), ADMIN_ACTOR, ADMIN_KEY_ID, &mut created)?;
+    let store: Arc<dyn Store> = Arc::new(SledStore::open(&data.store())?);
+    let ledger = Ledger::start(store.clone(), genesis_state(&ledger_key), writer)?;
+    if ledger.is_empty() {
+        append_genesis(&ledger, &ledger_key, &admin_key).await?;
+    }
+    let tokens = Arc::new(Tokens::load(store)?);
+    let token_path = data.admin_token();
+    if !token_path.exists() {
+        let issued = tokens.issue("bootstrap admin", None, true)?;
+        write_private(&token_path, format!("{}\n", issued.token).as_bytes())
+            .map_err(io_at(&token_path))?;
+        created.push(token_path);
+    }
+    Ok(Opened {
+        ledger,
+        tokens,
+        ledger_key,
+        created,
+    })
+}
+
+async fn append_genesis(
+    ledger: &Ledger,
+    ledger_key: &KeyFile,
+    admin: &KeyFile,
+) -> Result<(), StartError> {
+    let payload = serde_json::json!({
+        "event_id": GENESIS_EVENT,
+        "project": "system",
+        "kind": "actor_registered",
+        "schema_version": 1,
+        "actor": LEDGER_ACTOR,
+        "occurred_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "body": {
+            "actor_id": ADMIN_ACTOR,
+            "display_name": "Bootstrap admin",
+            "role": "admin",
+            "keys": [{"key_id": ADMIN_KEY_ID, "public_key": admin.public_key_base64()}],
+        }
+    });
+    let bytes = serde_json::to_vec(&payload).expect("json serializes");
+    let envelope = Envelope::sign(&bytes, LEDGER_KEY_ID, &ledger_key.key);
+    let subs = ledger
+        .prepare(vec![envelope.to_json()])
+        .map_err(|(_, e)| StartError::Genesis(e.to_string()))?;
+    ledger
+        .append(subs)
+        .await
+        .map_err(|f| StartError::Genesis(f.error.to_string()))?;
+    Ok(())
+}
+
+/// A running server, bound before it starts so that port 0 works.
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub ledger: Ledger,
+    pub created: Vec<PathBuf>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        let opened = open(&settings.data_dir, settings.writer).await?;
+        let listener =
+            TcpListener::bind(&settings.addr).map_err(io_at(Path::new(&settings.addr)))?;
+        let port = listener
+            .local_addr()
+            .map_err(io_at(Path::new(&settings.addr)))?
+            .port();
+        let state = web::Data::new(AppState {
+            ledger: opened.ledger.clone(),
+            tokens: opened.tokens.clone(),
+            limits: settings.limits,
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(api::problem_responses())
+                .app_data(state.clone())
+                .configure(api::configure)
+                .default_service(web::to(api::not_found))
+        })
+        .listen(listener)
+        .map_err(io_at(Path::new(&settings.addr)))?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+            ledger: opened.ledger,
+            created: opened.created,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

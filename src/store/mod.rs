@@ -1,0 +1,82 @@
+//! Where entries live. The [`Store`] trait is small on purpose; the writer is its only caller
+//! that changes anything.
+//!
+//! # Failure contract
+//! - `append` is atomic: after a crash either every entry of the batch is visible or none is.
+//! - `append` returns `Ok` only once the batch is durable (on disk and fsync'd for the sled store).
+//! - When `append` returns `Err`, the batch may or may not have become durable. The caller must
+//!   not acknowledge it and must re-read its view of the log from the store before writing again.
+//! - Reads never return an entry that a crash could take back once `append` has returned `Ok` for
+//!   it; they may return entries of an `append` still in progress, so readers clamp to the length
+//!   the writer has published.
+
+mod memory;
+mod sled_store;
+
+pub use memory::MemoryStore;
+pub use sled_store::SledStore;
+
+use crate::domain::EventId;
+use crate::entry::Entry;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage I/O failed: {0}")]
+    Io(String),
+    #[error("stored entry {sequence} is unreadable: {reason}")]
+    Corrupt { sequence: u64, reason: String },
+}
+
+/// A bearer token's grant, stored under the SHA-256 of the token.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct TokenRecord {
+    pub name: String,
+    /// `None`: every project; otherwise only these.
+    pub projects: Option<Vec<String>>,
+    pub admin: bool,
+    pub created_at_us: i64,
+}
+
+pub trait Store: Send + Sync + 'static {
+    /// Appends entries whose sequences continue the log, each with its event id, atomically and
+    /// durably.
+    fn append(&self, batch: &[(Entry, EventId)]) -> Result<(), StoreError>;
+    /// Number of entries (the next sequence).
+    fn len(&self) -> Result<u64, StoreError>;
+    fn entry(&self, sequence: u64) -> Result<Option<Entry>, StoreError>;
+    /// Entries with `sequence >= from`, in order, at most `limit`.
+    fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError>;
+    /// Sequences of a project's entries with `version >= from_version`, in order, at most `limit`.
+    fn project_sequences(
+        &self,
+        project: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError>;
+    fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError>;
+    /// Stores a token grant (durably) under the token's hash.
+    fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError>;
+    fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError>;
+}
+
+pub(crate) fn stream_key(project: &str, version: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(project.len() + 9);
+    key.extend_from_slice(project.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+pub(crate) fn decode_entry(sequence: u64, bytes: &[u8]) -> Result<Entry, StoreError> {
+    let entry = Entry::decode(bytes).map_err(|e| StoreError::Corrupt {
+        sequence,
+        reason: e.to_string(),
+    })?;
+    if entry.sequence != sequence {
+        return Err(StoreError::Corrupt {
+            sequence,
+            reason: format!("it says it is entry {}", entry.sequence),
+        });
+    }
+    Ok(entry)
+}

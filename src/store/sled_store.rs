@@ -1,0 +1,167 @@
+//! The sled store: one directory, no server.
+//!
+//! One tree, `log`, holds everything a batch writes, so that one `apply_batch` makes the batch
+//! atomic: `e` + sequence (u64 BE) → bincode entry; `i` + event id → sequence; `s` + project +
+//! 0x00 + version (u64 BE) → sequence. Tokens live in their own tree.
+//!
+//! sled 0.34's `flush` writes its buffers with `sync_file_range`, which does not make them
+//! durable; after every flush the database file is `fdatasync`'d through a handle of our own
+//! (fsync acts on the file, whichever descriptor calls it).
+
+use super::{Store, StoreError, TokenRecord};
+use crate::domain::EventId;
+use crate::entry::Entry;
+use std::fs::File;
+use std::path::Path;
+
+pub struct SledStore {
+    db: sled::Db,
+    log: sled::Tree,
+    tokens: sled::Tree,
+    file: File,
+}
+
+fn io(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+fn seq_key(prefix: u8, sequence: u64) -> [u8; 9] {
+    let mut key = [0u8; 9];
+    key[0] = prefix;
+    key[1..].copy_from_slice(&sequence.to_be_bytes());
+    key
+}
+
+fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(rest.len() + 1);
+    key.push(prefix);
+    key.extend_from_slice(rest);
+    key
+}
+
+fn read_u64(bytes: &[u8]) -> Result<u64, StoreError> {
+    let arr: [u8; 8] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Io("index value is not 8 bytes".into()))?;
+    Ok(u64::from_be_bytes(arr))
+}
+
+impl SledStore {
+    pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(64 * 1024 * 1024)
+            .open()
+            .map_err(io)?;
+        let log = db.open_tree("log").map_err(io)?;
+        let tokens = db.open_tree("tokens").map_err(io)?;
+        let file = File::open(dir.join("db")).map_err(io)?;
+        let store = SledStore {
+            db,
+            log,
+            tokens,
+            file,
+        };
+        store.sync()?;
+        // The directory entry of a new database file must be durable too.
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
+        Ok(store)
+    }
+
+    fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(io)?;
+        self.file.sync_data().map_err(io)
+    }
+}
+
+impl Store for SledStore {
+    fn append(&self, entries: &[(Entry, EventId)]) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (entry, id) in entries {
+            let seq = entry.sequence.to_be_bytes();
+            batch.insert(&seq_key(b'e', entry.sequence)[..], entry.encode());
+            batch.insert(prefixed(b'i', id.as_str().as_bytes()), &seq[..]);
+            batch.insert(
+                prefixed(b's', &super::stream_key(&entry.project, entry.version)),
+                &seq[..],
+            );
+        }
+        self.log.apply_batch(batch).map_err(io)?;
+        self.sync()
+    }
+
+    fn len(&self) -> Result<u64, StoreError> {
+        match self.log.scan_prefix([b'e']).next_back() {
+            None => Ok(0),
+            Some(kv) => {
+                let (key, _) = kv.map_err(io)?;
+                Ok(read_u64(&key[1..])? + 1)
+            }
+        }
+    }
+
+    fn entry(&self, sequence: u64) -> Result<Option<Entry>, StoreError> {
+        match self.log.get(seq_key(b'e', sequence)).map_err(io)? {
+            None => Ok(None),
+            Some(bytes) => super::decode_entry(sequence, &bytes).map(Some),
+        }
+    }
+
+    fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for kv in self
+            .log
+            .range(seq_key(b'e', from)..=seq_key(b'e', u64::MAX))
+            .take(limit)
+        {
+            let (key, value) = kv.map_err(io)?;
+            out.push(super::decode_entry(read_u64(&key[1..])?, &value)?);
+        }
+        Ok(out)
+    }
+
+    fn project_sequences(
+        &self,
+        project: &str,
+        from_version: u64,
+        limit: usize,
+    ) -> Result<Vec<u64>, StoreError> {
+        let start = prefixed(b's', &super::stream_key(project, from_version));
+        let end = prefixed(b's', &super::stream_key(project, u64::MAX));
+        self.log
+            .range(start..=end)
+            .take(limit)
+            .map(|kv| read_u64(&kv.map_err(io)?.1))
+            .collect()
+    }
+
+    fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
+        self.log
+            .get(prefixed(b'i', event_id.as_bytes()))
+            .map_err(io)?
+            .map(|v| read_u64(&v))
+            .transpose()
+    }
+
+    fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
+        let value = bincode::encode_to_vec(record, bincode::config::standard()).map_err(io)?;
+        self.tokens.insert(hash, value).map_err(io)?;
+        self.sync()
+    }
+
+    fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.tokens.iter() {
+            let (key, value) = kv.map_err(io)?;
+            let hash: [u8; 32] = key
+                .as_ref()
+                .try_into()
+                .map_err(|_| StoreError::Io("token key is not 32 bytes".into()))?;
+            let (record, _) =
+                bincode::decode_from_slice(&value, bincode::config::standard()).map_err(io)?;
+            out.push((hash, record));
+        }
+        Ok(out)
+    }
+}
