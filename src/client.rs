@@ -18,6 +18,8 @@ pub struct Client {
 pub struct Answer {
     pub status: u16,
     pub body: Value,
+    /// The body as received, for readers that need exact bytes.
+    pub text: String,
 }
 
 impl Answer {
@@ -73,6 +75,7 @@ impl Client {
         Ok(Answer {
             status,
             body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
         })
     }
 

@@ -9,6 +9,7 @@ pub mod demo;
 pub mod domain;
 pub mod entry;
 pub mod ledger;
+pub mod schema;
 pub mod startup;
 pub mod store;
 pub mod tokens;

@@ -52,8 +52,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .app_data(
         web::QueryConfig::default().error_handler(|e, _| ApiError::bad_query(e.to_string()).into()),
     )
-    .route("/healthz", web::get().to(healthz))
-    .route("/readyz", web::get().to(readyz))
+    .service(resource("/healthz").route(web::get().to(healthz)))
+    .service(resource("/readyz").route(web::get().to(readyz)))
     .route(
         "/openapi.json",
         web::get().to(move || {
@@ -75,17 +75,28 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(
         web::scope("/v1")
-            .route("/events", web::post().to(append_event))
-            .route("/batches", web::post().to(append_batch))
-            .route("/events/{event_id}", web::get().to(event))
-            .route("/entries", web::get().to(feed))
-            .route("/entries/{sequence}", web::get().to(entry))
-            .route("/projects/{project}/events", web::get().to(project_events))
-            .route("/head", web::get().to(head))
-            .route("/actors", web::get().to(actors))
-            .route("/actors/{actor_id}", web::get().to(actor))
-            .route("/tokens", web::post().to(issue_token)),
+            .service(resource("/events").route(web::post().to(append_event)))
+            .service(resource("/batches").route(web::post().to(append_batch)))
+            .service(resource("/events/{event_id}").route(web::get().to(event)))
+            .service(resource("/entries").route(web::get().to(feed)))
+            .service(resource("/entries/{sequence}").route(web::get().to(entry)))
+            .service(resource("/projects/{project}/events").route(web::get().to(project_events)))
+            .service(resource("/head").route(web::get().to(head)))
+            .service(resource("/actors").route(web::get().to(actors)))
+            .service(resource("/actors/{actor_id}").route(web::get().to(actor)))
+            .service(resource("/tokens").route(web::post().to(issue_token))),
     );
+}
+
+/// A resource that answers 405 (as a problem) to methods it has no route for.
+fn resource(path: &str) -> actix_web::Resource {
+    web::resource(path).default_service(web::to(|req: HttpRequest| async move {
+        Err::<HttpResponse, _>(ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method-not-allowed",
+            format!("{} is not allowed on `{}`", req.method(), req.path()),
+        ))
+    }))
 }
 
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {

@@ -38,7 +38,7 @@ pub struct Problem {
 #[derive(Debug, Clone)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub problem: Problem,
+    pub problem: Box<Problem>,
     pub retry_after: Option<u32>,
 }
 
@@ -58,7 +58,7 @@ impl ApiError {
     pub fn new(status: StatusCode, slug: &str, detail: impl Into<String>) -> ApiError {
         ApiError {
             status,
-            problem: Problem {
+            problem: Box::new(Problem {
                 problem_type: format!("{PROBLEM_PREFIX}{slug}"),
                 title: status.canonical_reason().unwrap_or("Error").to_owned(),
                 status: status.as_u16(),
@@ -67,7 +67,7 @@ impl ApiError {
                 index: None,
                 expected: None,
                 actual: None,
-            },
+            }),
             retry_after: None,
         }
     }
@@ -100,7 +100,7 @@ impl ResponseError for ApiError {
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
-        response.json(&self.problem)
+        response.json(&*self.problem)
     }
 }
 
@@ -169,8 +169,9 @@ impl From<PayloadError> for ApiError {
         };
         let field = e.field_name().map(str::to_owned);
         let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, slug, format!("{e}"));
-        match field {
-            Some(f) => error.field(format!("payload.{}", f.trim_start_matches('.'))),
+        match field.as_deref() {
+            Some("") => error.field("payload"),
+            Some(f) => error.field(format!("payload.{f}")),
             None => error,
         }
     }

@@ -3,6 +3,7 @@
 use crate::entry::Entry;
 use crate::ledger::open_entry;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use utoipa::ToSchema;
 
 /// One entry of the log, with its payload decoded for reading.
@@ -25,9 +26,9 @@ pub struct EntryView {
     pub hash: String,
     /// Hex RFC 9162 leaf hash, SHA-256(0x00 || leaf bytes).
     pub leaf_hash: String,
-    /// The DSSE envelope as it was submitted.
+    /// The DSSE envelope, byte for byte as it was submitted.
     #[schema(value_type = Object)]
-    pub envelope: serde_json::Value,
+    pub envelope: Box<RawValue>,
     /// The signed payload, decoded.
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
@@ -35,7 +36,10 @@ pub struct EntryView {
 
 impl EntryView {
     pub fn of(entry: &Entry) -> EntryView {
-        let envelope = serde_json::from_slice(&entry.envelope).unwrap_or(serde_json::Value::Null);
+        let envelope = std::str::from_utf8(&entry.envelope)
+            .ok()
+            .and_then(|text| RawValue::from_string(text.to_owned()).ok())
+            .unwrap_or_else(|| RawValue::from_string("null".into()).expect("null is JSON"));
         let (event_id, kind, actor, key_id, payload) = match open_entry(entry) {
             Ok((opened, payload)) => (
                 payload.event_id.to_string(),

@@ -604,7 +604,8 @@ impl Payload {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let header: Header<Box<RawValue>> = serde_path_to_error::deserialize(&mut de)
             .map_err(|e| PayloadError::field(e.path().to_string(), e.inner()))?;
-        de.end().map_err(|e| PayloadError::field(".".into(), &e))?;
+        de.end()
+            .map_err(|e| PayloadError::field(String::new(), &e))?;
         let kind = Kind::parse(&header.kind)
             .ok_or_else(|| PayloadError::UnknownKind(header.kind.clone()))?;
         if header.schema_version != SCHEMA_VERSION {

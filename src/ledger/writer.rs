@@ -307,7 +307,8 @@ impl Writer {
                 return fail(AppendError::Refused(refusal));
             }
             changes.stage(&self.state.ledger, payload);
-            let sequence = self.state.next + (written.len() + entries.len()) as u64;
+            // `state.next` already counts the entries staged by earlier requests of this batch.
+            let sequence = self.state.next + entries.len() as u64;
             let entry = Entry::new(
                 sequence,
                 payload.project.to_string(),

@@ -43,6 +43,9 @@ pub trait Store: Send + Sync + 'static {
     fn append(&self, batch: &[(Entry, EventId)]) -> Result<(), StoreError>;
     /// Number of entries (the next sequence).
     fn len(&self) -> Result<u64, StoreError>;
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.len()? == 0)
+    }
     fn entry(&self, sequence: u64) -> Result<Option<Entry>, StoreError>;
     /// Entries with `sequence >= from`, in order, at most `limit`.
     fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError>;

@@ -77,6 +77,15 @@ impl SledStore {
 
 impl Store for SledStore {
     fn append(&self, entries: &[(Entry, EventId)]) -> Result<(), StoreError> {
+        let len = self.len()?;
+        for (i, (entry, _)) in entries.iter().enumerate() {
+            if entry.sequence != len + i as u64 {
+                return Err(StoreError::Io(format!(
+                    "entry {} does not continue the log of {len}",
+                    entry.sequence
+                )));
+            }
+        }
         let mut batch = sled::Batch::default();
         for (entry, id) in entries {
             let seq = entry.sequence.to_be_bytes();

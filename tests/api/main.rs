@@ -1,1 +1,9 @@
+//! End-to-end tests: each starts the real server on a random port with a temporary data
+//! directory and talks HTTP to it.
 
+mod append;
+mod contract;
+mod crash;
+mod helpers;
+mod reads;
+mod refusals;

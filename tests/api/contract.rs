@@ -1,0 +1,94 @@
+//! Generated files and documented formats stay in step with the code.
+
+use lineage_ledger::crypto::dsse::{pae, Envelope, PAYLOAD_TYPE};
+use lineage_ledger::crypto::keys::KeyFile;
+use std::path::Path;
+
+/// Compares a committed file with what the code generates; on a difference, writes the new
+/// contents (so a developer can review and commit them) and fails.
+fn ensure_file_contents(path: &Path, contents: &str) {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    if old == contents {
+        return;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "{} is out of date; run `cargo test` locally and commit the result",
+            path.display()
+        );
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, contents).unwrap();
+    panic!(
+        "{} was out of date and has been updated; commit it",
+        path.display()
+    );
+}
+
+#[test]
+fn openapi_document_is_committed() {
+    ensure_file_contents(
+        Path::new("openapi/openapi.json"),
+        &lineage_ledger::api::openapi::document_json(),
+    );
+}
+
+#[test]
+fn schemas_are_committed() {
+    let stale: Vec<String> = lineage_ledger::schema::files()
+        .into_iter()
+        .filter_map(|(name, contents)| {
+            let path = Path::new("schema").join(name);
+            std::panic::catch_unwind(|| ensure_file_contents(&path, &contents))
+                .err()
+                .map(|_| path.display().to_string())
+        })
+        .collect();
+    assert!(stale.is_empty(), "out of date: {stale:?}");
+}
+
+#[test]
+fn the_role_matrix_is_documented() {
+    let doc = std::fs::read_to_string("docs/roles.md").unwrap_or_default();
+    let matrix = lineage_ledger::domain::roles::matrix_markdown();
+    assert!(
+        doc.contains(&matrix),
+        "docs/roles.md must contain the matrix:\n{matrix}"
+    );
+}
+
+/// The signing test vector of `docs/signing.md`.
+pub fn signing_vector() -> (KeyFile, Vec<u8>) {
+    let seed: [u8; 32] = std::array::from_fn(|i| i as u8);
+    let key = KeyFile::from_seed("ines-qc", "ines-qc-key-1", seed);
+    let payload = br#"{"event_id":"evt-0001","project":"aurora-spring","kind":"note_added","schema_version":1,"actor":"ines-qc","occurred_at":"2026-11-27T09:30:00Z","body":{"text":"Proofs look right."}}"#.to_vec();
+    (key, payload)
+}
+
+#[test]
+fn the_signing_vector_holds() {
+    let (key, payload) = signing_vector();
+    let doc = std::fs::read_to_string("docs/signing.md").expect("docs/signing.md exists");
+    let pae_bytes = pae(PAYLOAD_TYPE, &payload);
+    let envelope = Envelope::sign(&payload, &key.key_id, &key.key);
+    let expected = [
+        ("public key (base64)", key.public_key_base64()),
+        (
+            "payload (exact bytes)",
+            String::from_utf8(payload.clone()).unwrap(),
+        ),
+        ("PAE (hex)", hex::encode(&pae_bytes)),
+        ("signature (base64)", envelope.signatures[0].sig.clone()),
+        ("envelope", String::from_utf8(envelope.to_json()).unwrap()),
+    ];
+    for (what, value) in expected {
+        assert!(
+            doc.contains(&value),
+            "docs/signing.md must give the {what}:\n{value}"
+        );
+    }
+    // And the ledger accepts it: the payload parses, the signature verifies.
+    let opened = envelope.open().unwrap();
+    assert!(opened.verify(&key.key.verifying_key()));
+    lineage_ledger::domain::Payload::parse(&opened.payload).unwrap();
+}

@@ -1,0 +1,204 @@
+use lineage_ledger::client::{Answer, Client, Signer};
+use lineage_ledger::crypto::keys::KeyFile;
+use lineage_ledger::startup::{Application, DataDir, Settings};
+use serde_json::{json, Value};
+use std::path::Path;
+
+pub struct TestApp {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pub admin: Signer,
+    /// A client with the admin's read token.
+    pub client: Client,
+    /// A client without a token.
+    pub anon: Client,
+}
+
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {})
+}
+
+pub fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = Settings::new(dir.path().join("data"), "127.0.0.1:0");
+    settings.workers = Some(2);
+    adjust(&mut settings);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            let app = Application::build(settings).await.expect("the app starts");
+            tx.send(app.port()).expect("port sent");
+            app.run_until_stopped().await.expect("the server runs");
+        })
+    });
+    let port = rx.recv().expect("the server reports its port");
+    attach(dir, port)
+}
+
+/// A TestApp for a server already listening on `port` with data under `dir/data`.
+pub fn attach(dir: tempfile::TempDir, port: u16) -> TestApp {
+    let url = format!("http://127.0.0.1:{port}");
+    let data = DataDir {
+        root: dir.path().join("data"),
+    };
+    let token = std::fs::read_to_string(data.admin_token()).expect("admin token written");
+    let admin = Signer::new(KeyFile::load(&data.admin_key()).expect("admin key written"));
+    TestApp {
+        client: Client::new(&url).with_token(&token),
+        anon: Client::new(&url),
+        url,
+        dir,
+        admin,
+    }
+}
+
+pub fn mode_of(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path)
+        .expect("file exists")
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+impl TestApp {
+    pub fn data(&self) -> DataDir {
+        DataDir {
+            root: self.dir.path().join("data"),
+        }
+    }
+
+    /// Registers an actor with one fresh key; returns its signer.
+    pub fn register(&self, actor: &str, role: &str) -> Signer {
+        let key = KeyFile::generate(actor, &format!("{actor}-k1"));
+        let answer = self.send(&self.admin.envelope(
+            "system",
+            "actor_registered",
+            json!({"actor_id": actor, "display_name": actor, "role": role,
+                   "keys": [{"key_id": key.key_id, "public_key": key.public_key_base64()}]}),
+        ));
+        assert_eq!(answer.status, 201, "registering {actor}: {:?}", answer.body);
+        Signer::new(key)
+    }
+
+    pub fn send(&self, envelope: &[u8]) -> Answer {
+        self.anon.append(envelope).expect("the server answers")
+    }
+
+    pub fn batch(&self, envelopes: &[Vec<u8>]) -> Answer {
+        self.anon
+            .append_batch(envelopes)
+            .expect("the server answers")
+    }
+
+    pub fn get(&self, path: &str) -> Answer {
+        self.client.get(path).expect("the server answers")
+    }
+
+    /// The number of entries in the log.
+    pub fn head(&self) -> u64 {
+        let answer = self.get("/v1/head");
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        answer.body["size"].as_u64().expect("size")
+    }
+
+    pub fn stream(&self, project: &str) -> Vec<Value> {
+        let answer = self.get(&format!("/v1/projects/{project}/events?limit=1000"));
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        answer.body["entries"].as_array().expect("entries").clone()
+    }
+}
+
+pub fn digest(name: &str) -> String {
+    lineage_ledger::client::digest_of(name.as_bytes())
+}
+
+pub fn asset(id: &str) -> Value {
+    json!({"asset_id": id, "digest": digest(id), "media_type": "image/png"})
+}
+
+/// A crew with one actor per role and a project with a brief, a reference, a model version, a
+/// pipeline, a prompt and two generated assets (`img-1`, `img-2`).
+pub struct Production {
+    pub app: TestApp,
+    pub project: String,
+    pub producer: Signer,
+    pub director: Signer,
+    pub artist: Signer,
+    pub post: Signer,
+    pub qc: Signer,
+    pub brand: Signer,
+    pub client: Signer,
+    pub integration: Signer,
+}
+
+impl Production {
+    pub fn new() -> Production {
+        Production::on(spawn_app(), "p1")
+    }
+
+    pub fn on(app: TestApp, project: &str) -> Production {
+        let crew = Production {
+            producer: app.register(&format!("{project}-producer"), "producer"),
+            director: app.register(&format!("{project}-director"), "creative_director"),
+            artist: app.register(&format!("{project}-artist"), "ai_artist"),
+            post: app.register(&format!("{project}-post"), "post_artist"),
+            qc: app.register(&format!("{project}-qc"), "qc_reviewer"),
+            brand: app.register(&format!("{project}-brand"), "brand_compliance"),
+            client: app.register(&format!("{project}-client"), "client_approver"),
+            integration: app.register(&format!("{project}-integration"), "integration"),
+            project: project.to_owned(),
+            app,
+        };
+        let steps: Vec<(&Signer, &str, Value)> = vec![
+            (
+                &crew.producer,
+                "project_created",
+                json!({"content_type": "campaign", "title": "Test campaign"}),
+            ),
+            (
+                &crew.producer,
+                "brief_recorded",
+                json!({"brief_id": "brief-1", "title": "Brief", "text": "Make it sing.", "deliverable_formats": ["jpeg"]}),
+            ),
+            (
+                &crew.director,
+                "reference_added",
+                json!({"reference_id": "ref-1", "category": "visual", "title": "Mood", "source": "board", "rights": {"status": "owned"}}),
+            ),
+            (
+                &crew.artist,
+                "model_version_registered",
+                json!({"model_version_id": "mv-1", "provider": "p", "family": "f", "version": "1", "license": "l", "training_data_statement": "s"}),
+            ),
+            (
+                &crew.artist,
+                "pipeline_defined",
+                json!({"pipeline_id": "pl-1", "name": "pipe", "steps": [{"name": "gen", "tool": "t"}], "model_versions": ["mv-1"]}),
+            ),
+            (
+                &crew.artist,
+                "prompt_authored",
+                json!({"prompt_id": "pr-1", "text": "a shoe", "references": ["ref-1"], "brief_id": "brief-1"}),
+            ),
+            (
+                &crew.integration,
+                "generation_recorded",
+                json!({"generation_id": "gen-1", "model_version": "mv-1", "prompt": "pr-1", "pipeline": "pl-1", "seed": 7, "outputs": [asset("img-1"), asset("img-2")]}),
+            ),
+        ];
+        for (signer, kind, body) in steps {
+            let answer = crew.app.send(&signer.envelope(project, kind, body));
+            assert_eq!(answer.status, 201, "{kind}: {:?}", answer.body);
+        }
+        crew
+    }
+
+    pub fn envelope(&self, signer: &Signer, kind: &str, body: Value) -> Vec<u8> {
+        signer.envelope(&self.project, kind, body)
+    }
+
+    pub fn send(&self, signer: &Signer, kind: &str, body: Value) -> Answer {
+        self.app.send(&self.envelope(signer, kind, body))
+    }
+}
