@@ -272,3 +272,61 @@ impl From<Failed> for ApiError {
         error.at(f.index)
     }
 }
+
+/// Every problem type the API returns: slug, status, meaning. `docs/errors.md` is generated from
+/// this list and the tests check that every answer's type is in it.
+pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
+    ("malformed-json", 400, "The body is not valid JSON."),
+    ("malformed-body", 400, "The request body could not be read."),
+    ("invalid-envelope", 400, "The DSSE envelope is missing a field, has an unknown one, or does not carry exactly one well-formed signature."),
+    ("unsupported-payload-type", 400, "`payloadType` is not `application/vnd.lineage.event+json`."),
+    ("invalid-base64", 400, "`payload` or a signature is not standard base64."),
+    ("invalid-batch", 400, "A batch body is not `{\"envelopes\": [...]}`."),
+    ("invalid-query", 400, "A query parameter is unknown, malformed or out of range (page sizes are 1 to 1000)."),
+    ("invalid-path", 400, "A path segment is malformed (a sequence that is not a number, an id with forbidden characters)."),
+    ("invalid-token-request", 400, "A token request names no valid name or an invalid project id."),
+    ("bad-request", 400, "Any other malformed request."),
+    ("unauthorized", 401, "No bearer token, or one the ledger did not issue."),
+    ("forbidden", 403, "The token may not read this project, needs to cover every project, or is not an admin token."),
+    ("bad-signature", 403, "The signature does not verify with the named key over PAE(payloadType, payload)."),
+    ("unknown-key", 403, "The signature's key id is not registered."),
+    ("revoked-key", 403, "The key was revoked (also: revoking a key twice)."),
+    ("key-not-actors", 403, "The key belongs to another actor than the payload's `actor`."),
+    ("role-not-allowed", 403, "The actor's role may not sign this kind (docs/roles.md)."),
+    ("not-found", 404, "No such entry, event, project, actor or route."),
+    ("method-not-allowed", 405, "The route exists but not with this method."),
+    ("version-conflict", 409, "`expected_version` differs from the stream's version; `expected` and `actual` say both."),
+    ("event-id-conflict", 409, "The event id is already in the log with a different payload."),
+    ("project-exists", 409, "`project_created` for a project that exists."),
+    ("duplicate-id", 409, "A record id the event creates (asset, prompt, generation, ...) already exists in the project."),
+    ("actor-exists", 409, "`actor_registered` for an actor that exists."),
+    ("body-too-large", 413, "The request body is over the limit (256 KiB for one event, 16 MiB for a batch, by default)."),
+    ("payload-too-large", 413, "The decoded payload is over 64 KiB."),
+    ("batch-too-large", 413, "A batch holds more envelopes than the limit (1000 by default)."),
+    ("unsupported-media-type", 415, "The body is not `application/json`."),
+    ("invalid-payload", 422, "The payload is not a valid event: a field is missing, unknown, of the wrong type or out of bounds; `field` names it."),
+    ("unknown-kind", 422, "`kind` is not in the catalogue."),
+    ("unsupported-schema-version", 422, "`schema_version` is not the kind's current version."),
+    ("wrong-stream", 422, "An actor or key event outside the `system` stream, or a project event inside it."),
+    ("empty-batch", 422, "A batch with no envelopes."),
+    ("project-not-found", 422, "The event names a project that does not exist."),
+    ("unknown-reference", 422, "A referenced asset, prompt, model version, pipeline, brief, reference or event does not exist in the same project; `field` names the reference."),
+    ("digest-mismatch", 422, "A review or approval names a digest that is not the asset's."),
+    ("already-retracted", 422, "The retracted event was already retracted."),
+    ("unknown-actor", 422, "A key event names an actor that is not registered."),
+    ("invalid-event", 422, "The event breaks a rule of its kind (an empty list that must not be, an asset both selected and rejected, a reused key id); `field` and `detail` say which."),
+    ("internal", 500, "The server failed; nothing was written."),
+    ("unavailable", 503, "The writer queue is full or the ledger is stopping; retry after `Retry-After` seconds."),
+    ("storage-unavailable", 503, "The store failed; the append was not acknowledged and may be retried."),
+];
+
+/// `docs/errors.md`'s table.
+pub fn problem_table_markdown() -> String {
+    let mut out = String::from("| type | status | meaning |\n|---|---|---|\n");
+    for (slug, status, meaning) in PROBLEM_TYPES {
+        out.push_str(&format!(
+            "| `{PROBLEM_PREFIX}{slug}` | {status} | {meaning} |\n"
+        ));
+    }
+    out
+}

@@ -92,3 +92,40 @@ fn the_signing_vector_holds() {
     assert!(opened.verify(&key.key.verifying_key()));
     lineage_ledger::domain::Payload::parse(&opened.payload).unwrap();
 }
+
+#[test]
+fn problem_types_are_documented() {
+    let doc = std::fs::read_to_string("docs/errors.md").unwrap_or_default();
+    let table = lineage_ledger::api::problem::problem_table_markdown();
+    assert!(
+        doc.contains(&table),
+        "docs/errors.md must contain the table:\n{table}"
+    );
+}
+
+#[test]
+fn the_leaf_vector_holds() {
+    let (key, payload) = signing_vector();
+    let envelope = Envelope::sign(&payload, &key.key_id, &key.key).to_json();
+    let received = chrono::DateTime::parse_from_rfc3339("2026-11-27T09:30:01.123456Z").unwrap();
+    let entry = lineage_ledger::entry::Entry::new(
+        5,
+        "aurora-spring".into(),
+        2,
+        received.timestamp_micros(),
+        envelope,
+        [0x11; 32],
+    );
+    let doc = std::fs::read_to_string("docs/formats.md").expect("docs/formats.md exists");
+    for (what, value) in [
+        ("received_at in µs", received.timestamp_micros().to_string()),
+        ("leaf bytes", hex::encode(entry.leaf_bytes())),
+        ("hash", hex::encode(entry.hash)),
+        ("leaf hash", hex::encode(entry.leaf_hash())),
+    ] {
+        assert!(
+            doc.contains(&value),
+            "docs/formats.md must give the {what}:\n{value}"
+        );
+    }
+}

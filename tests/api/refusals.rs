@@ -84,6 +84,12 @@ fn check(app: &TestApp, cases: Vec<Case>) {
         );
         assert_eq!(answer.body["status"], case.status, "{}", case.name);
         assert!(
+            documented(case.problem, case.status),
+            "{}: {} is not in PROBLEM_TYPES",
+            case.name,
+            case.problem
+        );
+        assert!(
             answer.body["detail"]
                 .as_str()
                 .is_some_and(|d| !d.is_empty()),
@@ -99,6 +105,12 @@ fn check(app: &TestApp, cases: Vec<Case>) {
         }
         assert_eq!(app.head(), head, "{}: nothing was written", case.name);
     }
+}
+
+pub fn documented(slug: &str, status: u16) -> bool {
+    lineage_ledger::api::problem::PROBLEM_TYPES
+        .iter()
+        .any(|(s, st, _)| *s == slug && *st == status)
 }
 
 fn tamper(envelope: &[u8], change: impl FnOnce(&mut Value)) -> Vec<u8> {
