@@ -352,3 +352,382 @@ fn id_field(body: &Body, ns: Namespace) -> &'static str {
         _ => "body",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::Payload;
+    use crate::domain::ids::PublicKeyBytes;
+    use crate::domain::state::{Changes, LedgerState, SystemState};
+    use serde_json::{json, Value};
+
+    const KEY: [u8; 32] = [
+        0x3b, 0x6a, 0x27, 0xbc, 0xce, 0xb6, 0xa4, 0x2d, 0x62, 0xa3, 0xa8, 0xd0, 0x2a, 0x6f, 0x0d,
+        0x73, 0x65, 0x32, 0x15, 0x77, 0x1d, 0xe2, 0x43, 0xa6, 0x3a, 0xc0, 0x48, 0xa1, 0x8b, 0x59,
+        0xda, 0x29,
+    ];
+
+    fn payload(project: &str, actor: &str, kind: &str, body: Value) -> Payload {
+        let json = json!({"event_id": format!("e-{}", rand_id()), "project": project, "kind": kind,
+            "schema_version": 1, "actor": actor, "occurred_at": "2026-01-01T00:00:00Z", "body": body});
+        Payload::parse(&serde_json::to_vec(&json).unwrap()).unwrap()
+    }
+
+    fn rand_id() -> u64 {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        N.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn asset(id: &str, digest: &str) -> Value {
+        json!({"asset_id": id, "digest": format!("sha256:{}", digest.repeat(64)), "media_type": "image/png"})
+    }
+
+    /// A project `p` with a brief, a reference, a model version, a prompt and assets `a` and `b`.
+    fn state() -> LedgerState {
+        let system = SystemState::genesis(
+            ActorId::parse("ledger").unwrap(),
+            KeyId::parse("ledger").unwrap(),
+            PublicKeyBytes::from_bytes(KEY),
+        );
+        let mut state = LedgerState::new(system);
+        for (kind, body) in [
+            (
+                "project_created",
+                json!({"content_type": "campaign", "title": "t"}),
+            ),
+            (
+                "brief_recorded",
+                json!({"brief_id": "brief", "title": "t", "text": "t"}),
+            ),
+            (
+                "reference_added",
+                json!({"reference_id": "ref", "category": "visual", "title": "t", "source": "s", "rights": {"status": "owned"}}),
+            ),
+            (
+                "model_version_registered",
+                json!({"model_version_id": "mv", "provider": "p", "family": "f", "version": "1", "license": "l", "training_data_statement": "s"}),
+            ),
+            ("prompt_authored", json!({"prompt_id": "pr", "text": "t"})),
+            (
+                "generation_recorded",
+                json!({"generation_id": "g", "model_version": "mv", "prompt": "pr", "outputs": [asset("a", "a"), asset("b", "b")]}),
+            ),
+        ] {
+            let p = payload("p", "x", kind, body);
+            let view = View {
+                base: &state,
+                changes: &Changes::default(),
+            };
+            decide(&view, &p).unwrap_or_else(|r| panic!("{kind}: {r}"));
+            state.apply(&p);
+        }
+        state
+    }
+
+    /// Decides one event against the fixture; `Ok(())` or the refusal's slug and field.
+    fn check(kind: &str, body: Value, expected: Result<(), (&str, &str)>) {
+        let state = state();
+        let project = if kind.starts_with("actor") || kind.starts_with("key") {
+            "system"
+        } else {
+            "p"
+        };
+        let p = payload(project, "x", kind, body.clone());
+        let view = View {
+            base: &state,
+            changes: &Changes::default(),
+        };
+        let got = decide(&view, &p).map_err(|r| {
+            let field = match &r {
+                Refusal::UnknownReference { field, .. }
+                | Refusal::DuplicateId { field, .. }
+                | Refusal::DigestMismatch { field, .. }
+                | Refusal::Invalid { field, .. } => field.clone(),
+                _ => String::new(),
+            };
+            (r.slug(), field)
+        });
+        let expected = expected.map_err(|(slug, field)| (slug, field.to_owned()));
+        assert_eq!(got, expected, "{kind} {body}");
+    }
+
+    #[test]
+    fn references_resolve_inside_the_project() {
+        let ok = Ok(());
+        let unknown = |field| Err(("unknown-reference", field));
+        let cases: Vec<(&str, Value, Result<(), (&str, &str)>)> = vec![
+            (
+                "prompt_authored",
+                json!({"prompt_id": "pr2", "text": "t", "parent_prompt": "pr", "references": ["ref"], "brief_id": "brief"}),
+                ok,
+            ),
+            (
+                "prompt_authored",
+                json!({"prompt_id": "pr2", "text": "t", "parent_prompt": "nope"}),
+                unknown("body.parent_prompt"),
+            ),
+            (
+                "prompt_authored",
+                json!({"prompt_id": "pr2", "text": "t", "references": ["ref", "nope"]}),
+                unknown("body.references[1]"),
+            ),
+            (
+                "prompt_authored",
+                json!({"prompt_id": "pr2", "text": "t", "brief_id": "nope"}),
+                unknown("body.brief_id"),
+            ),
+            (
+                "generation_recorded",
+                json!({"generation_id": "g2", "model_version": "mv", "prompt": "pr", "input_assets": ["a"], "outputs": [asset("c", "c")]}),
+                ok,
+            ),
+            (
+                "generation_recorded",
+                json!({"generation_id": "g2", "model_version": "mv", "prompt": "pr", "input_assets": ["z"], "outputs": [asset("c", "c")]}),
+                unknown("body.input_assets[0]"),
+            ),
+            (
+                "generation_recorded",
+                json!({"generation_id": "g2", "model_version": "mv", "prompt": "pr", "pipeline": "pl", "outputs": [asset("c", "c")]}),
+                unknown("body.pipeline"),
+            ),
+            (
+                "pipeline_defined",
+                json!({"pipeline_id": "pl", "name": "n", "steps": [{"name": "s", "tool": "t"}], "model_versions": ["mv", "mv9"]}),
+                unknown("body.model_versions[1]"),
+            ),
+            (
+                "post_edit_applied",
+                json!({"edit_id": "e", "technique": "retouch", "tool": "t", "performed_by": "human", "inputs": ["a", "b"], "output": asset("c", "c")}),
+                ok,
+            ),
+            (
+                "post_edit_applied",
+                json!({"edit_id": "e", "technique": "upres", "tool": "t", "performed_by": "ai", "inputs": ["a"], "output": asset("c", "c"), "model_version": "mv0"}),
+                unknown("body.model_version"),
+            ),
+            (
+                "delivery_recorded",
+                json!({"delivery_id": "d", "master_asset": "q", "variant": asset("v", "e"), "format": "jpeg", "channel": "web", "medium": "digital", "dimensions": {"width": 1, "height": 1}, "locale": "en"}),
+                unknown("body.master_asset"),
+            ),
+            (
+                "approval_recorded",
+                json!({"approval_id": "ap", "asset": "zz", "digest": format!("sha256:{}", "a".repeat(64)), "decision": "approved"}),
+                unknown("body.asset"),
+            ),
+            ("note_added", json!({"text": "t", "assets": ["a", "b"]}), ok),
+            (
+                "event_retracted",
+                json!({"event_id": "missing", "reason": "r"}),
+                unknown("body.event_id"),
+            ),
+            (
+                "brief_revised",
+                json!({"brief_id": "brief", "text": "t", "reason": "r"}),
+                ok,
+            ),
+        ];
+        for (kind, body, expected) in cases {
+            check(kind, body, expected);
+        }
+    }
+
+    #[test]
+    fn new_records_are_new_and_digests_match() {
+        let cases: Vec<(&str, Value, Result<(), (&str, &str)>)> = vec![
+            (
+                "generation_recorded",
+                json!({"generation_id": "g", "model_version": "mv", "prompt": "pr", "outputs": [asset("c", "c")]}),
+                Err(("duplicate-id", "body.generation_id")),
+            ),
+            (
+                "generation_recorded",
+                json!({"generation_id": "g2", "model_version": "mv", "prompt": "pr", "outputs": [asset("a", "c")]}),
+                Err(("duplicate-id", "body.outputs")),
+            ),
+            (
+                "generation_recorded",
+                json!({"generation_id": "g2", "model_version": "mv", "prompt": "pr", "outputs": []}),
+                Err(("invalid-event", "body.outputs")),
+            ),
+            (
+                "post_edit_applied",
+                json!({"edit_id": "e", "technique": "cg", "tool": "t", "performed_by": "human", "inputs": [], "output": asset("c", "c")}),
+                Err(("invalid-event", "body.inputs")),
+            ),
+            (
+                "post_edit_applied",
+                json!({"edit_id": "e", "technique": "cg", "tool": "t", "performed_by": "human", "inputs": ["a"], "output": asset("b", "c")}),
+                Err(("duplicate-id", "body.output.asset_id")),
+            ),
+            (
+                "qc_review_recorded",
+                json!({"review_id": "r", "asset": "a", "digest": format!("sha256:{}", "a".repeat(64)), "checks": [{"check": "edges", "result": "pass"}], "proof_medium": "print", "proof_size": "A3", "verdict": "pass"}),
+                Ok(()),
+            ),
+            (
+                "qc_review_recorded",
+                json!({"review_id": "r", "asset": "a", "digest": format!("sha256:{}", "b".repeat(64)), "checks": [{"check": "edges", "result": "pass"}], "proof_medium": "print", "proof_size": "A3", "verdict": "pass"}),
+                Err(("digest-mismatch", "body.digest")),
+            ),
+            (
+                "qc_review_recorded",
+                json!({"review_id": "r", "asset": "a", "digest": format!("sha256:{}", "a".repeat(64)), "checks": [], "proof_medium": "print", "proof_size": "A3", "verdict": "pass"}),
+                Err(("invalid-event", "body.checks")),
+            ),
+            (
+                "qc_review_recorded",
+                json!({"review_id": "r", "asset": "a", "digest": format!("sha256:{}", "a".repeat(64)), "checks": [{"check": "edges", "result": "pass"}, {"check": "edges", "result": "fail"}], "proof_medium": "print", "proof_size": "A3", "verdict": "fail"}),
+                Err(("invalid-event", "body.checks")),
+            ),
+            (
+                "selection_made",
+                json!({"selection_id": "s", "round": 1, "selected": [], "rationale": "r"}),
+                Err(("invalid-event", "body.selected")),
+            ),
+            (
+                "selection_made",
+                json!({"selection_id": "s", "round": 1, "selected": ["a"], "rejected": ["b"], "rationale": "r"}),
+                Ok(()),
+            ),
+            (
+                "selection_made",
+                json!({"selection_id": "s", "round": 1, "selected": ["a"], "rejected": ["a"], "rationale": "r"}),
+                Err(("invalid-event", "body.rejected")),
+            ),
+            (
+                "prompt_authored",
+                json!({"prompt_id": "pr", "text": "t"}),
+                Err(("duplicate-id", "body.prompt_id")),
+            ),
+            (
+                "project_created",
+                json!({"content_type": "ecomm", "title": "t"}),
+                Err(("project-exists", "")),
+            ),
+            (
+                "key_added",
+                json!({"actor_id": "ghost", "key": {"key_id": "k2", "public_key": "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="}}),
+                Err(("unknown-actor", "")),
+            ),
+            (
+                "key_revoked",
+                json!({"actor_id": "ledger", "key_id": "nope", "reason": "r"}),
+                Err(("invalid-event", "body.key_id")),
+            ),
+            (
+                "key_revoked",
+                json!({"actor_id": "ledger", "key_id": "ledger", "reason": "r"}),
+                Ok(()),
+            ),
+            (
+                "actor_registered",
+                json!({"actor_id": "ledger", "display_name": "d", "role": "admin", "keys": [{"key_id": "k9", "public_key": "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="}]}),
+                Err(("actor-exists", "")),
+            ),
+            (
+                "actor_registered",
+                json!({"actor_id": "new", "display_name": "d", "role": "admin", "keys": [{"key_id": "ledger", "public_key": "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="}]}),
+                Err(("invalid-event", "body.keys")),
+            ),
+            (
+                "actor_registered",
+                json!({"actor_id": "new", "display_name": "d", "role": "admin", "keys": []}),
+                Err(("invalid-event", "body.keys")),
+            ),
+        ];
+        for (kind, body, expected) in cases {
+            check(kind, body, expected);
+        }
+    }
+
+    #[test]
+    fn a_staged_request_sees_its_own_events_and_leaves_no_trace_until_merged() {
+        let mut state = state();
+        let before = state.clone();
+        let mut changes = Changes::default();
+        let first = payload(
+            "p",
+            "x",
+            "prompt_authored",
+            json!({"prompt_id": "pr2", "text": "t"}),
+        );
+        let second = payload(
+            "p",
+            "x",
+            "prompt_authored",
+            json!({"prompt_id": "pr3", "text": "t", "parent_prompt": "pr2"}),
+        );
+        for p in [&first, &second] {
+            let view = View {
+                base: &state,
+                changes: &changes,
+            };
+            decide(&view, p).unwrap();
+            changes.stage(&state, p);
+        }
+        assert_eq!(state, before, "staging changes nothing");
+        state.merge(changes);
+        let again = payload(
+            "p",
+            "x",
+            "prompt_authored",
+            json!({"prompt_id": "pr3", "text": "t"}),
+        );
+        let view = View {
+            base: &state,
+            changes: &Changes::default(),
+        };
+        assert_eq!(decide(&view, &again).unwrap_err().slug(), "duplicate-id");
+    }
+
+    #[test]
+    fn the_signer_must_own_an_active_key_and_a_role_that_allows_the_kind() {
+        let state = state();
+        let view = View {
+            base: &state,
+            changes: &Changes::default(),
+        };
+        let key = KeyId::parse("ledger").unwrap();
+        let note = payload("p", "ledger", "note_added", json!({"text": "t"}));
+        assert_eq!(check_signer(&view, &note, &key), Ok(()));
+        let brief = payload(
+            "p",
+            "ledger",
+            "brief_recorded",
+            json!({"brief_id": "b2", "title": "t", "text": "t"}),
+        );
+        assert_eq!(
+            check_signer(&view, &brief, &key).unwrap_err().slug(),
+            "role-not-allowed"
+        );
+        let someone = payload("p", "someone", "note_added", json!({"text": "t"}));
+        assert_eq!(
+            check_signer(&view, &someone, &key).unwrap_err().slug(),
+            "key-not-actors"
+        );
+        assert_eq!(
+            check_signer(&view, &note, &KeyId::parse("other").unwrap())
+                .unwrap_err()
+                .slug(),
+            "unknown-key"
+        );
+        let mut revoked = state.clone();
+        revoked.apply(&payload(
+            "system",
+            "ledger",
+            "key_revoked",
+            json!({"actor_id": "ledger", "key_id": "ledger", "reason": "r"}),
+        ));
+        let view = View {
+            base: &revoked,
+            changes: &Changes::default(),
+        };
+        assert_eq!(
+            check_signer(&view, &note, &key).unwrap_err().slug(),
+            "revoked-key"
+        );
+    }
+}

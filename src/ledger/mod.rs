@@ -232,3 +232,108 @@ impl Ledger {
         &self.store
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::keys::KeyFile;
+    use crate::domain::ids::PublicKeyBytes;
+    use crate::domain::{ActorId, EventId};
+    use crate::store::{MemoryStore, TokenRecord};
+    use std::sync::atomic::AtomicBool;
+
+    /// A memory store whose next append fails when asked to.
+    struct Flaky {
+        inner: MemoryStore,
+        fail_next: AtomicBool,
+    }
+
+    impl Store for Flaky {
+        fn append(&self, batch: &[(Entry, EventId)]) -> Result<(), StoreError> {
+            if self.fail_next.swap(false, Ordering::SeqCst) {
+                return Err(StoreError::Io("disk on fire".into()));
+            }
+            self.inner.append(batch)
+        }
+        fn len(&self) -> Result<u64, StoreError> {
+            self.inner.len()
+        }
+        fn entry(&self, sequence: u64) -> Result<Option<Entry>, StoreError> {
+            self.inner.entry(sequence)
+        }
+        fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
+            self.inner.range(from, limit)
+        }
+        fn project_sequences(
+            &self,
+            project: &str,
+            from: u64,
+            limit: usize,
+        ) -> Result<Vec<u64>, StoreError> {
+            self.inner.project_sequences(project, from, limit)
+        }
+        fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
+            self.inner.sequence_of_event(event_id)
+        }
+        fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
+            self.inner.put_token(hash, record)
+        }
+        fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError> {
+            self.inner.tokens()
+        }
+    }
+
+    fn envelope(key: &KeyFile, event_id: &str, kind: &str, body: serde_json::Value) -> Vec<u8> {
+        let payload = serde_json::json!({"event_id": event_id, "project": "p", "kind": kind, "schema_version": 1,
+            "actor": key.actor, "occurred_at": "2026-01-01T00:00:00Z", "body": body});
+        Envelope::sign(
+            &serde_json::to_vec(&payload).unwrap(),
+            &key.key_id,
+            &key.key,
+        )
+        .to_json()
+    }
+
+    #[test]
+    fn a_failed_write_is_not_acknowledged_and_leaves_no_trace() {
+        let key = KeyFile::generate("root", "root-key");
+        let genesis = SystemState::genesis(
+            ActorId::parse("root").unwrap(),
+            KeyId::parse("root-key").unwrap(),
+            PublicKeyBytes::from_bytes(key.key.verifying_key().to_bytes()),
+        );
+        let store = Arc::new(Flaky {
+            inner: MemoryStore::new(),
+            fail_next: AtomicBool::new(false),
+        });
+        let ledger = Ledger::start(store.clone(), genesis, WriterConfig::default()).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let append = |raw: Vec<u8>| {
+            runtime.block_on(ledger.append(ledger.prepare(vec![raw]).map_err(|(_, e)| e).unwrap()))
+        };
+        let created = envelope(
+            &key,
+            "e1",
+            "project_created",
+            serde_json::json!({"content_type": "social", "title": "t"}),
+        );
+        append(created).unwrap();
+        store.fail_next.store(true, Ordering::SeqCst);
+        let note = envelope(&key, "e2", "note_added", serde_json::json!({"text": "t"}));
+        let failed = append(note.clone()).unwrap_err();
+        assert!(
+            matches!(failed.error, AppendError::Storage(_)),
+            "{failed:?}"
+        );
+        assert_eq!(ledger.len(), 1, "nothing is acknowledged or visible");
+        let retried = append(note).unwrap();
+        assert_eq!(
+            (retried[0].entry.sequence, retried[0].entry.version),
+            (1, 2),
+            "the retry takes the same place"
+        );
+        assert!(retried[0].created);
+    }
+}

@@ -83,3 +83,88 @@ pub(crate) fn decode_entry(sequence: u64, bytes: &[u8]) -> Result<Entry, StoreEr
     }
     Ok(entry)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(sequence: u64, project: &str, version: u64) -> (Entry, EventId) {
+        let entry = Entry::new(
+            sequence,
+            project.into(),
+            version,
+            1_700_000_000_000_000,
+            b"{}".to_vec(),
+            [0; 32],
+        );
+        (entry, EventId::parse(&format!("ev-{sequence}")).unwrap())
+    }
+
+    /// The behaviour every store must have.
+    fn contract(store: &dyn Store) {
+        assert_eq!(store.len().unwrap(), 0);
+        assert!(store.is_empty().unwrap());
+        store
+            .append(&[entry(0, "a", 1), entry(1, "b", 1), entry(2, "a", 2)])
+            .unwrap();
+        store.append(&[entry(3, "a", 3)]).unwrap();
+        assert_eq!(store.len().unwrap(), 4);
+        assert!(
+            store.append(&[entry(5, "a", 4)]).is_err(),
+            "a gap is refused"
+        );
+        assert!(
+            store.append(&[entry(2, "a", 4)]).is_err(),
+            "an overwrite is refused"
+        );
+        assert_eq!(store.len().unwrap(), 4, "a refused append writes nothing");
+        assert_eq!(store.entry(2).unwrap(), Some(entry(2, "a", 2).0));
+        assert_eq!(store.entry(4).unwrap(), None);
+        let seqs: Vec<u64> = store
+            .range(1, 2)
+            .unwrap()
+            .iter()
+            .map(|e| e.sequence)
+            .collect();
+        assert_eq!(seqs, [1, 2]);
+        assert_eq!(store.range(9, 10).unwrap(), vec![]);
+        assert_eq!(store.project_sequences("a", 1, 10).unwrap(), [0, 2, 3]);
+        assert_eq!(store.project_sequences("a", 2, 1).unwrap(), [2]);
+        assert_eq!(
+            store.project_sequences("b", 2, 10).unwrap(),
+            Vec::<u64>::new()
+        );
+        assert_eq!(
+            store.project_sequences("", 1, 10).unwrap(),
+            Vec::<u64>::new()
+        );
+        assert_eq!(store.sequence_of_event("ev-3").unwrap(), Some(3));
+        assert_eq!(store.sequence_of_event("ev-9").unwrap(), None);
+        let record = TokenRecord {
+            name: "t".into(),
+            projects: Some(vec!["a".into()]),
+            admin: false,
+            created_at_us: 1,
+        };
+        store.put_token([7; 32], &record).unwrap();
+        assert_eq!(store.tokens().unwrap(), vec![([7; 32], record)]);
+    }
+
+    #[test]
+    fn the_memory_store_keeps_the_contract() {
+        contract(&MemoryStore::new());
+    }
+
+    #[test]
+    fn the_sled_store_keeps_the_contract_and_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            contract(&store);
+        }
+        let reopened = SledStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.len().unwrap(), 4);
+        assert_eq!(reopened.entry(3).unwrap(), Some(entry(3, "a", 3).0));
+        assert_eq!(reopened.tokens().unwrap().len(), 1);
+    }
+}
