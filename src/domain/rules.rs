@@ -425,6 +425,8 @@ mod tests {
         state
     }
 
+    type Case = (&'static str, Value, Result<(), (&'static str, &'static str)>);
+
     /// Decides one event against the fixture; `Ok(())` or the refusal's slug and field.
     fn check(kind: &str, body: Value, expected: Result<(), (&str, &str)>) {
         let state = state();
@@ -456,7 +458,7 @@ mod tests {
     fn references_resolve_inside_the_project() {
         let ok = Ok(());
         let unknown = |field| Err(("unknown-reference", field));
-        let cases: Vec<(&str, Value, Result<(), (&str, &str)>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "prompt_authored",
                 json!({"prompt_id": "pr2", "text": "t", "parent_prompt": "pr", "references": ["ref"], "brief_id": "brief"}),
@@ -536,7 +538,7 @@ mod tests {
 
     #[test]
     fn new_records_are_new_and_digests_match() {
-        let cases: Vec<(&str, Value, Result<(), (&str, &str)>)> = vec![
+        let cases: Vec<Case> = vec![
             (
                 "generation_recorded",
                 json!({"generation_id": "g", "model_version": "mv", "prompt": "pr", "outputs": [asset("c", "c")]}),
