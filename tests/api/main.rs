@@ -7,3 +7,4 @@ mod crash;
 mod helpers;
 mod reads;
 mod refusals;
+mod rfc9162;
