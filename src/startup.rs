@@ -6,7 +6,8 @@ use crate::crypto::dsse::Envelope;
 use crate::crypto::keys::{write_private, KeyFile};
 use crate::domain::ids::PublicKeyBytes;
 use crate::domain::{ActorId, KeyId, SystemState};
-use crate::ledger::{Ledger, WriterConfig};
+use crate::ledger::{CheckpointSigner, Ledger, WriterConfig};
+use sha2::Digest as _;
 use crate::store::{SledStore, Store};
 use crate::tokens::Tokens;
 use actix_web::dev::Server;
@@ -29,6 +30,8 @@ pub struct Settings {
     pub writer: WriterConfig,
     /// HTTP worker threads; `None` for one per core.
     pub workers: Option<usize>,
+    /// The checkpoint origin; fixed at first start (`None`: derived from the ledger key).
+    pub origin: Option<String>,
 }
 
 impl Settings {
@@ -39,6 +42,7 @@ impl Settings {
             limits: Limits::default(),
             writer: WriterConfig::default(),
             workers: None,
+            origin: None,
         }
     }
 }
@@ -56,6 +60,10 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
     #[error("the genesis entry was refused: {0}")]
     Genesis(String),
+    #[error("origin `{0}` is not valid: it must be non-empty, without spaces or '+'")]
+    BadOrigin(String),
+    #[error("this data directory's origin is `{stored}`; it cannot become `{asked}`")]
+    OriginChanged { stored: String, asked: String },
 }
 
 fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
@@ -82,6 +90,9 @@ impl DataDir {
     }
     pub fn store(&self) -> PathBuf {
         self.root.join("store")
+    }
+    pub fn origin(&self) -> PathBuf {
+        self.root.join("origin")
     }
 }
 
@@ -120,7 +131,7 @@ pub struct Opened {
 
 /// Opens (or sets up) a data directory. Each first-start step is skipped when already done, so
 /// a start interrupted half-way finishes the set-up on the next one.
-pub async fn open(dir: &Path, writer: WriterConfig) -> Result<Opened, StartError> {
+pub async fn open(dir: &Path, writer: WriterConfig, origin: Option<&str>) -> Result<Opened, StartError> {
     std::fs::create_dir_all(dir).map_err(io_at(dir))?;
     let data = DataDir {
         root: dir.to_owned(),
@@ -134,7 +145,9 @@ pub async fn open(dir: &Path, writer: WriterConfig) -> Result<Opened, StartError
     )?;
     let admin_key = load_or_create(&data.admin_key(), ADMIN_ACTOR, ADMIN_KEY_ID, &mut created)?;
     let store: Arc<dyn Store> = Arc::new(SledStore::open(&data.store())?);
-    let ledger = Ledger::start(store.clone(), genesis_state(&ledger_key), writer)?;
+    let origin = checkpoint_origin(&data, &ledger_key, origin, &mut created)?;
+    let signer = CheckpointSigner { origin, key: ledger_key.key.clone() };
+    let ledger = Ledger::start(store.clone(), genesis_state(&ledger_key), signer, writer)?;
     if ledger.is_empty() {
         append_genesis(&ledger, &ledger_key, &admin_key).await?;
     }
@@ -152,6 +165,36 @@ pub async fn open(dir: &Path, writer: WriterConfig) -> Result<Opened, StartError
         ledger_key,
         created,
     })
+}
+
+/// The origin written at first start; later starts must not ask for another.
+fn checkpoint_origin(
+    data: &DataDir,
+    ledger_key: &KeyFile,
+    asked: Option<&str>,
+    created: &mut Vec<PathBuf>,
+) -> Result<String, StartError> {
+    let path = data.origin();
+    if path.exists() {
+        let stored = std::fs::read_to_string(&path).map_err(io_at(&path))?.trim().to_owned();
+        return match asked {
+            Some(asked) if asked != stored => Err(StartError::OriginChanged { stored, asked: asked.to_owned() }),
+            _ => Ok(stored),
+        };
+    }
+    let origin = match asked {
+        Some(o) => o.to_owned(),
+        None => {
+            let public = ledger_key.key.verifying_key().to_bytes();
+            format!("lineage.local/{}", &hex::encode(sha2::Sha256::digest(public))[..8])
+        }
+    };
+    if origin.is_empty() || origin.contains(char::is_whitespace) || origin.contains('+') {
+        return Err(StartError::BadOrigin(origin));
+    }
+    write_private(&path, format!("{origin}\n").as_bytes()).map_err(io_at(&path))?;
+    created.push(path);
+    Ok(origin)
 }
 
 async fn append_genesis(
@@ -195,7 +238,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
-        let opened = open(&settings.data_dir, settings.writer).await?;
+        let opened = open(&settings.data_dir, settings.writer, settings.origin.as_deref()).await?;
         let listener =
             TcpListener::bind(&settings.addr).map_err(io_at(Path::new(&settings.addr)))?;
         let port = listener

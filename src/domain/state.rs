@@ -370,3 +370,17 @@ impl Changes {
         }
     }
 }
+
+/// Every asset an event names, as subject, input or output, in the order it names them.
+pub fn named_assets(body: &Body) -> Vec<&Id> {
+    match body {
+        Body::GenerationRecorded(b) => b.input_assets.iter().chain(b.outputs.iter().map(|o| &o.asset_id)).collect(),
+        Body::SelectionMade(b) => b.selected.iter().chain(&b.rejected).collect(),
+        Body::PostEditApplied(b) => b.inputs.iter().chain([&b.output.asset_id]).collect(),
+        Body::QcReviewRecorded(b) => vec![&b.asset],
+        Body::ApprovalRecorded(b) => vec![&b.asset],
+        Body::DeliveryRecorded(b) => vec![&b.master_asset, &b.variant.asset_id],
+        Body::NoteAdded(b) => b.assets.iter().collect(),
+        _ => vec![],
+    }
+}

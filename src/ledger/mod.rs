@@ -4,6 +4,7 @@
 mod writer;
 
 use crate::crypto::dsse::{self, Envelope, EnvelopeError, Opened};
+use crate::crypto::merkle::{self, Hash, NodeId};
 use crate::domain::{KeyId, Payload, PayloadError, ProjectId, Refusal, SystemState};
 use crate::entry::Entry;
 use crate::store::{Store, StoreError};
@@ -12,7 +13,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
-pub use writer::WriterConfig;
+pub use writer::{CheckpointSigner, SignedCheckpoint, WriterConfig};
 
 /// A submission whose envelope and payload parsed; its signature is checked before commit.
 pub struct Submission {
@@ -76,6 +77,9 @@ struct Shared {
     /// Every key ever registered, decoded once. Revocation is checked by the writer.
     keys: RwLock<HashMap<KeyId, VerifyingKey>>,
     system: RwLock<SystemState>,
+    /// The checkpoint of the durable log.
+    checkpoint: RwLock<Option<SignedCheckpoint>>,
+    verifier: crate::crypto::checkpoint::NoteVerifier,
 }
 
 #[derive(Clone)]
@@ -83,6 +87,15 @@ pub struct Ledger {
     store: Arc<dyn Store>,
     submit: crossbeam_channel::Sender<writer::Request>,
     shared: Arc<Shared>,
+}
+
+/// Stored nodes as proofs read them.
+pub struct NodeLookup<'a>(&'a dyn Fn(NodeId) -> Option<Hash>);
+
+impl merkle::Nodes for NodeLookup<'_> {
+    fn node(&self, id: NodeId) -> Option<Hash> {
+        (self.0)(id)
+    }
 }
 
 /// Opens a stored entry: its envelope and payload.
@@ -97,16 +110,20 @@ impl Ledger {
     pub fn start(
         store: Arc<dyn Store>,
         genesis: SystemState,
+        signer: CheckpointSigner,
         config: WriterConfig,
     ) -> Result<Ledger, StoreError> {
-        let (state, next) = writer::WriterState::load(store.as_ref(), genesis)?;
+        let verifier = signer.verifier();
+        let (state, next) = writer::WriterState::load(store.as_ref(), genesis, &verifier)?;
         let shared = Arc::new(Shared {
             committed: AtomicU64::new(next),
             keys: RwLock::new(writer::all_keys(&state.ledger.system)),
             system: RwLock::new(state.ledger.system.clone()),
+            checkpoint: RwLock::new(state.checkpoint.clone()),
+            verifier,
         });
         let (tx, rx) = crossbeam_channel::bounded(config.queue_capacity);
-        writer::spawn(store.clone(), state, rx, shared.clone(), config);
+        writer::spawn(store.clone(), state, rx, shared.clone(), config, signer);
         Ok(Ledger {
             store,
             submit: tx,
@@ -228,6 +245,71 @@ impl Ledger {
         self.shared.system.read().expect("system lock").clone()
     }
 
+    /// The latest checkpoint; it covers every durable entry.
+    pub fn checkpoint(&self) -> Option<SignedCheckpoint> {
+        self.shared.checkpoint.read().expect("checkpoint lock").clone()
+    }
+
+    /// The key that verifies checkpoints.
+    pub fn verifier(&self) -> &crate::crypto::checkpoint::NoteVerifier {
+        &self.shared.verifier
+    }
+
+    /// Inclusion proof of entry `sequence` in the tree of `size` entries.
+    pub fn inclusion_proof(&self, sequence: u64, size: u64) -> Result<Option<Vec<Hash>>, StoreError> {
+        if size > self.len() {
+            return Ok(None);
+        }
+        self.with_nodes(|nodes| merkle::inclusion_proof(nodes, sequence, size))
+    }
+
+    /// Consistency proof between the trees of `old` and `new` entries.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Option<Vec<Hash>>, StoreError> {
+        if new > self.len() {
+            return Ok(None);
+        }
+        self.with_nodes(|nodes| merkle::consistency_proof(nodes, old, new))
+    }
+
+    /// The root of the tree of the first `size` entries.
+    pub fn root(&self, size: u64) -> Result<Option<Hash>, StoreError> {
+        if size > self.len() {
+            return Ok(None);
+        }
+        self.with_nodes(|nodes| merkle::subtree(nodes, 0, size))
+    }
+
+    /// Runs a proof computation over the stored nodes; a node that cannot be read is an error,
+    /// never a wrong proof.
+    fn with_nodes<T>(
+        &self,
+        f: impl FnOnce(&NodeLookup<'_>) -> Option<T>,
+    ) -> Result<Option<T>, StoreError> {
+        let failure = std::cell::RefCell::new(None);
+        let read = |id: NodeId| match self.store.node(id) {
+            Ok(Some(hash)) => Some(hash),
+            Ok(None) => {
+                failure.replace(Some(StoreError::Corrupt { sequence: id.1 << id.0, reason: format!("Merkle node {id:?} is missing") }));
+                None
+            }
+            Err(e) => {
+                failure.replace(Some(e));
+                None
+            }
+        };
+        let result = f(&NodeLookup(&read));
+        match failure.into_inner() {
+            Some(e) if result.is_none() => Err(e),
+            _ => Ok(result),
+        }
+    }
+
+    /// Sequences of the entries of `project` that name `asset`.
+    pub fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
+        let len = self.len();
+        Ok(self.store.asset_sequences(project, asset)?.into_iter().filter(|s| *s < len).collect())
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }
@@ -238,7 +320,7 @@ mod tests {
     use super::*;
     use crate::crypto::keys::KeyFile;
     use crate::domain::ids::PublicKeyBytes;
-    use crate::domain::{ActorId, EventId};
+    use crate::domain::ActorId;
     use crate::store::{MemoryStore, TokenRecord};
     use std::sync::atomic::AtomicBool;
 
@@ -249,11 +331,20 @@ mod tests {
     }
 
     impl Store for Flaky {
-        fn append(&self, batch: &[(Entry, EventId)]) -> Result<(), StoreError> {
+        fn append(&self, commit: &crate::store::Commit) -> Result<(), StoreError> {
             if self.fail_next.swap(false, Ordering::SeqCst) {
                 return Err(StoreError::Io("disk on fire".into()));
             }
-            self.inner.append(batch)
+            self.inner.append(commit)
+        }
+        fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
+            self.inner.node(id)
+        }
+        fn checkpoint(&self) -> Result<Option<String>, StoreError> {
+            self.inner.checkpoint()
+        }
+        fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
+            self.inner.asset_sequences(project, asset)
         }
         fn len(&self) -> Result<u64, StoreError> {
             self.inner.len()
@@ -306,7 +397,8 @@ mod tests {
             inner: MemoryStore::new(),
             fail_next: AtomicBool::new(false),
         });
-        let ledger = Ledger::start(store.clone(), genesis, WriterConfig::default()).unwrap();
+        let signer = CheckpointSigner { origin: "test/log".into(), key: key.key.clone() };
+        let ledger = Ledger::start(store.clone(), genesis, signer, WriterConfig::default()).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
@@ -335,5 +427,8 @@ mod tests {
             "the retry takes the same place"
         );
         assert!(retried[0].created);
+        let checkpoint = ledger.checkpoint().unwrap().checkpoint;
+        assert_eq!(checkpoint.size, 2, "the failed commit's checkpoint was never published");
+        assert_eq!(Some(checkpoint.root), ledger.root(2).unwrap());
     }
 }

@@ -4,10 +4,13 @@
 //! fdatasync), and only then answers every request of the batch.
 
 use super::{open_entry, AppendError, Appended, Failed, Shared, Submission};
+use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
+use crate::crypto::merkle::Frontier;
 use crate::domain::rules::{check_signer, decide};
+use crate::domain::state::named_assets;
 use crate::domain::{Changes, EventId, KeyId, LedgerState, ProjectId, SystemState, View};
 use crate::entry::Entry;
-use crate::store::{Store, StoreError};
+use crate::store::{Commit, Store, StoreError};
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
@@ -45,11 +48,33 @@ struct Chain {
     head: [u8; 32],
 }
 
+/// Signs a checkpoint after every commit.
+#[derive(Clone)]
+pub struct CheckpointSigner {
+    pub origin: String,
+    pub key: ed25519_dalek::SigningKey,
+}
+
+impl CheckpointSigner {
+    pub fn verifier(&self) -> NoteVerifier {
+        NoteVerifier { name: self.origin.clone(), key: self.key.verifying_key() }
+    }
+}
+
+/// A checkpoint and its signed note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCheckpoint {
+    pub checkpoint: Checkpoint,
+    pub note: String,
+}
+
 pub(super) struct WriterState {
     pub ledger: LedgerState,
     chains: HashMap<ProjectId, Chain>,
     next: u64,
     genesis: SystemState,
+    frontier: Frontier,
+    pub checkpoint: Option<SignedCheckpoint>,
 }
 
 pub(super) fn all_keys(system: &SystemState) -> HashMap<KeyId, VerifyingKey> {
@@ -64,14 +89,26 @@ pub(super) fn all_keys(system: &SystemState) -> HashMap<KeyId, VerifyingKey> {
     keys
 }
 
+fn corrupt(sequence: u64, reason: impl Into<String>) -> StoreError {
+    StoreError::Corrupt { sequence, reason: reason.into() }
+}
+
 impl WriterState {
-    /// Replays every stored entry. Returns the state and the number of entries.
-    pub fn load(store: &dyn Store, genesis: SystemState) -> Result<(WriterState, u64), StoreError> {
+    /// Replays every stored entry, checking as it goes that each entry's hash matches its bytes,
+    /// that each project's chain links, and at the end that the Merkle root is the one the
+    /// stored checkpoint signs. Returns the state and the number of entries.
+    pub fn load(
+        store: &dyn Store,
+        genesis: SystemState,
+        verifier: &NoteVerifier,
+    ) -> Result<(WriterState, u64), StoreError> {
         let mut state = WriterState {
             ledger: LedgerState::new(genesis.clone()),
             chains: HashMap::new(),
             next: 0,
             genesis,
+            frontier: Frontier::default(),
+            checkpoint: None,
         };
         loop {
             let batch = store.range(state.next, 4096)?;
@@ -79,22 +116,48 @@ impl WriterState {
                 break;
             }
             for entry in batch {
-                let (_, payload) = open_entry(&entry).map_err(|e| StoreError::Corrupt {
-                    sequence: entry.sequence,
-                    reason: e.to_string(),
-                })?;
+                let sequence = entry.sequence;
+                if sequence != state.next {
+                    return Err(corrupt(state.next, format!("missing: the next stored entry is {sequence}")));
+                }
+                if entry.computed_hash() != entry.hash {
+                    return Err(corrupt(sequence, "its hash does not match its bytes"));
+                }
+                let (_, payload) = open_entry(&entry).map_err(|e| corrupt(sequence, e.to_string()))?;
+                if payload.project.as_str() != entry.project {
+                    return Err(corrupt(sequence, "its stream differs from its payload's project"));
+                }
+                let chain = state.chains.get(&payload.project).copied().unwrap_or_default();
+                if entry.version != chain.version + 1 || entry.prev_hash != chain.head {
+                    return Err(corrupt(sequence, format!("it does not follow version {} of `{}`", chain.version, entry.project)));
+                }
                 state.ledger.apply(&payload);
-                state.chains.insert(
-                    payload.project,
-                    Chain {
-                        version: entry.version,
-                        head: entry.hash,
-                    },
-                );
-                state.next = entry.sequence + 1;
+                state.chains.insert(payload.project, Chain { version: entry.version, head: entry.hash });
+                state.frontier.push(entry.leaf_hash());
+                state.next = sequence + 1;
             }
         }
         let next = state.next;
+        match store.checkpoint()? {
+            None if next == 0 => {}
+            None => return Err(corrupt(next.saturating_sub(1), "no checkpoint covers the stored entries")),
+            Some(note) => {
+                let checkpoint = Checkpoint::open(&note, verifier)
+                    .map_err(|e| corrupt(next.saturating_sub(1), format!("the stored checkpoint: {e}")))?;
+                if checkpoint.size != next {
+                    let at = checkpoint.size.min(next);
+                    return Err(corrupt(at, format!("the checkpoint signs {} entries, the store holds {next}", checkpoint.size)));
+                }
+                if checkpoint.root != state.frontier.root() {
+                    return Err(corrupt(next - 1, "the entries do not hash to the checkpoint's root"));
+                }
+                let stored = Frontier::from_nodes(next, |id| store.node(id).ok().flatten());
+                if stored.as_ref() != Some(&state.frontier) {
+                    return Err(corrupt(next - 1, "the stored Merkle nodes differ from the entries"));
+                }
+                state.checkpoint = Some(SignedCheckpoint { checkpoint, note });
+            }
+        }
         Ok((state, next))
     }
 }
@@ -105,6 +168,7 @@ pub(super) fn spawn(
     rx: crossbeam_channel::Receiver<Request>,
     shared: Arc<Shared>,
     config: WriterConfig,
+    signer: CheckpointSigner,
 ) {
     std::thread::Builder::new()
         .name("lineage-writer".into())
@@ -114,6 +178,7 @@ pub(super) fn spawn(
                 state,
                 shared,
                 config,
+                signer,
             }
             .run(rx)
         })
@@ -125,6 +190,7 @@ struct Writer {
     state: WriterState,
     shared: Arc<Shared>,
     config: WriterConfig,
+    signer: CheckpointSigner,
 }
 
 /// What one request produced while its batch is not yet written.
@@ -168,10 +234,12 @@ impl Writer {
         let outcome = if written.is_empty() {
             Ok(())
         } else {
-            self.store.append(&written)
+            let commit = self.seal(written);
+            self.store.append(&commit)
         };
         match outcome {
             Ok(()) => {
+                *self.shared.checkpoint.write().expect("checkpoint lock") = self.state.checkpoint.clone();
                 self.shared
                     .committed
                     .store(self.state.next, Ordering::Release);
@@ -190,7 +258,7 @@ impl Writer {
                 }
             }
             Err(error) => {
-                log::error!("append of {} entries failed: {error}", written.len());
+                log::error!("a commit failed: {error}");
                 for request in batch {
                     let _ = request.reply.send(Err(Failed {
                         index: 0,
@@ -202,10 +270,32 @@ impl Writer {
         }
     }
 
+    /// Adds the Merkle nodes, the asset index and a new signed checkpoint to the entries.
+    fn seal(&mut self, entries: Vec<(Entry, EventId)>) -> Commit {
+        let mut commit = Commit { entries, ..Commit::default() };
+        for (entry, _) in &commit.entries {
+            commit.nodes.extend(self.state.frontier.push(entry.leaf_hash()));
+        }
+        for (entry, _) in &commit.entries {
+            if let Ok((_, payload)) = open_entry(entry) {
+                for asset in named_assets(&payload.body) {
+                    commit.mentions.push((entry.project.clone(), asset.to_string(), entry.sequence));
+                }
+            }
+        }
+        let checkpoint =
+            Checkpoint { origin: self.signer.origin.clone(), size: self.state.frontier.size(), root: self.state.frontier.root() };
+        let note = checkpoint.sign(&self.signer.origin, &self.signer.key);
+        commit.checkpoint = Some(note.clone());
+        self.state.checkpoint = Some(SignedCheckpoint { checkpoint, note });
+        commit
+    }
+
     /// After a failed write the in-memory state may be ahead of the disk: read it back.
     fn reload(&mut self) {
-        match WriterState::load(self.store.as_ref(), self.state.genesis.clone()) {
+        match WriterState::load(self.store.as_ref(), self.state.genesis.clone(), &self.signer.verifier()) {
             Ok((state, next)) => {
+                *self.shared.checkpoint.write().expect("checkpoint lock") = state.checkpoint.clone();
                 self.state = state;
                 self.shared.committed.store(next, Ordering::Release);
             }

@@ -1,7 +1,7 @@
 //! The in-memory store: the same contract without a disk, for tests and benchmarks of the core.
 
-use super::{Store, StoreError, TokenRecord};
-use crate::domain::EventId;
+use super::{Commit, Store, StoreError, TokenRecord};
+use crate::crypto::merkle::{Hash, NodeId};
 use crate::entry::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
@@ -17,6 +17,9 @@ struct Inner {
     events: HashMap<String, u64>,
     streams: BTreeMap<Vec<u8>, u64>,
     tokens: BTreeMap<[u8; 32], TokenRecord>,
+    nodes: HashMap<NodeId, Hash>,
+    mentions: BTreeMap<Vec<u8>, ()>,
+    checkpoint: Option<String>,
 }
 
 impl MemoryStore {
@@ -26,8 +29,9 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
-    fn append(&self, batch: &[(Entry, EventId)]) -> Result<(), StoreError> {
+    fn append(&self, commit: &Commit) -> Result<(), StoreError> {
         let mut inner = self.inner.write().expect("memory store lock");
+        let batch = &commit.entries;
         for (i, (entry, _)) in batch.iter().enumerate() {
             if entry.sequence != (inner.entries.len() + i) as u64 {
                 return Err(StoreError::Io(format!(
@@ -43,6 +47,15 @@ impl Store for MemoryStore {
                 entry.sequence,
             );
             inner.entries.push(entry.clone());
+        }
+        inner.nodes.extend(commit.nodes.iter().copied());
+        for (project, asset, sequence) in &commit.mentions {
+            let mut key = super::mention_key(project, asset);
+            key.extend_from_slice(&sequence.to_be_bytes());
+            inner.mentions.insert(key, ());
+        }
+        if let Some(note) = &commit.checkpoint {
+            inner.checkpoint = Some(note.clone());
         }
         Ok(())
     }
@@ -92,6 +105,22 @@ impl Store for MemoryStore {
             .events
             .get(event_id)
             .copied())
+    }
+    fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
+        Ok(self.inner.read().expect("memory store lock").nodes.get(&id).copied())
+    }
+    fn checkpoint(&self) -> Result<Option<String>, StoreError> {
+        Ok(self.inner.read().expect("memory store lock").checkpoint.clone())
+    }
+    fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
+        let inner = self.inner.read().expect("memory store lock");
+        let prefix = super::mention_key(project, asset);
+        Ok(inner
+            .mentions
+            .range(prefix.clone()..)
+            .take_while(|(k, _)| k.starts_with(&prefix))
+            .filter_map(|(k, _)| k[prefix.len()..].try_into().ok().map(u64::from_be_bytes))
+            .collect())
     }
     fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
         self.inner

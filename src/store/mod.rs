@@ -16,8 +16,22 @@ mod sled_store;
 pub use memory::MemoryStore;
 pub use sled_store::SledStore;
 
+use crate::crypto::merkle::{Hash, NodeId};
 use crate::domain::EventId;
 use crate::entry::Entry;
+
+/// Everything one group commit writes, atomically.
+#[derive(Debug, Default, Clone)]
+pub struct Commit {
+    /// New entries, each with its event id; their sequences continue the log.
+    pub entries: Vec<(Entry, EventId)>,
+    /// Merkle nodes the new entries completed.
+    pub nodes: Vec<(NodeId, Hash)>,
+    /// Which assets each new entry names: (project, asset id, sequence).
+    pub mentions: Vec<(String, String, u64)>,
+    /// The signed checkpoint of the log after this commit.
+    pub checkpoint: Option<String>,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -38,9 +52,8 @@ pub struct TokenRecord {
 }
 
 pub trait Store: Send + Sync + 'static {
-    /// Appends entries whose sequences continue the log, each with its event id, atomically and
-    /// durably.
-    fn append(&self, batch: &[(Entry, EventId)]) -> Result<(), StoreError>;
+    /// Writes a commit atomically and durably; its entries must continue the log.
+    fn append(&self, commit: &Commit) -> Result<(), StoreError>;
     /// Number of entries (the next sequence).
     fn len(&self) -> Result<u64, StoreError>;
     fn is_empty(&self) -> Result<bool, StoreError> {
@@ -57,6 +70,12 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<u64>, StoreError>;
     fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError>;
+    /// A stored Merkle node (complete subtree).
+    fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError>;
+    /// The latest signed checkpoint.
+    fn checkpoint(&self) -> Result<Option<String>, StoreError>;
+    /// Sequences of the entries of `project` that name `asset`, in order.
+    fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError>;
     /// Stores a token grant (durably) under the token's hash.
     fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError>;
     fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError>;
@@ -67,6 +86,15 @@ pub(crate) fn stream_key(project: &str, version: u64) -> Vec<u8> {
     key.extend_from_slice(project.as_bytes());
     key.push(0);
     key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+pub(crate) fn mention_key(project: &str, asset: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(project.len() + asset.len() + 2);
+    key.extend_from_slice(project.as_bytes());
+    key.push(0);
+    key.extend_from_slice(asset.as_bytes());
+    key.push(0);
     key
 }
 
@@ -88,6 +116,12 @@ pub(crate) fn decode_entry(sequence: u64, bytes: &[u8]) -> Result<Entry, StoreEr
 mod tests {
     use super::*;
 
+    fn commit(entries: Vec<(Entry, EventId)>) -> Commit {
+        let mentions = entries.iter().map(|(e, _)| (e.project.clone(), "asset-1".to_owned(), e.sequence)).collect();
+        let nodes = entries.iter().map(|(e, _)| ((0u8, e.sequence), e.leaf_hash())).collect();
+        Commit { entries, nodes, mentions, checkpoint: Some("note".into()) }
+    }
+
     fn entry(sequence: u64, project: &str, version: u64) -> (Entry, EventId) {
         let entry = Entry::new(
             sequence,
@@ -104,17 +138,18 @@ mod tests {
     fn contract(store: &dyn Store) {
         assert_eq!(store.len().unwrap(), 0);
         assert!(store.is_empty().unwrap());
+        assert_eq!(store.checkpoint().unwrap(), None);
         store
-            .append(&[entry(0, "a", 1), entry(1, "b", 1), entry(2, "a", 2)])
+            .append(&commit(vec![entry(0, "a", 1), entry(1, "b", 1), entry(2, "a", 2)]))
             .unwrap();
-        store.append(&[entry(3, "a", 3)]).unwrap();
+        store.append(&commit(vec![entry(3, "a", 3)])).unwrap();
         assert_eq!(store.len().unwrap(), 4);
         assert!(
-            store.append(&[entry(5, "a", 4)]).is_err(),
+            store.append(&commit(vec![entry(5, "a", 4)])).is_err(),
             "a gap is refused"
         );
         assert!(
-            store.append(&[entry(2, "a", 4)]).is_err(),
+            store.append(&commit(vec![entry(2, "a", 4)])).is_err(),
             "an overwrite is refused"
         );
         assert_eq!(store.len().unwrap(), 4, "a refused append writes nothing");
@@ -140,6 +175,11 @@ mod tests {
         );
         assert_eq!(store.sequence_of_event("ev-3").unwrap(), Some(3));
         assert_eq!(store.sequence_of_event("ev-9").unwrap(), None);
+        assert_eq!(store.node((0, 3)).unwrap(), Some(entry(3, "a", 3).0.leaf_hash()));
+        assert_eq!(store.node((0, 4)).unwrap(), None);
+        assert_eq!(store.checkpoint().unwrap().as_deref(), Some("note"));
+        assert_eq!(store.asset_sequences("a", "asset-1").unwrap(), [0, 2, 3]);
+        assert_eq!(store.asset_sequences("a", "asset").unwrap(), Vec::<u64>::new());
         let record = TokenRecord {
             name: "t".into(),
             projects: Some(vec!["a".into()]),

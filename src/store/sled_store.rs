@@ -2,14 +2,16 @@
 //!
 //! One tree, `log`, holds everything a batch writes, so that one `apply_batch` makes the batch
 //! atomic: `e` + sequence (u64 BE) → bincode entry; `i` + event id → sequence; `s` + project +
-//! 0x00 + version (u64 BE) → sequence. Tokens live in their own tree.
+//! 0x00 + version (u64 BE) → sequence; `n` + level (u8) + index (u64 BE) → Merkle node;
+//! `a` + project + 0x00 + asset + 0x00 + sequence (u64 BE) → nothing (which entries name an
+//! asset); `c` → the latest signed checkpoint. Tokens live in their own tree.
 //!
 //! sled 0.34's `flush` writes its buffers with `sync_file_range`, which does not make them
 //! durable; after every flush the database file is `fdatasync`'d through a handle of our own
 //! (fsync acts on the file, whichever descriptor calls it).
 
-use super::{Store, StoreError, TokenRecord};
-use crate::domain::EventId;
+use super::{Commit, Store, StoreError, TokenRecord};
+use crate::crypto::merkle::{Hash, NodeId};
 use crate::entry::Entry;
 use std::fs::File;
 use std::path::Path;
@@ -76,7 +78,8 @@ impl SledStore {
 }
 
 impl Store for SledStore {
-    fn append(&self, entries: &[(Entry, EventId)]) -> Result<(), StoreError> {
+    fn append(&self, commit: &Commit) -> Result<(), StoreError> {
+        let entries = &commit.entries;
         let len = self.len()?;
         for (i, (entry, _)) in entries.iter().enumerate() {
             if entry.sequence != len + i as u64 {
@@ -95,6 +98,21 @@ impl Store for SledStore {
                 prefixed(b's', &super::stream_key(&entry.project, entry.version)),
                 &seq[..],
             );
+        }
+        for ((level, index), hash) in &commit.nodes {
+            let mut key = [0u8; 10];
+            key[0] = b'n';
+            key[1] = *level;
+            key[2..].copy_from_slice(&index.to_be_bytes());
+            batch.insert(&key[..], &hash[..]);
+        }
+        for (project, asset, sequence) in &commit.mentions {
+            let mut key = prefixed(b'a', &super::mention_key(project, asset));
+            key.extend_from_slice(&sequence.to_be_bytes());
+            batch.insert(key, &[][..]);
+        }
+        if let Some(note) = &commit.checkpoint {
+            batch.insert(&b"c"[..], note.as_bytes());
         }
         self.log.apply_batch(batch).map_err(io)?;
         self.sync()
@@ -151,6 +169,32 @@ impl Store for SledStore {
             .map_err(io)?
             .map(|v| read_u64(&v))
             .transpose()
+    }
+
+    fn node(&self, (level, index): NodeId) -> Result<Option<Hash>, StoreError> {
+        let mut key = [0u8; 10];
+        key[0] = b'n';
+        key[1] = level;
+        key[2..].copy_from_slice(&index.to_be_bytes());
+        match self.log.get(key).map_err(io)? {
+            None => Ok(None),
+            Some(v) => v.as_ref().try_into().map(Some).map_err(|_| StoreError::Io(format!("node ({level}, {index}) is not 32 bytes"))),
+        }
+    }
+
+    fn checkpoint(&self) -> Result<Option<String>, StoreError> {
+        match self.log.get(b"c").map_err(io)? {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v.to_vec()).map(Some).map_err(|_| StoreError::Io("the checkpoint is not UTF-8".into())),
+        }
+    }
+
+    fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
+        let prefix = prefixed(b'a', &super::mention_key(project, asset));
+        self.log
+            .scan_prefix(&prefix)
+            .map(|kv| read_u64(&kv.map_err(io)?.0[prefix.len()..]))
+            .collect()
     }
 
     fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {

@@ -1,0 +1,158 @@
+//! Checkpoints in the C2SP `tlog-checkpoint` format, signed as a C2SP `signed-note` with the
+//! ledger's ed25519 key.
+//!
+//! ```text
+//! <origin>
+//! <tree size>
+//! <base64 root hash>
+//!
+//! — <key name> <base64(key hash[4] || signature[64])>
+//! ```
+
+use super::merkle::Hash;
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier as _, VerifyingKey};
+use sha2::{Digest as _, Sha256};
+
+/// The algorithm byte of ed25519 keys in signed notes.
+const ED25519: u8 = 0x01;
+
+/// A note verifier: the key's name and its public key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteVerifier {
+    pub name: String,
+    pub key: VerifyingKey,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CheckpointError {
+    #[error("the note is not a checkpoint: {0}")]
+    Malformed(&'static str),
+    #[error("the verifier key is malformed: {0}")]
+    BadVerifierKey(&'static str),
+    #[error("no signature by key `{0}`")]
+    NotSigned(String),
+    #[error("the signature by key `{0}` does not verify")]
+    BadSignature(String),
+}
+
+/// The 4-byte key hash of an ed25519 note key.
+pub fn key_hash(name: &str, key: &VerifyingKey) -> [u8; 4] {
+    let mut h = Sha256::new();
+    h.update(name.as_bytes());
+    h.update(b"\n");
+    h.update([ED25519]);
+    h.update(key.to_bytes());
+    let digest = h.finalize();
+    [digest[0], digest[1], digest[2], digest[3]]
+}
+
+impl NoteVerifier {
+    /// The `vkey` text: `<name>+<hex key hash>+<base64(0x01 || public key)>`.
+    pub fn vkey(&self) -> String {
+        let mut bytes = vec![ED25519];
+        bytes.extend_from_slice(&self.key.to_bytes());
+        format!("{}+{}+{}", self.name, hex::encode(key_hash(&self.name, &self.key)), B64.encode(bytes))
+    }
+
+    pub fn parse(vkey: &str) -> Result<NoteVerifier, CheckpointError> {
+        let mut parts = vkey.trim().splitn(3, '+');
+        let (Some(name), Some(hash), Some(key)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(CheckpointError::BadVerifierKey("expected name+hash+key"));
+        };
+        let bytes = B64.decode(key).map_err(|_| CheckpointError::BadVerifierKey("key is not base64"))?;
+        if bytes.len() != 33 || bytes[0] != ED25519 {
+            return Err(CheckpointError::BadVerifierKey("not an ed25519 key"));
+        }
+        let key = VerifyingKey::from_bytes(bytes[1..].try_into().expect("32 bytes"))
+            .map_err(|_| CheckpointError::BadVerifierKey("not a valid ed25519 key"))?;
+        let verifier = NoteVerifier { name: name.to_owned(), key };
+        if hex::encode(key_hash(name, &key)) != hash {
+            return Err(CheckpointError::BadVerifierKey("key hash does not match"));
+        }
+        Ok(verifier)
+    }
+}
+
+/// A tree head: origin, size and root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub origin: String,
+    pub size: u64,
+    pub root: Hash,
+}
+
+impl Checkpoint {
+    /// The note body: three lines, each ending in a newline.
+    pub fn body(&self) -> String {
+        format!("{}\n{}\n{}\n", self.origin, self.size, B64.encode(self.root))
+    }
+
+    /// The signed note.
+    pub fn sign(&self, name: &str, key: &SigningKey) -> String {
+        let body = self.body();
+        let signature = key.sign(body.as_bytes());
+        let mut blob = key_hash(name, &key.verifying_key()).to_vec();
+        blob.extend_from_slice(&signature.to_bytes());
+        format!("{body}\n\u{2014} {name} {}\n", B64.encode(blob))
+    }
+
+    /// Parses a signed note and checks the signature of `verifier`; other signatures are ignored.
+    pub fn open(note: &str, verifier: &NoteVerifier) -> Result<Checkpoint, CheckpointError> {
+        let (body, signatures) =
+            note.split_once("\n\n").ok_or(CheckpointError::Malformed("no blank line before the signatures"))?;
+        let body = format!("{body}\n");
+        let mut lines = body.lines();
+        let origin = lines.next().filter(|l| !l.is_empty()).ok_or(CheckpointError::Malformed("no origin"))?;
+        let size = lines
+            .next()
+            .and_then(|l| l.parse::<u64>().ok())
+            .ok_or(CheckpointError::Malformed("the second line is not a tree size"))?;
+        let root = lines
+            .next()
+            .and_then(|l| B64.decode(l).ok())
+            .and_then(|b| <[u8; 32]>::try_from(b).ok())
+            .ok_or(CheckpointError::Malformed("the third line is not a base64 SHA-256 hash"))?;
+        let wanted = key_hash(&verifier.name, &verifier.key);
+        for line in signatures.lines() {
+            let Some(rest) = line.strip_prefix("\u{2014} ") else {
+                return Err(CheckpointError::Malformed("a signature line must start with an em dash"));
+            };
+            let (name, blob) = rest.split_once(' ').ok_or(CheckpointError::Malformed("signature line"))?;
+            let blob = B64.decode(blob).map_err(|_| CheckpointError::Malformed("signature is not base64"))?;
+            if name != verifier.name || blob.len() != 68 || blob[..4] != wanted {
+                continue;
+            }
+            let signature = Signature::from_bytes(blob[4..].try_into().expect("64 bytes"));
+            return match verifier.key.verify(body.as_bytes(), &signature) {
+                Ok(()) => Ok(Checkpoint { origin: origin.to_owned(), size, root }),
+                Err(_) => Err(CheckpointError::BadSignature(verifier.name.clone())),
+            };
+        }
+        Err(CheckpointError::NotSigned(verifier.name.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_signed_checkpoint_opens_and_a_changed_one_does_not() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let verifier = NoteVerifier { name: "example.com/log".into(), key: key.verifying_key() };
+        assert_eq!(NoteVerifier::parse(&verifier.vkey()).unwrap(), verifier);
+        let checkpoint = Checkpoint { origin: "example.com/log".into(), size: 42, root: [9; 32] };
+        let note = checkpoint.sign(&verifier.name, &key);
+        assert_eq!(Checkpoint::open(&note, &verifier).unwrap(), checkpoint);
+        let changed = note.replacen("\n42\n", "\n43\n", 1);
+        assert_eq!(Checkpoint::open(&changed, &verifier), Err(CheckpointError::BadSignature(verifier.name.clone())));
+        let other = SigningKey::from_bytes(&[8; 32]);
+        let resigned = checkpoint.sign(&verifier.name, &other);
+        assert!(Checkpoint::open(&resigned, &verifier).is_err(), "a note signed by another key is refused");
+        for garbage in ["", "\n\n", "a\nb\nc\n\n", "o\n1\nAAAA\n\n\u{2014} x y\n"] {
+            assert!(Checkpoint::open(garbage, &verifier).is_err(), "{garbage:?}");
+        }
+    }
+}
