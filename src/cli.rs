@@ -8,11 +8,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(
-    name = "lineage",
-    version,
-    about = "Tamper-evident ledger of AI-assisted creative production"
-)]
+#[command(name = "lineage", version, about = "Tamper-evident ledger of AI-assisted creative production")]
 pub struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,6 +30,51 @@ enum Command {
         /// Most envelopes in one batch.
         #[arg(long, default_value_t = 1000)]
         batch_limit: usize,
+        /// Checkpoint origin (the log's name), fixed at first start; default `lineage.local/<key hash>`.
+        #[arg(long, env = "LINEAGE_ORIGIN")]
+        origin: Option<String>,
+    },
+    /// Download the whole log (JSON Lines: header, entries, checkpoint) from a running server.
+    Export {
+        #[arg(long, default_value = "http://127.0.0.1:8080", env = "LINEAGE_URL")]
+        url: String,
+        /// A read token for every project (default: the data directory's admin token).
+        #[arg(long, env = "LINEAGE_TOKEN")]
+        token: Option<String>,
+        #[arg(long, default_value = "./data", env = "LINEAGE_DATA")]
+        data: PathBuf,
+        /// Where to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Verify an export offline: signatures, signers, rules, chains, Merkle root and checkpoint.
+    Verify {
+        file: PathBuf,
+        /// The checkpoint key you trust (`GET /v1/vkey`); without it the file's own key is used.
+        #[arg(long)]
+        vkey: Option<String>,
+    },
+    /// Load a verified export into an empty data directory (a restore needs the ledger's key file).
+    Import {
+        file: PathBuf,
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// The original ledger's `ledger.key`, so the restored ledger can go on signing checkpoints.
+        #[arg(long)]
+        ledger_key: PathBuf,
+    },
+    /// Verify an asset's evidence bundle offline.
+    VerifyEvidence {
+        file: PathBuf,
+        /// The checkpoint key you trust (`GET /v1/vkey`); without it the bundle's own key is used.
+        #[arg(long)]
+        vkey: Option<String>,
+    },
+    /// Check a stopped server's data directory entry by entry: hashes, chains, signatures,
+    /// rules, Merkle nodes and the checkpoint.
+    Fsck {
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
     },
     /// Generate an ed25519 key file (mode 0600) for an actor.
     Keygen {
@@ -73,6 +114,14 @@ enum Command {
     },
 }
 
+fn open_file(path: &std::path::Path) -> std::io::BufReader<std::fs::File> {
+    std::io::BufReader::new(std::fs::File::open(path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display()))))
+}
+
+fn read_token(dir: &DataDir) -> String {
+    std::fs::read_to_string(dir.admin_token()).unwrap_or_else(|e| fail(format!("{}: {e}", dir.admin_token().display())))
+}
+
 fn fail(message: impl std::fmt::Display) -> ! {
     eprintln!("lineage: {message}");
     std::process::exit(1)
@@ -81,57 +130,35 @@ fn fail(message: impl std::fmt::Display) -> ! {
 pub fn run() {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve {
-            data,
-            addr,
-            body_limit,
-            batch_limit,
-        } => {
-            env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-                .init();
+        Command::Serve { data, addr, body_limit, batch_limit, origin } => {
+            env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
             let mut settings = Settings::new(data.clone(), addr);
             settings.limits.body_bytes = body_limit;
             settings.limits.batch_events = batch_limit;
+            settings.origin = origin;
             let runtime = actix_web::rt::System::new();
             runtime.block_on(async move {
-                let app = Application::build(settings)
-                    .await
-                    .unwrap_or_else(|e| fail(e));
+                let app = Application::build(settings).await.unwrap_or_else(|e| fail(e));
                 let dir = DataDir { root: data };
                 for path in &app.created {
                     println!("created {}", path.display());
                 }
-                println!(
-                    "admin token: {} (bearer token for reads)",
-                    dir.admin_token().display()
-                );
-                println!(
-                    "admin key:   {} (signs actor and key events)",
-                    dir.admin_key().display()
-                );
-                println!(
-                    "listening on http://127.0.0.1:{} ({} entries)",
-                    app.port(),
-                    app.ledger.len()
-                );
+                println!("admin token: {} (bearer token for reads)", dir.admin_token().display());
+                println!("admin key:   {} (signs actor and key events)", dir.admin_key().display());
+                println!("listening on http://127.0.0.1:{} ({} entries)", app.port(), app.ledger.len());
                 app.run_until_stopped().await.unwrap_or_else(|e| fail(e));
             });
         }
         Command::Keygen { actor, key_id, out } => {
             let key = KeyFile::generate(&actor, &key_id);
-            key.save(&out)
-                .unwrap_or_else(|e| fail(format!("{}: {e}", out.display())));
+            key.save(&out).unwrap_or_else(|e| fail(format!("{}: {e}", out.display())));
             println!("{}", key.public_key_base64());
         }
         Command::Sign { key, payload } => {
             let key = KeyFile::load(&key).unwrap_or_else(|e| fail(e));
-            let bytes = std::fs::read(&payload)
-                .unwrap_or_else(|e| fail(format!("{}: {e}", payload.display())));
+            let bytes = std::fs::read(&payload).unwrap_or_else(|e| fail(format!("{}: {e}", payload.display())));
             let envelope = Envelope::sign(&bytes, &key.key_id, &key.key);
-            println!(
-                "{}",
-                String::from_utf8(envelope.to_json()).expect("JSON is UTF-8")
-            );
+            println!("{}", String::from_utf8(envelope.to_json()).expect("JSON is UTF-8"));
         }
         Command::Append { url, envelopes } => {
             let client = Client::new(&url);
@@ -139,32 +166,84 @@ pub fn run() {
                 .iter()
                 .map(|p| std::fs::read(p).unwrap_or_else(|e| fail(format!("{}: {e}", p.display()))))
                 .collect();
-            let answer = if bodies.len() == 1 {
-                client.append(&bodies[0])
-            } else {
-                client.append_batch(&bodies)
-            };
+            let answer = if bodies.len() == 1 { client.append(&bodies[0]) } else { client.append_batch(&bodies) };
             let answer = answer.unwrap_or_else(|e| fail(e));
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&answer.body).expect("JSON serializes")
-            );
+            println!("{}", serde_json::to_string_pretty(&answer.body).expect("JSON serializes"));
             if !answer.ok() {
                 std::process::exit(1);
             }
         }
+        Command::Export { url, token, data, out } => {
+            let token = token.unwrap_or_else(|| read_token(&DataDir { root: data }));
+            let url = format!("{}/v1/export", url.trim_end_matches('/'));
+            let response = ureq::get(&url)
+                .set("Authorization", &format!("Bearer {}", token.trim()))
+                .call()
+                .unwrap_or_else(|e| fail(format!("{url}: {e}")));
+            let mut reader = response.into_reader();
+            let copied = match out {
+                Some(path) => std::fs::File::create(&path)
+                    .and_then(|mut f| std::io::copy(&mut reader, &mut f).and_then(|n| f.sync_all().map(|_| n))),
+                None => std::io::copy(&mut reader, &mut std::io::stdout().lock()),
+            };
+            let bytes = copied.unwrap_or_else(|e| fail(e));
+            eprintln!("exported {bytes} bytes");
+        }
+        Command::Verify { file, vkey } => {
+            let input = open_file(&file);
+            match crate::export::verify(input, vkey.as_deref(), false) {
+                Ok(v) => println!(
+                    "verified {} entries of `{}`: signatures, signers, rules, chains; root {} signed by {}",
+                    v.size,
+                    v.header.origin,
+                    hex::encode(v.root),
+                    v.header.vkey
+                ),
+                Err(e) => fail(format!("{}: {e}", file.display())),
+            }
+        }
+        Command::Import { file, data, ledger_key } => {
+            let verified = crate::export::verify(open_file(&file), None, true)
+                .unwrap_or_else(|e| fail(format!("{}: refused: {e}", file.display())));
+            let key = KeyFile::load(&ledger_key).unwrap_or_else(|e| fail(e));
+            let key_b64 = key.public_key_base64();
+            if key_b64 != verified.header.ledger_public_key {
+                fail("the ledger key file is not the key of the exported ledger");
+            }
+            crate::startup::prepare_import(&data, &key, &verified.header.origin).unwrap_or_else(|e| fail(e));
+            let dir = DataDir { root: data };
+            let store = crate::store::SledStore::open(&dir.store()).unwrap_or_else(|e| fail(e));
+            crate::export::import(&store, &verified).unwrap_or_else(|e| fail(e));
+            println!("imported {} entries into {}", verified.size, dir.root.display());
+        }
+        Command::VerifyEvidence { file, vkey } => {
+            let bundle: crate::evidence::Bundle = serde_json::from_reader(open_file(&file))
+                .unwrap_or_else(|e| fail(format!("{}: not an evidence bundle: {e}", file.display())));
+            match crate::evidence::verify(&bundle, vkey.as_deref()) {
+                Ok(p) => println!(
+                    "verified the evidence of asset `{}` in `{}`: {} lineage entries and {} system entries, included in the log of {} entries with root {}",
+                    bundle.asset,
+                    bundle.project,
+                    p.lineage_entries,
+                    p.system_entries,
+                    p.tree_size,
+                    hex::encode(p.root)
+                ),
+                Err(e) => fail(format!("{}: {e}", file.display())),
+            }
+        }
+        Command::Fsck { data } => match crate::startup::fsck(&data) {
+            Ok(report) => println!("{report}"),
+            Err(e) => fail(e),
+        },
         Command::Demo { url, data, project } => {
             let dir = DataDir { root: data };
             let admin = KeyFile::load(&dir.admin_key()).unwrap_or_else(|e| fail(e));
             let token = std::fs::read_to_string(dir.admin_token())
                 .unwrap_or_else(|e| fail(format!("{}: {e}", dir.admin_token().display())));
             let client = Client::new(&url).with_token(&token);
-            let project = project.unwrap_or_else(|| {
-                format!(
-                    "demo-campaign-{}",
-                    chrono::Utc::now().format("%Y%m%d-%H%M%S")
-                )
-            });
+            let project =
+                project.unwrap_or_else(|| format!("demo-campaign-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S")));
             let summary = crate::demo::run(&client, admin, &project).unwrap_or_else(|e| fail(e));
             println!(
                 "recorded project `{}`: {} project events, {} system events, deliveries {}",

@@ -37,14 +37,8 @@ pub struct ClientError {
 
 impl Client {
     pub fn new(base: &str) -> Client {
-        let agent = ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(60))
-            .build();
-        Client {
-            base: base.trim_end_matches('/').to_owned(),
-            agent,
-            token: None,
-        }
+        let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(60)).build();
+        Client { base: base.trim_end_matches('/').to_owned(), agent, token: None }
     }
 
     pub fn with_token(mut self, token: &str) -> Client {
@@ -52,31 +46,15 @@ impl Client {
         self
     }
 
-    fn answer(
-        &self,
-        url: &str,
-        result: Result<ureq::Response, ureq::Error>,
-    ) -> Result<Answer, ClientError> {
+    fn answer(&self, url: &str, result: Result<ureq::Response, ureq::Error>) -> Result<Answer, ClientError> {
         let response = match result {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => {
-                return Err(ClientError {
-                    url: url.to_owned(),
-                    message: e.to_string(),
-                })
-            }
+            Err(e) => return Err(ClientError { url: url.to_owned(), message: e.to_string() }),
         };
         let status = response.status();
-        let text = response.into_string().map_err(|e| ClientError {
-            url: url.to_owned(),
-            message: e.to_string(),
-        })?;
-        Ok(Answer {
-            status,
-            body: serde_json::from_str(&text).unwrap_or(Value::Null),
-            text,
-        })
+        let text = response.into_string().map_err(|e| ClientError { url: url.to_owned(), message: e.to_string() })?;
+        Ok(Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), text })
     }
 
     fn request(&self, method: &str, path: &str) -> (String, ureq::Request) {
@@ -95,12 +73,7 @@ impl Client {
 
     pub fn post(&self, path: &str, body: &[u8]) -> Result<Answer, ClientError> {
         let (url, request) = self.request("POST", path);
-        self.answer(
-            &url,
-            request
-                .set("Content-Type", "application/json")
-                .send_bytes(body),
-        )
+        self.answer(&url, request.set("Content-Type", "application/json").send_bytes(body))
     }
 
     /// Appends one envelope.
@@ -132,20 +105,12 @@ pub struct Signer {
 impl Signer {
     pub fn new(key: KeyFile) -> Signer {
         let prefix = format!("{}-{}", key.actor, &hex::encode(rand_bytes())[..8]);
-        Signer {
-            key,
-            counter: AtomicU64::new(0),
-            prefix,
-        }
+        Signer { key, counter: AtomicU64::new(0), prefix }
     }
 
     /// A fresh event id, unique to this signer.
     pub fn next_event_id(&self) -> String {
-        format!(
-            "{}-{}",
-            self.prefix,
-            self.counter.fetch_add(1, Ordering::Relaxed)
-        )
+        format!("{}-{}", self.prefix, self.counter.fetch_add(1, Ordering::Relaxed))
     }
 
     /// The payload JSON for an event, with a fresh event id.

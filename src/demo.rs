@@ -10,11 +10,7 @@ pub enum DemoError {
     #[error(transparent)]
     Client(#[from] crate::client::ClientError),
     #[error("{step}: the server answered {status}: {body}")]
-    Refused {
-        step: String,
-        status: u16,
-        body: Value,
-    },
+    Refused { step: String, status: u16, body: Value },
 }
 
 /// What the demo recorded.
@@ -44,11 +40,7 @@ fn check(step: &str, answer: Answer) -> Result<Answer, DemoError> {
     if answer.ok() {
         Ok(answer)
     } else {
-        Err(DemoError::Refused {
-            step: step.to_owned(),
-            status: answer.status,
-            body: answer.body,
-        })
+        Err(DemoError::Refused { step: step.to_owned(), status: answer.status, body: answer.body })
     }
 }
 
@@ -67,10 +59,7 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
     let run_id = &crate::client::digest_of(project.as_bytes())[7..13];
     let member = |name: &str, role: &str| {
         let actor = format!("{name}-{run_id}");
-        (
-            KeyFile::generate(&actor, &format!("{actor}-key-1")),
-            role.to_owned(),
-        )
+        (KeyFile::generate(&actor, &format!("{actor}-key-1")), role.to_owned())
     };
     let members = [
         member("maya-producer", "producer"),
@@ -100,16 +89,7 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
     system_events += registrations.len();
     let [producer, director, ai_artist, post_artist, qc, brand, client_approver, pipeline] =
         members.map(|(key, _)| Signer::new(key));
-    let crew = Crew {
-        producer,
-        director,
-        ai_artist,
-        post_artist,
-        qc,
-        brand,
-        client: client_approver,
-        pipeline,
-    };
+    let crew = Crew { producer, director, ai_artist, post_artist, qc, brand, client: client_approver, pipeline };
 
     // The pipeline service rotates in a second key.
     let genpipe = crew.pipeline.key.actor.clone();
@@ -125,12 +105,11 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
     system_events += 1;
 
     let mut count = 0usize;
-    let mut send =
-        |step: &str, signer: &Signer, kind: &str, body: Value| -> Result<Answer, DemoError> {
-            let answer = check(step, client.append(&signer.envelope(project, kind, body))?)?;
-            count += 1;
-            Ok(answer)
-        };
+    let mut send = |step: &str, signer: &Signer, kind: &str, body: Value| -> Result<Answer, DemoError> {
+        let answer = check(step, client.append(&signer.envelope(project, kind, body))?)?;
+        count += 1;
+        Ok(answer)
+    };
     let c = &crew;
 
     // Ideation & references.
@@ -140,12 +119,7 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         "project_created",
         json!({"content_type": "campaign", "title": "Aurora trail shoe — spring launch", "client": "Aurora Outdoor"}),
     )?;
-    send(
-        "open ideation",
-        &c.producer,
-        "stage_marked",
-        json!({"stage": "ideation", "mark": "opened"}),
-    )?;
+    send("open ideation", &c.producer, "stage_marked", json!({"stage": "ideation", "mark": "opened"}))?;
     send(
         "record the brief",
         &c.producer,
@@ -188,20 +162,10 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         "brief_id": "brief-main", "text": "A runner at first light on a ridge, the Aurora shoe hero-lit in brand teal; cold air, real terrain, no lens flare.",
         "reason": "client feedback: product colour must read as brand teal"}),
     )?;
-    send(
-        "complete ideation",
-        &c.producer,
-        "stage_marked",
-        json!({"stage": "ideation", "mark": "completed"}),
-    )?;
+    send("complete ideation", &c.producer, "stage_marked", json!({"stage": "ideation", "mark": "completed"}))?;
 
     // R&D & pipeline.
-    send(
-        "open R&D",
-        &c.producer,
-        "stage_marked",
-        json!({"stage": "rnd", "mark": "opened"}),
-    )?;
+    send("open R&D", &c.producer, "stage_marked", json!({"stage": "rnd", "mark": "opened"}))?;
     send(
         "register the base model",
         &c.ai_artist,
@@ -232,20 +196,10 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         ],
         "model_versions": ["mv-base-xl-2", "mv-aurora-lora-3"]}),
     )?;
-    send(
-        "complete R&D",
-        &c.producer,
-        "stage_marked",
-        json!({"stage": "rnd", "mark": "completed"}),
-    )?;
+    send("complete R&D", &c.producer, "stage_marked", json!({"stage": "rnd", "mark": "completed"}))?;
 
     // Exploration: prompts and generations.
-    send(
-        "open exploration",
-        &c.producer,
-        "stage_marked",
-        json!({"stage": "exploration", "mark": "opened"}),
-    )?;
+    send("open exploration", &c.producer, "stage_marked", json!({"stage": "exploration", "mark": "opened"}))?;
     send(
         "author the first prompt",
         &c.director,
@@ -266,29 +220,26 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
     )?;
     let mut generations = Vec::new();
     for i in 1..=20u32 {
-        let (prompt, model) = if i <= 8 {
-            ("pr-1", "mv-base-xl-2")
-        } else {
-            ("pr-2", "mv-aurora-lora-3")
-        };
-        generations.push(c.pipeline.envelope(project, "generation_recorded", json!({
+        let (prompt, model) = if i <= 8 { ("pr-1", "mv-base-xl-2") } else { ("pr-2", "mv-aurora-lora-3") };
+        generations.push(c.pipeline.envelope(
+            project,
+            "generation_recorded",
+            json!({
             "generation_id": format!("gen-{i:02}"), "model_version": model, "prompt": prompt, "pipeline": "pl-hero",
             "seed": 1000 + u64::from(i) * 7, "parameters": {"steps": 40, "cfg": 7},
-            "outputs": [output(&format!("img-{i:02}"), 1024, 1280)]})));
+            "outputs": [output(&format!("img-{i:02}"), 1024, 1280)]}),
+        ));
     }
     check("record 20 generations", client.append_batch(&generations)?)?;
     let mut count = count + generations.len();
-    let mut send =
-        |step: &str, signer: &Signer, kind: &str, body: Value| -> Result<Answer, DemoError> {
-            let answer = check(step, client.append(&signer.envelope(project, kind, body))?)?;
-            count += 1;
-            Ok(answer)
-        };
+    let mut send = |step: &str, signer: &Signer, kind: &str, body: Value| -> Result<Answer, DemoError> {
+        let answer = check(step, client.append(&signer.envelope(project, kind, body))?)?;
+        count += 1;
+        Ok(answer)
+    };
     let selected = ["img-12", "img-15", "img-18"];
-    let rejected: Vec<String> = (1..=20)
-        .map(|i| format!("img-{i:02}"))
-        .filter(|a| !selected.contains(&a.as_str()))
-        .collect();
+    let rejected: Vec<String> =
+        (1..=20).map(|i| format!("img-{i:02}")).filter(|a| !selected.contains(&a.as_str())).collect();
     send(
         "select",
         &c.director,
@@ -303,20 +254,10 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         "note_added",
         json!({"text": "Base-model outputs lose the brand teal; keep the LoRA for production.", "assets": ["img-03"]}),
     )?;
-    send(
-        "complete exploration",
-        &c.producer,
-        "stage_marked",
-        json!({"stage": "exploration", "mark": "completed"}),
-    )?;
+    send("complete exploration", &c.producer, "stage_marked", json!({"stage": "exploration", "mark": "completed"}))?;
 
     // Production and refinement.
-    send(
-        "open production",
-        &c.producer,
-        "stage_marked",
-        json!({"stage": "production", "mark": "opened"}),
-    )?;
+    send("open production", &c.producer, "stage_marked", json!({"stage": "production", "mark": "opened"}))?;
     send(
         "retouch",
         &c.post_artist,
@@ -341,18 +282,8 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         "edit_id": "ed-upres-1", "technique": "upres", "tool": "Topaz Gigapixel 8", "performed_by": "ai",
         "inputs": ["hero-comp"], "output": output("hero-master", 8192, 10240)}),
     )?;
-    send(
-        "complete production",
-        &c.producer,
-        "stage_marked",
-        json!({"stage": "production", "mark": "completed"}),
-    )?;
-    send(
-        "open refinement",
-        &c.producer,
-        "stage_marked",
-        json!({"stage": "refinement", "mark": "opened"}),
-    )?;
+    send("complete production", &c.producer, "stage_marked", json!({"stage": "production", "mark": "completed"}))?;
+    send("open refinement", &c.producer, "stage_marked", json!({"stage": "refinement", "mark": "opened"}))?;
     let checks = |anatomy: &str| {
         json!([
             {"check": "colour_accuracy", "result": "pass"},
@@ -411,22 +342,9 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         json!({
         "approval_id": "ap-client", "asset": "hero-master-v2", "digest": fake_file("hero-master-v2"), "decision": "approved"}),
     )?;
-    send(
-        "complete refinement",
-        &c.producer,
-        "stage_marked",
-        json!({"stage": "refinement", "mark": "completed"}),
-    )?;
-    let hold = send(
-        "a mistaken note",
-        &c.producer,
-        "note_added",
-        json!({"text": "Hold delivery until Monday."}),
-    )?;
-    let hold = hold.body["event_id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned();
+    send("complete refinement", &c.producer, "stage_marked", json!({"stage": "refinement", "mark": "completed"}))?;
+    let hold = send("a mistaken note", &c.producer, "note_added", json!({"text": "Hold delivery until Monday."}))?;
+    let hold = hold.body["event_id"].as_str().unwrap_or_default().to_owned();
     send(
         "retract the note",
         &c.producer,
@@ -435,43 +353,11 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
     )?;
 
     // Delivery.
-    send(
-        "open delivery",
-        &c.producer,
-        "stage_marked",
-        json!({"stage": "delivery", "mark": "opened"}),
-    )?;
+    send("open delivery", &c.producer, "stage_marked", json!({"stage": "delivery", "mark": "opened"}))?;
     let deliveries = [
-        (
-            "dl-instagram",
-            "hero-ig-4x5",
-            "jpeg",
-            "instagram",
-            "digital",
-            1080,
-            1350,
-            "en-GB",
-        ),
-        (
-            "dl-magazine",
-            "hero-print-a4",
-            "tiff",
-            "magazine",
-            "print",
-            2480,
-            3508,
-            "en-GB",
-        ),
-        (
-            "dl-billboard",
-            "hero-billboard",
-            "pdf-x4",
-            "billboard",
-            "large_format",
-            8192,
-            4096,
-            "de-DE",
-        ),
+        ("dl-instagram", "hero-ig-4x5", "jpeg", "instagram", "digital", 1080, 1350, "en-GB"),
+        ("dl-magazine", "hero-print-a4", "tiff", "magazine", "print", 2480, 3508, "en-GB"),
+        ("dl-billboard", "hero-billboard", "pdf-x4", "billboard", "large_format", 8192, 4096, "de-DE"),
     ];
     let mut delivered = Vec::new();
     for (id, variant, format, channel, medium, w, h, locale) in deliveries {
@@ -485,12 +371,7 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         )?;
         delivered.push(variant.to_owned());
     }
-    send(
-        "complete delivery",
-        &c.producer,
-        "stage_marked",
-        json!({"stage": "delivery", "mark": "completed"}),
-    )?;
+    send("complete delivery", &c.producer, "stage_marked", json!({"stage": "delivery", "mark": "completed"}))?;
 
     check(
         "revoke the rotated key",
@@ -502,10 +383,5 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
     )?;
     system_events += 1;
 
-    Ok(DemoSummary {
-        project: project.to_owned(),
-        project_events: count,
-        system_events,
-        deliveries: delivered,
-    })
+    Ok(DemoSummary { project: project.to_owned(), project_events: count, system_events, deliveries: delivered })
 }

@@ -46,15 +46,7 @@ impl Entry {
         envelope: Vec<u8>,
         prev_hash: [u8; 32],
     ) -> Entry {
-        let mut entry = Entry {
-            sequence,
-            project,
-            version,
-            received_at_us,
-            envelope,
-            prev_hash,
-            hash: [0; 32],
-        };
+        let mut entry = Entry { sequence, project, version, received_at_us, envelope, prev_hash, hash: [0; 32] };
         entry.hash = entry.computed_hash();
         entry
     }
@@ -62,9 +54,7 @@ impl Entry {
     /// The leaf: `01 || u64 sequence || u32 len || project || u64 version || i64 received_at_us
     /// || prev_hash[32] || u32 len || envelope`, integers big-endian.
     pub fn leaf_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
-            1 + 8 + 4 + self.project.len() + 8 + 8 + 32 + 4 + self.envelope.len(),
-        );
+        let mut out = Vec::with_capacity(1 + 8 + 4 + self.project.len() + 8 + 8 + 32 + 4 + self.envelope.len());
         out.push(LEAF_FORMAT);
         out.extend_from_slice(&self.sequence.to_be_bytes());
         out.extend_from_slice(&(self.project.len() as u32).to_be_bytes());

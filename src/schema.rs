@@ -17,12 +17,9 @@ pub fn payload_schema(kind: Kind) -> Value {
     let mut generator = SchemaSettings::draft2020_12().into_generator();
     let mut root = generator.root_schema_for::<Header<Value>>().to_value();
     let body = kind.body_schema(&mut generator).to_value();
-    let defs: serde_json::Map<String, Value> =
-        generator.take_definitions(true).into_iter().collect();
+    let defs: serde_json::Map<String, Value> = generator.take_definitions(true).into_iter().collect();
     let name = kind.as_str();
-    root["$id"] = json!(format!(
-        "urn:lineage:schema:payload:{name}:{SCHEMA_VERSION}"
-    ));
+    root["$id"] = json!(format!("urn:lineage:schema:payload:{name}:{SCHEMA_VERSION}"));
     root["title"] = json!(format!("{name} payload"));
     root["description"] = json!(format!(
         "The signed payload of a `{name}` event (schema_version {SCHEMA_VERSION}). Unknown fields are refused."
@@ -35,11 +32,7 @@ pub fn payload_schema(kind: Kind) -> Value {
         properties["project"] = json!({"const": "system"});
     }
     if !defs.is_empty() {
-        let existing = root
-            .get("$defs")
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+        let existing = root.get("$defs").and_then(Value::as_object).cloned().unwrap_or_default();
         let mut all = existing;
         all.extend(defs);
         root["$defs"] = Value::Object(all);
@@ -57,15 +50,9 @@ pub fn envelope_schema() -> Value {
 
 /// Every generated file: its path under `schema/` and its contents.
 pub fn files() -> Vec<(String, String)> {
-    let mut out = vec![(
-        "envelope.schema.json".to_owned(),
-        pretty(&envelope_schema()),
-    )];
+    let mut out = vec![("envelope.schema.json".to_owned(), pretty(&envelope_schema()))];
     for kind in Kind::ALL {
-        out.push((
-            format!("payload/{}.schema.json", kind.as_str()),
-            pretty(&payload_schema(*kind)),
-        ));
+        out.push((format!("payload/{}.schema.json", kind.as_str()), pretty(&payload_schema(*kind))));
     }
     out
 }

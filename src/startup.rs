@@ -7,11 +7,11 @@ use crate::crypto::keys::{write_private, KeyFile};
 use crate::domain::ids::PublicKeyBytes;
 use crate::domain::{ActorId, KeyId, SystemState};
 use crate::ledger::{CheckpointSigner, Ledger, WriterConfig};
-use sha2::Digest as _;
 use crate::store::{SledStore, Store};
 use crate::tokens::Tokens;
 use actix_web::dev::Server;
 use actix_web::{web, App, HttpServer};
+use sha2::Digest as _;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,16 +50,17 @@ impl Settings {
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
     #[error("data directory {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error(transparent)]
     Key(#[from] crate::crypto::keys::KeyFileError),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("the genesis entry was refused: {0}")]
     Genesis(String),
+    #[error("{0} already holds a log")]
+    NotEmpty(String),
+    #[error("fsck: {0}")]
+    Fsck(String),
     #[error("origin `{0}` is not valid: it must be non-empty, without spaces or '+'")]
     BadOrigin(String),
     #[error("this data directory's origin is `{stored}`; it cannot become `{asked}`")]
@@ -67,10 +68,7 @@ pub enum StartError {
 }
 
 fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
-    move |source| StartError::Io {
-        path: path.display().to_string(),
-        source,
-    }
+    move |source| StartError::Io { path: path.display().to_string(), source }
 }
 
 /// Files of a data directory.
@@ -96,12 +94,7 @@ impl DataDir {
     }
 }
 
-fn load_or_create(
-    path: &Path,
-    actor: &str,
-    key_id: &str,
-    created: &mut Vec<PathBuf>,
-) -> Result<KeyFile, StartError> {
+fn load_or_create(path: &Path, actor: &str, key_id: &str, created: &mut Vec<PathBuf>) -> Result<KeyFile, StartError> {
     if path.exists() {
         return Ok(KeyFile::load(path)?);
     }
@@ -133,16 +126,9 @@ pub struct Opened {
 /// a start interrupted half-way finishes the set-up on the next one.
 pub async fn open(dir: &Path, writer: WriterConfig, origin: Option<&str>) -> Result<Opened, StartError> {
     std::fs::create_dir_all(dir).map_err(io_at(dir))?;
-    let data = DataDir {
-        root: dir.to_owned(),
-    };
+    let data = DataDir { root: dir.to_owned() };
     let mut created = Vec::new();
-    let ledger_key = load_or_create(
-        &data.ledger_key(),
-        LEDGER_ACTOR,
-        LEDGER_KEY_ID,
-        &mut created,
-    )?;
+    let ledger_key = load_or_create(&data.ledger_key(), LEDGER_ACTOR, LEDGER_KEY_ID, &mut created)?;
     let admin_key = load_or_create(&data.admin_key(), ADMIN_ACTOR, ADMIN_KEY_ID, &mut created)?;
     let store: Arc<dyn Store> = Arc::new(SledStore::open(&data.store())?);
     let origin = checkpoint_origin(&data, &ledger_key, origin, &mut created)?;
@@ -155,16 +141,10 @@ pub async fn open(dir: &Path, writer: WriterConfig, origin: Option<&str>) -> Res
     let token_path = data.admin_token();
     if !token_path.exists() {
         let issued = tokens.issue("bootstrap admin", None, true)?;
-        write_private(&token_path, format!("{}\n", issued.token).as_bytes())
-            .map_err(io_at(&token_path))?;
+        write_private(&token_path, format!("{}\n", issued.token).as_bytes()).map_err(io_at(&token_path))?;
         created.push(token_path);
     }
-    Ok(Opened {
-        ledger,
-        tokens,
-        ledger_key,
-        created,
-    })
+    Ok(Opened { ledger, tokens, ledger_key, created })
 }
 
 /// The origin written at first start; later starts must not ask for another.
@@ -197,11 +177,7 @@ fn checkpoint_origin(
     Ok(origin)
 }
 
-async fn append_genesis(
-    ledger: &Ledger,
-    ledger_key: &KeyFile,
-    admin: &KeyFile,
-) -> Result<(), StartError> {
+async fn append_genesis(ledger: &Ledger, ledger_key: &KeyFile, admin: &KeyFile) -> Result<(), StartError> {
     let payload = serde_json::json!({
         "event_id": GENESIS_EVENT,
         "project": "system",
@@ -218,13 +194,8 @@ async fn append_genesis(
     });
     let bytes = serde_json::to_vec(&payload).expect("json serializes");
     let envelope = Envelope::sign(&bytes, LEDGER_KEY_ID, &ledger_key.key);
-    let subs = ledger
-        .prepare(vec![envelope.to_json()])
-        .map_err(|(_, e)| StartError::Genesis(e.to_string()))?;
-    ledger
-        .append(subs)
-        .await
-        .map_err(|f| StartError::Genesis(f.error.to_string()))?;
+    let subs = ledger.prepare(vec![envelope.to_json()]).map_err(|(_, e)| StartError::Genesis(e.to_string()))?;
+    ledger.append(subs).await.map_err(|f| StartError::Genesis(f.error.to_string()))?;
     Ok(())
 }
 
@@ -239,12 +210,8 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
         let opened = open(&settings.data_dir, settings.writer, settings.origin.as_deref()).await?;
-        let listener =
-            TcpListener::bind(&settings.addr).map_err(io_at(Path::new(&settings.addr)))?;
-        let port = listener
-            .local_addr()
-            .map_err(io_at(Path::new(&settings.addr)))?
-            .port();
+        let listener = TcpListener::bind(&settings.addr).map_err(io_at(Path::new(&settings.addr)))?;
+        let port = listener.local_addr().map_err(io_at(Path::new(&settings.addr)))?.port();
         let state = web::Data::new(AppState {
             ledger: opened.ledger.clone(),
             tokens: opened.tokens.clone(),
@@ -262,12 +229,7 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
-        Ok(Application {
-            port,
-            server: server.run(),
-            ledger: opened.ledger,
-            created: opened.created,
-        })
+        Ok(Application { port, server: server.run(), ledger: opened.ledger, created: opened.created })
     }
 
     pub fn port(&self) -> u16 {
@@ -277,4 +239,60 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Sets up an empty data directory for an import: the ledger's key and origin. Refuses a
+/// directory that already holds a log.
+pub fn prepare_import(dir: &Path, ledger_key: &KeyFile, origin: &str) -> Result<(), StartError> {
+    let data = DataDir { root: dir.to_owned() };
+    if data.store().exists() && !SledStore::open(&data.store())?.is_empty()? {
+        return Err(StartError::NotEmpty(dir.display().to_string()));
+    }
+    std::fs::create_dir_all(dir).map_err(io_at(dir))?;
+    if !data.ledger_key().exists() {
+        ledger_key.save(&data.ledger_key()).map_err(io_at(&data.ledger_key()))?;
+    }
+    let path = data.origin();
+    if !path.exists() {
+        write_private(&path, format!("{origin}\n").as_bytes()).map_err(io_at(&path))?;
+    }
+    Ok(())
+}
+
+/// Checks a data directory entry by entry (the server must be stopped): every hash, chain,
+/// signature, signer and rule, every stored Merkle node and the checkpoint.
+pub fn fsck(dir: &Path) -> Result<String, StartError> {
+    use crate::crypto::checkpoint::NoteVerifier;
+    use crate::ledger::replay::{Depth, Replay};
+    let data = DataDir { root: dir.to_owned() };
+    let ledger_key = KeyFile::load(&data.ledger_key())?;
+    let origin = std::fs::read_to_string(data.origin()).map_err(io_at(&data.origin()))?.trim().to_owned();
+    let store = SledStore::open(&data.store())?;
+    let mut replay = Replay::new(genesis_state(&ledger_key), Depth::Full);
+    let broken = |b: crate::ledger::replay::Broken| StartError::Fsck(b.to_string());
+    loop {
+        let batch = store.range(replay.next, 4096)?;
+        if batch.is_empty() {
+            break;
+        }
+        for entry in &batch {
+            let before = replay.frontier.clone();
+            replay.push(entry).map_err(broken)?;
+            let mut check = before;
+            for (id, hash) in check.push(entry.leaf_hash()) {
+                if store.node(id)? != Some(hash) {
+                    return Err(StartError::Fsck(format!("entry {}: Merkle node {id:?} differs", entry.sequence)));
+                }
+            }
+        }
+    }
+    let verifier = NoteVerifier { name: origin, key: ledger_key.key.verifying_key() };
+    let note = store.checkpoint()?.unwrap_or_default();
+    let checkpoint = replay.check_checkpoint(&note, &verifier).map_err(broken)?;
+    Ok(format!(
+        "{} entries checked: hashes, chains, signatures, signers, rules, Merkle nodes; checkpoint of {} entries, root {}",
+        replay.next,
+        checkpoint.size,
+        hex::encode(checkpoint.root)
+    ))
 }

@@ -20,9 +20,7 @@ pub struct Issued {
 
 impl std::fmt::Debug for Issued {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Issued")
-            .field("record", &self.record)
-            .finish_non_exhaustive()
+        f.debug_struct("Issued").field("record", &self.record).finish_non_exhaustive()
     }
 }
 
@@ -33,18 +31,10 @@ pub fn hash(token: &str) -> [u8; 32] {
 impl Tokens {
     pub fn load(store: Arc<dyn Store>) -> Result<Tokens, StoreError> {
         let grants = store.tokens()?.into_iter().collect();
-        Ok(Tokens {
-            grants: RwLock::new(grants),
-            store,
-        })
+        Ok(Tokens { grants: RwLock::new(grants), store })
     }
 
-    pub fn issue(
-        &self,
-        name: &str,
-        projects: Option<Vec<String>>,
-        admin: bool,
-    ) -> Result<Issued, StoreError> {
+    pub fn issue(&self, name: &str, projects: Option<Vec<String>>, admin: bool) -> Result<Issued, StoreError> {
         let mut secret = [0u8; 32];
         rand_core::OsRng.fill_bytes(&mut secret);
         let token = format!("lin_{}", hex::encode(secret));
@@ -56,18 +46,11 @@ impl Tokens {
         };
         let digest = hash(&token);
         self.store.put_token(digest, &record)?;
-        self.grants
-            .write()
-            .expect("token lock")
-            .insert(digest, record.clone());
+        self.grants.write().expect("token lock").insert(digest, record.clone());
         Ok(Issued { token, record })
     }
 
     pub fn check(&self, token: &str) -> Option<TokenRecord> {
-        self.grants
-            .read()
-            .expect("token lock")
-            .get(&hash(token))
-            .cloned()
+        self.grants.read().expect("token lock").get(&hash(token)).cloned()
     }
 }

@@ -29,24 +29,18 @@ impl FromRequest for Reader {
 }
 
 fn authenticate(req: &HttpRequest) -> Result<Reader, ApiError> {
-    let unauthorized =
-        |detail: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .expect("app state is registered");
-    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
-        unauthorized("this endpoint needs an `Authorization: Bearer <token>` header")
-    })?;
+    let unauthorized = |detail: &str| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", detail);
+    let state = req.app_data::<web::Data<AppState>>().expect("app state is registered");
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .ok_or_else(|| unauthorized("this endpoint needs an `Authorization: Bearer <token>` header"))?;
     let token = value
         .to_str()
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
-    state
-        .tokens
-        .check(token.trim())
-        .map(Reader)
-        .ok_or_else(|| unauthorized("the bearer token is not valid"))
+    state.tokens.check(token.trim()).map(Reader).ok_or_else(|| unauthorized("the bearer token is not valid"))
 }
 
 impl Reader {
@@ -55,10 +49,9 @@ impl Reader {
     }
     pub fn project(&self, project: &str) -> Result<(), ApiError> {
         match &self.0.projects {
-            Some(list) if !list.iter().any(|p| p == project) => Err(Self::forbidden(format!(
-                "the token `{}` may not read project `{project}`",
-                self.0.name
-            ))),
+            Some(list) if !list.iter().any(|p| p == project) => {
+                Err(Self::forbidden(format!("the token `{}` may not read project `{project}`", self.0.name)))
+            }
             _ => Ok(()),
         }
     }
@@ -75,25 +68,14 @@ impl Reader {
         if self.0.admin {
             Ok(())
         } else {
-            Err(Self::forbidden(format!(
-                "the token `{}` is not an admin token",
-                self.0.name
-            )))
+            Err(Self::forbidden(format!("the token `{}` is not an admin token", self.0.name)))
         }
     }
 }
 
 /// Reads a JSON request body up to the configured limit.
-async fn json_body(
-    req: &HttpRequest,
-    mut body: web::Payload,
-    limit: usize,
-) -> Result<web::Bytes, ApiError> {
-    let content_type = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+async fn json_body(req: &HttpRequest, mut body: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("application/json") {
         return Err(ApiError::new(
@@ -109,17 +91,13 @@ async fn json_body(
             format!("the request body is over the limit of {limit} bytes"),
         )
     };
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
     let mut bytes = web::BytesMut::new();
     while let Some(chunk) = body.next().await {
-        let chunk = chunk
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-body", e.to_string()))?;
+        let chunk = chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-body", e.to_string()))?;
         if bytes.len() + chunk.len() > limit {
             return Err(too_large());
         }
@@ -129,29 +107,56 @@ async fn json_body(
 }
 
 fn malformed(e: serde_json::Error) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "malformed-json",
-        format!("the body is not valid JSON: {e}"),
-    )
+    ApiError::new(StatusCode::BAD_REQUEST, "malformed-json", format!("the body is not valid JSON: {e}"))
 }
 
-fn appended_response(appended: Vec<Appended>, batch: bool) -> HttpResponse {
-    let status = if appended.iter().any(|a| a.created) {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    let entries: Vec<EntryView> = appended.iter().map(|a| EntryView::of(&a.entry)).collect();
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AppendQuery {
+    /// Also return each entry's inclusion proof and the checkpoint that covers it.
+    pub proof: Option<bool>,
+}
+
+/// The inclusion proof of an entry in the latest checkpoint, with that checkpoint.
+fn proof_in_checkpoint(state: &AppState, sequence: u64) -> Result<Option<InclusionProof>, ApiError> {
+    let Some(signed) = state.ledger.checkpoint() else { return Ok(None) };
+    inclusion(state, sequence, signed.checkpoint.size)
+}
+
+fn inclusion(state: &AppState, sequence: u64, size: u64) -> Result<Option<InclusionProof>, ApiError> {
+    let Some(hashes) = state.ledger.inclusion_proof(sequence, size)? else { return Ok(None) };
+    let Some(entry) = state.ledger.entry(sequence)? else { return Ok(None) };
+    let root = state.ledger.root(size)?.unwrap_or_default();
+    let checkpoint = state.ledger.checkpoint().filter(|c| c.checkpoint.size == size).map(|c| c.note);
+    Ok(Some(InclusionProof {
+        leaf_index: sequence,
+        tree_size: size,
+        leaf_hash: hex::encode(entry.leaf_hash()),
+        root_hash: hex::encode(root),
+        hashes: hashes.iter().map(hex::encode).collect(),
+        checkpoint,
+    }))
+}
+
+fn appended_response(
+    state: &AppState,
+    appended: Vec<Appended>,
+    batch: bool,
+    with_proof: bool,
+) -> Result<HttpResponse, ApiError> {
+    let status = if appended.iter().any(|a| a.created) { StatusCode::CREATED } else { StatusCode::OK };
+    let mut entries = Vec::with_capacity(appended.len());
+    for a in &appended {
+        let inclusion = if with_proof { proof_in_checkpoint(state, a.entry.sequence)? } else { None };
+        entries.push(AppendedEntry { entry: EntryView::of(&a.entry), inclusion });
+    }
     let mut response = HttpResponse::build(status);
-    if batch {
+    Ok(if batch {
         response.json(BatchResult { entries })
     } else {
         let entry = entries.into_iter().next().expect("one envelope, one entry");
-        response
-            .insert_header((header::LOCATION, format!("/v1/entries/{}", entry.sequence)))
-            .json(entry)
-    }
+        response.insert_header((header::LOCATION, format!("/v1/entries/{}", entry.entry.sequence))).json(entry)
+    })
 }
 
 /// Append one signed event.
@@ -159,10 +164,10 @@ fn appended_response(appended: Vec<Appended>, batch: bool) -> HttpResponse {
 /// The body is a DSSE envelope. The answer comes once the entry is durable: 201 with the new
 /// entry, or 200 with the original entry when the same event id and payload were already
 /// appended. No bearer token is needed: the signature is the authentication.
-#[utoipa::path(post, path = "/v1/events", tag = "append", request_body = crate::crypto::dsse::Envelope,
+#[utoipa::path(post, path = "/v1/events", tag = "append", request_body = crate::crypto::dsse::Envelope, params(AppendQuery),
     responses(
-        (status = 201, description = "Appended and durable", body = EntryView),
-        (status = 200, description = "Already appended with the same payload", body = EntryView),
+        (status = 201, description = "Appended and durable", body = AppendedEntry),
+        (status = 200, description = "Already appended with the same payload", body = AppendedEntry),
         (status = 400, description = "Malformed JSON or envelope", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Signature or signer refused", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Version or id conflict", body = Problem, content_type = "application/problem+json"),
@@ -174,16 +179,14 @@ fn appended_response(appended: Vec<Appended>, batch: bool) -> HttpResponse {
 pub async fn append_event(
     req: HttpRequest,
     body: web::Payload,
+    query: web::Query<AppendQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let bytes = json_body(&req, body, state.limits.body_bytes).await?;
     let raw: &RawValue = serde_json::from_slice(&bytes).map_err(malformed)?;
-    let subs = state
-        .ledger
-        .prepare(vec![raw.get().as_bytes().to_vec()])
-        .map_err(|(_, e)| ApiError::from(e))?;
+    let subs = state.ledger.prepare(vec![raw.get().as_bytes().to_vec()]).map_err(|(_, e)| ApiError::from(e))?;
     let appended = state.ledger.append(subs).await?;
-    Ok(appended_response(appended, false))
+    appended_response(&state, appended, false, query.proof.unwrap_or(false))
 }
 
 #[derive(Deserialize)]
@@ -197,7 +200,7 @@ struct RawBatch<'a> {
 ///
 /// Either every event is appended or none is; a refusal names the position (`index`) of the
 /// first bad envelope.
-#[utoipa::path(post, path = "/v1/batches", tag = "append", request_body = BatchRequest,
+#[utoipa::path(post, path = "/v1/batches", tag = "append", request_body = BatchRequest, params(AppendQuery),
     responses(
         (status = 201, description = "Appended and durable", body = BatchResult),
         (status = 200, description = "Every event was already appended", body = BatchResult),
@@ -212,6 +215,7 @@ struct RawBatch<'a> {
 pub async fn append_batch(
     req: HttpRequest,
     body: web::Payload,
+    query: web::Query<AppendQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let bytes = json_body(&req, body, state.limits.batch_body_bytes).await?;
@@ -247,17 +251,10 @@ pub async fn append_batch(
         )
         .field("envelopes"));
     }
-    let raws = batch
-        .envelopes
-        .iter()
-        .map(|r| r.get().as_bytes().to_vec())
-        .collect();
-    let subs = state
-        .ledger
-        .prepare(raws)
-        .map_err(|(i, e)| ApiError::from(e).at(i))?;
+    let raws = batch.envelopes.iter().map(|r| r.get().as_bytes().to_vec()).collect();
+    let subs = state.ledger.prepare(raws).map_err(|(i, e)| ApiError::from(e).at(i))?;
     let appended = state.ledger.append(subs).await?;
-    Ok(appended_response(appended, true))
+    appended_response(&state, appended, true, query.proof.unwrap_or(false))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -282,21 +279,15 @@ fn page_size(limit: Option<usize>) -> Result<usize, ApiError> {
     match limit {
         None => Ok(DEFAULT_PAGE),
         Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
-        Some(n) => Err(ApiError::bad_query(format!(
-            "`limit` must be between 1 and {MAX_PAGE}, got {n}"
-        ))
-        .field("limit")),
+        Some(n) => {
+            Err(ApiError::bad_query(format!("`limit` must be between 1 and {MAX_PAGE}, got {n}")).field("limit"))
+        }
     }
 }
 
 fn parse_project(raw: &str) -> Result<ProjectId, ApiError> {
     ProjectId::parse(raw).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-path",
-            format!("project id `{raw}` {e}"),
-        )
-        .field("project")
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid-path", format!("project id `{raw}` {e}")).field("project")
     })
 }
 
@@ -324,17 +315,9 @@ pub async fn project_events(
     let id = project.to_string();
     let entries = web::block(move || ledger.project_entries(&id, from, limit + 1))
         .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                e.to_string(),
-            )
-        })??;
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()))??;
     if entries.is_empty() && from == 1 {
-        return Err(ApiError::not_found(format!(
-            "project `{project}` does not exist"
-        )));
+        return Err(ApiError::not_found(format!("project `{project}` does not exist")));
     }
     let next = (entries.len() > limit).then(|| entries[limit].version);
     let entries = entries.iter().take(limit).map(EntryView::of).collect();
@@ -360,26 +343,13 @@ pub async fn feed(
     let ledger = state.ledger.clone();
     let entries = web::block(move || ledger.range(from, limit))
         .await
-        .map_err(|e| {
-            ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                e.to_string(),
-            )
-        })??;
-    let next = entries
-        .last()
-        .map(|e| e.sequence + 1)
-        .filter(|n| *n < state.ledger.len());
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string()))??;
+    let next = entries.last().map(|e| e.sequence + 1).filter(|n| *n < state.ledger.len());
     let entries = entries.iter().map(EntryView::of).collect();
     Ok(HttpResponse::Ok().json(EntryPage { entries, next }))
 }
 
-fn entry_response(
-    reader: &Reader,
-    entry: Option<crate::entry::Entry>,
-    what: String,
-) -> Result<HttpResponse, ApiError> {
+fn entry_response(reader: &Reader, entry: Option<crate::entry::Entry>, what: String) -> Result<HttpResponse, ApiError> {
     let entry = entry.ok_or_else(|| ApiError::not_found(format!("{what} is not in the log")))?;
     reader.project(&entry.project)?;
     Ok(HttpResponse::Ok().json(EntryView::of(&entry)))
@@ -400,11 +370,7 @@ pub async fn entry(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let sequence = sequence.into_inner();
-    entry_response(
-        &reader,
-        state.ledger.entry(sequence)?,
-        format!("entry {sequence}"),
-    )
+    entry_response(&reader, state.ledger.entry(sequence)?, format!("entry {sequence}"))
 }
 
 /// One entry by the client's event id.
@@ -420,11 +386,7 @@ pub async fn event(
     event_id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    entry_response(
-        &reader,
-        state.ledger.entry_by_event(&event_id)?,
-        format!("event `{event_id}`"),
-    )
+    entry_response(&reader, state.ledger.entry_by_event(&event_id)?, format!("event `{event_id}`"))
 }
 
 /// The size of the log and the hash of its last entry.
@@ -450,11 +412,7 @@ fn actor_view(id: &crate::domain::ActorId, actor: &crate::domain::state::ActorSt
         keys: actor
             .keys
             .iter()
-            .map(|(k, s)| KeyView {
-                key_id: k.to_string(),
-                public_key: s.public_key.to_base64(),
-                revoked: s.revoked,
-            })
+            .map(|(k, s)| KeyView { key_id: k.to_string(), public_key: s.public_key.to_base64(), revoked: s.revoked })
             .collect(),
     }
 }
@@ -484,9 +442,8 @@ pub async fn actor(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let system = state.ledger.system();
-    let found = crate::domain::ActorId::parse(&actor_id)
-        .ok()
-        .and_then(|id| system.actor(&id).map(|a| actor_view(&id, a)));
+    let found =
+        crate::domain::ActorId::parse(&actor_id).ok().and_then(|id| system.actor(&id).map(|a| actor_view(&id, a)));
     found
         .map(|view| HttpResponse::Ok().json(view))
         .ok_or_else(|| ApiError::not_found(format!("actor `{actor_id}` is not registered")))
@@ -511,32 +468,18 @@ pub async fn issue_token(
     let bytes = json_body(&req, body, 64 * 1024).await?;
     let request: TokenRequest = serde_json::from_slice(&bytes).map_err(|e| {
         if e.is_data() {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "invalid-token-request",
-                e.to_string(),
-            )
+            ApiError::new(StatusCode::BAD_REQUEST, "invalid-token-request", e.to_string())
         } else {
             malformed(e)
         }
     })?;
     crate::domain::ids::Label::parse(&request.name).map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-token-request",
-            format!("`name` {e}"),
-        )
-        .field("name")
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid-token-request", format!("`name` {e}")).field("name")
     })?;
     if let Some(projects) = &request.projects {
         for p in projects {
             parse_project(p).map_err(|e| {
-                ApiError::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid-token-request",
-                    e.problem.detail,
-                )
-                .field("projects")
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid-token-request", e.problem.detail).field("projects")
             })?;
         }
     }
@@ -551,9 +494,7 @@ pub async fn issue_token(
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Health {
-        status: "ok".into(),
-    })
+    HttpResponse::Ok().json(Health { status: "ok".into() })
 }
 
 /// Readiness: the log is loaded and the store answers.
@@ -562,7 +503,229 @@ pub async fn healthz() -> HttpResponse {
     (status = 503, body = Problem, content_type = "application/problem+json")))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.ledger.store().len()?;
-    Ok(HttpResponse::Ok().json(Health {
-        status: "ready".into(),
+    Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
+}
+
+fn text(body: String) -> HttpResponse {
+    HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(body)
+}
+
+fn blocking_error(e: actix_web::error::BlockingError) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string())
+}
+
+/// The latest signed checkpoint (C2SP tlog-checkpoint as a signed note); it covers every durable
+/// entry.
+#[utoipa::path(get, path = "/v1/checkpoint", tag = "transparency",
+    responses((status = 200, description = "The signed note", content_type = "text/plain", body = String)))]
+pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let signed = state.ledger.checkpoint().ok_or_else(|| ApiError::not_found("the log is empty"))?;
+    Ok(text(signed.note))
+}
+
+/// The key that verifies checkpoints, as a C2SP note verifier key.
+#[utoipa::path(get, path = "/v1/vkey", tag = "transparency",
+    responses((status = 200, description = "`<name>+<key hash>+<key>`", content_type = "text/plain", body = String)))]
+pub async fn vkey(state: web::Data<AppState>) -> HttpResponse {
+    text(format!("{}\n", state.ledger.verifier().vkey()))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct InclusionQuery {
+    /// The entry's sequence (its leaf index); give this or `event_id`.
+    pub sequence: Option<u64>,
+    /// The entry's event id; give this or `sequence`.
+    pub event_id: Option<String>,
+    /// The tree size to prove against (default: the latest checkpoint's).
+    pub tree_size: Option<u64>,
+}
+
+/// Inclusion proof of an entry.
+#[utoipa::path(get, path = "/v1/proofs/inclusion", tag = "transparency", params(InclusionQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = InclusionProof),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn inclusion_proof(
+    reader: Reader,
+    query: web::Query<InclusionQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let entry = match (&query.sequence, &query.event_id) {
+        (Some(sequence), None) => state.ledger.entry(*sequence)?,
+        (None, Some(id)) => state.ledger.entry_by_event(id)?,
+        _ => return Err(ApiError::bad_query("give exactly one of `sequence` and `event_id`")),
+    };
+    let entry = entry.ok_or_else(|| ApiError::not_found("no such entry in the log"))?;
+    reader.project(&entry.project)?;
+    let size = match query.tree_size {
+        Some(size) => size,
+        None => state.ledger.checkpoint().map(|c| c.checkpoint.size).unwrap_or(0),
+    };
+    let size_error = || {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "tree-size-out-of-range",
+            format!(
+                "entry {} is not in a tree of {size} entries; the log holds {}",
+                entry.sequence,
+                state.ledger.len()
+            ),
+        )
+        .field("tree_size")
+    };
+    if size <= entry.sequence || size > state.ledger.len() {
+        return Err(size_error());
+    }
+    let state2 = state.clone();
+    let sequence = entry.sequence;
+    let proof = web::block(move || inclusion(&state2, sequence, size)).await.map_err(blocking_error)??;
+    Ok(HttpResponse::Ok().json(proof.ok_or_else(size_error)?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyQuery {
+    /// The older tree size (at least 1).
+    pub from: u64,
+    /// The newer tree size (default: the latest checkpoint's).
+    pub to: Option<u64>,
+}
+
+/// Consistency proof between two tree sizes: that the newer log extends the older one.
+#[utoipa::path(get, path = "/v1/proofs/consistency", tag = "transparency", params(ConsistencyQuery),
+    responses(
+        (status = 200, body = ConsistencyProof),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn consistency_proof(
+    query: web::Query<ConsistencyQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let to = query.to.unwrap_or_else(|| state.ledger.checkpoint().map(|c| c.checkpoint.size).unwrap_or(0));
+    let from = query.from;
+    let len = state.ledger.len();
+    if from == 0 || from > to || to > len {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "tree-size-out-of-range",
+            format!("a consistency proof needs 1 <= from <= to <= {len}; got from {from}, to {to}"),
+        )
+        .field("from"));
+    }
+    let ledger = state.ledger.clone();
+    let proof = web::block(move || -> Result<_, crate::store::StoreError> {
+        Ok((ledger.consistency_proof(from, to)?, ledger.root(from)?, ledger.root(to)?))
+    })
+    .await
+    .map_err(blocking_error)??;
+    let (Some(hashes), Some(from_root), Some(to_root)) = proof else {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "tree-size-out-of-range",
+            "the sizes are beyond the log",
+        ));
+    };
+    Ok(HttpResponse::Ok().json(ConsistencyProof {
+        from,
+        to,
+        from_root: hex::encode(from_root),
+        to_root: hex::encode(to_root),
+        hashes: hashes.iter().map(hex::encode).collect(),
     }))
+}
+
+/// The whole log as JSON Lines (header, entries, checkpoint): see `docs/transparency.md`.
+#[utoipa::path(get, path = "/v1/export", tag = "transparency", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "JSON Lines", content_type = "application/x-ndjson", body = String),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn export(reader: Reader, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    reader.everything()?;
+    let signed = state.ledger.checkpoint().ok_or_else(|| ApiError::not_found("the log is empty"))?;
+    let verifier = state.ledger.verifier();
+    let header = crate::export::ExportHeader {
+        format: crate::export::EXPORT_FORMAT.into(),
+        version: 1,
+        origin: signed.checkpoint.origin.clone(),
+        vkey: verifier.vkey(),
+        ledger_public_key: base64::Engine::encode(&base64::engine::general_purpose::STANDARD, verifier.key.to_bytes()),
+        size: signed.checkpoint.size,
+    };
+    let mut first = serde_json::to_vec(&header).expect("headers serialize");
+    first.push(b'\n');
+    let size = signed.checkpoint.size;
+    let mut last = serde_json::to_vec(&serde_json::json!({"checkpoint": signed.note})).expect("json serializes");
+    last.push(b'\n');
+    let ledger = state.ledger.clone();
+    // Pages of entries below the checkpoint's size, then the checkpoint line.
+    let pages = futures_util::stream::unfold(Some(0u64), move |next| {
+        let ledger = ledger.clone();
+        async move {
+            let from = next?;
+            if from >= size {
+                return None;
+            }
+            let limit = (size - from).min(1000) as usize;
+            let page = web::block(move || ledger.range(from, limit)).await;
+            match page {
+                Ok(Ok(entries)) if !entries.is_empty() => {
+                    let mut bytes = Vec::new();
+                    for entry in &entries {
+                        serde_json::to_writer(&mut bytes, &crate::export::EntryRecord::of(entry))
+                            .expect("records serialize");
+                        bytes.push(b'\n');
+                    }
+                    Some((Ok::<_, actix_web::Error>(web::Bytes::from(bytes)), Some(from + entries.len() as u64)))
+                }
+                Ok(Err(e)) => Some((Err(ApiError::from(e).into()), None)),
+                _ => Some((
+                    Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "export interrupted").into()),
+                    None,
+                )),
+            }
+        }
+    });
+    let stream = futures_util::stream::once(async move { Ok(web::Bytes::from(first)) })
+        .chain(pages)
+        .chain(futures_util::stream::once(async move { Ok(web::Bytes::from(last)) }));
+    Ok(HttpResponse::Ok().content_type("application/x-ndjson").streaming(stream))
+}
+
+/// The evidence bundle of an asset: its lineage, the system stream, inclusion proofs and the
+/// checkpoint, verifiable offline with `lineage verify-evidence`.
+#[utoipa::path(get, path = "/v1/projects/{project}/assets/{asset}/evidence", tag = "transparency",
+    params(("project" = String, Path), ("asset" = String, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = crate::evidence::Bundle),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn evidence(
+    reader: Reader,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (project, asset) = path.into_inner();
+    let project = parse_project(&project)?;
+    reader.project(project.as_str())?;
+    let asset_id = crate::domain::Id::parse(&asset).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid-path", format!("asset id `{asset}` {e}")).field("asset")
+    })?;
+    let ledger = state.ledger.clone();
+    let project_id = project.to_string();
+    let bundle =
+        web::block(move || crate::evidence::build(&ledger, &project_id, &asset_id)).await.map_err(blocking_error)??;
+    let bundle = bundle.ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))?;
+    Ok(HttpResponse::Ok().json(bundle))
 }

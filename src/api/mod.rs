@@ -28,11 +28,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            body_bytes: 256 * 1024,
-            batch_body_bytes: 16 * 1024 * 1024,
-            batch_events: 1000,
-        }
+        Limits { body_bytes: 256 * 1024, batch_body_bytes: 16 * 1024 * 1024, batch_events: 1000 }
     }
 }
 
@@ -46,12 +42,11 @@ pub struct AppState {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use handlers::*;
     let openapi = openapi::document();
-    cfg.app_data(web::PathConfig::default().error_handler(|e, _| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid-path", e.to_string()).into()
-    }))
-    .app_data(
-        web::QueryConfig::default().error_handler(|e, _| ApiError::bad_query(e.to_string()).into()),
+    cfg.app_data(
+        web::PathConfig::default()
+            .error_handler(|e, _| ApiError::new(StatusCode::BAD_REQUEST, "invalid-path", e.to_string()).into()),
     )
+    .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::bad_query(e.to_string()).into()))
     .service(resource("/healthz").route(web::get().to(healthz)))
     .service(resource("/readyz").route(web::get().to(readyz)))
     .route(
@@ -61,17 +56,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             async move { HttpResponse::Ok().json(doc) }
         }),
     )
-    .service(
-        utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}")
-            .url("/docs/openapi.json", openapi::document()),
-    )
+    .service(utoipa_swagger_ui::SwaggerUi::new("/docs/{_:.*}").url("/docs/openapi.json", openapi::document()))
     .route(
         "/docs",
-        web::get().to(|| async {
-            HttpResponse::PermanentRedirect()
-                .insert_header((header::LOCATION, "/docs/"))
-                .finish()
-        }),
+        web::get()
+            .to(|| async { HttpResponse::PermanentRedirect().insert_header((header::LOCATION, "/docs/")).finish() }),
     )
     .service(
         web::scope("/v1")
@@ -84,7 +73,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/head").route(web::get().to(head)))
             .service(resource("/actors").route(web::get().to(actors)))
             .service(resource("/actors/{actor_id}").route(web::get().to(actor)))
-            .service(resource("/tokens").route(web::post().to(issue_token))),
+            .service(resource("/tokens").route(web::post().to(issue_token)))
+            .service(resource("/checkpoint").route(web::get().to(checkpoint)))
+            .service(resource("/vkey").route(web::get().to(vkey)))
+            .service(resource("/proofs/inclusion").route(web::get().to(inclusion_proof)))
+            .service(resource("/proofs/consistency").route(web::get().to(consistency_proof)))
+            .service(resource("/export").route(web::get().to(export)))
+            .service(resource("/projects/{project}/assets/{asset}/evidence").route(web::get().to(evidence))),
     );
 }
 
@@ -100,10 +95,7 @@ fn resource(path: &str) -> actix_web::Resource {
 }
 
 pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::not_found(format!(
-        "no resource at `{}`",
-        req.path()
-    )))
+    Err(ApiError::not_found(format!("no resource at `{}`", req.path())))
 }
 
 /// Turns any error response that is not already a problem document (actix's own 404 and 405,
@@ -120,25 +112,16 @@ pub fn problem_responses<B: actix_web::body::MessageBody + 'static>() -> ErrorHa
         }
         let status = res.status();
         let (slug, detail) = match status {
-            StatusCode::METHOD_NOT_ALLOWED => (
-                "method-not-allowed",
-                format!("{} is not allowed here", res.request().method()),
-            ),
-            StatusCode::NOT_FOUND => (
-                "not-found",
-                format!("no resource at `{}`", res.request().path()),
-            ),
+            StatusCode::METHOD_NOT_ALLOWED => {
+                ("method-not-allowed", format!("{} is not allowed here", res.request().method()))
+            }
+            StatusCode::NOT_FOUND => ("not-found", format!("no resource at `{}`", res.request().path())),
             s if s.is_server_error() => ("internal", "the server failed to answer".to_owned()),
-            _ => (
-                "bad-request",
-                status.canonical_reason().unwrap_or("error").to_owned(),
-            ),
+            _ => ("bad-request", status.canonical_reason().unwrap_or("error").to_owned()),
         };
         let error = ApiError::new(status, slug, detail);
         let (req, _) = res.into_parts();
         let response: HttpResponse<BoxBody> = actix_web::ResponseError::error_response(&error);
-        Ok(ErrorHandlerResponse::Response(
-            ServiceResponse::new(req, response).map_into_right_body(),
-        ))
+        Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response).map_into_right_body()))
     })
 }

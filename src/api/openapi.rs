@@ -17,6 +17,12 @@ use utoipa::{Modify, OpenApi};
         super::handlers::actors,
         super::handlers::actor,
         super::handlers::issue_token,
+        super::handlers::checkpoint,
+        super::handlers::vkey,
+        super::handlers::inclusion_proof,
+        super::handlers::consistency_proof,
+        super::handlers::export,
+        super::handlers::evidence,
         super::handlers::healthz,
         super::handlers::readyz,
     ),
@@ -44,8 +50,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
 
 /// The document as committed: pretty JSON with a final newline.
 pub fn document_json() -> String {
-    let mut text =
-        serde_json::to_string_pretty(&document()).expect("the OpenAPI document serializes");
+    let mut text = serde_json::to_string_pretty(&document()).expect("the OpenAPI document serializes");
     text.push('\n');
     text
 }

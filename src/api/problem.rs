@@ -44,13 +44,7 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {}: {}",
-            self.status.as_u16(),
-            self.problem.problem_type,
-            self.problem.detail
-        )
+        write!(f, "{} {}: {}", self.status.as_u16(), self.problem.problem_type, self.problem.detail)
     }
 }
 
@@ -107,11 +101,7 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         log::error!("store: {e}");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "storage-unavailable",
-            e.to_string(),
-        )
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable", e.to_string())
     }
 }
 
@@ -119,36 +109,20 @@ impl From<EnvelopeError> for ApiError {
     fn from(e: EnvelopeError) -> Self {
         let (status, slug, field) = match &e {
             EnvelopeError::Json(_) => (StatusCode::BAD_REQUEST, "malformed-json", None),
-            EnvelopeError::Field { field, .. } => (
-                StatusCode::BAD_REQUEST,
-                "invalid-envelope",
-                Some(field.clone()),
-            ),
-            EnvelopeError::PayloadType(_) => (
-                StatusCode::BAD_REQUEST,
-                "unsupported-payload-type",
-                Some("payloadType".into()),
-            ),
-            EnvelopeError::Base64(f) => (
-                StatusCode::BAD_REQUEST,
-                "invalid-base64",
-                Some((*f).to_owned()),
-            ),
-            EnvelopeError::SignatureCount(_) => (
-                StatusCode::BAD_REQUEST,
-                "invalid-envelope",
-                Some("signatures".into()),
-            ),
-            EnvelopeError::SignatureLength => (
-                StatusCode::BAD_REQUEST,
-                "invalid-envelope",
-                Some("signatures[0].sig".into()),
-            ),
-            EnvelopeError::PayloadTooLarge(_) => (
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                Some("payload".into()),
-            ),
+            EnvelopeError::Field { field, .. } => (StatusCode::BAD_REQUEST, "invalid-envelope", Some(field.clone())),
+            EnvelopeError::PayloadType(_) => {
+                (StatusCode::BAD_REQUEST, "unsupported-payload-type", Some("payloadType".into()))
+            }
+            EnvelopeError::Base64(f) => (StatusCode::BAD_REQUEST, "invalid-base64", Some((*f).to_owned())),
+            EnvelopeError::SignatureCount(_) => {
+                (StatusCode::BAD_REQUEST, "invalid-envelope", Some("signatures".into()))
+            }
+            EnvelopeError::SignatureLength => {
+                (StatusCode::BAD_REQUEST, "invalid-envelope", Some("signatures[0].sig".into()))
+            }
+            EnvelopeError::PayloadTooLarge(_) => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", Some("payload".into()))
+            }
         };
         let error = ApiError::new(status, slug, e.to_string());
         match field {
@@ -164,8 +138,7 @@ impl From<PayloadError> for ApiError {
             PayloadError::Field { .. } => "invalid-payload",
             PayloadError::UnknownKind(_) => "unknown-kind",
             PayloadError::SchemaVersion { .. } => "unsupported-schema-version",
-            PayloadError::SystemKindOutsideSystem { .. }
-            | PayloadError::ProjectKindInSystem { .. } => "wrong-stream",
+            PayloadError::SystemKindOutsideSystem { .. } | PayloadError::ProjectKindInSystem { .. } => "wrong-stream",
         };
         let field = e.field_name().map(str::to_owned);
         let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, slug, format!("{e}"));
@@ -192,9 +165,9 @@ fn refusal_status(r: &Refusal) -> StatusCode {
         | Refusal::RevokedKey { .. }
         | Refusal::KeyNotActors { .. }
         | Refusal::RoleNotAllowed { .. } => StatusCode::FORBIDDEN,
-        Refusal::ProjectExists { .. }
-        | Refusal::DuplicateId { .. }
-        | Refusal::ActorExists { .. } => StatusCode::CONFLICT,
+        Refusal::ProjectExists { .. } | Refusal::DuplicateId { .. } | Refusal::ActorExists { .. } => {
+            StatusCode::CONFLICT
+        }
         _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
@@ -205,18 +178,12 @@ fn refusal_field(r: &Refusal) -> Option<String> {
         | Refusal::DuplicateId { field, .. }
         | Refusal::DigestMismatch { field, .. }
         | Refusal::Invalid { field, .. } => Some(format!("payload.{field}")),
-        Refusal::UnknownKey { .. } | Refusal::RevokedKey { .. } => {
-            Some("signatures[0].keyid".into())
-        }
+        Refusal::UnknownKey { .. } | Refusal::RevokedKey { .. } => Some("signatures[0].keyid".into()),
         Refusal::KeyNotActors { .. } => Some("payload.actor".into()),
         Refusal::RoleNotAllowed { .. } => Some("payload.kind".into()),
-        Refusal::ProjectNotFound { .. } | Refusal::ProjectExists { .. } => {
-            Some("payload.project".into())
-        }
+        Refusal::ProjectNotFound { .. } | Refusal::ProjectExists { .. } => Some("payload.project".into()),
         Refusal::AlreadyRetracted { .. } => Some("payload.body.event_id".into()),
-        Refusal::UnknownActor { .. } | Refusal::ActorExists { .. } => {
-            Some("payload.body.actor_id".into())
-        }
+        Refusal::UnknownActor { .. } | Refusal::ActorExists { .. } => Some("payload.body.actor_id".into()),
     }
 }
 
@@ -231,40 +198,25 @@ impl From<Failed> for ApiError {
                 }
             }
             AppendError::BadSignature { .. } => {
-                ApiError::new(StatusCode::FORBIDDEN, "bad-signature", f.error.to_string())
-                    .field("signatures[0].sig")
+                ApiError::new(StatusCode::FORBIDDEN, "bad-signature", f.error.to_string()).field("signatures[0].sig")
             }
-            AppendError::VersionConflict {
-                expected, actual, ..
-            } => {
-                let mut e = ApiError::new(
-                    StatusCode::CONFLICT,
-                    "version-conflict",
-                    f.error.to_string(),
-                )
-                .field("payload.expected_version");
+            AppendError::VersionConflict { expected, actual, .. } => {
+                let mut e = ApiError::new(StatusCode::CONFLICT, "version-conflict", f.error.to_string())
+                    .field("payload.expected_version");
                 e.problem.expected = Some(expected);
                 e.problem.actual = Some(actual);
                 e
             }
-            AppendError::EventIdConflict { .. } => ApiError::new(
-                StatusCode::CONFLICT,
-                "event-id-conflict",
-                f.error.to_string(),
-            )
-            .field("payload.event_id"),
+            AppendError::EventIdConflict { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "event-id-conflict", f.error.to_string()).field("payload.event_id")
+            }
             AppendError::Busy | AppendError::ShuttingDown => {
-                let mut e = ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    f.error.to_string(),
-                );
+                let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", f.error.to_string());
                 e.retry_after = Some(1);
                 return e;
             }
             AppendError::Storage(msg) => {
-                let mut e =
-                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable", msg);
+                let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable", msg);
                 e.retry_after = Some(1);
                 return e;
             }
@@ -312,6 +264,7 @@ pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
     ("project-not-found", 422, "The event names a project that does not exist."),
     ("unknown-reference", 422, "A referenced asset, prompt, model version, pipeline, brief, reference or event does not exist in the same project; `field` names the reference."),
     ("digest-mismatch", 422, "A review or approval names a digest that is not the asset's."),
+    ("tree-size-out-of-range", 422, "A proof was asked for a tree size the log has not reached, or that does not contain the entry."),
     ("already-retracted", 422, "The retracted event was already retracted."),
     ("unknown-actor", 422, "A key event names an actor that is not registered."),
     ("invalid-event", 422, "The event breaks a rule of its kind (an empty list that must not be, an asset both selected and rejected, a reused key id); `field` and `detail` say which."),
@@ -324,9 +277,7 @@ pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
 pub fn problem_table_markdown() -> String {
     let mut out = String::from("| type | status | meaning |\n|---|---|---|\n");
     for (slug, status, meaning) in PROBLEM_TYPES {
-        out.push_str(&format!(
-            "| `{PROBLEM_PREFIX}{slug}` | {status} | {meaning} |\n"
-        ));
+        out.push_str(&format!("| `{PROBLEM_PREFIX}{slug}` | {status} | {meaning} |\n"));
     }
     out
 }

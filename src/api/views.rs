@@ -54,9 +54,7 @@ impl EntryView {
             sequence: entry.sequence,
             project: entry.project.clone(),
             version: entry.version,
-            received_at: entry
-                .received_at()
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            received_at: entry.received_at().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             event_id,
             kind,
             actor,
@@ -80,7 +78,7 @@ pub struct EntryPage {
 /// The entries a batch produced, in the order of the envelopes.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BatchResult {
-    pub entries: Vec<EntryView>,
+    pub entries: Vec<AppendedEntry>,
 }
 
 /// The size of the log.
@@ -140,4 +138,42 @@ pub struct Health {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct BatchRequest {
     pub envelopes: Vec<crate::crypto::dsse::Envelope>,
+}
+
+/// An inclusion proof (RFC 9162 §2.1.3) of one entry in the tree of `tree_size` entries.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct InclusionProof {
+    pub leaf_index: u64,
+    pub tree_size: u64,
+    /// Hex RFC 9162 leaf hash.
+    pub leaf_hash: String,
+    /// Hex root of the tree of `tree_size` entries.
+    pub root_hash: String,
+    /// Hex hashes, from the leaf up.
+    pub hashes: Vec<String>,
+    /// The signed checkpoint of `tree_size` entries, when `tree_size` is the latest checkpoint's.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<String>,
+}
+
+/// A consistency proof (RFC 9162 §2.1.4) between the trees of `from` and `to` entries.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ConsistencyProof {
+    pub from: u64,
+    pub to: u64,
+    /// Hex root of the tree of `from` entries.
+    pub from_root: String,
+    /// Hex root of the tree of `to` entries.
+    pub to_root: String,
+    /// Hex hashes.
+    pub hashes: Vec<String>,
+}
+
+/// An appended entry with, when asked for, its inclusion proof.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AppendedEntry {
+    #[serde(flatten)]
+    pub entry: EntryView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inclusion: Option<InclusionProof>,
 }

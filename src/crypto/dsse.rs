@@ -27,9 +27,7 @@ pub fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
     out
 }
 
-#[derive(
-    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EnvelopeSignature {
     /// The signer's key id, as registered.
@@ -39,9 +37,7 @@ pub struct EnvelopeSignature {
 }
 
 /// A DSSE envelope as it travels.
-#[derive(
-    Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema,
-)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Envelope {
     /// Always `application/vnd.lineage.event+json`.
@@ -93,10 +89,7 @@ impl Envelope {
                 if let Some(at) = message.rfind(" at line ") {
                     message.truncate(at);
                 }
-                EnvelopeError::Field {
-                    field: path,
-                    message,
-                }
+                EnvelopeError::Field { field: path, message }
             }
         })?;
         de.end().map_err(|e| EnvelopeError::Json(e.to_string()))?;
@@ -114,28 +107,16 @@ impl Envelope {
         if self.payload.len() > MAX_PAYLOAD_BYTES / 3 * 4 + 4 {
             return Err(EnvelopeError::PayloadTooLarge(self.payload.len() / 4 * 3));
         }
-        let payload = B64
-            .decode(&self.payload)
-            .map_err(|_| EnvelopeError::Base64("payload"))?;
+        let payload = B64.decode(&self.payload).map_err(|_| EnvelopeError::Base64("payload"))?;
         if payload.len() > MAX_PAYLOAD_BYTES {
             return Err(EnvelopeError::PayloadTooLarge(payload.len()));
         }
         let sig = &self.signatures[0];
-        let key_id = KeyId::parse(&sig.keyid).map_err(|e| EnvelopeError::Field {
-            field: "signatures[0].keyid".into(),
-            message: e.to_string(),
-        })?;
-        let sig_bytes = B64
-            .decode(&sig.sig)
-            .map_err(|_| EnvelopeError::Base64("signatures[0].sig"))?;
-        let sig_bytes: [u8; 64] = sig_bytes
-            .try_into()
-            .map_err(|_| EnvelopeError::SignatureLength)?;
-        Ok(Opened {
-            payload,
-            key_id,
-            signature: Signature::from_bytes(&sig_bytes),
-        })
+        let key_id = KeyId::parse(&sig.keyid)
+            .map_err(|e| EnvelopeError::Field { field: "signatures[0].keyid".into(), message: e.to_string() })?;
+        let sig_bytes = B64.decode(&sig.sig).map_err(|_| EnvelopeError::Base64("signatures[0].sig"))?;
+        let sig_bytes: [u8; 64] = sig_bytes.try_into().map_err(|_| EnvelopeError::SignatureLength)?;
+        Ok(Opened { payload, key_id, signature: Signature::from_bytes(&sig_bytes) })
     }
 
     /// Signs payload bytes as they are.
@@ -144,10 +125,7 @@ impl Envelope {
         Envelope {
             payload_type: PAYLOAD_TYPE.to_owned(),
             payload: B64.encode(payload),
-            signatures: vec![EnvelopeSignature {
-                keyid: key_id.to_owned(),
-                sig: B64.encode(signature.to_bytes()),
-            }],
+            signatures: vec![EnvelopeSignature { keyid: key_id.to_owned(), sig: B64.encode(signature.to_bytes()) }],
         }
     }
 
@@ -158,8 +136,7 @@ impl Envelope {
 
 impl Opened {
     pub fn verify(&self, key: &VerifyingKey) -> bool {
-        key.verify_strict(&pae(PAYLOAD_TYPE, &self.payload), &self.signature)
-            .is_ok()
+        key.verify_strict(&pae(PAYLOAD_TYPE, &self.payload), &self.signature).is_ok()
     }
 }
 
@@ -170,10 +147,7 @@ pub fn verify_all(items: &[(&Opened, &VerifyingKey)]) -> bool {
         [] => true,
         [(opened, key)] => opened.verify(key),
         _ => {
-            let messages: Vec<Vec<u8>> = items
-                .iter()
-                .map(|(o, _)| pae(PAYLOAD_TYPE, &o.payload))
-                .collect();
+            let messages: Vec<Vec<u8>> = items.iter().map(|(o, _)| pae(PAYLOAD_TYPE, &o.payload)).collect();
             let refs: Vec<&[u8]> = messages.iter().map(Vec::as_slice).collect();
             let sigs: Vec<Signature> = items.iter().map(|(o, _)| o.signature).collect();
             let keys: Vec<VerifyingKey> = items.iter().map(|(_, k)| **k).collect();

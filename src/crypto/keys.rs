@@ -38,29 +38,18 @@ impl std::fmt::Debug for KeyFile {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyFileError {
     #[error("cannot read key file {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("key file {path} is not a lineage key file: {reason}")]
     Format { path: String, reason: String },
 }
 
 impl KeyFile {
     pub fn generate(actor: &str, key_id: &str) -> KeyFile {
-        KeyFile {
-            actor: actor.into(),
-            key_id: key_id.into(),
-            key: SigningKey::generate(&mut rand_core::OsRng),
-        }
+        KeyFile { actor: actor.into(), key_id: key_id.into(), key: SigningKey::generate(&mut rand_core::OsRng) }
     }
 
     pub fn from_seed(actor: &str, key_id: &str, seed: [u8; 32]) -> KeyFile {
-        KeyFile {
-            actor: actor.into(),
-            key_id: key_id.into(),
-            key: SigningKey::from_bytes(&seed),
-        }
+        KeyFile { actor: actor.into(), key_id: key_id.into(), key: SigningKey::from_bytes(&seed) }
     }
 
     pub fn public_key_base64(&self) -> String {
@@ -69,21 +58,11 @@ impl KeyFile {
 
     pub fn load(path: &Path) -> Result<KeyFile, KeyFileError> {
         let display = path.display().to_string();
-        let text = std::fs::read(path).map_err(|source| KeyFileError::Io {
-            path: display.clone(),
-            source,
-        })?;
-        let format = |reason: String| KeyFileError::Format {
-            path: display.clone(),
-            reason,
-        };
+        let text = std::fs::read(path).map_err(|source| KeyFileError::Io { path: display.clone(), source })?;
+        let format = |reason: String| KeyFileError::Format { path: display.clone(), reason };
         let json: KeyFileJson = serde_json::from_slice(&text).map_err(|e| format(e.to_string()))?;
-        let seed = B64
-            .decode(&json.seed)
-            .map_err(|e| format(format!("seed: {e}")))?;
-        let seed: [u8; 32] = seed
-            .try_into()
-            .map_err(|_| format("seed must be 32 bytes".into()))?;
+        let seed = B64.decode(&json.seed).map_err(|e| format(format!("seed: {e}")))?;
+        let seed: [u8; 32] = seed.try_into().map_err(|_| format("seed must be 32 bytes".into()))?;
         let file = KeyFile::from_seed(&json.actor, &json.key_id, seed);
         if file.public_key_base64() != json.public_key {
             return Err(format("public_key does not match the seed".into()));

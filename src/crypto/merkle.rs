@@ -227,7 +227,13 @@ pub fn verify_inclusion(index: u64, size: u64, leaf: &[u8], proof: &[Vec<u8>], r
 
 /// RFC 9162 §2.1.4.2: checks that the tree of `new` leaves with `new_root` extends the tree of
 /// `old` leaves with `old_root`.
-pub fn verify_consistency(old: u64, new: u64, old_root: &[u8], new_root: &[u8], proof: &[Vec<u8>]) -> Result<(), ProofError> {
+pub fn verify_consistency(
+    old: u64,
+    new: u64,
+    old_root: &[u8],
+    new_root: &[u8],
+    proof: &[Vec<u8>],
+) -> Result<(), ProofError> {
     if old == 0 || old > new {
         return Err(ProofError::Sizes { old, new });
     }
@@ -316,11 +322,13 @@ mod tests {
             assert_eq!(subtree(&lookup, 0, size as u64), Some(roots[size]));
             assert_eq!(Frontier::from_nodes(size as u64, lookup).map(|f| f.root()), Some(roots[size]));
             for index in 0..size as u64 {
-                let proof: Vec<Vec<u8>> = inclusion_proof(&lookup, index, size as u64).unwrap().iter().map(|h| h.to_vec()).collect();
+                let proof: Vec<Vec<u8>> =
+                    inclusion_proof(&lookup, index, size as u64).unwrap().iter().map(|h| h.to_vec()).collect();
                 verify_inclusion(index, size as u64, &leaves[index as usize], &proof, &roots[size]).unwrap();
             }
             for old in 1..=size as u64 {
-                let proof: Vec<Vec<u8>> = consistency_proof(&lookup, old, size as u64).unwrap().iter().map(|h| h.to_vec()).collect();
+                let proof: Vec<Vec<u8>> =
+                    consistency_proof(&lookup, old, size as u64).unwrap().iter().map(|h| h.to_vec()).collect();
                 verify_consistency(old, size as u64, &roots[old as usize], &roots[size], &proof)
                     .unwrap_or_else(|e| panic!("{old} -> {size}: {e}"));
             }
@@ -338,6 +346,9 @@ mod tests {
         assert_eq!(verify_inclusion(5, 13, &leaf, &proof, &roots[13]), Err(ProofError::RootMismatch));
         proof.pop();
         assert!(verify_inclusion(5, 13, &leaf, &proof, &roots[13]).is_err());
-        assert_eq!(verify_inclusion(13, 13, &leaf, &[], &roots[13]), Err(ProofError::IndexBeyondSize { index: 13, size: 13 }));
+        assert_eq!(
+            verify_inclusion(13, 13, &leaf, &[], &roots[13]),
+            Err(ProofError::IndexBeyondSize { index: 13, size: 13 })
+        );
     }
 }

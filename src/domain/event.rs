@@ -20,9 +20,7 @@ pub enum ContentType {
     Ecomm,
 }
 
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Producer,
@@ -64,9 +62,7 @@ impl Role {
 }
 
 /// The six production stages; they overlap and teams move back and forth between them.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     Ideation,
@@ -561,11 +557,7 @@ pub enum PayloadError {
     #[error("unknown event kind `{0}`")]
     UnknownKind(String),
     #[error("kind `{kind}` is at schema_version {supported}, the payload says {got}")]
-    SchemaVersion {
-        kind: &'static str,
-        got: u32,
-        supported: u32,
-    },
+    SchemaVersion { kind: &'static str, got: u32, supported: u32 },
     #[error("kind `{kind}` belongs to the `system` stream, the payload names project `{project}`")]
     SystemKindOutsideSystem { kind: &'static str, project: String },
     #[error("kind `{kind}` belongs to a project stream; `system` holds only actor and key events")]
@@ -579,11 +571,7 @@ impl PayloadError {
         if let Some(at) = message.rfind(" at line ") {
             message.truncate(at);
         }
-        let field = if field.ends_with('.') {
-            field.trim_end_matches('.').to_owned()
-        } else {
-            field
-        };
+        let field = if field.ends_with('.') { field.trim_end_matches('.').to_owned() } else { field };
         PayloadError::Field { field, message }
     }
 
@@ -604,10 +592,8 @@ impl Payload {
         let mut de = serde_json::Deserializer::from_slice(bytes);
         let header: Header<Box<RawValue>> = serde_path_to_error::deserialize(&mut de)
             .map_err(|e| PayloadError::field(e.path().to_string(), e.inner()))?;
-        de.end()
-            .map_err(|e| PayloadError::field(String::new(), &e))?;
-        let kind = Kind::parse(&header.kind)
-            .ok_or_else(|| PayloadError::UnknownKind(header.kind.clone()))?;
+        de.end().map_err(|e| PayloadError::field(String::new(), &e))?;
+        let kind = Kind::parse(&header.kind).ok_or_else(|| PayloadError::UnknownKind(header.kind.clone()))?;
         if header.schema_version != SCHEMA_VERSION {
             return Err(PayloadError::SchemaVersion {
                 kind: kind.as_str(),
@@ -622,11 +608,7 @@ impl Payload {
                     project: header.project.to_string(),
                 })
             }
-            (false, true) => {
-                return Err(PayloadError::ProjectKindInSystem {
-                    kind: kind.as_str(),
-                })
-            }
+            (false, true) => return Err(PayloadError::ProjectKindInSystem { kind: kind.as_str() }),
             _ => {}
         }
         let body = Body::parse(kind, &header.body)?;

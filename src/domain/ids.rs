@@ -27,21 +27,15 @@ fn check_identifier(s: &str) -> Result<(), ValueError> {
     }
     let len = s.chars().count();
     if len > MAX_ID_LEN {
-        return Err(ValueError::TooLong {
-            len,
-            max: MAX_ID_LEN,
-        });
+        return Err(ValueError::TooLong { len, max: MAX_ID_LEN });
     }
     let mut bytes = s.bytes();
     let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric());
-    let rest_ok =
-        bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    let rest_ok = bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
     if first_ok && rest_ok {
         Ok(())
     } else {
-        Err(ValueError::Pattern {
-            pattern: ID_PATTERN,
-        })
+        Err(ValueError::Pattern { pattern: ID_PATTERN })
     }
 }
 
@@ -143,23 +137,16 @@ impl Digest {
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         let ok = s.len() == 71
             && s.starts_with("sha256:")
-            && s[7..]
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            && s[7..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if ok {
             Ok(Self(s.to_owned()))
         } else {
-            Err(ValueError::Pattern {
-                pattern: DIGEST_PATTERN,
-            })
+            Err(ValueError::Pattern { pattern: DIGEST_PATTERN })
         }
     }
     pub fn of(bytes: &[u8]) -> Self {
         use sha2::Digest as _;
-        Self(format!(
-            "sha256:{}",
-            hex::encode(sha2::Sha256::digest(bytes))
-        ))
+        Self(format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes))))
     }
     pub fn as_str(&self) -> &str {
         &self.0
@@ -300,19 +287,13 @@ mod tests {
         ] {
             assert!(Digest::parse(&bad).is_err(), "{bad}");
         }
-        assert_eq!(
-            Digest::of(b"").as_str(),
-            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(Digest::of(b"").as_str(), "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     }
 
     #[test]
     fn text_bounds() {
         assert!(Label::parse(&"x".repeat(200)).is_ok());
-        assert_eq!(
-            Label::parse(&"x".repeat(201)),
-            Err(ValueError::TooLong { len: 201, max: 200 })
-        );
+        assert_eq!(Label::parse(&"x".repeat(201)), Err(ValueError::TooLong { len: 201, max: 200 }));
         assert_eq!(Label::parse("  "), Err(ValueError::Empty));
     }
 }
@@ -330,11 +311,8 @@ impl PublicKeyBytes {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(s)
             .map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
-        let bytes: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
-        ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-            .map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
+        ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
         Ok(Self(bytes))
     }
     pub fn from_bytes(bytes: [u8; 32]) -> Self {

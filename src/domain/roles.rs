@@ -8,10 +8,7 @@ pub fn may_submit(role: Role, kind: Kind) -> bool {
     use Kind::*;
     use Role::*;
     match role {
-        Admin => matches!(
-            kind,
-            ActorRegistered | KeyAdded | KeyRevoked | ProjectCreated | NoteAdded
-        ),
+        Admin => matches!(kind, ActorRegistered | KeyAdded | KeyRevoked | ProjectCreated | NoteAdded),
         Producer => matches!(
             kind,
             ProjectCreated
@@ -49,10 +46,9 @@ pub fn may_submit(role: Role, kind: Kind) -> bool {
         ),
         PostArtist => matches!(kind, ReferenceAdded | PostEditApplied | NoteAdded),
         QcReviewer => matches!(kind, QcReviewRecorded | StageMarked | NoteAdded),
-        BrandCompliance => matches!(
-            kind,
-            ReferenceAdded | QcReviewRecorded | ApprovalRecorded | NoteAdded | EventRetracted
-        ),
+        BrandCompliance => {
+            matches!(kind, ReferenceAdded | QcReviewRecorded | ApprovalRecorded | NoteAdded | EventRetracted)
+        }
         ClientApprover => matches!(kind, ApprovalRecorded | NoteAdded),
         Integration => matches!(
             kind,
@@ -79,11 +75,7 @@ pub fn matrix_markdown() -> String {
     for kind in Kind::ALL {
         out.push_str(&format!("| `{}` |", kind.as_str()));
         for role in Role::ALL {
-            out.push_str(if may_submit(role, *kind) {
-                " ✔ |"
-            } else {
-                " |"
-            });
+            out.push_str(if may_submit(role, *kind) { " ✔ |" } else { " |" });
         }
         out.push('\n');
     }

@@ -15,41 +15,19 @@ pub enum Refusal {
     #[error("key `{key}` was revoked")]
     RevokedKey { key: KeyId },
     #[error("key `{key}` belongs to actor `{owner}`, but the payload names actor `{actor}`")]
-    KeyNotActors {
-        key: KeyId,
-        owner: ActorId,
-        actor: ActorId,
-    },
+    KeyNotActors { key: KeyId, owner: ActorId, actor: ActorId },
     #[error("role `{role}` may not submit `{kind}` events (see the role matrix)")]
-    RoleNotAllowed {
-        role: &'static str,
-        kind: &'static str,
-    },
+    RoleNotAllowed { role: &'static str, kind: &'static str },
     #[error("project `{project}` does not exist")]
     ProjectNotFound { project: ProjectId },
     #[error("project `{project}` already exists")]
     ProjectExists { project: ProjectId },
     #[error("`{field}` names {noun} `{id}`, which does not exist in project `{project}`")]
-    UnknownReference {
-        field: String,
-        noun: &'static str,
-        id: String,
-        project: ProjectId,
-    },
+    UnknownReference { field: String, noun: &'static str, id: String, project: ProjectId },
     #[error("`{field}`: {noun} `{id}` already exists in project `{project}`")]
-    DuplicateId {
-        field: String,
-        noun: &'static str,
-        id: String,
-        project: ProjectId,
-    },
+    DuplicateId { field: String, noun: &'static str, id: String, project: ProjectId },
     #[error("`{field}` is {given}, but asset `{asset}` has digest {actual}")]
-    DigestMismatch {
-        field: String,
-        asset: Id,
-        given: Digest,
-        actual: Digest,
-    },
+    DigestMismatch { field: String, asset: Id, given: Digest, actual: Digest },
     #[error("`{field}`: {rule}")]
     Invalid { field: String, rule: &'static str },
     #[error("`body.event_id`: event `{event}` was already retracted")]
@@ -85,24 +63,15 @@ impl Refusal {
 /// actor's role must allow the kind.
 pub fn check_signer(view: &View<'_>, payload: &Payload, key: &KeyId) -> Result<(), Refusal> {
     let system = view.system();
-    let (owner, actor, key_state) = system
-        .key(key)
-        .ok_or_else(|| Refusal::UnknownKey { key: key.clone() })?;
+    let (owner, actor, key_state) = system.key(key).ok_or_else(|| Refusal::UnknownKey { key: key.clone() })?;
     if owner != &payload.actor {
-        return Err(Refusal::KeyNotActors {
-            key: key.clone(),
-            owner: owner.clone(),
-            actor: payload.actor.clone(),
-        });
+        return Err(Refusal::KeyNotActors { key: key.clone(), owner: owner.clone(), actor: payload.actor.clone() });
     }
     if key_state.revoked {
         return Err(Refusal::RevokedKey { key: key.clone() });
     }
     if !may_submit(actor.role, payload.kind()) {
-        return Err(Refusal::RoleNotAllowed {
-            role: actor.role.as_str(),
-            kind: payload.kind().as_str(),
-        });
+        return Err(Refusal::RoleNotAllowed { role: actor.role.as_str(), kind: payload.kind().as_str() });
     }
     Ok(())
 }
@@ -117,18 +86,12 @@ pub fn decide(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> {
     match &payload.body {
         Body::ProjectCreated(_) => {
             return if view.project_exists(project) {
-                Err(Refusal::ProjectExists {
-                    project: project.clone(),
-                })
+                Err(Refusal::ProjectExists { project: project.clone() })
             } else {
                 Ok(())
             };
         }
-        _ if !view.project_exists(project) => {
-            return Err(Refusal::ProjectNotFound {
-                project: project.clone(),
-            })
-        }
+        _ if !view.project_exists(project) => return Err(Refusal::ProjectNotFound { project: project.clone() }),
         _ => {}
     }
     let refs = Refs { view, project };
@@ -154,29 +117,19 @@ pub fn decide(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> {
         }
         Body::SelectionMade(b) => {
             if b.selected.is_empty() && b.rejected.is_empty() {
-                return Err(invalid(
-                    "body.selected",
-                    "a selection selects or rejects at least one asset",
-                ));
+                return Err(invalid("body.selected", "a selection selects or rejects at least one asset"));
             }
             refs.all_exist("body.selected", N::Asset, &b.selected)?;
             refs.all_exist("body.rejected", N::Asset, &b.rejected)?;
             let selected: HashSet<&Id> = b.selected.iter().collect();
             if b.rejected.iter().any(|r| selected.contains(r)) {
-                return Err(invalid(
-                    "body.rejected",
-                    "an asset cannot be both selected and rejected",
-                ));
+                return Err(invalid("body.rejected", "an asset cannot be both selected and rejected"));
             }
         }
         Body::PostEditApplied(b) => {
             non_empty("body.inputs", &b.inputs)?;
             refs.all_exist("body.inputs", N::Asset, &b.inputs)?;
-            refs.maybe(
-                "body.model_version",
-                N::ModelVersion,
-                b.model_version.as_ref(),
-            )?;
+            refs.maybe("body.model_version", N::ModelVersion, b.model_version.as_ref())?;
         }
         Body::QcReviewRecorded(b) => {
             refs.digest_matches("body.digest", &b.asset, &b.digest)?;
@@ -199,9 +152,7 @@ pub fn decide(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> {
                 });
             }
             if view.is_retracted(project, &b.event_id) {
-                return Err(Refusal::AlreadyRetracted {
-                    event: b.event_id.clone(),
-                });
+                return Err(Refusal::AlreadyRetracted { event: b.event_id.clone() });
             }
         }
         _ => {}
@@ -226,35 +177,22 @@ fn decide_system(view: &View<'_>, body: &Body) -> Result<(), Refusal> {
     match body {
         Body::ActorRegistered(b) => {
             if system.actor(&b.actor_id).is_some() {
-                return Err(Refusal::ActorExists {
-                    actor: b.actor_id.clone(),
-                });
+                return Err(Refusal::ActorExists { actor: b.actor_id.clone() });
             }
             non_empty("body.keys", &b.keys)?;
             new_keys(&b.keys.iter().collect::<Vec<_>>())
         }
         Body::KeyAdded(b) => {
             if system.actor(&b.actor_id).is_none() {
-                return Err(Refusal::UnknownActor {
-                    actor: b.actor_id.clone(),
-                });
+                return Err(Refusal::UnknownActor { actor: b.actor_id.clone() });
             }
             new_keys(&[&b.key])
         }
         Body::KeyRevoked(b) => {
-            let actor = system
-                .actor(&b.actor_id)
-                .ok_or_else(|| Refusal::UnknownActor {
-                    actor: b.actor_id.clone(),
-                })?;
+            let actor = system.actor(&b.actor_id).ok_or_else(|| Refusal::UnknownActor { actor: b.actor_id.clone() })?;
             match actor.keys.get(&b.key_id) {
-                None => Err(Refusal::Invalid {
-                    field: "body.key_id".into(),
-                    rule: "the key must belong to the actor",
-                }),
-                Some(k) if k.revoked => Err(Refusal::RevokedKey {
-                    key: b.key_id.clone(),
-                }),
+                None => Err(Refusal::Invalid { field: "body.key_id".into(), rule: "the key must belong to the actor" }),
+                Some(k) if k.revoked => Err(Refusal::RevokedKey { key: b.key_id.clone() }),
                 Some(_) => Ok(()),
             }
         }
@@ -263,10 +201,7 @@ fn decide_system(view: &View<'_>, body: &Body) -> Result<(), Refusal> {
 }
 
 fn invalid(field: &str, rule: &'static str) -> Refusal {
-    Refusal::Invalid {
-        field: field.into(),
-        rule,
-    }
+    Refusal::Invalid { field: field.into(), rule }
 }
 
 fn non_empty<T>(field: &str, items: &[T]) -> Result<(), Refusal> {
@@ -287,22 +222,18 @@ impl Refs<'_, '_> {
         self.lookup(field, ns, id).map(|_| ())
     }
     fn lookup(&self, field: &str, ns: Namespace, id: &Id) -> Result<&Record, Refusal> {
-        self.view
-            .record(self.project, ns, id)
-            .ok_or_else(|| Refusal::UnknownReference {
-                field: field.into(),
-                noun: ns.noun(),
-                id: id.to_string(),
-                project: self.project.clone(),
-            })
+        self.view.record(self.project, ns, id).ok_or_else(|| Refusal::UnknownReference {
+            field: field.into(),
+            noun: ns.noun(),
+            id: id.to_string(),
+            project: self.project.clone(),
+        })
     }
     fn maybe(&self, field: &str, ns: Namespace, id: Option<&Id>) -> Result<(), Refusal> {
         id.map_or(Ok(()), |id| self.exists(field, ns, id))
     }
     fn all_exist(&self, field: &str, ns: Namespace, ids: &[Id]) -> Result<(), Refusal> {
-        ids.iter()
-            .enumerate()
-            .try_for_each(|(i, id)| self.exists(&format!("{field}[{i}]"), ns, id))
+        ids.iter().enumerate().try_for_each(|(i, id)| self.exists(&format!("{field}[{i}]"), ns, id))
     }
     fn digest_matches(&self, field: &str, asset: &Id, given: &Digest) -> Result<(), Refusal> {
         match self.lookup("body.asset", Namespace::Asset, asset)? {
@@ -362,9 +293,8 @@ mod tests {
     use serde_json::{json, Value};
 
     const KEY: [u8; 32] = [
-        0x3b, 0x6a, 0x27, 0xbc, 0xce, 0xb6, 0xa4, 0x2d, 0x62, 0xa3, 0xa8, 0xd0, 0x2a, 0x6f, 0x0d,
-        0x73, 0x65, 0x32, 0x15, 0x77, 0x1d, 0xe2, 0x43, 0xa6, 0x3a, 0xc0, 0x48, 0xa1, 0x8b, 0x59,
-        0xda, 0x29,
+        0x3b, 0x6a, 0x27, 0xbc, 0xce, 0xb6, 0xa4, 0x2d, 0x62, 0xa3, 0xa8, 0xd0, 0x2a, 0x6f, 0x0d, 0x73, 0x65, 0x32,
+        0x15, 0x77, 0x1d, 0xe2, 0x43, 0xa6, 0x3a, 0xc0, 0x48, 0xa1, 0x8b, 0x59, 0xda, 0x29,
     ];
 
     fn payload(project: &str, actor: &str, kind: &str, body: Value) -> Payload {
@@ -392,14 +322,8 @@ mod tests {
         );
         let mut state = LedgerState::new(system);
         for (kind, body) in [
-            (
-                "project_created",
-                json!({"content_type": "campaign", "title": "t"}),
-            ),
-            (
-                "brief_recorded",
-                json!({"brief_id": "brief", "title": "t", "text": "t"}),
-            ),
+            ("project_created", json!({"content_type": "campaign", "title": "t"})),
+            ("brief_recorded", json!({"brief_id": "brief", "title": "t", "text": "t"})),
             (
                 "reference_added",
                 json!({"reference_id": "ref", "category": "visual", "title": "t", "source": "s", "rights": {"status": "owned"}}),
@@ -415,10 +339,7 @@ mod tests {
             ),
         ] {
             let p = payload("p", "x", kind, body);
-            let view = View {
-                base: &state,
-                changes: &Changes::default(),
-            };
+            let view = View { base: &state, changes: &Changes::default() };
             decide(&view, &p).unwrap_or_else(|r| panic!("{kind}: {r}"));
             state.apply(&p);
         }
@@ -430,16 +351,9 @@ mod tests {
     /// Decides one event against the fixture; `Ok(())` or the refusal's slug and field.
     fn check(kind: &str, body: Value, expected: Result<(), (&str, &str)>) {
         let state = state();
-        let project = if kind.starts_with("actor") || kind.starts_with("key") {
-            "system"
-        } else {
-            "p"
-        };
+        let project = if kind.starts_with("actor") || kind.starts_with("key") { "system" } else { "p" };
         let p = payload(project, "x", kind, body.clone());
-        let view = View {
-            base: &state,
-            changes: &Changes::default(),
-        };
+        let view = View { base: &state, changes: &Changes::default() };
         let got = decide(&view, &p).map_err(|r| {
             let field = match &r {
                 Refusal::UnknownReference { field, .. }
@@ -474,11 +388,7 @@ mod tests {
                 json!({"prompt_id": "pr2", "text": "t", "references": ["ref", "nope"]}),
                 unknown("body.references[1]"),
             ),
-            (
-                "prompt_authored",
-                json!({"prompt_id": "pr2", "text": "t", "brief_id": "nope"}),
-                unknown("body.brief_id"),
-            ),
+            ("prompt_authored", json!({"prompt_id": "pr2", "text": "t", "brief_id": "nope"}), unknown("body.brief_id")),
             (
                 "generation_recorded",
                 json!({"generation_id": "g2", "model_version": "mv", "prompt": "pr", "input_assets": ["a"], "outputs": [asset("c", "c")]}),
@@ -520,16 +430,8 @@ mod tests {
                 unknown("body.asset"),
             ),
             ("note_added", json!({"text": "t", "assets": ["a", "b"]}), ok),
-            (
-                "event_retracted",
-                json!({"event_id": "missing", "reason": "r"}),
-                unknown("body.event_id"),
-            ),
-            (
-                "brief_revised",
-                json!({"brief_id": "brief", "text": "t", "reason": "r"}),
-                ok,
-            ),
+            ("event_retracted", json!({"event_id": "missing", "reason": "r"}), unknown("body.event_id")),
+            ("brief_revised", json!({"brief_id": "brief", "text": "t", "reason": "r"}), ok),
         ];
         for (kind, body, expected) in cases {
             check(kind, body, expected);
@@ -599,16 +501,8 @@ mod tests {
                 json!({"selection_id": "s", "round": 1, "selected": ["a"], "rejected": ["a"], "rationale": "r"}),
                 Err(("invalid-event", "body.rejected")),
             ),
-            (
-                "prompt_authored",
-                json!({"prompt_id": "pr", "text": "t"}),
-                Err(("duplicate-id", "body.prompt_id")),
-            ),
-            (
-                "project_created",
-                json!({"content_type": "ecomm", "title": "t"}),
-                Err(("project-exists", "")),
-            ),
+            ("prompt_authored", json!({"prompt_id": "pr", "text": "t"}), Err(("duplicate-id", "body.prompt_id"))),
+            ("project_created", json!({"content_type": "ecomm", "title": "t"}), Err(("project-exists", ""))),
             (
                 "key_added",
                 json!({"actor_id": "ghost", "key": {"key_id": "k2", "public_key": "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="}}),
@@ -619,11 +513,7 @@ mod tests {
                 json!({"actor_id": "ledger", "key_id": "nope", "reason": "r"}),
                 Err(("invalid-event", "body.key_id")),
             ),
-            (
-                "key_revoked",
-                json!({"actor_id": "ledger", "key_id": "ledger", "reason": "r"}),
-                Ok(()),
-            ),
+            ("key_revoked", json!({"actor_id": "ledger", "key_id": "ledger", "reason": "r"}), Ok(())),
             (
                 "actor_registered",
                 json!({"actor_id": "ledger", "display_name": "d", "role": "admin", "keys": [{"key_id": "k9", "public_key": "O2onvM62pC1io6jQKm8Nc2UyFXcd4kOmOsBIoYtZ2ik="}]}),
@@ -650,72 +540,33 @@ mod tests {
         let mut state = state();
         let before = state.clone();
         let mut changes = Changes::default();
-        let first = payload(
-            "p",
-            "x",
-            "prompt_authored",
-            json!({"prompt_id": "pr2", "text": "t"}),
-        );
-        let second = payload(
-            "p",
-            "x",
-            "prompt_authored",
-            json!({"prompt_id": "pr3", "text": "t", "parent_prompt": "pr2"}),
-        );
+        let first = payload("p", "x", "prompt_authored", json!({"prompt_id": "pr2", "text": "t"}));
+        let second =
+            payload("p", "x", "prompt_authored", json!({"prompt_id": "pr3", "text": "t", "parent_prompt": "pr2"}));
         for p in [&first, &second] {
-            let view = View {
-                base: &state,
-                changes: &changes,
-            };
+            let view = View { base: &state, changes: &changes };
             decide(&view, p).unwrap();
             changes.stage(&state, p);
         }
         assert_eq!(state, before, "staging changes nothing");
         state.merge(changes);
-        let again = payload(
-            "p",
-            "x",
-            "prompt_authored",
-            json!({"prompt_id": "pr3", "text": "t"}),
-        );
-        let view = View {
-            base: &state,
-            changes: &Changes::default(),
-        };
+        let again = payload("p", "x", "prompt_authored", json!({"prompt_id": "pr3", "text": "t"}));
+        let view = View { base: &state, changes: &Changes::default() };
         assert_eq!(decide(&view, &again).unwrap_err().slug(), "duplicate-id");
     }
 
     #[test]
     fn the_signer_must_own_an_active_key_and_a_role_that_allows_the_kind() {
         let state = state();
-        let view = View {
-            base: &state,
-            changes: &Changes::default(),
-        };
+        let view = View { base: &state, changes: &Changes::default() };
         let key = KeyId::parse("ledger").unwrap();
         let note = payload("p", "ledger", "note_added", json!({"text": "t"}));
         assert_eq!(check_signer(&view, &note, &key), Ok(()));
-        let brief = payload(
-            "p",
-            "ledger",
-            "brief_recorded",
-            json!({"brief_id": "b2", "title": "t", "text": "t"}),
-        );
-        assert_eq!(
-            check_signer(&view, &brief, &key).unwrap_err().slug(),
-            "role-not-allowed"
-        );
+        let brief = payload("p", "ledger", "brief_recorded", json!({"brief_id": "b2", "title": "t", "text": "t"}));
+        assert_eq!(check_signer(&view, &brief, &key).unwrap_err().slug(), "role-not-allowed");
         let someone = payload("p", "someone", "note_added", json!({"text": "t"}));
-        assert_eq!(
-            check_signer(&view, &someone, &key).unwrap_err().slug(),
-            "key-not-actors"
-        );
-        assert_eq!(
-            check_signer(&view, &note, &KeyId::parse("other").unwrap())
-                .unwrap_err()
-                .slug(),
-            "unknown-key"
-        );
+        assert_eq!(check_signer(&view, &someone, &key).unwrap_err().slug(), "key-not-actors");
+        assert_eq!(check_signer(&view, &note, &KeyId::parse("other").unwrap()).unwrap_err().slug(), "unknown-key");
         let mut revoked = state.clone();
         revoked.apply(&payload(
             "system",
@@ -723,13 +574,7 @@ mod tests {
             "key_revoked",
             json!({"actor_id": "ledger", "key_id": "ledger", "reason": "r"}),
         ));
-        let view = View {
-            base: &revoked,
-            changes: &Changes::default(),
-        };
-        assert_eq!(
-            check_signer(&view, &note, &key).unwrap_err().slug(),
-            "revoked-key"
-        );
+        let view = View { base: &revoked, changes: &Changes::default() };
+        assert_eq!(check_signer(&view, &note, &key).unwrap_err().slug(), "revoked-key");
     }
 }

@@ -81,20 +81,13 @@ pub struct SystemState {
 
 impl SystemState {
     /// The state before any event: only the ledger itself, whose key signs the genesis entry.
-    pub fn genesis(
-        ledger_actor: ActorId,
-        ledger_key_id: KeyId,
-        ledger_key: PublicKeyBytes,
-    ) -> Self {
+    pub fn genesis(ledger_actor: ActorId, ledger_key_id: KeyId, ledger_key: PublicKeyBytes) -> Self {
         let mut state = SystemState::default();
         state.register(
             ledger_actor,
             Label::parse("lineage ledger").expect("constant label"),
             Role::Admin,
-            &[PublicKey {
-                key_id: ledger_key_id,
-                public_key: ledger_key,
-            }],
+            &[PublicKey { key_id: ledger_key_id, public_key: ledger_key }],
         );
         state
     }
@@ -118,49 +111,26 @@ impl SystemState {
     fn register(&mut self, id: ActorId, display_name: Label, role: Role, keys: &[PublicKey]) {
         let mut map = BTreeMap::new();
         for key in keys {
-            map.insert(
-                key.key_id.clone(),
-                KeyState {
-                    public_key: key.public_key.clone(),
-                    revoked: false,
-                },
-            );
+            map.insert(key.key_id.clone(), KeyState { public_key: key.public_key.clone(), revoked: false });
             self.key_owner.insert(key.key_id.clone(), id.clone());
         }
-        self.actors.insert(
-            id,
-            ActorState {
-                display_name,
-                role,
-                keys: map,
-            },
-        );
+        self.actors.insert(id, ActorState { display_name, role, keys: map });
     }
 
     pub fn apply(&mut self, body: &Body) {
         match body {
-            Body::ActorRegistered(b) => {
-                self.register(b.actor_id.clone(), b.display_name.clone(), b.role, &b.keys)
-            }
+            Body::ActorRegistered(b) => self.register(b.actor_id.clone(), b.display_name.clone(), b.role, &b.keys),
             Body::KeyAdded(b) => {
                 if let Some(actor) = self.actors.get_mut(&b.actor_id) {
                     actor.keys.insert(
                         b.key.key_id.clone(),
-                        KeyState {
-                            public_key: b.key.public_key.clone(),
-                            revoked: false,
-                        },
+                        KeyState { public_key: b.key.public_key.clone(), revoked: false },
                     );
-                    self.key_owner
-                        .insert(b.key.key_id.clone(), b.actor_id.clone());
+                    self.key_owner.insert(b.key.key_id.clone(), b.actor_id.clone());
                 }
             }
             Body::KeyRevoked(b) => {
-                if let Some(key) = self
-                    .actors
-                    .get_mut(&b.actor_id)
-                    .and_then(|a| a.keys.get_mut(&b.key_id))
-                {
+                if let Some(key) = self.actors.get_mut(&b.actor_id).and_then(|a| a.keys.get_mut(&b.key_id)) {
                     key.revoked = true;
                 }
             }
@@ -172,18 +142,10 @@ impl SystemState {
 /// The records one event creates, by namespace: used by `apply` and by the uniqueness rules.
 pub fn created_records(body: &Body) -> Vec<(Namespace, &Id, Record)> {
     use Namespace as N;
-    let asset = |o: &AssetOutput| Record::Asset {
-        digest: o.digest.clone(),
-    };
+    let asset = |o: &AssetOutput| Record::Asset { digest: o.digest.clone() };
     match body {
         Body::BriefRecorded(b) => {
-            vec![(
-                N::Brief,
-                &b.brief_id,
-                Record::Brief {
-                    formats: b.deliverable_formats.clone(),
-                },
-            )]
+            vec![(N::Brief, &b.brief_id, Record::Brief { formats: b.deliverable_formats.clone() })]
         }
         Body::ReferenceAdded(b) => vec![(N::Reference, &b.reference_id, Record::Plain)],
         Body::ModelVersionRegistered(b) => {
@@ -197,16 +159,14 @@ pub fn created_records(body: &Body) -> Vec<(Namespace, &Id, Record)> {
             out
         }
         Body::SelectionMade(b) => vec![(N::Selection, &b.selection_id, Record::Plain)],
-        Body::PostEditApplied(b) => vec![
-            (N::Edit, &b.edit_id, Record::Plain),
-            (N::Asset, &b.output.asset_id, asset(&b.output)),
-        ],
+        Body::PostEditApplied(b) => {
+            vec![(N::Edit, &b.edit_id, Record::Plain), (N::Asset, &b.output.asset_id, asset(&b.output))]
+        }
         Body::QcReviewRecorded(b) => vec![(N::Review, &b.review_id, Record::Plain)],
         Body::ApprovalRecorded(b) => vec![(N::Approval, &b.approval_id, Record::Plain)],
-        Body::DeliveryRecorded(b) => vec![
-            (N::Delivery, &b.delivery_id, Record::Plain),
-            (N::Asset, &b.variant.asset_id, asset(&b.variant)),
-        ],
+        Body::DeliveryRecorded(b) => {
+            vec![(N::Delivery, &b.delivery_id, Record::Plain), (N::Asset, &b.variant.asset_id, asset(&b.variant))]
+        }
         _ => vec![],
     }
 }
@@ -228,12 +188,8 @@ impl ProjectState {
             Body::ProjectCreated(b) => self.content_type = Some(b.content_type),
             Body::BriefRevised(b) => {
                 if let Some(formats) = &b.deliverable_formats {
-                    self.records.insert(
-                        (Namespace::Brief, b.brief_id.clone()),
-                        Record::Brief {
-                            formats: formats.clone(),
-                        },
-                    );
+                    self.records
+                        .insert((Namespace::Brief, b.brief_id.clone()), Record::Brief { formats: formats.clone() });
                 }
             }
             Body::EventRetracted(b) => {
@@ -267,10 +223,7 @@ pub struct LedgerState {
 
 impl LedgerState {
     pub fn new(system: SystemState) -> Self {
-        LedgerState {
-            system,
-            projects: HashMap::new(),
-        }
+        LedgerState { system, projects: HashMap::new() }
     }
     pub fn project(&self, id: &ProjectId) -> Option<&ProjectState> {
         self.projects.get(id)
@@ -284,10 +237,7 @@ impl LedgerState {
         if payload.project.is_system() {
             self.system.apply(&payload.body);
         } else {
-            self.projects
-                .entry(payload.project.clone())
-                .or_default()
-                .apply(&payload.event_id, &payload.body);
+            self.projects.entry(payload.project.clone()).or_default().apply(&payload.event_id, &payload.body);
         }
     }
 
@@ -337,21 +287,12 @@ impl View<'_> {
             .or_else(|| self.base.project(project).and_then(|p| p.record(ns, id)))
     }
     pub fn has_event(&self, project: &ProjectId, id: &EventId) -> bool {
-        self.changes
-            .projects
-            .get(project)
-            .is_some_and(|p| p.has_event(id))
+        self.changes.projects.get(project).is_some_and(|p| p.has_event(id))
             || self.base.project(project).is_some_and(|p| p.has_event(id))
     }
     pub fn is_retracted(&self, project: &ProjectId, id: &EventId) -> bool {
-        self.changes
-            .projects
-            .get(project)
-            .is_some_and(|p| p.is_retracted(id))
-            || self
-                .base
-                .project(project)
-                .is_some_and(|p| p.is_retracted(id))
+        self.changes.projects.get(project).is_some_and(|p| p.is_retracted(id))
+            || self.base.project(project).is_some_and(|p| p.is_retracted(id))
     }
 }
 
@@ -359,14 +300,9 @@ impl Changes {
     /// Stages an accepted event.
     pub fn stage(&mut self, base: &LedgerState, payload: &Payload) {
         if payload.project.is_system() {
-            self.system
-                .get_or_insert_with(|| base.system.clone())
-                .apply(&payload.body);
+            self.system.get_or_insert_with(|| base.system.clone()).apply(&payload.body);
         } else {
-            self.projects
-                .entry(payload.project.clone())
-                .or_default()
-                .apply(&payload.event_id, &payload.body);
+            self.projects.entry(payload.project.clone()).or_default().apply(&payload.event_id, &payload.body);
         }
     }
 }

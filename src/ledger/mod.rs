@@ -1,6 +1,7 @@
 //! The ledger service: checks and verifies submissions, hands them to the group-commit writer,
 //! and serves reads clamped to what is durable.
 
+pub mod replay;
 mod writer;
 
 use crate::crypto::dsse::{self, Envelope, EnvelopeError, Opened};
@@ -47,14 +48,8 @@ pub enum AppendError {
     #[error("the signature does not verify with key `{key}`")]
     BadSignature { key: KeyId },
     #[error("expected version {expected} of stream `{project}`, it is at {actual}")]
-    VersionConflict {
-        project: ProjectId,
-        expected: u64,
-        actual: u64,
-    },
-    #[error(
-        "event `{event_id}` is already in the log (entry {sequence}) with a different payload"
-    )]
+    VersionConflict { project: ProjectId, expected: u64, actual: u64 },
+    #[error("event `{event_id}` is already in the log (entry {sequence}) with a different payload")]
     EventIdConflict { event_id: String, sequence: u64 },
     #[error("the writer queue is full")]
     Busy,
@@ -87,6 +82,23 @@ pub struct Ledger {
     store: Arc<dyn Store>,
     submit: crossbeam_channel::Sender<writer::Request>,
     shared: Arc<Shared>,
+}
+
+/// Adds to a commit the Merkle nodes the entries complete (advancing `frontier`) and the assets
+/// each entry names.
+pub fn index_entries<'a>(
+    entries: impl Iterator<Item = &'a Entry>,
+    frontier: &mut merkle::Frontier,
+    commit: &mut crate::store::Commit,
+) {
+    for entry in entries {
+        commit.nodes.extend(frontier.push(entry.leaf_hash()));
+        if let Ok((_, payload)) = open_entry(entry) {
+            for asset in crate::domain::state::named_assets(&payload.body) {
+                commit.mentions.push((entry.project.clone(), asset.to_string(), entry.sequence));
+            }
+        }
+    }
 }
 
 /// Stored nodes as proofs read them.
@@ -124,11 +136,7 @@ impl Ledger {
         });
         let (tx, rx) = crossbeam_channel::bounded(config.queue_capacity);
         writer::spawn(store.clone(), state, rx, shared.clone(), config, signer);
-        Ok(Ledger {
-            store,
-            submit: tx,
-            shared,
-        })
+        Ok(Ledger { store, submit: tx, shared })
     }
 
     /// Parses envelopes and payloads, and verifies every signature whose key is known (in one
@@ -136,26 +144,15 @@ impl Ledger {
     pub fn prepare(&self, raws: Vec<Vec<u8>>) -> Result<Vec<Submission>, (usize, SubmitError)> {
         let mut subs = Vec::with_capacity(raws.len());
         for (i, raw) in raws.into_iter().enumerate() {
-            let opened = Envelope::from_json(&raw)
-                .and_then(|e| e.open())
-                .map_err(|e| (i, e.into()))?;
+            let opened = Envelope::from_json(&raw).and_then(|e| e.open()).map_err(|e| (i, e.into()))?;
             let payload = Payload::parse(&opened.payload).map_err(|e| (i, e.into()))?;
-            subs.push(Submission {
-                raw,
-                opened,
-                payload,
-                verified: false,
-            });
+            subs.push(Submission { raw, opened, payload, verified: false });
         }
         let keys = self.shared.keys.read().expect("key cache lock");
-        let known: Vec<(usize, VerifyingKey)> = subs
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| keys.get(&s.opened.key_id).map(|k| (i, *k)))
-            .collect();
+        let known: Vec<(usize, VerifyingKey)> =
+            subs.iter().enumerate().filter_map(|(i, s)| keys.get(&s.opened.key_id).map(|k| (i, *k))).collect();
         drop(keys);
-        let pairs: Vec<(&Opened, &VerifyingKey)> =
-            known.iter().map(|(i, k)| (&subs[*i].opened, k)).collect();
+        let pairs: Vec<(&Opened, &VerifyingKey)> = known.iter().map(|(i, k)| (&subs[*i].opened, k)).collect();
         if dsse::verify_all(&pairs) {
             for (i, _) in &known {
                 subs[*i].verified = true;
@@ -171,23 +168,12 @@ impl Ledger {
         let request = writer::Request { items, reply };
         match self.submit.try_send(request) {
             Ok(()) => {}
-            Err(crossbeam_channel::TrySendError::Full(_)) => {
-                return Err(Failed {
-                    index: 0,
-                    error: AppendError::Busy,
-                })
-            }
+            Err(crossbeam_channel::TrySendError::Full(_)) => return Err(Failed { index: 0, error: AppendError::Busy }),
             Err(crossbeam_channel::TrySendError::Disconnected(_)) => {
-                return Err(Failed {
-                    index: 0,
-                    error: AppendError::ShuttingDown,
-                })
+                return Err(Failed { index: 0, error: AppendError::ShuttingDown })
             }
         }
-        answer.await.unwrap_or(Err(Failed {
-            index: 0,
-            error: AppendError::ShuttingDown,
-        }))
+        answer.await.unwrap_or(Err(Failed { index: 0, error: AppendError::ShuttingDown }))
     }
 
     /// The number of durable entries.
@@ -221,12 +207,7 @@ impl Ledger {
         self.store.range(from, limit.min((len - from) as usize))
     }
 
-    pub fn project_entries(
-        &self,
-        project: &str,
-        from_version: u64,
-        limit: usize,
-    ) -> Result<Vec<Entry>, StoreError> {
+    pub fn project_entries(&self, project: &str, from_version: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
         let len = self.len();
         let mut out = Vec::new();
         for seq in self.store.project_sequences(project, from_version, limit)? {
@@ -281,15 +262,15 @@ impl Ledger {
 
     /// Runs a proof computation over the stored nodes; a node that cannot be read is an error,
     /// never a wrong proof.
-    fn with_nodes<T>(
-        &self,
-        f: impl FnOnce(&NodeLookup<'_>) -> Option<T>,
-    ) -> Result<Option<T>, StoreError> {
+    fn with_nodes<T>(&self, f: impl FnOnce(&NodeLookup<'_>) -> Option<T>) -> Result<Option<T>, StoreError> {
         let failure = std::cell::RefCell::new(None);
         let read = |id: NodeId| match self.store.node(id) {
             Ok(Some(hash)) => Some(hash),
             Ok(None) => {
-                failure.replace(Some(StoreError::Corrupt { sequence: id.1 << id.0, reason: format!("Merkle node {id:?} is missing") }));
+                failure.replace(Some(StoreError::Corrupt {
+                    sequence: id.1 << id.0,
+                    reason: format!("Merkle node {id:?} is missing"),
+                }));
                 None
             }
             Err(e) => {
@@ -355,12 +336,7 @@ mod tests {
         fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
             self.inner.range(from, limit)
         }
-        fn project_sequences(
-            &self,
-            project: &str,
-            from: u64,
-            limit: usize,
-        ) -> Result<Vec<u64>, StoreError> {
+        fn project_sequences(&self, project: &str, from: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
             self.inner.project_sequences(project, from, limit)
         }
         fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
@@ -377,12 +353,7 @@ mod tests {
     fn envelope(key: &KeyFile, event_id: &str, kind: &str, body: serde_json::Value) -> Vec<u8> {
         let payload = serde_json::json!({"event_id": event_id, "project": "p", "kind": kind, "schema_version": 1,
             "actor": key.actor, "occurred_at": "2026-01-01T00:00:00Z", "body": body});
-        Envelope::sign(
-            &serde_json::to_vec(&payload).unwrap(),
-            &key.key_id,
-            &key.key,
-        )
-        .to_json()
+        Envelope::sign(&serde_json::to_vec(&payload).unwrap(), &key.key_id, &key.key).to_json()
     }
 
     #[test]
@@ -393,39 +364,22 @@ mod tests {
             KeyId::parse("root-key").unwrap(),
             PublicKeyBytes::from_bytes(key.key.verifying_key().to_bytes()),
         );
-        let store = Arc::new(Flaky {
-            inner: MemoryStore::new(),
-            fail_next: AtomicBool::new(false),
-        });
+        let store = Arc::new(Flaky { inner: MemoryStore::new(), fail_next: AtomicBool::new(false) });
         let signer = CheckpointSigner { origin: "test/log".into(), key: key.key.clone() };
         let ledger = Ledger::start(store.clone(), genesis, signer, WriterConfig::default()).unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let append = |raw: Vec<u8>| {
-            runtime.block_on(ledger.append(ledger.prepare(vec![raw]).map_err(|(_, e)| e).unwrap()))
-        };
-        let created = envelope(
-            &key,
-            "e1",
-            "project_created",
-            serde_json::json!({"content_type": "social", "title": "t"}),
-        );
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let append =
+            |raw: Vec<u8>| runtime.block_on(ledger.append(ledger.prepare(vec![raw]).map_err(|(_, e)| e).unwrap()));
+        let created =
+            envelope(&key, "e1", "project_created", serde_json::json!({"content_type": "social", "title": "t"}));
         append(created).unwrap();
         store.fail_next.store(true, Ordering::SeqCst);
         let note = envelope(&key, "e2", "note_added", serde_json::json!({"text": "t"}));
         let failed = append(note.clone()).unwrap_err();
-        assert!(
-            matches!(failed.error, AppendError::Storage(_)),
-            "{failed:?}"
-        );
+        assert!(matches!(failed.error, AppendError::Storage(_)), "{failed:?}");
         assert_eq!(ledger.len(), 1, "nothing is acknowledged or visible");
         let retried = append(note).unwrap();
-        assert_eq!(
-            (retried[0].entry.sequence, retried[0].entry.version),
-            (1, 2),
-            "the retry takes the same place"
-        );
+        assert_eq!((retried[0].entry.sequence, retried[0].entry.version), (1, 2), "the retry takes the same place");
         assert!(retried[0].created);
         let checkpoint = ledger.checkpoint().unwrap().checkpoint;
         assert_eq!(checkpoint.size, 2, "the failed commit's checkpoint was never published");

@@ -3,11 +3,11 @@
 //! ones left it, writes all accepted entries in one atomic store append (one flush and one
 //! fdatasync), and only then answers every request of the batch.
 
+use super::replay::{Broken, Chain, Depth, Replay};
 use super::{open_entry, AppendError, Appended, Failed, Shared, Submission};
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
 use crate::domain::rules::{check_signer, decide};
-use crate::domain::state::named_assets;
 use crate::domain::{Changes, EventId, KeyId, LedgerState, ProjectId, SystemState, View};
 use crate::entry::Entry;
 use crate::store::{Commit, Store, StoreError};
@@ -34,18 +34,8 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        WriterConfig {
-            queue_capacity: 4096,
-            max_batch_events: 2048,
-        }
+        WriterConfig { queue_capacity: 4096, max_batch_events: 2048 }
     }
-}
-
-/// The head of one stream: its version and the hash of its last entry.
-#[derive(Debug, Clone, Copy, Default)]
-struct Chain {
-    version: u64,
-    head: [u8; 32],
 }
 
 /// Signs a checkpoint after every commit.
@@ -89,75 +79,55 @@ pub(super) fn all_keys(system: &SystemState) -> HashMap<KeyId, VerifyingKey> {
     keys
 }
 
-fn corrupt(sequence: u64, reason: impl Into<String>) -> StoreError {
-    StoreError::Corrupt { sequence, reason: reason.into() }
-}
-
 impl WriterState {
-    /// Replays every stored entry, checking as it goes that each entry's hash matches its bytes,
-    /// that each project's chain links, and at the end that the Merkle root is the one the
-    /// stored checkpoint signs. Returns the state and the number of entries.
+    /// Replays every stored entry (checking hashes and chains), then checks that the stored
+    /// checkpoint signs exactly these entries and that the stored Merkle nodes agree. Returns
+    /// the state and the number of entries.
     pub fn load(
         store: &dyn Store,
         genesis: SystemState,
         verifier: &NoteVerifier,
     ) -> Result<(WriterState, u64), StoreError> {
-        let mut state = WriterState {
-            ledger: LedgerState::new(genesis.clone()),
-            chains: HashMap::new(),
-            next: 0,
-            genesis,
-            frontier: Frontier::default(),
-            checkpoint: None,
-        };
+        let mut replay = Replay::new(genesis.clone(), Depth::Structure);
+        let corrupt = |b: Broken| StoreError::Corrupt { sequence: b.sequence, reason: b.reason };
         loop {
-            let batch = store.range(state.next, 4096)?;
+            let batch = store.range(replay.next, 4096)?;
             if batch.is_empty() {
                 break;
             }
-            for entry in batch {
-                let sequence = entry.sequence;
-                if sequence != state.next {
-                    return Err(corrupt(state.next, format!("missing: the next stored entry is {sequence}")));
-                }
-                if entry.computed_hash() != entry.hash {
-                    return Err(corrupt(sequence, "its hash does not match its bytes"));
-                }
-                let (_, payload) = open_entry(&entry).map_err(|e| corrupt(sequence, e.to_string()))?;
-                if payload.project.as_str() != entry.project {
-                    return Err(corrupt(sequence, "its stream differs from its payload's project"));
-                }
-                let chain = state.chains.get(&payload.project).copied().unwrap_or_default();
-                if entry.version != chain.version + 1 || entry.prev_hash != chain.head {
-                    return Err(corrupt(sequence, format!("it does not follow version {} of `{}`", chain.version, entry.project)));
-                }
-                state.ledger.apply(&payload);
-                state.chains.insert(payload.project, Chain { version: entry.version, head: entry.hash });
-                state.frontier.push(entry.leaf_hash());
-                state.next = sequence + 1;
+            for entry in &batch {
+                replay.push(entry).map_err(corrupt)?;
             }
         }
-        let next = state.next;
-        match store.checkpoint()? {
-            None if next == 0 => {}
-            None => return Err(corrupt(next.saturating_sub(1), "no checkpoint covers the stored entries")),
+        let next = replay.next;
+        let checkpoint = match store.checkpoint()? {
+            None if next == 0 => None,
+            None => {
+                return Err(StoreError::Corrupt {
+                    sequence: next - 1,
+                    reason: "no checkpoint covers the stored entries".into(),
+                })
+            }
             Some(note) => {
-                let checkpoint = Checkpoint::open(&note, verifier)
-                    .map_err(|e| corrupt(next.saturating_sub(1), format!("the stored checkpoint: {e}")))?;
-                if checkpoint.size != next {
-                    let at = checkpoint.size.min(next);
-                    return Err(corrupt(at, format!("the checkpoint signs {} entries, the store holds {next}", checkpoint.size)));
-                }
-                if checkpoint.root != state.frontier.root() {
-                    return Err(corrupt(next - 1, "the entries do not hash to the checkpoint's root"));
-                }
+                let checkpoint = replay.check_checkpoint(&note, verifier).map_err(corrupt)?;
                 let stored = Frontier::from_nodes(next, |id| store.node(id).ok().flatten());
-                if stored.as_ref() != Some(&state.frontier) {
-                    return Err(corrupt(next - 1, "the stored Merkle nodes differ from the entries"));
+                if stored.as_ref() != Some(&replay.frontier) {
+                    return Err(StoreError::Corrupt {
+                        sequence: next - 1,
+                        reason: "the stored Merkle nodes differ from the entries".into(),
+                    });
                 }
-                state.checkpoint = Some(SignedCheckpoint { checkpoint, note });
+                Some(SignedCheckpoint { checkpoint, note })
             }
-        }
+        };
+        let state = WriterState {
+            ledger: replay.ledger,
+            chains: replay.chains,
+            next,
+            genesis,
+            frontier: replay.frontier,
+            checkpoint,
+        };
         Ok((state, next))
     }
 }
@@ -172,16 +142,7 @@ pub(super) fn spawn(
 ) {
     std::thread::Builder::new()
         .name("lineage-writer".into())
-        .spawn(move || {
-            Writer {
-                store,
-                state,
-                shared,
-                config,
-                signer,
-            }
-            .run(rx)
-        })
+        .spawn(move || Writer { store, state, shared, config, signer }.run(rx))
         .expect("the writer thread starts");
 }
 
@@ -240,14 +201,10 @@ impl Writer {
         match outcome {
             Ok(()) => {
                 *self.shared.checkpoint.write().expect("checkpoint lock") = self.state.checkpoint.clone();
-                self.shared
-                    .committed
-                    .store(self.state.next, Ordering::Release);
+                self.shared.committed.store(self.state.next, Ordering::Release);
                 if touches_system {
-                    *self.shared.keys.write().expect("key cache lock") =
-                        all_keys(&self.state.ledger.system);
-                    *self.shared.system.write().expect("system lock") =
-                        self.state.ledger.system.clone();
+                    *self.shared.keys.write().expect("key cache lock") = all_keys(&self.state.ledger.system);
+                    *self.shared.system.write().expect("system lock") = self.state.ledger.system.clone();
                 }
                 for (request, result) in batch.into_iter().zip(staged) {
                     let answer = match result {
@@ -260,10 +217,8 @@ impl Writer {
             Err(error) => {
                 log::error!("a commit failed: {error}");
                 for request in batch {
-                    let _ = request.reply.send(Err(Failed {
-                        index: 0,
-                        error: AppendError::Storage(error.to_string()),
-                    }));
+                    let _ =
+                        request.reply.send(Err(Failed { index: 0, error: AppendError::Storage(error.to_string()) }));
                 }
                 self.reload();
             }
@@ -272,19 +227,14 @@ impl Writer {
 
     /// Adds the Merkle nodes, the asset index and a new signed checkpoint to the entries.
     fn seal(&mut self, entries: Vec<(Entry, EventId)>) -> Commit {
-        let mut commit = Commit { entries, ..Commit::default() };
-        for (entry, _) in &commit.entries {
-            commit.nodes.extend(self.state.frontier.push(entry.leaf_hash()));
-        }
-        for (entry, _) in &commit.entries {
-            if let Ok((_, payload)) = open_entry(entry) {
-                for asset in named_assets(&payload.body) {
-                    commit.mentions.push((entry.project.clone(), asset.to_string(), entry.sequence));
-                }
-            }
-        }
-        let checkpoint =
-            Checkpoint { origin: self.signer.origin.clone(), size: self.state.frontier.size(), root: self.state.frontier.root() };
+        let mut commit = Commit::default();
+        super::index_entries(entries.iter().map(|(e, _)| e), &mut self.state.frontier, &mut commit);
+        commit.entries = entries;
+        let checkpoint = Checkpoint {
+            origin: self.signer.origin.clone(),
+            size: self.state.frontier.size(),
+            root: self.state.frontier.root(),
+        };
         let note = checkpoint.sign(&self.signer.origin, &self.signer.key);
         commit.checkpoint = Some(note.clone());
         self.state.checkpoint = Some(SignedCheckpoint { checkpoint, note });
@@ -324,10 +274,7 @@ impl Writer {
             let fail = |error| Staged::Refused(Failed { index, error });
             let payload = &sub.payload;
             let digest: [u8; 32] = Sha256::digest(&sub.opened.payload).into();
-            let earlier = local_ids
-                .get(&payload.event_id)
-                .or_else(|| pending_ids.get(&payload.event_id))
-                .copied();
+            let earlier = local_ids.get(&payload.event_id).or_else(|| pending_ids.get(&payload.event_id)).copied();
             let earlier = match earlier {
                 Some(found) => Some(found),
                 None => match self.stored_event(&payload.event_id) {
@@ -337,10 +284,7 @@ impl Writer {
             };
             if let Some((sequence, earlier_digest)) = earlier {
                 if earlier_digest != digest {
-                    return fail(AppendError::EventIdConflict {
-                        event_id: payload.event_id.to_string(),
-                        sequence,
-                    });
+                    return fail(AppendError::EventIdConflict { event_id: payload.event_id.to_string(), sequence });
                 }
                 let entry = entries
                     .iter()
@@ -350,21 +294,13 @@ impl Writer {
                     .cloned()
                     .or_else(|| self.store.entry(sequence).ok().flatten());
                 match entry {
-                    Some(entry) => answers.push(Appended {
-                        entry,
-                        created: false,
-                    }),
-                    None => {
-                        return fail(AppendError::Storage(format!("entry {sequence} vanished")))
-                    }
+                    Some(entry) => answers.push(Appended { entry, created: false }),
+                    None => return fail(AppendError::Storage(format!("entry {sequence} vanished"))),
                 }
                 continue;
             }
 
-            let view = View {
-                base: &self.state.ledger,
-                changes: &changes,
-            };
+            let view = View { base: &self.state.ledger, changes: &changes };
             if let Err(refusal) = check_signer(&view, payload, &sub.opened.key_id) {
                 return fail(AppendError::Refused(refusal));
             }
@@ -374,9 +310,7 @@ impl Writer {
                     .key(&sub.opened.key_id)
                     .and_then(|(_, _, k)| VerifyingKey::from_bytes(k.public_key.bytes()).ok());
                 if !key.is_some_and(|k| sub.opened.verify(&k)) {
-                    return fail(AppendError::BadSignature {
-                        key: sub.opened.key_id.clone(),
-                    });
+                    return fail(AppendError::BadSignature { key: sub.opened.key_id.clone() });
                 }
             }
             let chain = chains
@@ -399,26 +333,11 @@ impl Writer {
             changes.stage(&self.state.ledger, payload);
             // `state.next` already counts the entries staged by earlier requests of this batch.
             let sequence = self.state.next + entries.len() as u64;
-            let entry = Entry::new(
-                sequence,
-                payload.project.to_string(),
-                chain.version + 1,
-                now,
-                sub.raw.clone(),
-                chain.head,
-            );
-            chains.insert(
-                payload.project.clone(),
-                Chain {
-                    version: entry.version,
-                    head: entry.hash,
-                },
-            );
+            let entry =
+                Entry::new(sequence, payload.project.to_string(), chain.version + 1, now, sub.raw.clone(), chain.head);
+            chains.insert(payload.project.clone(), Chain { version: entry.version, head: entry.hash });
             local_ids.insert(payload.event_id.clone(), (sequence, digest));
-            answers.push(Appended {
-                entry: entry.clone(),
-                created: true,
-            });
+            answers.push(Appended { entry: entry.clone(), created: true });
             entries.push((entry, payload.event_id.clone()));
         }
         self.state.ledger.merge(changes);
@@ -437,14 +356,8 @@ impl Writer {
         let entry = self
             .store
             .entry(sequence)?
-            .ok_or_else(|| StoreError::Corrupt {
-                sequence,
-                reason: "indexed but missing".into(),
-            })?;
-        let (opened, _) = open_entry(&entry).map_err(|e| StoreError::Corrupt {
-            sequence,
-            reason: e.to_string(),
-        })?;
+            .ok_or_else(|| StoreError::Corrupt { sequence, reason: "indexed but missing".into() })?;
+        let (opened, _) = open_entry(&entry).map_err(|e| StoreError::Corrupt { sequence, reason: e.to_string() })?;
         Ok(Some((sequence, Sha256::digest(&opened.payload).into())))
     }
 }

@@ -34,18 +34,12 @@ impl Store for MemoryStore {
         let batch = &commit.entries;
         for (i, (entry, _)) in batch.iter().enumerate() {
             if entry.sequence != (inner.entries.len() + i) as u64 {
-                return Err(StoreError::Io(format!(
-                    "entry {} does not continue the log",
-                    entry.sequence
-                )));
+                return Err(StoreError::Io(format!("entry {} does not continue the log", entry.sequence)));
             }
         }
         for (entry, id) in batch {
             inner.events.insert(id.to_string(), entry.sequence);
-            inner.streams.insert(
-                super::stream_key(&entry.project, entry.version),
-                entry.sequence,
-            );
+            inner.streams.insert(super::stream_key(&entry.project, entry.version), entry.sequence);
             inner.entries.push(entry.clone());
         }
         inner.nodes.extend(commit.nodes.iter().copied());
@@ -63,48 +57,20 @@ impl Store for MemoryStore {
         Ok(self.inner.read().expect("memory store lock").entries.len() as u64)
     }
     fn entry(&self, sequence: u64) -> Result<Option<Entry>, StoreError> {
-        Ok(self
-            .inner
-            .read()
-            .expect("memory store lock")
-            .entries
-            .get(sequence as usize)
-            .cloned())
+        Ok(self.inner.read().expect("memory store lock").entries.get(sequence as usize).cloned())
     }
     fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
         let inner = self.inner.read().expect("memory store lock");
-        Ok(inner
-            .entries
-            .iter()
-            .skip(from as usize)
-            .take(limit)
-            .cloned()
-            .collect())
+        Ok(inner.entries.iter().skip(from as usize).take(limit).cloned().collect())
     }
-    fn project_sequences(
-        &self,
-        project: &str,
-        from_version: u64,
-        limit: usize,
-    ) -> Result<Vec<u64>, StoreError> {
+    fn project_sequences(&self, project: &str, from_version: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
         let inner = self.inner.read().expect("memory store lock");
         let start = super::stream_key(project, from_version);
         let end = super::stream_key(project, u64::MAX);
-        Ok(inner
-            .streams
-            .range(start..=end)
-            .take(limit)
-            .map(|(_, s)| *s)
-            .collect())
+        Ok(inner.streams.range(start..=end).take(limit).map(|(_, s)| *s).collect())
     }
     fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
-        Ok(self
-            .inner
-            .read()
-            .expect("memory store lock")
-            .events
-            .get(event_id)
-            .copied())
+        Ok(self.inner.read().expect("memory store lock").events.get(event_id).copied())
     }
     fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
         Ok(self.inner.read().expect("memory store lock").nodes.get(&id).copied())
@@ -123,21 +89,10 @@ impl Store for MemoryStore {
             .collect())
     }
     fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
-        self.inner
-            .write()
-            .expect("memory store lock")
-            .tokens
-            .insert(hash, record.clone());
+        self.inner.write().expect("memory store lock").tokens.insert(hash, record.clone());
         Ok(())
     }
     fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError> {
-        Ok(self
-            .inner
-            .read()
-            .expect("memory store lock")
-            .tokens
-            .iter()
-            .map(|(h, r)| (*h, r.clone()))
-            .collect())
+        Ok(self.inner.read().expect("memory store lock").tokens.iter().map(|(h, r)| (*h, r.clone())).collect())
     }
 }

@@ -63,12 +63,7 @@ pub trait Store: Send + Sync + 'static {
     /// Entries with `sequence >= from`, in order, at most `limit`.
     fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError>;
     /// Sequences of a project's entries with `version >= from_version`, in order, at most `limit`.
-    fn project_sequences(
-        &self,
-        project: &str,
-        from_version: u64,
-        limit: usize,
-    ) -> Result<Vec<u64>, StoreError>;
+    fn project_sequences(&self, project: &str, from_version: u64, limit: usize) -> Result<Vec<u64>, StoreError>;
     fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError>;
     /// A stored Merkle node (complete subtree).
     fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError>;
@@ -99,15 +94,9 @@ pub(crate) fn mention_key(project: &str, asset: &str) -> Vec<u8> {
 }
 
 pub(crate) fn decode_entry(sequence: u64, bytes: &[u8]) -> Result<Entry, StoreError> {
-    let entry = Entry::decode(bytes).map_err(|e| StoreError::Corrupt {
-        sequence,
-        reason: e.to_string(),
-    })?;
+    let entry = Entry::decode(bytes).map_err(|e| StoreError::Corrupt { sequence, reason: e.to_string() })?;
     if entry.sequence != sequence {
-        return Err(StoreError::Corrupt {
-            sequence,
-            reason: format!("it says it is entry {}", entry.sequence),
-        });
+        return Err(StoreError::Corrupt { sequence, reason: format!("it says it is entry {}", entry.sequence) });
     }
     Ok(entry)
 }
@@ -123,14 +112,7 @@ mod tests {
     }
 
     fn entry(sequence: u64, project: &str, version: u64) -> (Entry, EventId) {
-        let entry = Entry::new(
-            sequence,
-            project.into(),
-            version,
-            1_700_000_000_000_000,
-            b"{}".to_vec(),
-            [0; 32],
-        );
+        let entry = Entry::new(sequence, project.into(), version, 1_700_000_000_000_000, b"{}".to_vec(), [0; 32]);
         (entry, EventId::parse(&format!("ev-{sequence}")).unwrap())
     }
 
@@ -139,40 +121,21 @@ mod tests {
         assert_eq!(store.len().unwrap(), 0);
         assert!(store.is_empty().unwrap());
         assert_eq!(store.checkpoint().unwrap(), None);
-        store
-            .append(&commit(vec![entry(0, "a", 1), entry(1, "b", 1), entry(2, "a", 2)]))
-            .unwrap();
+        store.append(&commit(vec![entry(0, "a", 1), entry(1, "b", 1), entry(2, "a", 2)])).unwrap();
         store.append(&commit(vec![entry(3, "a", 3)])).unwrap();
         assert_eq!(store.len().unwrap(), 4);
-        assert!(
-            store.append(&commit(vec![entry(5, "a", 4)])).is_err(),
-            "a gap is refused"
-        );
-        assert!(
-            store.append(&commit(vec![entry(2, "a", 4)])).is_err(),
-            "an overwrite is refused"
-        );
+        assert!(store.append(&commit(vec![entry(5, "a", 4)])).is_err(), "a gap is refused");
+        assert!(store.append(&commit(vec![entry(2, "a", 4)])).is_err(), "an overwrite is refused");
         assert_eq!(store.len().unwrap(), 4, "a refused append writes nothing");
         assert_eq!(store.entry(2).unwrap(), Some(entry(2, "a", 2).0));
         assert_eq!(store.entry(4).unwrap(), None);
-        let seqs: Vec<u64> = store
-            .range(1, 2)
-            .unwrap()
-            .iter()
-            .map(|e| e.sequence)
-            .collect();
+        let seqs: Vec<u64> = store.range(1, 2).unwrap().iter().map(|e| e.sequence).collect();
         assert_eq!(seqs, [1, 2]);
         assert_eq!(store.range(9, 10).unwrap(), vec![]);
         assert_eq!(store.project_sequences("a", 1, 10).unwrap(), [0, 2, 3]);
         assert_eq!(store.project_sequences("a", 2, 1).unwrap(), [2]);
-        assert_eq!(
-            store.project_sequences("b", 2, 10).unwrap(),
-            Vec::<u64>::new()
-        );
-        assert_eq!(
-            store.project_sequences("", 1, 10).unwrap(),
-            Vec::<u64>::new()
-        );
+        assert_eq!(store.project_sequences("b", 2, 10).unwrap(), Vec::<u64>::new());
+        assert_eq!(store.project_sequences("", 1, 10).unwrap(), Vec::<u64>::new());
         assert_eq!(store.sequence_of_event("ev-3").unwrap(), Some(3));
         assert_eq!(store.sequence_of_event("ev-9").unwrap(), None);
         assert_eq!(store.node((0, 3)).unwrap(), Some(entry(3, "a", 3).0.leaf_hash()));
@@ -180,12 +143,7 @@ mod tests {
         assert_eq!(store.checkpoint().unwrap().as_deref(), Some("note"));
         assert_eq!(store.asset_sequences("a", "asset-1").unwrap(), [0, 2, 3]);
         assert_eq!(store.asset_sequences("a", "asset").unwrap(), Vec::<u64>::new());
-        let record = TokenRecord {
-            name: "t".into(),
-            projects: Some(vec!["a".into()]),
-            admin: false,
-            created_at_us: 1,
-        };
+        let record = TokenRecord { name: "t".into(), projects: Some(vec!["a".into()]), admin: false, created_at_us: 1 };
         store.put_token([7; 32], &record).unwrap();
         assert_eq!(store.tokens().unwrap(), vec![([7; 32], record)]);
     }

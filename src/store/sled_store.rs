@@ -42,29 +42,18 @@ fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {
 }
 
 fn read_u64(bytes: &[u8]) -> Result<u64, StoreError> {
-    let arr: [u8; 8] = bytes
-        .try_into()
-        .map_err(|_| StoreError::Io("index value is not 8 bytes".into()))?;
+    let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Io("index value is not 8 bytes".into()))?;
     Ok(u64::from_be_bytes(arr))
 }
 
 impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(io)?;
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(64 * 1024 * 1024)
-            .open()
-            .map_err(io)?;
+        let db = sled::Config::new().path(dir).cache_capacity(64 * 1024 * 1024).open().map_err(io)?;
         let log = db.open_tree("log").map_err(io)?;
         let tokens = db.open_tree("tokens").map_err(io)?;
         let file = File::open(dir.join("db")).map_err(io)?;
-        let store = SledStore {
-            db,
-            log,
-            tokens,
-            file,
-        };
+        let store = SledStore { db, log, tokens, file };
         store.sync()?;
         // The directory entry of a new database file must be durable too.
         File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
@@ -83,10 +72,7 @@ impl Store for SledStore {
         let len = self.len()?;
         for (i, (entry, _)) in entries.iter().enumerate() {
             if entry.sequence != len + i as u64 {
-                return Err(StoreError::Io(format!(
-                    "entry {} does not continue the log of {len}",
-                    entry.sequence
-                )));
+                return Err(StoreError::Io(format!("entry {} does not continue the log of {len}", entry.sequence)));
             }
         }
         let mut batch = sled::Batch::default();
@@ -94,10 +80,7 @@ impl Store for SledStore {
             let seq = entry.sequence.to_be_bytes();
             batch.insert(&seq_key(b'e', entry.sequence)[..], entry.encode());
             batch.insert(prefixed(b'i', id.as_str().as_bytes()), &seq[..]);
-            batch.insert(
-                prefixed(b's', &super::stream_key(&entry.project, entry.version)),
-                &seq[..],
-            );
+            batch.insert(prefixed(b's', &super::stream_key(&entry.project, entry.version)), &seq[..]);
         }
         for ((level, index), hash) in &commit.nodes {
             let mut key = [0u8; 10];
@@ -137,38 +120,21 @@ impl Store for SledStore {
 
     fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
         let mut out = Vec::with_capacity(limit.min(1024));
-        for kv in self
-            .log
-            .range(seq_key(b'e', from)..=seq_key(b'e', u64::MAX))
-            .take(limit)
-        {
+        for kv in self.log.range(seq_key(b'e', from)..=seq_key(b'e', u64::MAX)).take(limit) {
             let (key, value) = kv.map_err(io)?;
             out.push(super::decode_entry(read_u64(&key[1..])?, &value)?);
         }
         Ok(out)
     }
 
-    fn project_sequences(
-        &self,
-        project: &str,
-        from_version: u64,
-        limit: usize,
-    ) -> Result<Vec<u64>, StoreError> {
+    fn project_sequences(&self, project: &str, from_version: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
         let start = prefixed(b's', &super::stream_key(project, from_version));
         let end = prefixed(b's', &super::stream_key(project, u64::MAX));
-        self.log
-            .range(start..=end)
-            .take(limit)
-            .map(|kv| read_u64(&kv.map_err(io)?.1))
-            .collect()
+        self.log.range(start..=end).take(limit).map(|kv| read_u64(&kv.map_err(io)?.1)).collect()
     }
 
     fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
-        self.log
-            .get(prefixed(b'i', event_id.as_bytes()))
-            .map_err(io)?
-            .map(|v| read_u64(&v))
-            .transpose()
+        self.log.get(prefixed(b'i', event_id.as_bytes())).map_err(io)?.map(|v| read_u64(&v)).transpose()
     }
 
     fn node(&self, (level, index): NodeId) -> Result<Option<Hash>, StoreError> {
@@ -178,23 +144,26 @@ impl Store for SledStore {
         key[2..].copy_from_slice(&index.to_be_bytes());
         match self.log.get(key).map_err(io)? {
             None => Ok(None),
-            Some(v) => v.as_ref().try_into().map(Some).map_err(|_| StoreError::Io(format!("node ({level}, {index}) is not 32 bytes"))),
+            Some(v) => v
+                .as_ref()
+                .try_into()
+                .map(Some)
+                .map_err(|_| StoreError::Io(format!("node ({level}, {index}) is not 32 bytes"))),
         }
     }
 
     fn checkpoint(&self) -> Result<Option<String>, StoreError> {
         match self.log.get(b"c").map_err(io)? {
             None => Ok(None),
-            Some(v) => String::from_utf8(v.to_vec()).map(Some).map_err(|_| StoreError::Io("the checkpoint is not UTF-8".into())),
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|_| StoreError::Io("the checkpoint is not UTF-8".into())),
         }
     }
 
     fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
         let prefix = prefixed(b'a', &super::mention_key(project, asset));
-        self.log
-            .scan_prefix(&prefix)
-            .map(|kv| read_u64(&kv.map_err(io)?.0[prefix.len()..]))
-            .collect()
+        self.log.scan_prefix(&prefix).map(|kv| read_u64(&kv.map_err(io)?.0[prefix.len()..])).collect()
     }
 
     fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
@@ -207,12 +176,9 @@ impl Store for SledStore {
         let mut out = Vec::new();
         for kv in self.tokens.iter() {
             let (key, value) = kv.map_err(io)?;
-            let hash: [u8; 32] = key
-                .as_ref()
-                .try_into()
-                .map_err(|_| StoreError::Io("token key is not 32 bytes".into()))?;
-            let (record, _) =
-                bincode::decode_from_slice(&value, bincode::config::standard()).map_err(io)?;
+            let hash: [u8; 32] =
+                key.as_ref().try_into().map_err(|_| StoreError::Io("token key is not 32 bytes".into()))?;
+            let (record, _) = bincode::decode_from_slice(&value, bincode::config::standard()).map_err(io)?;
             out.push((hash, record));
         }
         Ok(out)

@@ -17,12 +17,8 @@ struct RawPage {
 /// Recomputes an entry's hash from what the API shows, per the documented leaf layout;
 /// `envelope` is the envelope's exact bytes as the API returned them.
 pub fn recomputed_hash(view: &Value, envelope: &[u8]) -> String {
-    let received =
-        chrono::DateTime::parse_from_rfc3339(view["received_at"].as_str().unwrap()).unwrap();
-    let prev: [u8; 32] = hex::decode(view["prev_hash"].as_str().unwrap())
-        .unwrap()
-        .try_into()
-        .unwrap();
+    let received = chrono::DateTime::parse_from_rfc3339(view["received_at"].as_str().unwrap()).unwrap();
+    let prev: [u8; 32] = hex::decode(view["prev_hash"].as_str().unwrap()).unwrap().try_into().unwrap();
     let entry = Entry::new(
         view["sequence"].as_u64().unwrap(),
         view["project"].as_str().unwrap().to_owned(),
@@ -39,23 +35,11 @@ pub fn recomputed_hash(view: &Value, envelope: &[u8]) -> String {
 pub fn assert_chains(entries: &[(Value, Vec<u8>)]) {
     let mut heads: HashMap<String, (u64, String)> = HashMap::new();
     for (i, (e, envelope)) in entries.iter().enumerate() {
-        assert_eq!(
-            e["sequence"].as_u64().unwrap(),
-            i as u64,
-            "sequences are dense"
-        );
+        assert_eq!(e["sequence"].as_u64().unwrap(), i as u64, "sequences are dense");
         let project = e["project"].as_str().unwrap().to_owned();
         let (version, head) = heads.get(&project).cloned().unwrap_or((0, "00".repeat(32)));
-        assert_eq!(
-            e["version"].as_u64().unwrap(),
-            version + 1,
-            "entry {i}: version"
-        );
-        assert_eq!(
-            e["prev_hash"].as_str().unwrap(),
-            head,
-            "entry {i}: prev_hash"
-        );
+        assert_eq!(e["version"].as_u64().unwrap(), version + 1, "entry {i}: version");
+        assert_eq!(e["prev_hash"].as_str().unwrap(), head, "entry {i}: prev_hash");
         let hash = e["hash"].as_str().unwrap().to_owned();
         assert_eq!(recomputed_hash(e, envelope), hash, "entry {i}: hash");
         heads.insert(project, (version + 1, hash));
@@ -71,13 +55,7 @@ pub fn all_entries(app: &TestApp) -> Vec<(Value, Vec<u8>)> {
         assert_eq!(page.status, 200, "{:?}", page.body);
         let raw: RawPage = serde_json::from_str(&page.text).unwrap();
         let views = page.body["entries"].as_array().unwrap().iter().cloned();
-        out.extend(
-            views.zip(
-                raw.entries
-                    .into_iter()
-                    .map(|r| r.envelope.get().as_bytes().to_vec()),
-            ),
-        );
+        out.extend(views.zip(raw.entries.into_iter().map(|r| r.envelope.get().as_bytes().to_vec())));
         match page.body["next"].as_u64() {
             Some(next) => from = next,
             None => return out,
@@ -98,12 +76,8 @@ fn first_start_writes_private_keys_and_the_genesis_entry() {
     assert_eq!(genesis.body["actor"], "ledger");
     assert_eq!(genesis.body["payload"]["body"]["actor_id"], "admin");
     let actors = app.get("/v1/actors");
-    let names: Vec<&str> = actors.body["actors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|a| a["actor_id"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> =
+        actors.body["actors"].as_array().unwrap().iter().map(|a| a["actor_id"].as_str().unwrap()).collect();
     assert_eq!(names, ["admin", "ledger"]);
 }
 
@@ -116,30 +90,19 @@ fn the_demo_records_every_kind_and_reads_back_whole() {
     assert_eq!(stream.len(), summary.project_events);
     assert!(summary.project_events >= 55, "{summary:?}");
     let entries = all_entries(&app);
-    assert_eq!(
-        entries.len(),
-        1 + summary.system_events + summary.project_events
-    );
-    let kinds: BTreeSet<String> = entries
-        .iter()
-        .map(|(e, _)| e["kind"].as_str().unwrap().to_owned())
-        .collect();
+    assert_eq!(entries.len(), 1 + summary.system_events + summary.project_events);
+    let kinds: BTreeSet<String> = entries.iter().map(|(e, _)| e["kind"].as_str().unwrap().to_owned()).collect();
     let all: BTreeSet<String> = Kind::ALL.iter().map(|k| k.as_str().to_owned()).collect();
     assert_eq!(kinds, all, "every kind of the catalogue is accepted");
     assert_chains(&entries);
-    let generations = stream
-        .iter()
-        .filter(|e| e["kind"] == "generation_recorded")
-        .count();
+    let generations = stream.iter().filter(|e| e["kind"] == "generation_recorded").count();
     assert_eq!(generations, 20);
 }
 
 #[test]
 fn a_retry_returns_the_original_entry_and_other_bytes_conflict() {
     let p = Production::new();
-    let payload = p
-        .producer
-        .payload(&p.project, "note_added", json!({"text": "first"}));
+    let payload = p.producer.payload(&p.project, "note_added", json!({"text": "first"}));
     let envelope = p.producer.sign(&payload);
     let first = p.app.send(&envelope);
     assert_eq!(first.status, 201);
@@ -154,10 +117,7 @@ fn a_retry_returns_the_original_entry_and_other_bytes_conflict() {
     other["body"]["text"] = json!("second");
     let conflict = p.app.send(&p.producer.sign(&other));
     assert_eq!(conflict.status, 409);
-    assert_eq!(
-        conflict.body["type"],
-        "urn:lineage:problem:event-id-conflict"
-    );
+    assert_eq!(conflict.body["type"], "urn:lineage:problem:event-id-conflict");
     assert_eq!(p.app.head(), head);
 }
 
@@ -165,13 +125,7 @@ fn a_retry_returns_the_original_entry_and_other_bytes_conflict() {
 fn a_batch_is_atomic() {
     let p = Production::new();
     let head = p.app.head();
-    let good = |n: u32| {
-        p.envelope(
-            &p.producer,
-            "note_added",
-            json!({"text": format!("note {n}")}),
-        )
-    };
+    let good = |n: u32| p.envelope(&p.producer, "note_added", json!({"text": format!("note {n}")}));
     let bad = p.envelope(
         &p.director,
         "selection_made",
@@ -179,22 +133,15 @@ fn a_batch_is_atomic() {
     );
     let refused = p.app.batch(&[good(1), good(2), bad, good(3)]);
     assert_eq!(refused.status, 422, "{:?}", refused.body);
-    assert_eq!(
-        refused.body["type"],
-        "urn:lineage:problem:unknown-reference"
-    );
+    assert_eq!(refused.body["type"], "urn:lineage:problem:unknown-reference");
     assert_eq!(refused.body["index"], 2);
     assert_eq!(refused.body["field"], "payload.body.selected[0]");
     assert_eq!(p.app.head(), head, "nothing of the batch was written");
 
     let accepted = p.app.batch(&[good(4), good(5), good(6)]);
     assert_eq!(accepted.status, 201, "{:?}", accepted.body);
-    let versions: Vec<u64> = accepted.body["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["version"].as_u64().unwrap())
-        .collect();
+    let versions: Vec<u64> =
+        accepted.body["entries"].as_array().unwrap().iter().map(|e| e["version"].as_u64().unwrap()).collect();
     assert_eq!(versions, [8, 9, 10]);
     assert_eq!(p.app.head(), head + 3);
 }
@@ -212,21 +159,9 @@ fn events_in_one_batch_may_reference_each_other() {
             json!({"actor_id": "newbie", "display_name": "N", "role": "producer",
             "keys": [{"key_id": key.key_id, "public_key": key.public_key_base64()}]}),
         ),
-        newbie.envelope(
-            "fresh",
-            "project_created",
-            json!({"content_type": "social", "title": "T"}),
-        ),
-        newbie.envelope(
-            "fresh",
-            "brief_recorded",
-            json!({"brief_id": "b", "title": "t", "text": "x"}),
-        ),
-        newbie.envelope(
-            "fresh",
-            "brief_revised",
-            json!({"brief_id": "b", "text": "y", "reason": "z"}),
-        ),
+        newbie.envelope("fresh", "project_created", json!({"content_type": "social", "title": "T"})),
+        newbie.envelope("fresh", "brief_recorded", json!({"brief_id": "b", "title": "t", "text": "x"})),
+        newbie.envelope("fresh", "brief_revised", json!({"brief_id": "b", "text": "y", "reason": "z"})),
     ];
     let answer = app.batch(&batch);
     assert_eq!(answer.status, 201, "{:?}", answer.body);
@@ -252,46 +187,34 @@ fn a_revoked_key_is_refused_from_the_revocation_on() {
     assert_eq!(p.app.head(), head);
 
     let key = lineage_ledger::crypto::keys::KeyFile::generate(&actor, &format!("{actor}-k2"));
-    let added = p.app.send(&p.app.admin.envelope("system", "key_added",
-        json!({"actor_id": actor, "key": {"key_id": key.key_id, "public_key": key.public_key_base64()}})));
+    let added = p.app.send(&p.app.admin.envelope(
+        "system",
+        "key_added",
+        json!({"actor_id": actor, "key": {"key_id": key.key_id, "public_key": key.public_key_base64()}}),
+    ));
     assert_eq!(added.status, 201, "{:?}", added.body);
     let rotated = lineage_ledger::client::Signer::new(key);
-    assert_eq!(
-        p.send(&rotated, "note_added", json!({"text": "with the new key"}))
-            .status,
-        201
-    );
+    assert_eq!(p.send(&rotated, "note_added", json!({"text": "with the new key"})).status, 201);
     let actor_view = p.app.get(&format!("/v1/actors/{actor}"));
-    let revoked: Vec<bool> = actor_view.body["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["revoked"].as_bool().unwrap())
-        .collect();
+    let revoked: Vec<bool> =
+        actor_view.body["keys"].as_array().unwrap().iter().map(|k| k["revoked"].as_bool().unwrap()).collect();
     assert_eq!(revoked, [true, false], "k1 revoked, k2 active");
 }
 
 #[test]
 fn expected_version_guards_the_stream() {
     let p = Production::new();
-    let mut payload = p
-        .producer
-        .payload(&p.project, "note_added", json!({"text": "guarded"}));
+    let mut payload = p.producer.payload(&p.project, "note_added", json!({"text": "guarded"}));
     payload["expected_version"] = json!(7);
     let ok = p.app.send(&p.producer.sign(&payload));
     assert_eq!(ok.status, 201, "{:?}", ok.body);
     assert_eq!(ok.body["version"], 8);
-    let mut stale = p
-        .producer
-        .payload(&p.project, "note_added", json!({"text": "stale"}));
+    let mut stale = p.producer.payload(&p.project, "note_added", json!({"text": "stale"}));
     stale["expected_version"] = json!(7);
     let head = p.app.head();
     let conflict = p.app.send(&p.producer.sign(&stale));
     assert_eq!(conflict.status, 409);
-    assert_eq!(
-        conflict.body["type"],
-        "urn:lineage:problem:version-conflict"
-    );
+    assert_eq!(conflict.body["type"], "urn:lineage:problem:version-conflict");
     assert_eq!(conflict.body["expected"], 7);
     assert_eq!(conflict.body["actual"], 8);
     assert_eq!(p.app.head(), head);
@@ -300,9 +223,7 @@ fn expected_version_guards_the_stream() {
 #[test]
 fn concurrent_appends_keep_every_chain_whole() {
     let app = spawn_app();
-    let producers: Vec<_> = (0..4)
-        .map(|i| app.register(&format!("prod-{i}"), "producer"))
-        .collect();
+    let producers: Vec<_> = (0..4).map(|i| app.register(&format!("prod-{i}"), "producer")).collect();
     for (i, p) in producers.iter().enumerate() {
         let answer = app.send(&p.envelope(
             &format!("proj-{i}"),
@@ -318,11 +239,7 @@ fn concurrent_appends_keep_every_chain_whole() {
                 s.spawn(move || {
                     for n in 0..25 {
                         let project = format!("proj-{}", (i + t) % 4);
-                        let answer = app.send(&p.envelope(
-                            &project,
-                            "note_added",
-                            json!({"text": format!("{t}-{n}")}),
-                        ));
+                        let answer = app.send(&p.envelope(&project, "note_added", json!({"text": format!("{t}-{n}")})));
                         assert_eq!(answer.status, 201, "{:?}", answer.body);
                     }
                 });

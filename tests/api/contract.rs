@@ -12,25 +12,16 @@ fn ensure_file_contents(path: &Path, contents: &str) {
         return;
     }
     if std::env::var_os("CI").is_some() {
-        panic!(
-            "{} is out of date; run `cargo test` locally and commit the result",
-            path.display()
-        );
+        panic!("{} is out of date; run `cargo test` locally and commit the result", path.display());
     }
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, contents).unwrap();
-    panic!(
-        "{} was out of date and has been updated; commit it",
-        path.display()
-    );
+    panic!("{} was out of date and has been updated; commit it", path.display());
 }
 
 #[test]
 fn openapi_document_is_committed() {
-    ensure_file_contents(
-        Path::new("openapi/openapi.json"),
-        &lineage_ledger::api::openapi::document_json(),
-    );
+    ensure_file_contents(Path::new("openapi/openapi.json"), &lineage_ledger::api::openapi::document_json());
 }
 
 #[test]
@@ -47,14 +38,21 @@ fn schemas_are_committed() {
     assert!(stale.is_empty(), "out of date: {stale:?}");
 }
 
+/// Keeps the generated section of a document (between `<!-- NAME:start -->` and
+/// `<!-- NAME:end -->`) equal to what the code generates.
+fn ensure_section(path: &str, name: &str, contents: &str) {
+    let doc = std::fs::read_to_string(path).unwrap_or_default();
+    let (start, end) = (format!("<!-- {name}:start -->\n"), format!("<!-- {name}:end -->"));
+    let (Some(a), Some(b)) = (doc.find(&start), doc.find(&end)) else {
+        panic!("{path} must hold a section between {start} and {end}");
+    };
+    let updated = format!("{}{start}{contents}{}", &doc[..a], &doc[b..]);
+    ensure_file_contents(Path::new(path), &updated);
+}
+
 #[test]
 fn the_role_matrix_is_documented() {
-    let doc = std::fs::read_to_string("docs/roles.md").unwrap_or_default();
-    let matrix = lineage_ledger::domain::roles::matrix_markdown();
-    assert!(
-        doc.contains(&matrix),
-        "docs/roles.md must contain the matrix:\n{matrix}"
-    );
+    ensure_section("docs/roles.md", "role-matrix", &lineage_ledger::domain::roles::matrix_markdown());
 }
 
 /// The signing test vector of `docs/signing.md`.
@@ -73,19 +71,13 @@ fn the_signing_vector_holds() {
     let envelope = Envelope::sign(&payload, &key.key_id, &key.key);
     let expected = [
         ("public key (base64)", key.public_key_base64()),
-        (
-            "payload (exact bytes)",
-            String::from_utf8(payload.clone()).unwrap(),
-        ),
+        ("payload (exact bytes)", String::from_utf8(payload.clone()).unwrap()),
         ("PAE (hex)", hex::encode(&pae_bytes)),
         ("signature (base64)", envelope.signatures[0].sig.clone()),
         ("envelope", String::from_utf8(envelope.to_json()).unwrap()),
     ];
     for (what, value) in expected {
-        assert!(
-            doc.contains(&value),
-            "docs/signing.md must give the {what}:\n{value}"
-        );
+        assert!(doc.contains(&value), "docs/signing.md must give the {what}:\n{value}");
     }
     // And the ledger accepts it: the payload parses, the signature verifies.
     let opened = envelope.open().unwrap();
@@ -95,12 +87,7 @@ fn the_signing_vector_holds() {
 
 #[test]
 fn problem_types_are_documented() {
-    let doc = std::fs::read_to_string("docs/errors.md").unwrap_or_default();
-    let table = lineage_ledger::api::problem::problem_table_markdown();
-    assert!(
-        doc.contains(&table),
-        "docs/errors.md must contain the table:\n{table}"
-    );
+    ensure_section("docs/errors.md", "problem-types", &lineage_ledger::api::problem::problem_table_markdown());
 }
 
 #[test]
@@ -123,9 +110,6 @@ fn the_leaf_vector_holds() {
         ("hash", hex::encode(entry.hash)),
         ("leaf hash", hex::encode(entry.leaf_hash())),
     ] {
-        assert!(
-            doc.contains(&value),
-            "docs/formats.md must give the {what}:\n{value}"
-        );
+        assert!(doc.contains(&value), "docs/formats.md must give the {what}:\n{value}");
     }
 }

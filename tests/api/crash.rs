@@ -25,10 +25,7 @@ fn start_server(dir: &std::path::Path) -> (Child, u16) {
     let stdout = child.stdout.take().unwrap();
     let mut lines = std::io::BufReader::new(stdout).lines();
     let port = loop {
-        let line = lines
-            .next()
-            .expect("the server prints its address")
-            .unwrap();
+        let line = lines.next().expect("the server prints its address").unwrap();
         if let Some(rest) = line.strip_prefix("listening on http://127.0.0.1:") {
             break rest.split_whitespace().next().unwrap().parse().unwrap();
         }
@@ -38,10 +35,7 @@ fn start_server(dir: &std::path::Path) -> (Child, u16) {
 }
 
 fn cycles() -> usize {
-    std::env::var("LINEAGE_CRASH_CYCLES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
+    std::env::var("LINEAGE_CRASH_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(3)
 }
 
 #[test]
@@ -49,9 +43,7 @@ fn acknowledged_events_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let (mut child, port) = start_server(dir.path());
     let app = attach(dir, port);
-    let producers: Vec<Signer> = (0..3)
-        .map(|i| app.register(&format!("crash-prod-{i}"), "producer"))
-        .collect();
+    let producers: Vec<Signer> = (0..3).map(|i| app.register(&format!("crash-prod-{i}"), "producer")).collect();
     for (i, p) in producers.iter().enumerate() {
         assert_eq!(
             app.send(&p.envelope(
@@ -133,25 +125,13 @@ fn acknowledged_events_survive_sigkill() {
         let mut seen: HashMap<String, u64> = HashMap::new();
         for (e, _) in &entries {
             let id = e["event_id"].as_str().unwrap().to_owned();
-            assert!(
-                seen.insert(id.clone(), e["sequence"].as_u64().unwrap())
-                    .is_none(),
-                "{id} appears twice"
-            );
+            assert!(seen.insert(id.clone(), e["sequence"].as_u64().unwrap()).is_none(), "{id} appears twice");
         }
         let acked = acknowledged.lock().unwrap();
         for (id, sequence) in acked.iter() {
-            assert_eq!(
-                seen.get(id),
-                Some(sequence),
-                "cycle {cycle}: acknowledged event {id} is missing or moved"
-            );
+            assert_eq!(seen.get(id), Some(sequence), "cycle {cycle}: acknowledged event {id} is missing or moved");
         }
-        assert!(
-            acked.len() > 10 * (cycle + 1),
-            "cycle {cycle}: appends were acknowledged ({})",
-            acked.len()
-        );
+        assert!(acked.len() > 10 * (cycle + 1), "cycle {cycle}: appends were acknowledged ({})", acked.len());
     }
     child.kill().ok();
 }

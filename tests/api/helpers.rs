@@ -38,34 +38,20 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
 /// A TestApp for a server already listening on `port` with data under `dir/data`.
 pub fn attach(dir: tempfile::TempDir, port: u16) -> TestApp {
     let url = format!("http://127.0.0.1:{port}");
-    let data = DataDir {
-        root: dir.path().join("data"),
-    };
+    let data = DataDir { root: dir.path().join("data") };
     let token = std::fs::read_to_string(data.admin_token()).expect("admin token written");
     let admin = Signer::new(KeyFile::load(&data.admin_key()).expect("admin key written"));
-    TestApp {
-        client: Client::new(&url).with_token(&token),
-        anon: Client::new(&url),
-        url,
-        dir,
-        admin,
-    }
+    TestApp { client: Client::new(&url).with_token(&token), anon: Client::new(&url), url, dir, admin }
 }
 
 pub fn mode_of(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt as _;
-    std::fs::metadata(path)
-        .expect("file exists")
-        .permissions()
-        .mode()
-        & 0o777
+    std::fs::metadata(path).expect("file exists").permissions().mode() & 0o777
 }
 
 impl TestApp {
     pub fn data(&self) -> DataDir {
-        DataDir {
-            root: self.dir.path().join("data"),
-        }
+        DataDir { root: self.dir.path().join("data") }
     }
 
     /// Registers an actor with one fresh key; returns its signer.
@@ -86,9 +72,7 @@ impl TestApp {
     }
 
     pub fn batch(&self, envelopes: &[Vec<u8>]) -> Answer {
-        self.anon
-            .append_batch(envelopes)
-            .expect("the server answers")
+        self.anon.append_batch(envelopes).expect("the server answers")
     }
 
     pub fn get(&self, path: &str) -> Answer {
@@ -151,11 +135,7 @@ impl Production {
             app,
         };
         let steps: Vec<(&Signer, &str, Value)> = vec![
-            (
-                &crew.producer,
-                "project_created",
-                json!({"content_type": "campaign", "title": "Test campaign"}),
-            ),
+            (&crew.producer, "project_created", json!({"content_type": "campaign", "title": "Test campaign"})),
             (
                 &crew.producer,
                 "brief_recorded",

@@ -7,21 +7,13 @@ fn the_project_stream_pages_with_a_cursor() {
     let p = Production::new();
     let first = p.app.get("/v1/projects/p1/events?limit=3");
     assert_eq!(first.status, 200);
-    let versions: Vec<u64> = first.body["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["version"].as_u64().unwrap())
-        .collect();
+    let versions: Vec<u64> =
+        first.body["entries"].as_array().unwrap().iter().map(|e| e["version"].as_u64().unwrap()).collect();
     assert_eq!(versions, [1, 2, 3]);
     assert_eq!(first.body["next"], 4);
     let last = p.app.get("/v1/projects/p1/events?from_version=6&limit=3");
-    let versions: Vec<u64> = last.body["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["version"].as_u64().unwrap())
-        .collect();
+    let versions: Vec<u64> =
+        last.body["entries"].as_array().unwrap().iter().map(|e| e["version"].as_u64().unwrap()).collect();
     assert_eq!(versions, [6, 7]);
     assert!(last.body["next"].is_null());
     let past = p.app.get("/v1/projects/p1/events?from_version=99");
@@ -33,12 +25,8 @@ fn the_project_stream_pages_with_a_cursor() {
 fn the_feed_pages_in_ledger_order() {
     let p = Production::new();
     let page = p.app.get("/v1/entries?from=2&limit=5");
-    let seqs: Vec<u64> = page.body["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["sequence"].as_u64().unwrap())
-        .collect();
+    let seqs: Vec<u64> =
+        page.body["entries"].as_array().unwrap().iter().map(|e| e["sequence"].as_u64().unwrap()).collect();
     assert_eq!(seqs, [2, 3, 4, 5, 6]);
     assert_eq!(page.body["next"], 7);
     let head = p.app.head();
@@ -68,11 +56,7 @@ fn bad_reads_are_problems() {
     for (path, status, problem) in cases {
         let answer = p.app.get(path);
         assert_eq!(answer.status, *status, "{path}: {:?}", answer.body);
-        assert_eq!(
-            answer.body["type"],
-            format!("urn:lineage:problem:{problem}"),
-            "{path}"
-        );
+        assert_eq!(answer.body["type"], format!("urn:lineage:problem:{problem}"), "{path}");
     }
 }
 
@@ -80,62 +64,31 @@ fn bad_reads_are_problems() {
 fn reads_need_a_token_scoped_to_the_project() {
     let p = Production::new();
     let answer = |client: &Client, path: &str| client.get(path).unwrap();
-    for path in [
-        "/v1/entries",
-        "/v1/entries/0",
-        "/v1/head",
-        "/v1/actors",
-        "/v1/projects/p1/events",
-        "/v1/events/genesis-admin",
-    ] {
+    for path in
+        ["/v1/entries", "/v1/entries/0", "/v1/head", "/v1/actors", "/v1/projects/p1/events", "/v1/events/genesis-admin"]
+    {
         let anon = answer(&p.app.anon, path);
         assert_eq!(anon.status, 401, "{path}");
         assert_eq!(anon.body["type"], "urn:lineage:problem:unauthorized");
         let bad = answer(&Client::new(&p.app.url).with_token("lin_0000"), path);
         assert_eq!(bad.status, 401, "{path}");
     }
-    let issued = p
-        .app
-        .client
-        .post(
-            "/v1/tokens",
-            json!({"name": "dam", "projects": ["p1"]})
-                .to_string()
-                .as_bytes(),
-        )
-        .unwrap();
+    let issued =
+        p.app.client.post("/v1/tokens", json!({"name": "dam", "projects": ["p1"]}).to_string().as_bytes()).unwrap();
     assert_eq!(issued.status, 201, "{:?}", issued.body);
     let scoped = Client::new(&p.app.url).with_token(issued.body["token"].as_str().unwrap());
     assert_eq!(answer(&scoped, "/v1/projects/p1/events").status, 200);
-    assert_eq!(
-        answer(&scoped, "/v1/entries/15").status,
-        200,
-        "an entry of p1"
-    );
+    assert_eq!(answer(&scoped, "/v1/entries/15").status, 200, "an entry of p1");
     let forbidden = answer(&scoped, "/v1/entries/0");
-    assert_eq!(
-        forbidden.status, 403,
-        "the genesis entry is in the system stream"
-    );
+    assert_eq!(forbidden.status, 403, "the genesis entry is in the system stream");
     assert_eq!(forbidden.body["type"], "urn:lineage:problem:forbidden");
-    assert_eq!(
-        answer(&scoped, "/v1/entries").status,
-        403,
-        "the feed spans every project"
-    );
+    assert_eq!(answer(&scoped, "/v1/entries").status, 403, "the feed spans every project");
     assert_eq!(answer(&scoped, "/v1/projects/p2/events").status, 403);
     let not_admin = scoped.post("/v1/tokens", br#"{"name": "x"}"#).unwrap();
     assert_eq!(not_admin.status, 403);
-    let bad_request = p
-        .app
-        .client
-        .post("/v1/tokens", br#"{"name": "x", "projects": ["a/b"]}"#)
-        .unwrap();
+    let bad_request = p.app.client.post("/v1/tokens", br#"{"name": "x", "projects": ["a/b"]}"#).unwrap();
     assert_eq!(bad_request.status, 400);
-    assert_eq!(
-        bad_request.body["type"],
-        "urn:lineage:problem:invalid-token-request"
-    );
+    assert_eq!(bad_request.body["type"], "urn:lineage:problem:invalid-token-request");
 }
 
 #[test]
@@ -158,16 +111,10 @@ fn health_and_docs_are_open() {
     assert_eq!(served.status, 200);
     let committed: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string("openapi/openapi.json").unwrap()).unwrap();
-    assert_eq!(
-        served.body, committed,
-        "the served document is the committed one"
-    );
+    assert_eq!(served.body, committed, "the served document is the committed one");
     let docs = ureq::get(&format!("{}/docs/", app.url)).call().unwrap();
     assert_eq!(docs.status(), 200);
-    assert!(
-        docs.into_string().unwrap().contains("swagger"),
-        "the docs page is served offline"
-    );
+    assert!(docs.into_string().unwrap().contains("swagger"), "the docs page is served offline");
 }
 
 #[test]

@@ -7,10 +7,7 @@ use serde_json::{json, Value};
 enum Request {
     Single(Vec<u8>),
     Batch(Vec<Vec<u8>>),
-    Raw {
-        content_type: &'static str,
-        bytes: Vec<u8>,
-    },
+    Raw { content_type: &'static str, bytes: Vec<u8> },
 }
 
 struct Case {
@@ -21,20 +18,8 @@ struct Case {
     field: Option<&'static str>,
 }
 
-fn case(
-    name: &'static str,
-    request: Request,
-    status: u16,
-    problem: &'static str,
-    field: Option<&'static str>,
-) -> Case {
-    Case {
-        name,
-        request,
-        status,
-        problem,
-        field,
-    }
+fn case(name: &'static str, request: Request, status: u16, problem: &'static str, field: Option<&'static str>) -> Case {
+    Case { name, request, status, problem, field }
 }
 
 fn check(app: &TestApp, cases: Vec<Case>) {
@@ -43,24 +28,15 @@ fn check(app: &TestApp, cases: Vec<Case>) {
         let answer = match &case.request {
             Request::Single(e) => app.send(e),
             Request::Batch(es) => app.batch(es),
-            Request::Raw {
-                content_type,
-                bytes,
-            } => {
-                let response = ureq::post(&format!("{}/v1/events", app.url))
-                    .set("Content-Type", content_type)
-                    .send_bytes(bytes);
+            Request::Raw { content_type, bytes } => {
+                let response =
+                    ureq::post(&format!("{}/v1/events", app.url)).set("Content-Type", content_type).send_bytes(bytes);
                 let response = match response {
                     Ok(r) => r,
                     Err(ureq::Error::Status(_, r)) => r,
                     Err(e) => panic!("{}: {e}", case.name),
                 };
-                assert_eq!(
-                    response.content_type(),
-                    "application/problem+json",
-                    "{}",
-                    case.name
-                );
+                assert_eq!(response.content_type(), "application/problem+json", "{}", case.name);
                 let status = response.status();
                 let text = response.into_string().unwrap_or_default();
                 lineage_ledger::client::Answer {
@@ -70,11 +46,7 @@ fn check(app: &TestApp, cases: Vec<Case>) {
                 }
             }
         };
-        assert_eq!(
-            answer.status, case.status,
-            "{}: {:?}",
-            case.name, answer.body
-        );
+        assert_eq!(answer.status, case.status, "{}: {:?}", case.name, answer.body);
         assert_eq!(
             answer.body["type"],
             format!("urn:lineage:problem:{}", case.problem),
@@ -83,34 +55,17 @@ fn check(app: &TestApp, cases: Vec<Case>) {
             answer.body
         );
         assert_eq!(answer.body["status"], case.status, "{}", case.name);
-        assert!(
-            documented(case.problem, case.status),
-            "{}: {} is not in PROBLEM_TYPES",
-            case.name,
-            case.problem
-        );
-        assert!(
-            answer.body["detail"]
-                .as_str()
-                .is_some_and(|d| !d.is_empty()),
-            "{}",
-            case.name
-        );
+        assert!(documented(case.problem, case.status), "{}: {} is not in PROBLEM_TYPES", case.name, case.problem);
+        assert!(answer.body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{}", case.name);
         if let Some(field) = case.field {
-            assert_eq!(
-                answer.body["field"], field,
-                "{}: {:?}",
-                case.name, answer.body
-            );
+            assert_eq!(answer.body["field"], field, "{}: {:?}", case.name, answer.body);
         }
         assert_eq!(app.head(), head, "{}: nothing was written", case.name);
     }
 }
 
 pub fn documented(slug: &str, status: u16) -> bool {
-    lineage_ledger::api::problem::PROBLEM_TYPES
-        .iter()
-        .any(|(s, st, _)| *s == slug && *st == status)
+    lineage_ledger::api::problem::PROBLEM_TYPES.iter().any(|(s, st, _)| *s == slug && *st == status)
 }
 
 fn tamper(envelope: &[u8], change: impl FnOnce(&mut Value)) -> Vec<u8> {
@@ -129,46 +84,29 @@ fn refusals_write_nothing() {
     // A second project whose asset the first may not reference.
     p.send(&p.producer, "note_added", json!({"text": "warm-up"}));
     let other = |kind: &str, body: Value| p.app.send(&p.producer.envelope("p2", kind, body));
-    assert_eq!(
-        other(
-            "project_created",
-            json!({"content_type": "social", "title": "Other"})
-        )
-        .status,
-        201
-    );
+    assert_eq!(other("project_created", json!({"content_type": "social", "title": "Other"})).status, 201);
     let p2 = |signer: &lineage_ledger::client::Signer, kind: &str, body: Value| {
         p.app.send(&signer.envelope("p2", kind, body))
     };
     assert_eq!(p2(&p.artist, "model_version_registered", json!({"model_version_id": "mv-1", "provider": "p", "family": "f", "version": "1", "license": "l", "training_data_statement": "s"})).status, 201);
+    assert_eq!(p2(&p.artist, "prompt_authored", json!({"prompt_id": "pr-1", "text": "x"})).status, 201);
     assert_eq!(
         p2(
-            &p.artist,
-            "prompt_authored",
-            json!({"prompt_id": "pr-1", "text": "x"})
+            &p.integration,
+            "generation_recorded",
+            json!({"generation_id": "g", "model_version": "mv-1", "prompt": "pr-1", "outputs": [asset("only-in-p2")]})
         )
         .status,
         201
     );
-    assert_eq!(p2(&p.integration, "generation_recorded", json!({"generation_id": "g", "model_version": "mv-1", "prompt": "pr-1", "outputs": [asset("only-in-p2")]})).status, 201);
     let retracted = p.send(&p.producer, "note_added", json!({"text": "to retract"}));
     let retracted_id = retracted.body["event_id"].as_str().unwrap().to_owned();
-    assert_eq!(
-        p.send(
-            &p.producer,
-            "event_retracted",
-            json!({"event_id": retracted_id, "reason": "typo"})
-        )
-        .status,
-        201
-    );
+    assert_eq!(p.send(&p.producer, "event_retracted", json!({"event_id": retracted_id, "reason": "typo"})).status, 201);
 
     let e = |signer: &lineage_ledger::client::Signer, kind: &str, body: Value| {
         Request::Single(p.envelope(signer, kind, body))
     };
-    let raw = |signer: &lineage_ledger::client::Signer, payload: Value| {
-        Request::Single(signer.sign(&payload))
-    };
+    let raw = |signer: &lineage_ledger::client::Signer, payload: Value| Request::Single(signer.sign(&payload));
     let with = |kind: &str, body: Value, change: &dyn Fn(&mut Value)| {
         let mut payload = p.producer.payload(&p.project, kind, body);
         change(&mut payload);
@@ -183,19 +121,16 @@ fn refusals_write_nothing() {
 
     let mut stale = p.producer.payload(&p.project, "note_added", note.clone());
     stale["expected_version"] = json!(2);
-    let reused = p
-        .producer
-        .payload(&p.project, "note_added", json!({"text": "original"}));
+    let reused = p.producer.payload(&p.project, "note_added", json!({"text": "original"}));
     assert_eq!(p.app.send(&p.producer.sign(&reused)).status, 201);
     let mut reused_other = reused.clone();
     reused_other["body"]["text"] = json!("changed");
 
-    let stranger = lineage_ledger::client::Signer::new(
-        lineage_ledger::crypto::keys::KeyFile::generate("p1-producer", "nobody-key"),
-    );
-    let other_key = tamper(&good_note, |v| {
-        v["signatures"][0]["keyid"] = json!(p.director.key.key_id)
-    });
+    let stranger = lineage_ledger::client::Signer::new(lineage_ledger::crypto::keys::KeyFile::generate(
+        "p1-producer",
+        "nobody-key",
+    ));
+    let other_key = tamper(&good_note, |v| v["signatures"][0]["keyid"] = json!(p.director.key.key_id));
     let over_long = "x".repeat(201);
 
     let cases = vec![

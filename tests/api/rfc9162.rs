@@ -88,7 +88,8 @@ fn published_consistency_vectors() {
 fn known_roots() {
     let Some(dir) = vectors_dir() else { return };
     let v: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("known-roots.json")).unwrap()).unwrap();
-    let leaves: Vec<Vec<u8>> = v["leaves_hex"].as_array().unwrap().iter().map(|l| hex::decode(l.as_str().unwrap()).unwrap()).collect();
+    let leaves: Vec<Vec<u8>> =
+        v["leaves_hex"].as_array().unwrap().iter().map(|l| hex::decode(l.as_str().unwrap()).unwrap()).collect();
     let roots: Vec<&str> = v["roots_hex_by_size"].as_array().unwrap().iter().map(|r| r.as_str().unwrap()).collect();
     let mut frontier = Frontier::default();
     assert_eq!(hex::encode(frontier.root()), roots[0]);

@@ -1,0 +1,228 @@
+//! The export format (JSON Lines; `docs/transparency.md`), its offline verification, and import.
+//!
+//! ```text
+//! {"format":"lineage-export","version":1,"origin":…,"vkey":…,"ledger_public_key":…,"size":N}
+//! {"sequence":0,"project":…,"version":1,"received_at_us":…,"envelope":"<base64>","prev_hash":"<hex>","hash":"<hex>"}
+//! … one line per entry, in sequence order …
+//! {"checkpoint":"<signed note>"}
+//! ```
+
+use crate::crypto::checkpoint::NoteVerifier;
+use crate::crypto::merkle::Frontier;
+use crate::domain::ids::PublicKeyBytes;
+use crate::domain::{ActorId, KeyId, SystemState};
+use crate::entry::Entry;
+use crate::ledger::replay::{Broken, Depth, Replay};
+use crate::store::{Commit, Store};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, Write};
+
+pub const EXPORT_FORMAT: &str = "lineage-export";
+
+/// One entry as exported: every field the leaf bytes cover, the envelope in base64.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntryRecord {
+    pub sequence: u64,
+    pub project: String,
+    pub version: u64,
+    /// Microseconds since the Unix epoch, UTC.
+    pub received_at_us: i64,
+    /// Standard base64 of the envelope's exact bytes.
+    pub envelope: String,
+    /// Hex.
+    pub prev_hash: String,
+    /// Hex SHA-256 of the leaf bytes, as stored.
+    pub hash: String,
+}
+
+impl EntryRecord {
+    pub fn of(entry: &Entry) -> EntryRecord {
+        EntryRecord {
+            sequence: entry.sequence,
+            project: entry.project.clone(),
+            version: entry.version,
+            received_at_us: entry.received_at_us,
+            envelope: B64.encode(&entry.envelope),
+            prev_hash: hex::encode(entry.prev_hash),
+            hash: hex::encode(entry.hash),
+        }
+    }
+
+    /// The entry, with its hash as recorded (not recomputed: verification compares the two).
+    pub fn to_entry(&self) -> Result<Entry, Broken> {
+        let bad = |what: &str| Broken { sequence: self.sequence, reason: format!("{what} is malformed") };
+        let hash32 = |s: &str| -> Option<[u8; 32]> { hex::decode(s).ok()?.try_into().ok() };
+        Ok(Entry {
+            sequence: self.sequence,
+            project: self.project.clone(),
+            version: self.version,
+            received_at_us: self.received_at_us,
+            envelope: B64.decode(&self.envelope).map_err(|_| bad("envelope"))?,
+            prev_hash: hash32(&self.prev_hash).ok_or_else(|| bad("prev_hash"))?,
+            hash: hash32(&self.hash).ok_or_else(|| bad("hash"))?,
+        })
+    }
+}
+
+/// The first line of an export, and the head of an evidence bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportHeader {
+    pub format: String,
+    pub version: u32,
+    pub origin: String,
+    /// The checkpoint verifier key (C2SP vkey).
+    pub vkey: String,
+    /// Standard base64 of the ledger's ed25519 public key, which signs the genesis entry.
+    pub ledger_public_key: String,
+    pub size: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckpointLine {
+    checkpoint: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error("line {line}: {reason}")]
+    Format { line: usize, reason: String },
+    #[error("the verifier key: {0}")]
+    Key(String),
+    #[error("{0}")]
+    Entry(#[from] Broken),
+    #[error("reading: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What a successful verification established.
+#[derive(Debug)]
+pub struct Verified {
+    pub header: ExportHeader,
+    pub size: u64,
+    pub root: [u8; 32],
+    pub entries: Vec<Entry>,
+    pub note: String,
+}
+
+/// The system state before the first entry, from the ledger's public key.
+pub fn genesis_from(ledger_public_key: &str) -> Result<SystemState, VerifyError> {
+    let key =
+        PublicKeyBytes::parse(ledger_public_key).map_err(|e| VerifyError::Key(format!("ledger_public_key {e}")))?;
+    Ok(SystemState::genesis(
+        ActorId::parse(crate::startup::LEDGER_ACTOR).expect("constant id"),
+        KeyId::parse(crate::startup::LEDGER_KEY_ID).expect("constant id"),
+        key,
+    ))
+}
+
+/// Checks the header's keys against each other and, when given, against the verifier key the
+/// user trusts.
+pub fn trusted_verifier(
+    header_vkey: &str,
+    ledger_public_key: &str,
+    pinned: Option<&str>,
+) -> Result<NoteVerifier, VerifyError> {
+    let verifier = NoteVerifier::parse(header_vkey).map_err(|e| VerifyError::Key(e.to_string()))?;
+    if B64.encode(verifier.key.to_bytes()) != ledger_public_key {
+        return Err(VerifyError::Key("the vkey is not the ledger's public key".into()));
+    }
+    if let Some(pinned) = pinned {
+        let pinned = NoteVerifier::parse(pinned).map_err(|e| VerifyError::Key(e.to_string()))?;
+        if pinned != verifier {
+            return Err(VerifyError::Key(format!(
+                "the file is signed by `{}`, not by the trusted key",
+                verifier.vkey()
+            )));
+        }
+    }
+    Ok(verifier)
+}
+
+/// Writes an export: the header, the entries, the checkpoint.
+pub fn write_export(
+    out: &mut impl Write,
+    header: &ExportHeader,
+    entries: impl Iterator<Item = Entry>,
+    note: &str,
+) -> std::io::Result<()> {
+    serde_json::to_writer(&mut *out, header)?;
+    out.write_all(b"\n")?;
+    for entry in entries {
+        serde_json::to_writer(&mut *out, &EntryRecord::of(&entry))?;
+        out.write_all(b"\n")?;
+    }
+    serde_json::to_writer(&mut *out, &CheckpointLine { checkpoint: note.to_owned() })?;
+    out.write_all(b"\n")
+}
+
+/// Verifies an export offline: every signature against the keys valid at its point of the log,
+/// every chain, every rule, and the Merkle root against the signed checkpoint. Names the first
+/// bad entry.
+pub fn verify(input: impl BufRead, pinned_vkey: Option<&str>, keep_entries: bool) -> Result<Verified, VerifyError> {
+    let mut lines = input.lines().enumerate();
+    let format_error = |line: usize, reason: String| VerifyError::Format { line: line + 1, reason };
+    let (n, first) = lines.next().ok_or_else(|| format_error(0, "the file is empty".into()))?;
+    let header: ExportHeader = serde_json::from_str(&first?).map_err(|e| format_error(n, e.to_string()))?;
+    if header.format != EXPORT_FORMAT || header.version != 1 {
+        return Err(format_error(n, format!("not a {EXPORT_FORMAT} version 1 file")));
+    }
+    let verifier = trusted_verifier(&header.vkey, &header.ledger_public_key, pinned_vkey)?;
+    let mut replay = Replay::new(genesis_from(&header.ledger_public_key)?, Depth::Full);
+    let mut kept = Vec::new();
+    for (n, line) in lines {
+        let line = line?;
+        if let Ok(CheckpointLine { checkpoint }) = serde_json::from_str::<CheckpointLine>(&line) {
+            let checkpoint = replay.check_checkpoint(&checkpoint, &verifier)?;
+            if checkpoint.size != header.size {
+                return Err(format_error(
+                    n,
+                    format!("the header says {} entries, the checkpoint {}", header.size, checkpoint.size),
+                ));
+            }
+            return Ok(Verified {
+                header,
+                size: checkpoint.size,
+                root: checkpoint.root,
+                entries: kept,
+                note: checkpoint_note(&line),
+            });
+        }
+        let record: EntryRecord = serde_json::from_str(&line).map_err(|e| format_error(n, e.to_string()))?;
+        let entry = record.to_entry()?;
+        replay.push(&entry)?;
+        if keep_entries {
+            kept.push(entry);
+        }
+    }
+    Err(Broken { sequence: replay.next, reason: "the file ends without a checkpoint".into() }.into())
+}
+
+fn checkpoint_note(line: &str) -> String {
+    serde_json::from_str::<CheckpointLine>(line).map(|c| c.checkpoint).unwrap_or_default()
+}
+
+/// Writes verified entries into an empty store, with their Merkle nodes, asset index and the
+/// export's checkpoint.
+pub fn import(store: &dyn Store, verified: &Verified) -> Result<(), crate::store::StoreError> {
+    let mut frontier = Frontier::default();
+    let chunks: Vec<&[Entry]> = verified.entries.chunks(4096).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let mut commit = Commit::default();
+        crate::ledger::index_entries(chunk.iter(), &mut frontier, &mut commit);
+        for entry in chunk.iter() {
+            let (_, payload) = crate::ledger::open_entry(entry)
+                .map_err(|e| crate::store::StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() })?;
+            commit.entries.push((entry.clone(), payload.event_id));
+        }
+        if i + 1 == chunks.len() {
+            commit.checkpoint = Some(verified.note.clone());
+        }
+        store.append(&commit)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,125 @@
+//! Replaying entries in ledger order: how the writer rebuilds its state at start, and how
+//! `verify`, `import` and `fsck` check a log. Each entry must hash to its own bytes, follow the
+//! previous entry of its project, and (in a full replay) carry a valid signature by a key that
+//! was registered, not revoked and allowed to sign its kind at that point of the log, and pass
+//! the rules as they stood then.
+
+use super::open_entry;
+use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
+use crate::crypto::merkle::Frontier;
+use crate::domain::rules::{check_signer, decide};
+use crate::domain::{Changes, EventId, LedgerState, Payload, ProjectId, SystemState, View};
+use crate::entry::Entry;
+use ed25519_dalek::VerifyingKey;
+use std::collections::{HashMap, HashSet};
+
+/// The head of one stream: its version and the hash of its last entry.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Chain {
+    pub version: u64,
+    pub head: [u8; 32],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// Hashes, chains and the Merkle root: what every start checks.
+    Structure,
+    /// Also every signature, signer and rule.
+    Full,
+}
+
+/// Why a log does not verify, naming the first bad entry.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("entry {sequence}: {reason}")]
+pub struct Broken {
+    pub sequence: u64,
+    pub reason: String,
+}
+
+fn broken(sequence: u64, reason: impl Into<String>) -> Broken {
+    Broken { sequence, reason: reason.into() }
+}
+
+pub struct Replay {
+    pub ledger: LedgerState,
+    pub chains: HashMap<ProjectId, Chain>,
+    pub frontier: Frontier,
+    pub next: u64,
+    depth: Depth,
+    event_ids: HashSet<EventId>,
+}
+
+impl Replay {
+    pub fn new(genesis: SystemState, depth: Depth) -> Replay {
+        Replay {
+            ledger: LedgerState::new(genesis),
+            chains: HashMap::new(),
+            frontier: Frontier::default(),
+            next: 0,
+            depth,
+            event_ids: HashSet::new(),
+        }
+    }
+
+    /// Checks and applies the next entry.
+    pub fn push(&mut self, entry: &Entry) -> Result<Payload, Broken> {
+        let sequence = entry.sequence;
+        if sequence != self.next {
+            return Err(broken(self.next, format!("missing: the next entry present is {sequence}")));
+        }
+        if entry.computed_hash() != entry.hash {
+            return Err(broken(sequence, "its hash does not match its bytes"));
+        }
+        let (opened, payload) = open_entry(entry).map_err(|e| broken(sequence, e.to_string()))?;
+        if payload.project.as_str() != entry.project {
+            return Err(broken(sequence, "its stream differs from its payload's project"));
+        }
+        let chain = self.chains.get(&payload.project).copied().unwrap_or_default();
+        if entry.version != chain.version + 1 || entry.prev_hash != chain.head {
+            return Err(broken(
+                sequence,
+                format!("it does not follow version {} of stream `{}`", chain.version, entry.project),
+            ));
+        }
+        if self.depth == Depth::Full {
+            if !self.event_ids.insert(payload.event_id.clone()) {
+                return Err(broken(sequence, format!("event id `{}` appears twice", payload.event_id)));
+            }
+            let changes = Changes::default();
+            let view = View { base: &self.ledger, changes: &changes };
+            check_signer(&view, &payload, &opened.key_id).map_err(|r| broken(sequence, format!("signer: {r}")))?;
+            let key = view
+                .system()
+                .key(&opened.key_id)
+                .and_then(|(_, _, k)| VerifyingKey::from_bytes(k.public_key.bytes()).ok());
+            if !key.is_some_and(|k| opened.verify(&k)) {
+                return Err(broken(sequence, format!("the signature by key `{}` does not verify", opened.key_id)));
+            }
+            if payload.expected_version.is_some_and(|v| v != chain.version) {
+                return Err(broken(sequence, "its expected_version does not match the stream"));
+            }
+            decide(&view, &payload).map_err(|r| broken(sequence, format!("it breaks a rule: {r}")))?;
+        }
+        self.ledger.apply(&payload);
+        self.chains.insert(payload.project.clone(), Chain { version: entry.version, head: entry.hash });
+        self.frontier.push(entry.leaf_hash());
+        self.next = sequence + 1;
+        Ok(payload)
+    }
+
+    /// Checks that a signed checkpoint covers exactly the entries replayed so far.
+    pub fn check_checkpoint(&self, note: &str, verifier: &NoteVerifier) -> Result<Checkpoint, Broken> {
+        let last = self.next.saturating_sub(1);
+        let checkpoint = Checkpoint::open(note, verifier).map_err(|e| broken(last, format!("the checkpoint: {e}")))?;
+        if checkpoint.size != self.next {
+            return Err(broken(
+                checkpoint.size.min(self.next),
+                format!("the checkpoint signs {} entries, there are {}", checkpoint.size, self.next),
+            ));
+        }
+        if checkpoint.root != self.frontier.root() {
+            return Err(broken(last, "the entries do not hash to the checkpoint's root"));
+        }
+        Ok(checkpoint)
+    }
+}
