@@ -111,7 +111,7 @@ pub fn subtree(nodes: &impl Nodes, start: u64, size: u64) -> Option<Hash> {
     if size == 0 {
         return Some(empty_root());
     }
-    if size.is_power_of_two() && start % size == 0 {
+    if size.is_power_of_two() && start.is_multiple_of(size) {
         return nodes.node((size.trailing_zeros() as u8, start / size));
     }
     let k = largest_power_of_two_below(size);

@@ -100,6 +100,18 @@ impl WriterState {
             }
         }
         let next = replay.next;
+        if let Some(note) = store.acknowledged_checkpoint()? {
+            let acknowledged = Checkpoint::open(&note, verifier).map_err(|e| StoreError::Corrupt {
+                sequence: next,
+                reason: format!("the acknowledged checkpoint: {e}"),
+            })?;
+            if acknowledged.size > next {
+                return Err(StoreError::Corrupt {
+                    sequence: next,
+                    reason: format!("missing: {} entries were acknowledged, the store holds {next}", acknowledged.size),
+                });
+            }
+        }
         let checkpoint = match store.checkpoint()? {
             None if next == 0 => None,
             None => {

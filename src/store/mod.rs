@@ -69,6 +69,11 @@ pub trait Store: Send + Sync + 'static {
     fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError>;
     /// The latest signed checkpoint.
     fn checkpoint(&self) -> Result<Option<String>, StoreError>;
+    /// The checkpoint of the last acknowledged commit, as recorded apart from the entries. A
+    /// store that holds fewer entries than it signs has lost acknowledged history.
+    fn acknowledged_checkpoint(&self) -> Result<Option<String>, StoreError> {
+        self.checkpoint()
+    }
     /// Sequences of the entries of `project` that name `asset`, in order.
     fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError>;
     /// Stores a token grant (durably) under the token's hash.

@@ -17,6 +17,7 @@ use std::fs::File;
 use std::path::Path;
 
 pub struct SledStore {
+    dir: std::path::PathBuf,
     db: sled::Db,
     log: sled::Tree,
     tokens: sled::Tree,
@@ -53,7 +54,7 @@ impl SledStore {
         let log = db.open_tree("log").map_err(io)?;
         let tokens = db.open_tree("tokens").map_err(io)?;
         let file = File::open(dir.join("db")).map_err(io)?;
-        let store = SledStore { db, log, tokens, file };
+        let store = SledStore { dir: dir.to_owned(), db, log, tokens, file };
         store.sync()?;
         // The directory entry of a new database file must be durable too.
         File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
@@ -63,6 +64,21 @@ impl SledStore {
     fn sync(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(io)?;
         self.file.sync_data().map_err(io)
+    }
+}
+
+impl SledStore {
+    fn head_path(&self) -> std::path::PathBuf {
+        self.dir.join("acknowledged-checkpoint")
+    }
+
+    /// Keeps the checkpoint of the last durable commit outside sled, so that a store which
+    /// comes back shorter (a damaged or rolled-back file) cannot pass for a consistent one. It
+    /// is written after the commit is durable and not synced itself: after a crash it can only
+    /// be older than the store, never newer.
+    fn record_acknowledged(&self, note: &str) -> Result<(), StoreError> {
+        let tmp = self.dir.join("acknowledged-checkpoint.tmp");
+        std::fs::write(&tmp, note).and_then(|_| std::fs::rename(&tmp, self.head_path())).map_err(io)
     }
 }
 
@@ -98,7 +114,11 @@ impl Store for SledStore {
             batch.insert(&b"c"[..], note.as_bytes());
         }
         self.log.apply_batch(batch).map_err(io)?;
-        self.sync()
+        self.sync()?;
+        if let Some(note) = &commit.checkpoint {
+            self.record_acknowledged(note)?;
+        }
+        Ok(())
     }
 
     fn len(&self) -> Result<u64, StoreError> {
@@ -158,6 +178,14 @@ impl Store for SledStore {
             Some(v) => String::from_utf8(v.to_vec())
                 .map(Some)
                 .map_err(|_| StoreError::Io("the checkpoint is not UTF-8".into())),
+        }
+    }
+
+    fn acknowledged_checkpoint(&self) -> Result<Option<String>, StoreError> {
+        match std::fs::read_to_string(self.head_path()) {
+            Ok(note) => Ok(Some(note)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(io(e)),
         }
     }
 

@@ -2,7 +2,9 @@ use lineage_ledger::client::{Answer, Client, Signer};
 use lineage_ledger::crypto::keys::KeyFile;
 use lineage_ledger::startup::{Application, DataDir, Settings};
 use serde_json::{json, Value};
+use std::io::BufRead as _;
 use std::path::Path;
+use std::process::{Child, Command, Stdio};
 
 pub struct TestApp {
     pub url: String,
@@ -181,4 +183,42 @@ impl Production {
     pub fn send(&self, signer: &Signer, kind: &str, body: Value) -> Answer {
         self.app.send(&self.envelope(signer, kind, body))
     }
+}
+
+/// A server process, killed when dropped (so that a failing test leaves none behind).
+pub struct Server(pub Child);
+
+impl Server {
+    pub fn kill(&mut self) {
+        self.0.kill().ok();
+        self.0.wait().ok();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Starts the real binary on a random port with data under `dir/data`.
+pub fn start_server(dir: &std::path::Path) -> (Server, u16) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lineage"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(dir.join("data"))
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let port = loop {
+        let line = lines.next().expect("the server prints its address").unwrap();
+        if let Some(rest) = line.strip_prefix("listening on http://127.0.0.1:") {
+            break rest.split_whitespace().next().unwrap().parse().unwrap();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    (Server(child), port)
 }

@@ -8,3 +8,4 @@ mod helpers;
 mod reads;
 mod refusals;
 mod rfc9162;
+mod transparency;

@@ -1,0 +1,381 @@
+//! The Merkle log seen from outside: proofs, checkpoints, exports, evidence, tamper detection.
+
+use crate::helpers::*;
+use base64::Engine as _;
+use lineage_ledger::crypto::checkpoint::{Checkpoint, NoteVerifier};
+use lineage_ledger::crypto::merkle::{verify_consistency, verify_inclusion};
+use lineage_ledger::export::{verify, VerifyError};
+use serde_json::{json, Value};
+
+fn hexes(v: &Value) -> Vec<Vec<u8>> {
+    v.as_array().unwrap().iter().map(|h| hex::decode(h.as_str().unwrap()).unwrap()).collect()
+}
+
+fn unhex(v: &Value) -> Vec<u8> {
+    hex::decode(v.as_str().unwrap()).unwrap()
+}
+
+fn verifier(app: &TestApp) -> NoteVerifier {
+    let text = app.anon.get("/v1/vkey").unwrap().text;
+    NoteVerifier::parse(text.trim()).unwrap()
+}
+
+fn checkpoint(app: &TestApp) -> Checkpoint {
+    let note = app.anon.get("/v1/checkpoint").unwrap().text;
+    Checkpoint::open(&note, &verifier(app)).unwrap()
+}
+
+/// A project with `n` notes, appended in batches.
+fn with_notes(n: usize) -> Production {
+    let p = Production::new();
+    let notes: Vec<Vec<u8>> =
+        (0..n).map(|i| p.envelope(&p.producer, "note_added", json!({"text": format!("n{i}")}))).collect();
+    for chunk in notes.chunks(37) {
+        assert_eq!(p.app.batch(chunk).status, 201);
+    }
+    p
+}
+
+#[test]
+fn proofs_from_the_api_verify_for_every_tree_size() {
+    let p = with_notes(260);
+    let size = p.app.head();
+    assert!(size > 250, "{size}");
+    let head = checkpoint(&p.app);
+    assert_eq!(head.size, size);
+    let leaf_hashes: Vec<Vec<u8>> =
+        crate::append::all_entries(&p.app).iter().map(|(e, _)| unhex(&e["leaf_hash"])).collect();
+    for tree_size in 1..=size {
+        let mut indices = vec![0, tree_size - 1, tree_size / 2];
+        indices.dedup();
+        for index in indices {
+            let proof = p.app.get(&format!("/v1/proofs/inclusion?sequence={index}&tree_size={tree_size}"));
+            assert_eq!(proof.status, 200, "{index} in {tree_size}: {:?}", proof.body);
+            let root = unhex(&proof.body["root_hash"]);
+            verify_inclusion(index, tree_size, &leaf_hashes[index as usize], &hexes(&proof.body["hashes"]), &root)
+                .unwrap_or_else(|e| panic!("{index} in {tree_size}: {e}"));
+        }
+        let consistency = p.app.anon.get(&format!("/v1/proofs/consistency?from={tree_size}&to={size}")).unwrap();
+        assert_eq!(consistency.status, 200, "{tree_size}: {:?}", consistency.body);
+        assert_eq!(unhex(&consistency.body["to_root"]), head.root.to_vec());
+        verify_consistency(
+            tree_size,
+            size,
+            &unhex(&consistency.body["from_root"]),
+            &head.root,
+            &hexes(&consistency.body["hashes"]),
+        )
+        .unwrap_or_else(|e| panic!("{tree_size} -> {size}: {e}"));
+    }
+}
+
+#[test]
+fn an_append_can_wait_for_its_proof_and_checkpoint() {
+    let p = Production::new();
+    let envelope = p.envelope(&p.producer, "note_added", json!({"text": "prove it"}));
+    let answer = p.app.anon.post("/v1/events?proof=true", &envelope).unwrap();
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    let inclusion = &answer.body["inclusion"];
+    let note = inclusion["checkpoint"].as_str().unwrap();
+    let checkpoint = Checkpoint::open(note, &verifier(&p.app)).unwrap();
+    assert_eq!(checkpoint.size, inclusion["tree_size"].as_u64().unwrap());
+    assert!(checkpoint.size > answer.body["sequence"].as_u64().unwrap());
+    verify_inclusion(
+        answer.body["sequence"].as_u64().unwrap(),
+        checkpoint.size,
+        &unhex(&answer.body["leaf_hash"]),
+        &hexes(&inclusion["hashes"]),
+        &checkpoint.root,
+    )
+    .unwrap();
+    let batch = p.app.anon.append_batch(&[p.envelope(&p.producer, "note_added", json!({"text": "b"}))]).unwrap();
+    assert!(batch.body["entries"][0].get("inclusion").is_none(), "proofs only when asked");
+}
+
+#[test]
+fn a_later_checkpoint_is_consistent_with_an_earlier_one() {
+    let p = Production::new();
+    let before = checkpoint(&p.app);
+    for i in 0..20 {
+        p.send(&p.producer, "note_added", json!({"text": format!("more {i}")}));
+    }
+    let after = checkpoint(&p.app);
+    assert_eq!(after.size, before.size + 20);
+    let proof = p.app.anon.get(&format!("/v1/proofs/consistency?from={}&to={}", before.size, after.size)).unwrap();
+    verify_consistency(before.size, after.size, &before.root, &after.root, &hexes(&proof.body["hashes"])).unwrap();
+}
+
+#[test]
+fn proofs_beyond_the_tree_are_refused() {
+    let p = Production::new();
+    let size = p.app.head();
+    let cases = [
+        (format!("/v1/proofs/inclusion?sequence=1&tree_size={}", size + 1), 422, "tree-size-out-of-range"),
+        ("/v1/proofs/inclusion?sequence=3&tree_size=3".to_owned(), 422, "tree-size-out-of-range"),
+        (format!("/v1/proofs/inclusion?sequence={}", size + 5), 404, "not-found"),
+        ("/v1/proofs/inclusion?tree_size=3".to_owned(), 400, "invalid-query"),
+        ("/v1/proofs/inclusion?sequence=1&event_id=x".to_owned(), 400, "invalid-query"),
+        (format!("/v1/proofs/consistency?from=2&to={}", size + 1), 422, "tree-size-out-of-range"),
+        ("/v1/proofs/consistency?from=0&to=2".to_owned(), 422, "tree-size-out-of-range"),
+        ("/v1/proofs/consistency?from=5&to=2".to_owned(), 422, "tree-size-out-of-range"),
+        ("/v1/proofs/consistency".to_owned(), 400, "invalid-query"),
+    ];
+    for (path, status, problem) in cases {
+        let answer = p.app.get(&path);
+        assert_eq!(answer.status, status, "{path}: {:?}", answer.body);
+        assert_eq!(answer.body["type"], format!("urn:lineage:problem:{problem}"), "{path}");
+    }
+}
+
+fn export(app: &TestApp) -> Vec<String> {
+    let answer = app.get("/v1/export");
+    assert_eq!(answer.status, 200);
+    answer.text.lines().map(str::to_owned).collect()
+}
+
+fn verify_lines(lines: &[String], vkey: Option<&str>) -> Result<u64, VerifyError> {
+    let text = lines.join("\n") + "\n";
+    verify(std::io::Cursor::new(text), vkey, false).map(|v| v.size)
+}
+
+fn broken_at(result: Result<u64, VerifyError>) -> u64 {
+    match result {
+        Err(VerifyError::Entry(b)) => b.sequence,
+        other => panic!("expected a bad entry, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_export_verifies_offline_and_every_tampering_is_named() {
+    let p = with_notes(10);
+    let lines = export(&p.app);
+    let vkey = verifier(&p.app).vkey();
+    let size = verify_lines(&lines, Some(&vkey)).expect("the export verifies");
+    assert_eq!(size, p.app.head());
+    assert_eq!(lines.len() as u64, size + 2);
+
+    // One byte flipped inside entry 12's envelope.
+    let mut flipped = lines.clone();
+    let mut record: Value = serde_json::from_str(&flipped[13]).unwrap();
+    let mut envelope = base64::engine::general_purpose::STANDARD.decode(record["envelope"].as_str().unwrap()).unwrap();
+    let at = envelope.len() / 2;
+    envelope[at] ^= 0x01;
+    record["envelope"] = json!(base64::engine::general_purpose::STANDARD.encode(envelope));
+    flipped[13] = record.to_string();
+    assert_eq!(broken_at(verify_lines(&flipped, Some(&vkey))), 12);
+
+    // Entry 12 removed.
+    let mut removed = lines.clone();
+    removed.remove(13);
+    assert_eq!(broken_at(verify_lines(&removed, Some(&vkey))), 12);
+
+    // Entries 12 and 13 swapped.
+    let mut swapped = lines.clone();
+    swapped.swap(13, 14);
+    assert_eq!(broken_at(verify_lines(&swapped, Some(&vkey))), 12);
+
+    // The checkpoint re-signed with another key: refused against the trusted key.
+    let other = ed25519_dalek::SigningKey::from_bytes(&[42; 32]);
+    let head = checkpoint(&p.app);
+    let mut resigned = lines.clone();
+    let last = resigned.len() - 1;
+    resigned[last] = json!({"checkpoint": head.sign(&head.origin, &other)}).to_string();
+    assert_eq!(broken_at(verify_lines(&resigned, Some(&vkey))), size - 1);
+
+    // A whole forged export, keys and all, is refused against the trusted key.
+    let forged_vkey = NoteVerifier { name: head.origin.clone(), key: other.verifying_key() }.vkey();
+    assert!(matches!(verify_lines(&lines, Some(&forged_vkey)), Err(VerifyError::Key(_))));
+}
+
+#[test]
+fn the_cli_exports_verifies_and_imports() {
+    let p = with_notes(5);
+    let bin = env!("CARGO_BIN_EXE_lineage");
+    let data = p.app.dir.path().join("data");
+    let file = p.app.dir.path().join("export.jsonl");
+    let run = |args: &[&str]| std::process::Command::new(bin).args(args).output().unwrap();
+    let exported =
+        run(&["export", "--url", &p.app.url, "--data", data.to_str().unwrap(), "--out", file.to_str().unwrap()]);
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let vkey = verifier(&p.app).vkey();
+    let verified = run(&["verify", file.to_str().unwrap(), "--vkey", &vkey]);
+    assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
+    assert!(String::from_utf8_lossy(&verified.stdout).contains(&format!("verified {} entries", p.app.head())));
+
+    // A tampered copy is refused, naming the entry, and cannot be imported.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines.remove(6);
+    let bad = p.app.dir.path().join("bad.jsonl");
+    std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
+    let refused = run(&["verify", bad.to_str().unwrap()]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("entry 5"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let target = tempfile::tempdir().unwrap();
+    let ledger_key = data.join("ledger.key");
+    let import_bad = run(&[
+        "import",
+        bad.to_str().unwrap(),
+        "--data",
+        target.path().join("data").to_str().unwrap(),
+        "--ledger-key",
+        ledger_key.to_str().unwrap(),
+    ]);
+    assert!(!import_bad.status.success());
+    assert!(!target.path().join("data").join("store").exists(), "nothing was written");
+
+    // The good one imports, and a server on it serves the same log.
+    let imported = run(&[
+        "import",
+        file.to_str().unwrap(),
+        "--data",
+        target.path().join("data").to_str().unwrap(),
+        "--ledger-key",
+        ledger_key.to_str().unwrap(),
+    ]);
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    let (mut child, port) = start_server(target.path());
+    let restored = attach(target, port);
+    assert_eq!(checkpoint(&restored), checkpoint(&p.app));
+    assert_eq!(restored.stream("p1").len(), p.app.stream("p1").len());
+    let again = restored.send(&p.envelope(&p.producer, "note_added", json!({"text": "after the restore"})));
+    assert_eq!(again.status, 201, "{:?}", again.body);
+    child.kill();
+}
+
+#[test]
+fn evidence_of_a_delivered_asset_verifies_offline() {
+    let app = spawn_app();
+    let admin = lineage_ledger::crypto::keys::KeyFile::load(&app.data().admin_key()).unwrap();
+    lineage_ledger::demo::run(&app.client, admin, "aurora").unwrap();
+    let answer = app.get("/v1/projects/aurora/assets/hero-billboard/evidence");
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let bundle: lineage_ledger::evidence::Bundle = serde_json::from_str(&answer.text).unwrap();
+    let vkey = verifier(&app).vkey();
+    let proven = lineage_ledger::evidence::verify(&bundle, Some(&vkey)).expect("the bundle verifies");
+    let kinds: Vec<String> = bundle
+        .entries
+        .iter()
+        .filter(|e| e.entry.project == "aurora")
+        .map(|e| {
+            let entry = e.entry.to_entry().unwrap();
+            lineage_ledger::ledger::open_entry(&entry).unwrap().1.kind().as_str().to_owned()
+        })
+        .collect();
+    for kind in [
+        "project_created",
+        "brief_recorded",
+        "brief_revised",
+        "reference_added",
+        "model_version_registered",
+        "pipeline_defined",
+        "prompt_authored",
+        "generation_recorded",
+        "selection_made",
+        "post_edit_applied",
+        "qc_review_recorded",
+        "approval_recorded",
+        "delivery_recorded",
+    ] {
+        assert!(kinds.iter().any(|k| k == kind), "the lineage holds a {kind}: {kinds:?}");
+    }
+    assert!(proven.lineage_entries < 50, "unrelated generations are left out: {}", proven.lineage_entries);
+
+    let mut tampered = bundle.clone();
+    let i = tampered.entries.iter().position(|e| e.entry.project == "aurora").unwrap();
+    tampered.entries[i].inclusion.pop();
+    assert!(lineage_ledger::evidence::verify(&tampered, Some(&vkey)).is_err());
+    let mut forged = bundle.clone();
+    forged.entries.retain(|e| e.entry.project != "system" || e.entry.version != 2);
+    assert!(lineage_ledger::evidence::verify(&forged, Some(&vkey)).is_err(), "a gap in the system stream is refused");
+    assert_eq!(app.get("/v1/projects/aurora/assets/nope/evidence").status, 404);
+}
+
+#[test]
+fn a_tampered_store_is_refused_at_start_naming_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port) = start_server(dir.path());
+    let app = attach(dir, port);
+    let producer = app.register("tamper-prod", "producer");
+    app.send(&producer.envelope("t", "project_created", json!({"content_type": "social", "title": "T"})));
+    for i in 0..5 {
+        app.send(&producer.envelope("t", "note_added", json!({"text": format!("n{i}")})));
+    }
+    child.kill();
+    let bin = env!("CARGO_BIN_EXE_lineage");
+    let data = app.dir.path().join("data");
+    let fsck = std::process::Command::new(bin).args(["fsck", "--data", data.to_str().unwrap()]).output().unwrap();
+    assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
+
+    // Someone with access to the files rewrites entry 4 with one byte changed.
+    {
+        use lineage_ledger::store::Store as _;
+        let db = sled::open(data.join("store")).unwrap();
+        let log = db.open_tree("log").unwrap();
+        let mut key = vec![b'e'];
+        key.extend_from_slice(&4u64.to_be_bytes());
+        let mut entry = lineage_ledger::entry::Entry::decode(&log.get(&key).unwrap().unwrap()).unwrap();
+        let at = entry.envelope.len() - 20;
+        entry.envelope[at] ^= 0x01;
+        log.insert(&key, entry.encode()).unwrap();
+        db.flush().unwrap();
+        let _ = lineage_ledger::store::MemoryStore::new().len();
+    }
+    let start = std::process::Command::new(bin)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data", data.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!start.status.success());
+    let stderr = String::from_utf8_lossy(&start.stderr);
+    assert!(stderr.contains("entry 4"), "{stderr}");
+    let fsck = std::process::Command::new(bin).args(["fsck", "--data", data.to_str().unwrap()]).output().unwrap();
+    assert!(!fsck.status.success());
+    assert!(String::from_utf8_lossy(&fsck.stderr).contains("entry 4"));
+}
+
+#[test]
+fn a_byte_flipped_in_the_database_file_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port) = start_server(dir.path());
+    let app = attach(dir, port);
+    let producer = app.register("flip-prod", "producer");
+    app.send(&producer.envelope("f", "project_created", json!({"content_type": "social", "title": "T"})));
+    let sent = app.send(&producer.envelope("f", "note_added", json!({"text": "the note to flip"})));
+    let payload = sent.body["envelope"]["payload"].as_str().unwrap().to_owned();
+    child.kill();
+    let file = app.dir.path().join("data/store/db");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let probe = &payload[40..70];
+    let at = bytes.windows(probe.len()).position(|w| w == probe.as_bytes()).expect("the entry is in the file");
+    bytes[at + 3] = if bytes[at + 3] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&file, bytes).unwrap();
+    let bin = env!("CARGO_BIN_EXE_lineage");
+    let data = app.dir.path().join("data");
+    let mut start = std::process::Command::new(bin)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data", data.to_str().unwrap()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = start.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            start.kill().ok();
+            panic!("the server started on a damaged store");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    // Either sled refuses its damaged file or the ledger's own checks name the entry; it never
+    // serves the changed history.
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut start.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("entry ") || stderr.contains("sled"), "{stderr}");
+}
