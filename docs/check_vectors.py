@@ -66,6 +66,65 @@ def check_leaf(doc: str, envelope: bytes) -> bool:
     return ok
 
 
+def mth(leaves):
+    if not leaves:
+        return hashlib.sha256(b"").digest()
+    if len(leaves) == 1:
+        return hashlib.sha256(b"\x00" + leaves[0]).digest()
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    return hashlib.sha256(b"\x01" + mth(leaves[:k]) + mth(leaves[k:])).digest()
+
+
+def inclusion_path(m, leaves):
+    if len(leaves) == 1:
+        return []
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    if m < k:
+        return inclusion_path(m, leaves[:k]) + [mth(leaves[k:])]
+    return inclusion_path(m - k, leaves[k:]) + [mth(leaves[:k])]
+
+
+def subproof(m, leaves, complete):
+    if m == len(leaves):
+        return [] if complete else [mth(leaves)]
+    k = 1
+    while k * 2 < len(leaves):
+        k *= 2
+    if m <= k:
+        return subproof(m, leaves[:k], complete) + [mth(leaves[k:])]
+    return subproof(m - k, leaves[k:], False) + [mth(leaves[:k])]
+
+
+def check_transparency(doc: str, key: Ed25519PrivateKey) -> bool:
+    leaves = [bytes.fromhex(x) for x in ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]]
+    origin = "lineage.example/vector"
+    public = key.public_key().public_bytes_raw()
+    root8 = mth(leaves)
+    body = origin + "\n8\n" + base64.b64encode(root8).decode() + "\n"
+    key_hash = hashlib.sha256(origin.encode() + b"\n\x01" + public).digest()[:4]
+    signature = key.sign(body.encode())
+    note = body + "\n\u2014 " + origin + " " + base64.b64encode(key_hash + signature).decode()
+    checks = {
+        "root8": (inline, root8.hex()),
+        "root3": (inline, mth(leaves[:3]).hex()),
+        "leaf5": (inline, hashlib.sha256(b"\x00" + leaves[5]).hexdigest()),
+        "vkey": (block, origin + "+" + key_hash.hex() + "+" + base64.b64encode(b"\x01" + public).decode()),
+        "checkpoint": (block, note),
+        "inclusion": (block, "\n".join(h.hex() for h in inclusion_path(5, leaves))),
+        "consistency": (block, "\n".join(h.hex() for h in subproof(3, leaves, True))),
+    }
+    ok = True
+    for label, (read, want) in checks.items():
+        if read(doc, label) != want:
+            print(f"transparency.md {label}: the document differs from the computed {want!r}")
+            ok = False
+    return ok
+
+
 def main() -> None:
     doc = open("docs/signing.md", encoding="utf-8").read()
     seed = bytes.fromhex(block(doc, "seed"))
@@ -95,9 +154,12 @@ def main() -> None:
     formats = open("docs/formats.md", encoding="utf-8").read()
     if not check_leaf(formats, block(doc, "envelope").encode()):
         failed = True
+    transparency = open("docs/transparency.md", encoding="utf-8").read()
+    if not check_transparency(transparency, key):
+        failed = True
     if failed:
         sys.exit(1)
-    print("vectors: 7 checks passed, 0 failed")
+    print("vectors: 14 checks passed, 0 failed")
 
 
 main()

@@ -113,3 +113,37 @@ fn the_leaf_vector_holds() {
         assert!(doc.contains(&value), "docs/formats.md must give the {what}:\n{value}");
     }
 }
+
+#[test]
+fn the_transparency_vectors_hold() {
+    use lineage_ledger::crypto::checkpoint::{Checkpoint, NoteVerifier};
+    use lineage_ledger::crypto::merkle::{consistency_proof, inclusion_proof, leaf_hash, Frontier, Hash, NodeId};
+    let doc = std::fs::read_to_string("docs/transparency.md").expect("docs/transparency.md exists");
+    let leaves = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
+    let mut frontier = Frontier::default();
+    let mut nodes = std::collections::HashMap::<NodeId, Hash>::new();
+    let mut root3 = [0; 32];
+    for (i, leaf) in leaves.iter().enumerate() {
+        nodes.extend(frontier.push(leaf_hash(&hex::decode(leaf).unwrap())));
+        if i == 2 {
+            root3 = frontier.root();
+        }
+    }
+    let lookup = |id: NodeId| nodes.get(&id).copied();
+    let (key, _) = signing_vector();
+    let origin = "lineage.example/vector";
+    let note = Checkpoint { origin: origin.into(), size: 8, root: frontier.root() }.sign(origin, &key.key);
+    let verifier = NoteVerifier { name: origin.into(), key: key.key.verifying_key() };
+    let joined = |hashes: Vec<Hash>| hashes.iter().map(hex::encode).collect::<Vec<_>>().join("\n");
+    for (what, value) in [
+        ("root of 8", hex::encode(frontier.root())),
+        ("root of 3", hex::encode(root3)),
+        ("leaf hash of leaf 5", hex::encode(leaf_hash(&hex::decode(leaves[5]).unwrap()))),
+        ("vkey", verifier.vkey()),
+        ("checkpoint", note.trim_end().to_owned()),
+        ("inclusion proof", joined(inclusion_proof(&lookup, 5, 8).unwrap())),
+        ("consistency proof", joined(consistency_proof(&lookup, 3, 8).unwrap())),
+    ] {
+        assert!(doc.contains(&value), "docs/transparency.md must give the {what}:\n{value}");
+    }
+}
