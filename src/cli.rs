@@ -101,6 +101,33 @@ enum Command {
         #[arg(required = true)]
         envelopes: Vec<PathBuf>,
     },
+    /// Load benchmark over HTTP: appends (single and batched) and reads at several client counts.
+    Bench {
+        /// Target a running server instead of starting one on a temporary directory.
+        #[arg(long)]
+        url: Option<String>,
+        /// The targeted server's data directory (admin key and token).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Client counts to run.
+        #[arg(long, value_delimiter = ',', default_value = "1,16,64,256")]
+        clients: Vec<usize>,
+        /// Events per single-event workload.
+        #[arg(long, default_value_t = 20_000)]
+        single_events: usize,
+        /// Events per batch workload.
+        #[arg(long, default_value_t = 50_000)]
+        batch_events: usize,
+        /// Requests per read workload.
+        #[arg(long, default_value_t = 5_000)]
+        reads: usize,
+        /// Then append this many events and report the server's resident memory.
+        #[arg(long, default_value_t = 0)]
+        memory_events: usize,
+        /// Where to write bench.md and bench.json.
+        #[arg(long, default_value = "bench-results")]
+        out: PathBuf,
+    },
     /// Record a realistic campaign through every stage against a running server.
     Demo {
         #[arg(long, default_value = "http://127.0.0.1:8080", env = "LINEAGE_URL")]
@@ -236,6 +263,21 @@ pub fn run() {
             Ok(report) => println!("{report}"),
             Err(e) => fail(e),
         },
+        Command::Bench { url, data, clients, single_events, batch_events, reads, memory_events, out } => {
+            let options = crate::bench::BenchOptions {
+                url,
+                data,
+                clients,
+                single_events,
+                batch_events,
+                reads,
+                memory_events,
+                out: out.clone(),
+            };
+            let report = crate::bench::run(options).unwrap_or_else(|e| fail(e));
+            println!("{}", crate::bench::markdown(&report));
+            eprintln!("written to {}/bench.md and bench.json", out.display());
+        }
         Command::Demo { url, data, project } => {
             let dir = DataDir { root: data };
             let admin = KeyFile::load(&dir.admin_key()).unwrap_or_else(|e| fail(e));

@@ -2,6 +2,7 @@
 //! See `ARCHITECTURE.md` for the map.
 
 pub mod api;
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod crypto;

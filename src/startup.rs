@@ -280,7 +280,7 @@ pub fn fsck(dir: &Path) -> Result<String, StartError> {
             replay.push(entry).map_err(broken)?;
             let mut check = before;
             for (id, hash) in check.push(entry.leaf_hash()) {
-                if store.node(id)? != Some(hash) {
+                if crate::ledger::stored_node(&store, id)? != Some(hash) {
                     return Err(StartError::Fsck(format!("entry {}: Merkle node {id:?} differs", entry.sequence)));
                 }
             }

@@ -92,13 +92,22 @@ pub fn index_entries<'a>(
     commit: &mut crate::store::Commit,
 ) {
     for entry in entries {
-        commit.nodes.extend(frontier.push(entry.leaf_hash()));
+        // Leaves are not stored as nodes: an entry's leaf hash is computed from the entry.
+        commit.nodes.extend(frontier.push(entry.leaf_hash()).into_iter().filter(|((level, _), _)| *level > 0));
         if let Ok((_, payload)) = open_entry(entry) {
             for asset in crate::domain::state::named_assets(&payload.body) {
                 commit.mentions.push((entry.project.clone(), asset.to_string(), entry.sequence));
             }
         }
     }
+}
+
+/// A node of the tree: level 0 from the entry itself, higher levels as stored.
+pub fn stored_node(store: &dyn Store, (level, index): NodeId) -> Result<Option<Hash>, StoreError> {
+    if level == 0 {
+        return Ok(store.entry(index)?.map(|e| e.leaf_hash()));
+    }
+    store.node((level, index))
 }
 
 /// Stored nodes as proofs read them.
@@ -264,7 +273,7 @@ impl Ledger {
     /// never a wrong proof.
     fn with_nodes<T>(&self, f: impl FnOnce(&NodeLookup<'_>) -> Option<T>) -> Result<Option<T>, StoreError> {
         let failure = std::cell::RefCell::new(None);
-        let read = |id: NodeId| match self.store.node(id) {
+        let read = |id: NodeId| match stored_node(self.store.as_ref(), id) {
             Ok(Some(hash)) => Some(hash),
             Ok(None) => {
                 failure.replace(Some(StoreError::Corrupt {

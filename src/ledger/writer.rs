@@ -122,7 +122,7 @@ impl WriterState {
             }
             Some(note) => {
                 let checkpoint = replay.check_checkpoint(&note, verifier).map_err(corrupt)?;
-                let stored = Frontier::from_nodes(next, |id| store.node(id).ok().flatten());
+                let stored = Frontier::from_nodes(next, |id| super::stored_node(store, id).ok().flatten());
                 if stored.as_ref() != Some(&replay.frontier) {
                     return Err(StoreError::Corrupt {
                         sequence: next - 1,

@@ -1,0 +1,382 @@
+//! `lineage bench`: a load benchmark over real HTTP against a real server process.
+//!
+//! Keys and signed envelopes are made before the clock starts. Each workload drives a number of
+//! concurrent clients (threads with keep-alive connections) and records every request's latency.
+
+use crate::client::{Client, Signer};
+use crate::crypto::keys::KeyFile;
+use serde::Serialize;
+use serde_json::json;
+use std::io::BufRead as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone)]
+pub struct BenchOptions {
+    /// A running server to target; `None` starts one on a temporary data directory.
+    pub url: Option<String>,
+    /// Data directory of the targeted server (for its admin key and token).
+    pub data: Option<PathBuf>,
+    pub clients: Vec<usize>,
+    /// Events per append workload (single events).
+    pub single_events: usize,
+    /// Events per batch workload.
+    pub batch_events: usize,
+    /// Requests per read workload.
+    pub reads: usize,
+    /// Append this many events (in batches of 100) and report the server's memory after.
+    pub memory_events: usize,
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub workload: String,
+    pub clients: usize,
+    pub requests: usize,
+    pub events: usize,
+    pub errors: usize,
+    pub seconds: f64,
+    pub events_per_second: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    /// The server's peak resident memory so far (VmHWM), when known.
+    pub server_peak_rss_mb: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub machine: String,
+    pub started_at: String,
+    pub rows: Vec<Row>,
+    /// Resident memory (VmRSS) after `memory_events` appended events.
+    pub memory: Option<MemoryFigure>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MemoryFigure {
+    pub events: u64,
+    pub rss_mb: f64,
+    pub peak_rss_mb: f64,
+}
+
+struct ServerProcess {
+    child: Child,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+fn start_server() -> Result<(ServerProcess, String, PathBuf), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let data = dir.path().join("data");
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    let mut child = Command::new(exe)
+        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let mut lines = std::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+    let port = loop {
+        let line = lines.next().ok_or("the server exited")?.map_err(|e| e.to_string())?;
+        if let Some(rest) = line.strip_prefix("listening on http://127.0.0.1:") {
+            break rest.split_whitespace().next().unwrap_or_default().to_owned();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    Ok((ServerProcess { child, _dir: Some(dir) }, format!("http://127.0.0.1:{port}"), data))
+}
+
+fn status_kb(pid: u32, field: &str) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
+    line.split_whitespace().nth(1)?.parse::<f64>().ok()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+/// Sends prepared requests from `clients` threads; each request is (path, body, events in it).
+fn drive(
+    url: &str,
+    token: &str,
+    clients: usize,
+    requests: Vec<(String, Option<Vec<u8>>, usize)>,
+) -> (Vec<Duration>, usize, usize, f64) {
+    let total_requests = requests.len();
+    let next = AtomicUsize::new(0);
+    let errors = AtomicUsize::new(0);
+    let events = AtomicUsize::new(0);
+    let started = Instant::now();
+    let latencies: Vec<Duration> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..clients)
+            .map(|_| {
+                let (next, errors, events, requests) = (&next, &errors, &events, &requests);
+                s.spawn(move || {
+                    let client = Client::new(url).with_token(token);
+                    let mut latencies = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((path, body, n)) = requests.get(i) else { break };
+                        let t = Instant::now();
+                        let answer = match body {
+                            Some(body) => client.send_raw("POST", path, Some(body)),
+                            None => client.send_raw("GET", path, None),
+                        };
+                        latencies.push(t.elapsed());
+                        match answer {
+                            Ok(status) if (200..300).contains(&status) => {
+                                events.fetch_add(*n, Ordering::Relaxed);
+                            }
+                            _ => {
+                                errors.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().expect("client thread")).collect()
+    });
+    let seconds = started.elapsed().as_secs_f64();
+    let mut latencies = latencies;
+    latencies.sort();
+    debug_assert_eq!(latencies.len(), total_requests);
+    (latencies, errors.into_inner(), events.into_inner(), seconds)
+}
+
+struct Setup {
+    integration: Signer,
+    projects: Vec<String>,
+}
+
+/// Registers the bench actors and one project per client, with a model version and a prompt.
+fn setup(client: &Client, admin: &Signer, run: &str, projects: usize) -> Result<Setup, String> {
+    let integration =
+        Signer::new(KeyFile::generate(&format!("bench-pipeline-{run}"), &format!("bench-pipeline-{run}-k1")));
+    let check = |what: &str, a: Result<crate::client::Answer, crate::client::ClientError>| match a {
+        Ok(a) if a.ok() => Ok(()),
+        Ok(a) => Err(format!("{what}: {} {}", a.status, a.body)),
+        Err(e) => Err(format!("{what}: {e}")),
+    };
+    check(
+        "register",
+        client.append(&admin.envelope(
+            "system",
+            "actor_registered",
+            json!({"actor_id": integration.key.actor, "display_name": "bench pipeline", "role": "integration",
+                   "keys": [{"key_id": integration.key.key_id, "public_key": integration.key.public_key_base64()}]}),
+        )),
+    )?;
+    let mut names = Vec::new();
+    for p in 0..projects {
+        let project = format!("bench-{run}-{p}");
+        let batch = vec![
+            admin.envelope(&project, "project_created", json!({"content_type": "ecomm", "title": "bench"})),
+            integration.envelope(&project, "model_version_registered", json!({"model_version_id": "mv", "provider": "p", "family": "f", "version": "1", "license": "l", "training_data_statement": "s"})),
+            integration.envelope(&project, "prompt_authored", json!({"prompt_id": "pr", "text": "a product shot"})),
+        ];
+        check("project", client.append_batch(&batch))?;
+        names.push(project);
+    }
+    Ok(Setup { integration, projects: names })
+}
+
+fn generation(s: &Setup, project: &str, n: usize) -> Vec<u8> {
+    let asset = format!("a-{n}");
+    s.integration.envelope(
+        project,
+        "generation_recorded",
+        json!({"generation_id": format!("g-{n}"), "model_version": "mv", "prompt": "pr", "seed": n,
+               "outputs": [{"asset_id": asset, "digest": crate::client::digest_of(asset.as_bytes()), "media_type": "image/png"}]}),
+    )
+}
+
+fn batch_body(envelopes: &[Vec<u8>]) -> Vec<u8> {
+    let mut body = b"{\"envelopes\":[".to_vec();
+    for (i, e) in envelopes.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(e);
+    }
+    body.extend_from_slice(b"]}");
+    body
+}
+
+pub fn run(options: BenchOptions) -> Result<Report, String> {
+    let (server, url, data) = match &options.url {
+        Some(url) => (None, url.clone(), options.data.clone().ok_or("--data is needed with --url")?),
+        None => {
+            let (server, url, data) = start_server()?;
+            (Some(server), url, data)
+        }
+    };
+    let pid = server.as_ref().map(|s| s.child.id());
+    let dir = crate::startup::DataDir { root: data };
+    let token = std::fs::read_to_string(dir.admin_token()).map_err(|e| e.to_string())?.trim().to_owned();
+    let admin = Signer::new(KeyFile::load(&dir.admin_key()).map_err(|e| e.to_string())?);
+    let client = Client::new(&url).with_token(&token);
+    let run_id = chrono::Utc::now().format("%H%M%S").to_string();
+    let mut rows = Vec::new();
+    let peak = || pid.and_then(|p| status_kb(p, "VmHWM:")).map(|kb| kb / 1024.0);
+    let mut counter = 0usize;
+    let mut record = |workload: &str, clients: usize, requests: Vec<(String, Option<Vec<u8>>, usize)>| {
+        let n = requests.len();
+        let (latencies, errors, events, seconds) = drive(&url, &token, clients, requests);
+        let row = Row {
+            workload: workload.to_owned(),
+            clients,
+            requests: n,
+            events,
+            errors,
+            seconds,
+            events_per_second: events as f64 / seconds,
+            p50_ms: percentile(&latencies, 0.50),
+            p95_ms: percentile(&latencies, 0.95),
+            p99_ms: percentile(&latencies, 0.99),
+            server_peak_rss_mb: peak(),
+        };
+        eprintln!(
+            "{:<28} {:>4} clients {:>9.0} /s  p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  errors {}",
+            row.workload, clients, row.events_per_second, row.p50_ms, row.p95_ms, row.p99_ms, row.errors
+        );
+        rows.push(row);
+    };
+    for &clients in &options.clients {
+        let s = setup(&client, &admin, &format!("{run_id}-{clients}"), clients)?;
+        // Single events: each client its own project, as parallel pipelines do.
+        let requests: Vec<_> = (0..options.single_events)
+            .map(|i| {
+                counter += 1;
+                ("/v1/events".to_owned(), Some(generation(&s, &s.projects[i % clients], counter)), 1)
+            })
+            .collect();
+        record("append, single events", clients, requests);
+        for size in [10usize, 100] {
+            let requests: Vec<_> = (0..options.batch_events / size)
+                .map(|b| {
+                    let envelopes: Vec<Vec<u8>> = (0..size)
+                        .map(|_| {
+                            counter += 1;
+                            generation(&s, &s.projects[b % clients], counter)
+                        })
+                        .collect();
+                    ("/v1/batches".to_owned(), Some(batch_body(&envelopes)), size)
+                })
+                .collect();
+            record(&format!("append, batches of {size}"), clients, requests);
+        }
+    }
+    let size = client.get("/v1/head").map_err(|e| e.to_string())?.body["size"].as_u64().unwrap_or(1);
+    let project = format!("bench-{run_id}-{}-0", options.clients[0]);
+    let reads: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+        (
+            "read, project stream page of 100",
+            Box::new(move |i| format!("/v1/projects/{project}/events?from_version={}&limit=100", 1 + (i * 97) % 1000)),
+        ),
+        (
+            "read, feed page of 100",
+            Box::new(move |i| format!("/v1/entries?from={}&limit=100", (i as u64 * 7919) % size)),
+        ),
+        (
+            "read, inclusion proof",
+            Box::new(move |i| format!("/v1/proofs/inclusion?sequence={}", (i as u64 * 7919) % size)),
+        ),
+        ("read, checkpoint", Box::new(|_| "/v1/checkpoint".to_owned())),
+    ];
+    for (name, path) in reads {
+        let requests: Vec<_> = (0..options.reads).map(|i| (path(i), None, 1)).collect();
+        record(name, 16, requests);
+    }
+    let memory = if options.memory_events > 0 {
+        let s = setup(&client, &admin, &format!("{run_id}-mem"), 16)?;
+        let mut appended = 0usize;
+        while appended < options.memory_events {
+            let chunk = (options.memory_events - appended).min(200_000);
+            let requests: Vec<_> = (0..chunk / 100)
+                .map(|b| {
+                    let envelopes: Vec<Vec<u8>> = (0..100)
+                        .map(|_| {
+                            counter += 1;
+                            generation(&s, &s.projects[b % 16], counter)
+                        })
+                        .collect();
+                    ("/v1/batches".to_owned(), Some(batch_body(&envelopes)), 100)
+                })
+                .collect();
+            let (_, errors, events, seconds) = drive(&url, &token, 16, requests);
+            appended += chunk;
+            eprintln!("memory run: {appended} events appended ({:.0}/s, {errors} errors)", events as f64 / seconds);
+        }
+        let total = client.get("/v1/head").map_err(|e| e.to_string())?.body["size"].as_u64().unwrap_or(0);
+        pid.and_then(|p| {
+            Some(MemoryFigure { events: total, rss_mb: status_kb(p, "VmRSS:")? / 1024.0, peak_rss_mb: peak()? })
+        })
+    } else {
+        None
+    };
+    let report = Report { machine: machine(), started_at: chrono::Utc::now().to_rfc3339(), rows, memory };
+    write_report(&options.out, &report)?;
+    Ok(report)
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    format!("{cores} cores, {cpu}")
+}
+
+pub fn markdown(report: &Report) -> String {
+    let mut out = format!("Machine: {}\n\n", report.machine);
+    out.push_str("| workload | clients | events/s | p50 ms | p95 ms | p99 ms | errors | server peak RSS MB |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for r in &report.rows {
+        out.push_str(&format!(
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {} |\n",
+            r.workload,
+            r.clients,
+            r.events_per_second,
+            r.p50_ms,
+            r.p95_ms,
+            r.p99_ms,
+            r.errors,
+            r.server_peak_rss_mb.map(|m| format!("{m:.0}")).unwrap_or_else(|| "–".into())
+        ));
+    }
+    if let Some(m) = &report.memory {
+        out.push_str(&format!(
+            "\nAfter {} entries: server resident memory {:.0} MB (peak {:.0} MB).\n",
+            m.events, m.rss_mb, m.peak_rss_mb
+        ));
+    }
+    out
+}
+
+fn write_report(dir: &Path, report: &Report) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("bench.json"), serde_json::to_vec_pretty(report).expect("reports serialize"))
+        .map_err(|e| e.to_string())?;
+    std::fs::write(dir.join("bench.md"), markdown(report)).map_err(|e| e.to_string())
+}
