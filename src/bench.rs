@@ -287,7 +287,8 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
     }
     let size = client.get("/v1/head").map_err(|e| e.to_string())?.body["size"].as_u64().unwrap_or(1);
     let project = format!("bench-{run_id}-{}-0", options.clients[0]);
-    let reads: Vec<(&str, Box<dyn Fn(usize) -> String>)> = vec![
+    type PathOf = Box<dyn Fn(usize) -> String>;
+    let reads: Vec<(&str, PathOf)> = vec![
         (
             "read, project stream page of 100",
             Box::new(move |i| format!("/v1/projects/{project}/events?from_version={}&limit=100", 1 + (i * 97) % 1000)),
