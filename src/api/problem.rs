@@ -184,6 +184,7 @@ fn refusal_field(r: &Refusal) -> Option<String> {
         Refusal::ProjectNotFound { .. } | Refusal::ProjectExists { .. } => Some("payload.project".into()),
         Refusal::AlreadyRetracted { .. } => Some("payload.body.event_id".into()),
         Refusal::UnknownActor { .. } | Refusal::ActorExists { .. } => Some("payload.body.actor_id".into()),
+        Refusal::Policy { .. } => Some("payload.body".into()),
     }
 }
 
@@ -265,6 +266,7 @@ pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
     ("unknown-reference", 422, "A referenced asset, prompt, model version, pipeline, brief, reference or event does not exist in the same project; `field` names the reference."),
     ("digest-mismatch", 422, "A review or approval names a digest that is not the asset's."),
     ("tree-size-out-of-range", 422, "A proof was asked for a tree size the log has not reached, or that does not contain the entry."),
+    ("policy-violation", 422, "The project's workflow policy refuses the approval or delivery; `detail` names the rule and the missing evidence (docs/policies.md)."),
     ("already-retracted", 422, "The retracted event was already retracted."),
     ("unknown-actor", 422, "A key event names an actor that is not registered."),
     ("invalid-event", 422, "The event breaks a rule of its kind (an empty list that must not be, an asset both selected and rejected, a reused key id); `field` and `detail` say which."),

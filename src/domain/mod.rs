@@ -2,6 +2,7 @@
 
 pub mod event;
 pub mod ids;
+pub mod policy;
 pub mod roles;
 pub mod rules;
 pub mod state;

@@ -36,6 +36,8 @@ pub enum Refusal {
     UnknownActor { actor: ActorId },
     #[error("actor `{actor}` already exists")]
     ActorExists { actor: ActorId },
+    #[error("workflow policy `{rule}`: {missing}")]
+    Policy { rule: &'static str, missing: String },
 }
 
 impl Refusal {
@@ -55,6 +57,7 @@ impl Refusal {
             Refusal::AlreadyRetracted { .. } => "already-retracted",
             Refusal::UnknownActor { .. } => "unknown-actor",
             Refusal::ActorExists { .. } => "actor-exists",
+            Refusal::Policy { .. } => "policy-violation",
         }
     }
 }
@@ -141,6 +144,10 @@ pub fn decide(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> {
         }
         Body::ApprovalRecorded(b) => refs.digest_matches("body.digest", &b.asset, &b.digest)?,
         Body::DeliveryRecorded(b) => refs.exists("body.master_asset", N::Asset, &b.master_asset)?,
+        _ => {}
+    }
+    super::policy::check(view, payload)?;
+    match &payload.body {
         Body::NoteAdded(b) => refs.all_exist("body.assets", N::Asset, &b.assets)?,
         Body::EventRetracted(b) => {
             if !view.has_event(project, &b.event_id) {

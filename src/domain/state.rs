@@ -57,6 +57,25 @@ pub struct ProjectState {
     records: HashMap<(Namespace, Id), Record>,
     events: HashSet<EventId>,
     retracted: HashSet<EventId>,
+    reviews: HashMap<Digest, Vec<Review>>,
+    approvals: HashMap<Digest, Vec<Approval>>,
+}
+
+/// A QC review as the workflow policies see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Review {
+    pub event: EventId,
+    pub verdict: Verdict,
+    pub passed: Vec<QcCheck>,
+    pub medium: ProofMedium,
+}
+
+/// An approval as the workflow policies see it: the approver's role when it was signed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Approval {
+    pub event: EventId,
+    pub role: Option<Role>,
+    pub decision: Decision,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -182,9 +201,20 @@ impl ProjectState {
         self.retracted.contains(id)
     }
 
-    pub fn apply(&mut self, event_id: &EventId, body: &Body) {
+    pub fn apply(&mut self, event_id: &EventId, body: &Body, role: Option<Role>) {
         self.events.insert(event_id.clone());
         match body {
+            Body::QcReviewRecorded(b) => {
+                self.records.insert((Namespace::Review, b.review_id.clone()), Record::Plain);
+                let passed = b.checks.iter().filter(|c| c.result == CheckResult::Pass).map(|c| c.check).collect();
+                let review = Review { event: event_id.clone(), verdict: b.verdict, passed, medium: b.proof_medium };
+                self.reviews.entry(b.digest.clone()).or_default().push(review);
+            }
+            Body::ApprovalRecorded(b) => {
+                self.records.insert((Namespace::Approval, b.approval_id.clone()), Record::Plain);
+                let approval = Approval { event: event_id.clone(), role, decision: b.decision };
+                self.approvals.entry(b.digest.clone()).or_default().push(approval);
+            }
             Body::ProjectCreated(b) => self.content_type = Some(b.content_type),
             Body::BriefRevised(b) => {
                 if let Some(formats) = &b.deliverable_formats {
@@ -211,6 +241,12 @@ impl ProjectState {
         self.records.extend(staged.records);
         self.events.extend(staged.events);
         self.retracted.extend(staged.retracted);
+        for (digest, reviews) in staged.reviews {
+            self.reviews.entry(digest).or_default().extend(reviews);
+        }
+        for (digest, approvals) in staged.approvals {
+            self.approvals.entry(digest).or_default().extend(approvals);
+        }
     }
 }
 
@@ -237,7 +273,8 @@ impl LedgerState {
         if payload.project.is_system() {
             self.system.apply(&payload.body);
         } else {
-            self.projects.entry(payload.project.clone()).or_default().apply(&payload.event_id, &payload.body);
+            let role = self.system.actor(&payload.actor).map(|a| a.role);
+            self.projects.entry(payload.project.clone()).or_default().apply(&payload.event_id, &payload.body, role);
         }
     }
 
@@ -266,6 +303,36 @@ pub struct View<'a> {
 }
 
 impl View<'_> {
+    fn both(&self, project: &ProjectId) -> impl Iterator<Item = &ProjectState> {
+        self.base.project(project).into_iter().chain(self.changes.projects.get(project))
+    }
+
+    /// QC reviews of a digest that were not retracted, oldest first.
+    pub fn reviews(&self, project: &ProjectId, digest: &Digest) -> Vec<&Review> {
+        let all: Vec<&Review> = self.both(project).flat_map(|p| p.reviews.get(digest).into_iter().flatten()).collect();
+        all.into_iter().filter(|r| !self.is_retracted(project, &r.event)).collect()
+    }
+
+    /// Approvals of a digest that were not retracted, oldest first.
+    pub fn approvals(&self, project: &ProjectId, digest: &Digest) -> Vec<&Approval> {
+        let all: Vec<&Approval> =
+            self.both(project).flat_map(|p| p.approvals.get(digest).into_iter().flatten()).collect();
+        all.into_iter().filter(|a| !self.is_retracted(project, &a.event)).collect()
+    }
+
+    /// The deliverable formats every brief of the project declares, as last revised.
+    pub fn brief_formats(&self, project: &ProjectId) -> Vec<Label> {
+        let mut briefs: HashMap<&Id, &Vec<Label>> = HashMap::new();
+        for state in self.both(project) {
+            for ((ns, id), record) in &state.records {
+                if let (Namespace::Brief, Record::Brief { formats }) = (ns, record) {
+                    briefs.insert(id, formats);
+                }
+            }
+        }
+        briefs.into_values().flatten().cloned().collect()
+    }
+
     pub fn system(&self) -> &SystemState {
         self.changes.system.as_ref().unwrap_or(&self.base.system)
     }
@@ -302,7 +369,8 @@ impl Changes {
         if payload.project.is_system() {
             self.system.get_or_insert_with(|| base.system.clone()).apply(&payload.body);
         } else {
-            self.projects.entry(payload.project.clone()).or_default().apply(&payload.event_id, &payload.body);
+            let role = self.system.as_ref().unwrap_or(&base.system).actor(&payload.actor).map(|a| a.role);
+            self.projects.entry(payload.project.clone()).or_default().apply(&payload.event_id, &payload.body, role);
         }
     }
 }

@@ -147,3 +147,8 @@ fn the_transparency_vectors_hold() {
         assert!(doc.contains(&value), "docs/transparency.md must give the {what}:\n{value}");
     }
 }
+
+#[test]
+fn the_policy_rules_are_documented() {
+    ensure_section("docs/policies.md", "policy-rules", &lineage_ledger::domain::policy::rules_markdown());
+}

@@ -5,6 +5,7 @@ mod append;
 mod contract;
 mod crash;
 mod helpers;
+mod policies;
 mod reads;
 mod refusals;
 mod rfc9162;
