@@ -9,7 +9,7 @@ use crate::store::TokenRecord;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::StreamExt as _;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::future::{ready, Ready};
 
@@ -728,4 +728,374 @@ pub async fn evidence(
         web::block(move || crate::evidence::build(&ledger, &project_id, &asset_id)).await.map_err(blocking_error)??;
     let bundle = bundle.ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))?;
     Ok(HttpResponse::Ok().json(bundle))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatusQuery {
+    /// See the project as it was: a sequence (entries up to and including it) or an RFC 3339
+    /// time (entries received at or before it).
+    pub as_of: Option<String>,
+}
+
+/// Resolves `as_of` to a number of entries; `None` means now.
+fn resolve_as_of(state: &AppState, raw: Option<&str>) -> Result<Option<u64>, ApiError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let len = state.ledger.len();
+    let beyond =
+        |detail: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "as-of-out-of-range", detail).field("as_of");
+    if let Ok(sequence) = raw.parse::<u64>() {
+        if sequence >= len {
+            return Err(beyond(format!("sequence {sequence} is beyond the head of the log ({len} entries)")));
+        }
+        return Ok(Some(sequence + 1));
+    }
+    let time = chrono::DateTime::parse_from_rfc3339(raw)
+        .map_err(|_| {
+            ApiError::bad_query(format!("`as_of` must be a sequence or an RFC 3339 time, got `{raw}`")).field("as_of")
+        })?
+        .with_timezone(&chrono::Utc);
+    if time > chrono::Utc::now() {
+        return Err(beyond(format!("{raw} is in the future")));
+    }
+    Ok(Some(state.ledger.size_at(time)?))
+}
+
+/// Runs `f` on the project's projections, now or as of a size.
+fn with_project<T>(
+    state: &AppState,
+    project: &ProjectId,
+    size: Option<u64>,
+    f: impl FnOnce(&crate::projections::ProjectProjection) -> T,
+) -> Result<T, ApiError> {
+    let missing = || ApiError::not_found(format!("project `{project}` does not exist"));
+    match size {
+        None => {
+            let projections = state.ledger.projections();
+            projections.project(project).map(f).ok_or_else(missing)
+        }
+        Some(size) => {
+            let folded = state.ledger.project_as_of(project.as_str(), size)?;
+            if folded.events.is_empty() {
+                return Err(missing());
+            }
+            Ok(f(&folded))
+        }
+    }
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StatusView {
+    pub project: String,
+    #[schema(value_type = Option<String>)]
+    pub content_type: Option<crate::domain::event::ContentType>,
+    /// Entries of the whole log the answer reflects.
+    pub log_size: u64,
+    pub events: usize,
+    pub stages: Vec<crate::projections::stages::StageInfo>,
+    /// Stages open at the same time.
+    #[schema(value_type = Vec<String>)]
+    pub overlapping: Vec<crate::domain::event::Stage>,
+}
+
+/// Stage status of a project: the six stages, their state, activity, assets and reopenings.
+#[utoipa::path(get, path = "/v1/projects/{project}/status", tag = "projections", params(("project" = String, Path), StatusQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = StatusView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn status(
+    reader: Reader,
+    project: web::Path<String>,
+    query: web::Query<StatusQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let project = parse_project(&project)?;
+    reader.project(project.as_str())?;
+    let size = resolve_as_of(&state, query.as_of.as_deref())?;
+    let log_size = size.unwrap_or_else(|| state.ledger.len());
+    let view = with_project(&state, &project, size, |p| StatusView {
+        project: project.to_string(),
+        content_type: p.content_type,
+        log_size,
+        events: p.events.len(),
+        stages: p.stages.stages.clone(),
+        overlapping: p.stages.overlapping(),
+    })?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProvenanceQuery {
+    /// `ancestors` (default: back to the brief) or `descendants` (forward to every variant and
+    /// delivery).
+    pub direction: Option<String>,
+    /// Most hops from the asset (default 64, at most 100000).
+    pub depth: Option<u32>,
+    /// `json` (default) or `dot` (Graphviz).
+    pub format: Option<String>,
+    /// A sequence or an RFC 3339 time, as in the status endpoint.
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProvenanceView {
+    pub direction: String,
+    pub graph: crate::projections::graph::Subgraph,
+    /// For ancestors: the brief, references, prompts, pinned model versions, people, tools,
+    /// and the QC reviews and approvals of this exact digest.
+    pub summary: Option<crate::projections::summary::Summary>,
+}
+
+fn parse_asset(raw: &str) -> Result<crate::domain::Id, ApiError> {
+    crate::domain::Id::parse(raw).map_err(|e| {
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid-path", format!("asset id `{raw}` {e}")).field("asset")
+    })
+}
+
+/// The provenance graph of an asset.
+#[utoipa::path(get, path = "/v1/projects/{project}/assets/{asset}/provenance", tag = "projections",
+    params(("project" = String, Path), ("asset" = String, Path), ProvenanceQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = ProvenanceView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn provenance(
+    reader: Reader,
+    path: web::Path<(String, String)>,
+    query: web::Query<ProvenanceQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (project, asset) = path.into_inner();
+    let project = parse_project(&project)?;
+    reader.project(project.as_str())?;
+    let asset = parse_asset(&asset)?;
+    let up = match query.direction.as_deref() {
+        None | Some("ancestors") => true,
+        Some("descendants") => false,
+        Some(other) => {
+            return Err(ApiError::bad_query(format!("`direction` is `ancestors` or `descendants`, not `{other}`"))
+                .field("direction"))
+        }
+    };
+    let dot = match query.format.as_deref() {
+        None | Some("json") => false,
+        Some("dot") => true,
+        Some(other) => {
+            return Err(ApiError::bad_query(format!("`format` is `json` or `dot`, not `{other}`")).field("format"))
+        }
+    };
+    let depth = query.depth.unwrap_or(64);
+    if depth > 100_000 {
+        return Err(ApiError::bad_query("`depth` is at most 100000").field("depth"));
+    }
+    let size = resolve_as_of(&state, query.as_of.as_deref())?;
+    let graph = with_project(&state, &project, size, |p| {
+        if up {
+            p.graph.ancestors(asset.as_str(), depth)
+        } else {
+            p.graph.descendants(asset.as_str(), depth)
+        }
+    })?
+    .ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))?;
+    if dot {
+        return Ok(HttpResponse::Ok().content_type("text/vnd.graphviz; charset=utf-8").body(graph.to_dot()));
+    }
+    let summary = up.then(|| {
+        crate::projections::summary::summarize(&graph, |sequence| {
+            state.ledger.entry(sequence).ok().flatten().and_then(|e| crate::ledger::open_entry(&e).ok()).map(|(_, p)| p)
+        })
+    });
+    let direction = if up { "ancestors" } else { "descendants" }.to_owned();
+    Ok(HttpResponse::Ok().json(ProvenanceView { direction, graph, summary }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub sequence: u64,
+    pub version: u64,
+    pub event_id: String,
+    pub kind: String,
+    pub actor: String,
+    pub key_id: String,
+    pub occurred_at: String,
+    pub received_at: String,
+    /// Hex entry hash.
+    pub hash: String,
+    /// `valid`, `valid, key revoked since`, or `invalid`.
+    pub signature: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditTrail {
+    pub project: String,
+    pub asset: String,
+    pub entries: Vec<AuditEntry>,
+}
+
+/// Every entry that names the asset (as subject, input or output), in ledger order.
+#[utoipa::path(get, path = "/v1/projects/{project}/assets/{asset}/audit", tag = "projections",
+    params(("project" = String, Path), ("asset" = String, Path), StatusQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = AuditTrail),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn audit(
+    reader: Reader,
+    path: web::Path<(String, String)>,
+    query: web::Query<StatusQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (project, asset) = path.into_inner();
+    let project = parse_project(&project)?;
+    reader.project(project.as_str())?;
+    let asset = parse_asset(&asset)?;
+    let size = resolve_as_of(&state, query.as_of.as_deref())?.unwrap_or_else(|| state.ledger.len());
+    let system = state.ledger.system();
+    let mut entries = Vec::new();
+    for sequence in state.ledger.asset_sequences(project.as_str(), asset.as_str())? {
+        if sequence >= size {
+            break;
+        }
+        let Some(entry) = state.ledger.entry(sequence)? else { continue };
+        let Ok((opened, payload)) = crate::ledger::open_entry(&entry) else { continue };
+        let key = system.key(&opened.key_id);
+        let verified = key
+            .and_then(|(_, _, k)| ed25519_dalek::VerifyingKey::from_bytes(k.public_key.bytes()).ok())
+            .is_some_and(|k| opened.verify(&k));
+        let signature = match (verified, key.map(|(_, _, k)| k.revoked)) {
+            (true, Some(true)) => "valid, key revoked since",
+            (true, _) => "valid",
+            (false, _) => "invalid",
+        };
+        entries.push(AuditEntry {
+            sequence,
+            version: entry.version,
+            event_id: payload.event_id.to_string(),
+            kind: payload.kind().as_str().to_owned(),
+            actor: payload.actor.to_string(),
+            key_id: opened.key_id.to_string(),
+            occurred_at: payload.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            received_at: entry.received_at().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            hash: hex::encode(entry.hash),
+            signature: signature.to_owned(),
+        });
+    }
+    if entries.is_empty() {
+        return Err(ApiError::not_found(format!("project `{project}` has no asset `{asset}`")));
+    }
+    Ok(HttpResponse::Ok().json(AuditTrail { project: project.to_string(), asset: asset.to_string(), entries }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// Only events of this kind.
+    pub kind: Option<String>,
+    /// Only events signed by this actor.
+    pub actor: Option<String>,
+    /// Only events of this stage.
+    pub stage: Option<String>,
+    /// Only events naming this asset.
+    pub asset: Option<String>,
+    /// Only events that occurred at or after this RFC 3339 time.
+    pub from: Option<String>,
+    /// Only events that occurred before this RFC 3339 time.
+    pub to: Option<String>,
+    /// Cursor: only events after this sequence (the `next` of the previous page).
+    pub after: Option<u64>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<usize>,
+    /// A sequence or an RFC 3339 time, as in the status endpoint.
+    pub as_of: Option<String>,
+}
+
+fn query_time(raw: Option<&str>, field: &str) -> Result<Option<i64>, ApiError> {
+    raw.map(|t| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map(|d| d.timestamp_micros())
+            .map_err(|_| ApiError::bad_query(format!("`{field}` must be an RFC 3339 time, got `{t}`")).field(field))
+    })
+    .transpose()
+}
+
+/// A project's events, filtered by kind, actor, stage, asset and time, with a cursor.
+#[utoipa::path(get, path = "/v1/projects/{project}/history", tag = "projections", params(("project" = String, Path), HistoryQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = EntryPage),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn history(
+    reader: Reader,
+    project: web::Path<String>,
+    query: web::Query<HistoryQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let project = parse_project(&project)?;
+    reader.project(project.as_str())?;
+    let limit = page_size(query.limit)?;
+    let kind = match &query.kind {
+        None => None,
+        Some(k) => Some(
+            crate::domain::Kind::parse(k)
+                .ok_or_else(|| ApiError::bad_query(format!("unknown kind `{k}`")).field("kind"))?,
+        ),
+    };
+    let stage = match &query.stage {
+        None => None,
+        Some(s) => Some(
+            serde_json::from_value::<crate::domain::event::Stage>(serde_json::Value::String(s.clone()))
+                .map_err(|_| ApiError::bad_query(format!("unknown stage `{s}`")).field("stage"))?,
+        ),
+    };
+    let (from, to) = (query_time(query.from.as_deref(), "from")?, query_time(query.to.as_deref(), "to")?);
+    let assets: Option<std::collections::HashSet<u64>> = match &query.asset {
+        None => None,
+        Some(a) => {
+            Some(state.ledger.asset_sequences(project.as_str(), parse_asset(a)?.as_str())?.into_iter().collect())
+        }
+    };
+    let size = resolve_as_of(&state, query.as_of.as_deref())?;
+    let after = query.after;
+    let mut sequences = with_project(&state, &project, size, |p| {
+        p.events
+            .iter()
+            .filter(|m| after.is_none_or(|a| m.sequence > a))
+            .filter(|m| kind.is_none_or(|k| m.kind == k))
+            .filter(|m| stage.is_none_or(|s| m.stage == Some(s)))
+            .filter(|m| query.actor.as_deref().is_none_or(|a| p.actor_of(m) == a))
+            .filter(|m| from.is_none_or(|f| m.occurred_at_us >= f) && to.is_none_or(|t| m.occurred_at_us < t))
+            .filter(|m| assets.as_ref().is_none_or(|set| set.contains(&m.sequence)))
+            .map(|m| m.sequence)
+            .take(limit + 1)
+            .collect::<Vec<u64>>()
+    })?;
+    let next = (sequences.len() > limit).then(|| sequences[limit - 1]);
+    sequences.truncate(limit);
+    let mut entries = Vec::with_capacity(sequences.len());
+    for sequence in sequences {
+        if let Some(entry) = state.ledger.entry(sequence)? {
+            entries.push(EntryView::of(&entry));
+        }
+    }
+    Ok(HttpResponse::Ok().json(EntryPage { entries, next }))
 }

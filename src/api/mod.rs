@@ -79,7 +79,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/proofs/inclusion").route(web::get().to(inclusion_proof)))
             .service(resource("/proofs/consistency").route(web::get().to(consistency_proof)))
             .service(resource("/export").route(web::get().to(export)))
-            .service(resource("/projects/{project}/assets/{asset}/evidence").route(web::get().to(evidence))),
+            .service(resource("/projects/{project}/assets/{asset}/evidence").route(web::get().to(evidence)))
+            .service(resource("/projects/{project}/assets/{asset}/provenance").route(web::get().to(provenance)))
+            .service(resource("/projects/{project}/assets/{asset}/audit").route(web::get().to(audit)))
+            .service(resource("/projects/{project}/status").route(web::get().to(status)))
+            .service(resource("/projects/{project}/history").route(web::get().to(history))),
     );
 }
 

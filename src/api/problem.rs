@@ -267,6 +267,7 @@ pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
     ("digest-mismatch", 422, "A review or approval names a digest that is not the asset's."),
     ("tree-size-out-of-range", 422, "A proof was asked for a tree size the log has not reached, or that does not contain the entry."),
     ("policy-violation", 422, "The project's workflow policy refuses the approval or delivery; `detail` names the rule and the missing evidence (docs/policies.md)."),
+    ("as-of-out-of-range", 422, "`as_of` names a sequence beyond the head of the log or a time in the future."),
     ("already-retracted", 422, "The retracted event was already retracted."),
     ("unknown-actor", 422, "A key event names an actor that is not registered."),
     ("invalid-event", 422, "The event breaks a rule of its kind (an empty list that must not be, an asset both selected and rejected, a reused key id); `field` and `detail` say which."),

@@ -490,6 +490,10 @@ macro_rules! catalogue {
                         .map_err(|e| PayloadError::field(format!("body.{}", e.path()), e.inner())),)*
                 }
             }
+            /// The content type a `project_created` sets.
+            pub fn content_type(&self) -> Option<ContentType> {
+                match self { Body::ProjectCreated(b) => Some(b.content_type), _ => None }
+            }
             pub fn to_json(&self) -> serde_json::Value {
                 match self { $(Body::$variant(b) => serde_json::to_value(b).expect("bodies serialize"),)* }
             }

@@ -75,6 +75,8 @@ struct Shared {
     /// The checkpoint of the durable log.
     checkpoint: RwLock<Option<SignedCheckpoint>>,
     verifier: crate::crypto::checkpoint::NoteVerifier,
+    /// The read models, folded up to the durable length.
+    projections: RwLock<crate::projections::Projections>,
 }
 
 #[derive(Clone)]
@@ -135,13 +137,15 @@ impl Ledger {
         config: WriterConfig,
     ) -> Result<Ledger, StoreError> {
         let verifier = signer.verifier();
-        let (state, next) = writer::WriterState::load(store.as_ref(), genesis, &verifier)?;
+        let (mut state, next) = writer::WriterState::load(store.as_ref(), genesis, &verifier)?;
+        let projections = std::mem::take(&mut state.projections);
         let shared = Arc::new(Shared {
             committed: AtomicU64::new(next),
             keys: RwLock::new(writer::all_keys(&state.ledger.system)),
             system: RwLock::new(state.ledger.system.clone()),
             checkpoint: RwLock::new(state.checkpoint.clone()),
             verifier,
+            projections: RwLock::new(projections),
         });
         let (tx, rx) = crossbeam_channel::bounded(config.queue_capacity);
         writer::spawn(store.clone(), state, rx, shared.clone(), config, signer);
@@ -292,6 +296,51 @@ impl Ledger {
             Some(e) if result.is_none() => Err(e),
             _ => Ok(result),
         }
+    }
+
+    /// The current projections (read-locked while the guard lives).
+    pub fn projections(&self) -> std::sync::RwLockReadGuard<'_, crate::projections::Projections> {
+        self.shared.projections.read().expect("projections lock")
+    }
+
+    /// A project's projections as they stood with the first `size` entries of the log, folded
+    /// from its stored entries.
+    pub fn project_as_of(&self, project: &str, size: u64) -> Result<crate::projections::ProjectProjection, StoreError> {
+        let mut decoded = Vec::new();
+        let mut from = 1;
+        'pages: loop {
+            let page = self.project_entries(project, from, 4096)?;
+            let done = page.len() < 4096;
+            from += page.len() as u64;
+            for entry in page {
+                if entry.sequence >= size {
+                    break 'pages;
+                }
+                let (_, payload) = open_entry(&entry)
+                    .map_err(|e| StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() })?;
+                decoded.push((entry, payload));
+            }
+            if done {
+                break;
+            }
+        }
+        Ok(crate::projections::ProjectProjection::fold(decoded.iter().map(|(e, p)| (e, p))))
+    }
+
+    /// The number of entries received at or before `time` (receive times never decrease).
+    pub fn size_at(&self, time: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError> {
+        let target = time.timestamp_micros();
+        let (mut lo, mut hi) = (0u64, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let received = self.store.entry(mid)?.map(|e| e.received_at_us).unwrap_or(i64::MAX);
+            if received <= target {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
     }
 
     /// Sequences of the entries of `project` that name `asset`.

@@ -10,6 +10,7 @@ use crate::crypto::merkle::Frontier;
 use crate::domain::rules::{check_signer, decide};
 use crate::domain::{Changes, EventId, KeyId, LedgerState, ProjectId, SystemState, View};
 use crate::entry::Entry;
+use crate::projections::Projections;
 use crate::store::{Commit, Store, StoreError};
 use ed25519_dalek::VerifyingKey;
 use sha2::{Digest as _, Sha256};
@@ -65,6 +66,9 @@ pub(super) struct WriterState {
     genesis: SystemState,
     frontier: Frontier,
     pub checkpoint: Option<SignedCheckpoint>,
+    last_received: i64,
+    /// Folded during the load; handed to the readers' side at start.
+    pub projections: Projections,
 }
 
 pub(super) fn all_keys(system: &SystemState) -> HashMap<KeyId, VerifyingKey> {
@@ -90,13 +94,17 @@ impl WriterState {
     ) -> Result<(WriterState, u64), StoreError> {
         let mut replay = Replay::new(genesis.clone(), Depth::Structure);
         let corrupt = |b: Broken| StoreError::Corrupt { sequence: b.sequence, reason: b.reason };
+        let mut projections = Projections::default();
+        let mut last_received = i64::MIN;
         loop {
             let batch = store.range(replay.next, 4096)?;
             if batch.is_empty() {
                 break;
             }
             for entry in &batch {
-                replay.push(entry).map_err(corrupt)?;
+                let payload = replay.push(entry).map_err(corrupt)?;
+                projections.apply(entry, &payload);
+                last_received = last_received.max(entry.received_at_us);
             }
         }
         let next = replay.next;
@@ -139,6 +147,8 @@ impl WriterState {
             genesis,
             frontier: replay.frontier,
             checkpoint,
+            last_received,
+            projections,
         };
         Ok((state, next))
     }
@@ -192,7 +202,9 @@ impl Writer {
     }
 
     fn commit(&mut self, batch: Vec<Request>) {
-        let now = chrono::Utc::now().timestamp_micros();
+        // Receive times never go backwards, so that `as_of` a time is a prefix of the log.
+        let now = chrono::Utc::now().timestamp_micros().max(self.state.last_received);
+        self.state.last_received = now;
         let mut written: Vec<(Entry, EventId)> = Vec::new();
         let mut pending_ids: HashMap<EventId, (u64, [u8; 32])> = HashMap::new();
         let mut staged = Vec::with_capacity(batch.len());
@@ -212,6 +224,16 @@ impl Writer {
         };
         match outcome {
             Ok(()) => {
+                {
+                    let mut projections = self.shared.projections.write().expect("projections lock");
+                    for (request, result) in batch.iter().zip(&staged) {
+                        if let Staged::Accepted(answers) = result {
+                            for (item, answer) in request.items.iter().zip(answers).filter(|(_, a)| a.created) {
+                                projections.apply(&answer.entry, &item.payload);
+                            }
+                        }
+                    }
+                }
                 *self.shared.checkpoint.write().expect("checkpoint lock") = self.state.checkpoint.clone();
                 self.shared.committed.store(self.state.next, Ordering::Release);
                 if touches_system {
@@ -256,8 +278,9 @@ impl Writer {
     /// After a failed write the in-memory state may be ahead of the disk: read it back.
     fn reload(&mut self) {
         match WriterState::load(self.store.as_ref(), self.state.genesis.clone(), &self.signer.verifier()) {
-            Ok((state, next)) => {
+            Ok((mut state, next)) => {
                 *self.shared.checkpoint.write().expect("checkpoint lock") = state.checkpoint.clone();
+                *self.shared.projections.write().expect("projections lock") = std::mem::take(&mut state.projections);
                 self.state = state;
                 self.shared.committed.store(next, Ordering::Release);
             }

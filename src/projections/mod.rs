@@ -1,3 +1,96 @@
-//! Read models folded from the entries. Pure: they take decoded entries and return answers.
+//! Read models folded from the entries: stage status, the provenance graph, per-event metadata
+//! for history queries. Each is a pure fold (`apply` cannot fail) over committed entries; the
+//! ledger keeps the current ones up to date as batches commit and folds a project's entries
+//! again for `as_of` queries.
 
+pub mod graph;
 pub mod lineage;
+pub mod stages;
+pub mod summary;
+
+use crate::domain::event::{Kind, Stage};
+use crate::domain::{Payload, ProjectId};
+use crate::entry::Entry;
+use std::collections::HashMap;
+
+/// What history queries filter on, for one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventMeta {
+    pub sequence: u64,
+    pub version: u64,
+    pub kind: Kind,
+    pub stage: Option<Stage>,
+    actor: u32,
+    pub occurred_at_us: i64,
+    pub received_at_us: i64,
+}
+
+/// The projections of one project.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProjectProjection {
+    pub content_type: Option<crate::domain::event::ContentType>,
+    pub stages: stages::StageStatus,
+    pub graph: graph::Graph,
+    pub events: Vec<EventMeta>,
+    actors: Vec<String>,
+    actor_index: HashMap<String, u32>,
+}
+
+impl ProjectProjection {
+    /// Folds one committed entry in.
+    pub fn apply(&mut self, entry: &Entry, payload: &Payload) {
+        if let Some(content) = payload.body.content_type() {
+            self.content_type = Some(content);
+        }
+        let occurred = payload.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let stage = self.stages.apply(&payload.body, &occurred);
+        self.graph.apply(entry.sequence, payload);
+        let next = self.actors.len() as u32;
+        let actor = *self.actor_index.entry(payload.actor.to_string()).or_insert(next);
+        if actor == next {
+            self.actors.push(payload.actor.to_string());
+        }
+        self.events.push(EventMeta {
+            sequence: entry.sequence,
+            version: entry.version,
+            kind: payload.kind(),
+            stage,
+            actor,
+            occurred_at_us: payload.occurred_at.timestamp_micros(),
+            received_at_us: entry.received_at_us,
+        });
+    }
+
+    /// Folds a project's entries, in order.
+    pub fn fold<'a>(entries: impl IntoIterator<Item = (&'a Entry, &'a Payload)>) -> ProjectProjection {
+        let mut p = ProjectProjection::default();
+        for (entry, payload) in entries {
+            p.apply(entry, payload);
+        }
+        p
+    }
+
+    pub fn actor_of(&self, meta: &EventMeta) -> &str {
+        &self.actors[meta.actor as usize]
+    }
+}
+
+/// The projections of every project, and the last entry folded in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Projections {
+    projects: HashMap<ProjectId, ProjectProjection>,
+    pub applied: u64,
+}
+
+impl Projections {
+    pub fn apply(&mut self, entry: &Entry, payload: &Payload) {
+        if !payload.project.is_system() {
+            self.projects.entry(payload.project.clone()).or_default().apply(entry, payload);
+        }
+        self.applied = entry.sequence + 1;
+    }
+
+    pub fn project(&self, id: &ProjectId) -> Option<&ProjectProjection> {
+        self.projects.get(id)
+    }
+}

@@ -6,6 +6,7 @@ mod contract;
 mod crash;
 mod helpers;
 mod policies;
+mod projections;
 mod reads;
 mod refusals;
 mod rfc9162;

@@ -1,0 +1,226 @@
+//! Stage status, provenance, audit trails and history of the demo campaign, checked against
+//! expectation files in `tests/api/expected/` (written by hand from what the demo records).
+
+use crate::helpers::*;
+use serde_json::Value;
+use std::sync::OnceLock;
+
+/// One server with the demo campaign recorded as project `aurora`, shared by these tests.
+fn aurora() -> &'static TestApp {
+    static APP: OnceLock<TestApp> = OnceLock::new();
+    APP.get_or_init(|| {
+        let app = spawn_app();
+        let admin = lineage_ledger::crypto::keys::KeyFile::load(&app.data().admin_key()).unwrap();
+        lineage_ledger::demo::run(&app.client, admin, "aurora").expect("the demo runs");
+        app
+    })
+}
+
+/// Compares lines with an expectation file (comment lines start with `#`).
+fn check(name: &str, actual: Vec<String>) {
+    let path = format!("tests/api/expected/{name}");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let expected: Vec<&str> = text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()).collect();
+    assert_eq!(actual, expected, "{path} differs from what the ledger answers");
+}
+
+fn status_lines(body: &Value) -> Vec<String> {
+    let mut lines: Vec<String> = body["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let assets: Vec<&str> = s["assets"].as_array().unwrap().iter().map(|a| a.as_str().unwrap()).collect();
+            let assets = if assets.is_empty() { "-".to_owned() } else { assets.join(",") };
+            format!(
+                "{} {} {} {} {assets}",
+                s["stage"].as_str().unwrap(),
+                s["state"].as_str().unwrap(),
+                s["event_count"],
+                s["times_reopened"]
+            )
+        })
+        .collect();
+    let overlapping: Vec<&str> = body["overlapping"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+    lines.push(format!("overlapping {}", if overlapping.is_empty() { "-".to_owned() } else { overlapping.join(",") }));
+    lines
+}
+
+fn node_keys(body: &Value) -> Vec<String> {
+    let mut keys: Vec<String> =
+        body["graph"]["nodes"].as_array().unwrap().iter().map(|n| n["key"].as_str().unwrap().to_owned()).collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn stage_status_of_the_demo() {
+    let app = aurora();
+    let status = app.get("/v1/projects/aurora/status");
+    assert_eq!(status.status, 200, "{:?}", status.body);
+    assert_eq!(status.body["content_type"], "campaign");
+    check("aurora-status.txt", status_lines(&status.body));
+}
+
+#[test]
+fn as_of_shows_the_earlier_state() {
+    let app = aurora();
+    let edits = app.get("/v1/projects/aurora/history?kind=post_edit_applied&limit=1");
+    let retouch = edits.body["entries"][0]["sequence"].as_u64().unwrap();
+    let earlier = app.get(&format!("/v1/projects/aurora/status?as_of={retouch}"));
+    assert_eq!(earlier.status, 200, "{:?}", earlier.body);
+    assert_eq!(earlier.body["log_size"], retouch + 1);
+    check("aurora-status-mid-production.txt", status_lines(&earlier.body));
+    // As of a time: the retouch's receive time gives at least that state.
+    let received = edits.body["entries"][0]["received_at"].as_str().unwrap().to_owned();
+    let by_time = app.get(&format!("/v1/projects/aurora/status?as_of={}", received.replace('+', "%2B")));
+    assert_eq!(by_time.status, 200, "{:?}", by_time.body);
+    assert!(by_time.body["log_size"].as_u64().unwrap() > retouch);
+    // Provenance as of then: the master did not exist yet.
+    assert_eq!(app.get(&format!("/v1/projects/aurora/assets/hero-master-v2/provenance?as_of={retouch}")).status, 404);
+    assert_eq!(app.get(&format!("/v1/projects/aurora/assets/hero-retouched/provenance?as_of={retouch}")).status, 200);
+    for (query, status, problem) in [
+        ("as_of=999999", 422, "as-of-out-of-range"),
+        ("as_of=2999-01-01T00:00:00Z", 422, "as-of-out-of-range"),
+        ("as_of=yesterday", 400, "invalid-query"),
+    ] {
+        let answer = app.get(&format!("/v1/projects/aurora/status?{query}"));
+        assert_eq!(answer.status, status, "{query}");
+        assert_eq!(answer.body["type"], format!("urn:lineage:problem:{problem}"), "{query}");
+    }
+}
+
+#[test]
+fn provenance_of_every_delivery() {
+    let app = aurora();
+    for asset in ["hero-billboard", "hero-ig-4x5", "hero-print-a4"] {
+        let answer = app.get(&format!("/v1/projects/aurora/assets/{asset}/provenance"));
+        assert_eq!(answer.status, 200, "{asset}: {:?}", answer.body);
+        check(&format!("aurora-provenance-{asset}.txt"), node_keys(&answer.body));
+        let summary = &answer.body["summary"];
+        assert_eq!(summary["briefs"], serde_json::json!(["brief-main"]));
+        let models: Vec<&str> = summary["model_versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["model_version_id"].as_str().unwrap())
+            .collect();
+        assert!(models.contains(&"mv-aurora-lora-3"), "{models:?}");
+        let lora = summary["model_versions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["model_version_id"] == "mv-aurora-lora-3")
+            .unwrap();
+        assert_eq!(lora["license"], "proprietary");
+        assert!(lora["weights_digest"].as_str().unwrap().starts_with("sha256:"));
+        // The variant itself was never reviewed; the master's passing review and approvals are upstream.
+        assert_eq!(summary["reviews"].as_array().unwrap().len(), 0);
+        let upstream: Vec<(&str, &str)> = summary["upstream_reviews"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["review_id"].as_str().unwrap(), r["verdict"].as_str().unwrap()))
+            .collect();
+        assert!(upstream.contains(&("qc-2", "pass")) && upstream.contains(&("qc-1", "fail")), "{upstream:?}");
+        assert_eq!(summary["upstream_approvals"].as_array().unwrap().len(), 3);
+        assert!(summary["tools"].as_array().unwrap().iter().any(|t| t == "Nuke 15"));
+    }
+    let master = app.get("/v1/projects/aurora/assets/hero-master-v2/provenance");
+    let reviews: Vec<&str> = master.body["summary"]["reviews"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["review_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(reviews, ["qc-2"], "only the review of this exact digest holds for it");
+    assert_eq!(master.body["summary"]["approvals"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn descendants_reach_every_variant() {
+    let app = aurora();
+    let answer = app.get("/v1/projects/aurora/assets/img-12/provenance?direction=descendants");
+    assert_eq!(answer.status, 200);
+    check("aurora-descendants-img-12.txt", node_keys(&answer.body));
+    let shallow = app.get("/v1/projects/aurora/assets/img-12/provenance?direction=descendants&depth=2");
+    assert!(node_keys(&shallow.body).len() < node_keys(&answer.body).len(), "the depth limit holds");
+    let dot = app.get("/v1/projects/aurora/assets/hero-billboard/provenance?format=dot");
+    assert_eq!(dot.status, 200);
+    assert!(dot.text.starts_with("digraph provenance {"), "{}", dot.text);
+    assert!(
+        dot.text.contains("\"asset:hero-billboard\" -> \"delivery:dl-billboard\" [label=\"generated_by\"]"),
+        "{}",
+        dot.text
+    );
+    for (query, status) in [("direction=sideways", 400), ("format=svg", 400), ("depth=-1", 400)] {
+        assert_eq!(app.get(&format!("/v1/projects/aurora/assets/img-12/provenance?{query}")).status, status, "{query}");
+    }
+    assert_eq!(app.get("/v1/projects/aurora/assets/ghost/provenance").status, 404);
+}
+
+#[test]
+fn the_audit_trail_of_the_master() {
+    let app = aurora();
+    let answer = app.get("/v1/projects/aurora/assets/hero-master-v2/audit");
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let entries = answer.body["entries"].as_array().unwrap();
+    let lines: Vec<String> = entries
+        .iter()
+        .map(|e| {
+            format!(
+                "{} {} {}",
+                e["kind"].as_str().unwrap(),
+                e["actor"].as_str().unwrap(),
+                e["signature"].as_str().unwrap()
+            )
+        })
+        .collect();
+    check("aurora-audit-hero-master-v2.txt", lines);
+    let sequences: Vec<u64> = entries.iter().map(|e| e["sequence"].as_u64().unwrap()).collect();
+    assert!(sequences.windows(2).all(|w| w[0] < w[1]), "ledger order");
+    assert!(entries.iter().all(|e| e["hash"].as_str().unwrap().len() == 64));
+    assert_eq!(app.get("/v1/projects/aurora/assets/ghost/audit").status, 404);
+}
+
+#[test]
+fn history_filters_and_pages() {
+    let app = aurora();
+    let count = |query: &str| -> usize {
+        let answer = app.get(&format!("/v1/projects/aurora/history?limit=1000&{query}"));
+        assert_eq!(answer.status, 200, "{query}: {:?}", answer.body);
+        answer.body["entries"].as_array().unwrap().len()
+    };
+    assert_eq!(count(""), 59);
+    assert_eq!(count("kind=generation_recorded"), 20);
+    assert_eq!(count("actor=genpipe-9b8902"), 23);
+    assert_eq!(count("stage=delivery"), 5);
+    assert_eq!(count("asset=hero-master-v2"), 8);
+    assert_eq!(count("kind=approval_recorded&asset=hero-master-v2"), 3);
+    assert_eq!(count("from=2999-01-01T00:00:00Z"), 0);
+    assert_eq!(count("to=2000-01-01T00:00:00Z"), 0);
+    let first = app.get("/v1/projects/aurora/history?kind=generation_recorded&limit=8");
+    let next = first.body["next"].as_u64().unwrap();
+    let second = app.get(&format!("/v1/projects/aurora/history?kind=generation_recorded&limit=8&after={next}"));
+    let third =
+        app.get(&format!("/v1/projects/aurora/history?kind=generation_recorded&limit=8&after={}", second.body["next"]));
+    let ids = |v: &Value| -> Vec<String> {
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["payload"]["body"]["generation_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let mut all = ids(&first.body);
+    all.extend(ids(&second.body));
+    all.extend(ids(&third.body));
+    let expected: Vec<String> = (1..=20).map(|i| format!("gen-{i:02}")).collect();
+    assert_eq!(all, expected, "three pages, in order, nothing twice");
+    assert!(third.body["next"].is_null());
+    for query in ["kind=teleport", "stage=post", "from=tuesday", "limit=0", "asset=a%2Fb"] {
+        let answer = app.get(&format!("/v1/projects/aurora/history?{query}"));
+        assert_eq!(answer.status, 400, "{query}");
+    }
+    assert_eq!(app.get("/v1/projects/nowhere/history").status, 404);
+}
