@@ -128,6 +128,45 @@ enum Command {
         #[arg(long, default_value = "bench-results")]
         out: PathBuf,
     },
+    /// Stage status of a project.
+    Status {
+        project: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// A sequence or an RFC 3339 time: the status as it was then.
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// Provenance of an asset: its ancestors (default) or descendants, as JSON or Graphviz DOT.
+    Provenance {
+        project: String,
+        asset: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        #[arg(long)]
+        descendants: bool,
+        #[arg(long)]
+        dot: bool,
+        #[arg(long)]
+        depth: Option<u32>,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// Every entry that names an asset, in ledger order.
+    Audit {
+        project: String,
+        asset: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// Rebuild every projection from the entries of a stopped server's data directory, and
+    /// report the time and memory it took.
+    Rebuild {
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+    },
     /// Record a realistic campaign through every stage against a running server.
     Demo {
         #[arg(long, default_value = "http://127.0.0.1:8080", env = "LINEAGE_URL")]
@@ -139,6 +178,43 @@ enum Command {
         #[arg(long)]
         project: Option<String>,
     },
+}
+
+#[derive(clap::Args)]
+struct ServerArgs {
+    #[arg(long, default_value = "http://127.0.0.1:8080", env = "LINEAGE_URL")]
+    url: String,
+    /// Read token (default: the data directory's admin token).
+    #[arg(long, env = "LINEAGE_TOKEN")]
+    token: Option<String>,
+    #[arg(long, default_value = "./data", env = "LINEAGE_DATA")]
+    data: PathBuf,
+}
+
+impl ServerArgs {
+    fn client(&self) -> Client {
+        let token = self.token.clone().unwrap_or_else(|| read_token(&DataDir { root: self.data.clone() }));
+        Client::new(&self.url).with_token(&token)
+    }
+}
+
+/// Prints an answer's body (JSON pretty, text as is); exits 1 on an error status.
+fn show(answer: crate::client::Answer) {
+    if answer.body.is_null() {
+        print!("{}", answer.text);
+    } else {
+        println!("{}", serde_json::to_string_pretty(&answer.body).expect("JSON serializes"));
+    }
+    if !answer.ok() {
+        std::process::exit(1);
+    }
+}
+
+fn with_as_of(path: String, as_of: &Option<String>) -> String {
+    match as_of {
+        Some(a) => format!("{path}{}as_of={}", if path.contains('?') { '&' } else { '?' }, a.replace('+', "%2B")),
+        None => path,
+    }
 }
 
 fn open_file(path: &std::path::Path) -> std::io::BufReader<std::fs::File> {
@@ -278,6 +354,29 @@ pub fn run() {
             println!("{}", crate::bench::markdown(&report));
             eprintln!("written to {}/bench.md and bench.json", out.display());
         }
+        Command::Status { project, server, as_of } => {
+            let path = with_as_of(format!("/v1/projects/{project}/status"), &as_of);
+            show(server.client().get(&path).unwrap_or_else(|e| fail(e)));
+        }
+        Command::Provenance { project, asset, server, descendants, dot, depth, as_of } => {
+            let mut path = format!(
+                "/v1/projects/{project}/assets/{asset}/provenance?direction={}&format={}",
+                if descendants { "descendants" } else { "ancestors" },
+                if dot { "dot" } else { "json" }
+            );
+            if let Some(depth) = depth {
+                path.push_str(&format!("&depth={depth}"));
+            }
+            show(server.client().get(&with_as_of(path, &as_of)).unwrap_or_else(|e| fail(e)));
+        }
+        Command::Audit { project, asset, server, as_of } => {
+            let path = with_as_of(format!("/v1/projects/{project}/assets/{asset}/audit"), &as_of);
+            show(server.client().get(&path).unwrap_or_else(|e| fail(e)));
+        }
+        Command::Rebuild { data } => match crate::startup::rebuild(&data) {
+            Ok(report) => println!("{report}"),
+            Err(e) => fail(e),
+        },
         Command::Demo { url, data, project } => {
             let dir = DataDir { root: data };
             let admin = KeyFile::load(&dir.admin_key()).unwrap_or_else(|e| fail(e));

@@ -296,3 +296,39 @@ pub fn fsck(dir: &Path) -> Result<String, StartError> {
         hex::encode(checkpoint.root)
     ))
 }
+
+/// Folds every projection again from a data directory's entries (the server must be stopped)
+/// and reports how long it took and the memory it needed.
+pub fn rebuild(dir: &Path) -> Result<String, StartError> {
+    let data = DataDir { root: dir.to_owned() };
+    let store = SledStore::open(&data.store())?;
+    let started = std::time::Instant::now();
+    let mut projections = crate::projections::Projections::default();
+    let mut next = 0;
+    loop {
+        let batch = store.range(next, 4096)?;
+        if batch.is_empty() {
+            break;
+        }
+        for entry in &batch {
+            let (_, payload) = crate::ledger::open_entry(entry)
+                .map_err(|e| StartError::Fsck(format!("entry {}: {e}", entry.sequence)))?;
+            projections.apply(entry, &payload);
+        }
+        next += batch.len() as u64;
+    }
+    let elapsed = started.elapsed();
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| format!("{:.0} MB", kb / 1024.0))
+        .unwrap_or_else(|| "unknown".into());
+    Ok(format!(
+        "rebuilt the projections of {} projects from {next} entries in {:.2} s; peak resident memory {peak}",
+        projections.project_count(),
+        elapsed.as_secs_f64()
+    ))
+}

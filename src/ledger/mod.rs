@@ -444,3 +444,158 @@ mod tests {
         assert_eq!(Some(checkpoint.root), ledger.root(2).unwrap());
     }
 }
+
+#[cfg(test)]
+mod projection_properties {
+    //! Random but valid productions: the projections kept up to date commit by commit equal
+    //! the ones folded again from the stored entries, and the ones a restart rebuilds.
+    use super::*;
+    use crate::crypto::keys::KeyFile;
+    use crate::domain::ids::PublicKeyBytes;
+    use crate::domain::ActorId;
+    use crate::store::MemoryStore;
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    struct Crew {
+        keys: Vec<(KeyFile, &'static str)>,
+        counter: std::cell::Cell<u64>,
+    }
+
+    impl Crew {
+        fn sign(&self, role: &str, project: &str, kind: &str, body: Value) -> (Vec<u8>, String) {
+            let key = &self.keys.iter().find(|(_, r)| *r == role).expect("a key per role").0;
+            let n = self.counter.get();
+            self.counter.set(n + 1);
+            let event_id = format!("e{n}");
+            let payload = json!({"event_id": event_id, "project": project, "kind": kind, "schema_version": 1,
+                "actor": key.actor, "occurred_at": "2026-01-01T00:00:00Z", "body": body});
+            (Envelope::sign(&serde_json::to_vec(&payload).unwrap(), &key.key_id, &key.key).to_json(), event_id)
+        }
+    }
+
+    fn asset(id: &str) -> Value {
+        json!({"asset_id": id, "digest": crate::domain::Digest::of(id.as_bytes()).to_string(), "media_type": "image/png"})
+    }
+
+    /// Turns random choices into a valid production: each op is (what, a, b).
+    fn production(crew: &Crew, ops: &[(u8, usize, usize)]) -> Vec<Vec<u8>> {
+        let p = "prop";
+        let mut out = vec![
+            crew.sign("producer", p, "project_created", json!({"content_type": "campaign", "title": "t"})).0,
+            crew.sign("producer", p, "brief_recorded", json!({"brief_id": "b", "title": "t", "text": "t"})).0,
+            crew.sign("ai_artist", p, "model_version_registered", json!({"model_version_id": "mv", "provider": "p", "family": "f", "version": "1", "license": "l", "training_data_statement": "s"})).0,
+            crew.sign("ai_artist", p, "prompt_authored", json!({"prompt_id": "pr0", "text": "t", "brief_id": "b"})).0,
+        ];
+        let (mut prompts, mut assets, mut approved) = (1usize, Vec::<String>::new(), Vec::<String>::new());
+        let mut events: Vec<String> = Vec::new();
+        let mut retracted = std::collections::HashSet::new();
+        for (i, &(what, a, b)) in ops.iter().enumerate() {
+            let pick = |list: &[String], k: usize| list.get(k % list.len().max(1)).cloned();
+            let (envelope, id) = match what % 9 {
+                0 => {
+                    prompts += 1;
+                    crew.sign("ai_artist", p, "prompt_authored", json!({"prompt_id": format!("pr{}", prompts - 1), "text": "t", "parent_prompt": format!("pr{}", a % (prompts - 1))}))
+                }
+                1 | 2 => {
+                    let inputs: Vec<String> = pick(&assets, a).into_iter().collect();
+                    let outputs: Vec<Value> = (0..1 + b % 3).map(|k| asset(&format!("g{i}-{k}"))).collect();
+                    assets.extend((0..1 + b % 3).map(|k| format!("g{i}-{k}")));
+                    crew.sign("integration", p, "generation_recorded", json!({"generation_id": format!("gen{i}"), "model_version": "mv", "prompt": format!("pr{}", a % prompts), "input_assets": inputs, "outputs": outputs}))
+                }
+                3 if !assets.is_empty() => {
+                    let input = pick(&assets, a).unwrap();
+                    let technique = ["retouch", "cg", "compositing", "upres", "colour", "cleanup"][b % 6];
+                    assets.push(format!("e{i}"));
+                    crew.sign("post_artist", p, "post_edit_applied", json!({"edit_id": format!("ed{i}"), "technique": technique, "tool": "t", "performed_by": "human", "inputs": [input], "output": asset(&format!("e{i}"))}))
+                }
+                4 if !assets.is_empty() => {
+                    let target = pick(&assets, a).unwrap();
+                    let digest = crate::domain::Digest::of(target.as_bytes()).to_string();
+                    crew.sign("qc_reviewer", p, "qc_review_recorded", json!({"review_id": format!("q{i}"), "asset": target, "digest": digest, "checks": [{"check": "edges", "result": if b % 2 == 0 { "pass" } else { "fail" }}], "proof_medium": "screen", "proof_size": "1", "verdict": if b % 2 == 0 { "pass" } else { "fail" }}))
+                }
+                5 if !assets.is_empty() => {
+                    let target = pick(&assets, a).unwrap();
+                    approved.push(target.clone());
+                    let digest = crate::domain::Digest::of(target.as_bytes()).to_string();
+                    crew.sign("creative_director", p, "approval_recorded", json!({"approval_id": format!("a{i}"), "asset": target, "digest": digest, "decision": "approved"}))
+                }
+                6 => {
+                    let stage = ["ideation", "rnd", "exploration", "production", "refinement", "delivery"][a % 6];
+                    let mark = ["opened", "completed", "reopened"][b % 3];
+                    crew.sign("producer", p, "stage_marked", json!({"stage": stage, "mark": mark}))
+                }
+                7 if !events.is_empty() => {
+                    let target = pick(&events, a).unwrap();
+                    if !retracted.insert(target.clone()) {
+                        continue;
+                    }
+                    crew.sign("producer", p, "event_retracted", json!({"event_id": target, "reason": "r"}))
+                }
+                8 if !approved.is_empty() => {
+                    let master = pick(&approved, a).unwrap();
+                    assets.push(format!("v{i}"));
+                    crew.sign("integration", p, "delivery_recorded", json!({"delivery_id": format!("d{i}"), "master_asset": master, "variant": asset(&format!("v{i}")), "format": "jpeg", "channel": "web", "medium": "digital", "dimensions": {"width": 1, "height": 1}, "locale": "en"}))
+                }
+                _ => crew.sign(
+                    "producer",
+                    p,
+                    "note_added",
+                    json!({"text": "n", "assets": pick(&assets, b).into_iter().collect::<Vec<_>>()}),
+                ),
+            };
+            // Approvals stay unretracted so the deliveries that rely on them stay valid.
+            if what % 9 != 5 {
+                events.push(id);
+            }
+            out.push(envelope);
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+        #[test]
+        fn incremental_projections_equal_rebuilt_ones(
+            ops in proptest::collection::vec((0u8..9, 0usize..50, 0usize..50), 1..60),
+            splits in proptest::collection::vec(1usize..7, 1..40),
+        ) {
+            let root = KeyFile::generate("root", "root-key");
+            let genesis = SystemState::genesis(
+                ActorId::parse("root").unwrap(),
+                KeyId::parse("root-key").unwrap(),
+                PublicKeyBytes::from_bytes(root.key.verifying_key().to_bytes()),
+            );
+            let signer = CheckpointSigner { origin: "prop/log".into(), key: root.key.clone() };
+            let store = Arc::new(MemoryStore::new());
+            let ledger = Ledger::start(store.clone(), genesis.clone(), signer.clone(), WriterConfig::default()).unwrap();
+            let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+            let roles = ["producer", "creative_director", "ai_artist", "post_artist", "qc_reviewer", "integration"];
+            let crew = Crew { keys: roles.iter().map(|r| (KeyFile::generate(r, &format!("{r}-k")), *r)).collect(), counter: 0.into() };
+            let registrations: Vec<Vec<u8>> = crew.keys.iter().map(|(k, role)| {
+                let payload = json!({"event_id": format!("reg-{role}"), "project": "system", "kind": "actor_registered", "schema_version": 1,
+                    "actor": "root", "occurred_at": "2026-01-01T00:00:00Z",
+                    "body": {"actor_id": k.actor, "display_name": "x", "role": role, "keys": [{"key_id": k.key_id, "public_key": k.public_key_base64()}]}});
+                Envelope::sign(&serde_json::to_vec(&payload).unwrap(), "root-key", &root.key).to_json()
+            }).collect();
+            runtime.block_on(ledger.append(ledger.prepare(registrations).map_err(|(_, e)| e).unwrap())).unwrap();
+            let envelopes = production(&crew, &ops);
+            let mut rest = envelopes.as_slice();
+            let mut i = 0;
+            while !rest.is_empty() {
+                let n = splits[i % splits.len()].min(rest.len());
+                i += 1;
+                let subs = ledger.prepare(rest[..n].to_vec()).map_err(|(_, e)| e).unwrap();
+                let result = runtime.block_on(ledger.append(subs));
+                prop_assert!(result.is_ok(), "{:?}", result.err());
+                rest = &rest[n..];
+            }
+            let project = crate::domain::ProjectId::parse("prop").unwrap();
+            let incremental = ledger.projections().project(&project).cloned().unwrap();
+            let rebuilt = ledger.project_as_of("prop", ledger.len()).unwrap();
+            prop_assert_eq!(&incremental, &rebuilt);
+            let restarted = Ledger::start(store, genesis, signer, WriterConfig::default()).unwrap();
+            prop_assert_eq!(restarted.projections().project(&project).cloned().unwrap(), incremental);
+        }
+    }
+}

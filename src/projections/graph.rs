@@ -365,19 +365,25 @@ impl Graph {
 impl Subgraph {
     /// Graphviz DOT.
     pub fn to_dot(&self) -> String {
-        let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+        let escape = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
         let mut out =
             String::from("digraph provenance {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n");
         for n in &self.nodes {
             let style = if n.retracted { ", style=dashed" } else { "" };
             out.push_str(&format!(
-                "  {} [label={}{style}];\n",
-                quote(&n.key),
-                quote(&format!("{}\n{}", n.kind.as_str(), n.id))
+                "  \"{}\" [label=\"{}\\n{}\"{style}];\n",
+                escape(&n.key),
+                n.kind.as_str(),
+                escape(&n.id)
             ));
         }
         for e in &self.edges {
-            out.push_str(&format!("  {} -> {} [label={}];\n", quote(&e.from), quote(&e.to), quote(e.kind.as_str())));
+            out.push_str(&format!(
+                "  \"{}\" -> \"{}\" [label=\"{}\"];\n",
+                escape(&e.from),
+                escape(&e.to),
+                e.kind.as_str()
+            ));
         }
         out.push_str("}\n");
         out

@@ -90,6 +90,10 @@ impl Projections {
         self.applied = entry.sequence + 1;
     }
 
+    pub fn project_count(&self) -> usize {
+        self.projects.len()
+    }
+
     pub fn project(&self, id: &ProjectId) -> Option<&ProjectProjection> {
         self.projects.get(id)
     }
