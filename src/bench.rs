@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 pub struct BenchOptions {
     /// A running server to target; `None` starts one on a temporary data directory.
     pub url: Option<String>,
-    /// Data directory of the targeted server (for its admin key and token).
+    /// With `url`: the targeted server's data directory (for its admin key and token).
+    /// Without: the data directory of the server the bench starts (kept afterwards).
     pub data: Option<PathBuf>,
     pub clients: Vec<usize>,
     /// Events per append workload (single events).
@@ -75,9 +76,9 @@ impl Drop for ServerProcess {
     }
 }
 
-fn start_server() -> Result<(ServerProcess, String, PathBuf), String> {
+fn start_server(keep: Option<&Path>) -> Result<(ServerProcess, String, PathBuf), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let data = dir.path().join("data");
+    let data = keep.map(Path::to_owned).unwrap_or_else(|| dir.path().join("data"));
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
         .args(["serve", "--addr", "127.0.0.1:0", "--data"])
@@ -225,7 +226,7 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
     let (server, url, data) = match &options.url {
         Some(url) => (None, url.clone(), options.data.clone().ok_or("--data is needed with --url")?),
         None => {
-            let (server, url, data) = start_server()?;
+            let (server, url, data) = start_server(options.data.as_deref())?;
             (Some(server), url, data)
         }
     };
@@ -260,7 +261,7 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
         );
         rows.push(row);
     };
-    for &clients in &options.clients {
+    for &clients in options.clients.iter().filter(|_| options.single_events + options.batch_events > 0) {
         let s = setup(&client, &admin, &format!("{run_id}-{clients}"), clients)?;
         // Single events: each client its own project, as parallel pipelines do.
         let requests: Vec<_> = (0..options.single_events)
@@ -286,7 +287,7 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
         }
     }
     let size = client.get("/v1/head").map_err(|e| e.to_string())?.body["size"].as_u64().unwrap_or(1);
-    let project = format!("bench-{run_id}-{}-0", options.clients[0]);
+    let project = format!("bench-{run_id}-{}-0", options.clients.first().copied().unwrap_or(1));
     type PathOf = Box<dyn Fn(usize) -> String>;
     let reads: Vec<(&str, PathOf)> = vec![
         (
@@ -303,7 +304,7 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
         ),
         ("read, checkpoint", Box::new(|_| "/v1/checkpoint".to_owned())),
     ];
-    for (name, path) in reads {
+    for (name, path) in reads.into_iter().filter(|_| options.reads > 0) {
         let requests: Vec<_> = (0..options.reads).map(|i| (path(i), None, 1)).collect();
         record(name, 16, requests);
     }

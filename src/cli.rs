@@ -106,7 +106,8 @@ enum Command {
         /// Target a running server instead of starting one on a temporary directory.
         #[arg(long)]
         url: Option<String>,
-        /// The targeted server's data directory (admin key and token).
+        /// With --url: the targeted server's data directory (admin key and token). Without: the
+        /// data directory for the server the bench starts, kept afterwards.
         #[arg(long)]
         data: Option<PathBuf>,
         /// Client counts to run.

@@ -6,6 +6,7 @@ use crate::domain::event::Body;
 use crate::domain::{EventId, Payload};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -111,7 +112,8 @@ pub struct Graph {
 /// A walk's result: the nodes reached and the edges between them.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Subgraph {
-    pub root: String,
+    #[schema(value_type = String)]
+    pub root: Arc<str>,
     pub nodes: Vec<NodeView>,
     pub edges: Vec<EdgeView>,
 }
@@ -119,7 +121,8 @@ pub struct Subgraph {
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct NodeView {
     /// `<kind>:<id>`.
-    pub key: String,
+    #[schema(value_type = String)]
+    pub key: Arc<str>,
     pub kind: NodeKind,
     pub id: String,
     pub sequence: Option<u64>,
@@ -130,8 +133,10 @@ pub struct NodeView {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EdgeView {
-    pub from: String,
-    pub to: String,
+    #[schema(value_type = String)]
+    pub from: Arc<str>,
+    #[schema(value_type = String)]
+    pub to: Arc<str>,
     pub kind: EdgeKind,
 }
 
@@ -294,37 +299,43 @@ impl Graph {
     }
 
     fn walk(&self, root: u32, max_depth: u32, up: bool) -> Subgraph {
-        let mut depth: HashMap<u32, u32> = HashMap::from([(root, 0)]);
+        const UNSEEN: u32 = u32::MAX;
+        let mut depth = vec![UNSEEN; self.nodes.len()];
+        let mut keys: Vec<Option<Arc<str>>> = vec![None; self.nodes.len()];
+        let mut key_of = |i: u32| -> Arc<str> {
+            keys[i as usize]
+                .get_or_insert_with(|| {
+                    let n = &self.nodes[i as usize];
+                    Arc::from(key(n.kind, &n.id))
+                })
+                .clone()
+        };
+        depth[root as usize] = 0;
         let mut order = vec![root];
         let mut edges = Vec::new();
         let mut queue = VecDeque::from([root]);
+        let mut next: Vec<(u32, u32, EdgeKind)> = Vec::new();
         while let Some(n) = queue.pop_front() {
-            let d = depth[&n];
+            let d = depth[n as usize];
             if d >= max_depth {
                 continue;
             }
-            let next: Vec<(u32, u32, EdgeKind)> = if up {
-                self.out[n as usize].iter().filter(|(_, k)| k.upstream()).map(|&(to, k)| (n, to, k)).collect()
+            next.clear();
+            if up {
+                next.extend(self.out[n as usize].iter().filter(|(_, k)| k.upstream()).map(|&(to, k)| (n, to, k)));
             } else {
-                let mut v: Vec<(u32, u32, EdgeKind)> = self.inbound[n as usize]
-                    .iter()
-                    .filter(|(_, k)| k.dependency())
-                    .map(|&(from, k)| (from, n, k))
-                    .collect();
-                v.extend(
+                next.extend(
+                    self.inbound[n as usize].iter().filter(|(_, k)| k.dependency()).map(|&(from, k)| (from, n, k)),
+                );
+                next.extend(
                     self.out[n as usize].iter().filter(|(_, k)| *k == EdgeKind::DeliveredAs).map(|&(to, k)| (n, to, k)),
                 );
-                v
-            };
-            for (from, to, kind) in next {
+            }
+            for &(from, to, kind) in &next {
                 let other = if from == n { to } else { from };
-                edges.push(EdgeView {
-                    from: key(self.nodes[from as usize].kind, &self.nodes[from as usize].id),
-                    to: key(self.nodes[to as usize].kind, &self.nodes[to as usize].id),
-                    kind,
-                });
-                if let std::collections::hash_map::Entry::Vacant(e) = depth.entry(other) {
-                    e.insert(d + 1);
+                edges.push(EdgeView { from: key_of(from), to: key_of(to), kind });
+                if depth[other as usize] == UNSEEN {
+                    depth[other as usize] = d + 1;
                     order.push(other);
                     // Actors end a walk: they link everything they signed.
                     if self.nodes[other as usize].kind != NodeKind::Actor {
@@ -338,17 +349,16 @@ impl Graph {
             .map(|&i| {
                 let n = &self.nodes[i as usize];
                 NodeView {
-                    key: key(n.kind, &n.id),
+                    key: key_of(i),
                     kind: n.kind,
                     id: n.id.clone(),
                     sequence: n.sequence,
-                    depth: depth[&i],
+                    depth: depth[i as usize],
                     retracted: self.retracted.contains(&i),
                 }
             })
             .collect();
-        let root = &self.nodes[root as usize];
-        Subgraph { root: key(root.kind, &root.id), nodes, edges }
+        Subgraph { root: key_of(root), nodes, edges }
     }
 
     /// Everything an asset comes from, back to the brief, up to `max_depth` hops.
