@@ -41,6 +41,11 @@ impl Client {
         Client { base: base.trim_end_matches('/').to_owned(), agent, token: None }
     }
 
+    /// Another client for the same server and token.
+    pub fn clone_with_token(&self) -> Client {
+        Client { base: self.base.clone(), agent: self.agent.clone(), token: self.token.clone() }
+    }
+
     pub fn with_token(mut self, token: &str) -> Client {
         self.token = Some(token.trim().to_owned());
         self

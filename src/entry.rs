@@ -85,7 +85,9 @@ impl Entry {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Entry, bincode::error::DecodeError> {
-        let (entry, read) = bincode::decode_from_slice(bytes, bincode::config::standard())?;
+        // A damaged length prefix must not make the decoder allocate without bound.
+        let config = bincode::config::standard().with_limit::<{ 16 * 1024 * 1024 }>();
+        let (entry, read) = bincode::decode_from_slice(bytes, config)?;
         if read != bytes.len() {
             return Err(bincode::error::DecodeError::OtherString(format!(
                 "{} trailing bytes after the entry",

@@ -17,3 +17,6 @@ pub mod schema;
 pub mod startup;
 pub mod store;
 pub mod tokens;
+
+#[cfg(test)]
+mod robustness;

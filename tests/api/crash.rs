@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 fn cycles() -> usize {
-    std::env::var("LINEAGE_CRASH_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(3)
+    std::env::var("LINEAGE_CRASH_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(5)
 }
 
 #[test]
@@ -34,6 +34,8 @@ fn acknowledged_events_survive_sigkill() {
     }
     let mut app = app;
     let acknowledged: Mutex<HashMap<String, u64>> = Mutex::new(HashMap::new());
+    // Every batch sent, acknowledged or not: after a crash each is there whole or not at all.
+    let batches: Mutex<Vec<Vec<String>>> = Mutex::new(Vec::new());
     let mut seed = 0x9e3779b97f4a7c15u64;
     for cycle in 0..cycles() {
         let stop = AtomicBool::new(false);
@@ -44,22 +46,21 @@ fn acknowledged_events_survive_sigkill() {
         std::thread::scope(|s| {
             for (i, p) in producers.iter().enumerate() {
                 for t in 0..4 {
-                    let (app, stop, acknowledged) = (&app, &stop, &acknowledged);
+                    let (app, stop, acknowledged, batches) = (&app, &stop, &acknowledged, &batches);
                     s.spawn(move || {
                         let mut n = 0;
                         while !stop.load(Ordering::Relaxed) {
                             n += 1;
                             let project = format!("crash-{i}");
                             let answer = if n % 3 == 0 {
-                                let batch: Vec<Vec<u8>> = (0..5)
-                                    .map(|k| {
-                                        p.envelope(
-                                            &project,
-                                            "note_added",
-                                            json!({"text": format!("{cycle}-{t}-{n}-{k}")}),
-                                        )
-                                    })
+                                let payloads: Vec<serde_json::Value> = (0..5)
+                                    .map(|k| p.payload(&project, "note_added", json!({"text": format!("{cycle}-{t}-{n}-{k}")})))
                                     .collect();
+                                batches
+                                    .lock()
+                                    .unwrap()
+                                    .push(payloads.iter().map(|v| v["event_id"].as_str().unwrap().to_owned()).collect());
+                                let batch: Vec<Vec<u8>> = payloads.iter().map(|v| p.sign(v)).collect();
                                 app.anon.append_batch(&batch)
                             } else {
                                 app.anon.append(&p.envelope(
@@ -103,6 +104,35 @@ fn acknowledged_events_survive_sigkill() {
             let id = e["event_id"].as_str().unwrap().to_owned();
             assert!(seen.insert(id.clone(), e["sequence"].as_u64().unwrap()).is_none(), "{id} appears twice");
         }
+        for batch in batches.lock().unwrap().iter() {
+            let present = batch.iter().filter(|id| seen.contains_key(*id)).count();
+            assert!(
+                present == 0 || present == batch.len(),
+                "cycle {cycle}: a partial batch is visible: {present} of {}",
+                batch.len()
+            );
+        }
+        // The Merkle root of what is there is the one the checkpoint signs.
+        let note = app.anon.get("/v1/checkpoint").unwrap().text;
+        let vkey = app.anon.get("/v1/vkey").unwrap().text;
+        let verifier = lineage_ledger::crypto::checkpoint::NoteVerifier::parse(vkey.trim()).unwrap();
+        let checkpoint = lineage_ledger::crypto::checkpoint::Checkpoint::open(&note, &verifier).unwrap();
+        let mut frontier = lineage_ledger::crypto::merkle::Frontier::default();
+        for (e, _) in &entries {
+            frontier.push(hex::decode(e["leaf_hash"].as_str().unwrap()).unwrap().try_into().unwrap());
+        }
+        assert_eq!(
+            (checkpoint.size, checkpoint.root),
+            (frontier.size(), frontier.root()),
+            "cycle {cycle}: the checkpoint covers the log"
+        );
+        // The projections the server folded at start equal a fold of the stored entries.
+        let last = entries.len() - 1;
+        for project in ["crash-0", "crash-1", "crash-2"] {
+            let now = app.get(&format!("/v1/projects/{project}/status"));
+            let rebuilt = app.get(&format!("/v1/projects/{project}/status?as_of={last}"));
+            assert_eq!(now.body, rebuilt.body, "cycle {cycle}: projections of {project}");
+        }
         let acked = acknowledged.lock().unwrap();
         for (id, sequence) in acked.iter() {
             assert_eq!(seen.get(id), Some(sequence), "cycle {cycle}: acknowledged event {id} is missing or moved");
@@ -110,4 +140,60 @@ fn acknowledged_events_survive_sigkill() {
         assert!(acked.len() > 10 * (cycle + 1), "cycle {cycle}: appends were acknowledged ({})", acked.len());
     }
     child.kill();
+}
+
+#[test]
+fn sigterm_drains_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port) = start_server(dir.path());
+    let app = attach(dir, port);
+    let producer = app.register("term-prod", "producer");
+    assert_eq!(
+        app.send(&producer.envelope("term", "project_created", json!({"content_type": "social", "title": "T"}))).status,
+        201
+    );
+    let acknowledged: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let stop = AtomicBool::new(false);
+    let status = std::thread::scope(|s| {
+        for t in 0..4 {
+            let (app, producer, acknowledged, stop) = (&app, &producer, &acknowledged, &stop);
+            s.spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    match app.anon.append(&producer.envelope("term", "note_added", json!({"text": format!("{t}-{n}")})))
+                    {
+                        Ok(a) if a.status == 201 => {
+                            acknowledged.lock().unwrap().push(a.body["event_id"].as_str().unwrap().to_owned())
+                        }
+                        Ok(_) => {}
+                        Err(_) => break,
+                    }
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        let pid = child.0.id().to_string();
+        assert!(std::process::Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+        let deadline = Instant::now() + Duration::from_secs(40);
+        let status = loop {
+            if let Some(status) = child.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(Instant::now() < deadline, "the server did not stop on SIGTERM");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        stop.store(true, Ordering::Relaxed);
+        status
+    });
+    assert!(status.success(), "exit status {status:?}");
+    let (_restarted, port) = start_server(app.dir.path());
+    let app = attach(app.dir, port);
+    let stored: std::collections::HashSet<String> =
+        all_entries(&app).iter().map(|(e, _)| e["event_id"].as_str().unwrap().to_owned()).collect();
+    let acknowledged = acknowledged.lock().unwrap();
+    assert!(!acknowledged.is_empty());
+    for id in acknowledged.iter() {
+        assert!(stored.contains(id), "acknowledged {id} survived the shutdown");
+    }
 }

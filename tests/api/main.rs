@@ -2,6 +2,7 @@
 //! directory and talks HTTP to it.
 
 mod append;
+mod authorization;
 mod contract;
 mod crash;
 mod helpers;
