@@ -54,12 +54,17 @@ fn acknowledged_events_survive_sigkill() {
                             let project = format!("crash-{i}");
                             let answer = if n % 3 == 0 {
                                 let payloads: Vec<serde_json::Value> = (0..5)
-                                    .map(|k| p.payload(&project, "note_added", json!({"text": format!("{cycle}-{t}-{n}-{k}")})))
+                                    .map(|k| {
+                                        p.payload(
+                                            &project,
+                                            "note_added",
+                                            json!({"text": format!("{cycle}-{t}-{n}-{k}")}),
+                                        )
+                                    })
                                     .collect();
-                                batches
-                                    .lock()
-                                    .unwrap()
-                                    .push(payloads.iter().map(|v| v["event_id"].as_str().unwrap().to_owned()).collect());
+                                batches.lock().unwrap().push(
+                                    payloads.iter().map(|v| v["event_id"].as_str().unwrap().to_owned()).collect(),
+                                );
                                 let batch: Vec<Vec<u8>> = payloads.iter().map(|v| p.sign(v)).collect();
                                 app.anon.append_batch(&batch)
                             } else {
