@@ -97,3 +97,16 @@ pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     file.write_all(contents)?;
     file.sync_all()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_seed() {
+        let key = KeyFile::from_seed("a", "k", [0xab; 32]);
+        let shown = format!("{key:?}");
+        assert!(!shown.contains(&B64.encode([0xab; 32])) && !shown.contains(&hex::encode([0xab; 32])), "{shown}");
+        assert!(shown.contains("public_key"));
+    }
+}

@@ -599,3 +599,91 @@ mod projection_properties {
         }
     }
 }
+
+#[cfg(test)]
+mod back_pressure {
+    use super::*;
+    use crate::crypto::keys::KeyFile;
+    use crate::domain::ids::PublicKeyBytes;
+    use crate::domain::ActorId;
+    use crate::store::{Commit, MemoryStore, TokenRecord};
+
+    /// A store whose appends take a while, so that requests pile up behind the writer.
+    struct Slow(MemoryStore);
+
+    impl Store for Slow {
+        fn append(&self, commit: &Commit) -> Result<(), StoreError> {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            self.0.append(commit)
+        }
+        fn len(&self) -> Result<u64, StoreError> {
+            self.0.len()
+        }
+        fn entry(&self, sequence: u64) -> Result<Option<Entry>, StoreError> {
+            self.0.entry(sequence)
+        }
+        fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
+            self.0.range(from, limit)
+        }
+        fn project_sequences(&self, project: &str, from: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
+            self.0.project_sequences(project, from, limit)
+        }
+        fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
+            self.0.sequence_of_event(event_id)
+        }
+        fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
+            self.0.node(id)
+        }
+        fn checkpoint(&self) -> Result<Option<String>, StoreError> {
+            self.0.checkpoint()
+        }
+        fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
+            self.0.asset_sequences(project, asset)
+        }
+        fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
+            self.0.put_token(hash, record)
+        }
+        fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError> {
+            self.0.tokens()
+        }
+    }
+
+    #[test]
+    fn a_full_queue_answers_busy_instead_of_growing() {
+        let key = KeyFile::generate("root", "root-key");
+        let genesis = SystemState::genesis(
+            ActorId::parse("root").unwrap(),
+            KeyId::parse("root-key").unwrap(),
+            PublicKeyBytes::from_bytes(key.key.verifying_key().to_bytes()),
+        );
+        let signer = CheckpointSigner { origin: "test/log".into(), key: key.key.clone() };
+        let config = WriterConfig { queue_capacity: 1, max_batch_events: 1 };
+        let ledger = Ledger::start(Arc::new(Slow(MemoryStore::new())), genesis, signer, config).unwrap();
+        let envelope = |i: usize| {
+            let payload = serde_json::json!({"event_id": format!("p{i}"), "project": format!("p{i}"), "kind": "project_created",
+                "schema_version": 1, "actor": "root", "occurred_at": "2026-01-01T00:00:00Z",
+                "body": {"content_type": "social", "title": "t"}});
+            Envelope::sign(&serde_json::to_vec(&payload).unwrap(), "root-key", &key.key).to_json()
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let results: Vec<Result<Vec<Appended>, Failed>> = runtime.block_on(async {
+            let tasks: Vec<_> = (0..6)
+                .map(|i| {
+                    let ledger = ledger.clone();
+                    let subs = ledger.prepare(vec![envelope(i)]).map_err(|(_, e)| e).unwrap();
+                    tokio::spawn(async move { ledger.append(subs).await })
+                })
+                .collect();
+            let mut out = Vec::new();
+            for t in tasks {
+                out.push(t.await.unwrap());
+            }
+            out
+        });
+        let busy = results.iter().filter(|r| matches!(r, Err(Failed { error: AppendError::Busy, .. }))).count();
+        let appended = results.iter().filter(|r| r.is_ok()).count();
+        assert!(busy >= 1, "a full queue refuses at once");
+        assert_eq!(busy + appended, 6, "every request is answered: {results:?}");
+        assert_eq!(ledger.len(), appended as u64);
+    }
+}
