@@ -3,7 +3,7 @@
 //! Keys and signed envelopes are made before the clock starts. Each workload drives a number of
 //! concurrent clients (threads with keep-alive connections) and records every request's latency.
 
-use crate::client::{Client, Signer};
+use crate::client::{batch_body, Client, Signer};
 use crate::crypto::keys::KeyFile;
 use serde::Serialize;
 use serde_json::json;
@@ -208,18 +208,6 @@ fn generation(s: &Setup, project: &str, n: usize) -> Vec<u8> {
         json!({"generation_id": format!("g-{n}"), "model_version": "mv", "prompt": "pr", "seed": n,
                "outputs": [{"asset_id": asset, "digest": crate::client::digest_of(asset.as_bytes()), "media_type": "image/png"}]}),
     )
-}
-
-fn batch_body(envelopes: &[Vec<u8>]) -> Vec<u8> {
-    let mut body = b"{\"envelopes\":[".to_vec();
-    for (i, e) in envelopes.iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        body.extend_from_slice(e);
-    }
-    body.extend_from_slice(b"]}");
-    body
 }
 
 pub fn run(options: BenchOptions) -> Result<Report, String> {

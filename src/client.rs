@@ -106,16 +106,21 @@ impl Client {
 
     /// Appends envelopes as one atomic batch.
     pub fn append_batch(&self, envelopes: &[Vec<u8>]) -> Result<Answer, ClientError> {
-        let mut body = b"{\"envelopes\":[".to_vec();
-        for (i, e) in envelopes.iter().enumerate() {
-            if i > 0 {
-                body.push(b',');
-            }
-            body.extend_from_slice(e);
-        }
-        body.extend_from_slice(b"]}");
-        self.post("/v1/batches", &body)
+        self.post("/v1/batches", &batch_body(envelopes))
     }
+}
+
+/// The body of a batch append: the envelopes' bytes as they are, in `{"envelopes": [...]}`.
+pub fn batch_body(envelopes: &[Vec<u8>]) -> Vec<u8> {
+    let mut body = b"{\"envelopes\":[".to_vec();
+    for (i, e) in envelopes.iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        body.extend_from_slice(e);
+    }
+    body.extend_from_slice(b"]}");
+    body
 }
 
 /// Builds and signs payloads for one actor.

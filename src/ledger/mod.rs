@@ -364,26 +364,19 @@ mod tests {
     use std::sync::atomic::AtomicBool;
 
     /// A memory store whose next append fails when asked to.
-    struct Flaky {
-        inner: MemoryStore,
-        fail_next: AtomicBool,
+    pub(super) struct Flaky {
+        pub inner: MemoryStore,
+        pub fail_next: AtomicBool,
+        pub delay: std::time::Duration,
     }
 
     impl Store for Flaky {
         fn append(&self, commit: &crate::store::Commit) -> Result<(), StoreError> {
+            std::thread::sleep(self.delay);
             if self.fail_next.swap(false, Ordering::SeqCst) {
                 return Err(StoreError::Io("disk on fire".into()));
             }
             self.inner.append(commit)
-        }
-        fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
-            self.inner.node(id)
-        }
-        fn checkpoint(&self) -> Result<Option<String>, StoreError> {
-            self.inner.checkpoint()
-        }
-        fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
-            self.inner.asset_sequences(project, asset)
         }
         fn len(&self) -> Result<u64, StoreError> {
             self.inner.len()
@@ -399,6 +392,15 @@ mod tests {
         }
         fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
             self.inner.sequence_of_event(event_id)
+        }
+        fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
+            self.inner.node(id)
+        }
+        fn checkpoint(&self) -> Result<Option<String>, StoreError> {
+            self.inner.checkpoint()
+        }
+        fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
+            self.inner.asset_sequences(project, asset)
         }
         fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
             self.inner.put_token(hash, record)
@@ -422,7 +424,8 @@ mod tests {
             KeyId::parse("root-key").unwrap(),
             PublicKeyBytes::from_bytes(key.key.verifying_key().to_bytes()),
         );
-        let store = Arc::new(Flaky { inner: MemoryStore::new(), fail_next: AtomicBool::new(false) });
+        let store =
+            Arc::new(Flaky { inner: MemoryStore::new(), fail_next: AtomicBool::new(false), delay: Default::default() });
         let signer = CheckpointSigner { origin: "test/log".into(), key: key.key.clone() };
         let ledger = Ledger::start(store.clone(), genesis, signer, WriterConfig::default()).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -606,47 +609,8 @@ mod back_pressure {
     use crate::crypto::keys::KeyFile;
     use crate::domain::ids::PublicKeyBytes;
     use crate::domain::ActorId;
-    use crate::store::{Commit, MemoryStore, TokenRecord};
-
-    /// A store whose appends take a while, so that requests pile up behind the writer.
-    struct Slow(MemoryStore);
-
-    impl Store for Slow {
-        fn append(&self, commit: &Commit) -> Result<(), StoreError> {
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            self.0.append(commit)
-        }
-        fn len(&self) -> Result<u64, StoreError> {
-            self.0.len()
-        }
-        fn entry(&self, sequence: u64) -> Result<Option<Entry>, StoreError> {
-            self.0.entry(sequence)
-        }
-        fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
-            self.0.range(from, limit)
-        }
-        fn project_sequences(&self, project: &str, from: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
-            self.0.project_sequences(project, from, limit)
-        }
-        fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
-            self.0.sequence_of_event(event_id)
-        }
-        fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
-            self.0.node(id)
-        }
-        fn checkpoint(&self) -> Result<Option<String>, StoreError> {
-            self.0.checkpoint()
-        }
-        fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
-            self.0.asset_sequences(project, asset)
-        }
-        fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
-            self.0.put_token(hash, record)
-        }
-        fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError> {
-            self.0.tokens()
-        }
-    }
+    use crate::ledger::tests::Flaky;
+    use crate::store::MemoryStore;
 
     #[test]
     fn a_full_queue_answers_busy_instead_of_growing() {
@@ -658,7 +622,13 @@ mod back_pressure {
         );
         let signer = CheckpointSigner { origin: "test/log".into(), key: key.key.clone() };
         let config = WriterConfig { queue_capacity: 1, max_batch_events: 1 };
-        let ledger = Ledger::start(Arc::new(Slow(MemoryStore::new())), genesis, signer, config).unwrap();
+        // Appends that take a while, so that requests pile up behind the writer.
+        let slow = Flaky {
+            inner: MemoryStore::new(),
+            fail_next: Default::default(),
+            delay: std::time::Duration::from_millis(300),
+        };
+        let ledger = Ledger::start(Arc::new(slow), genesis, signer, config).unwrap();
         let envelope = |i: usize| {
             let payload = serde_json::json!({"event_id": format!("p{i}"), "project": format!("p{i}"), "kind": "project_created",
                 "schema_version": 1, "actor": "root", "occurred_at": "2026-01-01T00:00:00Z",
