@@ -312,7 +312,13 @@ impl PublicKeyBytes {
             .decode(s)
             .map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
-        ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
+        let key =
+            ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
+        // A small-order key would let its holder make signatures that verify one way and not
+        // another; such keys are refused outright.
+        if key.is_weak() {
+            return Err(ValueError::Pattern { pattern: PATTERN });
+        }
         Ok(Self(bytes))
     }
     pub fn from_bytes(bytes: [u8; 32]) -> Self {

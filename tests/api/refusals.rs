@@ -181,6 +181,14 @@ fn refusals_write_nothing() {
         case("system kind in a project", e(&p.producer, "key_revoked", json!({"actor_id": "a", "key_id": "k", "reason": "r"})), 422, "wrong-stream", Some("payload.project")),
         case("project kind in the system stream", Request::Single(p.producer.envelope("system", "note_added", note.clone())), 422, "wrong-stream", Some("payload.project")),
         case("invalid public key", Request::Single(p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "x", "display_name": "x", "role": "producer", "keys": [{"key_id": "x1", "public_key": b64(&[0xff; 31])}]}))), 422, "invalid-payload", Some("payload.body.keys[0].public_key")),
+        case(
+            "small-order public key",
+            Request::Single(p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "weak", "display_name": "w", "role": "producer",
+                "keys": [{"key_id": "weak-1", "public_key": b64(&{ let mut k = [0u8; 32]; k[0] = 1; k })}]}))),
+            422,
+            "invalid-payload",
+            Some("payload.body.keys[0].public_key"),
+        ),
         // The rules.
         case("unknown project", Request::Single(p.producer.envelope("nowhere", "note_added", note.clone())), 422, "project-not-found", Some("payload.project")),
         case("project exists", e(&p.producer, "project_created", json!({"content_type": "campaign", "title": "again"})), 409, "project-exists", Some("payload.project")),
