@@ -224,6 +224,11 @@ impl Application {
                 .configure(api::configure)
                 .default_service(web::to(api::not_found))
         })
+        // A client gets 5 s to send its request head and 1 s to close; SIGTERM/SIGINT stop
+        // accepting and give requests in flight 30 s to be answered.
+        .client_request_timeout(std::time::Duration::from_secs(5))
+        .client_disconnect_timeout(std::time::Duration::from_secs(1))
+        .shutdown_timeout(30)
         .listen(listener)
         .map_err(io_at(Path::new(&settings.addr)))?;
         if let Some(workers) = settings.workers {

@@ -152,3 +152,19 @@ fn the_transparency_vectors_hold() {
 fn the_policy_rules_are_documented() {
     ensure_section("docs/policies.md", "policy-rules", &lineage_ledger::domain::policy::rules_markdown());
 }
+
+/// ARCHITECTURE.md's first invariant: the domain does no I/O and imports no framework.
+#[test]
+fn the_domain_stays_pure() {
+    for entry in std::fs::read_dir("src/domain").unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        // Comments may name what the code must not use.
+        let code: String = text.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n");
+        for word in
+            ["actix", "sled", "utoipa", "std::fs", "std::net", "std::io", "crate::store", "crate::api", "crate::ledger"]
+        {
+            assert!(!code.contains(word), "{} uses `{word}`", path.display());
+        }
+    }
+}
