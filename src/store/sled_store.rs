@@ -50,7 +50,13 @@ fn read_u64(bytes: &[u8]) -> Result<u64, StoreError> {
 impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(io)?;
-        let db = sled::Config::new().path(dir).cache_capacity(64 * 1024 * 1024).open().map_err(io)?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(64 * 1024 * 1024)
+            .mode(sled::Mode::HighThroughput)
+            .flush_every_ms(None)
+            .open()
+            .map_err(io)?;
         let log = db.open_tree("log").map_err(io)?;
         let tokens = db.open_tree("tokens").map_err(io)?;
         let file = File::open(dir.join("db")).map_err(io)?;
