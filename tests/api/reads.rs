@@ -128,3 +128,37 @@ fn a_wrong_method_is_a_problem() {
     assert_eq!(response.status(), 405);
     assert_eq!(response.content_type(), "application/problem+json");
 }
+
+#[test]
+fn keygen_sign_and_append_from_the_command_line() {
+    let app = spawn_app();
+    let bin = env!("CARGO_BIN_EXE_lineage");
+    let run = |args: &[&str]| std::process::Command::new(bin).args(args).output().unwrap();
+    let dir = app.dir.path();
+    let key_path = dir.join("lea.key");
+    let keygen = run(&["keygen", "--actor", "lea", "--key-id", "lea-1", "--out", key_path.to_str().unwrap()]);
+    assert!(keygen.status.success());
+    assert_eq!(mode_of(&key_path), 0o600);
+    let public_key = String::from_utf8(keygen.stdout).unwrap().trim().to_owned();
+    let registered = app.send(&app.admin.envelope(
+        "system",
+        "actor_registered",
+        json!({"actor_id": "lea", "display_name": "Lea", "role": "producer", "keys": [{"key_id": "lea-1", "public_key": public_key}]}),
+    ));
+    assert_eq!(registered.status, 201, "{:?}", registered.body);
+    let payload = dir.join("payload.json");
+    std::fs::write(&payload, r#"{"event_id":"cli-1","project":"cli","kind":"project_created","schema_version":1,"actor":"lea","occurred_at":"2026-11-27T10:00:00Z","body":{"content_type":"social","title":"From the shell"}}"#).unwrap();
+    let signed = run(&["sign", "--key", key_path.to_str().unwrap(), payload.to_str().unwrap()]);
+    assert!(signed.status.success());
+    let envelope = dir.join("envelope.json");
+    std::fs::write(&envelope, &signed.stdout).unwrap();
+    let appended = run(&["append", "--url", &app.url, envelope.to_str().unwrap()]);
+    assert!(appended.status.success(), "{}", String::from_utf8_lossy(&appended.stdout));
+    let entry: serde_json::Value = serde_json::from_slice(&appended.stdout).unwrap();
+    assert_eq!(entry["kind"], "project_created");
+    assert_eq!(entry["payload"]["body"]["title"], "From the shell");
+    let again = run(&["append", "--url", &app.url, envelope.to_str().unwrap(), envelope.to_str().unwrap()]);
+    assert!(again.status.success(), "a batch of the same event twice is idempotent");
+    let refused = run(&["keygen", "--actor", "lea", "--key-id", "lea-2", "--out", key_path.to_str().unwrap()]);
+    assert!(!refused.status.success(), "keygen never overwrites a key file");
+}
