@@ -36,13 +36,9 @@ enum Command {
     },
     /// Download the whole log (JSON Lines: header, entries, checkpoint) from a running server.
     Export {
-        #[arg(long, default_value = "http://127.0.0.1:8080", env = "LINEAGE_URL")]
-        url: String,
-        /// A read token for every project (default: the data directory's admin token).
-        #[arg(long, env = "LINEAGE_TOKEN")]
-        token: Option<String>,
-        #[arg(long, default_value = "./data", env = "LINEAGE_DATA")]
-        data: PathBuf,
+        /// The token must read every project.
+        #[command(flatten)]
+        server: ServerArgs,
         /// Where to write (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -193,9 +189,12 @@ struct ServerArgs {
 }
 
 impl ServerArgs {
+    fn token(&self) -> String {
+        self.token.clone().unwrap_or_else(|| read_token(&DataDir { root: self.data.clone() }))
+    }
+
     fn client(&self) -> Client {
-        let token = self.token.clone().unwrap_or_else(|| read_token(&DataDir { root: self.data.clone() }));
-        Client::new(&self.url).with_token(&token)
+        Client::new(&self.url).with_token(&self.token())
     }
 }
 
@@ -277,9 +276,9 @@ pub fn run() {
                 std::process::exit(1);
             }
         }
-        Command::Export { url, token, data, out } => {
-            let token = token.unwrap_or_else(|| read_token(&DataDir { root: data }));
-            let url = format!("{}/v1/export", url.trim_end_matches('/'));
+        Command::Export { server, out } => {
+            let token = server.token();
+            let url = format!("{}/v1/export", server.url.trim_end_matches('/'));
             let response = ureq::get(&url)
                 .set("Authorization", &format!("Bearer {}", token.trim()))
                 .call()

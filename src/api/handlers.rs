@@ -716,12 +716,8 @@ pub async fn evidence(
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (project, asset) = path.into_inner();
-    let project = parse_project(&project)?;
-    reader.project(project.as_str())?;
-    let asset_id = crate::domain::Id::parse(&asset).map_err(|e| {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid-path", format!("asset id `{asset}` {e}")).field("asset")
-    })?;
+    let (project, asset_id) = readable_asset(&reader, path.into_inner())?;
+    let asset = asset_id.to_string();
     let ledger = state.ledger.clone();
     let project_id = project.to_string();
     let bundle =
@@ -853,6 +849,16 @@ pub struct ProvenanceView {
     pub summary: Option<crate::projections::summary::Summary>,
 }
 
+/// The `{project}/assets/{asset}` of a path, parsed, once the reader may read the project.
+fn readable_asset(
+    reader: &Reader,
+    (project, asset): (String, String),
+) -> Result<(ProjectId, crate::domain::Id), ApiError> {
+    let project = parse_project(&project)?;
+    reader.project(project.as_str())?;
+    Ok((project, parse_asset(&asset)?))
+}
+
 fn parse_asset(raw: &str) -> Result<crate::domain::Id, ApiError> {
     crate::domain::Id::parse(raw).map_err(|e| {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid-path", format!("asset id `{raw}` {e}")).field("asset")
@@ -876,10 +882,7 @@ pub async fn provenance(
     query: web::Query<ProvenanceQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (project, asset) = path.into_inner();
-    let project = parse_project(&project)?;
-    reader.project(project.as_str())?;
-    let asset = parse_asset(&asset)?;
+    let (project, asset) = readable_asset(&reader, path.into_inner())?;
     let up = match query.direction.as_deref() {
         None | Some("ancestors") => true,
         Some("descendants") => false,
@@ -960,10 +963,7 @@ pub async fn audit(
     query: web::Query<StatusQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (project, asset) = path.into_inner();
-    let project = parse_project(&project)?;
-    reader.project(project.as_str())?;
-    let asset = parse_asset(&asset)?;
+    let (project, asset) = readable_asset(&reader, path.into_inner())?;
     let size = resolve_as_of(&state, query.as_of.as_deref())?.unwrap_or_else(|| state.ledger.len());
     let system = state.ledger.system();
     let mut entries = Vec::new();
