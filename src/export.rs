@@ -212,13 +212,15 @@ pub fn import(store: &dyn Store, verified: &Verified) -> Result<(), crate::store
     let mut frontier = Frontier::default();
     let chunks: Vec<&[Entry]> = verified.entries.chunks(4096).collect();
     for (i, chunk) in chunks.iter().enumerate() {
-        let mut commit = Commit::default();
-        crate::ledger::index_entries(chunk.iter(), &mut frontier, &mut commit);
+        let mut decoded = Vec::with_capacity(chunk.len());
         for entry in chunk.iter() {
             let (_, payload) = crate::ledger::open_entry(entry)
                 .map_err(|e| crate::store::StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() })?;
-            commit.entries.push((entry.clone(), payload.event_id));
+            decoded.push((entry, payload));
         }
+        let mut commit = Commit::default();
+        crate::ledger::index_entries(decoded.iter().map(|(e, p)| (*e, p)), &mut frontier, &mut commit);
+        commit.entries = decoded.into_iter().map(|(e, p)| (e.clone(), p.event_id)).collect();
         if i + 1 == chunks.len() {
             commit.checkpoint = Some(verified.note.clone());
         }

@@ -87,19 +87,17 @@ pub struct Ledger {
 }
 
 /// Adds to a commit the Merkle nodes the entries complete (advancing `frontier`) and the assets
-/// each entry names.
+/// each entry's payload names.
 pub fn index_entries<'a>(
-    entries: impl Iterator<Item = &'a Entry>,
+    entries: impl Iterator<Item = (&'a Entry, &'a Payload)>,
     frontier: &mut merkle::Frontier,
     commit: &mut crate::store::Commit,
 ) {
-    for entry in entries {
+    for (entry, payload) in entries {
         // Leaves are not stored as nodes: an entry's leaf hash is computed from the entry.
         commit.nodes.extend(frontier.push(entry.leaf_hash()).into_iter().filter(|((level, _), _)| *level > 0));
-        if let Ok((_, payload)) = open_entry(entry) {
-            for asset in crate::domain::state::named_assets(&payload.body) {
-                commit.mentions.push((entry.project.clone(), asset.to_string(), entry.sequence));
-            }
+        for asset in crate::domain::state::named_assets(&payload.body) {
+            commit.mentions.push((entry.project.clone(), asset.to_string(), entry.sequence));
         }
     }
 }

@@ -8,7 +8,7 @@ use super::{open_entry, AppendError, Appended, Failed, Shared, Submission};
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
 use crate::domain::rules::{check_signer, decide};
-use crate::domain::{Changes, EventId, KeyId, LedgerState, ProjectId, SystemState, View};
+use crate::domain::{Changes, EventId, KeyId, LedgerState, Payload, ProjectId, SystemState, View};
 use crate::entry::Entry;
 use crate::projections::Projections;
 use crate::store::{Commit, Store, StoreError};
@@ -216,22 +216,31 @@ impl Writer {
             }
             staged.push(result);
         }
+        // The new entries with their payloads, in ledger order: what the indexes and the
+        // projections are built from, without opening the envelopes again.
+        let created: Vec<(&Entry, &Payload)> = batch
+            .iter()
+            .zip(&staged)
+            .filter_map(|(request, result)| match result {
+                Staged::Accepted(answers) => Some(request.items.iter().zip(answers)),
+                Staged::Refused(_) => None,
+            })
+            .flatten()
+            .filter(|(_, answer)| answer.created)
+            .map(|(item, answer)| (&answer.entry, &item.payload))
+            .collect();
         let outcome = if written.is_empty() {
             Ok(())
         } else {
-            let commit = self.seal(written);
+            let commit = self.seal(written, &created);
             self.store.append(&commit)
         };
         match outcome {
             Ok(()) => {
                 {
                     let mut projections = self.shared.projections.write().expect("projections lock");
-                    for (request, result) in batch.iter().zip(&staged) {
-                        if let Staged::Accepted(answers) = result {
-                            for (item, answer) in request.items.iter().zip(answers).filter(|(_, a)| a.created) {
-                                projections.apply(&answer.entry, &item.payload);
-                            }
-                        }
+                    for (entry, payload) in &created {
+                        projections.apply(entry, payload);
                     }
                 }
                 *self.shared.checkpoint.write().expect("checkpoint lock") = self.state.checkpoint.clone();
@@ -260,9 +269,9 @@ impl Writer {
     }
 
     /// Adds the Merkle nodes, the asset index and a new signed checkpoint to the entries.
-    fn seal(&mut self, entries: Vec<(Entry, EventId)>) -> Commit {
+    fn seal(&mut self, entries: Vec<(Entry, EventId)>, created: &[(&Entry, &Payload)]) -> Commit {
         let mut commit = Commit::default();
-        super::index_entries(entries.iter().map(|(e, _)| e), &mut self.state.frontier, &mut commit);
+        super::index_entries(created.iter().copied(), &mut self.state.frontier, &mut commit);
         commit.entries = entries;
         let checkpoint = Checkpoint {
             origin: self.signer.origin.clone(),
