@@ -48,31 +48,16 @@ pub struct Bundle {
     pub entries: Vec<EvidenceEntry>,
 }
 
-/// Reads every entry of a stream below `size`.
-fn stream(ledger: &Ledger, project: &str, size: u64) -> Result<Vec<crate::entry::Entry>, StoreError> {
-    let mut out = Vec::new();
-    let mut from = 1;
-    loop {
-        let page = ledger.project_entries(project, from, 4096)?;
-        let done = page.len() < 4096;
-        from += page.len() as u64;
-        out.extend(page.into_iter().filter(|e| e.sequence < size));
-        if done {
-            return Ok(out);
-        }
-    }
-}
-
 /// Builds the bundle of an asset; `None` when the project has no such asset.
 pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle>, StoreError> {
     let Some(signed) = ledger.checkpoint() else { return Ok(None) };
     let size = signed.checkpoint.size;
-    let entries = stream(ledger, project, size)?;
+    let entries = ledger.stream_below(project, size)?;
     let decoded: Vec<_> =
         entries.iter().filter_map(|e| open_entry(e).ok().map(|(_, payload)| (e.sequence, payload))).collect();
     let Some(lineage) = ProjectGraph::new(&decoded).lineage(asset) else { return Ok(None) };
     let mut chosen: Vec<crate::entry::Entry> = entries.into_iter().filter(|e| lineage.contains(&e.sequence)).collect();
-    chosen.extend(stream(ledger, crate::domain::ids::SYSTEM_PROJECT, size)?);
+    chosen.extend(ledger.stream_below(crate::domain::ids::SYSTEM_PROJECT, size)?);
     chosen.sort_by_key(|e| e.sequence);
     let mut out = Vec::with_capacity(chosen.len());
     for entry in &chosen {

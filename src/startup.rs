@@ -275,22 +275,16 @@ pub fn fsck(dir: &Path) -> Result<String, StartError> {
     let store = SledStore::open(&data.store())?;
     let mut replay = Replay::new(genesis_state(&ledger_key), Depth::Full);
     let broken = |b: crate::ledger::replay::Broken| StartError::Fsck(b.to_string());
-    loop {
-        let batch = store.range(replay.next, 4096)?;
-        if batch.is_empty() {
-            break;
-        }
-        for entry in &batch {
-            let before = replay.frontier.clone();
-            replay.push(entry).map_err(broken)?;
-            let mut check = before;
-            for (id, hash) in check.push(entry.leaf_hash()) {
-                if crate::ledger::stored_node(&store, id)? != Some(hash) {
-                    return Err(StartError::Fsck(format!("entry {}: Merkle node {id:?} differs", entry.sequence)));
-                }
+    crate::store::for_each_entry(&store, 0, |entry| {
+        let mut check = replay.frontier.clone();
+        replay.push(entry).map_err(broken)?;
+        for (id, hash) in check.push(entry.leaf_hash()) {
+            if crate::ledger::stored_node(&store, id)? != Some(hash) {
+                return Err(StartError::Fsck(format!("entry {}: Merkle node {id:?} differs", entry.sequence)));
             }
         }
-    }
+        Ok(())
+    })?;
     let verifier = NoteVerifier { name: origin, key: ledger_key.key.verifying_key() };
     let note = store.checkpoint()?.unwrap_or_default();
     let checkpoint = replay.check_checkpoint(&note, &verifier).map_err(broken)?;
@@ -310,18 +304,13 @@ pub fn rebuild(dir: &Path) -> Result<String, StartError> {
     let started = std::time::Instant::now();
     let mut projections = crate::projections::Projections::default();
     let mut next = 0;
-    loop {
-        let batch = store.range(next, 4096)?;
-        if batch.is_empty() {
-            break;
-        }
-        for entry in &batch {
-            let (_, payload) = crate::ledger::open_entry(entry)
-                .map_err(|e| StartError::Fsck(format!("entry {}: {e}", entry.sequence)))?;
-            projections.apply(entry, &payload);
-        }
-        next += batch.len() as u64;
-    }
+    crate::store::for_each_entry(&store, 0, |entry| {
+        let (_, payload) =
+            crate::ledger::open_entry(entry).map_err(|e| StartError::Fsck(format!("entry {}: {e}", entry.sequence)))?;
+        projections.apply(entry, &payload);
+        next = entry.sequence + 1;
+        Ok::<_, StartError>(())
+    })?;
     let elapsed = started.elapsed();
     let peak = std::fs::read_to_string("/proc/self/status")
         .ok()

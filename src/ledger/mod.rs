@@ -304,25 +304,29 @@ impl Ledger {
     /// A project's projections as they stood with the first `size` entries of the log, folded
     /// from its stored entries.
     pub fn project_as_of(&self, project: &str, size: u64) -> Result<crate::projections::ProjectProjection, StoreError> {
-        let mut decoded = Vec::new();
-        let mut from = 1;
-        'pages: loop {
-            let page = self.project_entries(project, from, 4096)?;
-            let done = page.len() < 4096;
-            from += page.len() as u64;
-            for entry in page {
-                if entry.sequence >= size {
-                    break 'pages;
-                }
-                let (_, payload) = open_entry(&entry)
-                    .map_err(|e| StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() })?;
-                decoded.push((entry, payload));
-            }
-            if done {
-                break;
+        let decoded = self
+            .stream_below(project, size)?
+            .into_iter()
+            .map(|entry| match open_entry(&entry) {
+                Ok((_, payload)) => Ok((entry, payload)),
+                Err(e) => Err(StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() }),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::projections::ProjectProjection::fold(decoded.iter().map(|(e, p)| (e, p))))
+    }
+
+    /// Every entry of a stream among the first `size` entries of the log, in order.
+    pub fn stream_below(&self, project: &str, size: u64) -> Result<Vec<Entry>, StoreError> {
+        let mut out = Vec::new();
+        loop {
+            // Versions are dense from 1, so what is kept so far says where the next page starts.
+            let page = self.project_entries(project, out.len() as u64 + 1, 4096)?;
+            let (read, before) = (page.len(), out.len());
+            out.extend(page.into_iter().take_while(|e| e.sequence < size));
+            if read < 4096 || out.len() - before < read {
+                return Ok(out);
             }
         }
-        Ok(crate::projections::ProjectProjection::fold(decoded.iter().map(|(e, p)| (e, p))))
     }
 
     /// The number of entries received at or before `time` (receive times never decrease).

@@ -96,17 +96,12 @@ impl WriterState {
         let corrupt = |b: Broken| StoreError::Corrupt { sequence: b.sequence, reason: b.reason };
         let mut projections = Projections::default();
         let mut last_received = i64::MIN;
-        loop {
-            let batch = store.range(replay.next, 4096)?;
-            if batch.is_empty() {
-                break;
-            }
-            for entry in &batch {
-                let payload = replay.push(entry).map_err(corrupt)?;
-                projections.apply(entry, &payload);
-                last_received = last_received.max(entry.received_at_us);
-            }
-        }
+        crate::store::for_each_entry(store, 0, |entry| {
+            let payload = replay.push(entry).map_err(corrupt)?;
+            projections.apply(entry, &payload);
+            last_received = last_received.max(entry.received_at_us);
+            Ok::<_, StoreError>(())
+        })?;
         let next = replay.next;
         if let Some(note) = store.acknowledged_checkpoint()? {
             let acknowledged = Checkpoint::open(&note, verifier).map_err(|e| StoreError::Corrupt {

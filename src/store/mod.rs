@@ -81,6 +81,21 @@ pub trait Store: Send + Sync + 'static {
     fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError>;
 }
 
+/// Calls `f` on every stored entry from sequence `from` on, in order, reading pages of 4096.
+pub fn for_each_entry<E: From<StoreError>>(
+    store: &dyn Store,
+    from: u64,
+    mut f: impl FnMut(&Entry) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut next = from;
+    loop {
+        let page = store.range(next, 4096)?;
+        let Some(last) = page.last() else { return Ok(()) };
+        next = last.sequence + 1;
+        page.iter().try_for_each(&mut f)?;
+    }
+}
+
 pub(crate) fn stream_key(project: &str, version: u64) -> Vec<u8> {
     let mut key = Vec::with_capacity(project.len() + 9);
     key.extend_from_slice(project.as_bytes());
