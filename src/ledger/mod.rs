@@ -365,6 +365,18 @@ mod tests {
     use crate::store::{MemoryStore, TokenRecord};
     use std::sync::atomic::AtomicBool;
 
+    /// A ledger key `root-key` of the admin actor `root`: the genesis state and checkpoint signer.
+    pub(super) fn root_of_trust() -> (KeyFile, SystemState, CheckpointSigner) {
+        let key = KeyFile::generate("root", "root-key");
+        let genesis = SystemState::genesis(
+            ActorId::parse("root").unwrap(),
+            KeyId::parse("root-key").unwrap(),
+            PublicKeyBytes::from_bytes(key.key.verifying_key().to_bytes()),
+        );
+        let signer = CheckpointSigner { origin: "test/log".into(), key: key.key.clone() };
+        (key, genesis, signer)
+    }
+
     /// A memory store whose next append fails when asked to.
     pub(super) struct Flaky {
         pub inner: MemoryStore,
@@ -420,15 +432,9 @@ mod tests {
 
     #[test]
     fn a_failed_write_is_not_acknowledged_and_leaves_no_trace() {
-        let key = KeyFile::generate("root", "root-key");
-        let genesis = SystemState::genesis(
-            ActorId::parse("root").unwrap(),
-            KeyId::parse("root-key").unwrap(),
-            PublicKeyBytes::from_bytes(key.key.verifying_key().to_bytes()),
-        );
+        let (key, genesis, signer) = root_of_trust();
         let store =
             Arc::new(Flaky { inner: MemoryStore::new(), fail_next: AtomicBool::new(false), delay: Default::default() });
-        let signer = CheckpointSigner { origin: "test/log".into(), key: key.key.clone() };
         let ledger = Ledger::start(store.clone(), genesis, signer, WriterConfig::default()).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let append =
@@ -456,8 +462,7 @@ mod projection_properties {
     //! the ones folded again from the stored entries, and the ones a restart rebuilds.
     use super::*;
     use crate::crypto::keys::KeyFile;
-    use crate::domain::ids::PublicKeyBytes;
-    use crate::domain::ActorId;
+    use crate::ledger::tests::root_of_trust;
     use crate::store::MemoryStore;
     use proptest::prelude::*;
     use serde_json::{json, Value};
@@ -565,13 +570,7 @@ mod projection_properties {
             ops in proptest::collection::vec((0u8..9, 0usize..50, 0usize..50), 1..60),
             splits in proptest::collection::vec(1usize..7, 1..40),
         ) {
-            let root = KeyFile::generate("root", "root-key");
-            let genesis = SystemState::genesis(
-                ActorId::parse("root").unwrap(),
-                KeyId::parse("root-key").unwrap(),
-                PublicKeyBytes::from_bytes(root.key.verifying_key().to_bytes()),
-            );
-            let signer = CheckpointSigner { origin: "prop/log".into(), key: root.key.clone() };
+            let (root, genesis, signer) = root_of_trust();
             let store = Arc::new(MemoryStore::new());
             let ledger = Ledger::start(store.clone(), genesis.clone(), signer.clone(), WriterConfig::default()).unwrap();
             let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -608,21 +607,13 @@ mod projection_properties {
 #[cfg(test)]
 mod back_pressure {
     use super::*;
-    use crate::crypto::keys::KeyFile;
-    use crate::domain::ids::PublicKeyBytes;
-    use crate::domain::ActorId;
+    use crate::ledger::tests::root_of_trust;
     use crate::ledger::tests::Flaky;
     use crate::store::MemoryStore;
 
     #[test]
     fn a_full_queue_answers_busy_instead_of_growing() {
-        let key = KeyFile::generate("root", "root-key");
-        let genesis = SystemState::genesis(
-            ActorId::parse("root").unwrap(),
-            KeyId::parse("root-key").unwrap(),
-            PublicKeyBytes::from_bytes(key.key.verifying_key().to_bytes()),
-        );
-        let signer = CheckpointSigner { origin: "test/log".into(), key: key.key.clone() };
+        let (key, genesis, signer) = root_of_trust();
         let config = WriterConfig { queue_capacity: 1, max_batch_events: 1 };
         // Appends that take a while, so that requests pile up behind the writer.
         let slow = Flaky {
