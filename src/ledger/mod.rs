@@ -94,20 +94,35 @@ pub fn index_entries<'a>(
     commit: &mut crate::store::Commit,
 ) {
     for (entry, payload) in entries {
-        // Leaves are not stored as nodes: an entry's leaf hash is computed from the entry.
-        commit.nodes.extend(frontier.push(entry.leaf_hash()).into_iter().filter(|((level, _), _)| *level > 0));
+        commit.nodes.extend(
+            frontier.push(entry.leaf_hash()).into_iter().filter(|((level, _), _)| *level >= LOWEST_STORED_LEVEL),
+        );
         for asset in crate::domain::state::named_assets(&payload.body) {
             commit.mentions.push((entry.project.clone(), asset.to_string(), entry.sequence));
         }
     }
 }
 
-/// A node of the tree: level 0 from the entry itself, higher levels as stored.
+/// The lowest level of the Merkle tree written to the store. Nodes below it cover at most eight
+/// entries and are hashed again from those entries when a proof needs them: a proof then reads a
+/// few more entries, and the store holds one node per sixteen entries instead of one per entry.
+pub const LOWEST_STORED_LEVEL: u8 = 4;
+
+/// A node of the tree: low levels hashed from the entries they cover, higher levels as stored.
 pub fn stored_node(store: &dyn Store, (level, index): NodeId) -> Result<Option<Hash>, StoreError> {
-    if level == 0 {
-        return Ok(store.entry(index)?.map(|e| e.leaf_hash()));
+    if level >= LOWEST_STORED_LEVEL {
+        return store.node((level, index));
     }
-    store.node((level, index))
+    let width = 1u64 << level;
+    let entries = store.range(index * width, width as usize)?;
+    if entries.len() as u64 != width {
+        return Ok(None);
+    }
+    let mut hashes: Vec<Hash> = entries.iter().map(|e| e.leaf_hash()).collect();
+    while hashes.len() > 1 {
+        hashes = hashes.chunks(2).map(|pair| merkle::node_hash(&pair[0], &pair[1])).collect();
+    }
+    Ok(hashes.pop())
 }
 
 /// Stored nodes as proofs read them.

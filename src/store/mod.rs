@@ -124,6 +124,7 @@ pub(crate) fn decode_entry(sequence: u64, bytes: &[u8]) -> Result<Entry, StoreEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     fn commit(entries: Vec<(Entry, EventId)>) -> Commit {
         let mentions = entries.iter().map(|(e, _)| (e.project.clone(), "asset-1".to_owned(), e.sequence)).collect();
@@ -168,9 +169,49 @@ mod tests {
         assert_eq!(store.tokens().unwrap(), vec![([7; 32], record)]);
     }
 
+    /// Large commits: reads across the sled store's chunk and run boundaries.
+    fn large_commits(store: &dyn Store) {
+        let mut versions = HashMap::new();
+        for size in [150u64, 1, 70] {
+            let from = store.len().unwrap();
+            let batch = (from..from + size)
+                .map(|seq| {
+                    let project = if seq % 3 == 0 { "a" } else { "b" };
+                    let version = versions.entry(project).and_modify(|v| *v += 1).or_insert(1u64);
+                    entry(seq, project, *version)
+                })
+                .collect();
+            store.append(&commit(batch)).unwrap();
+        }
+        assert_eq!(store.len().unwrap(), 221);
+        for seq in [0, 63, 64, 127, 128, 149, 150, 151, 220] {
+            assert_eq!(store.entry(seq).unwrap().map(|e| e.sequence), Some(seq));
+        }
+        assert_eq!(store.entry(221).unwrap(), None);
+        let page: Vec<u64> = store.range(60, 100).unwrap().iter().map(|e| e.sequence).collect();
+        assert_eq!(page, (60..160).collect::<Vec<_>>());
+        assert_eq!(store.range(200, 100).unwrap().len(), 21);
+        let every_third: Vec<u64> = (0..221).filter(|s| s % 3 == 0).collect();
+        assert_eq!(store.project_sequences("a", 1, 1000).unwrap(), every_third);
+        assert_eq!(store.project_sequences("a", 50, 3).unwrap(), every_third[49..52]);
+        assert_eq!(store.project_sequences("a", 51, 1000).unwrap(), every_third[50..]);
+        assert_eq!(store.project_sequences("a", 75, 10).unwrap(), Vec::<u64>::new());
+        assert_eq!(store.sequence_of_event("ev-200").unwrap(), Some(200));
+    }
+
     #[test]
     fn the_memory_store_keeps_the_contract() {
         contract(&MemoryStore::new());
+        large_commits(&MemoryStore::new());
+    }
+
+    #[test]
+    fn the_sled_store_reads_across_chunks() {
+        let dir = tempfile::tempdir().unwrap();
+        large_commits(&SledStore::open(dir.path()).unwrap());
+        let reopened = SledStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.len().unwrap(), 221);
+        assert_eq!(reopened.range(219, 5).unwrap().len(), 2);
     }
 
     #[test]

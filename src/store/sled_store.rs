@@ -1,10 +1,19 @@
 //! The sled store: one directory, no server.
 //!
 //! One tree, `log`, holds everything a batch writes, so that one `apply_batch` makes the batch
-//! atomic: `e` + sequence (u64 BE) → bincode entry; `i` + event id → sequence; `s` + project +
-//! 0x00 + version (u64 BE) → sequence; `n` + level (u8) + index (u64 BE) → Merkle node;
-//! `a` + project + 0x00 + asset + 0x00 + sequence (u64 BE) → nothing (which entries name an
-//! asset); `c` → the latest signed checkpoint. Tokens live in their own tree.
+//! atomic. A commit is written as few, large values rather than one key per entry and index,
+//! because sled's cost is per key (each insert copies and relinks a tree node):
+//! - `E` + first sequence (u64 BE) → a chunk of up to [`CHUNK`] consecutive entries: u32 count,
+//!   then per entry a u32 length and the bincode entry (read without decoding its neighbours);
+//! - `s` + project + 0x00 + first version (u64 BE) → the sequences (u64 BE each) of the
+//!   project's consecutive versions written by one commit;
+//! - `i` + event id → sequence;
+//! - `a` + project + 0x00 + asset + 0x00 + sequence (u64 BE) → nothing (which entries name an
+//!   asset);
+//! - `n` + level (u8) + index (u64 BE) → Merkle node, for the levels the ledger stores;
+//! - `c` → the latest signed checkpoint.
+//!
+//! Tokens live in their own tree.
 //!
 //! sled 0.34's `flush` writes its buffers with `sync_file_range`, which does not make them
 //! durable; after every flush the database file is `fdatasync`'d through a handle of our own
@@ -42,6 +51,29 @@ fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {
     key
 }
 
+/// Most entries in one stored chunk: a read of one entry copies at most this many.
+pub const CHUNK: usize = 64;
+
+/// The entries of one chunk, as (sequence, encoded entry), without decoding them.
+fn chunk_entries(key: &[u8], value: &[u8]) -> Result<Vec<(u64, std::ops::Range<usize>)>, StoreError> {
+    let bad = |why: &str| StoreError::Io(format!("a stored chunk is malformed: {why}"));
+    let first = read_u64(&key[1..])?;
+    let count = u32::from_be_bytes(value.get(..4).ok_or_else(|| bad("no count"))?.try_into().expect("4 bytes"));
+    let mut at = 4;
+    let mut out = Vec::with_capacity(count as usize);
+    for i in 0..u64::from(count) {
+        let len = value.get(at..at + 4).ok_or_else(|| bad("truncated length"))?;
+        let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
+        let range = at + 4..at + 4 + len;
+        if range.end > value.len() {
+            return Err(bad("truncated entry"));
+        }
+        out.push((first + i, range.clone()));
+        at = range.end;
+    }
+    Ok(out)
+}
+
 fn read_u64(bytes: &[u8]) -> Result<u64, StoreError> {
     let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Io("index value is not 8 bytes".into()))?;
     Ok(u64::from_be_bytes(arr))
@@ -58,6 +90,12 @@ impl SledStore {
             .open()
             .map_err(io)?;
         let log = db.open_tree("log").map_err(io)?;
+        if log.scan_prefix([b'e']).next().is_some() {
+            return Err(StoreError::Io(format!(
+                "{} holds a log in an older storage layout: export it with the version that wrote it and import it",
+                dir.display()
+            )));
+        }
         let tokens = db.open_tree("tokens").map_err(io)?;
         let file = File::open(dir.join("db")).map_err(io)?;
         let store = SledStore { dir: dir.to_owned(), db, log, tokens, file };
@@ -98,11 +136,27 @@ impl Store for SledStore {
             }
         }
         let mut batch = sled::Batch::default();
+        for chunk in entries.chunks(CHUNK) {
+            let encoded: Vec<Vec<u8>> = chunk.iter().map(|(entry, _)| entry.encode()).collect();
+            let mut value = Vec::with_capacity(4 + encoded.iter().map(|e| e.len() + 4).sum::<usize>());
+            value.extend_from_slice(&(chunk.len() as u32).to_be_bytes());
+            for e in &encoded {
+                value.extend_from_slice(&(e.len() as u32).to_be_bytes());
+                value.extend_from_slice(e);
+            }
+            batch.insert(&seq_key(b'E', chunk[0].0.sequence)[..], value);
+        }
+        // One run per project: its entries in a commit have consecutive versions.
+        let mut runs: Vec<(&str, u64, Vec<u8>)> = Vec::new();
         for (entry, id) in entries {
-            let seq = entry.sequence.to_be_bytes();
-            batch.insert(&seq_key(b'e', entry.sequence)[..], entry.encode());
-            batch.insert(prefixed(b'i', id.as_str().as_bytes()), &seq[..]);
-            batch.insert(prefixed(b's', &super::stream_key(&entry.project, entry.version)), &seq[..]);
+            batch.insert(prefixed(b'i', id.as_str().as_bytes()), &entry.sequence.to_be_bytes()[..]);
+            match runs.iter_mut().find(|(project, _, _)| *project == entry.project) {
+                Some((_, _, sequences)) => sequences.extend_from_slice(&entry.sequence.to_be_bytes()),
+                None => runs.push((&entry.project, entry.version, entry.sequence.to_be_bytes().to_vec())),
+            }
+        }
+        for (project, first_version, sequences) in runs {
+            batch.insert(prefixed(b's', &super::stream_key(project, first_version)), sequences);
         }
         for ((level, index), hash) in &commit.nodes {
             let mut key = [0u8; 10];
@@ -128,35 +182,71 @@ impl Store for SledStore {
     }
 
     fn len(&self) -> Result<u64, StoreError> {
-        match self.log.scan_prefix([b'e']).next_back() {
+        match self.log.scan_prefix([b'E']).next_back() {
             None => Ok(0),
             Some(kv) => {
-                let (key, _) = kv.map_err(io)?;
-                Ok(read_u64(&key[1..])? + 1)
+                let (key, value) = kv.map_err(io)?;
+                Ok(chunk_entries(&key, &value)?.last().map_or(0, |(seq, _)| seq + 1))
             }
         }
     }
 
     fn entry(&self, sequence: u64) -> Result<Option<Entry>, StoreError> {
-        match self.log.get(seq_key(b'e', sequence)).map_err(io)? {
+        let Some(kv) = self.log.range(seq_key(b'E', 0)..=seq_key(b'E', sequence)).next_back() else {
+            return Ok(None);
+        };
+        let (key, value) = kv.map_err(io)?;
+        match chunk_entries(&key, &value)?.into_iter().find(|(seq, _)| *seq == sequence) {
             None => Ok(None),
-            Some(bytes) => super::decode_entry(sequence, &bytes).map(Some),
+            Some((_, bytes)) => super::decode_entry(sequence, &value[bytes]).map(Some),
         }
     }
 
     fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
         let mut out = Vec::with_capacity(limit.min(1024));
-        for kv in self.log.range(seq_key(b'e', from)..=seq_key(b'e', u64::MAX)).take(limit) {
+        // The chunk holding `from` starts at or before it.
+        let start = match self.log.range(seq_key(b'E', 0)..=seq_key(b'E', from)).next_back() {
+            Some(kv) => kv.map_err(io)?.0.to_vec(),
+            None => seq_key(b'E', from).to_vec(),
+        };
+        for kv in self.log.range(start..=seq_key(b'E', u64::MAX).to_vec()) {
             let (key, value) = kv.map_err(io)?;
-            out.push(super::decode_entry(read_u64(&key[1..])?, &value)?);
+            for (seq, bytes) in chunk_entries(&key, &value)? {
+                if out.len() == limit {
+                    return Ok(out);
+                }
+                if seq >= from {
+                    out.push(super::decode_entry(seq, &value[bytes])?);
+                }
+            }
+            if out.len() == limit {
+                break;
+            }
         }
         Ok(out)
     }
 
     fn project_sequences(&self, project: &str, from_version: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
-        let start = prefixed(b's', &super::stream_key(project, from_version));
-        let end = prefixed(b's', &super::stream_key(project, u64::MAX));
-        self.log.range(start..=end).take(limit).map(|kv| read_u64(&kv.map_err(io)?.1)).collect()
+        let key = |version| prefixed(b's', &super::stream_key(project, version));
+        // The run holding `from_version` starts at or before it.
+        let start = match self.log.range(key(0)..=key(from_version)).next_back() {
+            Some(kv) => kv.map_err(io)?.0.to_vec(),
+            None => key(from_version),
+        };
+        let mut out = Vec::new();
+        for kv in self.log.range(start..=key(u64::MAX)) {
+            let (key, value) = kv.map_err(io)?;
+            let first = read_u64(&key[key.len() - 8..])?;
+            for (i, sequence) in value.chunks(8).enumerate() {
+                if out.len() == limit {
+                    return Ok(out);
+                }
+                if first + i as u64 >= from_version {
+                    out.push(read_u64(sequence)?);
+                }
+            }
+        }
+        Ok(out)
     }
 
     fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {

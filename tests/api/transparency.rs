@@ -316,12 +316,25 @@ fn a_tampered_store_is_refused_at_start_naming_the_entry() {
         use lineage_ledger::store::Store as _;
         let db = sled::open(data.join("store")).unwrap();
         let log = db.open_tree("log").unwrap();
-        let mut key = vec![b'e'];
-        key.extend_from_slice(&4u64.to_be_bytes());
-        let mut entry = lineage_ledger::entry::Entry::decode(&log.get(&key).unwrap().unwrap()).unwrap();
-        let at = entry.envelope.len() - 20;
-        entry.envelope[at] ^= 0x01;
-        log.insert(&key, entry.encode()).unwrap();
+        // The chunk holding entry 4 (see the layout in `store::sled_store`).
+        let mut last = vec![b'E'];
+        last.extend_from_slice(&4u64.to_be_bytes());
+        let (key, value) = log.range(&b"E"[..]..=&last[..]).next_back().unwrap().unwrap();
+        let first = u64::from_be_bytes(key[1..9].try_into().unwrap());
+        let mut value = value.to_vec();
+        let mut at = 4;
+        for _ in first..4 {
+            at += 4 + u32::from_be_bytes(value[at..at + 4].try_into().unwrap()) as usize;
+        }
+        let len = u32::from_be_bytes(value[at..at + 4].try_into().unwrap()) as usize;
+        let mut entry = lineage_ledger::entry::Entry::decode(&value[at + 4..at + 4 + len]).unwrap();
+        assert_eq!(entry.sequence, 4);
+        let flip = entry.envelope.len() - 20;
+        entry.envelope[flip] ^= 0x01;
+        let encoded = entry.encode();
+        assert_eq!(encoded.len(), len);
+        value[at + 4..at + 4 + len].copy_from_slice(&encoded);
+        log.insert(&key, value).unwrap();
         db.flush().unwrap();
         let _ = lineage_ledger::store::MemoryStore::new().len();
     }
