@@ -14,7 +14,7 @@ mod memory;
 mod sled_store;
 
 pub use memory::MemoryStore;
-pub use sled_store::SledStore;
+pub use sled_store::{SledStore, SEGMENT_SIZE};
 
 use crate::crypto::merkle::{Hash, NodeId};
 use crate::domain::EventId;

@@ -17,7 +17,10 @@
 //!
 //! sled 0.34's `flush` writes its buffers with `sync_file_range`, which does not make them
 //! durable; after every flush the database file is `fdatasync`'d through a handle of our own
-//! (fsync acts on the file, whichever descriptor calls it).
+//! (fsync acts on the file, whichever descriptor calls it). A page larger than a quarter of a
+//! log segment goes to a file of its own under `blobs/`, which sled writes without any sync:
+//! every blob file new since the last commit is `fdatasync`'d, and the directory synced, before
+//! the database file.
 
 use super::{Commit, Store, StoreError, TokenRecord};
 use crate::crypto::merkle::{Hash, NodeId};
@@ -31,6 +34,8 @@ pub struct SledStore {
     log: sled::Tree,
     tokens: sled::Tree,
     file: File,
+    /// Blob files (sled names them by log sequence number) already synced and still present.
+    synced_blobs: std::sync::Mutex<std::collections::HashSet<u64>>,
 }
 
 fn io(e: impl std::fmt::Display) -> StoreError {
@@ -52,7 +57,11 @@ fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {
 }
 
 /// Most entries in one stored chunk: a read of one entry copies at most this many.
-pub const CHUNK: usize = 64;
+pub const CHUNK: usize = 16;
+
+/// sled's log segment size. Pages over a quarter of it become blob files; at 2 MiB a leaf of
+/// chunks of ordinary entries stays inline.
+pub const SEGMENT_SIZE: usize = 2 * 1024 * 1024;
 
 /// The entries of one chunk, as (sequence, encoded entry), without decoding them.
 fn chunk_entries(key: &[u8], value: &[u8]) -> Result<Vec<(u64, std::ops::Range<usize>)>, StoreError> {
@@ -85,6 +94,7 @@ impl SledStore {
         let db = sled::Config::new()
             .path(dir)
             .cache_capacity(64 * 1024 * 1024)
+            .segment_size(SEGMENT_SIZE)
             .mode(sled::Mode::HighThroughput)
             .flush_every_ms(None)
             .open()
@@ -98,7 +108,7 @@ impl SledStore {
         }
         let tokens = db.open_tree("tokens").map_err(io)?;
         let file = File::open(dir.join("db")).map_err(io)?;
-        let store = SledStore { dir: dir.to_owned(), db, log, tokens, file };
+        let store = SledStore { dir: dir.to_owned(), db, log, tokens, file, synced_blobs: Default::default() };
         store.sync()?;
         // The directory entry of a new database file must be durable too.
         File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
@@ -107,7 +117,39 @@ impl SledStore {
 
     fn sync(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(io)?;
+        self.sync_new_blobs()?;
         self.file.sync_data().map_err(io)
+    }
+
+    fn sync_new_blobs(&self) -> Result<(), StoreError> {
+        let mut synced = self.synced_blobs.lock().map_err(|_| StoreError::Io("blob sync lock poisoned".into()))?;
+        let dir = self.dir.join("blobs");
+        let listing = match std::fs::read_dir(&dir) {
+            Ok(listing) => listing,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(e)),
+        };
+        let mut present = std::collections::HashSet::with_capacity(synced.len() + 4);
+        let mut any_new = false;
+        for item in listing {
+            let item = item.map_err(io)?;
+            let Some(lsn) = item.file_name().to_str().and_then(|n| n.parse::<u64>().ok()) else { continue };
+            if !synced.contains(&lsn) {
+                match File::open(item.path()) {
+                    Ok(file) => file.sync_data().map_err(io)?,
+                    // sled removes blobs it no longer needs; a removed blob needs no sync.
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(io(e)),
+                }
+                any_new = true;
+            }
+            present.insert(lsn);
+        }
+        if any_new {
+            File::open(&dir).and_then(|d| d.sync_all()).map_err(io)?;
+        }
+        *synced = present;
+        Ok(())
     }
 }
 

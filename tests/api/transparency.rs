@@ -314,7 +314,11 @@ fn a_tampered_store_is_refused_at_start_naming_the_entry() {
     // Someone with access to the files rewrites entry 4 with one byte changed.
     {
         use lineage_ledger::store::Store as _;
-        let db = sled::open(data.join("store")).unwrap();
+        let db = sled::Config::new()
+            .path(data.join("store"))
+            .segment_size(lineage_ledger::store::SEGMENT_SIZE)
+            .open()
+            .unwrap();
         let log = db.open_tree("log").unwrap();
         // The chunk holding entry 4 (see the layout in `store::sled_store`).
         let mut last = vec![b'E'];
