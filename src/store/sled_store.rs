@@ -350,3 +350,27 @@ impl Store for SledStore {
         Ok(out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::EventId;
+
+    #[test]
+    fn blob_files_of_oversized_pages_are_synced_before_the_append_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let big = Entry::new(0, "p".into(), 1, 1, vec![b'x'; SEGMENT_SIZE], [0; 32]);
+        let commit = Commit { entries: vec![(big.clone(), EventId::parse("big").unwrap())], ..Commit::default() };
+        store.append(&commit).unwrap();
+        let blobs: Vec<u64> = std::fs::read_dir(dir.path().join("blobs"))
+            .unwrap()
+            .filter_map(|f| f.unwrap().file_name().to_str()?.parse().ok())
+            .collect();
+        assert!(!blobs.is_empty(), "the page went to a blob file");
+        let synced = store.synced_blobs.lock().unwrap();
+        assert!(blobs.iter().all(|b| synced.contains(b)), "{blobs:?} synced: {synced:?}");
+        drop(synced);
+        assert_eq!(store.entry(0).unwrap(), Some(big));
+    }
+}
