@@ -225,5 +225,10 @@ mod tests {
         assert_eq!(reopened.len().unwrap(), 4);
         assert_eq!(reopened.entry(3).unwrap(), Some(entry(3, "a", 3).0));
         assert_eq!(reopened.tokens().unwrap().len(), 1);
+        // The in-memory indexes are rebuilt from the stored records.
+        assert_eq!(reopened.sequence_of_event("ev-2").unwrap(), Some(2));
+        assert_eq!(reopened.sequence_of_event("ev-4").unwrap(), None);
+        assert_eq!(reopened.asset_sequences("a", "asset-1").unwrap(), [0, 2, 3]);
+        assert_eq!(reopened.asset_sequences("b", "asset-1").unwrap(), [1]);
     }
 }

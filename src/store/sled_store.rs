@@ -7,13 +7,13 @@
 //!   then per entry a u32 length and the bincode entry (read without decoding its neighbours);
 //! - `s` + project + 0x00 + first version (u64 BE) → the sequences (u64 BE each) of the
 //!   project's consecutive versions written by one commit;
-//! - `i` + event id → sequence;
-//! - `a` + project + 0x00 + asset + 0x00 + sequence (u64 BE) → nothing (which entries name an
-//!   asset);
+//! - `M` + first sequence (u64 BE) → what the entries of the chunk are found by: per entry its
+//!   event id, project and the assets it names (bincode);
 //! - `n` + level (u8) + index (u64 BE) → Merkle node, for the levels the ledger stores;
 //! - `c` → the latest signed checkpoint.
 //!
-//! Tokens live in their own tree.
+//! Tokens live in their own tree. The event-id and asset indexes are kept in memory, built from
+//! the `M` records when the store opens, so that an entry costs no index key of its own.
 //!
 //! sled 0.34's `flush` writes its buffers with `sync_file_range`, which does not make them
 //! durable; after every flush the database file is `fdatasync`'d through a handle of our own
@@ -25,8 +25,64 @@
 use super::{Commit, Store, StoreError, TokenRecord};
 use crate::crypto::merkle::{Hash, NodeId};
 use crate::entry::Entry;
+use std::collections::HashMap;
 use std::fs::File;
+use std::hash::BuildHasher as _;
 use std::path::Path;
+
+/// What one entry is found by, as stored in its chunk's `M` record.
+#[derive(Debug, bincode::Encode, bincode::Decode)]
+struct Found {
+    event_id: String,
+    project: String,
+    assets: Vec<String>,
+}
+
+/// Sequences by a 64-bit keyed hash of what finds them: small enough to hold every entry in
+/// memory. A hash may stand for more than one key, so callers confirm each candidate.
+#[derive(Default)]
+struct HashIndex {
+    first: HashMap<u64, u64>,
+    more: HashMap<u64, Vec<u64>>,
+}
+
+impl HashIndex {
+    fn add(&mut self, key: u64, sequence: u64) {
+        match self.first.entry(key) {
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                slot.insert(sequence);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => self.more.entry(key).or_default().push(sequence),
+        }
+    }
+
+    /// In ascending order: sequences are added in log order.
+    fn candidates(&self, key: u64) -> impl Iterator<Item = u64> + '_ {
+        self.first.get(&key).copied().into_iter().chain(self.more.get(&key).into_iter().flatten().copied())
+    }
+}
+
+#[derive(Default)]
+struct Indexes {
+    hasher: std::collections::hash_map::RandomState,
+    events: HashIndex,
+    assets: HashIndex,
+}
+
+impl Indexes {
+    fn event_key(&self, event_id: &str) -> u64 {
+        self.hasher.hash_one(event_id)
+    }
+    fn asset_key(&self, project: &str, asset: &str) -> u64 {
+        self.hasher.hash_one((project, asset))
+    }
+    fn add(&mut self, sequence: u64, found: &Found) {
+        self.events.add(self.event_key(&found.event_id), sequence);
+        for asset in &found.assets {
+            self.assets.add(self.asset_key(&found.project, asset), sequence);
+        }
+    }
+}
 
 pub struct SledStore {
     dir: std::path::PathBuf,
@@ -36,6 +92,7 @@ pub struct SledStore {
     file: File,
     /// Blob files (sled names them by log sequence number) already synced and still present.
     synced_blobs: std::sync::Mutex<std::collections::HashSet<u64>>,
+    indexes: std::sync::RwLock<Indexes>,
 }
 
 fn io(e: impl std::fmt::Display) -> StoreError {
@@ -83,6 +140,12 @@ fn chunk_entries(key: &[u8], value: &[u8]) -> Result<Vec<(u64, std::ops::Range<u
     Ok(out)
 }
 
+fn decode_found(bytes: &[u8]) -> Result<Vec<Found>, StoreError> {
+    bincode::decode_from_slice(bytes, bincode::config::standard())
+        .map(|(found, _)| found)
+        .map_err(|e| StoreError::Io(format!("a stored index record is malformed: {e}")))
+}
+
 fn read_u64(bytes: &[u8]) -> Result<u64, StoreError> {
     let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Io("index value is not 8 bytes".into()))?;
     Ok(u64::from_be_bytes(arr))
@@ -108,11 +171,42 @@ impl SledStore {
         }
         let tokens = db.open_tree("tokens").map_err(io)?;
         let file = File::open(dir.join("db")).map_err(io)?;
-        let store = SledStore { dir: dir.to_owned(), db, log, tokens, file, synced_blobs: Default::default() };
+        let store = SledStore {
+            dir: dir.to_owned(),
+            db,
+            log,
+            tokens,
+            file,
+            synced_blobs: Default::default(),
+            indexes: Default::default(),
+        };
         store.sync()?;
+        store.load_indexes()?;
         // The directory entry of a new database file must be durable too.
         File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
         Ok(store)
+    }
+
+    fn load_indexes(&self) -> Result<(), StoreError> {
+        let mut indexes = self.indexes.write().map_err(|_| StoreError::Io("index lock poisoned".into()))?;
+        for kv in self.log.scan_prefix([b'M']) {
+            let (key, value) = kv.map_err(io)?;
+            let first = read_u64(&key[1..])?;
+            for (i, found) in decode_found(&value)?.iter().enumerate() {
+                indexes.add(first + i as u64, found);
+            }
+        }
+        Ok(())
+    }
+
+    /// What the entry at `sequence` is found by, from its chunk's record.
+    fn found(&self, sequence: u64) -> Result<Option<Found>, StoreError> {
+        let Some(kv) = self.log.range(seq_key(b'M', 0)..=seq_key(b'M', sequence)).next_back() else {
+            return Ok(None);
+        };
+        let (key, value) = kv.map_err(io)?;
+        let first = read_u64(&key[1..])?;
+        Ok(decode_found(&value)?.into_iter().nth((sequence - first) as usize))
     }
 
     fn sync(&self) -> Result<(), StoreError> {
@@ -177,8 +271,26 @@ impl Store for SledStore {
                 return Err(StoreError::Io(format!("entry {} does not continue the log of {len}", entry.sequence)));
             }
         }
+        let mut assets: HashMap<u64, Vec<String>> = HashMap::new();
+        for (project, asset, sequence) in &commit.mentions {
+            let entry = sequence.checked_sub(len).and_then(|i| entries.get(i as usize));
+            if entry.is_none_or(|(e, _)| e.project != *project) {
+                return Err(StoreError::Io(format!("a mention of {asset} names no entry of {project} in the commit")));
+            }
+            assets.entry(*sequence).or_default().push(asset.clone());
+        }
+        let found: Vec<Found> = entries
+            .iter()
+            .map(|(entry, id)| Found {
+                event_id: id.to_string(),
+                project: entry.project.clone(),
+                assets: assets.remove(&entry.sequence).unwrap_or_default(),
+            })
+            .collect();
         let mut batch = sled::Batch::default();
-        for chunk in entries.chunks(CHUNK) {
+        for (chunk, found) in entries.chunks(CHUNK).zip(found.chunks(CHUNK)) {
+            let record = bincode::encode_to_vec(found, bincode::config::standard()).map_err(io)?;
+            batch.insert(&seq_key(b'M', chunk[0].0.sequence)[..], record);
             let encoded: Vec<Vec<u8>> = chunk.iter().map(|(entry, _)| entry.encode()).collect();
             let mut value = Vec::with_capacity(4 + encoded.iter().map(|e| e.len() + 4).sum::<usize>());
             value.extend_from_slice(&(chunk.len() as u32).to_be_bytes());
@@ -190,8 +302,7 @@ impl Store for SledStore {
         }
         // One run per project: its entries in a commit have consecutive versions.
         let mut runs: Vec<(&str, u64, Vec<u8>)> = Vec::new();
-        for (entry, id) in entries {
-            batch.insert(prefixed(b'i', id.as_str().as_bytes()), &entry.sequence.to_be_bytes()[..]);
+        for (entry, _) in entries {
             match runs.iter_mut().find(|(project, _, _)| *project == entry.project) {
                 Some((_, _, sequences)) => sequences.extend_from_slice(&entry.sequence.to_be_bytes()),
                 None => runs.push((&entry.project, entry.version, entry.sequence.to_be_bytes().to_vec())),
@@ -207,16 +318,17 @@ impl Store for SledStore {
             key[2..].copy_from_slice(&index.to_be_bytes());
             batch.insert(&key[..], &hash[..]);
         }
-        for (project, asset, sequence) in &commit.mentions {
-            let mut key = prefixed(b'a', &super::mention_key(project, asset));
-            key.extend_from_slice(&sequence.to_be_bytes());
-            batch.insert(key, &[][..]);
-        }
         if let Some(note) = &commit.checkpoint {
             batch.insert(&b"c"[..], note.as_bytes());
         }
         self.log.apply_batch(batch).map_err(io)?;
         self.sync()?;
+        {
+            let mut indexes = self.indexes.write().map_err(|_| StoreError::Io("index lock poisoned".into()))?;
+            for ((entry, _), found) in entries.iter().zip(&found) {
+                indexes.add(entry.sequence, found);
+            }
+        }
         if let Some(note) = &commit.checkpoint {
             self.record_acknowledged(note)?;
         }
@@ -292,7 +404,16 @@ impl Store for SledStore {
     }
 
     fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
-        self.log.get(prefixed(b'i', event_id.as_bytes())).map_err(io)?.map(|v| read_u64(&v)).transpose()
+        let candidates: Vec<u64> = {
+            let indexes = self.indexes.read().map_err(|_| StoreError::Io("index lock poisoned".into()))?;
+            indexes.events.candidates(indexes.event_key(event_id)).collect()
+        };
+        for sequence in candidates {
+            if self.found(sequence)?.is_some_and(|f| f.event_id == event_id) {
+                return Ok(Some(sequence));
+            }
+        }
+        Ok(None)
     }
 
     fn node(&self, (level, index): NodeId) -> Result<Option<Hash>, StoreError> {
@@ -328,8 +449,17 @@ impl Store for SledStore {
     }
 
     fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
-        let prefix = prefixed(b'a', &super::mention_key(project, asset));
-        self.log.scan_prefix(&prefix).map(|kv| read_u64(&kv.map_err(io)?.0[prefix.len()..])).collect()
+        let candidates: Vec<u64> = {
+            let indexes = self.indexes.read().map_err(|_| StoreError::Io("index lock poisoned".into()))?;
+            indexes.assets.candidates(indexes.asset_key(project, asset)).collect()
+        };
+        let mut out = Vec::with_capacity(candidates.len());
+        for sequence in candidates {
+            if self.found(sequence)?.is_some_and(|f| f.project == project && f.assets.iter().any(|a| a == asset)) {
+                out.push(sequence);
+            }
+        }
+        Ok(out)
     }
 
     fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
@@ -355,6 +485,18 @@ impl Store for SledStore {
 mod tests {
     use super::*;
     use crate::domain::EventId;
+
+    #[test]
+    fn a_hash_shared_by_several_keys_keeps_every_sequence_in_order() {
+        let mut index = HashIndex::default();
+        index.add(7, 1);
+        index.add(9, 2);
+        index.add(7, 5);
+        index.add(7, 6);
+        assert_eq!(index.candidates(7).collect::<Vec<_>>(), [1, 5, 6]);
+        assert_eq!(index.candidates(9).collect::<Vec<_>>(), [2]);
+        assert_eq!(index.candidates(8).count(), 0);
+    }
 
     #[test]
     fn blob_files_of_oversized_pages_are_synced_before_the_append_returns() {
