@@ -1,7 +1,7 @@
 //! Micro-benchmarks of the append path's parts and of the projections, with the standard
 //! library's clock; each figure is the median of several runs. `cargo bench --bench core`.
 
-use lineage_ledger::crypto::dsse::{verify_all, Envelope};
+use lineage_ledger::crypto::dsse::{verify_each, Envelope};
 use lineage_ledger::crypto::keys::KeyFile;
 use lineage_ledger::crypto::merkle::{consistency_proof, inclusion_proof, leaf_hash, Frontier, Hash, NodeId};
 use lineage_ledger::domain::Payload;
@@ -60,7 +60,7 @@ fn main() {
         "verify a batch of 256 (verify_batch)",
         "event",
         median(9, || {
-            black_box(verify_all(&pairs));
+            black_box(verify_each(&pairs));
         }),
         256,
     );
