@@ -273,10 +273,10 @@ mod tests {
 
     #[test]
     fn the_signature_rule() {
-        use curve25519_dalek::constants::{BASEPOINT_ORDER, EIGHT_TORSION};
+        use curve25519_dalek::constants::EIGHT_TORSION;
         let honest = key().sign(MESSAGE);
         let identity = EdwardsPoint::default();
-        let order_l = Scalar::from_canonical_bytes(BASEPOINT_ORDER.to_bytes());
+        let order_l = Scalar::from_canonical_bytes(ORDER);
         assert!(bool::from(order_l.is_none()), "ℓ itself is not a canonical scalar");
         // (case, signature, accepted by this ledger, accepted by ed25519-dalek's verify_strict)
         let cases: Vec<(&str, Signature, bool, bool)> = vec![
@@ -320,11 +320,16 @@ mod tests {
         bytes
     };
 
+    /// ℓ = 2^252 + 27742317777372353535851937790883648493, little-endian.
+    const ORDER: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+
     /// Adds ℓ to a little-endian 256-bit number in place.
     fn add_order(bytes: &mut [u8]) {
-        let order = curve25519_dalek::constants::BASEPOINT_ORDER.to_bytes();
         let mut carry = 0u16;
-        for (b, o) in bytes.iter_mut().zip(order) {
+        for (b, o) in bytes.iter_mut().zip(ORDER) {
             let sum = u16::from(*b) + u16::from(o) + carry;
             *b = sum as u8;
             carry = sum >> 8;
