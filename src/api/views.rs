@@ -1,7 +1,7 @@
 //! Response bodies.
 
+use crate::crypto::dsse::Envelope;
 use crate::entry::Entry;
-use crate::ledger::open_entry;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;
@@ -40,14 +40,15 @@ impl EntryView {
             .ok()
             .and_then(|text| RawValue::from_string(text.to_owned()).ok())
             .unwrap_or_else(|| RawValue::from_string("null".into()).expect("null is JSON"));
-        let (event_id, kind, actor, key_id, payload) = match open_entry(entry) {
-            Ok((opened, payload)) => (
-                payload.event_id.to_string(),
-                payload.kind().as_str().to_owned(),
-                payload.actor.to_string(),
-                opened.key_id.to_string(),
-                serde_json::from_slice(&opened.payload).unwrap_or(serde_json::Value::Null),
-            ),
+        // A stored payload was parsed when it was appended: its header fields are read from the
+        // JSON tree the view returns anyway rather than by parsing it into domain types again.
+        let opened = Envelope::from_json(&entry.envelope).and_then(|e| e.open());
+        let (event_id, kind, actor, key_id, payload) = match opened {
+            Ok(opened) => {
+                let payload: serde_json::Value = serde_json::from_slice(&opened.payload).unwrap_or_default();
+                let field = |name: &str| payload.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+                (field("event_id"), field("kind"), field("actor"), opened.key_id.to_string(), payload)
+            }
             Err(_) => Default::default(),
         };
         EntryView {
