@@ -29,9 +29,17 @@ pub struct EntryView {
     /// The DSSE envelope, byte for byte as it was submitted.
     #[schema(value_type = Object)]
     pub envelope: Box<RawValue>,
-    /// The signed payload, decoded.
+    /// The signed payload, decoded from base64: the JSON the signer signed, byte for byte.
     #[schema(value_type = Object)]
-    pub payload: serde_json::Value,
+    pub payload: Box<RawValue>,
+}
+
+/// The header fields a view shows, read without parsing the body into domain types.
+#[derive(Deserialize)]
+struct PayloadHead {
+    event_id: String,
+    kind: String,
+    actor: String,
 }
 
 impl EntryView {
@@ -40,16 +48,21 @@ impl EntryView {
             .ok()
             .and_then(|text| RawValue::from_string(text.to_owned()).ok())
             .unwrap_or_else(|| RawValue::from_string("null".into()).expect("null is JSON"));
-        // A stored payload was parsed when it was appended: its header fields are read from the
-        // JSON tree the view returns anyway rather than by parsing it into domain types again.
+        // A stored payload was parsed and checked when it was appended: the view reads only its
+        // header fields and returns its bytes as they are.
+        let null = || RawValue::from_string("null".into()).expect("null is JSON");
         let opened = Envelope::from_json(&entry.envelope).and_then(|e| e.open());
         let (event_id, kind, actor, key_id, payload) = match opened {
             Ok(opened) => {
-                let payload: serde_json::Value = serde_json::from_slice(&opened.payload).unwrap_or_default();
-                let field = |name: &str| payload.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
-                (field("event_id"), field("kind"), field("actor"), opened.key_id.to_string(), payload)
+                let head: Option<PayloadHead> = serde_json::from_slice(&opened.payload).ok();
+                let key_id = opened.key_id.to_string();
+                let payload = String::from_utf8(opened.payload).ok().and_then(|text| RawValue::from_string(text).ok());
+                match (head, payload) {
+                    (Some(h), Some(payload)) => (h.event_id, h.kind, h.actor, key_id, payload),
+                    _ => (String::new(), String::new(), String::new(), key_id, null()),
+                }
             }
-            Err(_) => Default::default(),
+            Err(_) => (String::new(), String::new(), String::new(), String::new(), null()),
         };
         EntryView {
             sequence: entry.sequence,
