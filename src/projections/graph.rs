@@ -90,23 +90,80 @@ impl EdgeKind {
     }
 }
 
+/// One node. Ids live in one shared string (`Graph::names`), edges in two flat lists threaded
+/// per node, so that a node costs a few dozen bytes and no allocation of its own: a project
+/// holds one per record and reference, millions in a large one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Node {
-    pub kind: NodeKind,
-    pub id: String,
-    /// The entry that created the node (`None` for actors and for nodes only referred to).
-    pub sequence: Option<u64>,
+struct Node {
+    kind: NodeKind,
+    /// `names[name_start..name_end]`.
+    name_start: u32,
+    name_end: u32,
+    /// The entry that created the node (`NO_SEQUENCE` for actors and nodes only referred to).
+    sequence: u64,
+    /// First and last edge of the node in `out` and in `inbound` (`NONE` when it has none).
+    out: (u32, u32),
+    inbound: (u32, u32),
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+const NONE: u32 = u32::MAX;
+const NO_SEQUENCE: u64 = u64::MAX;
+
+/// An edge in one node's list: the node at the other end and the next edge of the list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Link {
+    other: u32,
+    next: u32,
+    kind: EdgeKind,
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct Graph {
     nodes: Vec<Node>,
-    index: HashMap<(NodeKind, String), u32>,
-    out: Vec<Vec<(u32, EdgeKind)>>,
-    inbound: Vec<Vec<(u32, EdgeKind)>>,
-    /// Creating entries' event ids, to mark retracted nodes.
-    created_by: HashMap<EventId, u32>,
+    names: String,
+    /// Node numbers, found by (kind, id).
+    index: hashbrown::HashTable<u32>,
+    hasher: std::collections::hash_map::RandomState,
+    out: Vec<Link>,
+    inbound: Vec<Link>,
+    /// Creating entries, by a 128-bit digest of their event id, to mark retracted nodes.
+    created_by: HashMap<u128, u32>,
     retracted: HashSet<u32>,
+}
+
+impl PartialEq for Graph {
+    /// The index is derived from the nodes (and hashed with a per-graph key): it is not compared.
+    fn eq(&self, other: &Self) -> bool {
+        self.nodes == other.nodes
+            && self.names == other.names
+            && self.out == other.out
+            && self.inbound == other.inbound
+            && self.created_by == other.created_by
+            && self.retracted == other.retracted
+    }
+}
+
+impl Eq for Graph {}
+
+fn event_digest(event: &EventId) -> u128 {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(event.as_str().as_bytes());
+    u128::from_le_bytes(digest[..16].try_into().expect("16 bytes"))
+}
+
+/// The edges of one node's list, in the order they were added.
+struct Links<'a> {
+    list: &'a [Link],
+    at: u32,
+}
+
+impl Iterator for Links<'_> {
+    type Item = (u32, EdgeKind);
+    fn next(&mut self) -> Option<(u32, EdgeKind)> {
+        let link = self.list.get(self.at as usize)?;
+        self.at = link.next;
+        Some((link.other, link.kind))
+    }
 }
 
 /// A walk's result: the nodes reached and the edges between them.
@@ -145,32 +202,74 @@ fn key(kind: NodeKind, id: &str) -> String {
 }
 
 impl Graph {
+    fn name(&self, node: &Node) -> &str {
+        &self.names[node.name_start as usize..node.name_end as usize]
+    }
+
+    fn hash(&self, kind: NodeKind, id: &str) -> u64 {
+        use std::hash::BuildHasher as _;
+        self.hasher.hash_one((kind, id))
+    }
+
     fn node(&mut self, kind: NodeKind, id: &str, sequence: Option<u64>) -> u32 {
-        if let Some(&i) = self.index.get(&(kind, id.to_owned())) {
-            if sequence.is_some() && self.nodes[i as usize].sequence.is_none() {
-                self.nodes[i as usize].sequence = sequence;
+        if let Some(i) = self.find(kind, id) {
+            let node = &mut self.nodes[i as usize];
+            if let (Some(sequence), NO_SEQUENCE) = (sequence, node.sequence) {
+                node.sequence = sequence;
             }
             return i;
         }
         let i = self.nodes.len() as u32;
-        self.nodes.push(Node { kind, id: id.to_owned(), sequence });
-        self.index.insert((kind, id.to_owned()), i);
-        self.out.push(Vec::new());
-        self.inbound.push(Vec::new());
+        let name_start = self.names.len() as u32;
+        self.names.push_str(id);
+        self.nodes.push(Node {
+            kind,
+            name_start,
+            name_end: self.names.len() as u32,
+            sequence: sequence.unwrap_or(NO_SEQUENCE),
+            out: (NONE, NONE),
+            inbound: (NONE, NONE),
+        });
+        let hash = self.hash(kind, id);
+        let (nodes, names, hasher) = (&self.nodes, &self.names, &self.hasher);
+        self.index.insert_unique(hash, i, |&j| {
+            use std::hash::BuildHasher as _;
+            let n = &nodes[j as usize];
+            hasher.hash_one((n.kind, &names[n.name_start as usize..n.name_end as usize]))
+        });
         i
     }
 
     fn edge(&mut self, from: u32, to: u32, kind: EdgeKind) {
-        self.out[from as usize].push((to, kind));
-        self.inbound[to as usize].push((from, kind));
+        fn push(list: &mut Vec<Link>, ends: &mut (u32, u32), other: u32, kind: EdgeKind) {
+            let at = list.len() as u32;
+            list.push(Link { other, next: NONE, kind });
+            match ends.1 {
+                NONE => ends.0 = at,
+                last => list[last as usize].next = at,
+            }
+            ends.1 = at;
+        }
+        push(&mut self.out, &mut self.nodes[from as usize].out, to, kind);
+        push(&mut self.inbound, &mut self.nodes[to as usize].inbound, from, kind);
+    }
+
+    fn out_of(&self, n: u32) -> Links<'_> {
+        Links { list: &self.out, at: self.nodes[n as usize].out.0 }
+    }
+
+    fn inbound_of(&self, n: u32) -> Links<'_> {
+        Links { list: &self.inbound, at: self.nodes[n as usize].inbound.0 }
     }
 
     pub fn find(&self, kind: NodeKind, id: &str) -> Option<u32> {
-        self.index.get(&(kind, id.to_owned())).copied()
-    }
-
-    pub fn node_at(&self, i: u32) -> &Node {
-        &self.nodes[i as usize]
+        let hash = self.hash(kind, id);
+        self.index
+            .find(hash, |&i| {
+                let n = &self.nodes[i as usize];
+                n.kind == kind && self.name(n) == id
+            })
+            .copied()
     }
 
     pub fn len(&self) -> usize {
@@ -190,7 +289,7 @@ impl Graph {
         let event_node = |g: &mut Graph, kind: NodeKind, id: &str| {
             let n = g.node(kind, id, seq);
             g.edge(n, actor, E::SignedBy);
-            g.created_by.insert(payload.event_id.clone(), n);
+            g.created_by.insert(event_digest(&payload.event_id), n);
             n
         };
         match &payload.body {
@@ -290,7 +389,7 @@ impl Graph {
                 self.edge(master, variant, E::DeliveredAs);
             }
             Body::EventRetracted(b) => {
-                if let Some(&n) = self.created_by.get(&b.event_id) {
+                if let Some(&n) = self.created_by.get(&event_digest(&b.event_id)) {
                     self.retracted.insert(n);
                 }
             }
@@ -306,7 +405,7 @@ impl Graph {
             keys[i as usize]
                 .get_or_insert_with(|| {
                     let n = &self.nodes[i as usize];
-                    Arc::from(key(n.kind, &n.id))
+                    Arc::from(key(n.kind, self.name(n)))
                 })
                 .clone()
         };
@@ -322,14 +421,10 @@ impl Graph {
             }
             next.clear();
             if up {
-                next.extend(self.out[n as usize].iter().filter(|(_, k)| k.upstream()).map(|&(to, k)| (n, to, k)));
+                next.extend(self.out_of(n).filter(|(_, k)| k.upstream()).map(|(to, k)| (n, to, k)));
             } else {
-                next.extend(
-                    self.inbound[n as usize].iter().filter(|(_, k)| k.dependency()).map(|&(from, k)| (from, n, k)),
-                );
-                next.extend(
-                    self.out[n as usize].iter().filter(|(_, k)| *k == EdgeKind::DeliveredAs).map(|&(to, k)| (n, to, k)),
-                );
+                next.extend(self.inbound_of(n).filter(|(_, k)| k.dependency()).map(|(from, k)| (from, n, k)));
+                next.extend(self.out_of(n).filter(|(_, k)| *k == EdgeKind::DeliveredAs).map(|(to, k)| (n, to, k)));
             }
             for &(from, to, kind) in &next {
                 let other = if from == n { to } else { from };
@@ -351,8 +446,8 @@ impl Graph {
                 NodeView {
                     key: key_of(i),
                     kind: n.kind,
-                    id: n.id.clone(),
-                    sequence: n.sequence,
+                    id: self.name(n).to_owned(),
+                    sequence: (n.sequence != NO_SEQUENCE).then_some(n.sequence),
                     depth: depth[i as usize],
                     retracted: self.retracted.contains(&i),
                 }
