@@ -144,6 +144,17 @@ impl Digest {
             Err(ValueError::Pattern { pattern: DIGEST_PATTERN })
         }
     }
+    /// The 32 bytes of the hash.
+    pub fn bytes(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(&self.0[7..], &mut out).expect("a parsed digest is 64 hex digits");
+        out
+    }
+
+    pub fn from_bytes(bytes: &[u8; 32]) -> Self {
+        Self(format!("sha256:{}", hex::encode(bytes)))
+    }
+
     pub fn of(bytes: &[u8]) -> Self {
         use sha2::Digest as _;
         Self(format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes))))

@@ -38,6 +38,7 @@ pub fn check(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> {
             let Some(Record::Asset { digest }) = view.record(project, Namespace::Asset, &b.master_asset) else {
                 return Ok(());
             };
+            let digest = &digest;
             let passing: Vec<&super::state::Review> =
                 view.reviews(project, digest).into_iter().filter(|r| r.verdict == Verdict::Pass).collect();
             let approved_by = |role: Role| {

@@ -228,7 +228,7 @@ impl Refs<'_, '_> {
     fn exists(&self, field: &str, ns: Namespace, id: &Id) -> Result<(), Refusal> {
         self.lookup(field, ns, id).map(|_| ())
     }
-    fn lookup(&self, field: &str, ns: Namespace, id: &Id) -> Result<&Record, Refusal> {
+    fn lookup(&self, field: &str, ns: Namespace, id: &Id) -> Result<Record, Refusal> {
         self.view.record(self.project, ns, id).ok_or_else(|| Refusal::UnknownReference {
             field: field.into(),
             noun: ns.noun(),
@@ -244,12 +244,12 @@ impl Refs<'_, '_> {
     }
     fn digest_matches(&self, field: &str, asset: &Id, given: &Digest) -> Result<(), Refusal> {
         match self.lookup("body.asset", Namespace::Asset, asset)? {
-            Record::Asset { digest } if digest == given => Ok(()),
+            Record::Asset { digest } if digest == *given => Ok(()),
             Record::Asset { digest } => Err(Refusal::DigestMismatch {
                 field: field.into(),
                 asset: asset.clone(),
                 given: given.clone(),
-                actual: digest.clone(),
+                actual: digest,
             }),
             _ => Ok(()),
         }

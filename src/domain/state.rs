@@ -51,11 +51,39 @@ pub enum Record {
     Asset { digest: Digest },
 }
 
+/// An id as the rules remember it: its SHA-256, 32 bytes and no allocation of its own (a large
+/// project remembers millions).
+type IdKey = [u8; 32];
+
+fn id_key(id: &str) -> IdKey {
+    use sha2::Digest as _;
+    sha2::Sha256::digest(id.as_bytes()).into()
+}
+
+/// A record as stored: a brief's formats are kept apart (they are few and listed whole).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Stored {
+    Plain,
+    Brief,
+    Asset([u8; 32]),
+}
+
+impl Stored {
+    fn of(record: &Record) -> Stored {
+        match record {
+            Record::Plain => Stored::Plain,
+            Record::Brief { .. } => Stored::Brief,
+            Record::Asset { digest } => Stored::Asset(digest.bytes()),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProjectState {
     pub content_type: Option<ContentType>,
-    records: HashMap<(Namespace, Id), Record>,
-    events: HashSet<EventId>,
+    records: HashMap<(Namespace, IdKey), Stored>,
+    briefs: HashMap<IdKey, Vec<Label>>,
+    events: HashSet<IdKey>,
     retracted: HashSet<EventId>,
     reviews: HashMap<Digest, Vec<Review>>,
     approvals: HashMap<Digest, Vec<Approval>>,
@@ -191,35 +219,47 @@ pub fn created_records(body: &Body) -> Vec<(Namespace, &Id, Record)> {
 }
 
 impl ProjectState {
-    pub fn record(&self, ns: Namespace, id: &Id) -> Option<&Record> {
-        self.records.get(&(ns, id.clone()))
+    pub fn record(&self, ns: Namespace, id: &Id) -> Option<Record> {
+        let key = id_key(id.as_str());
+        Some(match self.records.get(&(ns, key))? {
+            Stored::Plain => Record::Plain,
+            Stored::Brief => Record::Brief { formats: self.briefs.get(&key).cloned().unwrap_or_default() },
+            Stored::Asset(digest) => Record::Asset { digest: Digest::from_bytes(digest) },
+        })
     }
     pub fn has_event(&self, id: &EventId) -> bool {
-        self.events.contains(id)
+        self.events.contains(&id_key(id.as_str()))
+    }
+
+    fn insert(&mut self, ns: Namespace, id: &Id, record: &Record) {
+        let key = id_key(id.as_str());
+        if let Record::Brief { formats } = record {
+            self.briefs.insert(key, formats.clone());
+        }
+        self.records.insert((ns, key), Stored::of(record));
     }
     pub fn is_retracted(&self, id: &EventId) -> bool {
         self.retracted.contains(id)
     }
 
     pub fn apply(&mut self, event_id: &EventId, body: &Body, role: Option<Role>) {
-        self.events.insert(event_id.clone());
+        self.events.insert(id_key(event_id.as_str()));
         match body {
             Body::QcReviewRecorded(b) => {
-                self.records.insert((Namespace::Review, b.review_id.clone()), Record::Plain);
+                self.insert(Namespace::Review, &b.review_id, &Record::Plain);
                 let passed = b.checks.iter().filter(|c| c.result == CheckResult::Pass).map(|c| c.check).collect();
                 let review = Review { event: event_id.clone(), verdict: b.verdict, passed, medium: b.proof_medium };
                 self.reviews.entry(b.digest.clone()).or_default().push(review);
             }
             Body::ApprovalRecorded(b) => {
-                self.records.insert((Namespace::Approval, b.approval_id.clone()), Record::Plain);
+                self.insert(Namespace::Approval, &b.approval_id, &Record::Plain);
                 let approval = Approval { event: event_id.clone(), role, decision: b.decision };
                 self.approvals.entry(b.digest.clone()).or_default().push(approval);
             }
             Body::ProjectCreated(b) => self.content_type = Some(b.content_type),
             Body::BriefRevised(b) => {
                 if let Some(formats) = &b.deliverable_formats {
-                    self.records
-                        .insert((Namespace::Brief, b.brief_id.clone()), Record::Brief { formats: formats.clone() });
+                    self.insert(Namespace::Brief, &b.brief_id, &Record::Brief { formats: formats.clone() });
                 }
             }
             Body::EventRetracted(b) => {
@@ -227,7 +267,7 @@ impl ProjectState {
             }
             other => {
                 for (ns, id, record) in created_records(other) {
-                    self.records.insert((ns, id.clone()), record);
+                    self.insert(ns, id, &record);
                 }
             }
         }
@@ -239,6 +279,7 @@ impl ProjectState {
             self.content_type = staged.content_type;
         }
         self.records.extend(staged.records);
+        self.briefs.extend(staged.briefs);
         self.events.extend(staged.events);
         self.retracted.extend(staged.retracted);
         for (digest, reviews) in staged.reviews {
@@ -322,13 +363,9 @@ impl View<'_> {
 
     /// The deliverable formats every brief of the project declares, as last revised.
     pub fn brief_formats(&self, project: &ProjectId) -> Vec<Label> {
-        let mut briefs: HashMap<&Id, &Vec<Label>> = HashMap::new();
+        let mut briefs: HashMap<&IdKey, &Vec<Label>> = HashMap::new();
         for state in self.both(project) {
-            for ((ns, id), record) in &state.records {
-                if let (Namespace::Brief, Record::Brief { formats }) = (ns, record) {
-                    briefs.insert(id, formats);
-                }
-            }
+            briefs.extend(&state.briefs);
         }
         briefs.into_values().flatten().cloned().collect()
     }
@@ -346,7 +383,7 @@ impl View<'_> {
             .and_then(|p| p.content_type)
             .or_else(|| self.base.project(id).and_then(|p| p.content_type))
     }
-    pub fn record(&self, project: &ProjectId, ns: Namespace, id: &Id) -> Option<&Record> {
+    pub fn record(&self, project: &ProjectId, ns: Namespace, id: &Id) -> Option<Record> {
         self.changes
             .projects
             .get(project)
