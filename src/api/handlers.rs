@@ -141,14 +141,20 @@ fn inclusion(state: &AppState, sequence: u64, size: u64) -> Result<Option<Inclus
 fn appended_response(
     state: &AppState,
     appended: Vec<Appended>,
+    heads: Vec<Option<EntryHead>>,
     batch: bool,
     with_proof: bool,
 ) -> Result<HttpResponse, ApiError> {
     let status = if appended.iter().any(|a| a.created) { StatusCode::CREATED } else { StatusCode::OK };
     let mut entries = Vec::with_capacity(appended.len());
-    for a in &appended {
+    for (a, head) in appended.iter().zip(heads) {
         let inclusion = if with_proof { proof_in_checkpoint(state, a.entry.sequence)? } else { None };
-        entries.push(AppendedEntry { entry: EntryView::of(&a.entry), inclusion });
+        // A retried event answers with the original entry, whose envelope may differ.
+        let entry = match head {
+            Some(head) if a.created => EntryView::with_head(&a.entry, head),
+            _ => EntryView::of(&a.entry),
+        };
+        entries.push(AppendedEntry { entry, inclusion });
     }
     let mut response = HttpResponse::build(status);
     Ok(if batch {
@@ -185,8 +191,9 @@ pub async fn append_event(
     let bytes = json_body(&req, body, state.limits.body_bytes).await?;
     let raw: &RawValue = serde_json::from_slice(&bytes).map_err(malformed)?;
     let subs = state.ledger.prepare(vec![raw.get().as_bytes().to_vec()]).map_err(|(_, e)| ApiError::from(e))?;
+    let heads = subs.iter().map(EntryHead::of).collect();
     let appended = state.ledger.append(subs).await?;
-    appended_response(&state, appended, false, query.proof.unwrap_or(false))
+    appended_response(&state, appended, heads, false, query.proof.unwrap_or(false))
 }
 
 #[derive(Deserialize)]
@@ -253,8 +260,9 @@ pub async fn append_batch(
     }
     let raws = batch.envelopes.iter().map(|r| r.get().as_bytes().to_vec()).collect();
     let subs = state.ledger.prepare(raws).map_err(|(i, e)| ApiError::from(e).at(i))?;
+    let heads = subs.iter().map(EntryHead::of).collect();
     let appended = state.ledger.append(subs).await?;
-    appended_response(&state, appended, true, query.proof.unwrap_or(false))
+    appended_response(&state, appended, heads, true, query.proof.unwrap_or(false))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

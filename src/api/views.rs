@@ -34,6 +34,39 @@ pub struct EntryView {
     pub payload: Box<RawValue>,
 }
 
+/// What a view shows of an entry's envelope and payload.
+pub struct EntryHead {
+    event_id: String,
+    kind: String,
+    actor: String,
+    key_id: String,
+    payload: Box<RawValue>,
+}
+
+impl EntryHead {
+    /// From a submission, opened and parsed already.
+    pub fn of(sub: &crate::ledger::Submission) -> Option<EntryHead> {
+        let payload = RawValue::from_string(String::from_utf8(sub.opened.payload.clone()).ok()?).ok()?;
+        Some(EntryHead {
+            event_id: sub.payload.event_id.to_string(),
+            kind: sub.payload.kind().as_str().to_owned(),
+            actor: sub.payload.actor.to_string(),
+            key_id: sub.opened.key_id.to_string(),
+            payload,
+        })
+    }
+
+    fn unreadable() -> EntryHead {
+        EntryHead {
+            event_id: String::new(),
+            kind: String::new(),
+            actor: String::new(),
+            key_id: String::new(),
+            payload: RawValue::from_string("null".into()).expect("null is JSON"),
+        }
+    }
+}
+
 /// The header fields a view shows, read without parsing the body into domain types.
 #[derive(Deserialize)]
 struct PayloadHead {
@@ -44,26 +77,29 @@ struct PayloadHead {
 
 impl EntryView {
     pub fn of(entry: &Entry) -> EntryView {
+        // A stored payload was parsed and checked when it was appended: the view reads only its
+        // header fields and returns its bytes as they are.
+        let head = Envelope::from_json(&entry.envelope).and_then(|e| e.open()).ok().and_then(|opened| {
+            let head: PayloadHead = serde_json::from_slice(&opened.payload).ok()?;
+            let payload = RawValue::from_string(String::from_utf8(opened.payload).ok()?).ok()?;
+            Some(EntryHead {
+                event_id: head.event_id,
+                kind: head.kind,
+                actor: head.actor,
+                key_id: opened.key_id.to_string(),
+                payload,
+            })
+        });
+        EntryView::with_head(entry, head.unwrap_or_else(EntryHead::unreadable))
+    }
+
+    /// The view of an entry whose envelope was just opened.
+    pub fn with_head(entry: &Entry, head: EntryHead) -> EntryView {
+        let EntryHead { event_id, kind, actor, key_id, payload } = head;
         let envelope = std::str::from_utf8(&entry.envelope)
             .ok()
             .and_then(|text| RawValue::from_string(text.to_owned()).ok())
             .unwrap_or_else(|| RawValue::from_string("null".into()).expect("null is JSON"));
-        // A stored payload was parsed and checked when it was appended: the view reads only its
-        // header fields and returns its bytes as they are.
-        let null = || RawValue::from_string("null".into()).expect("null is JSON");
-        let opened = Envelope::from_json(&entry.envelope).and_then(|e| e.open());
-        let (event_id, kind, actor, key_id, payload) = match opened {
-            Ok(opened) => {
-                let head: Option<PayloadHead> = serde_json::from_slice(&opened.payload).ok();
-                let key_id = opened.key_id.to_string();
-                let payload = String::from_utf8(opened.payload).ok().and_then(|text| RawValue::from_string(text).ok());
-                match (head, payload) {
-                    (Some(h), Some(payload)) => (h.event_id, h.kind, h.actor, key_id, payload),
-                    _ => (String::new(), String::new(), String::new(), key_id, null()),
-                }
-            }
-            Err(_) => (String::new(), String::new(), String::new(), String::new(), null()),
-        };
         EntryView {
             sequence: entry.sequence,
             project: entry.project.clone(),
