@@ -483,6 +483,13 @@ macro_rules! catalogue {
                 match self { $(Body::$variant(_) => Kind::$variant,)* }
             }
             fn parse(kind: Kind, raw: &RawValue) -> Result<Body, PayloadError> {
+                // The fast path first; a refused body is parsed again to name the field at fault.
+                let fast = match kind {
+                    $(Kind::$variant => serde_json::from_str(raw.get()).map(Body::$variant),)*
+                };
+                if let Ok(body) = fast {
+                    return Ok(body);
+                }
                 let mut de = serde_json::Deserializer::from_str(raw.get());
                 match kind {
                     $(Kind::$variant => serde_path_to_error::deserialize(&mut de)
@@ -593,10 +600,17 @@ impl PayloadError {
 impl Payload {
     /// Reads the exact bytes a client signed.
     pub fn parse(bytes: &[u8]) -> Result<Payload, PayloadError> {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let header: Header<Box<RawValue>> = serde_path_to_error::deserialize(&mut de)
-            .map_err(|e| PayloadError::field(e.path().to_string(), e.inner()))?;
-        de.end().map_err(|e| PayloadError::field(String::new(), &e))?;
+        let header: Header<Box<RawValue>> = match serde_json::from_slice(bytes) {
+            Ok(header) => header,
+            Err(_) => {
+                // Parsed again, slower, to name the field at fault.
+                let mut de = serde_json::Deserializer::from_slice(bytes);
+                let header = serde_path_to_error::deserialize(&mut de)
+                    .map_err(|e| PayloadError::field(e.path().to_string(), e.inner()))?;
+                de.end().map_err(|e| PayloadError::field(String::new(), &e))?;
+                header
+            }
+        };
         let kind = Kind::parse(&header.kind).ok_or_else(|| PayloadError::UnknownKind(header.kind.clone()))?;
         if header.schema_version != SCHEMA_VERSION {
             return Err(PayloadError::SchemaVersion {
