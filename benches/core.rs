@@ -46,7 +46,7 @@ fn main() {
 
     println!("-- signatures");
     report(
-        "verify one envelope",
+        "verify one envelope (the ledger's cofactored rule)",
         "event",
         median(9, || {
             for o in &opened {
@@ -57,7 +57,7 @@ fn main() {
     );
     let pairs: Vec<_> = opened.iter().map(|o| (o, &verifying)).collect();
     report(
-        "verify a batch of 256 (verify_batch)",
+        "verify 256 envelopes together (verify_each: one batch check)",
         "event",
         median(9, || {
             black_box(verify_each(&pairs));
