@@ -4,7 +4,8 @@ implementation.
 
 Reads each vector's inputs from the documents, recomputes its outputs (PAE, public key,
 signature; leaf bytes, entry hash, Merkle leaf hash) with the standard library and the
-`cryptography` package, and exits non-zero on any difference. Run from the project root:
+`cryptography` package, applies the signature rule to its table of cases with Ed25519
+arithmetic written out here, and exits non-zero on any difference. Run from the project root:
 python3 docs/check_vectors.py
 """
 import base64
@@ -35,6 +36,82 @@ def inline(doc: str, label: str) -> str:
     if not match:
         sys.exit(f"no inline value labelled {label}")
     return match.group(1)
+
+
+# Ed25519 arithmetic (RFC 8032 §5.1), enough to apply the ledger's verification rule.
+P = 2**255 - 19
+L = 2**252 + 27742317777372353535851937790883648493
+D = -121665 * pow(121666, P - 2, P) % P
+SQRT_M1 = pow(2, (P - 1) // 4, P)
+
+
+def point_add(a, b):
+    (x1, y1), (x2, y2) = a, b
+    t = D * x1 * x2 * y1 * y2 % P
+    return ((x1 * y2 + x2 * y1) * pow(1 + t, P - 2, P) % P, (y1 * y2 + x1 * x2) * pow(1 - t, P - 2, P) % P)
+
+
+def point_mul(n, point):
+    result, addend = (0, 1), point
+    while n:
+        if n & 1:
+            result = point_add(result, addend)
+        addend, n = point_add(addend, addend), n >> 1
+    return result
+
+
+def decode_point(b: bytes):
+    """RFC 8032 §5.1.3, refusing y >= p and x = 0 with the sign bit set; None if not a point."""
+    y = int.from_bytes(b, "little") & (2**255 - 1)
+    sign = b[31] >> 7
+    if y >= P:
+        return None
+    u, v = (y * y - 1) % P, (D * y * y + 1) % P
+    x = u * pow(v, 3, P) * pow(u * pow(v, 7, P), (P - 5) // 8, P) % P
+    if v * x * x % P == P - u % P and u:
+        x = x * SQRT_M1 % P
+    elif v * x * x % P != u % P:
+        return None
+    if x == 0 and sign:
+        return None
+    if x & 1 != sign:
+        x = P - x
+    return (x, y)
+
+
+BASE = decode_point((4 * pow(5, P - 2, P) % P).to_bytes(32, "little"))
+IDENTITY = (0, 1)
+
+
+def ledger_verifies(public: bytes, message: bytes, signature: bytes) -> bool:
+    """docs/signing.md: [8]([S]B - [k]A - R) is the identity, S < l, R and A canonical and not
+    of small order."""
+    a, r = decode_point(public), decode_point(signature[:32])
+    s = int.from_bytes(signature[32:], "little")
+    if a is None or r is None or s >= L:
+        return False
+    if point_mul(8, a) == IDENTITY or point_mul(8, r) == IDENTITY:
+        return False
+    k = int.from_bytes(hashlib.sha512(signature[:32] + public + message).digest(), "little") % L
+    minus = lambda q: ((P - q[0]) % P, q[1])
+    difference = point_add(point_add(point_mul(s, BASE), minus(point_mul(k, a))), minus(r))
+    return point_mul(8, difference) == IDENTITY
+
+
+def check_signature_rule(doc: str, public: bytes, message: bytes) -> int:
+    """Each row of the rule's table gets the stated verdict; returns the number of rows."""
+    section = re.search(r"<!-- signature-rule:start -->(.*?)<!-- signature-rule:end -->", doc, re.S)
+    rows = re.findall(r"^\| (.+?) \| `([0-9a-f]{128})` \| (valid|invalid) \|$", section.group(1), re.M)
+    if not rows:
+        sys.exit("no rows in the signature rule's table")
+    failed = 0
+    for case, signature, verdict in rows:
+        if ledger_verifies(public, message, bytes.fromhex(signature)) != (verdict == "valid"):
+            print(f"signature rule: {case!r} is not {verdict}")
+            failed += 1
+    if failed:
+        sys.exit(1)
+    return len(rows)
 
 
 def check_leaf(doc: str, envelope: bytes) -> bool:
@@ -157,9 +234,10 @@ def main() -> None:
     transparency = open("docs/transparency.md", encoding="utf-8").read()
     if not check_transparency(transparency, key):
         failed = True
+    rule_rows = check_signature_rule(doc, public, message)
     if failed:
         sys.exit(1)
-    print("vectors: 14 checks passed, 0 failed")
+    print(f"vectors: {14 + rule_rows} checks passed, 0 failed")
 
 
 main()

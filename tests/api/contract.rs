@@ -168,3 +168,88 @@ fn the_domain_stays_pure() {
         }
     }
 }
+
+/// A signature of the signing vector's PAE made by hand: nonce `r`, `R` = [r]B + `extra`,
+/// `S` = r + k·a + `s_plus`, or with its 64 bytes edited afterwards.
+fn crafted_signature(
+    r: u64,
+    extra: curve25519_dalek::EdwardsPoint,
+    s_plus: curve25519_dalek::Scalar,
+    edit: impl FnOnce(&mut [u8; 64]),
+) -> [u8; 64] {
+    use curve25519_dalek::{EdwardsPoint, Scalar};
+    use sha2::Digest as _;
+    let (key, payload) = signing_vector();
+    let message = pae(PAYLOAD_TYPE, &payload);
+    let r = Scalar::from(r);
+    let big_r = (EdwardsPoint::mul_base(&r) + extra).compress();
+    let public = key.key.verifying_key();
+    let k = Scalar::from_bytes_mod_order_wide(
+        &sha2::Sha512::new()
+            .chain_update(big_r.as_bytes())
+            .chain_update(public.as_bytes())
+            .chain_update(&message)
+            .finalize()
+            .into(),
+    );
+    let s = r + k * key.key.to_scalar() + s_plus;
+    let mut bytes = [0u8; 64];
+    bytes[..32].copy_from_slice(big_r.as_bytes());
+    bytes[32..].copy_from_slice(s.as_bytes());
+    edit(&mut bytes);
+    bytes
+}
+
+#[test]
+fn the_signature_rule_vectors_hold() {
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    use curve25519_dalek::{EdwardsPoint, Scalar};
+    use lineage_ledger::crypto::dsse::verify_signature;
+    let (key, payload) = signing_vector();
+    let message = pae(PAYLOAD_TYPE, &payload);
+    let identity = EdwardsPoint::default();
+    let keep = |_: &mut [u8; 64]| {};
+    // ℓ, little-endian: S + ℓ is the same scalar, not canonically written.
+    let order: [u8; 32] = [
+        0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x10,
+    ];
+    let add_order = |b: &mut [u8; 64]| {
+        let mut carry = 0u16;
+        for (byte, o) in b[32..].iter_mut().zip(order) {
+            let sum = u16::from(*byte) + u16::from(o) + carry;
+            *byte = sum as u8;
+            carry = sum >> 8;
+        }
+    };
+    let rows: Vec<(&str, [u8; 64], bool)> = vec![
+        (
+            "the RFC 8032 signature of the vector below",
+            ed25519_dalek::Signer::sign(&key.key, &message).to_bytes(),
+            true,
+        ),
+        ("R = [r]B plus the point of order 8", crafted_signature(1234567, EIGHT_TORSION[1], Scalar::ZERO, keep), true),
+        ("R = [r]B plus the point of order 2", crafted_signature(1234567, EIGHT_TORSION[4], Scalar::ZERO, keep), true),
+        ("R = [r]B, S one too large", crafted_signature(1234567, identity, Scalar::ONE, keep), false),
+        ("S + ℓ instead of S", crafted_signature(1234567, identity, Scalar::ZERO, add_order), false),
+        ("R of order 8 (r = 0)", crafted_signature(0, EIGHT_TORSION[1], Scalar::ZERO, keep), false),
+        (
+            "R's y written as p + 1",
+            crafted_signature(1234567, identity, Scalar::ZERO, |b| {
+                b[..32].fill(0xff);
+                b[0] = 0xee;
+                b[31] = 0x7f;
+            }),
+            false,
+        ),
+    ];
+    let public = key.key.verifying_key();
+    let mut table = String::from("| case | signature (hex) | verdict |\n|---|---|---|\n");
+    for (case, signature, accepted) in &rows {
+        let signature_value = ed25519_dalek::Signature::from_bytes(signature);
+        assert_eq!(verify_signature(&public, &message, &signature_value), *accepted, "{case}");
+        let verdict = if *accepted { "valid" } else { "invalid" };
+        table.push_str(&format!("| {case} | `{}` | {verdict} |\n", hex::encode(signature)));
+    }
+    ensure_section("docs/signing.md", "signature-rule", &table);
+}
