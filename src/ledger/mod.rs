@@ -141,6 +141,23 @@ pub fn open_entry(entry: &Entry) -> Result<(Opened, Payload), SubmitError> {
     Ok((opened, payload))
 }
 
+impl Shared {
+    /// Verifies, as one batch, the signatures not verified yet whose keys are known; `verified`
+    /// stays false for the others (a failure, or a key registered since), which the writer then
+    /// checks one by one against the keys as they stand.
+    fn verify_unverified<'a>(&self, subs: impl Iterator<Item = &'a mut Submission>) {
+        let keys = self.keys.read().expect("key cache lock");
+        let mut waiting: Vec<(&mut Submission, &VerifyingKey)> =
+            subs.filter(|s| !s.verified).filter_map(|s| keys.get(&s.opened.key_id).map(|k| (s, k))).collect();
+        let pairs: Vec<(&Opened, &VerifyingKey)> = waiting.iter().map(|(s, k)| (&s.opened, *k)).collect();
+        let verdicts = crate::crypto::dsse::verify_each(&pairs);
+        drop(pairs);
+        for ((sub, _), ok) in waiting.iter_mut().zip(verdicts) {
+            sub.verified = ok;
+        }
+    }
+}
+
 impl Ledger {
     /// Loads the log from the store and starts the writer thread.
     pub fn start(
@@ -179,15 +196,7 @@ impl Ledger {
         // would. A single event is left to the writer, which checks the signatures of every
         // single event waiting in its queue as one batch, at a third of the cost each.
         if subs.len() > 1 {
-            let keys = self.shared.keys.read().expect("key cache lock");
-            let known: Vec<(usize, &VerifyingKey)> =
-                subs.iter().enumerate().filter_map(|(i, sub)| keys.get(&sub.opened.key_id).map(|k| (i, k))).collect();
-            let pairs: Vec<(&Opened, &VerifyingKey)> = known.iter().map(|(i, k)| (&subs[*i].opened, *k)).collect();
-            let verdicts = crate::crypto::dsse::verify_each(&pairs);
-            drop(pairs);
-            for ((i, _), ok) in known.iter().zip(verdicts) {
-                subs[*i].verified = ok;
-            }
+            self.shared.verify_unverified(subs.iter_mut());
         }
         // A failure leaves `verified` false: the writer checks it against the keys as they stand
         // and names the bad one.

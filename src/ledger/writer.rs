@@ -196,27 +196,9 @@ impl Writer {
         }
     }
 
-    /// Verifies, as one batch, the signatures the HTTP workers left unverified and whose keys
-    /// are known; `stage` checks any that fail (or whose key is new) one by one.
-    fn verify_waiting(&self, batch: &mut [Request]) {
-        let keys = self.shared.keys.read().expect("key cache lock");
-        let mut waiting: Vec<(&mut Submission, &VerifyingKey)> = batch
-            .iter_mut()
-            .flat_map(|r| r.items.iter_mut())
-            .filter(|s| !s.verified)
-            .filter_map(|s| keys.get(&s.opened.key_id).map(|k| (s, k)))
-            .collect();
-        let pairs: Vec<(&crate::crypto::dsse::Opened, &VerifyingKey)> =
-            waiting.iter().map(|(s, k)| (&s.opened, *k)).collect();
-        let verdicts = crate::crypto::dsse::verify_each(&pairs);
-        drop(pairs);
-        for ((sub, _), ok) in waiting.iter_mut().zip(verdicts) {
-            sub.verified = ok;
-        }
-    }
-
     fn commit(&mut self, mut batch: Vec<Request>) {
-        self.verify_waiting(&mut batch);
+        // Single events reach the writer unverified: all waiting ones are checked as one batch.
+        self.shared.verify_unverified(batch.iter_mut().flat_map(|r| r.items.iter_mut()));
         // Receive times never go backwards, so that `as_of` a time is a prefix of the log.
         let now = chrono::Utc::now().timestamp_micros().max(self.state.last_received);
         self.state.last_received = now;

@@ -1,6 +1,6 @@
 //! Generated files and documented formats stay in step with the code.
 
-use lineage_ledger::crypto::dsse::{pae, Envelope, PAYLOAD_TYPE};
+use lineage_ledger::crypto::dsse::{pae, verify_each, Envelope, Opened, PAYLOAD_TYPE};
 use lineage_ledger::crypto::keys::KeyFile;
 use std::path::Path;
 
@@ -233,6 +233,7 @@ fn the_signature_rule_vectors_hold() {
         ("R = [r]B, S one too large", crafted_signature(1234567, identity, Scalar::ONE, keep), false),
         ("S + ℓ instead of S", crafted_signature(1234567, identity, Scalar::ZERO, add_order), false),
         ("R of order 8 (r = 0)", crafted_signature(0, EIGHT_TORSION[1], Scalar::ZERO, keep), false),
+        ("R the identity (r = 0)", crafted_signature(0, identity, Scalar::ZERO, keep), false),
         (
             "R's y written as p + 1",
             crafted_signature(1234567, identity, Scalar::ZERO, |b| {
@@ -245,11 +246,28 @@ fn the_signature_rule_vectors_hold() {
     ];
     let public = key.key.verifying_key();
     let mut table = String::from("| case | signature (hex) | verdict |\n|---|---|---|\n");
-    for (case, signature, accepted) in &rows {
+    for (i, (case, signature, accepted)) in rows.iter().enumerate() {
         let signature_value = ed25519_dalek::Signature::from_bytes(signature);
         assert_eq!(verify_signature(&public, &message, &signature_value), *accepted, "{case}");
+        // ed25519-dalek's cofactorless `verify_strict` differs only on the two crafted `R`s.
+        let strict = public.verify_strict(&message, &signature_value).is_ok();
+        assert_eq!(strict, *accepted && !(1..=2).contains(&i), "{case} (verify_strict)");
         let verdict = if *accepted { "valid" } else { "invalid" };
         table.push_str(&format!("| {case} | `{}` | {verdict} |\n", hex::encode(signature)));
+    }
+    // Checked together, every signature gets the verdict it gets alone, whatever its company.
+    let opened: Vec<Opened> = rows
+        .iter()
+        .map(|(_, signature, _)| Opened {
+            payload: payload.clone(),
+            key_id: lineage_ledger::domain::KeyId::parse(&key.key_id).unwrap(),
+            signature: ed25519_dalek::Signature::from_bytes(signature),
+        })
+        .collect();
+    for pick in [vec![0, 1], vec![0, 1, 2], vec![0, 3], vec![1, 4, 2], vec![5, 6, 7, 0], (0..rows.len()).collect()] {
+        let items: Vec<(&Opened, &ed25519_dalek::VerifyingKey)> = pick.iter().map(|i| (&opened[*i], &public)).collect();
+        let alone: Vec<bool> = pick.iter().map(|i| rows[*i].2).collect();
+        assert_eq!(verify_each(&items), alone, "{pick:?}");
     }
     ensure_section("docs/signing.md", "signature-rule", &table);
 }
