@@ -199,12 +199,17 @@ impl SledStore {
         Ok(())
     }
 
+    /// The last record with a key in `low..=key`: the chunk or run holding the position `key`
+    /// names, as those records are keyed by their first position.
+    fn holding(&self, low: &[u8], key: &[u8]) -> Result<Option<(sled::IVec, sled::IVec)>, StoreError> {
+        self.log.range(low..=key).next_back().transpose().map_err(io)
+    }
+
     /// What the entry at `sequence` is found by, from its chunk's record.
     fn found(&self, sequence: u64) -> Result<Option<Found>, StoreError> {
-        let Some(kv) = self.log.range(seq_key(b'M', 0)..=seq_key(b'M', sequence)).next_back() else {
+        let Some((key, value)) = self.holding(&seq_key(b'M', 0), &seq_key(b'M', sequence))? else {
             return Ok(None);
         };
-        let (key, value) = kv.map_err(io)?;
         let first = read_u64(&key[1..])?;
         Ok(decode_found(&value)?.into_iter().nth((sequence - first) as usize))
     }
@@ -346,10 +351,9 @@ impl Store for SledStore {
     }
 
     fn entry(&self, sequence: u64) -> Result<Option<Entry>, StoreError> {
-        let Some(kv) = self.log.range(seq_key(b'E', 0)..=seq_key(b'E', sequence)).next_back() else {
+        let Some((key, value)) = self.holding(&seq_key(b'E', 0), &seq_key(b'E', sequence))? else {
             return Ok(None);
         };
-        let (key, value) = kv.map_err(io)?;
         match chunk_entries(&key, &value)?.into_iter().find(|(seq, _)| *seq == sequence) {
             None => Ok(None),
             Some((_, bytes)) => super::decode_entry(sequence, &value[bytes]).map(Some),
@@ -358,9 +362,8 @@ impl Store for SledStore {
 
     fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
         let mut out = Vec::with_capacity(limit.min(1024));
-        // The chunk holding `from` starts at or before it.
-        let start = match self.log.range(seq_key(b'E', 0)..=seq_key(b'E', from)).next_back() {
-            Some(kv) => kv.map_err(io)?.0.to_vec(),
+        let start = match self.holding(&seq_key(b'E', 0), &seq_key(b'E', from))? {
+            Some((key, _)) => key.to_vec(),
             None => seq_key(b'E', from).to_vec(),
         };
         for kv in self.log.range(start..=seq_key(b'E', u64::MAX).to_vec()) {
@@ -382,9 +385,8 @@ impl Store for SledStore {
 
     fn project_sequences(&self, project: &str, from_version: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
         let key = |version| prefixed(b's', &super::stream_key(project, version));
-        // The run holding `from_version` starts at or before it.
-        let start = match self.log.range(key(0)..=key(from_version)).next_back() {
-            Some(kv) => kv.map_err(io)?.0.to_vec(),
+        let start = match self.holding(&key(0), &key(from_version))? {
+            Some((key, _)) => key.to_vec(),
             None => key(from_version),
         };
         let mut out = Vec::new();
