@@ -53,9 +53,9 @@ pub enum Record {
 
 /// An id as the rules remember it: its SHA-256, 32 bytes and no allocation of its own (a large
 /// project remembers millions).
-type IdKey = [u8; 32];
+pub type IdKey = [u8; 32];
 
-fn id_key(id: &str) -> IdKey {
+pub fn id_key(id: &str) -> IdKey {
     use sha2::Digest as _;
     sha2::Sha256::digest(id.as_bytes()).into()
 }

@@ -3,7 +3,8 @@
 //! deliveries, actors) and typed edges, built by folding events.
 
 use crate::domain::event::Body;
-use crate::domain::{EventId, Payload};
+use crate::domain::state::{id_key, IdKey};
+use crate::domain::Payload;
 use serde::Serialize;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -126,8 +127,8 @@ pub struct Graph {
     hasher: std::collections::hash_map::RandomState,
     out: Vec<Link>,
     inbound: Vec<Link>,
-    /// Creating entries, by a 128-bit digest of their event id, to mark retracted nodes.
-    created_by: HashMap<u128, u32>,
+    /// Creating entries, by the rules' key of their event id, to mark retracted nodes.
+    created_by: HashMap<IdKey, u32>,
     retracted: HashSet<u32>,
 }
 
@@ -144,12 +145,6 @@ impl PartialEq for Graph {
 }
 
 impl Eq for Graph {}
-
-fn event_digest(event: &EventId) -> u128 {
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(event.as_str().as_bytes());
-    u128::from_le_bytes(digest[..16].try_into().expect("16 bytes"))
-}
 
 /// The edges of one node's list, in the order they were added.
 struct Links<'a> {
@@ -289,7 +284,7 @@ impl Graph {
         let event_node = |g: &mut Graph, kind: NodeKind, id: &str| {
             let n = g.node(kind, id, seq);
             g.edge(n, actor, E::SignedBy);
-            g.created_by.insert(event_digest(&payload.event_id), n);
+            g.created_by.insert(id_key(payload.event_id.as_str()), n);
             n
         };
         match &payload.body {
@@ -389,7 +384,7 @@ impl Graph {
                 self.edge(master, variant, E::DeliveredAs);
             }
             Body::EventRetracted(b) => {
-                if let Some(&n) = self.created_by.get(&event_digest(&b.event_id)) {
+                if let Some(&n) = self.created_by.get(&id_key(b.event_id.as_str())) {
                     self.retracted.insert(n);
                 }
             }
