@@ -146,6 +146,12 @@ impl PartialEq for Graph {
 
 impl Eq for Graph {}
 
+/// Where a node sits in the index: the same function when it is found and when the table grows.
+fn node_hash(hasher: &std::collections::hash_map::RandomState, kind: NodeKind, id: &str) -> u64 {
+    use std::hash::BuildHasher as _;
+    hasher.hash_one((kind, id))
+}
+
 /// The edges of one node's list, in the order they were added.
 struct Links<'a> {
     list: &'a [Link],
@@ -201,11 +207,6 @@ impl Graph {
         &self.names[node.name_start as usize..node.name_end as usize]
     }
 
-    fn hash(&self, kind: NodeKind, id: &str) -> u64 {
-        use std::hash::BuildHasher as _;
-        self.hasher.hash_one((kind, id))
-    }
-
     fn node(&mut self, kind: NodeKind, id: &str, sequence: Option<u64>) -> u32 {
         if let Some(i) = self.find(kind, id) {
             let node = &mut self.nodes[i as usize];
@@ -225,12 +226,11 @@ impl Graph {
             out: (NONE, NONE),
             inbound: (NONE, NONE),
         });
-        let hash = self.hash(kind, id);
+        let hash = node_hash(&self.hasher, kind, id);
         let (nodes, names, hasher) = (&self.nodes, &self.names, &self.hasher);
         self.index.insert_unique(hash, i, |&j| {
-            use std::hash::BuildHasher as _;
             let n = &nodes[j as usize];
-            hasher.hash_one((n.kind, &names[n.name_start as usize..n.name_end as usize]))
+            node_hash(hasher, n.kind, &names[n.name_start as usize..n.name_end as usize])
         });
         i
     }
@@ -258,7 +258,7 @@ impl Graph {
     }
 
     pub fn find(&self, kind: NodeKind, id: &str) -> Option<u32> {
-        let hash = self.hash(kind, id);
+        let hash = node_hash(&self.hasher, kind, id);
         self.index
             .find(hash, |&i| {
                 let n = &self.nodes[i as usize];
