@@ -484,6 +484,66 @@ mod tests {
         assert_eq!(checkpoint.size, 2, "the failed commit's checkpoint was never published");
         assert_eq!(Some(checkpoint.root), ledger.root(2).unwrap());
     }
+
+    /// Starts a ledger on a sled store, appends, and waits until the writer has let go of the
+    /// store, so that everything it records is on disk.
+    fn append_and_close(dir: &std::path::Path, raws: Vec<Vec<u8>>) {
+        let (_, genesis, signer) = ROOT.with(|r| r.clone());
+        let store = Arc::new(crate::store::SledStore::open(dir).unwrap());
+        let ledger = Ledger::start(store.clone(), genesis, signer, WriterConfig::default()).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        for raw in raws {
+            runtime.block_on(ledger.append(ledger.prepare(vec![raw]).map_err(|(_, e)| e).unwrap())).unwrap();
+        }
+        drop(ledger);
+        while Arc::strong_count(&store) > 1 {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
+
+    thread_local! {
+        static ROOT: (KeyFile, SystemState, CheckpointSigner) = root_of_trust();
+    }
+
+    fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for item in std::fs::read_dir(from).unwrap() {
+            let item = item.unwrap();
+            if item.file_type().unwrap().is_dir() {
+                copy_dir(&item.path(), &to.join(item.file_name()));
+            } else {
+                std::fs::copy(item.path(), to.join(item.file_name())).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_store_that_comes_back_shorter_than_acknowledged_is_refused() {
+        let key = ROOT.with(|r| r.0.clone());
+        let dir = tempfile::tempdir().unwrap();
+        let (data, earlier) = (dir.path().join("data"), dir.path().join("earlier"));
+        let created =
+            envelope(&key, "e1", "project_created", serde_json::json!({"content_type": "social", "title": "t"}));
+        append_and_close(&data, vec![created]);
+        copy_dir(&data, &earlier);
+        append_and_close(&data, vec![envelope(&key, "e2", "note_added", serde_json::json!({"text": "t"}))]);
+        // The database rolled back to its copy, the record of what was acknowledged kept.
+        std::fs::copy(data.join("acknowledged-checkpoint"), earlier.join("acknowledged-checkpoint")).unwrap();
+
+        let (_, genesis, signer) = ROOT.with(|r| r.clone());
+        let start = |dir: &std::path::Path| {
+            let store = Arc::new(crate::store::SledStore::open(dir).unwrap());
+            Ledger::start(store, genesis.clone(), signer.clone(), WriterConfig::default())
+        };
+        match start(&earlier) {
+            Err(StoreError::Corrupt { sequence, reason }) => {
+                assert_eq!((sequence, reason.as_str()), (1, "missing: 2 entries were acknowledged, the store holds 1"))
+            }
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("a rolled-back store was served"),
+        }
+        assert_eq!(start(&data).unwrap().len(), 2, "the store itself opens");
+    }
 }
 
 #[cfg(test)]

@@ -212,6 +212,8 @@ mod tests {
         let reopened = SledStore::open(dir.path()).unwrap();
         assert_eq!(reopened.len().unwrap(), 221);
         assert_eq!(reopened.range(219, 5).unwrap().len(), 2);
+        let every_third: Vec<u64> = (0..221).filter(|s| s % 3 == 0).collect();
+        assert_eq!(reopened.project_sequences("a", 1, 1000).unwrap(), every_third);
     }
 
     #[test]
@@ -230,5 +232,12 @@ mod tests {
         assert_eq!(reopened.sequence_of_event("ev-4").unwrap(), None);
         assert_eq!(reopened.asset_sequences("a", "asset-1").unwrap(), [0, 2, 3]);
         assert_eq!(reopened.asset_sequences("b", "asset-1").unwrap(), [1]);
+        assert_eq!(reopened.project_sequences("a", 2, 10).unwrap(), [2, 3]);
+        assert_eq!(reopened.project_sequences("b", 1, 10).unwrap(), [1]);
+        assert_eq!(
+            reopened.acknowledged_checkpoint().unwrap().as_deref(),
+            Some("note"),
+            "recorded by the closed store"
+        );
     }
 }

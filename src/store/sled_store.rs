@@ -5,15 +5,15 @@
 //! because sled's cost is per key (each insert copies and relinks a tree node):
 //! - `E` + first sequence (u64 BE) → a chunk of up to [`CHUNK`] consecutive entries: u32 count,
 //!   then per entry a u32 length and the bincode entry (read without decoding its neighbours);
-//! - `s` + project + 0x00 + first version (u64 BE) → the sequences (u64 BE each) of the
-//!   project's consecutive versions written by one commit;
 //! - `M` + first sequence (u64 BE) → what the entries of the chunk are found by: per entry its
 //!   event id, project and the assets it names (bincode);
 //! - `n` + level (u8) + index (u64 BE) → Merkle node, for the levels the ledger stores;
 //! - `c` → the latest signed checkpoint.
 //!
-//! Tokens live in their own tree. The event-id and asset indexes are kept in memory, built from
-//! the `M` records when the store opens, so that an entry costs no index key of its own.
+//! Tokens live in their own tree. The event-id, asset and project-stream indexes are kept in
+//! memory, built from the `M` records when the store opens, so that an entry costs no index key
+//! of its own: with many projects appending at once, one key per project and commit was a third
+//! of the cost of a commit. (Stores written before hold `s` stream records, no longer read.)
 //!
 //! sled 0.34's `flush` writes its buffers with `sync_file_range`, which does not make them
 //! durable; after every flush the database file is `fdatasync`'d through a handle of our own
@@ -67,6 +67,9 @@ struct Indexes {
     hasher: std::collections::hash_map::RandomState,
     events: HashIndex,
     assets: HashIndex,
+    /// Per project, the sequence of each version (version `v` at `v - 1`): entries are added in
+    /// log order, in which a project's versions follow one another.
+    streams: HashMap<String, Vec<u64>>,
 }
 
 impl Indexes {
@@ -81,6 +84,12 @@ impl Indexes {
         for asset in &found.assets {
             self.assets.add(self.asset_key(&found.project, asset), sequence);
         }
+        match self.streams.get_mut(found.project.as_str()) {
+            Some(sequences) => sequences.push(sequence),
+            None => {
+                self.streams.insert(found.project.clone(), vec![sequence]);
+            }
+        }
     }
 }
 
@@ -93,6 +102,7 @@ pub struct SledStore {
     /// Blob files (sled names them by log sequence number) already synced and still present.
     synced_blobs: std::sync::Mutex<std::collections::HashSet<u64>>,
     indexes: std::sync::RwLock<Indexes>,
+    acknowledged: AcknowledgedRecorder,
 }
 
 fn io(e: impl std::fmt::Display) -> StoreError {
@@ -103,13 +113,6 @@ fn seq_key(prefix: u8, sequence: u64) -> [u8; 9] {
     let mut key = [0u8; 9];
     key[0] = prefix;
     key[1..].copy_from_slice(&sequence.to_be_bytes());
-    key
-}
-
-fn prefixed(prefix: u8, rest: &[u8]) -> Vec<u8> {
-    let mut key = Vec::with_capacity(rest.len() + 1);
-    key.push(prefix);
-    key.extend_from_slice(rest);
     key
 }
 
@@ -179,6 +182,7 @@ impl SledStore {
             file,
             synced_blobs: Default::default(),
             indexes: Default::default(),
+            acknowledged: AcknowledgedRecorder::start(dir)?,
         };
         store.sync()?;
         store.load_indexes()?;
@@ -252,18 +256,73 @@ impl SledStore {
     }
 }
 
-impl SledStore {
-    fn head_path(&self) -> std::path::PathBuf {
-        self.dir.join("acknowledged-checkpoint")
+fn acknowledged_path(dir: &Path) -> std::path::PathBuf {
+    dir.join("acknowledged-checkpoint")
+}
+
+/// Keeps the checkpoint of the last durable commit outside sled, so that a store which comes
+/// back shorter (a damaged or rolled-back file) cannot pass for a consistent one.
+///
+/// A thread of its own writes it, after the commit is durable and without syncing it: replacing
+/// a file costs more than the rest of a small commit, and the writer need not wait for it. When
+/// notes arrive faster than they are written only the newest is. After a crash the recorded
+/// note can therefore only be older than the store, never newer; dropping the store writes the
+/// last one.
+struct AcknowledgedRecorder {
+    slot: std::sync::Arc<(std::sync::Mutex<Recording>, std::sync::Condvar)>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+#[derive(Default)]
+struct Recording {
+    next: Option<String>,
+    closing: bool,
+}
+
+impl AcknowledgedRecorder {
+    fn start(dir: &Path) -> Result<AcknowledgedRecorder, StoreError> {
+        let slot = std::sync::Arc::new((std::sync::Mutex::new(Recording::default()), std::sync::Condvar::new()));
+        let (target, tmp) = (acknowledged_path(dir), dir.join("acknowledged-checkpoint.tmp"));
+        let shared = slot.clone();
+        let thread = std::thread::Builder::new()
+            .name("lineage-acknowledged".into())
+            .spawn(move || loop {
+                let (note, closing) = {
+                    let (lock, wake) = &*shared;
+                    let mut recording = lock.lock().unwrap_or_else(|e| e.into_inner());
+                    while recording.next.is_none() && !recording.closing {
+                        recording = wake.wait(recording).unwrap_or_else(|e| e.into_inner());
+                    }
+                    (recording.next.take(), recording.closing)
+                };
+                if let Some(note) = note {
+                    if let Err(e) = std::fs::write(&tmp, note).and_then(|_| std::fs::rename(&tmp, &target)) {
+                        log::error!("cannot record the acknowledged checkpoint in {}: {e}", target.display());
+                    }
+                }
+                if closing {
+                    break;
+                }
+            })
+            .map_err(io)?;
+        Ok(AcknowledgedRecorder { slot, thread: Some(thread) })
     }
 
-    /// Keeps the checkpoint of the last durable commit outside sled, so that a store which
-    /// comes back shorter (a damaged or rolled-back file) cannot pass for a consistent one. It
-    /// is written after the commit is durable and not synced itself: after a crash it can only
-    /// be older than the store, never newer.
-    fn record_acknowledged(&self, note: &str) -> Result<(), StoreError> {
-        let tmp = self.dir.join("acknowledged-checkpoint.tmp");
-        std::fs::write(&tmp, note).and_then(|_| std::fs::rename(&tmp, self.head_path())).map_err(io)
+    fn record(&self, note: &str) {
+        let (lock, wake) = &*self.slot;
+        lock.lock().unwrap_or_else(|e| e.into_inner()).next = Some(note.to_owned());
+        wake.notify_one();
+    }
+}
+
+impl Drop for AcknowledgedRecorder {
+    fn drop(&mut self) {
+        let (lock, wake) = &*self.slot;
+        lock.lock().unwrap_or_else(|e| e.into_inner()).closing = true;
+        wake.notify_one();
+        if let Some(thread) = self.thread.take() {
+            thread.join().ok();
+        }
     }
 }
 
@@ -305,17 +364,6 @@ impl Store for SledStore {
             }
             batch.insert(&seq_key(b'E', chunk[0].0.sequence)[..], value);
         }
-        // One run per project: its entries in a commit have consecutive versions.
-        let mut runs: Vec<(&str, u64, Vec<u8>)> = Vec::new();
-        for (entry, _) in entries {
-            match runs.iter_mut().find(|(project, _, _)| *project == entry.project) {
-                Some((_, _, sequences)) => sequences.extend_from_slice(&entry.sequence.to_be_bytes()),
-                None => runs.push((&entry.project, entry.version, entry.sequence.to_be_bytes().to_vec())),
-            }
-        }
-        for (project, first_version, sequences) in runs {
-            batch.insert(prefixed(b's', &super::stream_key(project, first_version)), sequences);
-        }
         for ((level, index), hash) in &commit.nodes {
             let mut key = [0u8; 10];
             key[0] = b'n';
@@ -335,7 +383,7 @@ impl Store for SledStore {
             }
         }
         if let Some(note) = &commit.checkpoint {
-            self.record_acknowledged(note)?;
+            self.acknowledged.record(note);
         }
         Ok(())
     }
@@ -384,25 +432,10 @@ impl Store for SledStore {
     }
 
     fn project_sequences(&self, project: &str, from_version: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
-        let key = |version| prefixed(b's', &super::stream_key(project, version));
-        let start = match self.holding(&key(0), &key(from_version))? {
-            Some((key, _)) => key.to_vec(),
-            None => key(from_version),
-        };
-        let mut out = Vec::new();
-        for kv in self.log.range(start..=key(u64::MAX)) {
-            let (key, value) = kv.map_err(io)?;
-            let first = read_u64(&key[key.len() - 8..])?;
-            for (i, sequence) in value.chunks(8).enumerate() {
-                if out.len() == limit {
-                    return Ok(out);
-                }
-                if first + i as u64 >= from_version {
-                    out.push(read_u64(sequence)?);
-                }
-            }
-        }
-        Ok(out)
+        let indexes = self.indexes.read().map_err(|_| StoreError::Io("index lock poisoned".into()))?;
+        let Some(sequences) = indexes.streams.get(project) else { return Ok(Vec::new()) };
+        let from = usize::try_from(from_version.saturating_sub(1)).unwrap_or(usize::MAX);
+        Ok(sequences.get(from..).unwrap_or_default().iter().take(limit).copied().collect())
     }
 
     fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
@@ -443,7 +476,7 @@ impl Store for SledStore {
     }
 
     fn acknowledged_checkpoint(&self) -> Result<Option<String>, StoreError> {
-        match std::fs::read_to_string(self.head_path()) {
+        match std::fs::read_to_string(acknowledged_path(&self.dir)) {
             Ok(note) => Ok(Some(note)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io(e)),
