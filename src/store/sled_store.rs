@@ -264,14 +264,17 @@ fn acknowledged_path(dir: &Path) -> std::path::PathBuf {
 /// back shorter (a damaged or rolled-back file) cannot pass for a consistent one.
 ///
 /// A thread of its own writes it, after the commit is durable and without syncing it: replacing
-/// a file costs more than the rest of a small commit, and the writer need not wait for it. When
-/// notes arrive faster than they are written only the newest is. After a crash the recorded
-/// note can therefore only be older than the store, never newer; dropping the store writes the
-/// last one.
+/// a file costs more than the rest of a small commit, and the writer need not wait for it. It
+/// writes the newest note at most once per [`RECORD_INTERVAL`]. After a crash the recorded note
+/// can therefore only be older than the store, never newer; dropping the store writes the last
+/// one.
 struct AcknowledgedRecorder {
     slot: std::sync::Arc<(std::sync::Mutex<Recording>, std::sync::Condvar)>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
+
+/// The longest the recorded acknowledged checkpoint lags the store while the store is open.
+const RECORD_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
 
 #[derive(Default)]
 struct Recording {
@@ -303,6 +306,11 @@ impl AcknowledgedRecorder {
                 if closing {
                     break;
                 }
+                // At most one replacement per interval: under load each would otherwise cost a
+                // core a few percent, for a record that only has to be no newer than the store.
+                let (lock, wake) = &*shared;
+                let recording = lock.lock().unwrap_or_else(|e| e.into_inner());
+                drop(wake.wait_timeout_while(recording, RECORD_INTERVAL, |r| !r.closing));
             })
             .map_err(io)?;
         Ok(AcknowledgedRecorder { slot, thread: Some(thread) })
