@@ -55,25 +55,36 @@ impl Entry {
     /// || prev_hash[32] || u32 len || envelope`, integers big-endian.
     pub fn leaf_bytes(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(1 + 8 + 4 + self.project.len() + 8 + 8 + 32 + 4 + self.envelope.len());
-        out.push(LEAF_FORMAT);
-        out.extend_from_slice(&self.sequence.to_be_bytes());
-        out.extend_from_slice(&(self.project.len() as u32).to_be_bytes());
-        out.extend_from_slice(self.project.as_bytes());
-        out.extend_from_slice(&self.version.to_be_bytes());
-        out.extend_from_slice(&self.received_at_us.to_be_bytes());
-        out.extend_from_slice(&self.prev_hash);
-        out.extend_from_slice(&(self.envelope.len() as u32).to_be_bytes());
-        out.extend_from_slice(&self.envelope);
+        self.leaf_parts(|part| out.extend_from_slice(part));
         out
     }
 
+    /// The leaf's parts in order: hashes take them one by one, without copying the envelope
+    /// into a buffer first.
+    fn leaf_parts(&self, mut put: impl FnMut(&[u8])) {
+        put(&[LEAF_FORMAT]);
+        put(&self.sequence.to_be_bytes());
+        put(&(self.project.len() as u32).to_be_bytes());
+        put(self.project.as_bytes());
+        put(&self.version.to_be_bytes());
+        put(&self.received_at_us.to_be_bytes());
+        put(&self.prev_hash);
+        put(&(self.envelope.len() as u32).to_be_bytes());
+        put(&self.envelope);
+    }
+
     pub fn computed_hash(&self) -> [u8; 32] {
-        Sha256::digest(self.leaf_bytes()).into()
+        let mut hasher = Sha256::new();
+        self.leaf_parts(|part| hasher.update(part));
+        hasher.finalize().into()
     }
 
     /// RFC 9162 leaf hash: SHA-256(0x00 || leaf).
     pub fn leaf_hash(&self) -> [u8; 32] {
-        crate::crypto::merkle::leaf_hash(&self.leaf_bytes())
+        let mut hasher = Sha256::new();
+        hasher.update([0u8]);
+        self.leaf_parts(|part| hasher.update(part));
+        hasher.finalize().into()
     }
 
     pub fn received_at(&self) -> chrono::DateTime<chrono::Utc> {
