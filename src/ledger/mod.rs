@@ -485,6 +485,69 @@ mod tests {
         assert_eq!(Some(checkpoint.root), ledger.root(2).unwrap());
     }
 
+    /// Appends `first` on one thread and, 50 ms later, `second` on another: with a store that
+    /// takes 200 ms per commit, the second is decided while the first is being written.
+    fn overlapping(
+        ledger: &Ledger,
+        first: Vec<u8>,
+        second: Vec<u8>,
+    ) -> (Result<Vec<Appended>, Failed>, Result<Vec<Appended>, Failed>) {
+        let send = |raw: Vec<u8>, wait: u64| {
+            let ledger = ledger.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(wait));
+                let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                runtime.block_on(ledger.append(ledger.prepare(vec![raw]).map_err(|(_, e)| e).unwrap()))
+            })
+        };
+        let (a, b) = (send(first, 0), send(second, 50));
+        (a.join().unwrap(), b.join().unwrap())
+    }
+
+    fn slow_ledger() -> (KeyFile, Arc<Flaky>, Ledger) {
+        let (key, genesis, signer) = root_of_trust();
+        let store = Arc::new(Flaky {
+            inner: MemoryStore::new(),
+            fail_next: AtomicBool::new(false),
+            delay: std::time::Duration::from_millis(200),
+        });
+        // Every commit handed to the persisting thread, however small.
+        let config = WriterConfig { overlap_events: 1, ..WriterConfig::default() };
+        let ledger = Ledger::start(store.clone(), genesis, signer, config).unwrap();
+        let created =
+            envelope(&key, "e1", "project_created", serde_json::json!({"content_type": "social", "title": "t"}));
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(ledger.append(ledger.prepare(vec![created]).map_err(|(_, e)| e).unwrap())).unwrap();
+        (key, store, ledger)
+    }
+
+    #[test]
+    fn an_event_sent_again_while_its_commit_is_written_gets_the_same_entry() {
+        let (key, _store, ledger) = slow_ledger();
+        let note = envelope(&key, "e2", "note_added", serde_json::json!({"text": "t"}));
+        let (first, second) = overlapping(&ledger, note.clone(), note);
+        let (first, second) = (&first.unwrap()[0], &second.unwrap()[0]);
+        assert!(first.created && !second.created, "{first:?} {second:?}");
+        assert_eq!(first.entry, second.entry);
+        assert_eq!(ledger.len(), 2, "written once");
+    }
+
+    #[test]
+    fn a_batch_decided_on_a_commit_that_then_fails_is_decided_again() {
+        let (key, store, ledger) = slow_ledger();
+        store.fail_next.store(true, Ordering::SeqCst);
+        let failing = envelope(&key, "e2", "note_added", serde_json::json!({"text": "t"}));
+        let next = envelope(&key, "e3", "note_added", serde_json::json!({"text": "u"}));
+        let (failed, appended) = overlapping(&ledger, failing, next);
+        assert!(matches!(failed, Err(Failed { error: AppendError::Storage(_), .. })), "{failed:?}");
+        let appended = &appended.unwrap()[0];
+        assert_eq!((appended.entry.sequence, appended.entry.version), (1, 2), "it takes the failed one's place");
+        assert_eq!(ledger.len(), 2);
+        let checkpoint = ledger.checkpoint().unwrap().checkpoint;
+        assert_eq!((checkpoint.size, Some(checkpoint.root)), (2, ledger.root(2).unwrap()));
+        assert_eq!(ledger.entry(1).unwrap().as_ref(), Some(&appended.entry));
+    }
+
     /// Starts a ledger on a sled store, appends, and waits until the writer has let go of the
     /// store, so that everything it records is on disk.
     fn append_and_close(dir: &std::path::Path, raws: Vec<Vec<u8>>) {
@@ -704,7 +767,7 @@ mod back_pressure {
     #[test]
     fn a_full_queue_answers_busy_instead_of_growing() {
         let (key, genesis, signer) = root_of_trust();
-        let config = WriterConfig { queue_capacity: 1, max_batch_events: 1 };
+        let config = WriterConfig { queue_capacity: 1, max_batch_events: 1, ..WriterConfig::default() };
         // Appends that take a while, so that requests pile up behind the writer.
         let slow = Flaky {
             inner: MemoryStore::new(),
