@@ -102,7 +102,7 @@ pub struct SledStore {
     /// Blob files (sled names them by log sequence number) already synced and still present.
     synced_blobs: std::sync::Mutex<std::collections::HashSet<u64>>,
     indexes: std::sync::RwLock<Indexes>,
-    acknowledged: AcknowledgedRecorder,
+    acknowledged: AcknowledgedRecord,
 }
 
 fn io(e: impl std::fmt::Display) -> StoreError {
@@ -182,7 +182,7 @@ impl SledStore {
             file,
             synced_blobs: Default::default(),
             indexes: Default::default(),
-            acknowledged: AcknowledgedRecorder::start(dir)?,
+            acknowledged: AcknowledgedRecord::open(dir)?,
         };
         store.sync()?;
         store.load_indexes()?;
@@ -256,81 +256,108 @@ impl SledStore {
     }
 }
 
-fn acknowledged_path(dir: &Path) -> std::path::PathBuf {
-    dir.join("acknowledged-checkpoint")
-}
-
 /// Keeps the checkpoint of the last durable commit outside sled, so that a store which comes
-/// back shorter (a damaged or rolled-back file) cannot pass for a consistent one.
+/// back shorter (a damaged or rolled-back file, or a tail sled dropped at recovery) cannot pass
+/// for a consistent one.
 ///
-/// A thread of its own writes it, after the commit is durable and without syncing it: replacing
-/// a file costs more than the rest of a small commit, and the writer need not wait for it. It
-/// writes the newest note at most once per [`RECORD_INTERVAL`]. After a crash the recorded note
-/// can therefore only be older than the store, never newer; dropping the store writes the last
-/// one.
-struct AcknowledgedRecorder {
-    slot: std::sync::Arc<(std::sync::Mutex<Recording>, std::sync::Condvar)>,
-    thread: Option<std::thread::JoinHandle<()>>,
+/// It is written after the commit is durable and before the append returns, without a sync:
+/// after a crash it can only be older than the store, never newer. The file holds two slots of
+/// [`SLOT`] bytes, written in turn in place (a replacing rename cost more than the rest of a
+/// small commit): `LACK`, u64 counter, u32 length, the note, SHA-256 of counter, length and note
+/// (integers big-endian). A read takes the intact slot with the higher counter, so a torn write
+/// leaves the previous note.
+struct AcknowledgedRecord {
+    file: File,
+    counter: std::sync::atomic::AtomicU64,
 }
 
-/// The longest the recorded acknowledged checkpoint lags the store while the store is open.
-const RECORD_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
+/// The size of one slot of the acknowledged-checkpoint file.
+const SLOT: usize = 8192;
+const SLOT_MAGIC: &[u8; 4] = b"LACK";
 
-#[derive(Default)]
-struct Recording {
-    next: Option<String>,
-    closing: bool,
+fn slot_digest(counter: u64, note: &[u8]) -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(counter.to_be_bytes());
+    hasher.update((note.len() as u32).to_be_bytes());
+    hasher.update(note);
+    hasher.finalize().into()
 }
 
-impl AcknowledgedRecorder {
-    fn start(dir: &Path) -> Result<AcknowledgedRecorder, StoreError> {
-        let slot = std::sync::Arc::new((std::sync::Mutex::new(Recording::default()), std::sync::Condvar::new()));
-        let (target, tmp) = (acknowledged_path(dir), dir.join("acknowledged-checkpoint.tmp"));
-        let shared = slot.clone();
-        let thread = std::thread::Builder::new()
-            .name("lineage-acknowledged".into())
-            .spawn(move || loop {
-                let (note, closing) = {
-                    let (lock, wake) = &*shared;
-                    let mut recording = lock.lock().unwrap_or_else(|e| e.into_inner());
-                    while recording.next.is_none() && !recording.closing {
-                        recording = wake.wait(recording).unwrap_or_else(|e| e.into_inner());
-                    }
-                    (recording.next.take(), recording.closing)
-                };
-                if let Some(note) = note {
-                    if let Err(e) = std::fs::write(&tmp, note).and_then(|_| std::fs::rename(&tmp, &target)) {
-                        log::error!("cannot record the acknowledged checkpoint in {}: {e}", target.display());
-                    }
-                }
-                if closing {
-                    break;
-                }
-                // At most one replacement per interval: under load each would otherwise cost a
-                // core a few percent, for a record that only has to be no newer than the store.
-                let (lock, wake) = &*shared;
-                let recording = lock.lock().unwrap_or_else(|e| e.into_inner());
-                drop(wake.wait_timeout_while(recording, RECORD_INTERVAL, |r| !r.closing));
-            })
-            .map_err(io)?;
-        Ok(AcknowledgedRecorder { slot, thread: Some(thread) })
+/// An intact slot's counter and note.
+fn read_slot(slot: &[u8]) -> Option<(u64, String)> {
+    if slot.get(..4)? != SLOT_MAGIC {
+        return None;
+    }
+    let counter = u64::from_be_bytes(slot.get(4..12)?.try_into().ok()?);
+    let len = u32::from_be_bytes(slot.get(12..16)?.try_into().ok()?) as usize;
+    let note = slot.get(16..16 + len)?;
+    (slot.get(16 + len..16 + len + 32)? == slot_digest(counter, note)).then_some(())?;
+    Some((counter, String::from_utf8(note.to_vec()).ok()?))
+}
+
+impl AcknowledgedRecord {
+    fn path(dir: &Path) -> std::path::PathBuf {
+        dir.join("acknowledged-checkpoint")
     }
 
-    fn record(&self, note: &str) {
-        let (lock, wake) = &*self.slot;
-        lock.lock().unwrap_or_else(|e| e.into_inner()).next = Some(note.to_owned());
-        wake.notify_one();
-    }
-}
-
-impl Drop for AcknowledgedRecorder {
-    fn drop(&mut self) {
-        let (lock, wake) = &*self.slot;
-        lock.lock().unwrap_or_else(|e| e.into_inner()).closing = true;
-        wake.notify_one();
-        if let Some(thread) = self.thread.take() {
-            thread.join().ok();
+    /// The newest intact note; a file of one plain note (as stores written before keep it)
+    /// reads as that note.
+    fn read(dir: &Path) -> Result<Option<(u64, String)>, StoreError> {
+        let bytes = match std::fs::read(Self::path(dir)) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(e)),
+        };
+        if bytes.len() != 2 * SLOT {
+            let note = String::from_utf8(bytes).map_err(|_| io("the acknowledged checkpoint is not UTF-8"))?;
+            return Ok(Some((0, note)));
         }
+        Ok(bytes.chunks(SLOT).filter_map(read_slot).max_by_key(|(counter, _)| *counter))
+    }
+
+    /// Opens the record, first rewriting a missing or plain one in the two-slot layout.
+    fn open(dir: &Path) -> Result<AcknowledgedRecord, StoreError> {
+        let path = Self::path(dir);
+        let current = Self::read(dir)?;
+        let laid_out = std::fs::metadata(&path).is_ok_and(|m| m.len() == 2 * SLOT as u64);
+        if !laid_out {
+            let mut slots = vec![0u8; 2 * SLOT];
+            if let Some((_, note)) = &current {
+                let slot = Self::slot(1, note)?;
+                slots[SLOT..SLOT + slot.len()].copy_from_slice(&slot);
+            }
+            let tmp = dir.join("acknowledged-checkpoint.tmp");
+            std::fs::write(&tmp, &slots).and_then(|_| std::fs::rename(&tmp, &path)).map_err(io)?;
+        }
+        let counter = match (laid_out, &current) {
+            (true, Some((counter, _))) => *counter,
+            (false, Some(_)) => 1,
+            (_, None) => 0,
+        };
+        let file = std::fs::OpenOptions::new().write(true).open(&path).map_err(io)?;
+        Ok(AcknowledgedRecord { file, counter: counter.into() })
+    }
+
+    fn slot(counter: u64, note: &str) -> Result<Vec<u8>, StoreError> {
+        let note = note.as_bytes();
+        if 16 + note.len() + 32 > SLOT {
+            return Err(io(format!("a checkpoint note of {} bytes does not fit its record", note.len())));
+        }
+        let mut slot = Vec::with_capacity(16 + note.len() + 32);
+        slot.extend_from_slice(SLOT_MAGIC);
+        slot.extend_from_slice(&counter.to_be_bytes());
+        slot.extend_from_slice(&(note.len() as u32).to_be_bytes());
+        slot.extend_from_slice(note);
+        slot.extend_from_slice(&slot_digest(counter, note));
+        Ok(slot)
+    }
+
+    fn record(&self, note: &str) -> Result<(), StoreError> {
+        use std::os::unix::fs::FileExt as _;
+        let counter = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        let at = (counter % 2) * SLOT as u64;
+        self.file.write_all_at(&Self::slot(counter, note)?, at).map_err(io)
     }
 }
 
@@ -391,7 +418,7 @@ impl Store for SledStore {
             }
         }
         if let Some(note) = &commit.checkpoint {
-            self.acknowledged.record(note);
+            self.acknowledged.record(note)?;
         }
         Ok(())
     }
@@ -484,11 +511,7 @@ impl Store for SledStore {
     }
 
     fn acknowledged_checkpoint(&self) -> Result<Option<String>, StoreError> {
-        match std::fs::read_to_string(acknowledged_path(&self.dir)) {
-            Ok(note) => Ok(Some(note)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(io(e)),
-        }
+        Ok(AcknowledgedRecord::read(&self.dir)?.map(|(_, note)| note))
     }
 
     fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
@@ -539,6 +562,29 @@ mod tests {
         assert_eq!(index.candidates(7).collect::<Vec<_>>(), [1, 5, 6]);
         assert_eq!(index.candidates(9).collect::<Vec<_>>(), [2]);
         assert_eq!(index.candidates(8).count(), 0);
+    }
+
+    #[test]
+    fn the_acknowledged_record_keeps_the_newest_intact_note() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = AcknowledgedRecord::path(dir.path());
+        // A record in the one-note layout is carried over.
+        std::fs::write(&path, "note 1").unwrap();
+        let record = AcknowledgedRecord::open(dir.path()).unwrap();
+        assert_eq!(AcknowledgedRecord::read(dir.path()).unwrap(), Some((1, "note 1".into())));
+        record.record("note 2").unwrap();
+        record.record("note 3").unwrap();
+        assert_eq!(AcknowledgedRecord::read(dir.path()).unwrap(), Some((3, "note 3".into())));
+        drop(record);
+        // Reopened, it goes on counting; a torn write of the newest slot leaves the one before.
+        let record = AcknowledgedRecord::open(dir.path()).unwrap();
+        record.record("note 4").unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        assert_eq!(bytes.len(), 2 * SLOT);
+        bytes[20] ^= 1; // slot 0 holds counter 4
+        std::fs::write(&path, &bytes).unwrap();
+        assert_eq!(AcknowledgedRecord::read(dir.path()).unwrap(), Some((3, "note 3".into())));
+        assert!(record.record(&"x".repeat(SLOT)).is_err(), "a note too long for a slot is refused");
     }
 
     #[test]
