@@ -95,7 +95,8 @@ async fn json_body(req: &HttpRequest, mut body: web::Payload, limit: usize) -> R
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    let mut bytes = web::BytesMut::new();
+    // Sized from the declared length (within the limit), so that reading does not copy it again.
+    let mut bytes = web::BytesMut::with_capacity(declared.unwrap_or(0));
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed-body", e.to_string()))?;
         if bytes.len() + chunk.len() > limit {
@@ -157,12 +158,24 @@ fn appended_response(
         entries.push(AppendedEntry { entry, inclusion });
     }
     let mut response = HttpResponse::build(status);
+    // An answer repeats every envelope and payload: its buffer is sized for them up front rather
+    // than grown (and copied) by doubling.
+    let capacity = appended.iter().map(|a| 2 * a.entry.envelope.len() + 1024).sum();
     Ok(if batch {
-        response.json(BatchResult { entries })
+        json_answer(response, &BatchResult { entries }, capacity)
     } else {
         let entry = entries.into_iter().next().expect("one envelope, one entry");
-        response.insert_header((header::LOCATION, format!("/v1/entries/{}", entry.entry.sequence))).json(entry)
+        response.insert_header((header::LOCATION, format!("/v1/entries/{}", entry.entry.sequence)));
+        json_answer(response, &entry, capacity)
     })
+}
+
+fn json_answer(mut response: actix_web::HttpResponseBuilder, value: &impl Serialize, capacity: usize) -> HttpResponse {
+    let mut body = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => response.content_type("application/json").body(body),
+        Err(_) => response.json(value),
+    }
 }
 
 /// Append one signed event.

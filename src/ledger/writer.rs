@@ -14,7 +14,6 @@ use crate::entry::Entry;
 use crate::projections::Projections;
 use crate::store::{Commit, Store, StoreError};
 use ed25519_dalek::VerifyingKey;
-use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -197,7 +196,7 @@ struct Writer {
 }
 
 struct InFlight {
-    ids: HashMap<EventId, (u64, [u8; 32])>,
+    ids: HashMap<EventId, u64>,
     commit: Arc<Commit>,
 }
 
@@ -222,7 +221,7 @@ enum Staged {
 struct Decided {
     staged: Vec<Staged>,
     written: Vec<(Entry, EventId)>,
-    ids: HashMap<EventId, (u64, [u8; 32])>,
+    ids: HashMap<EventId, u64>,
     touches_system: bool,
 }
 
@@ -384,17 +383,16 @@ impl Writer {
         items: &[Submission],
         now: i64,
         written: &mut Vec<(Entry, EventId)>,
-        pending_ids: &mut HashMap<EventId, (u64, [u8; 32])>,
+        pending_ids: &mut HashMap<EventId, u64>,
     ) -> Staged {
         let mut changes = Changes::default();
         let mut chains: HashMap<ProjectId, Chain> = HashMap::new();
-        let mut local_ids: HashMap<EventId, (u64, [u8; 32])> = HashMap::new();
+        let mut local_ids: HashMap<EventId, u64> = HashMap::new();
         let mut entries: Vec<(Entry, EventId)> = Vec::new();
         let mut answers: Vec<Appended> = Vec::with_capacity(items.len());
         for (index, sub) in items.iter().enumerate() {
             let fail = |error| Staged::Refused(Failed { index, error });
             let payload = &sub.payload;
-            let digest: [u8; 32] = Sha256::digest(&sub.opened.payload).into();
             let earlier = local_ids
                 .get(&payload.event_id)
                 .or_else(|| pending_ids.get(&payload.event_id))
@@ -402,15 +400,14 @@ impl Writer {
                 .copied();
             let earlier = match earlier {
                 Some(found) => Some(found),
-                None => match self.stored_event(&payload.event_id) {
+                None => match self.store.sequence_of_event(payload.event_id.as_str()) {
                     Ok(found) => found,
                     Err(e) => return fail(AppendError::Storage(e.to_string())),
                 },
             };
-            if let Some((sequence, earlier_digest)) = earlier {
-                if earlier_digest != digest {
-                    return fail(AppendError::EventIdConflict { event_id: payload.event_id.to_string(), sequence });
-                }
+            // An event id seen before: the same payload is answered with the entry it made,
+            // another one is a conflict. Only then is the earlier entry opened.
+            if let Some(sequence) = earlier {
                 let in_flight = self.in_flight.as_ref().map(|f| f.commit.entries.as_slice()).unwrap_or_default();
                 let entry = entries
                     .iter()
@@ -420,9 +417,17 @@ impl Writer {
                     .find(|e| e.sequence == sequence)
                     .cloned()
                     .or_else(|| self.store.entry(sequence).ok().flatten());
-                match entry {
-                    Some(entry) => answers.push(Appended { entry, created: false }),
-                    None => return fail(AppendError::Storage(format!("entry {sequence} vanished"))),
+                let Some(entry) = entry else {
+                    return fail(AppendError::Storage(format!("entry {sequence} vanished")));
+                };
+                match open_entry(&entry) {
+                    Ok((earlier, _)) if earlier.payload == sub.opened.payload => {
+                        answers.push(Appended { entry, created: false })
+                    }
+                    Ok(_) => {
+                        return fail(AppendError::EventIdConflict { event_id: payload.event_id.to_string(), sequence })
+                    }
+                    Err(e) => return fail(AppendError::Storage(format!("entry {sequence} is unreadable: {e}"))),
                 }
                 continue;
             }
@@ -463,7 +468,7 @@ impl Writer {
             let entry =
                 Entry::new(sequence, payload.project.to_string(), chain.version + 1, now, sub.raw.clone(), chain.head);
             chains.insert(payload.project.clone(), Chain { version: entry.version, head: entry.hash });
-            local_ids.insert(payload.event_id.clone(), (sequence, digest));
+            local_ids.insert(payload.event_id.clone(), sequence);
             answers.push(Appended { entry: entry.clone(), created: true });
             entries.push((entry, payload.event_id.clone()));
         }
@@ -473,19 +478,6 @@ impl Writer {
         pending_ids.extend(local_ids);
         written.extend(entries);
         Staged::Accepted(answers)
-    }
-
-    /// The sequence and payload digest of an event already in the store.
-    fn stored_event(&self, id: &EventId) -> Result<Option<(u64, [u8; 32])>, StoreError> {
-        let Some(sequence) = self.store.sequence_of_event(id.as_str())? else {
-            return Ok(None);
-        };
-        let entry = self
-            .store
-            .entry(sequence)?
-            .ok_or_else(|| StoreError::Corrupt { sequence, reason: "indexed but missing".into() })?;
-        let (opened, _) = open_entry(&entry).map_err(|e| StoreError::Corrupt { sequence, reason: e.to_string() })?;
-        Ok(Some((sequence, Sha256::digest(&opened.payload).into())))
     }
 }
 
