@@ -179,9 +179,10 @@ pub(super) fn spawn(
 }
 
 /// Decides and seals commits. A large commit (see [`WriterConfig::overlap_events`]) goes to the
-/// persister, and the writer decides the next batch while it is written, so that deciding and signing overlap the flush and fdatasync;
-/// the next commit is sent only once the previous one is durable, and after a failed one its
-/// batch is decided again on the state read back from the store.
+/// persister, and the writer decides the next batch while it is written, so that deciding and
+/// signing overlap the flush and fdatasync; the next commit is sent only once the previous one
+/// is durable, and after a failed one its batch is decided again on the state read back from
+/// the store.
 struct Writer {
     store: Arc<dyn Store>,
     state: WriterState,
