@@ -81,8 +81,7 @@ impl Entry {
 
     /// RFC 9162 leaf hash: SHA-256(0x00 || leaf).
     pub fn leaf_hash(&self) -> [u8; 32] {
-        let mut hasher = Sha256::new();
-        hasher.update([0u8]);
+        let mut hasher = crate::crypto::merkle::leaf_hasher();
         self.leaf_parts(|part| hasher.update(part));
         hasher.finalize().into()
     }

@@ -12,10 +12,16 @@ pub type Hash = [u8; 32];
 pub type NodeId = (u8, u64);
 
 pub fn leaf_hash(leaf: &[u8]) -> Hash {
-    let mut h = Sha256::new();
-    h.update([0u8]);
+    let mut h = leaf_hasher();
     h.update(leaf);
     h.finalize().into()
+}
+
+/// SHA-256 already fed the leaf prefix (0x00): for a leaf hashed part by part.
+pub fn leaf_hasher() -> Sha256 {
+    let mut h = Sha256::new();
+    h.update([0u8]);
+    h
 }
 
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
