@@ -304,37 +304,39 @@ impl AcknowledgedRecord {
     /// The newest intact note; a file of one plain note (as stores written before keep it)
     /// reads as that note.
     fn read(dir: &Path) -> Result<Option<(u64, String)>, StoreError> {
+        Ok(Self::load(dir)?.1)
+    }
+
+    /// Whether the file has the two-slot layout, and its newest intact note.
+    fn load(dir: &Path) -> Result<(bool, Option<(u64, String)>), StoreError> {
         let bytes = match std::fs::read(Self::path(dir)) {
             Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((false, None)),
             Err(e) => return Err(io(e)),
         };
         if bytes.len() != 2 * SLOT {
             let note = String::from_utf8(bytes).map_err(|_| io("the acknowledged checkpoint is not UTF-8"))?;
-            return Ok(Some((0, note)));
+            return Ok((false, Some((0, note))));
         }
-        Ok(bytes.chunks(SLOT).filter_map(read_slot).max_by_key(|(counter, _)| *counter))
+        Ok((true, bytes.chunks(SLOT).filter_map(read_slot).max_by_key(|(counter, _)| *counter)))
     }
 
-    /// Opens the record, first rewriting a missing or plain one in the two-slot layout.
+    /// Opens the record, first rewriting a missing or plain one in the two-slot layout (a
+    /// plain note becomes counter 1).
     fn open(dir: &Path) -> Result<AcknowledgedRecord, StoreError> {
         let path = Self::path(dir);
-        let current = Self::read(dir)?;
-        let laid_out = std::fs::metadata(&path).is_ok_and(|m| m.len() == 2 * SLOT as u64);
+        let (laid_out, mut newest) = Self::load(dir)?;
         if !laid_out {
             let mut slots = vec![0u8; 2 * SLOT];
-            if let Some((_, note)) = &current {
+            if let Some((counter, note)) = &mut newest {
+                *counter = 1;
                 let slot = Self::slot(1, note)?;
                 slots[SLOT..SLOT + slot.len()].copy_from_slice(&slot);
             }
             let tmp = dir.join("acknowledged-checkpoint.tmp");
             std::fs::write(&tmp, &slots).and_then(|_| std::fs::rename(&tmp, &path)).map_err(io)?;
         }
-        let counter = match (laid_out, &current) {
-            (true, Some((counter, _))) => *counter,
-            (false, Some(_)) => 1,
-            (_, None) => 0,
-        };
+        let counter = newest.map_or(0, |(counter, _)| counter);
         let file = std::fs::OpenOptions::new().write(true).open(&path).map_err(io)?;
         Ok(AcknowledgedRecord { file, counter: counter.into() })
     }
