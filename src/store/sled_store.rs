@@ -157,14 +157,24 @@ fn read_u64(bytes: &[u8]) -> Result<u64, StoreError> {
 impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(io)?;
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(dir)
             .cache_capacity(64 * 1024 * 1024)
             .segment_size(SEGMENT_SIZE)
             .mode(sled::Mode::HighThroughput)
-            .flush_every_ms(None)
-            .open()
-            .map_err(io)?;
+            .flush_every_ms(None);
+        // A store this process closed a moment ago keeps its lock until sled's I/O threads have
+        // finished their last write: wait up to a second for it rather than fail.
+        let mut attempts = 0;
+        let db = loop {
+            match config.open() {
+                Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock && attempts < 50 => {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                other => break other.map_err(io)?,
+            }
+        };
         let log = db.open_tree("log").map_err(io)?;
         if log.scan_prefix([b'e']).next().is_some() {
             return Err(StoreError::Io(format!(
