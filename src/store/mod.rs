@@ -76,6 +76,11 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Sequences of the entries of `project` that name `asset`, in order.
     fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError>;
+    /// Lets go of what reading the whole log once (as the start-up replay does) left cached.
+    /// Called before the store is shared; nothing else may use it meanwhile.
+    fn release_cache(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Stores a token grant (durably) under the token's hash.
     fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError>;
     fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError>;
@@ -214,6 +219,23 @@ mod tests {
         assert_eq!(reopened.range(219, 5).unwrap().len(), 2);
         let every_third: Vec<u64> = (0..221).filter(|s| s % 3 == 0).collect();
         assert_eq!(reopened.project_sequences("a", 1, 1000).unwrap(), every_third);
+    }
+
+    #[test]
+    fn the_sled_store_reads_and_writes_on_after_releasing_its_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        store.release_cache().unwrap();
+        contract(&store);
+        store.release_cache().unwrap();
+        assert_eq!(store.len().unwrap(), 4);
+        assert_eq!(store.entry(3).unwrap(), Some(entry(3, "a", 3).0));
+        assert_eq!(store.sequence_of_event("ev-2").unwrap(), Some(2));
+        assert_eq!(store.tokens().unwrap().len(), 1);
+        store.append(&commit(vec![entry(4, "b", 2)])).unwrap();
+        assert_eq!(store.project_sequences("b", 1, 10).unwrap(), [1, 4]);
+        drop(store);
+        assert_eq!(SledStore::open(dir.path()).unwrap().len().unwrap(), 5);
     }
 
     #[test]
