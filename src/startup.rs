@@ -276,7 +276,7 @@ pub fn fsck(dir: &Path) -> Result<String, StartError> {
     let store = SledStore::open(&data.store())?;
     let mut replay = Replay::new(genesis_state(&ledger_key), Depth::Full);
     let broken = |b: crate::ledger::replay::Broken| StartError::Fsck(b.to_string());
-    crate::store::for_each_entry(&store, 0, |entry| {
+    crate::store::read_whole_log(&store, |entry| {
         let mut check = replay.frontier.clone();
         replay.push(entry).map_err(broken)?;
         // Lower levels are not stored: they are hashed from the entries whenever they are read.
@@ -306,7 +306,7 @@ pub fn rebuild(dir: &Path) -> Result<String, StartError> {
     let started = std::time::Instant::now();
     let mut projections = crate::projections::Projections::default();
     let mut next = 0;
-    crate::store::for_each_entry(&store, 0, |entry| {
+    crate::store::read_whole_log(&store, |entry| {
         let (_, payload) =
             crate::ledger::open_entry(entry).map_err(|e| StartError::Fsck(format!("entry {}: {e}", entry.sequence)))?;
         projections.apply(entry, &payload);

@@ -64,10 +64,6 @@ pub struct SignedCheckpoint {
     pub note: String,
 }
 
-/// How many entries the start-up replay reads between two [`Store::release_cache`] calls, so
-/// that what it reads does not all stay cached at once.
-const RELEASE_EVERY: u64 = 1 << 18;
-
 pub(super) struct WriterState {
     pub ledger: LedgerState,
     chains: HashMap<ProjectId, Chain>,
@@ -105,16 +101,12 @@ impl WriterState {
         let corrupt = |b: Broken| StoreError::Corrupt { sequence: b.sequence, reason: b.reason };
         let mut projections = Projections::default();
         let mut last_received = i64::MIN;
-        crate::store::for_each_entry(store, 0, |entry| {
+        crate::store::read_whole_log(store, |entry| {
             let payload = replay.push(entry).map_err(corrupt)?;
             projections.apply(entry, &payload);
             last_received = last_received.max(entry.received_at_us);
-            if entry.sequence % RELEASE_EVERY == RELEASE_EVERY - 1 {
-                store.release_cache()?;
-            }
             Ok::<_, StoreError>(())
         })?;
-        store.release_cache()?;
         let next = replay.next;
         if let Some(note) = store.acknowledged_checkpoint()? {
             let acknowledged = Checkpoint::open(&note, verifier).map_err(|e| StoreError::Corrupt {

@@ -101,6 +101,27 @@ pub fn for_each_entry<E: From<StoreError>>(
     }
 }
 
+/// How many entries [`read_whole_log`] reads between two [`Store::release_cache`] calls.
+const RELEASE_EVERY: u64 = 1 << 18;
+
+/// Calls `f` on every stored entry, in order, for a store nothing else uses meanwhile (the
+/// start-up replay, `fsck`, `rebuild`): what it read is let go of every [`RELEASE_EVERY`]
+/// entries and at the end, so that the whole log is never cached at once.
+pub fn read_whole_log<E: From<StoreError>>(
+    store: &dyn Store,
+    mut f: impl FnMut(&Entry) -> Result<(), E>,
+) -> Result<(), E> {
+    for_each_entry(store, 0, |entry| -> Result<(), E> {
+        f(entry)?;
+        if entry.sequence % RELEASE_EVERY == RELEASE_EVERY - 1 {
+            store.release_cache()?;
+        }
+        Ok(())
+    })?;
+    store.release_cache()?;
+    Ok(())
+}
+
 pub(crate) fn stream_key(project: &str, version: u64) -> Vec<u8> {
     let mut key = Vec::with_capacity(project.len() + 9);
     key.extend_from_slice(project.as_bytes());
