@@ -55,35 +55,37 @@ pub enum Record {
 /// project remembers millions).
 pub type IdKey = [u8; 32];
 
+/// Sets and maps keyed by [`IdKey`]s, hashed with foldhash (hashbrown's default, seeded per
+/// process) instead of SipHash: the keys are SHA-256 outputs already, and SipHash over 32 bytes
+/// was a few percent of the writer's time.
+pub type KeySet = hashbrown::HashSet<IdKey>;
+pub type KeyMap<V> = hashbrown::HashMap<IdKey, V>;
+
 pub fn id_key(id: &str) -> IdKey {
     use sha2::Digest as _;
     sha2::Sha256::digest(id.as_bytes()).into()
 }
 
-/// A record as stored: a brief's formats are kept apart (they are few and listed whole).
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Stored {
-    Plain,
-    Brief,
-    Asset([u8; 32]),
-}
-
-impl Stored {
-    fn of(record: &Record) -> Stored {
-        match record {
-            Record::Plain => Stored::Plain,
-            Record::Brief { .. } => Stored::Brief,
-            Record::Asset { digest } => Stored::Asset(digest.bytes()),
-        }
-    }
+/// The key a record is remembered by: the SHA-256 of its namespace's tag and its id.
+fn record_key(ns: Namespace, id: &str) -> IdKey {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update([ns as u8]);
+    hasher.update(id.as_bytes());
+    hasher.finalize().into()
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProjectState {
     pub content_type: Option<ContentType>,
-    records: HashMap<(Namespace, IdKey), Stored>,
-    briefs: HashMap<IdKey, Vec<Label>>,
-    events: HashSet<IdKey>,
+    /// Records that are neither assets nor briefs, by [`record_key`] (32 bytes each: a project
+    /// of generations holds two records per event, and these sets are most of its memory).
+    records: KeySet,
+    /// Assets, by [`record_key`], with their digest.
+    assets: KeyMap<[u8; 32]>,
+    /// Briefs, by [`record_key`], with their deliverable formats as last revised.
+    briefs: KeyMap<Vec<Label>>,
+    events: KeySet,
     retracted: HashSet<EventId>,
     reviews: HashMap<Digest, Vec<Review>>,
     approvals: HashMap<Digest, Vec<Approval>>,
@@ -220,23 +222,32 @@ pub fn created_records(body: &Body) -> Vec<(Namespace, &Id, Record)> {
 
 impl ProjectState {
     pub fn record(&self, ns: Namespace, id: &Id) -> Option<Record> {
-        let key = id_key(id.as_str());
-        Some(match self.records.get(&(ns, key))? {
-            Stored::Plain => Record::Plain,
-            Stored::Brief => Record::Brief { formats: self.briefs.get(&key).cloned().unwrap_or_default() },
-            Stored::Asset(digest) => Record::Asset { digest: Digest::from_bytes(digest) },
-        })
+        let key = record_key(ns, id.as_str());
+        if let Some(digest) = self.assets.get(&key) {
+            return Some(Record::Asset { digest: Digest::from_bytes(digest) });
+        }
+        if let Some(formats) = self.briefs.get(&key) {
+            return Some(Record::Brief { formats: formats.clone() });
+        }
+        self.records.contains(&key).then_some(Record::Plain)
     }
     pub fn has_event(&self, id: &EventId) -> bool {
         self.events.contains(&id_key(id.as_str()))
     }
 
     fn insert(&mut self, ns: Namespace, id: &Id, record: &Record) {
-        let key = id_key(id.as_str());
-        if let Record::Brief { formats } = record {
-            self.briefs.insert(key, formats.clone());
+        let key = record_key(ns, id.as_str());
+        match record {
+            Record::Plain => {
+                self.records.insert(key);
+            }
+            Record::Brief { formats } => {
+                self.briefs.insert(key, formats.clone());
+            }
+            Record::Asset { digest } => {
+                self.assets.insert(key, digest.bytes());
+            }
         }
-        self.records.insert((ns, key), Stored::of(record));
     }
     pub fn is_retracted(&self, id: &EventId) -> bool {
         self.retracted.contains(id)
@@ -279,6 +290,7 @@ impl ProjectState {
             self.content_type = staged.content_type;
         }
         self.records.extend(staged.records);
+        self.assets.extend(staged.assets);
         self.briefs.extend(staged.briefs);
         self.events.extend(staged.events);
         self.retracted.extend(staged.retracted);

@@ -3,10 +3,10 @@
 //! deliveries, actors) and typed edges, built by folding events.
 
 use crate::domain::event::Body;
-use crate::domain::state::{id_key, IdKey};
+use crate::domain::state::{id_key, KeyMap};
 use crate::domain::Payload;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
@@ -128,7 +128,7 @@ pub struct Graph {
     out: Vec<Link>,
     inbound: Vec<Link>,
     /// Creating entries, by the rules' key of their event id, to mark retracted nodes.
-    created_by: HashMap<IdKey, u32>,
+    created_by: KeyMap<u32>,
     retracted: HashSet<u32>,
 }
 
