@@ -77,7 +77,7 @@ pub trait Store: Send + Sync + 'static {
     /// Sequences of the entries of `project` that name `asset`, in order.
     fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError>;
     /// Lets go of what reading the whole log once (as the start-up replay does) left cached.
-    /// Called before the store is shared; nothing else may use it meanwhile.
+    /// Reads and appends may run alongside; they wait while it works.
     fn release_cache(&self) -> Result<(), StoreError> {
         Ok(())
     }
@@ -257,6 +257,32 @@ mod tests {
         assert_eq!(store.project_sequences("b", 1, 10).unwrap(), [1, 4]);
         drop(store);
         assert_eq!(SledStore::open(dir.path()).unwrap().len().unwrap(), 5);
+    }
+
+    #[test]
+    fn the_sled_store_releases_its_cache_while_it_is_read_and_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                for seq in 0..100 {
+                    store.append(&commit(vec![entry(seq, "a", seq + 1)])).unwrap();
+                }
+            });
+            s.spawn(|| {
+                for _ in 0..10 {
+                    store.release_cache().unwrap();
+                }
+            });
+            s.spawn(|| {
+                for _ in 0..100 {
+                    let len = store.len().unwrap();
+                    assert!(store.range(0, 1000).unwrap().len() as u64 >= len, "an entry seen is never lost");
+                }
+            });
+        });
+        assert_eq!(store.len().unwrap(), 100);
+        assert_eq!(store.range(0, 1000).unwrap(), (0..100).map(|seq| entry(seq, "a", seq + 1).0).collect::<Vec<_>>());
     }
 
     #[test]

@@ -48,17 +48,19 @@ struct Found {
 /// memory. A hash may stand for more than one key, so callers confirm each candidate.
 #[derive(Default)]
 struct HashIndex {
-    first: HashMap<u64, u64>,
-    more: HashMap<u64, Vec<u64>>,
+    // Keyed 64-bit hashes already: hashbrown's foldhash places them at a fraction of SipHash's
+    // cost.
+    first: hashbrown::HashMap<u64, u64>,
+    more: hashbrown::HashMap<u64, Vec<u64>>,
 }
 
 impl HashIndex {
     fn add(&mut self, key: u64, sequence: u64) {
         match self.first.entry(key) {
-            std::collections::hash_map::Entry::Vacant(slot) => {
+            hashbrown::hash_map::Entry::Vacant(slot) => {
                 slot.insert(sequence);
             }
-            std::collections::hash_map::Entry::Occupied(_) => self.more.entry(key).or_default().push(sequence),
+            hashbrown::hash_map::Entry::Occupied(_) => self.more.entry(key).or_default().push(sequence),
         }
     }
 
@@ -193,6 +195,17 @@ fn chunk_entries(key: &[u8], value: &[u8]) -> Result<Vec<(u64, std::ops::Range<u
     Ok(out)
 }
 
+/// The number of entries in the log: one past the last sequence of the last chunk.
+fn log_len(log: &sled::Tree) -> Result<u64, StoreError> {
+    match log.scan_prefix([b'E']).next_back() {
+        None => Ok(0),
+        Some(kv) => {
+            let (key, value) = kv.map_err(io)?;
+            Ok(chunk_entries(&key, &value)?.last().map_or(0, |(seq, _)| seq + 1))
+        }
+    }
+}
+
 fn decode_found(bytes: &[u8]) -> Result<Vec<Found>, StoreError> {
     bincode::decode_from_slice(bytes, bincode::config::standard())
         .map(|(found, _)| found)
@@ -223,7 +236,7 @@ impl SledStore {
             indexes: Default::default(),
             acknowledged: AcknowledgedRecord::open(dir)?,
         };
-        store.sync()?;
+        store.sync(&*store.database()?)?;
         store.load_indexes()?;
         // The directory entry of a new database file must be durable too.
         File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
@@ -265,8 +278,8 @@ impl SledStore {
         Ok(decode_found(&value)?.into_iter().nth((sequence - first) as usize))
     }
 
-    fn sync(&self) -> Result<(), StoreError> {
-        self.database()?.db.flush().map_err(io)?;
+    fn sync(&self, database: &Database) -> Result<(), StoreError> {
+        database.db.flush().map_err(io)?;
         self.sync_new_blobs()?;
         self.file.sync_data().map_err(io)
     }
@@ -413,7 +426,9 @@ impl AcknowledgedRecord {
 impl Store for SledStore {
     fn append(&self, commit: &Commit) -> Result<(), StoreError> {
         let entries = &commit.entries;
-        let len = self.len()?;
+        // One hold of the database for the whole append: it cannot be reopened halfway.
+        let database = self.database()?;
+        let len = log_len(&database.log)?;
         for (i, (entry, _)) in entries.iter().enumerate() {
             if entry.sequence != len + i as u64 {
                 return Err(StoreError::Io(format!("entry {} does not continue the log of {len}", entry.sequence)));
@@ -458,8 +473,8 @@ impl Store for SledStore {
         if let Some(note) = &commit.checkpoint {
             batch.insert(&b"c"[..], note.as_bytes());
         }
-        self.database()?.log.apply_batch(batch).map_err(io)?;
-        self.sync()?;
+        database.log.apply_batch(batch).map_err(io)?;
+        self.sync(&database)?;
         {
             let mut indexes = self.indexes.write().map_err(|_| StoreError::Io("index lock poisoned".into()))?;
             for ((entry, _), found) in entries.iter().zip(&found) {
@@ -473,13 +488,7 @@ impl Store for SledStore {
     }
 
     fn len(&self) -> Result<u64, StoreError> {
-        match self.database()?.log.scan_prefix([b'E']).next_back() {
-            None => Ok(0),
-            Some(kv) => {
-                let (key, value) = kv.map_err(io)?;
-                Ok(chunk_entries(&key, &value)?.last().map_or(0, |(seq, _)| seq + 1))
-            }
-        }
+        log_len(&self.database()?.log)
     }
 
     fn entry(&self, sequence: u64) -> Result<Option<Entry>, StoreError> {
@@ -577,9 +586,9 @@ impl Store for SledStore {
         Ok(out)
     }
 
-    /// Reopens the database: sled 0.34 keeps most pages a scan read (its LRU accounts for an
-    /// access only once 64 more have queued in the same one of its 256 shards), so after the
-    /// start-up replay read the whole log it would keep about half the database file resident.
+    /// Reopens the database (see the module's notes on sled's LRU). Every other operation holds
+    /// the database for its whole length, so the reopening waits for those under way, and
+    /// those that come meanwhile wait for it.
     fn release_cache(&self) -> Result<(), StoreError> {
         let mut database = self.database.write().map_err(|_| io("database lock poisoned"))?;
         drop(database.take());
@@ -594,8 +603,9 @@ impl Store for SledStore {
 
     fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
         let value = bincode::encode_to_vec(record, bincode::config::standard()).map_err(io)?;
-        self.database()?.tokens.insert(hash, value).map_err(io)?;
-        self.sync()
+        let database = self.database()?;
+        database.tokens.insert(hash, value).map_err(io)?;
+        self.sync(&database)
     }
 
     fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError> {
