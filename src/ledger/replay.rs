@@ -8,10 +8,11 @@ use super::open_entry;
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
 use crate::domain::rules::{check_signer, decide};
-use crate::domain::{Changes, EventId, LedgerState, Payload, ProjectId, SystemState, View};
+use crate::domain::state::{id_key, KeySet};
+use crate::domain::{Changes, LedgerState, Payload, ProjectId, SystemState, View};
 use crate::entry::Entry;
 use ed25519_dalek::VerifyingKey;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 /// The head of one stream: its version and the hash of its last entry.
 #[derive(Debug, Clone, Copy, Default)]
@@ -46,7 +47,8 @@ pub struct Replay {
     pub frontier: Frontier,
     pub next: u64,
     depth: Depth,
-    event_ids: HashSet<EventId>,
+    /// Event ids seen, by the rules' key (a full check of a large log holds millions).
+    event_ids: KeySet,
 }
 
 impl Replay {
@@ -57,7 +59,7 @@ impl Replay {
             frontier: Frontier::default(),
             next: 0,
             depth,
-            event_ids: HashSet::new(),
+            event_ids: KeySet::default(),
         }
     }
 
@@ -82,7 +84,7 @@ impl Replay {
             ));
         }
         if self.depth == Depth::Full {
-            if !self.event_ids.insert(payload.event_id.clone()) {
+            if !self.event_ids.insert(id_key(payload.event_id.as_str())) {
                 return Err(broken(sequence, format!("event id `{}` appears twice", payload.event_id)));
             }
             let changes = Changes::default();
