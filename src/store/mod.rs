@@ -104,9 +104,9 @@ pub fn for_each_entry<E: From<StoreError>>(
 /// How many entries [`read_whole_log`] reads between two [`Store::release_cache`] calls.
 const RELEASE_EVERY: u64 = 1 << 18;
 
-/// Calls `f` on every stored entry, in order, for a store nothing else uses meanwhile (the
-/// start-up replay, `fsck`, `rebuild`): what it read is let go of every [`RELEASE_EVERY`]
-/// entries and at the end, so that the whole log is never cached at once.
+/// Calls `f` on every stored entry, in order (the start-up replay, the writer's reload after a
+/// failed write, `fsck`, `rebuild`): what it read is let go of every [`RELEASE_EVERY`] entries
+/// and at the end, so that the whole log is never cached at once.
 pub fn read_whole_log<E: From<StoreError>>(
     store: &dyn Store,
     mut f: impl FnMut(&Entry) -> Result<(), E>,

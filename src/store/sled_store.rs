@@ -26,7 +26,7 @@
 //! more have queued in the same of its 256 shards. Reads of the whole log (the start-up replay,
 //! `fsck`, `rebuild`: [`super::read_whole_log`]) therefore reopen the database every 2^18
 //! entries and at their end ([`Store::release_cache`]); after a start on 1,000,000 entries that
-//! is the difference between 1.8 GB and 0.9 GB resident.
+//! is the difference between 1.8 GB and 0.8 GB resident.
 
 use super::{Commit, Store, StoreError, TokenRecord};
 use crate::crypto::merkle::{Hash, NodeId};
