@@ -252,6 +252,13 @@ fn answer(batch: Vec<Request>, staged: Vec<Staged>) {
     }
 }
 
+/// Answers every request of a batch that will not be written with the same error.
+fn fail_all(batch: Vec<Request>, error: impl Fn() -> AppendError) {
+    for request in batch {
+        let _ = request.reply.send(Err(Failed { index: 0, error: error() }));
+    }
+}
+
 impl Writer {
     fn run(mut self, rx: crossbeam_channel::Receiver<Request>) {
         // Blocks only while the queue is empty; takes whatever else is waiting without delay.
@@ -311,9 +318,7 @@ impl Writer {
         self.in_flight = Some(InFlight { ids, commit });
         if let Err(crossbeam_channel::SendError(job)) = self.persist.send(job) {
             self.in_flight = None;
-            for request in job.batch {
-                let _ = request.reply.send(Err(Failed { index: 0, error: AppendError::ShuttingDown }));
-            }
+            fail_all(job.batch, || AppendError::ShuttingDown);
         }
     }
 
@@ -509,10 +514,7 @@ impl Persister {
             }
             Err(error) => {
                 log::error!("a commit failed: {error}");
-                for request in job.batch {
-                    let _ =
-                        request.reply.send(Err(Failed { index: 0, error: AppendError::Storage(error.to_string()) }));
-                }
+                fail_all(job.batch, || AppendError::Storage(error.to_string()));
                 false
             }
         }
