@@ -39,12 +39,12 @@ impl Store for MemoryStore {
         }
         for (entry, id) in batch {
             inner.events.insert(id.to_string(), entry.sequence);
-            inner.streams.insert(super::stream_key(&entry.project, entry.version), entry.sequence);
+            inner.streams.insert(stream_key(&entry.project, entry.version), entry.sequence);
             inner.entries.push(entry.clone());
         }
         inner.nodes.extend(commit.nodes.iter().copied());
         for (project, asset, sequence) in &commit.mentions {
-            let mut key = super::mention_key(project, asset);
+            let mut key = mention_key(project, asset);
             key.extend_from_slice(&sequence.to_be_bytes());
             inner.mentions.insert(key, ());
         }
@@ -65,8 +65,8 @@ impl Store for MemoryStore {
     }
     fn project_sequences(&self, project: &str, from_version: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
         let inner = self.inner.read().expect("memory store lock");
-        let start = super::stream_key(project, from_version);
-        let end = super::stream_key(project, u64::MAX);
+        let start = stream_key(project, from_version);
+        let end = stream_key(project, u64::MAX);
         Ok(inner.streams.range(start..=end).take(limit).map(|(_, s)| *s).collect())
     }
     fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
@@ -80,7 +80,7 @@ impl Store for MemoryStore {
     }
     fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
         let inner = self.inner.read().expect("memory store lock");
-        let prefix = super::mention_key(project, asset);
+        let prefix = mention_key(project, asset);
         Ok(inner
             .mentions
             .range(prefix.clone()..)
@@ -95,4 +95,23 @@ impl Store for MemoryStore {
     fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError> {
         Ok(self.inner.read().expect("memory store lock").tokens.iter().map(|(h, r)| (*h, r.clone())).collect())
     }
+}
+
+/// Project, NUL, version (u64 BE): a project's entries sort by version.
+fn stream_key(project: &str, version: u64) -> Vec<u8> {
+    let mut key = Vec::with_capacity(project.len() + 9);
+    key.extend_from_slice(project.as_bytes());
+    key.push(0);
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+/// Project, NUL, asset id, NUL: the entries naming an asset sort together.
+fn mention_key(project: &str, asset: &str) -> Vec<u8> {
+    let mut key = Vec::with_capacity(project.len() + asset.len() + 2);
+    key.extend_from_slice(project.as_bytes());
+    key.push(0);
+    key.extend_from_slice(asset.as_bytes());
+    key.push(0);
+    key
 }

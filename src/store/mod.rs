@@ -122,23 +122,6 @@ pub fn read_whole_log<E: From<StoreError>>(
     Ok(())
 }
 
-pub(crate) fn stream_key(project: &str, version: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(project.len() + 9);
-    key.extend_from_slice(project.as_bytes());
-    key.push(0);
-    key.extend_from_slice(&version.to_be_bytes());
-    key
-}
-
-pub(crate) fn mention_key(project: &str, asset: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(project.len() + asset.len() + 2);
-    key.extend_from_slice(project.as_bytes());
-    key.push(0);
-    key.extend_from_slice(asset.as_bytes());
-    key.push(0);
-    key
-}
-
 pub(crate) fn decode_entry(sequence: u64, bytes: &[u8]) -> Result<Entry, StoreError> {
     let entry = Entry::decode(bytes).map_err(|e| StoreError::Corrupt { sequence, reason: e.to_string() })?;
     if entry.sequence != sequence {
