@@ -109,9 +109,9 @@ struct Database {
 }
 
 impl Database {
-    /// Opens the database, waiting up to `patience` × 20 ms for a lock this process is still
+    /// Opens the database, waiting up to ten seconds for a lock this process may still be
     /// releasing.
-    fn open(dir: &Path, patience: u32) -> Result<Database, StoreError> {
+    fn open(dir: &Path) -> Result<Database, StoreError> {
         let config = sled::Config::new()
             .path(dir)
             .cache_capacity(64 * 1024 * 1024)
@@ -119,11 +119,12 @@ impl Database {
             .mode(sled::Mode::HighThroughput)
             .flush_every_ms(None);
         // A store this process closed a moment ago keeps its lock until sled's I/O threads have
-        // finished their last write: wait for it rather than fail.
+        // finished their last write, which on a loaded machine took over a second: wait for it
+        // rather than fail. A lock another process holds fails after the wait.
         let mut attempts = 0;
         let db = loop {
             match config.open() {
-                Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock && attempts < patience => {
+                Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock && attempts < 500 => {
                     attempts += 1;
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
@@ -220,7 +221,7 @@ fn read_u64(bytes: &[u8]) -> Result<u64, StoreError> {
 impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(io)?;
-        let database = Database::open(dir, 50)?;
+        let database = Database::open(dir)?;
         if database.log.scan_prefix([b'e']).next().is_some() {
             return Err(StoreError::Io(format!(
                 "{} holds a log in an older storage layout: export it with the version that wrote it and import it",
@@ -596,8 +597,7 @@ impl Store for SledStore {
         // allocated again.
         // SAFETY: `mi_collect` has no preconditions; under another allocator it has nothing to free.
         unsafe { libmimalloc_sys::mi_collect(true) };
-        // The database was open a moment ago: its I/O threads may take a while to let go.
-        *database = Some(Database::open(&self.dir, 500)?);
+        *database = Some(Database::open(&self.dir)?);
         Ok(())
     }
 
