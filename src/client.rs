@@ -1,4 +1,4 @@
-//! A small blocking HTTP client for the CLI (`append`, `demo`) and the benchmarks, and the
+//! A small blocking HTTP client for the CLI (`append`, `demo`) and the benchmarks' set-up, and the
 //! payload builder they sign with.
 
 use crate::crypto::dsse::Envelope;
@@ -79,24 +79,6 @@ impl Client {
     pub fn post(&self, path: &str, body: &[u8]) -> Result<Answer, ClientError> {
         let (url, request) = self.request("POST", path);
         self.answer(&url, request.set("Content-Type", "application/json").send_bytes(body))
-    }
-
-    /// Sends a request and reads the answer's body without decoding it; returns the status.
-    pub fn send_raw(&self, method: &str, path: &str, body: Option<&[u8]>) -> Result<u16, ClientError> {
-        let (url, request) = self.request(method, path);
-        let result = match body {
-            Some(body) => request.set("Content-Type", "application/json").send_bytes(body),
-            None => request.call(),
-        };
-        let response = match result {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => return Err(ClientError { url, message: e.to_string() }),
-        };
-        let status = response.status();
-        std::io::copy(&mut response.into_reader(), &mut std::io::sink())
-            .map_err(|e| ClientError { url, message: e.to_string() })?;
-        Ok(status)
     }
 
     /// Appends one envelope.
