@@ -207,15 +207,27 @@ impl LoadConnection {
             }
             Ok(())
         };
-        if chunked {
+        // 1xx, 204 and 304 answers have no body, whatever their headers say (RFC 9112 6.3).
+        if (100..200).contains(&status) || status == 204 || status == 304 {
+        } else if chunked {
             loop {
                 self.line.clear();
                 stream.read_line(&mut self.line).map_err(Exchange::after)?;
                 let size = self.line.trim_end().split(';').next().unwrap_or_default();
                 let size =
                     u64::from_str_radix(size, 16).map_err(|e| Exchange::After(format!("chunk size {size:?}: {e}")))?;
-                skip(stream, size + 2)?;
                 if size == 0 {
+                    break;
+                }
+                skip(stream, size + 2)?;
+            }
+            // The trailer section, up to its empty line.
+            loop {
+                self.line.clear();
+                if stream.read_line(&mut self.line).map_err(Exchange::after)? == 0 {
+                    return Err(Exchange::After("the answer ended early".into()));
+                }
+                if self.line.trim_end().is_empty() {
                     break;
                 }
             }
@@ -559,6 +571,8 @@ mod tests {
         let (address, accepted) = serve(vec![
             ("HTTP/1.1 201 Created\r\nContent-Length: 5\r\n\r\nhello", false),
             ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", false),
+            ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nDigest: x\r\n\r\n", false),
+            ("HTTP/1.1 204 No Content\r\n\r\n", false),
             ("HTTP/1.1 409 Conflict\r\nContent-Type: application/problem+json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}", true),
             // Closed by the server without a word: the next request goes out on a new connection.
             ("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", true),
@@ -570,8 +584,8 @@ mod tests {
         let post = wire_request(&host, "t", "/v1/events", Some(b"{}"));
         let get = wire_request(&host, "t", "/v1/head", None);
         let statuses: Vec<u16> =
-            [&post, &get, &post, &get, &post].iter().map(|r| connection.send(r).unwrap()).collect();
-        assert_eq!(statuses, [201, 200, 409, 200, 503]);
+            [&post, &get, &get, &get, &post, &get, &post].iter().map(|r| connection.send(r).unwrap()).collect();
+        assert_eq!(statuses, [201, 200, 200, 204, 409, 200, 503]);
         assert_eq!(*accepted.lock().unwrap(), 3);
     }
 
