@@ -226,6 +226,19 @@ mod tests {
     }
 
     #[test]
+    fn opening_a_sled_store_waits_for_the_lock_this_process_is_releasing() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = SledStore::open(dir.path()).unwrap();
+        let closing = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(first);
+        });
+        let second = SledStore::open(dir.path()).unwrap();
+        closing.join().unwrap();
+        assert_eq!(second.len().unwrap(), 0);
+    }
+
+    #[test]
     fn the_sled_store_reads_and_writes_on_after_releasing_its_cache() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();

@@ -121,10 +121,13 @@ impl Database {
         // A store this process closed a moment ago keeps its lock until sled's I/O threads have
         // finished their last write, which on a loaded machine took over a second: wait for it
         // rather than fail. A lock another process holds fails after the wait.
+        // sled 0.34 reports the held lock as an `Other` error whose message names it.
+        let held =
+            |e: &sled::Error| matches!(e, sled::Error::Io(e) if e.to_string().starts_with("could not acquire lock"));
         let mut attempts = 0;
         let db = loop {
             match config.open() {
-                Err(sled::Error::Io(e)) if e.kind() == std::io::ErrorKind::WouldBlock && attempts < 500 => {
+                Err(e) if held(&e) && attempts < 500 => {
                     attempts += 1;
                     std::thread::sleep(std::time::Duration::from_millis(20));
                 }
