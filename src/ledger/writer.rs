@@ -1,8 +1,8 @@
 //! The group-commit writer: one thread owns the state the rules need. It takes every request
 //! waiting in the queue (up to a batch size), decides each one against the state as the earlier
-//! ones left it, writes all accepted entries in one atomic store append (one flush and one
-//! fdatasync), and only then answers every request of the batch. Large commits are written by a
-//! persisting thread while the writer decides the next batch.
+//! ones left it, writes all accepted entries in one atomic, durable store append, and only then
+//! answers every request of the batch. Large commits are written by a persisting thread while
+//! the writer decides the next batch.
 
 use super::replay::{Broken, Chain, Depth, Replay};
 use super::{open_entry, AppendError, Appended, Failed, Shared, Submission};
@@ -180,7 +180,7 @@ pub(super) fn spawn(
 
 /// Decides and seals commits. A large commit (see [`WriterConfig::overlap_events`]) goes to the
 /// persister, and the writer decides the next batch while it is written, so that deciding and
-/// signing overlap the flush and fdatasync; the next commit is sent only once the previous one
+/// signing overlap the durable write; the next commit is sent only once the previous one
 /// is durable, and after a failed one its batch is decided again on the state read back from
 /// the store.
 struct Writer {

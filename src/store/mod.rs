@@ -10,6 +10,7 @@
 //!   it; they may return entries of an `append` still in progress, so readers clamp to the length
 //!   the writer has published.
 
+mod journal;
 mod memory;
 mod sled_store;
 

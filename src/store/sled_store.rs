@@ -15,12 +15,15 @@
 //! of its own: with many projects appending at once, one key per project and commit was a third
 //! of the cost of a commit. (Stores written before hold `s` stream records, no longer read.)
 //!
-//! sled 0.34's `flush` writes its buffers with `sync_file_range`, which does not make them
-//! durable; after every flush the database file is `fdatasync`'d through a handle of our own
-//! (fsync acts on the file, whichever descriptor calls it). A page larger than a quarter of a
-//! log segment goes to a file of its own under `blobs/`, which sled writes without any sync:
-//! every blob file new since the last commit is `fdatasync`'d, and the directory synced, before
-//! the database file.
+//! An append is made durable by the [journal](super::journal): the commit's records are written
+//! there and `fdatasync`'d, then applied to sled without a flush. At open, the journal's commits
+//! sled lost (it had not written them) are applied again, in order; those it holds are skipped.
+//! The journal is emptied only after sled has been made durable ("synced"): sled 0.34's `flush`
+//! writes its buffers with `sync_file_range`, which does not make them durable, so after the
+//! flush the database file is `fdatasync`'d through a handle of our own (fsync acts on the file,
+//! whichever descriptor calls it). A page larger than a quarter of a log segment goes to a file
+//! of its own under `blobs/`, which sled writes without any sync: every blob file new since the
+//! last sync is `fdatasync`'d, and the directory synced, before the database file.
 //!
 //! sled 0.34 keeps nearly every page a scan reads: its LRU takes note of an access only once 64
 //! more have queued in the same of its 256 shards. Reads of the whole log (the start-up replay,
@@ -28,6 +31,7 @@
 //! entries and at their end ([`Store::release_cache`]); after a start on 1,000,000 entries that
 //! is the difference between 1.8 GB and 0.8 GB resident.
 
+use super::journal::{Journal, Record, LARGEST_RECORD};
 use super::{Commit, Store, StoreError, TokenRecord};
 use crate::crypto::merkle::{Hash, NodeId};
 use crate::entry::Entry;
@@ -159,6 +163,7 @@ pub struct SledStore {
     synced_blobs: std::sync::Mutex<std::collections::HashSet<u64>>,
     indexes: std::sync::RwLock<Indexes>,
     acknowledged: AcknowledgedRecord,
+    journal: Journal,
 }
 
 fn io(e: impl std::fmt::Display) -> StoreError {
@@ -210,6 +215,30 @@ fn log_len(log: &sled::Tree) -> Result<u64, StoreError> {
     }
 }
 
+fn batch_of(record: Record) -> sled::Batch {
+    let mut batch = sled::Batch::default();
+    for (key, value) in record.pairs {
+        batch.insert(key, value);
+    }
+    batch
+}
+
+/// Applies a commit of the journal again, unless sled holds it already.
+fn replay(log: &sled::Tree, record: Record) -> Result<(), StoreError> {
+    let len = log_len(log)?;
+    if record.first == len {
+        log.apply_batch(batch_of(record)).map_err(io)
+    } else if record.first + record.entries <= len {
+        Ok(())
+    } else {
+        Err(StoreError::Io(format!(
+            "the journal's commit of entries {} to {} does not continue the stored log of {len} entries",
+            record.first,
+            record.first + record.entries
+        )))
+    }
+}
+
 fn decode_found(bytes: &[u8]) -> Result<Vec<Found>, StoreError> {
     bincode::decode_from_slice(bytes, bincode::config::standard())
         .map(|(found, _)| found)
@@ -232,6 +261,10 @@ impl SledStore {
             )));
         }
         let file = File::open(dir.join("db")).map_err(io)?;
+        let (journal, records) = Journal::open(dir)?;
+        for record in records {
+            replay(&database.log, record)?;
+        }
         let store = SledStore {
             dir: dir.to_owned(),
             database: std::sync::RwLock::new(Some(database)),
@@ -239,8 +272,10 @@ impl SledStore {
             synced_blobs: Default::default(),
             indexes: Default::default(),
             acknowledged: AcknowledgedRecord::open(dir)?,
+            journal,
         };
         store.sync(&*store.database()?)?;
+        store.journal.empty()?;
         store.load_indexes()?;
         // The directory entry of a new database file must be durable too.
         File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
@@ -454,10 +489,10 @@ impl Store for SledStore {
                 assets: assets.remove(&entry.sequence).unwrap_or_default(),
             })
             .collect();
-        let mut batch = sled::Batch::default();
+        let mut pairs = Vec::with_capacity(2 * entries.len().div_ceil(CHUNK) + commit.nodes.len() + 1);
         for (chunk, found) in entries.chunks(CHUNK).zip(found.chunks(CHUNK)) {
             let record = bincode::encode_to_vec(found, bincode::config::standard()).map_err(io)?;
-            batch.insert(&seq_key(b'M', chunk[0].0.sequence)[..], record);
+            pairs.push((seq_key(b'M', chunk[0].0.sequence).to_vec(), record));
             let encoded: Vec<Vec<u8>> = chunk.iter().map(|(entry, _)| entry.encode()).collect();
             let mut value = Vec::with_capacity(4 + encoded.iter().map(|e| e.len() + 4).sum::<usize>());
             value.extend_from_slice(&(chunk.len() as u32).to_be_bytes());
@@ -465,20 +500,37 @@ impl Store for SledStore {
                 value.extend_from_slice(&(e.len() as u32).to_be_bytes());
                 value.extend_from_slice(e);
             }
-            batch.insert(&seq_key(b'E', chunk[0].0.sequence)[..], value);
+            pairs.push((seq_key(b'E', chunk[0].0.sequence).to_vec(), value));
         }
         for ((level, index), hash) in &commit.nodes {
-            let mut key = [0u8; 10];
-            key[0] = b'n';
-            key[1] = *level;
-            key[2..].copy_from_slice(&index.to_be_bytes());
-            batch.insert(&key[..], &hash[..]);
+            let mut key = Vec::with_capacity(10);
+            key.push(b'n');
+            key.push(*level);
+            key.extend_from_slice(&index.to_be_bytes());
+            pairs.push((key, hash.to_vec()));
         }
         if let Some(note) = &commit.checkpoint {
-            batch.insert(&b"c"[..], note.as_bytes());
+            pairs.push((b"c".to_vec(), note.as_bytes().to_vec()));
         }
-        database.log.apply_batch(batch).map_err(io)?;
-        self.sync(&database)?;
+        let record = Record { first: len, entries: entries.len() as u64, pairs };
+        if record.encoded_len() > LARGEST_RECORD {
+            // Journal records before it are made durable in sled too, so the journal may go on
+            // after them: a replay skips what sled holds.
+            database.log.apply_batch(batch_of(record)).map_err(io)?;
+            self.sync(&database)?;
+        } else {
+            let written = match self.journal.write(&record)? {
+                Some(written) => written,
+                None => {
+                    // The journal is full: once sled is durable it holds all the journal held.
+                    self.sync(&database)?;
+                    self.journal.empty()?;
+                    self.journal.write(&record)?.ok_or_else(|| io("a record does not fit in the emptied journal"))?
+                }
+            };
+            database.log.apply_batch(batch_of(record)).map_err(io)?;
+            written.keep();
+        }
         {
             let mut indexes = self.indexes.write().map_err(|_| StoreError::Io("index lock poisoned".into()))?;
             for ((entry, _), found) in entries.iter().zip(&found) {
@@ -595,6 +647,12 @@ impl Store for SledStore {
     /// those that come meanwhile wait for it.
     fn release_cache(&self) -> Result<(), StoreError> {
         let mut database = self.database.write().map_err(|_| io("database lock poisoned"))?;
+        // What the journal holds is made durable in sled first: the database is reopened from
+        // its files alone.
+        if let Some(open) = database.as_ref() {
+            self.sync(open)?;
+            self.journal.empty()?;
+        }
         drop(database.take());
         // mimalloc (the binary's allocator) would keep what was freed until this thread
         // allocated again.
@@ -665,12 +723,13 @@ mod tests {
     }
 
     #[test]
-    fn blob_files_of_oversized_pages_are_synced_before_the_append_returns() {
+    fn blob_files_of_oversized_pages_are_synced_with_the_database() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let big = Entry::new(0, "p".into(), 1, 1, vec![b'x'; SEGMENT_SIZE], [0; 32]);
         let commit = Commit { entries: vec![(big.clone(), EventId::parse("big").unwrap())], ..Commit::default() };
         store.append(&commit).unwrap();
+        store.sync(&store.database().unwrap()).unwrap();
         let blobs: Vec<u64> = std::fs::read_dir(dir.path().join("blobs"))
             .unwrap()
             .filter_map(|f| f.unwrap().file_name().to_str()?.parse().ok())
@@ -680,5 +739,124 @@ mod tests {
         assert!(blobs.iter().all(|b| synced.contains(b)), "{blobs:?} synced: {synced:?}");
         drop(synced);
         assert_eq!(store.entry(0).unwrap(), Some(big));
+    }
+
+    fn commit(first: u64, count: u64, note: &str) -> Commit {
+        let entries = (first..first + count)
+            .map(|s| {
+                let entry = Entry::new(s, "p".into(), s + 1, 1, format!("payload {s}").into_bytes(), [s as u8; 32]);
+                (entry, EventId::parse(&format!("event-{s}")).unwrap())
+            })
+            .collect();
+        Commit { entries, checkpoint: Some(note.into()), ..Commit::default() }
+    }
+
+    fn journal_bytes(dir: &Path) -> Vec<u8> {
+        std::fs::read(Journal::path(dir)).unwrap()
+    }
+
+    #[test]
+    fn commits_sled_lost_are_applied_again_from_the_journal_and_those_it_kept_are_skipped() {
+        let commits = [commit(0, 3, "one"), commit(3, 20, "two"), commit(23, 1, "three")];
+        let whole = tempfile::tempdir().unwrap();
+        let store = SledStore::open(whole.path()).unwrap();
+        for c in &commits {
+            store.append(c).unwrap();
+        }
+        let journal = journal_bytes(whole.path());
+        drop(store);
+        // A store whose sled kept only the first commit, with the journal of all three.
+        let lost = tempfile::tempdir().unwrap();
+        drop(SledStore::open(lost.path()).unwrap());
+        let store = SledStore::open(lost.path()).unwrap();
+        store.append(&commits[0]).unwrap();
+        drop(store);
+        std::fs::write(Journal::path(lost.path()), &journal).unwrap();
+        let store = SledStore::open(lost.path()).unwrap();
+        assert_eq!(store.len().unwrap(), 24);
+        assert_eq!(store.checkpoint().unwrap().as_deref(), Some("three"));
+        let all: Vec<Entry> = commits.iter().flat_map(|c| c.entries.iter().map(|(e, _)| e.clone())).collect();
+        assert_eq!(store.range(0, 100).unwrap(), all);
+        assert_eq!(store.sequence_of_event("event-17").unwrap(), Some(17));
+        assert_eq!(store.project_sequences("p", 1, 100).unwrap(), (0..24).collect::<Vec<_>>());
+        // Opening empties the journal once sled holds it all.
+        drop(store);
+        assert!(!Journal::open(lost.path()).unwrap().0.holds_records().unwrap());
+    }
+
+    #[test]
+    fn a_journal_that_does_not_continue_the_stored_log_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        store.append(&commit(0, 2, "one")).unwrap();
+        // Reading the whole log makes sled durable and empties the journal first.
+        store.release_cache().unwrap();
+        store.append(&commit(2, 2, "two")).unwrap();
+        let journal = journal_bytes(dir.path());
+        drop(store);
+        let empty = tempfile::tempdir().unwrap();
+        drop(SledStore::open(empty.path()).unwrap());
+        std::fs::write(Journal::path(empty.path()), &journal).unwrap();
+        let refused = SledStore::open(empty.path()).err().expect("a gap is refused").to_string();
+        assert_eq!(
+            refused,
+            "storage I/O failed: the journal's commit of entries 2 to 4 does not continue the stored log of 0 entries"
+        );
+        assert_eq!(journal_bytes(empty.path()), journal, "the journal is left as it was");
+    }
+
+    #[test]
+    fn a_large_commit_is_written_to_sled_durably_and_the_journal_goes_on_after_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        store.append(&commit(0, 1, "small")).unwrap();
+        let big: Vec<Entry> =
+            (1..4).map(|s| Entry::new(s, "p".into(), s + 1, 1, vec![b'y'; LARGEST_RECORD], [1; 32])).collect();
+        let large = Commit {
+            entries: big
+                .iter()
+                .map(|e| (e.clone(), EventId::parse(&format!("huge-{}", e.sequence)).unwrap()))
+                .collect(),
+            checkpoint: Some("big".into()),
+            ..Commit::default()
+        };
+        store.append(&large).unwrap();
+        store.append(&commit(4, 1, "after")).unwrap();
+        let journaled: Vec<(u64, u64)> =
+            Journal::open(dir.path()).unwrap().1.iter().map(|r| (r.first, r.entries)).collect();
+        assert_eq!(journaled, [(0, 1), (4, 1)], "the large commit is not in the journal");
+        assert_eq!(store.range(1, 3).unwrap(), big);
+        drop(store);
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.len().unwrap(), 5);
+        assert_eq!(store.checkpoint().unwrap().as_deref(), Some("after"));
+    }
+
+    #[test]
+    fn a_full_journal_is_emptied_once_sled_is_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let payload = LARGEST_RECORD - 1024;
+        let commits = super::super::journal::CAPACITY as usize / payload + 10;
+        let mut entries = Vec::new();
+        for s in 0..commits as u64 {
+            let entry = Entry::new(s, "p".into(), s + 1, 1, vec![s as u8; payload], [0; 32]);
+            let id = EventId::parse(&format!("e-{s}")).unwrap();
+            store
+                .append(&Commit {
+                    entries: vec![(entry.clone(), id)],
+                    checkpoint: Some(format!("{s}")),
+                    ..Default::default()
+                })
+                .unwrap();
+            entries.push(entry);
+        }
+        let journaled: Vec<u64> = Journal::open(dir.path()).unwrap().1.iter().map(|r| r.first).collect();
+        assert!(!journaled.is_empty() && journaled.len() < commits, "{journaled:?}");
+        assert_eq!(journaled, (journaled[0]..commits as u64).collect::<Vec<_>>(), "the newest commits, in order");
+        drop(store);
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(store.range(0, commits).unwrap(), entries);
+        assert_eq!(store.checkpoint().unwrap(), Some(format!("{}", commits - 1)));
     }
 }
