@@ -16,12 +16,13 @@
 //! of the cost of a commit. (Stores written before hold `s` stream records, no longer read.)
 //!
 //! An append is made durable by the [journal](super::journal): the commit's records are written
-//! there and `fdatasync`'d, then applied to sled without a flush. At open, the journal's commits
-//! sled lost (it had not written them) are applied again, in order; those it holds are skipped.
-//! The journal is emptied only after sled has been made durable ("synced"): sled 0.34's `flush`
-//! writes its buffers with `sync_file_range`, which does not make them durable, so after the
-//! flush the database file is `fdatasync`'d through a handle of our own (fsync acts on the file,
-//! whichever descriptor calls it). A page larger than a quarter of a log segment goes to a file
+//! there and `fdatasync`'d, then applied to sled as one atomic batch, without a flush. At open,
+//! every key the journal's commits wrote is set again to the value of the last one that wrote
+//! it, whatever sled kept of them. A commit over [`LARGEST_RECORD`] skips the journal: sled is
+//! synced at once and the journal emptied after it. The journal is emptied only after sled has
+//! been made durable ("synced"): sled 0.34's `flush` writes its buffers with `sync_file_range`,
+//! which does not make them durable, so after the flush the database file is `fdatasync`'d
+//! through a handle of our own (fsync acts on the file, whichever descriptor calls it). A page larger than a quarter of a log segment goes to a file
 //! of its own under `blobs/`, which sled writes without any sync: every blob file new since the
 //! last sync is `fdatasync`'d, and the directory synced, before the database file.
 //!
@@ -223,20 +224,37 @@ fn batch_of(record: Record) -> sled::Batch {
     batch
 }
 
-/// Applies a commit of the journal again, unless sled holds it already.
-fn replay(log: &sled::Tree, record: Record) -> Result<(), StoreError> {
+/// Applies the journal's commits again, in order, as a redo log: every key of every record is set
+/// to the value the last record gave it, whatever sled kept of them, so that recovery does not
+/// depend on which of its unflushed batches sled brings back.
+fn replay(log: &sled::Tree, records: Vec<Record>) -> Result<(), StoreError> {
+    let Some(first) = records.first() else { return Ok(()) };
+    // What came before the journal's first commit was made durable before it was written.
     let len = log_len(log)?;
-    if record.first == len {
-        log.apply_batch(batch_of(record)).map_err(io)
-    } else if record.first + record.entries <= len {
-        Ok(())
-    } else {
-        Err(StoreError::Io(format!(
+    if first.first > len {
+        return Err(StoreError::Io(format!(
             "the journal's commit of entries {} to {} does not continue the stored log of {len} entries",
-            record.first,
-            record.first + record.entries
-        )))
+            first.first,
+            first.first + first.entries
+        )));
     }
+    let mut next = first.first;
+    for record in records {
+        if record.first != next {
+            return Err(StoreError::Io(format!(
+                "the journal's commit of entries {} to {} does not follow the one before it, which ends at {next}",
+                record.first,
+                record.first + record.entries
+            )));
+        }
+        next = record.first + record.entries;
+        for (key, value) in record.pairs {
+            if log.get(&key).map_err(io)?.as_deref() != Some(&value[..]) {
+                log.insert(key, value).map_err(io)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn decode_found(bytes: &[u8]) -> Result<Vec<Found>, StoreError> {
@@ -262,9 +280,7 @@ impl SledStore {
         }
         let file = File::open(dir.join("db")).map_err(io)?;
         let (journal, records) = Journal::open(dir)?;
-        for record in records {
-            replay(&database.log, record)?;
-        }
+        replay(&database.log, records)?;
         let store = SledStore {
             dir: dir.to_owned(),
             database: std::sync::RwLock::new(Some(database)),
@@ -514,10 +530,11 @@ impl Store for SledStore {
         }
         let record = Record { first: len, entries: entries.len() as u64, pairs };
         if record.encoded_len() > LARGEST_RECORD {
-            // Journal records before it are made durable in sled too, so the journal may go on
-            // after them: a replay skips what sled holds.
+            // Atomic through sled's batch, durable through its sync, which makes the journal's
+            // commits durable too: a replay must not write older values over this one's.
             database.log.apply_batch(batch_of(record)).map_err(io)?;
             self.sync(&database)?;
+            self.journal.empty()?;
         } else {
             let written = match self.journal.write(&record)? {
                 Some(written) => written,
@@ -756,7 +773,7 @@ mod tests {
     }
 
     #[test]
-    fn commits_sled_lost_are_applied_again_from_the_journal_and_those_it_kept_are_skipped() {
+    fn every_key_of_the_journal_is_written_again_whatever_sled_kept_of_it() {
         let commits = [commit(0, 3, "one"), commit(3, 20, "two"), commit(23, 1, "three")];
         let whole = tempfile::tempdir().unwrap();
         let store = SledStore::open(whole.path()).unwrap();
@@ -765,11 +782,16 @@ mod tests {
         }
         let journal = journal_bytes(whole.path());
         drop(store);
-        // A store whose sled kept only the first commit, with the journal of all three.
+        // A store whose sled kept the first commit and the entries of the third but nothing of
+        // the second, with the journal of all three: the replay assumes nothing of what sled
+        // brings back.
         let lost = tempfile::tempdir().unwrap();
         drop(SledStore::open(lost.path()).unwrap());
         let store = SledStore::open(lost.path()).unwrap();
         store.append(&commits[0]).unwrap();
+        let third = Journal::open(whole.path()).unwrap().1.remove(2);
+        let (key, value) = third.pairs.into_iter().find(|(k, _)| k[0] == b'E').unwrap();
+        store.database().unwrap().log.insert(key, value).unwrap();
         drop(store);
         std::fs::write(Journal::path(lost.path()), &journal).unwrap();
         let store = SledStore::open(lost.path()).unwrap();
@@ -806,7 +828,7 @@ mod tests {
     }
 
     #[test]
-    fn a_large_commit_is_written_to_sled_durably_and_the_journal_goes_on_after_it() {
+    fn a_large_commit_is_written_to_sled_durably_and_the_journal_starts_again_after_it() {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         store.append(&commit(0, 1, "small")).unwrap();
@@ -824,7 +846,7 @@ mod tests {
         store.append(&commit(4, 1, "after")).unwrap();
         let journaled: Vec<(u64, u64)> =
             Journal::open(dir.path()).unwrap().1.iter().map(|r| (r.first, r.entries)).collect();
-        assert_eq!(journaled, [(0, 1), (4, 1)], "the large commit is not in the journal");
+        assert_eq!(journaled, [(4, 1)], "the journal holds what came after the large commit");
         assert_eq!(store.range(1, 3).unwrap(), big);
         drop(store);
         let store = SledStore::open(dir.path()).unwrap();
