@@ -262,6 +262,15 @@ impl Journal {
 mod tests {
     use super::*;
 
+    /// A new journal in a directory of its own, emptied as the store does at open.
+    fn emptied() -> (tempfile::TempDir, Journal) {
+        let dir = tempfile::tempdir().unwrap();
+        let (journal, records) = Journal::open(dir.path()).unwrap();
+        assert!(records.is_empty());
+        journal.empty().unwrap();
+        (dir, journal)
+    }
+
     fn record(first: u64, size: usize) -> Record {
         Record {
             first,
@@ -272,10 +281,7 @@ mod tests {
 
     #[test]
     fn records_read_back_in_order_until_the_first_torn_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let (journal, records) = Journal::open(dir.path()).unwrap();
-        assert!(records.is_empty());
-        journal.empty().unwrap();
+        let (dir, journal) = emptied();
         let written: Vec<Record> = (0..3).map(|i| record(2 * i, 100 + i as usize)).collect();
         for r in &written {
             journal.write(r).unwrap().unwrap().keep();
@@ -292,9 +298,7 @@ mod tests {
 
     #[test]
     fn an_emptied_journal_reads_no_record_and_overwrites_the_old_ones() {
-        let dir = tempfile::tempdir().unwrap();
-        let (journal, _) = Journal::open(dir.path()).unwrap();
-        journal.empty().unwrap();
+        let (dir, journal) = emptied();
         journal.write(&record(0, 500)).unwrap().unwrap().keep();
         journal.write(&record(2, 500)).unwrap().unwrap().keep();
         assert!(journal.holds_records().unwrap());
@@ -311,9 +315,7 @@ mod tests {
 
     #[test]
     fn a_record_not_kept_is_overwritten_by_the_next() {
-        let dir = tempfile::tempdir().unwrap();
-        let (journal, _) = Journal::open(dir.path()).unwrap();
-        journal.empty().unwrap();
+        let (dir, journal) = emptied();
         drop(journal.write(&record(0, 900)).unwrap().unwrap());
         assert!(!journal.holds_records().unwrap());
         journal.write(&record(0, 20)).unwrap().unwrap().keep();
@@ -323,9 +325,7 @@ mod tests {
 
     #[test]
     fn a_record_that_does_not_fit_is_not_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let (journal, _) = Journal::open(dir.path()).unwrap();
-        journal.empty().unwrap();
+        let (dir, journal) = emptied();
         assert!(journal.write(&record(0, CAPACITY as usize)).unwrap().is_none());
         assert!(!journal.holds_records().unwrap());
         let len = std::fs::metadata(Journal::path(dir.path())).unwrap().len();
@@ -334,9 +334,7 @@ mod tests {
 
     #[test]
     fn a_damaged_header_reads_as_an_empty_journal() {
-        let dir = tempfile::tempdir().unwrap();
-        let (journal, _) = Journal::open(dir.path()).unwrap();
-        journal.empty().unwrap();
+        let (dir, journal) = emptied();
         journal.write(&record(0, 10)).unwrap().unwrap().keep();
         drop(journal);
         let file = File::options().write(true).open(Journal::path(dir.path())).unwrap();
