@@ -17,14 +17,15 @@
 //!
 //! An append is made durable by the [journal](super::journal): the commit's records are written
 //! there and `fdatasync`'d, then applied to sled as one atomic batch, without a flush. At open,
-//! every key the journal's commits wrote is set again to the value of the last one that wrote
-//! it, whatever sled kept of them. A commit over [`LARGEST_RECORD`] skips the journal: sled is
-//! synced at once and the journal emptied after it. The journal is emptied only after sled has
-//! been made durable ("synced"): sled 0.34's `flush` writes its buffers with `sync_file_range`,
-//! which does not make them durable, so after the flush the database file is `fdatasync`'d
-//! through a handle of our own (fsync acts on the file, whichever descriptor calls it). A page larger than a quarter of a log segment goes to a file
-//! of its own under `blobs/`, which sled writes without any sync: every blob file new since the
-//! last sync is `fdatasync`'d, and the directory synced, before the database file.
+//! every key the journal's commits wrote is set again to the value of the last one that wrote it,
+//! whatever sled kept of them. A commit over [`LARGEST_RECORD`] skips the journal: sled is synced
+//! at once and the journal emptied after it. The journal is emptied only after sled has been made
+//! durable ("synced"): sled 0.34's `flush` writes its buffers with `sync_file_range`, which does
+//! not make them durable, so after the flush the database file is `fdatasync`'d through a handle of
+//! our own (fsync acts on the file, whichever descriptor calls it). A page larger than a quarter of
+//! a log segment goes to a file of its own under `blobs/`, which sled writes without any sync:
+//! every blob file new since the last sync is `fdatasync`'d, and the directory synced, before the
+//! database file.
 //!
 //! sled 0.34 keeps nearly every page a scan reads: its LRU takes note of an access only once 64
 //! more have queued in the same of its 256 shards. Reads of the whole log (the start-up replay,
