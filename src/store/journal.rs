@@ -48,7 +48,7 @@ const HEADER_LEN: usize = 16 + 32;
 const RECORD_HEAD: usize = 4 + 8 + 8 + 8 + 8;
 
 /// One commit as the journal holds it: the key/value pairs of the sled batch, and which entries
-/// they add, so that a replay can tell a commit sled already holds.
+/// they add, so that a replay can check that the commits follow each other and the stored log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
     pub first: u64,
@@ -147,7 +147,6 @@ struct Cursor {
 }
 
 pub struct Journal {
-    path: PathBuf,
     file: File,
     cursor: Mutex<Cursor>,
 }
@@ -201,7 +200,7 @@ impl Journal {
             }
         }
         let cursor = Cursor { generation: generation.unwrap_or(0), end, allocated };
-        Ok((Journal { path, file, cursor: Mutex::new(cursor) }, records))
+        Ok((Journal { file, cursor: Mutex::new(cursor) }, records))
     }
 
     fn cursor(&self) -> Result<MutexGuard<'_, Cursor>, StoreError> {
@@ -245,7 +244,7 @@ impl Journal {
             self.file.set_len(RECORDS_AT).map_err(io)?;
             cursor.allocated = RECORDS_AT;
         }
-        self.file.sync_data().map_err(|e| io(format!("{}: {e}", self.path.display())))?;
+        self.file.sync_data().map_err(io)?;
         cursor.generation = generation;
         cursor.end = RECORDS_AT;
         Ok(())

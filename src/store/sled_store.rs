@@ -291,8 +291,7 @@ impl SledStore {
             acknowledged: AcknowledgedRecord::open(dir)?,
             journal,
         };
-        store.sync(&*store.database()?)?;
-        store.journal.empty()?;
+        store.sync_and_empty_journal(&*store.database()?)?;
         store.load_indexes()?;
         // The directory entry of a new database file must be durable too.
         File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
@@ -338,6 +337,13 @@ impl SledStore {
         database.db.flush().map_err(io)?;
         self.sync_new_blobs()?;
         self.file.sync_data().map_err(io)
+    }
+
+    /// Makes sled durable, and then the journal's records needless: the order is what lets a
+    /// crash between the two replay records sled holds already.
+    fn sync_and_empty_journal(&self, database: &Database) -> Result<(), StoreError> {
+        self.sync(database)?;
+        self.journal.empty()
     }
 
     fn sync_new_blobs(&self) -> Result<(), StoreError> {
@@ -534,15 +540,13 @@ impl Store for SledStore {
             // Atomic through sled's batch, durable through its sync, which makes the journal's
             // commits durable too: a replay must not write older values over this one's.
             database.log.apply_batch(batch_of(record)).map_err(io)?;
-            self.sync(&database)?;
-            self.journal.empty()?;
+            self.sync_and_empty_journal(&database)?;
         } else {
             let written = match self.journal.write(&record)? {
                 Some(written) => written,
                 None => {
                     // The journal is full: once sled is durable it holds all the journal held.
-                    self.sync(&database)?;
-                    self.journal.empty()?;
+                    self.sync_and_empty_journal(&database)?;
                     self.journal.write(&record)?.ok_or_else(|| io("a record does not fit in the emptied journal"))?
                 }
             };
@@ -668,8 +672,7 @@ impl Store for SledStore {
         // What the journal holds is made durable in sled first: the database is reopened from
         // its files alone.
         if let Some(open) = database.as_ref() {
-            self.sync(open)?;
-            self.journal.empty()?;
+            self.sync_and_empty_journal(open)?;
         }
         drop(database.take());
         // mimalloc (the binary's allocator) would keep what was freed until this thread
