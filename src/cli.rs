@@ -33,6 +33,10 @@ enum Command {
         /// Checkpoint origin (the log's name), fixed at first start; default `lineage.local/<key hash>`.
         #[arg(long, env = "LINEAGE_ORIGIN")]
         origin: Option<String>,
+        /// Memory for the projections of recently queried projects, in MiB (estimated; the
+        /// most recently queried project's are kept even when larger).
+        #[arg(long, default_value_t = 64)]
+        projection_cache_mb: usize,
     },
     /// Download the whole log (JSON Lines: header, entries, checkpoint) from a running server.
     Export {
@@ -233,12 +237,13 @@ fn fail(message: impl std::fmt::Display) -> ! {
 pub fn run() {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { data, addr, body_limit, batch_limit, origin } => {
+        Command::Serve { data, addr, body_limit, batch_limit, origin, projection_cache_mb } => {
             env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
             let mut settings = Settings::new(data.clone(), addr);
             settings.limits.body_bytes = body_limit;
             settings.limits.batch_events = batch_limit;
             settings.origin = origin;
+            settings.ledger.projection_cache_bytes = projection_cache_mb << 20;
             let runtime = actix_web::rt::System::new();
             runtime.block_on(async move {
                 let app = Application::build(settings).await.unwrap_or_else(|e| fail(e));

@@ -6,7 +6,7 @@ use crate::crypto::dsse::Envelope;
 use crate::crypto::keys::{write_private, KeyFile};
 use crate::domain::ids::PublicKeyBytes;
 use crate::domain::{ActorId, KeyId, SystemState};
-use crate::ledger::{CheckpointSigner, Ledger, WriterConfig};
+use crate::ledger::{CheckpointSigner, Ledger, LedgerConfig};
 use crate::store::{SledStore, Store};
 use crate::tokens::Tokens;
 use actix_web::dev::Server;
@@ -27,7 +27,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub addr: String,
     pub limits: Limits,
-    pub writer: WriterConfig,
+    pub ledger: LedgerConfig,
     /// HTTP worker threads; `None` for one per core.
     pub workers: Option<usize>,
     /// The checkpoint origin; fixed at first start (`None`: derived from the ledger key).
@@ -40,7 +40,7 @@ impl Settings {
             data_dir: data_dir.into(),
             addr: addr.into(),
             limits: Limits::default(),
-            writer: WriterConfig::default(),
+            ledger: LedgerConfig::default(),
             workers: None,
             origin: None,
         }
@@ -124,7 +124,7 @@ pub struct Opened {
 
 /// Opens (or sets up) a data directory. Each first-start step is skipped when already done, so
 /// a start interrupted half-way finishes the set-up on the next one.
-pub async fn open(dir: &Path, writer: WriterConfig, origin: Option<&str>) -> Result<Opened, StartError> {
+pub async fn open(dir: &Path, config: LedgerConfig, origin: Option<&str>) -> Result<Opened, StartError> {
     std::fs::create_dir_all(dir).map_err(io_at(dir))?;
     let data = DataDir { root: dir.to_owned() };
     let mut created = Vec::new();
@@ -133,7 +133,7 @@ pub async fn open(dir: &Path, writer: WriterConfig, origin: Option<&str>) -> Res
     let store: Arc<dyn Store> = Arc::new(SledStore::open(&data.store())?);
     let origin = checkpoint_origin(&data, &ledger_key, origin, &mut created)?;
     let signer = CheckpointSigner { origin, key: ledger_key.key.clone() };
-    let ledger = Ledger::start(store.clone(), genesis_state(&ledger_key), signer, writer)?;
+    let ledger = Ledger::start(store.clone(), genesis_state(&ledger_key), signer, config)?;
     if ledger.is_empty() {
         append_genesis(&ledger, &ledger_key, &admin_key).await?;
     }
@@ -209,7 +209,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
-        let opened = open(&settings.data_dir, settings.writer, settings.origin.as_deref()).await?;
+        let opened = open(&settings.data_dir, settings.ledger, settings.origin.as_deref()).await?;
         let listener = TcpListener::bind(&settings.addr).map_err(io_at(Path::new(&settings.addr)))?;
         let port = listener.local_addr().map_err(io_at(Path::new(&settings.addr)))?.port();
         let state = web::Data::new(AppState {

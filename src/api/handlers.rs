@@ -778,25 +778,26 @@ fn resolve_as_of(state: &AppState, raw: Option<&str>) -> Result<Option<u64>, Api
     Ok(Some(state.ledger.size_at(time)?))
 }
 
-/// Runs `f` on the project's projections, now or as of a size.
+/// Runs `f` on the project's projections, now or as of a size, with the log size they reflect.
 fn with_project<T>(
     state: &AppState,
     project: &ProjectId,
     size: Option<u64>,
-    f: impl FnOnce(&crate::projections::ProjectProjection) -> T,
+    f: impl FnOnce(&crate::projections::ProjectProjection, u64) -> T,
 ) -> Result<T, ApiError> {
     let missing = || ApiError::not_found(format!("project `{project}` does not exist"));
+    // The system stream holds actors and keys: it has no production to project.
+    if project.is_system() {
+        return Err(missing());
+    }
     match size {
-        None => {
-            let projections = state.ledger.projections();
-            projections.project(project).map(f).ok_or_else(missing)
-        }
+        None => state.ledger.with_project(project, f)?.ok_or_else(missing),
         Some(size) => {
             let folded = state.ledger.project_as_of(project.as_str(), size)?;
             if folded.events.is_empty() {
                 return Err(missing());
             }
-            Ok(f(&folded))
+            Ok(f(&folded, size))
         }
     }
 }
@@ -835,8 +836,7 @@ pub async fn status(
     let project = parse_project(&project)?;
     reader.project(project.as_str())?;
     let size = resolve_as_of(&state, query.as_of.as_deref())?;
-    let log_size = size.unwrap_or_else(|| state.ledger.len());
-    let view = with_project(&state, &project, size, |p| StatusView {
+    let view = with_project(&state, &project, size, |p, log_size| StatusView {
         project: project.to_string(),
         content_type: p.content_type,
         log_size,
@@ -924,7 +924,7 @@ pub async fn provenance(
         return Err(ApiError::bad_query("`depth` is at most 100000").field("depth"));
     }
     let size = resolve_as_of(&state, query.as_of.as_deref())?;
-    let graph = with_project(&state, &project, size, |p| {
+    let graph = with_project(&state, &project, size, |p, _| {
         if up {
             p.graph.ancestors(asset.as_str(), depth)
         } else {
@@ -1097,7 +1097,7 @@ pub async fn history(
     };
     let size = resolve_as_of(&state, query.as_of.as_deref())?;
     let after = query.after;
-    let mut sequences = with_project(&state, &project, size, |p| {
+    let mut sequences = with_project(&state, &project, size, |p, _| {
         p.events
             .iter()
             .filter(|m| after.is_none_or(|a| m.sequence > a))

@@ -1,6 +1,7 @@
 //! The ledger service: checks and verifies submissions, hands them to the group-commit writer,
 //! and serves reads clamped to what is durable.
 
+mod projection_cache;
 pub mod replay;
 mod writer;
 
@@ -15,6 +16,20 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
 pub use writer::{CheckpointSigner, SignedCheckpoint, WriterConfig};
+
+#[derive(Debug, Clone, Copy)]
+pub struct LedgerConfig {
+    pub writer: WriterConfig,
+    /// Estimated bytes of projections kept between queries (the most recently queried
+    /// project's are kept even when larger).
+    pub projection_cache_bytes: usize,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        LedgerConfig { writer: WriterConfig::default(), projection_cache_bytes: 64 << 20 }
+    }
+}
 
 /// A submission whose envelope and payload parsed; its signature is checked before commit.
 pub struct Submission {
@@ -75,8 +90,8 @@ struct Shared {
     /// The checkpoint of the durable log.
     checkpoint: RwLock<Option<SignedCheckpoint>>,
     verifier: crate::crypto::checkpoint::NoteVerifier,
-    /// The read models, folded up to the durable length.
-    projections: RwLock<crate::projections::Projections>,
+    /// The read models of recently queried projects, folded from durable entries on demand.
+    projections: projection_cache::ProjectionCache,
 }
 
 #[derive(Clone)]
@@ -164,21 +179,20 @@ impl Ledger {
         store: Arc<dyn Store>,
         genesis: SystemState,
         signer: CheckpointSigner,
-        config: WriterConfig,
+        config: LedgerConfig,
     ) -> Result<Ledger, StoreError> {
         let verifier = signer.verifier();
-        let (mut state, next) = writer::WriterState::load(store.as_ref(), genesis, &verifier)?;
-        let projections = std::mem::take(&mut state.projections);
+        let (state, next) = writer::WriterState::load(store.as_ref(), genesis, &verifier)?;
         let shared = Arc::new(Shared {
             committed: AtomicU64::new(next),
             keys: RwLock::new(writer::all_keys(&state.ledger.system)),
             system: RwLock::new(state.ledger.system.clone()),
             checkpoint: RwLock::new(state.checkpoint.clone()),
             verifier,
-            projections: RwLock::new(projections),
+            projections: projection_cache::ProjectionCache::new(config.projection_cache_bytes),
         });
-        let (tx, rx) = crossbeam_channel::bounded(config.queue_capacity);
-        writer::spawn(store.clone(), state, rx, shared.clone(), config, signer);
+        let (tx, rx) = crossbeam_channel::bounded(config.writer.queue_capacity);
+        writer::spawn(store.clone(), state, rx, shared.clone(), config.writer, signer);
         Ok(Ledger { store, submit: tx, shared })
     }
 
@@ -326,9 +340,47 @@ impl Ledger {
         }
     }
 
-    /// The current projections (read-locked while the guard lives).
-    pub fn projections(&self) -> std::sync::RwLockReadGuard<'_, crate::projections::Projections> {
-        self.shared.projections.read().expect("projections lock")
+    /// Runs `f` on a project's projections as of the durable length, with the log size they
+    /// reflect; `None` when the project has no entries. The projections are cached (within
+    /// `projection_cache_bytes`) and caught up with the entries committed since they were
+    /// last read.
+    pub fn with_project<T>(
+        &self,
+        project: &ProjectId,
+        f: impl FnOnce(&crate::projections::ProjectProjection, u64) -> T,
+    ) -> Result<Option<T>, StoreError> {
+        let cache = &self.shared.projections;
+        let slot = cache.slot(project);
+        let size = self.len();
+        if slot.read().expect("projection lock").size < size {
+            let mut folded = slot.write().expect("projection lock");
+            // Versions are dense from 1: the projection's event count says where to go on.
+            while folded.size < size {
+                let from = folded.projection.events.len() as u64 + 1;
+                let page = self.project_entries(project.as_str(), from, 4096)?;
+                let read = page.len();
+                for entry in page.into_iter().take_while(|e| e.sequence < size) {
+                    let (_, payload) = open_entry(&entry)
+                        .map_err(|e| StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() })?;
+                    folded.projection.apply(&entry, &payload);
+                }
+                if read < 4096 || folded.projection.events.len() as u64 + 1 - from < read as u64 {
+                    folded.size = size;
+                }
+            }
+        }
+        let folded = slot.read().expect("projection lock");
+        let exists = !folded.projection.events.is_empty();
+        let result = exists.then(|| f(&folded.projection, folded.size));
+        let bytes = folded.projection.heap_bytes();
+        drop(folded);
+        cache.settle(project, &slot, bytes, exists);
+        Ok(result)
+    }
+
+    /// How many projects' projections are cached, and their estimated bytes.
+    pub fn projection_cache_usage(&self) -> (usize, usize) {
+        self.shared.projections.usage()
     }
 
     /// A project's projections as they stood with the first `size` entries of the log, folded
@@ -465,7 +517,7 @@ mod tests {
         let (key, genesis, signer) = root_of_trust();
         let store =
             Arc::new(Flaky { inner: MemoryStore::new(), fail_next: AtomicBool::new(false), delay: Default::default() });
-        let ledger = Ledger::start(store.clone(), genesis, signer, WriterConfig::default()).unwrap();
+        let ledger = Ledger::start(store.clone(), genesis, signer, LedgerConfig::default()).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let append =
             |raw: Vec<u8>| runtime.block_on(ledger.append(ledger.prepare(vec![raw]).map_err(|(_, e)| e).unwrap()));
@@ -512,8 +564,9 @@ mod tests {
             delay: std::time::Duration::from_millis(200),
         });
         // Every commit handed to the persisting thread, however small.
-        let config = WriterConfig { overlap_events: 1, ..WriterConfig::default() };
-        let ledger = Ledger::start(store.clone(), genesis, signer, config).unwrap();
+        let writer = WriterConfig { overlap_events: 1, ..WriterConfig::default() };
+        let ledger =
+            Ledger::start(store.clone(), genesis, signer, LedgerConfig { writer, ..LedgerConfig::default() }).unwrap();
         let created =
             envelope(&key, "e1", "project_created", serde_json::json!({"content_type": "social", "title": "t"}));
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
@@ -553,7 +606,7 @@ mod tests {
     fn append_and_close(dir: &std::path::Path, raws: Vec<Vec<u8>>) {
         let (_, genesis, signer) = ROOT.with(|r| r.clone());
         let store = Arc::new(crate::store::SledStore::open(dir).unwrap());
-        let ledger = Ledger::start(store.clone(), genesis, signer, WriterConfig::default()).unwrap();
+        let ledger = Ledger::start(store.clone(), genesis, signer, LedgerConfig::default()).unwrap();
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
         for raw in raws {
             runtime.block_on(ledger.append(ledger.prepare(vec![raw]).map_err(|(_, e)| e).unwrap())).unwrap();
@@ -596,7 +649,7 @@ mod tests {
         let (_, genesis, signer) = ROOT.with(|r| r.clone());
         let start = |dir: &std::path::Path| {
             let store = Arc::new(crate::store::SledStore::open(dir).unwrap());
-            Ledger::start(store, genesis.clone(), signer.clone(), WriterConfig::default())
+            Ledger::start(store, genesis.clone(), signer.clone(), LedgerConfig::default())
         };
         match start(&earlier) {
             Err(StoreError::Corrupt { sequence, reason }) => {
@@ -611,8 +664,8 @@ mod tests {
 
 #[cfg(test)]
 mod projection_properties {
-    //! Random but valid productions: the projections kept up to date commit by commit equal
-    //! the ones folded again from the stored entries, and the ones a restart rebuilds.
+    //! Random but valid productions: the projections caught up query by query equal the ones
+    //! folded from all the stored entries at once, and the ones a restart folds.
     use super::*;
     use crate::crypto::keys::KeyFile;
     use crate::ledger::tests::root_of_trust;
@@ -725,7 +778,7 @@ mod projection_properties {
         ) {
             let (root, genesis, signer) = root_of_trust();
             let store = Arc::new(MemoryStore::new());
-            let ledger = Ledger::start(store.clone(), genesis.clone(), signer.clone(), WriterConfig::default()).unwrap();
+            let ledger = Ledger::start(store.clone(), genesis.clone(), signer.clone(), LedgerConfig::default()).unwrap();
             let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let roles = ["producer", "creative_director", "ai_artist", "post_artist", "qc_reviewer", "integration"];
             let crew = Crew { keys: roles.iter().map(|r| (KeyFile::generate(r, &format!("{r}-k")), *r)).collect(), counter: 0.into() };
@@ -737,6 +790,7 @@ mod projection_properties {
             }).collect();
             runtime.block_on(ledger.append(ledger.prepare(registrations).map_err(|(_, e)| e).unwrap())).unwrap();
             let envelopes = production(&crew, &ops);
+            let project = crate::domain::ProjectId::parse("prop").unwrap();
             let mut rest = envelopes.as_slice();
             let mut i = 0;
             while !rest.is_empty() {
@@ -746,13 +800,17 @@ mod projection_properties {
                 let result = runtime.block_on(ledger.append(subs));
                 prop_assert!(result.is_ok(), "{:?}", result.err());
                 rest = &rest[n..];
+                // Queried now and then, so that the projection is caught up in steps.
+                if splits[i % splits.len()] % 2 == 0 {
+                    let reflected = ledger.with_project(&project, |_, size| size).unwrap();
+                    prop_assert_eq!(reflected, Some(ledger.len()));
+                }
             }
-            let project = crate::domain::ProjectId::parse("prop").unwrap();
-            let incremental = ledger.projections().project(&project).cloned().unwrap();
+            let incremental = ledger.with_project(&project, |p, _| p.clone()).unwrap().unwrap();
             let rebuilt = ledger.project_as_of("prop", ledger.len()).unwrap();
             prop_assert_eq!(&incremental, &rebuilt);
-            let restarted = Ledger::start(store, genesis, signer, WriterConfig::default()).unwrap();
-            prop_assert_eq!(restarted.projections().project(&project).cloned().unwrap(), incremental);
+            let restarted = Ledger::start(store, genesis, signer, LedgerConfig::default()).unwrap();
+            prop_assert_eq!(restarted.with_project(&project, |p, _| p.clone()).unwrap().unwrap(), incremental);
         }
     }
 }
@@ -767,7 +825,8 @@ mod back_pressure {
     #[test]
     fn a_full_queue_answers_busy_instead_of_growing() {
         let (key, genesis, signer) = root_of_trust();
-        let config = WriterConfig { queue_capacity: 1, max_batch_events: 1, ..WriterConfig::default() };
+        let writer = WriterConfig { queue_capacity: 1, max_batch_events: 1, ..WriterConfig::default() };
+        let config = LedgerConfig { writer, ..LedgerConfig::default() };
         // Appends that take a while, so that requests pile up behind the writer.
         let slow = Flaky {
             inner: MemoryStore::new(),

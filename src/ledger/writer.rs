@@ -11,7 +11,6 @@ use crate::crypto::merkle::Frontier;
 use crate::domain::rules::{check_signer, decide};
 use crate::domain::{Changes, EventId, KeyId, LedgerState, Payload, ProjectId, SystemState, View};
 use crate::entry::Entry;
-use crate::projections::Projections;
 use crate::store::{Commit, Store, StoreError};
 use ed25519_dalek::VerifyingKey;
 use std::collections::HashMap;
@@ -72,8 +71,6 @@ pub(super) struct WriterState {
     frontier: Frontier,
     pub checkpoint: Option<SignedCheckpoint>,
     last_received: i64,
-    /// Folded during the load; handed to the readers' side at start.
-    pub projections: Projections,
 }
 
 pub(super) fn all_keys(system: &SystemState) -> HashMap<KeyId, VerifyingKey> {
@@ -99,11 +96,9 @@ impl WriterState {
     ) -> Result<(WriterState, u64), StoreError> {
         let mut replay = Replay::new(genesis.clone(), Depth::Structure);
         let corrupt = |b: Broken| StoreError::Corrupt { sequence: b.sequence, reason: b.reason };
-        let mut projections = Projections::default();
         let mut last_received = i64::MIN;
         crate::store::read_whole_log(store, |entry| {
-            let payload = replay.push(entry).map_err(corrupt)?;
-            projections.apply(entry, &payload);
+            replay.push(entry).map_err(corrupt)?;
             last_received = last_received.max(entry.received_at_us);
             Ok::<_, StoreError>(())
         })?;
@@ -148,7 +143,6 @@ impl WriterState {
             frontier: replay.frontier,
             checkpoint,
             last_received,
-            projections,
         };
         Ok((state, next))
     }
@@ -226,8 +220,8 @@ struct Decided {
     touches_system: bool,
 }
 
-/// The new entries of a batch with their payloads, in ledger order: what the indexes and the
-/// projections are built from, without opening the envelopes again.
+/// The new entries of a batch with their payloads, in ledger order: what the indexes are built
+/// from, without opening the envelopes again.
 fn created<'a>(batch: &'a [Request], staged: &'a [Staged]) -> Vec<(&'a Entry, &'a Payload)> {
     batch
         .iter()
@@ -369,9 +363,9 @@ impl Writer {
     /// After a failed write the in-memory state may be ahead of the disk: read it back.
     fn reload(&mut self) {
         match WriterState::load(self.store.as_ref(), self.state.genesis.clone(), &self.signer.verifier()) {
-            Ok((mut state, next)) => {
+            Ok((state, next)) => {
                 *self.shared.checkpoint.write().expect("checkpoint lock") = state.checkpoint.clone();
-                *self.shared.projections.write().expect("projections lock") = std::mem::take(&mut state.projections);
+                self.shared.projections.clear();
                 self.state = state;
                 self.shared.committed.store(next, Ordering::Release);
             }
@@ -521,12 +515,6 @@ impl Persister {
     }
 
     fn publish(&self, job: Job) {
-        {
-            let mut projections = self.shared.projections.write().expect("projections lock");
-            for (entry, payload) in created(&job.batch, &job.staged) {
-                projections.apply(entry, payload);
-            }
-        }
         *self.shared.checkpoint.write().expect("checkpoint lock") = job.checkpoint;
         self.shared.committed.store(job.next, Ordering::Release);
         if let Some(system) = job.system {

@@ -203,6 +203,19 @@ fn key(kind: NodeKind, id: &str) -> String {
 }
 
 impl Graph {
+    /// About how many bytes the graph holds on the heap (hash tables counted at their bucket
+    /// count, a ninth more than their capacity).
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        let table = |capacity: usize, slot: usize| capacity * 8 / 7 * (slot + 1);
+        self.nodes.capacity() * size_of::<Node>()
+            + self.names.capacity()
+            + table(self.index.capacity(), size_of::<u32>())
+            + (self.out.capacity() + self.inbound.capacity()) * size_of::<Link>()
+            + table(self.created_by.capacity(), size_of::<([u8; 32], u32)>())
+            + table(self.retracted.capacity(), size_of::<u32>())
+    }
+
     fn name(&self, node: &Node) -> &str {
         &self.names[node.name_start as usize..node.name_end as usize]
     }

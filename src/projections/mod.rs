@@ -70,6 +70,19 @@ impl ProjectProjection {
         p
     }
 
+    /// About how many bytes the projection holds on the heap: what a cache of projections
+    /// counts against its budget. Cheap enough to ask after every fold (asset names of the
+    /// stage sets are counted at a typical length rather than read).
+    pub fn heap_bytes(&self) -> usize {
+        use std::mem::size_of;
+        const STAGE_ASSET: usize = 64;
+        let stage_assets: usize = self.stages.stages.iter().map(|s| s.assets.len()).sum();
+        self.events.capacity() * size_of::<EventMeta>()
+            + self.graph.heap_bytes()
+            + stage_assets * STAGE_ASSET
+            + self.actors.iter().map(|a| 2 * (a.capacity() + size_of::<String>()) + 8).sum::<usize>()
+    }
+
     pub fn actor_of(&self, meta: &EventMeta) -> &str {
         &self.actors[meta.actor as usize]
     }

@@ -2,7 +2,7 @@
 //! expectation files in `tests/api/expected/` (written by hand from what the demo records).
 
 use crate::helpers::*;
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::sync::OnceLock;
 
 /// One server with the demo campaign recorded as project `aurora`, shared by these tests.
@@ -223,4 +223,34 @@ fn history_filters_and_pages() {
         assert_eq!(answer.status, 400, "{query}");
     }
     assert_eq!(app.get("/v1/projects/nowhere/history").status, 404);
+}
+
+/// With no room to keep projections between queries, queries that alternate between projects
+/// fold them again from the store (and catch up the one kept), answering exactly what folding
+/// the whole log at once answers.
+#[test]
+fn projections_dropped_for_lack_of_room_are_folded_again() {
+    let north = Production::on(spawn_app_with(|s| s.ledger.projection_cache_bytes = 0), "north");
+    let south = Production::on(north.app, "south");
+    let app = &south.app;
+    for round in 0..3 {
+        for (project, signer) in [("north", &north.director), ("south", &south.director)] {
+            let reference = json!({"reference_id": format!("ref-{round}-more"), "category": "visual", "title": "More",
+                "source": "board", "rights": {"status": "owned"}});
+            let sent = app.send(&signer.envelope(project, "reference_added", reference));
+            assert_eq!(sent.status, 201, "{:?}", sent.body);
+            let now = app.get(&format!("/v1/projects/{project}/status"));
+            assert_eq!(now.status, 200, "{:?}", now.body);
+            assert_eq!(now.body["events"], 8 + round, "{project}, round {round}");
+            let head = app.head();
+            assert_eq!(now.body["log_size"], head);
+            assert_eq!(now.body, app.get(&format!("/v1/projects/{project}/status?as_of={}", head - 1)).body);
+            let history = format!("/v1/projects/{project}/history?kind=reference_added");
+            let folded = app.get(&format!("{history}&as_of={}", head - 1));
+            assert_eq!(app.get(&history).body, folded.body);
+            assert_eq!(folded.body["entries"].as_array().unwrap().len(), 2 + round);
+        }
+    }
+    let system = app.get("/v1/projects/system/status");
+    assert_eq!(system.status, 404, "the system stream has no production to project: {:?}", system.body);
 }
