@@ -1,5 +1,6 @@
 //! The pure core: events, identifiers, state and rules. No I/O; imports no actix, sled or utoipa.
 
+pub mod compact;
 pub mod event;
 pub mod ids;
 pub mod policy;

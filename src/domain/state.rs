@@ -51,40 +51,50 @@ pub enum Record {
     Asset { digest: Digest },
 }
 
-/// An id as the rules remember it: its SHA-256, 32 bytes and no allocation of its own (a large
-/// project remembers millions).
-pub type IdKey = [u8; 32];
+/// An id as the rules remember it: 16 bytes of a keyed SHA-256 of it, no allocation of its own
+/// (a large project remembers millions). The key is drawn at random once per process, so that
+/// nobody can choose ids whose 128-bit keys collide; by chance, two of a billion ids collide with
+/// a probability below 10⁻²⁰.
+pub type IdKey = [u8; 16];
 
-/// Sets and maps keyed by [`IdKey`]s, hashed with foldhash (hashbrown's default, seeded per
-/// process) instead of SipHash: the keys are SHA-256 outputs already, and SipHash over 32 bytes
-/// was a few percent of the writer's time.
-pub type KeySet = hashbrown::HashSet<IdKey>;
-pub type KeyMap<V> = hashbrown::HashMap<IdKey, V>;
+pub use super::compact::{KeyMap, KeySet};
 
-pub fn id_key(id: &str) -> IdKey {
+fn keyed(parts: &[&[u8]]) -> IdKey {
     use sha2::Digest as _;
-    sha2::Sha256::digest(id.as_bytes()).into()
+    static SECRET: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    let secret = SECRET.get_or_init(|| {
+        let mut bytes = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
+        bytes
+    });
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(secret);
+    for part in parts {
+        hasher.update(part);
+    }
+    hasher.finalize()[..16].try_into().expect("16 of 32 bytes")
 }
 
-/// The key a record is remembered by: the SHA-256 of its namespace's tag and its id.
+pub fn id_key(id: &str) -> IdKey {
+    keyed(&[id.as_bytes()])
+}
+
+/// The key a record is remembered by: its namespace's tag and its id, keyed.
 fn record_key(ns: Namespace, id: &str) -> IdKey {
-    use sha2::Digest as _;
-    let mut hasher = sha2::Sha256::new();
-    hasher.update([ns as u8]);
-    hasher.update(id.as_bytes());
-    hasher.finalize().into()
+    keyed(&[&[ns as u8 + 1], id.as_bytes()])
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProjectState {
     pub content_type: Option<ContentType>,
-    /// Records that are neither assets nor briefs, by [`record_key`] (32 bytes each: a project
+    /// Records that are neither assets nor briefs, by [`record_key`] (16 bytes each: a project
     /// of generations holds two records per event, and these sets are most of its memory).
     records: KeySet,
     /// Assets, by [`record_key`], with their digest.
-    assets: KeyMap<[u8; 32]>,
-    /// Briefs, by [`record_key`], with their deliverable formats as last revised.
-    briefs: KeyMap<Vec<Label>>,
+    assets: KeyMap<IdKey, [u8; 32]>,
+    /// Briefs (a few per project), by [`record_key`], with their deliverable formats as last
+    /// revised.
+    briefs: hashbrown::HashMap<IdKey, Vec<Label>>,
     events: KeySet,
     retracted: HashSet<EventId>,
     reviews: HashMap<Digest, Vec<Review>>,
@@ -229,17 +239,17 @@ impl ProjectState {
         if let Some(formats) = self.briefs.get(&key) {
             return Some(Record::Brief { formats: formats.clone() });
         }
-        self.records.contains(&key).then_some(Record::Plain)
+        self.records.contains_key(&key).then_some(Record::Plain)
     }
     pub fn has_event(&self, id: &EventId) -> bool {
-        self.events.contains(&id_key(id.as_str()))
+        self.events.contains_key(&id_key(id.as_str()))
     }
 
     fn insert(&mut self, ns: Namespace, id: &Id, record: &Record) {
         let key = record_key(ns, id.as_str());
         match record {
             Record::Plain => {
-                self.records.insert(key);
+                self.records.insert(key, ());
             }
             Record::Brief { formats } => {
                 self.briefs.insert(key, formats.clone());
@@ -254,7 +264,7 @@ impl ProjectState {
     }
 
     pub fn apply(&mut self, event_id: &EventId, body: &Body, role: Option<Role>) {
-        self.events.insert(id_key(event_id.as_str()));
+        self.events.insert(id_key(event_id.as_str()), ());
         match body {
             Body::QcReviewRecorded(b) => {
                 self.insert(Namespace::Review, &b.review_id, &Record::Plain);

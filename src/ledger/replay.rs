@@ -84,7 +84,7 @@ impl Replay {
             ));
         }
         if self.depth == Depth::Full {
-            if !self.event_ids.insert(id_key(payload.event_id.as_str())) {
+            if !self.event_ids.insert(id_key(payload.event_id.as_str()), ()) {
                 return Err(broken(sequence, format!("event id `{}` appears twice", payload.event_id)));
             }
             let changes = Changes::default();

@@ -3,7 +3,7 @@
 //! deliveries, actors) and typed edges, built by folding events.
 
 use crate::domain::event::Body;
-use crate::domain::state::{id_key, KeyMap};
+use crate::domain::state::{id_key, IdKey, KeyMap};
 use crate::domain::Payload;
 use serde::Serialize;
 use std::collections::{HashSet, VecDeque};
@@ -128,7 +128,7 @@ pub struct Graph {
     out: Vec<Link>,
     inbound: Vec<Link>,
     /// Creating entries, by the rules' key of their event id, to mark retracted nodes.
-    created_by: KeyMap<u32>,
+    created_by: KeyMap<IdKey, u32>,
     retracted: HashSet<u32>,
 }
 
@@ -212,7 +212,7 @@ impl Graph {
             + self.names.capacity()
             + table(self.index.capacity(), size_of::<u32>())
             + (self.out.capacity() + self.inbound.capacity()) * size_of::<Link>()
-            + table(self.created_by.capacity(), size_of::<([u8; 32], u32)>())
+            + self.created_by.heap_bytes()
             + table(self.retracted.capacity(), size_of::<u32>())
     }
 

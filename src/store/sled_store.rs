@@ -36,6 +36,7 @@
 use super::journal::{Journal, Record, LARGEST_RECORD};
 use super::{Commit, Store, StoreError, TokenRecord};
 use crate::crypto::merkle::{Hash, NodeId};
+use crate::domain::compact::KeyMap;
 use crate::entry::Entry;
 use std::collections::HashMap;
 use std::fs::File;
@@ -54,19 +55,20 @@ struct Found {
 /// memory. A hash may stand for more than one key, so callers confirm each candidate.
 #[derive(Default)]
 struct HashIndex {
+    /// The first sequence of each hash, in 16 bytes an entry (a hash table would leave a third
+    /// to a half of its slots empty).
+    first: KeyMap<u64, u64>,
     // Keyed 64-bit hashes already: hashbrown's foldhash places them at a fraction of SipHash's
     // cost.
-    first: hashbrown::HashMap<u64, u64>,
     more: hashbrown::HashMap<u64, Vec<u64>>,
 }
 
 impl HashIndex {
     fn add(&mut self, key: u64, sequence: u64) {
-        match self.first.entry(key) {
-            hashbrown::hash_map::Entry::Vacant(slot) => {
-                slot.insert(sequence);
-            }
-            hashbrown::hash_map::Entry::Occupied(_) => self.more.entry(key).or_default().push(sequence),
+        if self.first.contains_key(&key) {
+            self.more.entry(key).or_default().push(sequence);
+        } else {
+            self.first.insert(key, sequence);
         }
     }
 

@@ -1,0 +1,208 @@
+//! Sets and maps of [`IdKey`]s that cost about the bytes of their entries: what the rules
+//! remember of every record and event, millions in a large project.
+//!
+//! A hash table keeps a third to a half of its slots empty (it doubles when seven eighths are
+//! used), which for the rules' millions of small keys was most of the server's memory. Here the
+//! entries live in one sorted vector, searched near where a uniformly distributed key is
+//! expected to sit, and new entries wait in a small hash table that is merged into the vector
+//! once it holds a sixteenth as many (each entry is then moved about sixteen times over its
+//! life, in bulk).
+
+use super::state::IdKey;
+use std::hash::Hash;
+
+/// Keys spread evenly over their range (outputs of keyed hashes): the sorted search looks first
+/// where such a key is expected to sit.
+pub trait UniformKey: Copy + Ord + Hash {
+    /// Where the key falls in its range, scaled to `u64`.
+    fn spot(&self) -> u64;
+}
+
+impl UniformKey for IdKey {
+    fn spot(&self) -> u64 {
+        u64::from_be_bytes(self[..8].try_into().expect("8 bytes"))
+    }
+}
+
+impl UniformKey for u64 {
+    fn spot(&self) -> u64 {
+        *self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct KeyMap<K, V> {
+    sorted: Vec<(K, V)>,
+    recent: hashbrown::HashMap<K, V>,
+}
+
+impl<K, V> Default for KeyMap<K, V> {
+    fn default() -> Self {
+        KeyMap { sorted: Vec::new(), recent: hashbrown::HashMap::new() }
+    }
+}
+
+impl<K, V> IntoIterator for KeyMap<K, V> {
+    type Item = (K, V);
+    type IntoIter = std::iter::Chain<std::vec::IntoIter<(K, V)>, hashbrown::hash_map::IntoIter<K, V>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.sorted.into_iter().chain(self.recent)
+    }
+}
+
+/// Fewest entries the table of recent ones holds before a merge: small maps never merge.
+const LEAST_RECENT: usize = 1024;
+
+impl<K: UniformKey, V: Copy> KeyMap<K, V> {
+    pub fn len(&self) -> usize {
+        self.sorted.len() + self.recent.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn get(&self, key: &K) -> Option<&V> {
+        match self.position(key) {
+            Ok(i) => Some(&self.sorted[i].1),
+            Err(_) => self.recent.get(key),
+        }
+    }
+
+    pub fn contains_key(&self, key: &K) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Sets the key's value; returns whether the key is new.
+    pub fn insert(&mut self, key: K, value: V) -> bool {
+        if let Ok(i) = self.position(&key) {
+            self.sorted[i].1 = value;
+            return false;
+        }
+        let new = self.recent.insert(key, value).is_none();
+        if self.recent.len() > (self.sorted.len() / 16).max(LEAST_RECENT) {
+            self.merge();
+        }
+        new
+    }
+
+    /// Every entry, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
+        self.sorted.iter().map(|(k, v)| (k, v)).chain(self.recent.iter())
+    }
+
+    /// About how many bytes the map holds on the heap.
+    pub fn heap_bytes(&self) -> usize {
+        let entry = std::mem::size_of::<(K, V)>();
+        self.sorted.capacity() * entry + self.recent.capacity() * 8 / 7 * (entry + 1)
+    }
+
+    /// Where the key is in the sorted entries. Keys are uniform (keyed hashes), so the k-th
+    /// smallest of n sits within a few √n of k: that window is searched first.
+    fn position(&self, key: &K) -> Result<usize, usize> {
+        let n = self.sorted.len();
+        let by_key = |entry: &(K, V)| entry.0.cmp(key);
+        if n < 64 {
+            return self.sorted.binary_search_by(by_key);
+        }
+        let expected = ((key.spot() as u128 * n as u128) >> 64) as usize;
+        let spread = 4 * n.isqrt() + 16;
+        let (low, high) = (expected.saturating_sub(spread), (expected + spread).min(n));
+        let window = &self.sorted[low..high];
+        let inside = (low == 0 || self.sorted[low - 1].0 < *key) && (high == n || self.sorted[high].0 > *key);
+        if inside {
+            window.binary_search_by(by_key).map(|i| i + low).map_err(|i| i + low)
+        } else {
+            self.sorted.binary_search_by(by_key)
+        }
+    }
+
+    /// Moves the recent entries into the sorted ones, merging from the back in place.
+    fn merge(&mut self) {
+        let mut fresh: Vec<(K, V)> = self.recent.drain().collect();
+        fresh.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        let Some(&filler) = fresh.first() else { return };
+        let old = self.sorted.len();
+        // Grown by exactly what arrives: a doubled vector would give back the room saved.
+        self.sorted.reserve_exact(fresh.len());
+        self.sorted.resize(old + fresh.len(), filler);
+        let (mut i, mut j) = (old, fresh.len());
+        for k in (0..old + fresh.len()).rev() {
+            if j == 0 {
+                break;
+            }
+            if i > 0 && self.sorted[i - 1].0 > fresh[j - 1].0 {
+                self.sorted[k] = self.sorted[i - 1];
+                i -= 1;
+            } else {
+                self.sorted[k] = fresh[j - 1];
+                j -= 1;
+            }
+        }
+    }
+}
+
+impl<K: UniformKey, V: Copy + PartialEq> PartialEq for KeyMap<K, V> {
+    /// The same entries, however they are split between sorted and recent.
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+}
+
+impl<K: UniformKey, V: Copy> Extend<(K, V)> for KeyMap<K, V> {
+    fn extend<I: IntoIterator<Item = (K, V)>>(&mut self, entries: I) {
+        for (key, value) in entries {
+            self.insert(key, value);
+        }
+    }
+}
+
+/// A set of keys: a map to nothing.
+pub type KeySet = KeyMap<IdKey, ()>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn key(n: u64) -> IdKey {
+        super::super::state::id_key(&n.to_string())
+    }
+
+    /// Inserted in batches of the given sizes, then every key found with its last value and
+    /// nothing else found, as a `HashMap` fed the same would.
+    #[test]
+    fn finds_what_a_hash_map_would() {
+        for sizes in [vec![0], vec![1], vec![63, 1], vec![1025], vec![5000, 3000, 70_000], vec![2000; 20]] {
+            let (mut map, mut model) = (KeyMap::<IdKey, u64>::default(), HashMap::new());
+            let mut n = 0u64;
+            for size in &sizes {
+                for _ in 0..*size {
+                    // Every third key is set again with a new value.
+                    let k = if n % 3 == 2 { n - 1 } else { n };
+                    assert_eq!(map.insert(key(k), n), model.insert(key(k), n).is_none(), "{sizes:?} at {n}");
+                    n += 1;
+                }
+            }
+            assert_eq!(map.len(), model.len(), "{sizes:?}");
+            assert!(model.iter().all(|(k, v)| map.get(k) == Some(v)), "{sizes:?}");
+            assert!((n..n + 1000).all(|k| !map.contains_key(&key(k))), "{sizes:?}");
+            assert!(map.sorted.windows(2).all(|w| w[0].0 < w[1].0), "{sizes:?}: sorted and unique");
+        }
+    }
+
+    #[test]
+    fn keys_far_from_where_they_are_expected_are_found_too() {
+        // Not uniform: every key starts with zero bytes, so the window guess is always wrong.
+        let mut map: KeySet = KeyMap::default();
+        let skewed = |n: u64| {
+            let mut k = [0u8; 16];
+            k[8..].copy_from_slice(&n.to_be_bytes());
+            k
+        };
+        for n in 0..20_000 {
+            map.insert(skewed(n * 2), ());
+        }
+        assert!((0..20_000).all(|n| map.contains_key(&skewed(n * 2)) && !map.contains_key(&skewed(n * 2 + 1))));
+    }
+}
