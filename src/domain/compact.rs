@@ -120,7 +120,7 @@ impl<K: UniformKey, V: Copy> KeyMap<K, V> {
     /// Moves the recent entries into the sorted ones, merging from the back in place.
     fn merge(&mut self) {
         let mut fresh: Vec<(K, V)> = self.recent.drain().collect();
-        fresh.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        fresh.sort_unstable_by_key(|entry| entry.0);
         let Some(&filler) = fresh.first() else { return };
         let old = self.sorted.len();
         // Grown by exactly what arrives: a doubled vector would give back the room saved.
