@@ -1,20 +1,21 @@
-//! Sets and maps of [`IdKey`]s that cost about the bytes of their entries: what the rules
-//! remember of every record and event, millions in a large project.
+//! Sets and maps of [`IdKey`]s (and other keyed hashes) that cost about the bytes of their
+//! entries: what the rules remember of every record and event, and the store's indexes,
+//! millions of each in a large ledger.
 //!
 //! A hash table keeps a third to a half of its slots empty (it doubles when seven eighths are
-//! used), which for the rules' millions of small keys was most of the server's memory. Here the
-//! entries live in one sorted vector, searched near where a uniformly distributed key is
-//! expected to sit, and new entries wait in a small hash table that is merged into the vector
-//! once it holds a sixteenth as many (each entry is then moved about sixteen times over its
-//! life, in bulk).
+//! used), which for millions of small keys was most of the server's memory. Here the entries
+//! live in one sorted vector with a directory of where each range of keys starts (one `u32` per
+//! 32 entries), so a lookup searches a few dozen entries; new entries wait in a small hash table
+//! that is merged into the vector once it holds a sixteenth as many (each entry is then moved
+//! about sixteen times over its life, in bulk).
 
 use super::state::IdKey;
 use std::hash::Hash;
 
-/// Keys spread evenly over their range (outputs of keyed hashes): the sorted search looks first
-/// where such a key is expected to sit.
+/// Keys spread evenly over their range (outputs of keyed hashes), so that ranges of equal width
+/// hold about as many. Any key is found whatever its spread; uneven keys are found slower.
 pub trait UniformKey: Copy + Ord + Hash {
-    /// Where the key falls in its range, scaled to `u64`.
+    /// Where the key falls in its range, scaled to `u64`, in the keys' order.
     fn spot(&self) -> u64;
 }
 
@@ -33,14 +34,21 @@ impl UniformKey for u64 {
 #[derive(Debug, Clone)]
 pub struct KeyMap<K, V> {
     sorted: Vec<(K, V)>,
+    /// `directory[b]` is the first entry of `sorted` whose key's spot, shifted right by
+    /// `shift`, is at least `b`; one more at the end holds `sorted.len()`.
+    directory: Vec<u32>,
+    shift: u32,
     recent: hashbrown::HashMap<K, V>,
 }
 
 impl<K, V> Default for KeyMap<K, V> {
     fn default() -> Self {
-        KeyMap { sorted: Vec::new(), recent: hashbrown::HashMap::new() }
+        KeyMap { sorted: Vec::new(), directory: Vec::new(), shift: 64, recent: hashbrown::HashMap::new() }
     }
 }
+
+/// Entries per directory range, on average.
+const PER_RANGE: usize = 32;
 
 impl<K, V> IntoIterator for KeyMap<K, V> {
     type Item = (K, V);
@@ -80,10 +88,29 @@ impl<K: UniformKey, V: Copy> KeyMap<K, V> {
             return false;
         }
         let new = self.recent.insert(key, value).is_none();
+        self.merge_when_due();
+        new
+    }
+
+    /// Adds the key with its value unless it is there already; returns whether it was added.
+    pub fn insert_new(&mut self, key: K, value: V) -> bool {
+        if self.position(&key).is_ok() {
+            return false;
+        }
+        match self.recent.entry(key) {
+            hashbrown::hash_map::Entry::Occupied(_) => false,
+            hashbrown::hash_map::Entry::Vacant(slot) => {
+                slot.insert(value);
+                self.merge_when_due();
+                true
+            }
+        }
+    }
+
+    fn merge_when_due(&mut self) {
         if self.recent.len() > (self.sorted.len() / 16).max(LEAST_RECENT) {
             self.merge();
         }
-        new
     }
 
     /// Every entry, in no particular order.
@@ -94,27 +121,36 @@ impl<K: UniformKey, V: Copy> KeyMap<K, V> {
     /// About how many bytes the map holds on the heap.
     pub fn heap_bytes(&self) -> usize {
         let entry = std::mem::size_of::<(K, V)>();
-        self.sorted.capacity() * entry + self.recent.capacity() * 8 / 7 * (entry + 1)
+        self.sorted.capacity() * entry + self.directory.capacity() * 4 + self.recent.capacity() * 8 / 7 * (entry + 1)
     }
 
-    /// Where the key is in the sorted entries. Keys are uniform (keyed hashes), so the k-th
-    /// smallest of n sits within a few √n of k: that window is searched first.
+    /// Where the key is in the sorted entries: searched within its directory range.
     fn position(&self, key: &K) -> Result<usize, usize> {
-        let n = self.sorted.len();
         let by_key = |entry: &(K, V)| entry.0.cmp(key);
-        if n < 64 {
+        if self.directory.is_empty() {
             return self.sorted.binary_search_by(by_key);
         }
-        let expected = ((key.spot() as u128 * n as u128) >> 64) as usize;
-        let spread = 4 * n.isqrt() + 16;
-        let (low, high) = (expected.saturating_sub(spread), (expected + spread).min(n));
-        let window = &self.sorted[low..high];
-        let inside = (low == 0 || self.sorted[low - 1].0 < *key) && (high == n || self.sorted[high].0 > *key);
-        if inside {
-            window.binary_search_by(by_key).map(|i| i + low).map_err(|i| i + low)
-        } else {
-            self.sorted.binary_search_by(by_key)
+        let range = key.spot().checked_shr(self.shift).unwrap_or(0) as usize;
+        let (low, high) = (self.directory[range] as usize, self.directory[range + 1] as usize);
+        self.sorted[low..high].binary_search_by(by_key).map(|i| i + low).map_err(|i| i + low)
+    }
+
+    /// Rebuilds the directory over the sorted entries: a power of two of ranges, about
+    /// [`PER_RANGE`] entries each.
+    fn index(&mut self) {
+        let n = self.sorted.len();
+        let ranges = (n / PER_RANGE).next_power_of_two();
+        self.shift = 64 - ranges.trailing_zeros();
+        self.directory.clear();
+        self.directory.reserve_exact(ranges + 1);
+        let mut at = 0;
+        for range in 0..ranges {
+            while at < n && ((self.sorted[at].0.spot().checked_shr(self.shift).unwrap_or(0)) as usize) < range {
+                at += 1;
+            }
+            self.directory.push(at as u32);
         }
+        self.directory.push(n as u32);
     }
 
     /// Moves the recent entries into the sorted ones, merging from the back in place.
@@ -139,6 +175,7 @@ impl<K: UniformKey, V: Copy> KeyMap<K, V> {
                 j -= 1;
             }
         }
+        self.index();
     }
 }
 
@@ -178,9 +215,16 @@ mod tests {
             let mut n = 0u64;
             for size in &sizes {
                 for _ in 0..*size {
-                    // Every third key is set again with a new value.
-                    let k = if n % 3 == 2 { n - 1 } else { n };
-                    assert_eq!(map.insert(key(k), n), model.insert(key(k), n).is_none(), "{sizes:?} at {n}");
+                    // Every third key is set again with a new value, every fifth is offered
+                    // again but kept with its first value.
+                    let k = if n % 3 == 2 || n % 5 == 4 { n - 1 } else { n };
+                    if n % 5 == 4 {
+                        let new = !model.contains_key(&key(k));
+                        model.entry(key(k)).or_insert(n);
+                        assert_eq!(map.insert_new(key(k), n), new, "{sizes:?} at {n}");
+                    } else {
+                        assert_eq!(map.insert(key(k), n), model.insert(key(k), n).is_none(), "{sizes:?} at {n}");
+                    }
                     n += 1;
                 }
             }
@@ -192,8 +236,8 @@ mod tests {
     }
 
     #[test]
-    fn keys_far_from_where_they_are_expected_are_found_too() {
-        // Not uniform: every key starts with zero bytes, so the window guess is always wrong.
+    fn keys_that_are_not_uniform_are_found_too() {
+        // Not uniform: every key starts with zero bytes, so that all of them share one range.
         let mut map: KeySet = KeyMap::default();
         let skewed = |n: u64| {
             let mut k = [0u8; 16];

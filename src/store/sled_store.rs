@@ -65,10 +65,8 @@ struct HashIndex {
 
 impl HashIndex {
     fn add(&mut self, key: u64, sequence: u64) {
-        if self.first.contains_key(&key) {
+        if !self.first.insert_new(key, sequence) {
             self.more.entry(key).or_default().push(sequence);
-        } else {
-            self.first.insert(key, sequence);
         }
     }
 
