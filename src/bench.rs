@@ -61,7 +61,11 @@ pub struct Report {
 #[derive(Debug, Serialize)]
 pub struct MemoryFigure {
     pub events: u64,
+    /// Right after the last append was answered.
     pub rss_mb: f64,
+    /// Two seconds later, the server idle: what it keeps, without the garbage of the last
+    /// commits (which it gives back once its queue has stayed empty for a moment).
+    pub idle_rss_mb: f64,
     pub peak_rss_mb: f64,
 }
 
@@ -470,7 +474,10 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
         }
         let total = client.get("/v1/head").map_err(|e| e.to_string())?.body["size"].as_u64().unwrap_or(0);
         pid.and_then(|p| {
-            Some(MemoryFigure { events: total, rss_mb: status_kb(p, "VmRSS:")? / 1024.0, peak_rss_mb: peak()? })
+            let rss_mb = status_kb(p, "VmRSS:")? / 1024.0;
+            std::thread::sleep(std::time::Duration::from_secs(2));
+            let idle_rss_mb = status_kb(p, "VmRSS:")? / 1024.0;
+            Some(MemoryFigure { events: total, rss_mb, idle_rss_mb, peak_rss_mb: peak()? })
         })
     } else {
         None
@@ -509,8 +516,8 @@ pub fn markdown(report: &Report) -> String {
     }
     if let Some(m) = &report.memory {
         out.push_str(&format!(
-            "\nAfter {} entries: server resident memory {:.0} MB (peak {:.0} MB).\n",
-            m.events, m.rss_mb, m.peak_rss_mb
+            "\nAfter {} entries: server resident memory {:.0} MB, {:.0} MB two seconds later (peak {:.0} MB).\n",
+            m.events, m.rss_mb, m.idle_rss_mb, m.peak_rss_mb
         ));
     }
     out

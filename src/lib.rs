@@ -12,6 +12,7 @@ pub mod entry;
 pub mod evidence;
 pub mod export;
 pub mod ledger;
+pub mod memory;
 pub mod projections;
 pub mod schema;
 pub mod startup;

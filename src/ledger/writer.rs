@@ -253,10 +253,30 @@ fn fail_all(batch: Vec<Request>, error: impl Fn() -> AppendError) {
     }
 }
 
+/// How long the writer's queue stays empty before the memory commits freed is given back.
+const RELEASE_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
 impl Writer {
     fn run(mut self, rx: crossbeam_channel::Receiver<Request>) {
+        // What the commits freed goes back to the OS once the queue has stayed empty for a
+        // moment: under steady load it is reused at once, after a burst it is garbage.
+        let mut freed = false;
         // Blocks only while the queue is empty; takes whatever else is waiting without delay.
-        while let Ok(first) = rx.recv() {
+        loop {
+            let first = match rx.recv_timeout(RELEASE_AFTER) {
+                Ok(request) => request,
+                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
+                    if std::mem::take(&mut freed) {
+                        crate::memory::release_freed();
+                    }
+                    match rx.recv() {
+                        Ok(request) => request,
+                        Err(_) => break,
+                    }
+                }
+                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
+            };
+            freed = true;
             let mut events = first.items.len();
             let mut batch = vec![first];
             while events < self.config.max_batch_events {

@@ -675,10 +675,7 @@ impl Store for SledStore {
             self.sync_and_empty_journal(open)?;
         }
         drop(database.take());
-        // mimalloc (the binary's allocator) would keep what was freed until this thread
-        // allocated again.
-        // SAFETY: `mi_collect` has no preconditions; under another allocator it has nothing to free.
-        unsafe { libmimalloc_sys::mi_collect(true) };
+        crate::memory::release_freed();
         *database = Some(Database::open(&self.dir)?);
         Ok(())
     }
