@@ -125,7 +125,7 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
             return Err(fail("its stream differs from its payload's project".into()));
         }
         let changes = Changes::default();
-        let view = View { base: &state, changes: &changes };
+        let view = View { base: &state, changes: &changes, events: &crate::domain::NoEvents };
         check_signer(&view, &payload, &opened.key_id).map_err(|r| fail(format!("signer: {r}")))?;
         let key =
             view.system().key(&opened.key_id).and_then(|(_, _, k)| VerifyingKey::from_bytes(k.public_key.bytes()).ok());

@@ -1,4 +1,5 @@
-//! The pure core: events, identifiers, state and rules. No I/O; imports no actix, sled or utoipa.
+//! The pure core: events, identifiers, state and rules. No I/O (but for the random key of the
+//! rules' id hashes, drawn once per process); imports no actix, sled or utoipa.
 
 pub mod compact;
 pub mod event;
@@ -11,4 +12,4 @@ pub mod state;
 pub use event::{Body, Kind, Payload, PayloadError, Role};
 pub use ids::{ActorId, Digest, EventId, Id, KeyId, ProjectId};
 pub use rules::Refusal;
-pub use state::{Changes, LedgerState, SystemState, View};
+pub use state::{Changes, Events, LedgerState, NoEvents, SystemState, View};

@@ -296,7 +296,7 @@ mod tests {
     use super::*;
     use crate::domain::event::Payload;
     use crate::domain::ids::PublicKeyBytes;
-    use crate::domain::state::{Changes, LedgerState, SystemState};
+    use crate::domain::state::{Changes, Events, LedgerState, NoEvents, SystemState};
     use serde_json::{json, Value};
 
     const KEY: [u8; 32] = [
@@ -346,7 +346,7 @@ mod tests {
             ),
         ] {
             let p = payload("p", "x", kind, body);
-            let view = View { base: &state, changes: &Changes::default() };
+            let view = View { base: &state, changes: &Changes::default(), events: &NoEvents };
             decide(&view, &p).unwrap_or_else(|r| panic!("{kind}: {r}"));
             state.apply(&p);
         }
@@ -360,7 +360,7 @@ mod tests {
         let state = state();
         let project = if kind.starts_with("actor") || kind.starts_with("key") { "system" } else { "p" };
         let p = payload(project, "x", kind, body.clone());
-        let view = View { base: &state, changes: &Changes::default() };
+        let view = View { base: &state, changes: &Changes::default(), events: &NoEvents };
         let got = decide(&view, &p).map_err(|r| {
             let field = match &r {
                 Refusal::UnknownReference { field, .. }
@@ -551,21 +551,21 @@ mod tests {
         let second =
             payload("p", "x", "prompt_authored", json!({"prompt_id": "pr3", "text": "t", "parent_prompt": "pr2"}));
         for p in [&first, &second] {
-            let view = View { base: &state, changes: &changes };
+            let view = View { base: &state, changes: &changes, events: &NoEvents };
             decide(&view, p).unwrap();
             changes.stage(&state, p);
         }
         assert_eq!(state, before, "staging changes nothing");
         state.merge(changes);
         let again = payload("p", "x", "prompt_authored", json!({"prompt_id": "pr3", "text": "t"}));
-        let view = View { base: &state, changes: &Changes::default() };
+        let view = View { base: &state, changes: &Changes::default(), events: &NoEvents };
         assert_eq!(decide(&view, &again).unwrap_err().slug(), "duplicate-id");
     }
 
     #[test]
     fn the_signer_must_own_an_active_key_and_a_role_that_allows_the_kind() {
         let state = state();
-        let view = View { base: &state, changes: &Changes::default() };
+        let view = View { base: &state, changes: &Changes::default(), events: &NoEvents };
         let key = KeyId::parse("ledger").unwrap();
         let note = payload("p", "ledger", "note_added", json!({"text": "t"}));
         assert_eq!(check_signer(&view, &note, &key), Ok(()));
@@ -581,7 +581,42 @@ mod tests {
             "key_revoked",
             json!({"actor_id": "ledger", "key_id": "ledger", "reason": "r"}),
         ));
-        let view = View { base: &revoked, changes: &Changes::default() };
+        let view = View { base: &revoked, changes: &Changes::default(), events: &NoEvents };
         assert_eq!(check_signer(&view, &note, &key).unwrap_err().slug(), "revoked-key");
+    }
+
+    /// Events the log holds, by (project, event id).
+    struct Logged(Vec<(&'static str, String)>);
+
+    impl Events for Logged {
+        fn in_project(&self, project: &ProjectId, event: &EventId) -> bool {
+            self.0.iter().any(|(p, e)| *p == project.as_str() && e == event.as_str())
+        }
+    }
+
+    #[test]
+    fn a_retraction_names_an_event_of_its_project_not_yet_retracted() {
+        let base = state();
+        let note = payload("p", "x", "note_added", json!({"text": "t"}));
+        let logged = Logged(vec![("p", "in-p".into()), ("q", "in-q".into())]);
+        let retract = |id: &str| payload("p", "x", "event_retracted", json!({"event_id": id, "reason": "r"}));
+        // (staged before it in the same request, target, expected refusal slug)
+        let cases: [(&[&Payload], String, Option<&str>); 5] = [
+            (&[], "in-p".into(), None),
+            (&[], "in-q".into(), Some("unknown-reference")),
+            (&[], "nowhere".into(), Some("unknown-reference")),
+            (&[&note], note.event_id.to_string(), None),
+            (&[&retract("in-p")], "in-p".into(), Some("already-retracted")),
+        ];
+        for (i, (staged, target, expected)) in cases.into_iter().enumerate() {
+            let mut changes = Changes::default();
+            for earlier in staged {
+                let view = View { base: &base, changes: &changes, events: &logged };
+                decide(&view, earlier).unwrap_or_else(|r| panic!("case {i}: {r}"));
+                changes.stage(&base, earlier);
+            }
+            let view = View { base: &base, changes: &changes, events: &logged };
+            assert_eq!(decide(&view, &retract(&target)).err().map(|r| r.slug()), expected, "case {i}");
+        }
     }
 }

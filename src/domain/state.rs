@@ -95,7 +95,6 @@ pub struct ProjectState {
     /// Briefs (a few per project), by [`record_key`], with their deliverable formats as last
     /// revised.
     briefs: hashbrown::HashMap<IdKey, Vec<Label>>,
-    events: KeySet,
     retracted: HashSet<EventId>,
     reviews: HashMap<Digest, Vec<Review>>,
     approvals: HashMap<Digest, Vec<Approval>>,
@@ -241,10 +240,6 @@ impl ProjectState {
         }
         self.records.contains_key(&key).then_some(Record::Plain)
     }
-    pub fn has_event(&self, id: &EventId) -> bool {
-        self.events.contains_key(&id_key(id.as_str()))
-    }
-
     fn insert(&mut self, ns: Namespace, id: &Id, record: &Record) {
         let key = record_key(ns, id.as_str());
         match record {
@@ -264,7 +259,6 @@ impl ProjectState {
     }
 
     pub fn apply(&mut self, event_id: &EventId, body: &Body, role: Option<Role>) {
-        self.events.insert(id_key(event_id.as_str()), ());
         match body {
             Body::QcReviewRecorded(b) => {
                 self.insert(Namespace::Review, &b.review_id, &Record::Plain);
@@ -302,7 +296,6 @@ impl ProjectState {
         self.records.extend(staged.records);
         self.assets.extend(staged.assets);
         self.briefs.extend(staged.briefs);
-        self.events.extend(staged.events);
         self.retracted.extend(staged.retracted);
         for (digest, reviews) in staged.reviews {
             self.reviews.entry(digest).or_default().extend(reviews);
@@ -357,12 +350,32 @@ pub struct Changes {
     // The system stream is small (actors and keys), so a request that touches it works on a copy.
     system: Option<SystemState>,
     projects: HashMap<ProjectId, ProjectState>,
+    /// The request's events so far, by project (a request holds at most a thousand).
+    events: Vec<(ProjectId, EventId)>,
+}
+
+/// The log's events as far as the rules ask about them: a retraction must name an event of its
+/// project. Answered from an index of the log (the store's, or a replay's) rather than kept in
+/// the state, which would hold a key for every event ever accepted.
+pub trait Events {
+    /// Whether the event was accepted into the project before the request being decided.
+    fn in_project(&self, project: &ProjectId, event: &EventId) -> bool;
+}
+
+/// For checks that never ask (signers, evidence bundles): no event is known.
+pub struct NoEvents;
+
+impl Events for NoEvents {
+    fn in_project(&self, _: &ProjectId, _: &EventId) -> bool {
+        false
+    }
 }
 
 /// A read view of the ledger as it would be with the staged changes: what the rules see.
 pub struct View<'a> {
     pub base: &'a LedgerState,
     pub changes: &'a Changes,
+    pub events: &'a dyn Events,
 }
 
 impl View<'_> {
@@ -413,8 +426,7 @@ impl View<'_> {
             .or_else(|| self.base.project(project).and_then(|p| p.record(ns, id)))
     }
     pub fn has_event(&self, project: &ProjectId, id: &EventId) -> bool {
-        self.changes.projects.get(project).is_some_and(|p| p.has_event(id))
-            || self.base.project(project).is_some_and(|p| p.has_event(id))
+        self.changes.events.iter().any(|(p, e)| p == project && e == id) || self.events.in_project(project, id)
     }
     pub fn is_retracted(&self, project: &ProjectId, id: &EventId) -> bool {
         self.changes.projects.get(project).is_some_and(|p| p.is_retracted(id))
@@ -425,6 +437,7 @@ impl View<'_> {
 impl Changes {
     /// Stages an accepted event.
     pub fn stage(&mut self, base: &LedgerState, payload: &Payload) {
+        self.events.push((payload.project.clone(), payload.event_id.clone()));
         if payload.project.is_system() {
             self.system.get_or_insert_with(|| base.system.clone()).apply(&payload.body);
         } else {

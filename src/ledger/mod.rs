@@ -544,16 +544,60 @@ mod tests {
         first: Vec<u8>,
         second: Vec<u8>,
     ) -> (Result<Vec<Appended>, Failed>, Result<Vec<Appended>, Failed>) {
-        let send = |raw: Vec<u8>, wait: u64| {
-            let ledger = ledger.clone();
-            std::thread::spawn(move || {
-                std::thread::sleep(std::time::Duration::from_millis(wait));
-                let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-                runtime.block_on(ledger.append(ledger.prepare(vec![raw]).map_err(|(_, e)| e).unwrap()))
+        let mut answers = staggered(ledger, vec![(first, 0), (second, 50)]).into_iter();
+        (answers.next().unwrap(), answers.next().unwrap())
+    }
+
+    /// Appends each envelope on its own thread, that many milliseconds after the start.
+    fn staggered(ledger: &Ledger, sends: Vec<(Vec<u8>, u64)>) -> Vec<Result<Vec<Appended>, Failed>> {
+        let threads: Vec<_> = sends
+            .into_iter()
+            .map(|(raw, wait)| {
+                let ledger = ledger.clone();
+                std::thread::spawn(move || {
+                    std::thread::sleep(std::time::Duration::from_millis(wait));
+                    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+                    runtime.block_on(ledger.append(ledger.prepare(vec![raw]).map_err(|(_, e)| e).unwrap()))
+                })
             })
+            .collect();
+        threads.into_iter().map(|t| t.join().unwrap()).collect()
+    }
+
+    #[test]
+    fn a_retraction_finds_events_not_written_yet() {
+        let (key, _store, ledger) = slow_ledger();
+        let producer = KeyFile::generate("prod", "prod-1");
+        let registered = serde_json::json!({"event_id": "reg", "project": "system", "kind": "actor_registered",
+            "schema_version": 1, "actor": key.actor, "occurred_at": "2026-01-01T00:00:00Z",
+            "body": {"actor_id": "prod", "display_name": "P", "role": "producer",
+                     "keys": [{"key_id": "prod-1", "public_key": producer.public_key_base64()}]}});
+        let registered = Envelope::sign(&serde_json::to_vec(&registered).unwrap(), &key.key_id, &key.key).to_json();
+        assert!(staggered(&ledger, vec![(registered, 0)])[0].is_ok());
+        let note = |id: &str| envelope(&key, id, "note_added", serde_json::json!({"text": "t"}));
+        let retract = |id: &str, of: &str| {
+            envelope(&producer, id, "event_retracted", serde_json::json!({"event_id": of, "reason": "r"}))
         };
-        let (a, b) = (send(first, 0), send(second, 50));
-        (a.join().unwrap(), b.join().unwrap())
+        // With 200 ms per commit: e2 is being written when its retraction e3 is decided; e5 and
+        // its retraction e6 wait behind e4 and are decided in one batch, e5 not written yet.
+        let answers = staggered(
+            &ledger,
+            vec![
+                (note("e2"), 0),
+                (retract("e3", "e2"), 50),
+                (note("e4"), 250),
+                (note("e5"), 300),
+                (retract("e6", "e5"), 320),
+            ],
+        );
+        for (i, answer) in answers.iter().enumerate() {
+            assert!(answer.is_ok(), "request {i}: {answer:?}");
+        }
+        let refused = staggered(&ledger, vec![(retract("e7", "e5"), 0)]).remove(0);
+        assert!(
+            matches!(&refused, Err(Failed { error: AppendError::Refused(r), .. }) if r.slug() == "already-retracted"),
+            "{refused:?}"
+        );
     }
 
     fn slow_ledger() -> (KeyFile, Arc<Flaky>, Ledger) {

@@ -8,8 +8,8 @@ use super::open_entry;
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
 use crate::domain::rules::{check_signer, decide};
-use crate::domain::state::{id_key, KeySet};
-use crate::domain::{Changes, LedgerState, Payload, ProjectId, SystemState, View};
+use crate::domain::state::{id_key, IdKey, KeyMap};
+use crate::domain::{Changes, EventId, Events, LedgerState, Payload, ProjectId, SystemState, View};
 use crate::entry::Entry;
 use ed25519_dalek::VerifyingKey;
 use std::collections::HashMap;
@@ -47,8 +47,18 @@ pub struct Replay {
     pub frontier: Frontier,
     pub next: u64,
     depth: Depth,
-    /// Event ids seen, by the rules' key (a full check of a large log holds millions).
-    event_ids: KeySet,
+    /// The project of each event seen, both by the rules' key (a full check of a large log
+    /// holds millions).
+    events: KeyMap<IdKey, IdKey>,
+}
+
+/// The events a full replay has seen, for the rules.
+struct Seen<'a>(&'a KeyMap<IdKey, IdKey>);
+
+impl Events for Seen<'_> {
+    fn in_project(&self, project: &ProjectId, event: &EventId) -> bool {
+        self.0.get(&id_key(event.as_str())) == Some(&id_key(project.as_str()))
+    }
 }
 
 impl Replay {
@@ -59,7 +69,7 @@ impl Replay {
             frontier: Frontier::default(),
             next: 0,
             depth,
-            event_ids: KeySet::default(),
+            events: KeyMap::default(),
         }
     }
 
@@ -84,11 +94,12 @@ impl Replay {
             ));
         }
         if self.depth == Depth::Full {
-            if !self.event_ids.insert(id_key(payload.event_id.as_str()), ()) {
+            let event = id_key(payload.event_id.as_str());
+            if self.events.contains_key(&event) {
                 return Err(broken(sequence, format!("event id `{}` appears twice", payload.event_id)));
             }
             let changes = Changes::default();
-            let view = View { base: &self.ledger, changes: &changes };
+            let view = View { base: &self.ledger, changes: &changes, events: &Seen(&self.events) };
             check_signer(&view, &payload, &opened.key_id).map_err(|r| broken(sequence, format!("signer: {r}")))?;
             let key = view
                 .system()
@@ -101,6 +112,7 @@ impl Replay {
                 return Err(broken(sequence, "its expected_version does not match the stream"));
             }
             decide(&view, &payload).map_err(|r| broken(sequence, format!("it breaks a rule: {r}")))?;
+            self.events.insert(event, id_key(payload.project.as_str()));
         }
         self.ledger.apply(&payload);
         self.chains.insert(payload.project.clone(), Chain { version: entry.version, head: entry.hash });

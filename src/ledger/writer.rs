@@ -9,7 +9,7 @@ use super::{open_entry, AppendError, Appended, Failed, Shared, Submission};
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
 use crate::domain::rules::{check_signer, decide};
-use crate::domain::{Changes, EventId, KeyId, LedgerState, Payload, ProjectId, SystemState, View};
+use crate::domain::{Changes, EventId, Events, KeyId, LedgerState, Payload, ProjectId, SystemState, View};
 use crate::entry::Entry;
 use crate::store::{Commit, Store, StoreError};
 use ed25519_dalek::VerifyingKey;
@@ -193,6 +193,46 @@ struct Writer {
 struct InFlight {
     ids: HashMap<EventId, u64>,
     commit: Arc<Commit>,
+}
+
+/// The events the writer knows of while it decides a request: those of earlier requests in its
+/// batch, of the commit in flight, and the store's (the request's own are in its `Changes`).
+struct Known<'a> {
+    store: &'a dyn Store,
+    pending: &'a HashMap<EventId, u64>,
+    written: &'a [(Entry, EventId)],
+    in_flight: Option<&'a InFlight>,
+    /// The first read of the store that failed: the answer is then not a refusal.
+    failure: std::cell::RefCell<Option<String>>,
+}
+
+impl Known<'_> {
+    fn failed(&self, error: StoreError) -> bool {
+        self.failure.borrow_mut().get_or_insert(error.to_string());
+        false
+    }
+}
+
+impl Events for Known<'_> {
+    fn in_project(&self, project: &ProjectId, event: &EventId) -> bool {
+        let unwritten = self.pending.get(event).or_else(|| self.in_flight.and_then(|f| f.ids.get(event)));
+        let sequence = match unwritten {
+            Some(&sequence) => sequence,
+            None => match self.store.sequence_of_event(event.as_str()) {
+                Ok(Some(sequence)) => sequence,
+                Ok(None) => return false,
+                Err(e) => return self.failed(e),
+            },
+        };
+        let in_flight = self.in_flight.map(|f| f.commit.entries.as_slice()).unwrap_or_default();
+        match self.written.iter().chain(in_flight).find(|(e, _)| e.sequence == sequence) {
+            Some((entry, _)) => entry.project == project.as_str(),
+            None => match self.store.entry(sequence) {
+                Ok(entry) => entry.is_some_and(|e| e.project == project.as_str()),
+                Err(e) => self.failed(e),
+            },
+        }
+    }
 }
 
 /// A sealed commit, with what to publish and answer once it is durable.
@@ -452,7 +492,14 @@ impl Writer {
                 continue;
             }
 
-            let view = View { base: &self.state.ledger, changes: &changes };
+            let known = Known {
+                store: self.store.as_ref(),
+                pending: pending_ids,
+                written,
+                in_flight: self.in_flight.as_ref(),
+                failure: Default::default(),
+            };
+            let view = View { base: &self.state.ledger, changes: &changes, events: &known };
             if let Err(refusal) = check_signer(&view, payload, &sub.opened.key_id) {
                 return fail(AppendError::Refused(refusal));
             }
@@ -480,7 +527,11 @@ impl Writer {
                 }
             }
             if let Err(refusal) = decide(&view, payload) {
-                return fail(AppendError::Refused(refusal));
+                // A refusal the store's failure caused is the store's failure.
+                return fail(match known.failure.take() {
+                    Some(error) => AppendError::Storage(error),
+                    None => AppendError::Refused(refusal),
+                });
             }
             changes.stage(&self.state.ledger, payload);
             // `state.next` already counts the entries staged by earlier requests of this batch.

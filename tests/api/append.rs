@@ -169,6 +169,24 @@ fn events_in_one_batch_may_reference_each_other() {
 }
 
 #[test]
+fn a_batch_may_retract_an_event_it_records_once() {
+    let p = Production::new();
+    let note = p.producer.payload(&p.project, "note_added", json!({"text": "oops"}));
+    let retract = |reason: &str| {
+        p.envelope(&p.producer, "event_retracted", json!({"event_id": note["event_id"], "reason": reason}))
+    };
+    let head = p.app.head();
+    let twice = p.app.batch(&[p.producer.sign(&note), retract("typo"), retract("again")]);
+    assert_eq!(twice.status, 422, "{:?}", twice.body);
+    assert_eq!(twice.body["type"], "urn:lineage:problem:already-retracted");
+    assert_eq!(twice.body["index"], 2);
+    assert_eq!(p.app.head(), head, "nothing of the batch was written");
+    let once = p.app.batch(&[p.producer.sign(&note), retract("typo")]);
+    assert_eq!(once.status, 201, "{:?}", once.body);
+    assert_eq!(p.app.head(), head + 2);
+}
+
+#[test]
 fn a_revoked_key_is_refused_from_the_revocation_on() {
     let p = Production::new();
     let note = |s: &str| p.envelope(&p.producer, "note_added", json!({"text": s}));

@@ -90,15 +90,13 @@ fn refusals_write_nothing() {
     };
     assert_eq!(p2(&p.artist, "model_version_registered", json!({"model_version_id": "mv-1", "provider": "p", "family": "f", "version": "1", "license": "l", "training_data_statement": "s"})).status, 201);
     assert_eq!(p2(&p.artist, "prompt_authored", json!({"prompt_id": "pr-1", "text": "x"})).status, 201);
-    assert_eq!(
-        p2(
-            &p.integration,
-            "generation_recorded",
-            json!({"generation_id": "g", "model_version": "mv-1", "prompt": "pr-1", "outputs": [asset("only-in-p2")]})
-        )
-        .status,
-        201
+    let in_p2 = p2(
+        &p.integration,
+        "generation_recorded",
+        json!({"generation_id": "g", "model_version": "mv-1", "prompt": "pr-1", "outputs": [asset("only-in-p2")]}),
     );
+    assert_eq!(in_p2.status, 201);
+    let p2_event = in_p2.body["event_id"].as_str().unwrap().to_owned();
     let retracted = p.send(&p.producer, "note_added", json!({"text": "to retract"}));
     let retracted_id = retracted.body["event_id"].as_str().unwrap().to_owned();
     assert_eq!(p.send(&p.producer, "event_retracted", json!({"event_id": retracted_id, "reason": "typo"})).status, 201);
@@ -205,6 +203,7 @@ fn refusals_write_nothing() {
         case("selected and rejected", e(&p.director, "selection_made", json!({"selection_id": "s", "round": 1, "selected": ["img-1"], "rejected": ["img-1"], "rationale": "r"})), 422, "invalid-event", Some("payload.body.rejected")),
         case("digest of other bytes", e(&p.qc, "qc_review_recorded", qc_body(digest("something else"))), 422, "digest-mismatch", Some("payload.body.digest")),
         case("retraction of a missing event", e(&p.producer, "event_retracted", json!({"event_id": "never-was", "reason": "r"})), 422, "unknown-reference", Some("payload.body.event_id")),
+        case("retraction of another project's event", e(&p.producer, "event_retracted", json!({"event_id": p2_event, "reason": "r"})), 422, "unknown-reference", Some("payload.body.event_id")),
         case("retraction twice", e(&p.producer, "event_retracted", json!({"event_id": retracted_id, "reason": "again"})), 422, "already-retracted", Some("payload.body.event_id")),
         case("key for an unknown actor", Request::Single(p.app.admin.envelope("system", "key_added", json!({"actor_id": "ghost", "key": {"key_id": "g1", "public_key": p.producer.key.public_key_base64()}}))), 422, "unknown-actor", Some("payload.body.actor_id")),
         case("actor registered twice", Request::Single(p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "p1-qc", "display_name": "x", "role": "producer", "keys": [{"key_id": "fresh-1", "public_key": p.producer.key.public_key_base64()}]}))), 409, "actor-exists", Some("payload.body.actor_id")),
