@@ -354,19 +354,9 @@ impl Ledger {
         let size = self.len();
         if slot.read().expect("projection lock").size < size {
             let mut folded = slot.write().expect("projection lock");
-            // Versions are dense from 1: the projection's event count says where to go on.
-            while folded.size < size {
-                let from = folded.projection.events.len() as u64 + 1;
-                let page = self.project_entries(project.as_str(), from, 4096)?;
-                let read = page.len();
-                for entry in page.into_iter().take_while(|e| e.sequence < size) {
-                    let (_, payload) = open_entry(&entry)
-                        .map_err(|e| StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() })?;
-                    folded.projection.apply(&entry, &payload);
-                }
-                if read < 4096 || folded.projection.events.len() as u64 + 1 - from < read as u64 {
-                    folded.size = size;
-                }
+            if folded.size < size {
+                self.fold_project(project.as_str(), &mut folded.projection, size)?;
+                folded.size = size;
             }
         }
         let folded = slot.read().expect("projection lock");
@@ -378,23 +368,35 @@ impl Ledger {
         Ok(result)
     }
 
-    /// How many projects' projections are cached, and their estimated bytes.
-    pub fn projection_cache_usage(&self) -> (usize, usize) {
-        self.shared.projections.usage()
-    }
-
     /// A project's projections as they stood with the first `size` entries of the log, folded
     /// from its stored entries.
     pub fn project_as_of(&self, project: &str, size: u64) -> Result<crate::projections::ProjectProjection, StoreError> {
-        let decoded = self
-            .stream_below(project, size)?
-            .into_iter()
-            .map(|entry| match open_entry(&entry) {
-                Ok((_, payload)) => Ok((entry, payload)),
-                Err(e) => Err(StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() }),
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(crate::projections::ProjectProjection::fold(decoded.iter().map(|(e, p)| (e, p))))
+        let mut projection = crate::projections::ProjectProjection::default();
+        self.fold_project(project, &mut projection, size)?;
+        Ok(projection)
+    }
+
+    /// Folds into `projection` the project's entries after those it holds, up to the log size
+    /// `size`. Versions are dense from 1, so the projection's event count says where to go on.
+    fn fold_project(
+        &self,
+        project: &str,
+        projection: &mut crate::projections::ProjectProjection,
+        size: u64,
+    ) -> Result<(), StoreError> {
+        loop {
+            let from = projection.events.len() as u64 + 1;
+            let page = self.project_entries(project, from, 4096)?;
+            let read = page.len();
+            for entry in page.into_iter().take_while(|e| e.sequence < size) {
+                let (_, payload) = open_entry(&entry)
+                    .map_err(|e| StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() })?;
+                projection.apply(&entry, &payload);
+            }
+            if read < 4096 || projection.events.len() as u64 + 1 - from < read as u64 {
+                return Ok(());
+            }
+        }
     }
 
     /// Every entry of a stream among the first `size` entries of the log, in order.

@@ -95,6 +95,7 @@ impl ProjectionCache {
     }
 
     /// How many projects are cached and their estimated bytes.
+    #[cfg(test)]
     pub fn usage(&self) -> (usize, usize) {
         let lru = self.lru.lock().expect("projection cache lock");
         (lru.slots.len(), lru.bytes)

@@ -195,42 +195,51 @@ struct InFlight {
     commit: Arc<Commit>,
 }
 
-/// The events the writer knows of while it decides a request: those of earlier requests in its
-/// batch, of the commit in flight, and the store's (the request's own are in its `Changes`).
+/// The events the writer knows of while it decides a request: the request's earlier ones, those
+/// of earlier requests in its batch, of the commit in flight, and the store's.
 struct Known<'a> {
     store: &'a dyn Store,
+    local: &'a HashMap<EventId, u64>,
     pending: &'a HashMap<EventId, u64>,
-    written: &'a [(Entry, EventId)],
     in_flight: Option<&'a InFlight>,
-    /// The first read of the store that failed: the answer is then not a refusal.
+    /// Entries not written yet: the request's and its batch's.
+    entries: [&'a [(Entry, EventId)]; 2],
+    /// The first read of the store that failed while the rules asked: the answer is then not a
+    /// refusal.
     failure: std::cell::RefCell<Option<String>>,
 }
 
 impl Known<'_> {
-    fn failed(&self, error: StoreError) -> bool {
-        self.failure.borrow_mut().get_or_insert(error.to_string());
-        false
+    /// The sequence of the entry an event id made, written or not.
+    fn sequence_of(&self, event: &EventId) -> Result<Option<u64>, StoreError> {
+        let unwritten = self.local.get(event).or_else(|| self.pending.get(event));
+        match unwritten.or_else(|| self.in_flight.and_then(|f| f.ids.get(event))) {
+            Some(&sequence) => Ok(Some(sequence)),
+            None => self.store.sequence_of_event(event.as_str()),
+        }
+    }
+
+    /// The entry at a sequence, written or not.
+    fn entry_at(&self, sequence: u64) -> Result<Option<Entry>, StoreError> {
+        let in_flight = self.in_flight.map(|f| f.commit.entries.as_slice()).unwrap_or_default();
+        let unwritten =
+            self.entries.iter().flat_map(|e| e.iter()).chain(in_flight).find(|(e, _)| e.sequence == sequence);
+        match unwritten {
+            Some((entry, _)) => Ok(Some(entry.clone())),
+            None => self.store.entry(sequence),
+        }
     }
 }
 
 impl Events for Known<'_> {
     fn in_project(&self, project: &ProjectId, event: &EventId) -> bool {
-        let unwritten = self.pending.get(event).or_else(|| self.in_flight.and_then(|f| f.ids.get(event)));
-        let sequence = match unwritten {
-            Some(&sequence) => sequence,
-            None => match self.store.sequence_of_event(event.as_str()) {
-                Ok(Some(sequence)) => sequence,
-                Ok(None) => return false,
-                Err(e) => return self.failed(e),
-            },
-        };
-        let in_flight = self.in_flight.map(|f| f.commit.entries.as_slice()).unwrap_or_default();
-        match self.written.iter().chain(in_flight).find(|(e, _)| e.sequence == sequence) {
-            Some((entry, _)) => entry.project == project.as_str(),
-            None => match self.store.entry(sequence) {
-                Ok(entry) => entry.is_some_and(|e| e.project == project.as_str()),
-                Err(e) => self.failed(e),
-            },
+        let found = self.sequence_of(event).and_then(|s| s.map_or(Ok(None), |s| self.entry_at(s)));
+        match found {
+            Ok(entry) => entry.is_some_and(|e| e.project == project.as_str()),
+            Err(e) => {
+                self.failure.borrow_mut().get_or_insert(e.to_string());
+                false
+            }
         }
     }
 }
@@ -453,32 +462,25 @@ impl Writer {
         for (index, sub) in items.iter().enumerate() {
             let fail = |error| Staged::Refused(Failed { index, error });
             let payload = &sub.payload;
-            let earlier = local_ids
-                .get(&payload.event_id)
-                .or_else(|| pending_ids.get(&payload.event_id))
-                .or_else(|| self.in_flight.as_ref().and_then(|f| f.ids.get(&payload.event_id)))
-                .copied();
-            let earlier = match earlier {
-                Some(found) => Some(found),
-                None => match self.store.sequence_of_event(payload.event_id.as_str()) {
-                    Ok(found) => found,
-                    Err(e) => return fail(AppendError::Storage(e.to_string())),
-                },
+            let known = Known {
+                store: self.store.as_ref(),
+                local: &local_ids,
+                pending: pending_ids,
+                in_flight: self.in_flight.as_ref(),
+                entries: [&entries, written],
+                failure: Default::default(),
+            };
+            let earlier = match known.sequence_of(&payload.event_id) {
+                Ok(found) => found,
+                Err(e) => return fail(AppendError::Storage(e.to_string())),
             };
             // An event id seen before: the same payload is answered with the entry it made,
             // another one is a conflict. Only then is the earlier entry opened.
             if let Some(sequence) = earlier {
-                let in_flight = self.in_flight.as_ref().map(|f| f.commit.entries.as_slice()).unwrap_or_default();
-                let entry = entries
-                    .iter()
-                    .chain(written.iter())
-                    .chain(in_flight)
-                    .map(|(e, _)| e)
-                    .find(|e| e.sequence == sequence)
-                    .cloned()
-                    .or_else(|| self.store.entry(sequence).ok().flatten());
-                let Some(entry) = entry else {
-                    return fail(AppendError::Storage(format!("entry {sequence} vanished")));
+                let entry = match known.entry_at(sequence) {
+                    Ok(Some(entry)) => entry,
+                    Ok(None) => return fail(AppendError::Storage(format!("entry {sequence} vanished"))),
+                    Err(e) => return fail(AppendError::Storage(format!("entry {sequence} is unreadable: {e}"))),
                 };
                 match open_entry(&entry) {
                     Ok((earlier, _)) if earlier.payload == sub.opened.payload => {
@@ -492,13 +494,6 @@ impl Writer {
                 continue;
             }
 
-            let known = Known {
-                store: self.store.as_ref(),
-                pending: pending_ids,
-                written,
-                in_flight: self.in_flight.as_ref(),
-                failure: Default::default(),
-            };
             let view = View { base: &self.state.ledger, changes: &changes, events: &known };
             if let Err(refusal) = check_signer(&view, payload, &sub.opened.key_id) {
                 return fail(AppendError::Refused(refusal));
