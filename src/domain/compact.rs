@@ -1,6 +1,6 @@
 //! Sets and maps of [`IdKey`]s (and other keyed hashes) that cost about the bytes of their
-//! entries: what the rules remember of every record and event, and the store's indexes,
-//! millions of each in a large ledger.
+//! entries: what the rules remember of every record, and the store's indexes, millions of each
+//! in a large ledger.
 //!
 //! A hash table keeps a third to a half of its slots empty (it doubles when seven eighths are
 //! used), which for millions of small keys was most of the server's memory. Here the entries
@@ -35,7 +35,8 @@ impl UniformKey for u64 {
 pub struct KeyMap<K, V> {
     sorted: Vec<(K, V)>,
     /// `directory[b]` is the first entry of `sorted` whose key's spot, shifted right by
-    /// `shift`, is at least `b`; one more at the end holds `sorted.len()`.
+    /// `shift`, is at least `b`; one more at the end holds `sorted.len()` (a map holds fewer
+    /// than 2³² entries: a project's records, or the log's entries).
     directory: Vec<u32>,
     shift: u32,
     recent: hashbrown::HashMap<K, V>,
