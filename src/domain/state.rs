@@ -231,15 +231,19 @@ pub fn created_records(body: &Body) -> Vec<(Namespace, &Id, Record)> {
 
 impl ProjectState {
     pub fn record(&self, ns: Namespace, id: &Id) -> Option<Record> {
-        let key = record_key(ns, id.as_str());
-        if let Some(digest) = self.assets.get(&key) {
-            return Some(Record::Asset { digest: Digest::from_bytes(digest) });
-        }
-        if let Some(formats) = self.briefs.get(&key) {
-            return Some(Record::Brief { formats: formats.clone() });
-        }
-        self.records.contains_key(&key).then_some(Record::Plain)
+        self.record_by_key(ns, &record_key(ns, id.as_str()))
     }
+
+    /// A record by its [`record_key`]. Assets and briefs are the only namespaces whose records
+    /// carry something (see [`created_records`]), so one table is asked, not three.
+    fn record_by_key(&self, ns: Namespace, key: &IdKey) -> Option<Record> {
+        match ns {
+            Namespace::Asset => self.assets.get(key).map(|digest| Record::Asset { digest: Digest::from_bytes(digest) }),
+            Namespace::Brief => self.briefs.get(key).map(|formats| Record::Brief { formats: formats.clone() }),
+            _ => self.records.contains_key(key).then_some(Record::Plain),
+        }
+    }
+
     fn insert(&mut self, ns: Namespace, id: &Id, record: &Record) {
         let key = record_key(ns, id.as_str());
         match record {
@@ -419,11 +423,10 @@ impl View<'_> {
             .or_else(|| self.base.project(id).and_then(|p| p.content_type))
     }
     pub fn record(&self, project: &ProjectId, ns: Namespace, id: &Id) -> Option<Record> {
-        self.changes
-            .projects
-            .get(project)
-            .and_then(|p| p.record(ns, id))
-            .or_else(|| self.base.project(project).and_then(|p| p.record(ns, id)))
+        let key = record_key(ns, id.as_str());
+        // The staged state first: a brief revised in this request has its new formats there.
+        let staged = self.changes.projects.get(project);
+        staged.into_iter().chain(self.base.project(project)).find_map(|p| p.record_by_key(ns, &key))
     }
     pub fn has_event(&self, project: &ProjectId, id: &EventId) -> bool {
         self.changes.events.iter().any(|(p, e)| p == project && e == id) || self.events.in_project(project, id)
