@@ -57,10 +57,28 @@ fn main() {
     );
     let pairs: Vec<_> = opened.iter().map(|o| (o, &verifying)).collect();
     report(
-        "verify 256 envelopes together (verify_each: one batch check)",
+        "verify 256 envelopes of one key together (verify_each)",
         "event",
         median(9, || {
             black_box(verify_each(&pairs));
+        }),
+        256,
+    );
+
+    let signers: Vec<KeyFile> =
+        (0..=255u8).map(|i| KeyFile::from_seed("pipe", &format!("pipe-{i}"), [i; 32])).collect();
+    let own_keys: Vec<_> = signers.iter().map(|k| k.key.verifying_key()).collect();
+    let opened_apart: Vec<_> = signers
+        .iter()
+        .enumerate()
+        .map(|(i, k)| Envelope::sign(&payload(i), &k.key_id, &k.key).open().unwrap())
+        .collect();
+    let apart: Vec<_> = opened_apart.iter().zip(&own_keys).collect();
+    report(
+        "verify 256 envelopes of 256 keys together",
+        "event",
+        median(9, || {
+            black_box(verify_each(&apart));
         }),
         256,
     );
