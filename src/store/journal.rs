@@ -3,8 +3,9 @@
 //! Flushing sled costs two buffer writes through its I/O threads, each waited for, and then an
 //! `fdatasync` of its file: three device round trips per commit. Instead each commit's records
 //! are first written to this file and `fdatasync`'d (one round trip), then given to sled, in
-//! groups of commits, without a flush; sled writes its buffers in the background. After a crash every key of the
-//! journal's records is set again to its last value (a redo log), whatever sled kept of them.
+//! groups of commits, without a flush; sled writes its buffers in the background. After a crash
+//! every key of the journal's records is set again to its last value (a redo log), whatever sled
+//! kept of them.
 //! The journal is only emptied once sled has been flushed and its files synced: when it is full,
 //! after a commit too large for it, before the database is reopened, and at open after replaying
 //! it.

@@ -1,7 +1,8 @@
 //! The sled store: one directory, no server.
 //!
-//! One tree, `log`, holds everything a commit writes. A commit is written as few, large values rather than one key per entry and index,
-//! because sled's cost is per key (each insert copies and relinks a tree node):
+//! One tree, `log`, holds everything a commit writes. A commit is written as few, large values
+//! rather than one key per entry and index, because sled's cost is per key (each insert copies
+//! and relinks a tree node):
 //! - `E` + first sequence (u64 BE) → a chunk of up to [`CHUNK`] consecutive entries: u32 count,
 //!   then per entry a u32 length and the bincode entry (read without decoding its neighbours);
 //! - `M` + first sequence (u64 BE) → what the entries of the chunk are found by: per entry its
@@ -19,10 +20,11 @@
 //! [`STAGED_BYTES`] of them are given to sled together, as one batch, without a flush. At open,
 //! every key the journal's commits wrote is set again to the value of the last one that wrote it,
 //! whatever sled kept of them. A commit over [`LARGEST_RECORD`] skips the journal: the staged
-//! commits and it are applied, sled is synced at once and the journal emptied after it. The journal is emptied only after sled has been made
-//! durable ("synced"): sled 0.34's `flush` writes its buffers with `sync_file_range`, which does
-//! not make them durable, so after the flush the database file is `fdatasync`'d through a handle of
-//! our own (fsync acts on the file, whichever descriptor calls it). A page larger than a quarter of
+//! commits and it are applied, sled is synced at once and the journal emptied after it. The
+//! journal is emptied only after sled has been made durable ("synced"): sled 0.34's `flush`
+//! writes its buffers with `sync_file_range`, which does not make them durable, so after the
+//! flush the database file is `fdatasync`'d through a handle of our own (fsync acts on the file,
+//! whichever descriptor calls it). A page larger than a quarter of
 //! a log segment goes to a file of its own under `blobs/`, which sled writes without any sync:
 //! every blob file new since the last sync is `fdatasync`'d, and the directory synced, before the
 //! database file.
@@ -386,8 +388,12 @@ impl SledStore {
         let mut current = self.staged.write().map_err(|_| io("staged commits lock poisoned"))?;
         let staged = Arc::make_mut(&mut current);
         for (key, value) in pairs {
-            staged.bytes += key.len() + value.len();
-            staged.pairs.insert(key, sled::IVec::from(value));
+            let key_len = key.len();
+            staged.bytes += key_len + value.len();
+            // The checkpoint's record replaces the previous commit's.
+            if let Some(replaced) = staged.pairs.insert(key, sled::IVec::from(value)) {
+                staged.bytes -= key_len + replaced.len();
+            }
         }
         Ok(())
     }
@@ -934,7 +940,10 @@ mod tests {
             all.extend(commit.entries.iter().map(|(e, _)| e.clone()));
             store.append(&commit).unwrap();
             let in_sled = log_len(&store.database().unwrap().log).unwrap();
-            let staged = !store.staged().unwrap().pairs.is_empty();
+            let waiting = store.staged().unwrap();
+            let counted: usize = waiting.pairs.iter().map(|(k, v)| k.len() + v.len()).sum();
+            assert_eq!(waiting.bytes, counted, "the staged bytes are those of the records held");
+            let staged = !waiting.pairs.is_empty();
             seen = (seen.0 || (staged && in_sled > 0), seen.1 || (!staged || in_sled == 0));
             let len = all.len() as u64;
             assert_eq!(store.len().unwrap(), len, "after {first}");
