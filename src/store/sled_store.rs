@@ -348,23 +348,33 @@ impl SledStore {
     /// The last record with a key in `low..=key`: the chunk or run holding the position `key`
     /// names, as those records are keyed by their first position.
     fn holding(&self, low: &[u8], key: &[u8]) -> Result<Option<(sled::IVec, sled::IVec)>, StoreError> {
-        let staged = self.staged()?;
+        use std::ops::Bound::Included;
+        let waiting = self
+            .staged_now()?
+            .pairs
+            .range::<[u8], _>((Included(low), Included(key)))
+            .next_back()
+            .map(|(k, v)| (sled::IVec::from(k.as_slice()), v.clone()));
         let stored = self.database()?.log.range(low..=key).next_back().transpose().map_err(io)?;
-        let waiting = staged.pairs.range(low.to_vec()..=key.to_vec()).next_back();
         Ok(match (stored, waiting) {
-            (Some(stored), Some((k, _))) if stored.0.as_ref() >= k.as_slice() => Some(stored),
-            (_, Some((k, v))) => Some((sled::IVec::from(k.as_slice()), v.clone())),
-            (stored, None) => stored,
+            (Some(stored), Some(waiting)) => Some(if stored.0 >= waiting.0 { stored } else { waiting }),
+            (stored, waiting) => stored.or(waiting),
         })
     }
 
     /// The value of one key, staged or in sled.
     fn value(&self, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
-        let staged = self.staged()?;
-        match staged.pairs.get(key) {
-            Some(value) => Ok(Some(value.clone())),
+        let waiting = self.staged_now()?.pairs.get(key).cloned();
+        match waiting {
+            Some(value) => Ok(Some(value)),
             None => self.database()?.log.get(key).map_err(io),
         }
+    }
+
+    /// The staged commits, held only for a lookup: a read of one record looks there before it
+    /// reads sled, without taking the set for longer.
+    fn staged_now(&self) -> Result<std::sync::RwLockReadGuard<'_, Arc<Staged>>, StoreError> {
+        self.staged.read().map_err(|_| io("staged commits lock poisoned"))
     }
 
     /// The commits waiting to be applied to sled, as they are now.
