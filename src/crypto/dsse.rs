@@ -249,13 +249,15 @@ fn batch_holds(items: &[(&Opened, &VerifyingKey)]) -> bool {
     let mut key_slots: std::collections::HashMap<&[u8; 32], usize> = std::collections::HashMap::new();
     let mut key_terms: Vec<(Scalar, EdwardsPoint)> = Vec::new();
     for ((opened, key), z) in items.iter().zip(random.chunks_exact(16)) {
-        let slot = match key_slots.get(key.as_bytes()) {
-            Some(slot) => *slot,
-            None if usable_key(key) => {
+        let slot = match key_slots.entry(key.as_bytes()) {
+            std::collections::hash_map::Entry::Occupied(slot) => *slot.get(),
+            std::collections::hash_map::Entry::Vacant(slot) => {
+                if !usable_key(key) {
+                    return false;
+                }
                 key_terms.push((Scalar::ZERO, key.to_edwards()));
-                *key_slots.entry(key.as_bytes()).or_insert(key_terms.len() - 1)
+                *slot.insert(key_terms.len() - 1)
             }
-            None => return false,
         };
         let Some(s) = well_formed(&opened.signature) else { return false };
         let Some(r) = CompressedEdwardsY(*opened.signature.r_bytes()).decompress() else { return false };

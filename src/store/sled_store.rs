@@ -186,6 +186,17 @@ struct Staged {
     bytes: usize,
 }
 
+impl Staged {
+    /// Every staged record, as one sled batch.
+    fn batch(&self) -> sled::Batch {
+        let mut batch = sled::Batch::default();
+        for (key, value) in &self.pairs {
+            batch.insert(key.as_slice(), value.clone());
+        }
+        batch
+    }
+}
+
 /// How many bytes of journaled commits wait before they are applied to sled together.
 pub const STAGED_BYTES: usize = 1024 * 1024;
 
@@ -379,17 +390,18 @@ impl SledStore {
 
     /// The commits waiting to be applied to sled, as they are now.
     fn staged(&self) -> Result<Arc<Staged>, StoreError> {
-        Ok(self.staged.read().map_err(|_| io("staged commits lock poisoned"))?.clone())
+        Ok(self.staged_now()?.clone())
     }
 
     /// The number of entries, counting the staged ones.
     fn len_in(&self, database: &Database) -> Result<u64, StoreError> {
-        let staged = self.staged()?;
-        let stored = log_len(&database.log)?;
-        match staged.pairs.range(seq_key(b'E', 0).to_vec()..=seq_key(b'E', u64::MAX).to_vec()).next_back() {
-            Some((key, value)) => Ok(stored.max(chunk_end(key, value)?)),
-            None => Ok(stored),
-        }
+        let (low, high) = (seq_key(b'E', 0), seq_key(b'E', u64::MAX));
+        let bounds = (std::ops::Bound::Included(&low[..]), std::ops::Bound::Included(&high[..]));
+        let staged_end = match self.staged_now()?.pairs.range::<[u8], _>(bounds).next_back() {
+            Some((key, value)) => chunk_end(key, value)?,
+            None => 0,
+        };
+        Ok(log_len(&database.log)?.max(staged_end))
     }
 
     /// Adds a journaled commit's records to those waiting for sled. Only the appending thread
@@ -414,11 +426,7 @@ impl SledStore {
         if staged.pairs.is_empty() {
             return Ok(());
         }
-        let mut batch = sled::Batch::default();
-        for (key, value) in &staged.pairs {
-            batch.insert(key.as_slice(), value.clone());
-        }
-        database.log.apply_batch(batch).map_err(io)?;
+        database.log.apply_batch(staged.batch()).map_err(io)?;
         *self.staged.write().map_err(|_| io("staged commits lock poisoned"))? = Arc::default();
         Ok(())
     }
@@ -969,11 +977,7 @@ mod tests {
         // A reader that took the staged commits just before sled was given them finds their
         // chunks in both: each is read once.
         let staged = store.staged().unwrap();
-        let mut batch = sled::Batch::default();
-        for (key, value) in &staged.pairs {
-            batch.insert(key.as_slice(), value.clone());
-        }
-        store.database().unwrap().log.apply_batch(batch).unwrap();
+        store.database().unwrap().log.apply_batch(staged.batch()).unwrap();
         assert_eq!(store.range(0, 1000).unwrap(), all);
         assert_eq!(store.len().unwrap(), 60);
         // What was staged at the end is in the journal, and in sled after a restart.
