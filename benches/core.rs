@@ -3,9 +3,9 @@
 
 use lineage_ledger::crypto::dsse::{verify_each, Envelope};
 use lineage_ledger::crypto::keys::KeyFile;
-use lineage_ledger::crypto::merkle::{consistency_proof, inclusion_proof, leaf_hash, Frontier, Hash, NodeId};
+use lineage_ledger::crypto::merkle::{consistency_proof, inclusion_proof, leaf_hash, Frontier, Hash, InMemory, NodeId};
 use lineage_ledger::domain::Payload;
-use lineage_ledger::entry::Entry;
+use lineage_ledger::log::Entry;
 use lineage_ledger::projections::ProjectProjection;
 use serde_json::json;
 use std::collections::HashMap;
@@ -147,13 +147,13 @@ fn main() {
     for l in &leaves {
         nodes.extend(frontier.push(*l));
     }
-    let lookup = |id: NodeId| nodes.get(&id).copied();
+    let lookup = InMemory(|id: NodeId| nodes.get(&id).copied());
     report(
         "inclusion proof in a tree of 1,000,000",
         "proof",
         median(9, || {
             for i in 0..1000u64 {
-                black_box(inclusion_proof(&lookup, i * 997, 1_000_000));
+                black_box(inclusion_proof(&lookup, i * 997, 1_000_000).unwrap());
             }
         }),
         1000,
@@ -163,7 +163,7 @@ fn main() {
         "proof",
         median(9, || {
             for i in 1..1000u64 {
-                black_box(consistency_proof(&lookup, i * 997, 1_000_000));
+                black_box(consistency_proof(&lookup, i * 997, 1_000_000).unwrap());
             }
         }),
         999,

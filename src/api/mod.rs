@@ -1,52 +1,35 @@
-//! The REST API (actix-web): routes, authentication, errors, the OpenAPI document.
+//! The REST API (actix-web): routes (one file per OpenAPI tag under `routes/`), the shared state,
+//! authentication, request extraction, errors as problem documents, response views, and the
+//! generated OpenAPI document and JSON Schemas. Handlers parse, check the reader's scope and
+//! call the ledger; the rules live in `domain`, never here.
 
-pub mod handlers;
+pub mod auth;
+pub mod extract;
 pub mod openapi;
 pub mod problem;
+pub mod responses;
+pub mod routes;
+pub mod schema;
+pub mod state;
+pub mod tokens;
 pub mod views;
 
-use crate::ledger::Ledger;
-use crate::tokens::Tokens;
+pub use state::{AppState, Limits};
+
 use actix_web::body::BoxBody;
 use actix_web::dev::ServiceResponse;
 use actix_web::http::{header, StatusCode};
 use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
 use actix_web::{web, HttpRequest, HttpResponse};
-use problem::ApiError;
-use std::sync::Arc;
-
-/// Request size limits.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// Largest body of a single append, in bytes.
-    pub body_bytes: usize,
-    /// Largest body of a batch append, in bytes.
-    pub batch_body_bytes: usize,
-    /// Most envelopes in one batch.
-    pub batch_events: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits { body_bytes: 256 * 1024, batch_body_bytes: 16 * 1024 * 1024, batch_events: 1000 }
-    }
-}
-
-pub struct AppState {
-    pub ledger: Ledger,
-    pub tokens: Arc<Tokens>,
-    pub limits: Limits,
-}
+use problem::{ApiError, ProblemType};
 
 /// Registers every route on an actix app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use handlers::*;
+    use routes::{actors::*, append::*, health::*, projections::*, read::*, transparency::*};
     let openapi = openapi::document();
     cfg.app_data(
-        web::PathConfig::default()
-            .error_handler(|e, _| ApiError::new(StatusCode::BAD_REQUEST, "invalid-path", e.to_string()).into()),
+        web::PathConfig::default().error_handler(|e, _| ApiError::new(ProblemType::InvalidPath, e.to_string()).into()),
     )
-    .app_data(web::QueryConfig::default().error_handler(|e, _| ApiError::bad_query(e.to_string()).into()))
     .service(resource("/healthz").route(web::get().to(healthz)))
     .service(resource("/readyz").route(web::get().to(readyz)))
     .route(
@@ -91,8 +74,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(|req: HttpRequest| async move {
         Err::<HttpResponse, _>(ApiError::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
+            ProblemType::MethodNotAllowed,
             format!("{} is not allowed on `{}`", req.method(), req.path()),
         ))
     }))
@@ -115,15 +97,19 @@ pub fn problem_responses<B: actix_web::body::MessageBody + 'static>() -> ErrorHa
             return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
         }
         let status = res.status();
-        let (slug, detail) = match status {
+        let (kind, detail) = match status {
             StatusCode::METHOD_NOT_ALLOWED => {
-                ("method-not-allowed", format!("{} is not allowed here", res.request().method()))
+                (ProblemType::MethodNotAllowed, format!("{} is not allowed here", res.request().method()))
             }
-            StatusCode::NOT_FOUND => ("not-found", format!("no resource at `{}`", res.request().path())),
-            s if s.is_server_error() => ("internal", "the server failed to answer".to_owned()),
-            _ => ("bad-request", status.canonical_reason().unwrap_or("error").to_owned()),
+            StatusCode::NOT_FOUND => (ProblemType::NotFound, format!("no resource at `{}`", res.request().path())),
+            s if s.is_server_error() => (ProblemType::Internal, "the server failed to answer".to_owned()),
+            _ => (ProblemType::BadRequest, status.canonical_reason().unwrap_or("error").to_owned()),
         };
-        let error = ApiError::new(status, slug, detail);
+        let mut error = ApiError::new(kind, detail);
+        // The answer keeps the status actix chose (a 413 of its own, say), under the nearest type.
+        error.status = status;
+        error.problem.status = status.as_u16();
+        error.problem.title = status.canonical_reason().unwrap_or("Error").to_owned();
         let (req, _) = res.into_parts();
         let response: HttpResponse<BoxBody> = actix_web::ResponseError::error_response(&error);
         Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, response).map_into_right_body()))

@@ -1,15 +1,90 @@
 //! Every error the API returns, as an RFC 9457 `application/problem+json` body with a stable
-//! `type` per kind (`urn:lineage:problem:<slug>`, listed in `docs/errors.md`).
+//! `type` per kind (`urn:lineage:problem:<slug>`, listed in `docs/errors.md`). [`ProblemType`]
+//! is the one list: each kind's slug, status and meaning, declared once.
 
 use crate::crypto::dsse::EnvelopeError;
 use crate::domain::{PayloadError, Refusal};
-use crate::ledger::{AppendError, Failed, SubmitError};
+use crate::ledger::{AppendError, Failed};
+use crate::log::OpenError;
 use crate::store::StoreError;
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 pub const PROBLEM_PREFIX: &str = "urn:lineage:problem:";
+
+macro_rules! problem_types {
+    ($($variant:ident = $slug:literal, $status:ident, $meaning:literal;)*) => {
+        /// A kind of error: its slug (the `type` after [`PROBLEM_PREFIX`]), its HTTP status and
+        /// what it means. `docs/errors.md` is generated from this list.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum ProblemType { $($variant,)* }
+
+        impl ProblemType {
+            pub const ALL: &'static [ProblemType] = &[$(ProblemType::$variant,)*];
+            pub fn slug(self) -> &'static str {
+                match self { $(ProblemType::$variant => $slug,)* }
+            }
+            pub fn status(self) -> StatusCode {
+                match self { $(ProblemType::$variant => StatusCode::$status,)* }
+            }
+            pub fn meaning(self) -> &'static str {
+                match self { $(ProblemType::$variant => $meaning,)* }
+            }
+            pub fn from_slug(slug: &str) -> Option<ProblemType> {
+                match slug { $($slug => Some(ProblemType::$variant),)* _ => None }
+            }
+        }
+    };
+}
+
+problem_types! {
+    MalformedJson = "malformed-json", BAD_REQUEST, "The body is not valid JSON.";
+    MalformedBody = "malformed-body", BAD_REQUEST, "The request body could not be read.";
+    InvalidEnvelope = "invalid-envelope", BAD_REQUEST, "The DSSE envelope is missing a field, has an unknown one, or does not carry exactly one well-formed signature.";
+    UnsupportedPayloadType = "unsupported-payload-type", BAD_REQUEST, "`payloadType` is not `application/vnd.lineage.event+json`.";
+    InvalidBase64 = "invalid-base64", BAD_REQUEST, "`payload` or a signature is not standard base64.";
+    InvalidBatch = "invalid-batch", BAD_REQUEST, "A batch body is not `{\"envelopes\": [...]}`.";
+    InvalidQuery = "invalid-query", BAD_REQUEST, "A query parameter is unknown, malformed or out of range (page sizes are 1 to 1000).";
+    InvalidPath = "invalid-path", BAD_REQUEST, "A path segment is malformed (a sequence that is not a number, an id with forbidden characters).";
+    InvalidTokenRequest = "invalid-token-request", BAD_REQUEST, "A token request names no valid name or an invalid project id.";
+    BadRequest = "bad-request", BAD_REQUEST, "Any other malformed request.";
+    Unauthorized = "unauthorized", UNAUTHORIZED, "No bearer token, or one the ledger did not issue.";
+    Forbidden = "forbidden", FORBIDDEN, "The token may not read this project, needs to cover every project, or is not an admin token.";
+    BadSignature = "bad-signature", FORBIDDEN, "The signature does not verify with the named key over PAE(payloadType, payload).";
+    UnknownKey = "unknown-key", FORBIDDEN, "The signature's key id is not registered.";
+    RevokedKey = "revoked-key", FORBIDDEN, "The key was revoked (also: revoking a key twice).";
+    KeyNotActors = "key-not-actors", FORBIDDEN, "The key belongs to another actor than the payload's `actor`.";
+    RoleNotAllowed = "role-not-allowed", FORBIDDEN, "The actor's role may not sign this kind (docs/roles.md).";
+    NotFound = "not-found", NOT_FOUND, "No such entry, event, project, actor or route.";
+    MethodNotAllowed = "method-not-allowed", METHOD_NOT_ALLOWED, "The route exists but not with this method.";
+    VersionConflict = "version-conflict", CONFLICT, "`expected_version` differs from the stream's version; `expected` and `actual` say both.";
+    EventIdConflict = "event-id-conflict", CONFLICT, "The event id is already in the log with a different payload.";
+    ProjectExists = "project-exists", CONFLICT, "`project_created` for a project that exists.";
+    DuplicateId = "duplicate-id", CONFLICT, "A record id the event creates (asset, prompt, generation, ...) already exists in the project.";
+    ActorExists = "actor-exists", CONFLICT, "`actor_registered` for an actor that exists.";
+    BodyTooLarge = "body-too-large", PAYLOAD_TOO_LARGE, "The request body is over the limit (256 KiB for one event, 16 MiB for a batch, by default).";
+    PayloadTooLarge = "payload-too-large", PAYLOAD_TOO_LARGE, "The decoded payload is over 64 KiB.";
+    BatchTooLarge = "batch-too-large", PAYLOAD_TOO_LARGE, "A batch holds more envelopes than the limit (1000 by default).";
+    UnsupportedMediaType = "unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "The body is not `application/json`.";
+    InvalidPayload = "invalid-payload", UNPROCESSABLE_ENTITY, "The payload is not a valid event: a field is missing, unknown, of the wrong type or out of bounds; `field` names it.";
+    UnknownKind = "unknown-kind", UNPROCESSABLE_ENTITY, "`kind` is not in the catalogue.";
+    UnsupportedSchemaVersion = "unsupported-schema-version", UNPROCESSABLE_ENTITY, "`schema_version` is not the kind's current version.";
+    WrongStream = "wrong-stream", UNPROCESSABLE_ENTITY, "An actor or key event outside the `system` stream, or a project event inside it.";
+    EmptyBatch = "empty-batch", UNPROCESSABLE_ENTITY, "A batch with no envelopes.";
+    ProjectNotFound = "project-not-found", UNPROCESSABLE_ENTITY, "The event names a project that does not exist.";
+    UnknownReference = "unknown-reference", UNPROCESSABLE_ENTITY, "A referenced asset, prompt, model version, pipeline, brief, reference or event does not exist in the same project; `field` names the reference.";
+    DigestMismatch = "digest-mismatch", UNPROCESSABLE_ENTITY, "A review or approval names a digest that is not the asset's.";
+    TreeSizeOutOfRange = "tree-size-out-of-range", UNPROCESSABLE_ENTITY, "A proof was asked for a tree size the log has not reached, or that does not contain the entry.";
+    PolicyViolation = "policy-violation", UNPROCESSABLE_ENTITY, "The project's workflow policy refuses the approval or delivery; `detail` names the rule and the missing evidence (docs/policies.md).";
+    AsOfOutOfRange = "as-of-out-of-range", UNPROCESSABLE_ENTITY, "`as_of` names a sequence beyond the head of the log or a time in the future.";
+    AlreadyRetracted = "already-retracted", UNPROCESSABLE_ENTITY, "The retracted event was already retracted.";
+    UnknownActor = "unknown-actor", UNPROCESSABLE_ENTITY, "A key event names an actor that is not registered.";
+    InvalidEvent = "invalid-event", UNPROCESSABLE_ENTITY, "The event breaks a rule of its kind (an empty list that must not be, an asset both selected and rejected, a reused key id); `field` and `detail` say which.";
+    Internal = "internal", INTERNAL_SERVER_ERROR, "The server failed; nothing was written.";
+    Unavailable = "unavailable", SERVICE_UNAVAILABLE, "The writer queue is full or the ledger is stopping; retry after `Retry-After` seconds.";
+    StorageUnavailable = "storage-unavailable", SERVICE_UNAVAILABLE, "The store failed; the append was not acknowledged and may be retried.";
+}
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -49,11 +124,12 @@ impl std::fmt::Display for ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, slug: &str, detail: impl Into<String>) -> ApiError {
+    pub fn new(kind: ProblemType, detail: impl Into<String>) -> ApiError {
+        let status = kind.status();
         ApiError {
             status,
             problem: Box::new(Problem {
-                problem_type: format!("{PROBLEM_PREFIX}{slug}"),
+                problem_type: format!("{PROBLEM_PREFIX}{}", kind.slug()),
                 title: status.canonical_reason().unwrap_or("Error").to_owned(),
                 status: status.as_u16(),
                 detail: detail.into(),
@@ -74,10 +150,15 @@ impl ApiError {
         self
     }
     pub fn not_found(detail: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::NOT_FOUND, "not-found", detail)
+        ApiError::new(ProblemType::NotFound, detail)
     }
     pub fn bad_query(detail: impl Into<String>) -> Self {
-        ApiError::new(StatusCode::BAD_REQUEST, "invalid-query", detail)
+        ApiError::new(ProblemType::InvalidQuery, detail)
+    }
+    /// The client may retry after this many seconds.
+    pub fn retry_after(mut self, seconds: u32) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 }
 
@@ -101,30 +182,23 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         log::error!("store: {e}");
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable", e.to_string())
+        ApiError::new(ProblemType::StorageUnavailable, e.to_string())
     }
 }
 
 impl From<EnvelopeError> for ApiError {
     fn from(e: EnvelopeError) -> Self {
-        let (status, slug, field) = match &e {
-            EnvelopeError::Json(_) => (StatusCode::BAD_REQUEST, "malformed-json", None),
-            EnvelopeError::Field { field, .. } => (StatusCode::BAD_REQUEST, "invalid-envelope", Some(field.clone())),
-            EnvelopeError::PayloadType(_) => {
-                (StatusCode::BAD_REQUEST, "unsupported-payload-type", Some("payloadType".into()))
-            }
-            EnvelopeError::Base64(f) => (StatusCode::BAD_REQUEST, "invalid-base64", Some((*f).to_owned())),
-            EnvelopeError::SignatureCount(_) => {
-                (StatusCode::BAD_REQUEST, "invalid-envelope", Some("signatures".into()))
-            }
-            EnvelopeError::SignatureLength => {
-                (StatusCode::BAD_REQUEST, "invalid-envelope", Some("signatures[0].sig".into()))
-            }
-            EnvelopeError::PayloadTooLarge(_) => {
-                (StatusCode::PAYLOAD_TOO_LARGE, "payload-too-large", Some("payload".into()))
-            }
+        use ProblemType as P;
+        let (kind, field) = match &e {
+            EnvelopeError::Json(_) => (P::MalformedJson, None),
+            EnvelopeError::Field { field, .. } => (P::InvalidEnvelope, Some(field.clone())),
+            EnvelopeError::PayloadType(_) => (P::UnsupportedPayloadType, Some("payloadType".into())),
+            EnvelopeError::Base64(f) => (P::InvalidBase64, Some((*f).to_owned())),
+            EnvelopeError::SignatureCount(_) => (P::InvalidEnvelope, Some("signatures".into())),
+            EnvelopeError::SignatureLength => (P::InvalidEnvelope, Some("signatures[0].sig".into())),
+            EnvelopeError::PayloadTooLarge(_) => (P::PayloadTooLarge, Some("payload".into())),
         };
-        let error = ApiError::new(status, slug, e.to_string());
+        let error = ApiError::new(kind, e.to_string());
         match field {
             Some(f) => error.field(f),
             None => error,
@@ -134,14 +208,16 @@ impl From<EnvelopeError> for ApiError {
 
 impl From<PayloadError> for ApiError {
     fn from(e: PayloadError) -> Self {
-        let slug = match &e {
-            PayloadError::Field { .. } => "invalid-payload",
-            PayloadError::UnknownKind(_) => "unknown-kind",
-            PayloadError::SchemaVersion { .. } => "unsupported-schema-version",
-            PayloadError::SystemKindOutsideSystem { .. } | PayloadError::ProjectKindInSystem { .. } => "wrong-stream",
+        let kind = match &e {
+            PayloadError::Field { .. } => ProblemType::InvalidPayload,
+            PayloadError::UnknownKind(_) => ProblemType::UnknownKind,
+            PayloadError::SchemaVersion { .. } => ProblemType::UnsupportedSchemaVersion,
+            PayloadError::SystemKindOutsideSystem { .. } | PayloadError::ProjectKindInSystem { .. } => {
+                ProblemType::WrongStream
+            }
         };
         let field = e.field_name().map(str::to_owned);
-        let error = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, slug, format!("{e}"));
+        let error = ApiError::new(kind, format!("{e}"));
         match field.as_deref() {
             Some("") => error.field("payload"),
             Some(f) => error.field(format!("payload.{f}")),
@@ -150,26 +226,18 @@ impl From<PayloadError> for ApiError {
     }
 }
 
-impl From<SubmitError> for ApiError {
-    fn from(e: SubmitError) -> Self {
+impl From<OpenError> for ApiError {
+    fn from(e: OpenError) -> Self {
         match e {
-            SubmitError::Envelope(e) => e.into(),
-            SubmitError::Payload(e) => e.into(),
+            OpenError::Envelope(e) => e.into(),
+            OpenError::Payload(e) => e.into(),
         }
     }
 }
 
-fn refusal_status(r: &Refusal) -> StatusCode {
-    match r {
-        Refusal::UnknownKey { .. }
-        | Refusal::RevokedKey { .. }
-        | Refusal::KeyNotActors { .. }
-        | Refusal::RoleNotAllowed { .. } => StatusCode::FORBIDDEN,
-        Refusal::ProjectExists { .. } | Refusal::DuplicateId { .. } | Refusal::ActorExists { .. } => {
-            StatusCode::CONFLICT
-        }
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    }
+/// The problem type of a refusal: the one its stable slug names.
+fn refusal_kind(r: &Refusal) -> ProblemType {
+    ProblemType::from_slug(r.slug()).unwrap_or(ProblemType::InvalidEvent)
 }
 
 fn refusal_field(r: &Refusal) -> Option<String> {
@@ -192,35 +260,29 @@ impl From<Failed> for ApiError {
     fn from(f: Failed) -> Self {
         let error = match f.error {
             AppendError::Refused(r) => {
-                let error = ApiError::new(refusal_status(&r), r.slug(), r.to_string());
+                let error = ApiError::new(refusal_kind(&r), r.to_string());
                 match refusal_field(&r) {
                     Some(field) => error.field(field),
                     None => error,
                 }
             }
             AppendError::BadSignature { .. } => {
-                ApiError::new(StatusCode::FORBIDDEN, "bad-signature", f.error.to_string()).field("signatures[0].sig")
+                ApiError::new(ProblemType::BadSignature, f.error.to_string()).field("signatures[0].sig")
             }
             AppendError::VersionConflict { expected, actual, .. } => {
-                let mut e = ApiError::new(StatusCode::CONFLICT, "version-conflict", f.error.to_string())
-                    .field("payload.expected_version");
+                let mut e =
+                    ApiError::new(ProblemType::VersionConflict, f.error.to_string()).field("payload.expected_version");
                 e.problem.expected = Some(expected);
                 e.problem.actual = Some(actual);
                 e
             }
             AppendError::EventIdConflict { .. } => {
-                ApiError::new(StatusCode::CONFLICT, "event-id-conflict", f.error.to_string()).field("payload.event_id")
+                ApiError::new(ProblemType::EventIdConflict, f.error.to_string()).field("payload.event_id")
             }
             AppendError::Busy | AppendError::ShuttingDown => {
-                let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", f.error.to_string());
-                e.retry_after = Some(1);
-                return e;
+                return ApiError::new(ProblemType::Unavailable, f.error.to_string()).retry_after(1)
             }
-            AppendError::Storage(msg) => {
-                let mut e = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage-unavailable", msg);
-                e.retry_after = Some(1);
-                return e;
-            }
+            AppendError::Storage(msg) => return ApiError::new(ProblemType::StorageUnavailable, msg).retry_after(1),
         };
         error.at(f.index)
     }
@@ -228,59 +290,49 @@ impl From<Failed> for ApiError {
 
 /// Every problem type the API returns: slug, status, meaning. `docs/errors.md` is generated from
 /// this list and the tests check that every answer's type is in it.
-pub const PROBLEM_TYPES: &[(&str, u16, &str)] = &[
-    ("malformed-json", 400, "The body is not valid JSON."),
-    ("malformed-body", 400, "The request body could not be read."),
-    ("invalid-envelope", 400, "The DSSE envelope is missing a field, has an unknown one, or does not carry exactly one well-formed signature."),
-    ("unsupported-payload-type", 400, "`payloadType` is not `application/vnd.lineage.event+json`."),
-    ("invalid-base64", 400, "`payload` or a signature is not standard base64."),
-    ("invalid-batch", 400, "A batch body is not `{\"envelopes\": [...]}`."),
-    ("invalid-query", 400, "A query parameter is unknown, malformed or out of range (page sizes are 1 to 1000)."),
-    ("invalid-path", 400, "A path segment is malformed (a sequence that is not a number, an id with forbidden characters)."),
-    ("invalid-token-request", 400, "A token request names no valid name or an invalid project id."),
-    ("bad-request", 400, "Any other malformed request."),
-    ("unauthorized", 401, "No bearer token, or one the ledger did not issue."),
-    ("forbidden", 403, "The token may not read this project, needs to cover every project, or is not an admin token."),
-    ("bad-signature", 403, "The signature does not verify with the named key over PAE(payloadType, payload)."),
-    ("unknown-key", 403, "The signature's key id is not registered."),
-    ("revoked-key", 403, "The key was revoked (also: revoking a key twice)."),
-    ("key-not-actors", 403, "The key belongs to another actor than the payload's `actor`."),
-    ("role-not-allowed", 403, "The actor's role may not sign this kind (docs/roles.md)."),
-    ("not-found", 404, "No such entry, event, project, actor or route."),
-    ("method-not-allowed", 405, "The route exists but not with this method."),
-    ("version-conflict", 409, "`expected_version` differs from the stream's version; `expected` and `actual` say both."),
-    ("event-id-conflict", 409, "The event id is already in the log with a different payload."),
-    ("project-exists", 409, "`project_created` for a project that exists."),
-    ("duplicate-id", 409, "A record id the event creates (asset, prompt, generation, ...) already exists in the project."),
-    ("actor-exists", 409, "`actor_registered` for an actor that exists."),
-    ("body-too-large", 413, "The request body is over the limit (256 KiB for one event, 16 MiB for a batch, by default)."),
-    ("payload-too-large", 413, "The decoded payload is over 64 KiB."),
-    ("batch-too-large", 413, "A batch holds more envelopes than the limit (1000 by default)."),
-    ("unsupported-media-type", 415, "The body is not `application/json`."),
-    ("invalid-payload", 422, "The payload is not a valid event: a field is missing, unknown, of the wrong type or out of bounds; `field` names it."),
-    ("unknown-kind", 422, "`kind` is not in the catalogue."),
-    ("unsupported-schema-version", 422, "`schema_version` is not the kind's current version."),
-    ("wrong-stream", 422, "An actor or key event outside the `system` stream, or a project event inside it."),
-    ("empty-batch", 422, "A batch with no envelopes."),
-    ("project-not-found", 422, "The event names a project that does not exist."),
-    ("unknown-reference", 422, "A referenced asset, prompt, model version, pipeline, brief, reference or event does not exist in the same project; `field` names the reference."),
-    ("digest-mismatch", 422, "A review or approval names a digest that is not the asset's."),
-    ("tree-size-out-of-range", 422, "A proof was asked for a tree size the log has not reached, or that does not contain the entry."),
-    ("policy-violation", 422, "The project's workflow policy refuses the approval or delivery; `detail` names the rule and the missing evidence (docs/policies.md)."),
-    ("as-of-out-of-range", 422, "`as_of` names a sequence beyond the head of the log or a time in the future."),
-    ("already-retracted", 422, "The retracted event was already retracted."),
-    ("unknown-actor", 422, "A key event names an actor that is not registered."),
-    ("invalid-event", 422, "The event breaks a rule of its kind (an empty list that must not be, an asset both selected and rejected, a reused key id); `field` and `detail` say which."),
-    ("internal", 500, "The server failed; nothing was written."),
-    ("unavailable", 503, "The writer queue is full or the ledger is stopping; retry after `Retry-After` seconds."),
-    ("storage-unavailable", 503, "The store failed; the append was not acknowledged and may be retried."),
-];
-
 /// `docs/errors.md`'s table.
 pub fn problem_table_markdown() -> String {
     let mut out = String::from("| type | status | meaning |\n|---|---|---|\n");
-    for (slug, status, meaning) in PROBLEM_TYPES {
+    for problem in ProblemType::ALL {
+        let (slug, status, meaning) = (problem.slug(), problem.status().as_u16(), problem.meaning());
         out.push_str(&format!("| `{PROBLEM_PREFIX}{slug}` | {status} | {meaning} |\n"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{ActorId, Digest, EventId, Id, KeyId, ProjectId};
+
+    #[test]
+    fn every_refusal_has_a_problem_type_of_its_own_slug() {
+        let key = KeyId::parse("k").unwrap();
+        let project = ProjectId::parse("p").unwrap();
+        let actor = ActorId::parse("a").unwrap();
+        let refusals = [
+            Refusal::UnknownKey { key: key.clone() },
+            Refusal::RevokedKey { key: key.clone() },
+            Refusal::KeyNotActors { key, owner: actor.clone(), actor: actor.clone() },
+            Refusal::RoleNotAllowed { role: "r", kind: "k" },
+            Refusal::ProjectNotFound { project: project.clone() },
+            Refusal::ProjectExists { project: project.clone() },
+            Refusal::UnknownReference { field: "f".into(), noun: "n", id: "i".into(), project: project.clone() },
+            Refusal::DuplicateId { field: "f".into(), noun: "n", id: "i".into(), project },
+            Refusal::DigestMismatch {
+                field: "f".into(),
+                asset: Id::parse("a").unwrap(),
+                given: Digest::of(b"g"),
+                actual: Digest::of(b"a"),
+            },
+            Refusal::Invalid { field: "f".into(), rule: "r" },
+            Refusal::AlreadyRetracted { event: EventId::parse("e").unwrap() },
+            Refusal::UnknownActor { actor: actor.clone() },
+            Refusal::ActorExists { actor },
+            Refusal::Policy { rule: "r", missing: "m".into() },
+        ];
+        for refusal in refusals {
+            assert_eq!(refusal_kind(&refusal).slug(), refusal.slug(), "{refusal:?}");
+        }
+    }
 }

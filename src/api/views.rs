@@ -1,7 +1,7 @@
 //! Response bodies.
 
 use crate::crypto::dsse::Envelope;
-use crate::entry::Entry;
+use crate::log::Entry;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use utoipa::ToSchema;

@@ -96,14 +96,20 @@ impl Frontier {
     }
 }
 
-/// Where proofs read stored nodes from.
+/// Where proofs read stored nodes from. A read may fail (a store's I/O); a node that is not
+/// there is `None`.
 pub trait Nodes {
-    fn node(&self, id: NodeId) -> Option<Hash>;
+    type Error;
+    fn node(&self, id: NodeId) -> Result<Option<Hash>, Self::Error>;
 }
 
-impl<F: Fn(NodeId) -> Option<Hash>> Nodes for F {
-    fn node(&self, id: NodeId) -> Option<Hash> {
-        self(id)
+/// Nodes held in memory, looked up by a function that cannot fail.
+pub struct InMemory<F>(pub F);
+
+impl<F: Fn(NodeId) -> Option<Hash>> Nodes for InMemory<F> {
+    type Error = std::convert::Infallible;
+    fn node(&self, id: NodeId) -> Result<Option<Hash>, Self::Error> {
+        Ok((self.0)(id))
     }
 }
 
@@ -112,68 +118,85 @@ fn largest_power_of_two_below(n: u64) -> u64 {
     1u64 << (63 - (n - 1).leading_zeros())
 }
 
-/// MTH of leaves `start .. start+size`, from stored complete subtrees.
-pub fn subtree(nodes: &impl Nodes, start: u64, size: u64) -> Option<Hash> {
+/// MTH of leaves `start .. start+size`, from stored complete subtrees; `None` when a node is
+/// missing.
+pub fn subtree<N: Nodes>(nodes: &N, start: u64, size: u64) -> Result<Option<Hash>, N::Error> {
     if size == 0 {
-        return Some(empty_root());
+        return Ok(Some(empty_root()));
     }
     if size.is_power_of_two() && start.is_multiple_of(size) {
         return nodes.node((size.trailing_zeros() as u8, start / size));
     }
     let k = largest_power_of_two_below(size);
-    Some(node_hash(&subtree(nodes, start, k)?, &subtree(nodes, start + k, size - k)?))
+    let (Some(left), Some(right)) = (subtree(nodes, start, k)?, subtree(nodes, start + k, size - k)?) else {
+        return Ok(None);
+    };
+    Ok(Some(node_hash(&left, &right)))
 }
 
-/// RFC 9162 §2.1.3.1 inclusion proof of leaf `index` in the tree of `size` leaves.
-pub fn inclusion_proof(nodes: &impl Nodes, index: u64, size: u64) -> Option<Vec<Hash>> {
+/// RFC 9162 §2.1.3.1 inclusion proof of leaf `index` in the tree of `size` leaves; `None` when
+/// the leaf is not in that tree or a node is missing.
+pub fn inclusion_proof<N: Nodes>(nodes: &N, index: u64, size: u64) -> Result<Option<Vec<Hash>>, N::Error> {
     if index >= size {
-        return None;
+        return Ok(None);
     }
     let mut proof = Vec::new();
     let (mut start, mut n, mut m) = (0u64, size, index);
     // Walks from the root down, collecting siblings; reversed at the end (leaf first).
     while n > 1 {
         let k = largest_power_of_two_below(n);
-        if m < k {
-            proof.push(subtree(nodes, start + k, n - k)?);
+        let sibling = if m < k {
+            let sibling = subtree(nodes, start + k, n - k)?;
             n = k;
+            sibling
         } else {
-            proof.push(subtree(nodes, start, k)?);
+            let sibling = subtree(nodes, start, k)?;
             start += k;
             m -= k;
             n -= k;
-        }
+            sibling
+        };
+        let Some(sibling) = sibling else { return Ok(None) };
+        proof.push(sibling);
     }
     proof.reverse();
-    Some(proof)
+    Ok(Some(proof))
 }
 
-/// RFC 9162 §2.1.4.1 consistency proof between trees of `old` and `new` leaves.
-pub fn consistency_proof(nodes: &impl Nodes, old: u64, new: u64) -> Option<Vec<Hash>> {
+/// RFC 9162 §2.1.4.1 consistency proof between trees of `old` and `new` leaves; `None` when the
+/// sizes allow none or a node is missing.
+pub fn consistency_proof<N: Nodes>(nodes: &N, old: u64, new: u64) -> Result<Option<Vec<Hash>>, N::Error> {
     if old == 0 || old > new {
-        return None;
+        return Ok(None);
     }
     let mut proof = Vec::new();
-    subproof(nodes, old, 0, new, true, &mut proof)?;
-    Some(proof)
+    Ok(subproof(nodes, old, 0, new, true, &mut proof)?.map(|()| proof))
 }
 
-fn subproof(nodes: &impl Nodes, m: u64, start: u64, n: u64, complete: bool, out: &mut Vec<Hash>) -> Option<()> {
+fn subproof<N: Nodes>(
+    nodes: &N,
+    m: u64,
+    start: u64,
+    n: u64,
+    complete: bool,
+    out: &mut Vec<Hash>,
+) -> Result<Option<()>, N::Error> {
     if m == n {
         if !complete {
-            out.push(subtree(nodes, start, n)?);
+            let Some(hash) = subtree(nodes, start, n)? else { return Ok(None) };
+            out.push(hash);
         }
-        return Some(());
+        return Ok(Some(()));
     }
     let k = largest_power_of_two_below(n);
-    if m <= k {
-        subproof(nodes, m, start, k, complete, out)?;
-        out.push(subtree(nodes, start + k, n - k)?);
+    let (inner, sibling) = if m <= k {
+        (subproof(nodes, m, start, k, complete, out)?, subtree(nodes, start + k, n - k)?)
     } else {
-        subproof(nodes, m - k, start + k, n - k, false, out)?;
-        out.push(subtree(nodes, start, k)?);
-    }
-    Some(())
+        (subproof(nodes, m - k, start + k, n - k, false, out)?, subtree(nodes, start, k)?)
+    };
+    let (Some(()), Some(sibling)) = (inner, sibling) else { return Ok(None) };
+    out.push(sibling);
+    Ok(Some(()))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -321,20 +344,21 @@ mod tests {
     #[test]
     fn incremental_roots_match_the_definition_and_proofs_verify() {
         let (nodes, roots) = tree(70);
-        let lookup = |id: NodeId| nodes.get(&id).copied();
+        let find = |id: NodeId| nodes.get(&id).copied();
+        let lookup = InMemory(find);
         let leaves: Vec<Hash> = (0..70u64).map(|i| leaf_hash(&i.to_be_bytes())).collect();
         for size in 0..=70usize {
             assert_eq!(roots[size], mth(&leaves[..size]), "root of {size}");
-            assert_eq!(subtree(&lookup, 0, size as u64), Some(roots[size]));
-            assert_eq!(Frontier::from_nodes(size as u64, lookup).map(|f| f.root()), Some(roots[size]));
+            assert_eq!(subtree(&lookup, 0, size as u64).unwrap(), Some(roots[size]));
+            assert_eq!(Frontier::from_nodes(size as u64, find).map(|f| f.root()), Some(roots[size]));
             for index in 0..size as u64 {
                 let proof: Vec<Vec<u8>> =
-                    inclusion_proof(&lookup, index, size as u64).unwrap().iter().map(|h| h.to_vec()).collect();
+                    inclusion_proof(&lookup, index, size as u64).unwrap().unwrap().iter().map(|h| h.to_vec()).collect();
                 verify_inclusion(index, size as u64, &leaves[index as usize], &proof, &roots[size]).unwrap();
             }
             for old in 1..=size as u64 {
                 let proof: Vec<Vec<u8>> =
-                    consistency_proof(&lookup, old, size as u64).unwrap().iter().map(|h| h.to_vec()).collect();
+                    consistency_proof(&lookup, old, size as u64).unwrap().unwrap().iter().map(|h| h.to_vec()).collect();
                 verify_consistency(old, size as u64, &roots[old as usize], &roots[size], &proof)
                     .unwrap_or_else(|e| panic!("{old} -> {size}: {e}"));
             }
@@ -344,9 +368,10 @@ mod tests {
     #[test]
     fn tampered_proofs_fail() {
         let (nodes, roots) = tree(13);
-        let lookup = |id: NodeId| nodes.get(&id).copied();
+        let lookup = InMemory(|id: NodeId| nodes.get(&id).copied());
         let leaf = leaf_hash(&5u64.to_be_bytes());
-        let mut proof: Vec<Vec<u8>> = inclusion_proof(&lookup, 5, 13).unwrap().iter().map(|h| h.to_vec()).collect();
+        let mut proof: Vec<Vec<u8>> =
+            inclusion_proof(&lookup, 5, 13).unwrap().unwrap().iter().map(|h| h.to_vec()).collect();
         assert_eq!(verify_inclusion(6, 13, &leaf, &proof, &roots[13]), Err(ProofError::RootMismatch));
         proof[1][0] ^= 1;
         assert_eq!(verify_inclusion(5, 13, &leaf, &proof, &roots[13]), Err(ProofError::RootMismatch));

@@ -310,37 +310,57 @@ mod tests {
 }
 
 /// An ed25519 public key, written as standard base64 of its 32 bytes; only valid curve points
-/// are accepted.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// are accepted. It holds the decoded key as well, so that no caller decodes it again.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
-pub struct PublicKeyBytes([u8; 32]);
+pub struct PublicKeyBytes {
+    bytes: [u8; 32],
+    key: ed25519_dalek::VerifyingKey,
+}
+
+impl PartialEq for PublicKeyBytes {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
+    }
+}
+impl Eq for PublicKeyBytes {}
+
+const PUBLIC_KEY_PATTERN: &str = "standard base64 of a 32-byte ed25519 public key";
 
 impl PublicKeyBytes {
     pub fn parse(s: &str) -> Result<Self, ValueError> {
         use base64::Engine as _;
-        const PATTERN: &str = "standard base64 of a 32-byte ed25519 public key";
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(s)
-            .map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
-        let bytes: [u8; 32] = bytes.try_into().map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
-        let key =
-            ed25519_dalek::VerifyingKey::from_bytes(&bytes).map_err(|_| ValueError::Pattern { pattern: PATTERN })?;
+            .map_err(|_| ValueError::Pattern { pattern: PUBLIC_KEY_PATTERN })?;
+        let bytes: [u8; 32] = bytes.try_into().map_err(|_| ValueError::Pattern { pattern: PUBLIC_KEY_PATTERN })?;
+        Self::from_bytes(bytes)
+    }
+    /// The key of 32 encoded bytes, with the checks of [`PublicKeyBytes::parse`].
+    pub fn from_bytes(bytes: [u8; 32]) -> Result<Self, ValueError> {
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+            .map_err(|_| ValueError::Pattern { pattern: PUBLIC_KEY_PATTERN })?;
         // A small-order key would let its holder make signatures that verify one way and not
         // another; such keys are refused outright.
         if key.is_weak() {
-            return Err(ValueError::Pattern { pattern: PATTERN });
+            return Err(ValueError::Pattern { pattern: PUBLIC_KEY_PATTERN });
         }
-        Ok(Self(bytes))
+        Ok(Self { bytes, key })
     }
-    pub fn from_bytes(bytes: [u8; 32]) -> Self {
-        Self(bytes)
+    /// The public half of a signing key this process holds.
+    pub fn from_key(key: ed25519_dalek::VerifyingKey) -> Self {
+        Self { bytes: key.to_bytes(), key }
     }
     pub fn bytes(&self) -> &[u8; 32] {
-        &self.0
+        &self.bytes
+    }
+    /// The decoded key, ready to verify with.
+    pub fn key(&self) -> &ed25519_dalek::VerifyingKey {
+        &self.key
     }
     pub fn to_base64(&self) -> String {
         use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD.encode(self.0)
+        base64::engine::general_purpose::STANDARD.encode(self.bytes)
     }
 }
 impl TryFrom<String> for PublicKeyBytes {

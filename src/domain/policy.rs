@@ -3,7 +3,7 @@
 //! that is missing.
 
 use super::event::*;
-use super::rules::Refusal;
+use super::refusal::Refusal;
 use super::state::{Namespace, Record, View};
 
 /// Every rule: its name, the content types it applies to ("any" for all), what it requires.

@@ -2,65 +2,11 @@
 //! accepts it or names the rule it breaks. It never changes anything.
 
 use super::event::*;
-use super::ids::{ActorId, Digest, EventId, Id, KeyId, ProjectId};
+use super::ids::{Digest, Id, KeyId, ProjectId};
+use super::refusal::{DecideError, Refusal};
 use super::roles::may_submit;
 use super::state::{Namespace, Record, View};
 use std::collections::HashSet;
-
-/// Why an event was refused. Each variant is one stable problem type at the API.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    #[error("key `{key}` is not registered")]
-    UnknownKey { key: KeyId },
-    #[error("key `{key}` was revoked")]
-    RevokedKey { key: KeyId },
-    #[error("key `{key}` belongs to actor `{owner}`, but the payload names actor `{actor}`")]
-    KeyNotActors { key: KeyId, owner: ActorId, actor: ActorId },
-    #[error("role `{role}` may not submit `{kind}` events (see the role matrix)")]
-    RoleNotAllowed { role: &'static str, kind: &'static str },
-    #[error("project `{project}` does not exist")]
-    ProjectNotFound { project: ProjectId },
-    #[error("project `{project}` already exists")]
-    ProjectExists { project: ProjectId },
-    #[error("`{field}` names {noun} `{id}`, which does not exist in project `{project}`")]
-    UnknownReference { field: String, noun: &'static str, id: String, project: ProjectId },
-    #[error("`{field}`: {noun} `{id}` already exists in project `{project}`")]
-    DuplicateId { field: String, noun: &'static str, id: String, project: ProjectId },
-    #[error("`{field}` is {given}, but asset `{asset}` has digest {actual}")]
-    DigestMismatch { field: String, asset: Id, given: Digest, actual: Digest },
-    #[error("`{field}`: {rule}")]
-    Invalid { field: String, rule: &'static str },
-    #[error("`body.event_id`: event `{event}` was already retracted")]
-    AlreadyRetracted { event: EventId },
-    #[error("actor `{actor}` is not registered")]
-    UnknownActor { actor: ActorId },
-    #[error("actor `{actor}` already exists")]
-    ActorExists { actor: ActorId },
-    #[error("workflow policy `{rule}`: {missing}")]
-    Policy { rule: &'static str, missing: String },
-}
-
-impl Refusal {
-    /// The stable slug of the problem type.
-    pub fn slug(&self) -> &'static str {
-        match self {
-            Refusal::UnknownKey { .. } => "unknown-key",
-            Refusal::RevokedKey { .. } => "revoked-key",
-            Refusal::KeyNotActors { .. } => "key-not-actors",
-            Refusal::RoleNotAllowed { .. } => "role-not-allowed",
-            Refusal::ProjectNotFound { .. } => "project-not-found",
-            Refusal::ProjectExists { .. } => "project-exists",
-            Refusal::UnknownReference { .. } => "unknown-reference",
-            Refusal::DuplicateId { .. } => "duplicate-id",
-            Refusal::DigestMismatch { .. } => "digest-mismatch",
-            Refusal::Invalid { .. } => "invalid-event",
-            Refusal::AlreadyRetracted { .. } => "already-retracted",
-            Refusal::UnknownActor { .. } => "unknown-actor",
-            Refusal::ActorExists { .. } => "actor-exists",
-            Refusal::Policy { .. } => "policy-violation",
-        }
-    }
-}
 
 /// Checks who signed: the key must be registered to the payload's actor, not revoked, and the
 /// actor's role must allow the kind.
@@ -81,20 +27,20 @@ pub fn check_signer(view: &View<'_>, payload: &Payload, key: &KeyId) -> Result<(
 
 /// Checks the event against the state: every reference resolves inside its project, every new id
 /// is new, digests match the assets they name.
-pub fn decide(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> {
+pub fn decide(view: &View<'_>, payload: &Payload) -> Result<(), DecideError> {
     let project = &payload.project;
     if project.is_system() {
-        return decide_system(view, &payload.body);
+        return Ok(decide_system(view, &payload.body)?);
     }
     match &payload.body {
         Body::ProjectCreated(_) => {
             return if view.project_exists(project) {
-                Err(Refusal::ProjectExists { project: project.clone() })
+                Err(Refusal::ProjectExists { project: project.clone() }.into())
             } else {
                 Ok(())
             };
         }
-        _ if !view.project_exists(project) => return Err(Refusal::ProjectNotFound { project: project.clone() }),
+        _ if !view.project_exists(project) => return Err(Refusal::ProjectNotFound { project: project.clone() }.into()),
         _ => {}
     }
     let refs = Refs { view, project };
@@ -120,13 +66,13 @@ pub fn decide(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> {
         }
         Body::SelectionMade(b) => {
             if b.selected.is_empty() && b.rejected.is_empty() {
-                return Err(invalid("body.selected", "a selection selects or rejects at least one asset"));
+                return Err(invalid("body.selected", "a selection selects or rejects at least one asset").into());
             }
             refs.all_exist("body.selected", N::Asset, &b.selected)?;
             refs.all_exist("body.rejected", N::Asset, &b.rejected)?;
             let selected: HashSet<&Id> = b.selected.iter().collect();
             if b.rejected.iter().any(|r| selected.contains(r)) {
-                return Err(invalid("body.rejected", "an asset cannot be both selected and rejected"));
+                return Err(invalid("body.rejected", "an asset cannot be both selected and rejected").into());
             }
         }
         Body::PostEditApplied(b) => {
@@ -139,7 +85,7 @@ pub fn decide(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> {
             non_empty("body.checks", &b.checks)?;
             let mut seen = HashSet::new();
             if !b.checks.iter().all(|c| seen.insert(c.check)) {
-                return Err(invalid("body.checks", "each check appears at most once"));
+                return Err(invalid("body.checks", "each check appears at most once").into());
             }
         }
         Body::ApprovalRecorded(b) => refs.digest_matches("body.digest", &b.asset, &b.digest)?,
@@ -150,16 +96,17 @@ pub fn decide(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> {
     match &payload.body {
         Body::NoteAdded(b) => refs.all_exist("body.assets", N::Asset, &b.assets)?,
         Body::EventRetracted(b) => {
-            if !view.has_event(project, &b.event_id) {
+            if !view.has_event(project, &b.event_id)? {
                 return Err(Refusal::UnknownReference {
                     field: "body.event_id".into(),
                     noun: "event",
                     id: b.event_id.to_string(),
                     project: project.clone(),
-                });
+                }
+                .into());
             }
             if view.is_retracted(project, &b.event_id) {
-                return Err(Refusal::AlreadyRetracted { event: b.event_id.clone() });
+                return Err(Refusal::AlreadyRetracted { event: b.event_id.clone() }.into());
             }
         }
         _ => {}
@@ -296,7 +243,8 @@ mod tests {
     use super::*;
     use crate::domain::event::Payload;
     use crate::domain::ids::PublicKeyBytes;
-    use crate::domain::state::{Changes, Events, LedgerState, NoEvents, SystemState};
+    use crate::domain::state::{Changes, Events, LedgerState, LookupFailed, NoEvents, SystemState};
+    use crate::domain::{ActorId, EventId};
     use serde_json::{json, Value};
 
     const KEY: [u8; 32] = [
@@ -308,6 +256,14 @@ mod tests {
         let json = json!({"event_id": format!("e-{}", rand_id()), "project": project, "kind": kind,
             "schema_version": 1, "actor": actor, "occurred_at": "2026-01-01T00:00:00Z", "body": body});
         Payload::parse(&serde_json::to_vec(&json).unwrap()).unwrap()
+    }
+
+    /// The refusal of a decision whose lookups cannot fail.
+    fn refused(e: DecideError) -> Refusal {
+        match e {
+            DecideError::Refused(r) => r,
+            DecideError::Lookup(e) => panic!("{e}"),
+        }
     }
 
     fn rand_id() -> u64 {
@@ -325,7 +281,7 @@ mod tests {
         let system = SystemState::genesis(
             ActorId::parse("ledger").unwrap(),
             KeyId::parse("ledger").unwrap(),
-            PublicKeyBytes::from_bytes(KEY),
+            PublicKeyBytes::from_bytes(KEY).unwrap(),
         );
         let mut state = LedgerState::new(system);
         for (kind, body) in [
@@ -361,7 +317,7 @@ mod tests {
         let project = if kind.starts_with("actor") || kind.starts_with("key") { "system" } else { "p" };
         let p = payload(project, "x", kind, body.clone());
         let view = View { base: &state, changes: &Changes::default(), events: &NoEvents };
-        let got = decide(&view, &p).map_err(|r| {
+        let got = decide(&view, &p).map_err(refused).map_err(|r| {
             let field = match &r {
                 Refusal::UnknownReference { field, .. }
                 | Refusal::DuplicateId { field, .. }
@@ -559,7 +515,7 @@ mod tests {
         state.merge(changes);
         let again = payload("p", "x", "prompt_authored", json!({"prompt_id": "pr3", "text": "t"}));
         let view = View { base: &state, changes: &Changes::default(), events: &NoEvents };
-        assert_eq!(decide(&view, &again).unwrap_err().slug(), "duplicate-id");
+        assert_eq!(refused(decide(&view, &again).unwrap_err()).slug(), "duplicate-id");
     }
 
     #[test]
@@ -589,8 +545,8 @@ mod tests {
     struct Logged(Vec<(&'static str, String)>);
 
     impl Events for Logged {
-        fn in_project(&self, project: &ProjectId, event: &EventId) -> bool {
-            self.0.iter().any(|(p, e)| *p == project.as_str() && e == event.as_str())
+        fn in_project(&self, project: &ProjectId, event: &EventId) -> Result<bool, LookupFailed> {
+            Ok(self.0.iter().any(|(p, e)| *p == project.as_str() && e == event.as_str()))
         }
     }
 
@@ -616,7 +572,7 @@ mod tests {
                 changes.stage(&base, earlier);
             }
             let view = View { base: &base, changes: &changes, events: &logged };
-            assert_eq!(decide(&view, &retract(&target)).err().map(|r| r.slug()), expected, "case {i}");
+            assert_eq!(decide(&view, &retract(&target)).err().map(|r| refused(r).slug()), expected, "case {i}");
         }
     }
 }

@@ -358,20 +358,27 @@ pub struct Changes {
     events: Vec<(ProjectId, EventId)>,
 }
 
+/// A lookup of the log that could not be answered (the store failed to read): a decision that
+/// needed it is neither an acceptance nor a refusal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the log could not be read: {0}")]
+pub struct LookupFailed(pub String);
+
 /// The log's events as far as the rules ask about them: a retraction must name an event of its
 /// project. Answered from an index of the log (the store's, or a replay's) rather than kept in
-/// the state, which would hold a key for every event ever accepted.
+/// the state, which would hold a key for every event ever accepted. The index may fail to
+/// answer, and says so.
 pub trait Events {
     /// Whether the event was accepted into the project before the request being decided.
-    fn in_project(&self, project: &ProjectId, event: &EventId) -> bool;
+    fn in_project(&self, project: &ProjectId, event: &EventId) -> Result<bool, LookupFailed>;
 }
 
 /// For checks that never ask (signers, evidence bundles): no event is known.
 pub struct NoEvents;
 
 impl Events for NoEvents {
-    fn in_project(&self, _: &ProjectId, _: &EventId) -> bool {
-        false
+    fn in_project(&self, _: &ProjectId, _: &EventId) -> Result<bool, LookupFailed> {
+        Ok(false)
     }
 }
 
@@ -428,8 +435,11 @@ impl View<'_> {
         let staged = self.changes.projects.get(project);
         staged.into_iter().chain(self.base.project(project)).find_map(|p| p.record_by_key(ns, &key))
     }
-    pub fn has_event(&self, project: &ProjectId, id: &EventId) -> bool {
-        self.changes.events.iter().any(|(p, e)| p == project && e == id) || self.events.in_project(project, id)
+    pub fn has_event(&self, project: &ProjectId, id: &EventId) -> Result<bool, LookupFailed> {
+        if self.changes.events.iter().any(|(p, e)| p == project && e == id) {
+            return Ok(true);
+        }
+        self.events.in_project(project, id)
     }
     pub fn is_retracted(&self, project: &ProjectId, id: &EventId) -> bool {
         self.changes.projects.get(project).is_some_and(|p| p.is_retracted(id))

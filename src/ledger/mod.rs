@@ -1,19 +1,26 @@
 //! The ledger service: checks and verifies submissions, hands them to the group-commit writer,
 //! and serves reads clamped to what is durable.
+//!
+//! `mod.rs` is the facade (start, prepare, append); [`queries`] and [`tree`] hold the reads and
+//! proofs, [`writer`] decides commits and [`persister`] makes them durable, [`published`] is what
+//! they show readers.
 
+pub mod evidence;
+mod persister;
 mod projection_cache;
-pub mod replay;
+mod published;
+mod queries;
+pub mod tree;
 mod writer;
 
-use crate::crypto::dsse::{Envelope, EnvelopeError, Opened};
-use crate::crypto::merkle::{self, Hash, NodeId};
-use crate::domain::{KeyId, Payload, PayloadError, ProjectId, Refusal, SystemState};
-use crate::entry::Entry;
-use crate::store::{Store, StoreError};
-use ed25519_dalek::VerifyingKey;
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use crate::crypto::checkpoint::NoteVerifier;
+use crate::crypto::dsse::{Envelope, Opened};
+use crate::domain::{Payload, ProjectId, Refusal, SystemState};
+use crate::log::admission::Rejection;
+use crate::log::OpenError;
+use crate::store::{LogStore, StoreError};
+use published::Published;
+use std::sync::Arc;
 
 pub use writer::{CheckpointSigner, SignedCheckpoint, WriterConfig};
 
@@ -36,24 +43,16 @@ pub struct Submission {
     pub raw: Vec<u8>,
     pub opened: Opened,
     pub payload: Payload,
-    /// Whether the signature was already verified against the key cache.
+    /// Whether the signature was already verified against the key registered under its key id.
     verified: bool,
 }
 
 /// An entry the append produced or, for a retried event, found.
 #[derive(Debug, Clone)]
 pub struct Appended {
-    pub entry: Entry,
+    pub entry: crate::log::Entry,
     /// `false` when the event id was already in the log with the same payload.
     pub created: bool,
-}
-
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum SubmitError {
-    #[error(transparent)]
-    Envelope(#[from] EnvelopeError),
-    #[error(transparent)]
-    Payload(#[from] PayloadError),
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -61,7 +60,7 @@ pub enum AppendError {
     #[error("{0}")]
     Refused(Refusal),
     #[error("the signature does not verify with key `{key}`")]
-    BadSignature { key: KeyId },
+    BadSignature { key: crate::domain::KeyId },
     #[error("expected version {expected} of stream `{project}`, it is at {actual}")]
     VersionConflict { project: ProjectId, expected: u64, actual: u64 },
     #[error("event `{event_id}` is already in the log (entry {sequence}) with a different payload")]
@@ -74,6 +73,20 @@ pub enum AppendError {
     Storage(String),
 }
 
+impl From<Rejection> for AppendError {
+    fn from(rejection: Rejection) -> Self {
+        match rejection {
+            Rejection::Signer(refusal) | Rejection::Rule(refusal) => AppendError::Refused(refusal),
+            Rejection::BadSignature { key } => AppendError::BadSignature { key },
+            Rejection::VersionConflict { project, expected, actual } => {
+                AppendError::VersionConflict { project, expected, actual }
+            }
+            // A decision the store's failure left open is the store's failure.
+            Rejection::Lookup(failed) => AppendError::Storage(failed.to_string()),
+        }
+    }
+}
+
 /// An append failure and the position, in the request, of the event that caused it.
 #[derive(Debug, Clone)]
 pub struct Failed {
@@ -81,124 +94,38 @@ pub struct Failed {
     pub error: AppendError,
 }
 
-struct Shared {
-    /// Entries below this sequence are durable; readers see nothing at or past it.
-    committed: AtomicU64,
-    /// Every key ever registered, decoded once. Revocation is checked by the writer.
-    keys: RwLock<HashMap<KeyId, VerifyingKey>>,
-    system: RwLock<SystemState>,
-    /// The checkpoint of the durable log.
-    checkpoint: RwLock<Option<SignedCheckpoint>>,
-    verifier: crate::crypto::checkpoint::NoteVerifier,
-    /// The read models of recently queried projects, folded from durable entries on demand.
-    projections: projection_cache::ProjectionCache,
-}
-
 #[derive(Clone)]
 pub struct Ledger {
-    store: Arc<dyn Store>,
+    store: Arc<dyn LogStore>,
     submit: crossbeam_channel::Sender<writer::Request>,
-    shared: Arc<Shared>,
-}
-
-/// Adds to a commit the Merkle nodes the entries complete (advancing `frontier`) and the assets
-/// each entry's payload names.
-pub fn index_entries<'a>(
-    entries: impl Iterator<Item = (&'a Entry, &'a Payload)>,
-    frontier: &mut merkle::Frontier,
-    commit: &mut crate::store::Commit,
-) {
-    for (entry, payload) in entries {
-        commit.nodes.extend(
-            frontier.push(entry.leaf_hash()).into_iter().filter(|((level, _), _)| *level >= LOWEST_STORED_LEVEL),
-        );
-        for asset in crate::domain::state::named_assets(&payload.body) {
-            commit.mentions.push((entry.project.clone(), asset.to_string(), entry.sequence));
-        }
-    }
-}
-
-/// The lowest level of the Merkle tree written to the store. Nodes below it cover at most eight
-/// entries and are hashed again from those entries when a proof needs them: a proof then reads a
-/// few more entries, and the store holds one node per sixteen entries instead of one per entry.
-pub const LOWEST_STORED_LEVEL: u8 = 4;
-
-/// A node of the tree: low levels hashed from the entries they cover, higher levels as stored.
-pub fn stored_node(store: &dyn Store, (level, index): NodeId) -> Result<Option<Hash>, StoreError> {
-    if level >= LOWEST_STORED_LEVEL {
-        return store.node((level, index));
-    }
-    let width = 1u64 << level;
-    let entries = store.range(index * width, width as usize)?;
-    if entries.len() as u64 != width {
-        return Ok(None);
-    }
-    let mut hashes: Vec<Hash> = entries.iter().map(|e| e.leaf_hash()).collect();
-    while hashes.len() > 1 {
-        hashes = hashes.chunks(2).map(|pair| merkle::node_hash(&pair[0], &pair[1])).collect();
-    }
-    Ok(hashes.pop())
-}
-
-/// Stored nodes as proofs read them.
-pub struct NodeLookup<'a>(&'a dyn Fn(NodeId) -> Option<Hash>);
-
-impl merkle::Nodes for NodeLookup<'_> {
-    fn node(&self, id: NodeId) -> Option<Hash> {
-        (self.0)(id)
-    }
-}
-
-/// Opens a stored entry: its envelope and payload.
-pub fn open_entry(entry: &Entry) -> Result<(Opened, Payload), SubmitError> {
-    let opened = Envelope::from_json(&entry.envelope)?.open()?;
-    let payload = Payload::parse(&opened.payload)?;
-    Ok((opened, payload))
-}
-
-impl Shared {
-    /// Verifies, as one batch, the signatures not verified yet whose keys are known; `verified`
-    /// stays false for the others (a failure, or a key registered since), which the writer then
-    /// checks one by one against the keys as they stand.
-    fn verify_unverified<'a>(&self, subs: impl Iterator<Item = &'a mut Submission>) {
-        let keys = self.keys.read().expect("key cache lock");
-        let mut waiting: Vec<(&mut Submission, &VerifyingKey)> =
-            subs.filter(|s| !s.verified).filter_map(|s| keys.get(&s.opened.key_id).map(|k| (s, k))).collect();
-        let pairs: Vec<(&Opened, &VerifyingKey)> = waiting.iter().map(|(s, k)| (&s.opened, *k)).collect();
-        let verdicts = crate::crypto::dsse::verify_each(&pairs);
-        drop(pairs);
-        for ((sub, _), ok) in waiting.iter_mut().zip(verdicts) {
-            sub.verified = ok;
-        }
-    }
+    published: Arc<Published>,
 }
 
 impl Ledger {
     /// Loads the log from the store and starts the writer thread.
     pub fn start(
-        store: Arc<dyn Store>,
+        store: Arc<dyn LogStore>,
         genesis: SystemState,
         signer: CheckpointSigner,
         config: LedgerConfig,
     ) -> Result<Ledger, StoreError> {
         let verifier = signer.verifier();
         let (state, next) = writer::WriterState::load(store.as_ref(), genesis, &verifier)?;
-        let shared = Arc::new(Shared {
-            committed: AtomicU64::new(next),
-            keys: RwLock::new(writer::all_keys(&state.ledger.system)),
-            system: RwLock::new(state.ledger.system.clone()),
-            checkpoint: RwLock::new(state.checkpoint.clone()),
+        let published = Arc::new(Published::new(
+            next,
+            state.ledger.system.clone(),
+            state.checkpoint.clone(),
             verifier,
-            projections: projection_cache::ProjectionCache::new(config.projection_cache_bytes),
-        });
+            config.projection_cache_bytes,
+        ));
         let (tx, rx) = crossbeam_channel::bounded(config.writer.queue_capacity);
-        writer::spawn(store.clone(), state, rx, shared.clone(), config.writer, signer);
-        Ok(Ledger { store, submit: tx, shared })
+        writer::spawn(store.clone(), state, rx, published.clone(), config.writer, signer);
+        Ok(Ledger { store, submit: tx, published })
     }
 
     /// Parses envelopes and payloads, and verifies every signature whose key is known (in one
     /// batch). Errors name the position of the first bad envelope.
-    pub fn prepare(&self, raws: Vec<Vec<u8>>) -> Result<Vec<Submission>, (usize, SubmitError)> {
+    pub fn prepare(&self, raws: Vec<Vec<u8>>) -> Result<Vec<Submission>, (usize, OpenError)> {
         let mut subs = Vec::with_capacity(raws.len());
         for (i, raw) in raws.into_iter().enumerate() {
             let opened = Envelope::from_json(&raw).and_then(|e| e.open()).map_err(|e| (i, e.into()))?;
@@ -210,7 +137,7 @@ impl Ledger {
         // would. A single event is left to the writer, which checks the signatures of every
         // single event waiting in its queue as one batch, at a third of the cost each.
         if subs.len() > 1 {
-            self.shared.verify_unverified(subs.iter_mut());
+            self.published.verify_known(subs.iter_mut().map(|s| (&s.opened, &mut s.verified)));
         }
         // A failure leaves `verified` false: the writer checks it against the keys as they stand
         // and names the bad one.
@@ -231,212 +158,19 @@ impl Ledger {
         answer.await.unwrap_or(Err(Failed { index: 0, error: AppendError::ShuttingDown }))
     }
 
-    /// The number of durable entries.
-    pub fn len(&self) -> u64 {
-        self.shared.committed.load(Ordering::Acquire)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    pub fn entry(&self, sequence: u64) -> Result<Option<Entry>, StoreError> {
-        if sequence >= self.len() {
-            return Ok(None);
-        }
-        self.store.entry(sequence)
-    }
-
-    pub fn entry_by_event(&self, event_id: &str) -> Result<Option<Entry>, StoreError> {
-        match self.store.sequence_of_event(event_id)? {
-            Some(seq) => self.entry(seq),
-            None => Ok(None),
-        }
-    }
-
-    pub fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
-        let len = self.len();
-        if from >= len {
-            return Ok(vec![]);
-        }
-        self.store.range(from, limit.min((len - from) as usize))
-    }
-
-    pub fn project_entries(&self, project: &str, from_version: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
-        let len = self.len();
-        let mut out = Vec::new();
-        for seq in self.store.project_sequences(project, from_version, limit)? {
-            if seq >= len {
-                break;
-            }
-            if let Some(entry) = self.store.entry(seq)? {
-                out.push(entry);
-            }
-        }
-        Ok(out)
-    }
-
     /// Actors and keys as of the last commit.
     pub fn system(&self) -> SystemState {
-        self.shared.system.read().expect("system lock").clone()
+        self.published.system()
     }
 
     /// The latest checkpoint; it covers every durable entry.
     pub fn checkpoint(&self) -> Option<SignedCheckpoint> {
-        self.shared.checkpoint.read().expect("checkpoint lock").clone()
+        self.published.checkpoint()
     }
 
     /// The key that verifies checkpoints.
-    pub fn verifier(&self) -> &crate::crypto::checkpoint::NoteVerifier {
-        &self.shared.verifier
-    }
-
-    /// Inclusion proof of entry `sequence` in the tree of `size` entries.
-    pub fn inclusion_proof(&self, sequence: u64, size: u64) -> Result<Option<Vec<Hash>>, StoreError> {
-        if size > self.len() {
-            return Ok(None);
-        }
-        self.with_nodes(|nodes| merkle::inclusion_proof(nodes, sequence, size))
-    }
-
-    /// Consistency proof between the trees of `old` and `new` entries.
-    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Option<Vec<Hash>>, StoreError> {
-        if new > self.len() {
-            return Ok(None);
-        }
-        self.with_nodes(|nodes| merkle::consistency_proof(nodes, old, new))
-    }
-
-    /// The root of the tree of the first `size` entries.
-    pub fn root(&self, size: u64) -> Result<Option<Hash>, StoreError> {
-        if size > self.len() {
-            return Ok(None);
-        }
-        self.with_nodes(|nodes| merkle::subtree(nodes, 0, size))
-    }
-
-    /// Runs a proof computation over the stored nodes; a node that cannot be read is an error,
-    /// never a wrong proof.
-    fn with_nodes<T>(&self, f: impl FnOnce(&NodeLookup<'_>) -> Option<T>) -> Result<Option<T>, StoreError> {
-        let failure = std::cell::RefCell::new(None);
-        let read = |id: NodeId| match stored_node(self.store.as_ref(), id) {
-            Ok(Some(hash)) => Some(hash),
-            Ok(None) => {
-                failure.replace(Some(StoreError::Corrupt {
-                    sequence: id.1 << id.0,
-                    reason: format!("Merkle node {id:?} is missing"),
-                }));
-                None
-            }
-            Err(e) => {
-                failure.replace(Some(e));
-                None
-            }
-        };
-        let result = f(&NodeLookup(&read));
-        match failure.into_inner() {
-            Some(e) if result.is_none() => Err(e),
-            _ => Ok(result),
-        }
-    }
-
-    /// Runs `f` on a project's projections as of the durable length, with the log size they
-    /// reflect; `None` when the project has no entries. The projections are cached (within
-    /// `projection_cache_bytes`) and caught up with the entries committed since they were
-    /// last read.
-    pub fn with_project<T>(
-        &self,
-        project: &ProjectId,
-        f: impl FnOnce(&crate::projections::ProjectProjection, u64) -> T,
-    ) -> Result<Option<T>, StoreError> {
-        let cache = &self.shared.projections;
-        let slot = cache.slot(project);
-        let size = self.len();
-        if slot.read().expect("projection lock").size < size {
-            let mut folded = slot.write().expect("projection lock");
-            if folded.size < size {
-                self.fold_project(project.as_str(), &mut folded.projection, size)?;
-                folded.size = size;
-            }
-        }
-        let folded = slot.read().expect("projection lock");
-        let exists = !folded.projection.events.is_empty();
-        let result = exists.then(|| f(&folded.projection, folded.size));
-        let bytes = folded.projection.heap_bytes();
-        drop(folded);
-        cache.settle(project, &slot, bytes, exists);
-        Ok(result)
-    }
-
-    /// A project's projections as they stood with the first `size` entries of the log, folded
-    /// from its stored entries.
-    pub fn project_as_of(&self, project: &str, size: u64) -> Result<crate::projections::ProjectProjection, StoreError> {
-        let mut projection = crate::projections::ProjectProjection::default();
-        self.fold_project(project, &mut projection, size)?;
-        Ok(projection)
-    }
-
-    /// Folds into `projection` the project's entries after those it holds, up to the log size
-    /// `size`. Versions are dense from 1, so the projection's event count says where to go on.
-    fn fold_project(
-        &self,
-        project: &str,
-        projection: &mut crate::projections::ProjectProjection,
-        size: u64,
-    ) -> Result<(), StoreError> {
-        loop {
-            let from = projection.events.len() as u64 + 1;
-            let page = self.project_entries(project, from, 4096)?;
-            let read = page.len();
-            for entry in page.into_iter().take_while(|e| e.sequence < size) {
-                let (_, payload) = open_entry(&entry)
-                    .map_err(|e| StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() })?;
-                projection.apply(&entry, &payload);
-            }
-            if read < 4096 || projection.events.len() as u64 + 1 - from < read as u64 {
-                return Ok(());
-            }
-        }
-    }
-
-    /// Every entry of a stream among the first `size` entries of the log, in order.
-    pub fn stream_below(&self, project: &str, size: u64) -> Result<Vec<Entry>, StoreError> {
-        let mut out = Vec::new();
-        loop {
-            // Versions are dense from 1, so what is kept so far says where the next page starts.
-            let page = self.project_entries(project, out.len() as u64 + 1, 4096)?;
-            let (read, before) = (page.len(), out.len());
-            out.extend(page.into_iter().take_while(|e| e.sequence < size));
-            if read < 4096 || out.len() - before < read {
-                return Ok(out);
-            }
-        }
-    }
-
-    /// The number of entries received at or before `time` (receive times never decrease).
-    pub fn size_at(&self, time: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError> {
-        let target = time.timestamp_micros();
-        let (mut lo, mut hi) = (0u64, self.len());
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            let received = self.store.entry(mid)?.map(|e| e.received_at_us).unwrap_or(i64::MAX);
-            if received <= target {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        Ok(lo)
-    }
-
-    /// Sequences of the entries of `project` that name `asset`.
-    pub fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
-        let len = self.len();
-        Ok(self.store.asset_sequences(project, asset)?.into_iter().filter(|s| *s < len).collect())
-    }
-
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
+    pub fn verifier(&self) -> &NoteVerifier {
+        &self.published.verifier
     }
 }
 
@@ -444,10 +178,13 @@ impl Ledger {
 mod tests {
     use super::*;
     use crate::crypto::keys::KeyFile;
+    use crate::crypto::merkle::{Hash, NodeId};
     use crate::domain::ids::PublicKeyBytes;
-    use crate::domain::ActorId;
-    use crate::store::{MemoryStore, TokenRecord};
+    use crate::domain::{ActorId, KeyId};
+    use crate::log::Entry;
+    use crate::store::MemoryStore;
     use std::sync::atomic::AtomicBool;
+    use std::sync::atomic::Ordering;
 
     /// A ledger key `root-key` of the admin actor `root`: the genesis state and checkpoint signer.
     pub(super) fn root_of_trust() -> (KeyFile, SystemState, CheckpointSigner) {
@@ -455,7 +192,7 @@ mod tests {
         let genesis = SystemState::genesis(
             ActorId::parse("root").unwrap(),
             KeyId::parse("root-key").unwrap(),
-            PublicKeyBytes::from_bytes(key.key.verifying_key().to_bytes()),
+            PublicKeyBytes::from_key(key.key.verifying_key()),
         );
         let signer = CheckpointSigner { origin: "test/log".into(), key: key.key.clone() };
         (key, genesis, signer)
@@ -468,7 +205,7 @@ mod tests {
         pub delay: std::time::Duration,
     }
 
-    impl Store for Flaky {
+    impl LogStore for Flaky {
         fn append(&self, commit: &crate::store::Commit) -> Result<(), StoreError> {
             std::thread::sleep(self.delay);
             if self.fail_next.swap(false, Ordering::SeqCst) {
@@ -499,12 +236,6 @@ mod tests {
         }
         fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
             self.inner.asset_sequences(project, asset)
-        }
-        fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
-            self.inner.put_token(hash, record)
-        }
-        fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError> {
-            self.inner.tokens()
         }
     }
 

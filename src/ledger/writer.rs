@@ -1,20 +1,20 @@
 //! The group-commit writer: one thread owns the state the rules need. It takes every request
 //! waiting in the queue (up to a batch size), decides each one against the state as the earlier
 //! ones left it, writes all accepted entries in one atomic, durable store append, and only then
-//! answers every request of the batch. Large commits are written by a persisting thread while
-//! the writer decides the next batch.
+//! answers every request of the batch. Large commits are written by the
+//! [persister](super::persister) on a thread of its own while the writer decides the next batch.
 
-use super::replay::{Broken, Chain, Depth, Replay};
-use super::{open_entry, AppendError, Appended, Failed, Shared, Submission};
+use super::persister::{answer, created, fail_all, Job, Persister, Staged};
+use super::published::Published;
+use super::{AppendError, Appended, Failed, Submission};
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
-use crate::domain::rules::{check_signer, decide};
-use crate::domain::{Changes, EventId, Events, KeyId, LedgerState, Payload, ProjectId, SystemState, View};
-use crate::entry::Entry;
-use crate::store::{Commit, Store, StoreError};
-use ed25519_dalek::VerifyingKey;
+use crate::domain::{Changes, EventId, Events, LedgerState, LookupFailed, Payload, ProjectId, SystemState, View};
+use crate::log::admission::{admit, Extent};
+use crate::log::replay::{Broken, Chain, Depth, Replay};
+use crate::log::{open_entry, Entry};
+use crate::store::{Commit, LogStore, StoreError};
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub(super) type Reply = tokio::sync::oneshot::Sender<Result<Vec<Appended>, Failed>>;
@@ -73,24 +73,12 @@ pub(super) struct WriterState {
     last_received: i64,
 }
 
-pub(super) fn all_keys(system: &SystemState) -> HashMap<KeyId, VerifyingKey> {
-    let mut keys = HashMap::new();
-    for (_, actor) in system.actors() {
-        for (id, key) in &actor.keys {
-            if let Ok(k) = VerifyingKey::from_bytes(key.public_key.bytes()) {
-                keys.insert(id.clone(), k);
-            }
-        }
-    }
-    keys
-}
-
 impl WriterState {
     /// Replays every stored entry (checking hashes and chains), then checks that the stored
     /// checkpoint signs exactly these entries and that the stored Merkle nodes agree. Returns
     /// the state and the number of entries.
     pub fn load(
-        store: &dyn Store,
+        store: &dyn LogStore,
         genesis: SystemState,
         verifier: &NoteVerifier,
     ) -> Result<(WriterState, u64), StoreError> {
@@ -125,7 +113,7 @@ impl WriterState {
             }
             Some(note) => {
                 let checkpoint = replay.check_checkpoint(&note, verifier).map_err(corrupt)?;
-                let stored = Frontier::from_nodes(next, |id| super::stored_node(store, id).ok().flatten());
+                let stored = Frontier::from_nodes(next, |id| super::tree::stored_node(store, id).ok().flatten());
                 if stored.as_ref() != Some(&replay.frontier) {
                     return Err(StoreError::Corrupt {
                         sequence: next - 1,
@@ -149,16 +137,16 @@ impl WriterState {
 }
 
 pub(super) fn spawn(
-    store: Arc<dyn Store>,
+    store: Arc<dyn LogStore>,
     state: WriterState,
     rx: crossbeam_channel::Receiver<Request>,
-    shared: Arc<Shared>,
+    published: Arc<Published>,
     config: WriterConfig,
     signer: CheckpointSigner,
 ) {
     let (persist, jobs) = crossbeam_channel::bounded::<Job>(1);
     let (report, outcomes) = crossbeam_channel::bounded::<bool>(1);
-    let persister = Persister { store: store.clone(), shared: shared.clone() };
+    let persister = Persister { store: store.clone(), published: published.clone() };
     let background = persister.clone();
     std::thread::Builder::new()
         .name("lineage-persist".into())
@@ -167,7 +155,7 @@ pub(super) fn spawn(
     std::thread::Builder::new()
         .name("lineage-writer".into())
         .spawn(move || {
-            Writer { store, state, shared, config, signer, persister, persist, outcomes, in_flight: None }.run(rx)
+            Writer { store, state, published, config, signer, persister, persist, outcomes, in_flight: None }.run(rx)
         })
         .expect("the writer thread starts");
 }
@@ -178,9 +166,9 @@ pub(super) fn spawn(
 /// is durable, and after a failed one its batch is decided again on the state read back from
 /// the store.
 struct Writer {
-    store: Arc<dyn Store>,
+    store: Arc<dyn LogStore>,
     state: WriterState,
-    shared: Arc<Shared>,
+    published: Arc<Published>,
     config: WriterConfig,
     signer: CheckpointSigner,
     persister: Persister,
@@ -198,15 +186,12 @@ struct InFlight {
 /// The events the writer knows of while it decides a request: the request's earlier ones, those
 /// of earlier requests in its batch, of the commit in flight, and the store's.
 struct Known<'a> {
-    store: &'a dyn Store,
+    store: &'a dyn LogStore,
     local: &'a HashMap<EventId, u64>,
     pending: &'a HashMap<EventId, u64>,
     in_flight: Option<&'a InFlight>,
     /// Entries not written yet: the request's and its batch's.
     entries: [&'a [(Entry, EventId)]; 2],
-    /// The first read of the store that failed while the rules asked: the answer is then not a
-    /// refusal.
-    failure: std::cell::RefCell<Option<String>>,
 }
 
 impl Known<'_> {
@@ -232,33 +217,13 @@ impl Known<'_> {
 }
 
 impl Events for Known<'_> {
-    fn in_project(&self, project: &ProjectId, event: &EventId) -> bool {
+    fn in_project(&self, project: &ProjectId, event: &EventId) -> Result<bool, LookupFailed> {
         let found = self.sequence_of(event).and_then(|s| s.map_or(Ok(None), |s| self.entry_at(s)));
         match found {
-            Ok(entry) => entry.is_some_and(|e| e.project == project.as_str()),
-            Err(e) => {
-                self.failure.borrow_mut().get_or_insert(e.to_string());
-                false
-            }
+            Ok(entry) => Ok(entry.is_some_and(|e| e.project == project.as_str())),
+            Err(e) => Err(LookupFailed(e.to_string())),
         }
     }
-}
-
-/// A sealed commit, with what to publish and answer once it is durable.
-struct Job {
-    commit: Arc<Commit>,
-    batch: Vec<Request>,
-    staged: Vec<Staged>,
-    checkpoint: Option<SignedCheckpoint>,
-    next: u64,
-    /// The system state after the commit, when the commit changed it.
-    system: Option<SystemState>,
-}
-
-/// What one request produced while its batch is not yet written.
-enum Staged {
-    Accepted(Vec<Appended>),
-    Refused(Failed),
 }
 
 /// One batch decided against the state: the answers, and the entries to write.
@@ -267,39 +232,6 @@ struct Decided {
     written: Vec<(Entry, EventId)>,
     ids: HashMap<EventId, u64>,
     touches_system: bool,
-}
-
-/// The new entries of a batch with their payloads, in ledger order: what the indexes are built
-/// from, without opening the envelopes again.
-fn created<'a>(batch: &'a [Request], staged: &'a [Staged]) -> Vec<(&'a Entry, &'a Payload)> {
-    batch
-        .iter()
-        .zip(staged)
-        .filter_map(|(request, result)| match result {
-            Staged::Accepted(answers) => Some(request.items.iter().zip(answers)),
-            Staged::Refused(_) => None,
-        })
-        .flatten()
-        .filter(|(_, answer)| answer.created)
-        .map(|(item, answer)| (&answer.entry, &item.payload))
-        .collect()
-}
-
-fn answer(batch: Vec<Request>, staged: Vec<Staged>) {
-    for (request, result) in batch.into_iter().zip(staged) {
-        let answer = match result {
-            Staged::Accepted(appended) => Ok(appended),
-            Staged::Refused(failed) => Err(failed),
-        };
-        let _ = request.reply.send(answer);
-    }
-}
-
-/// Answers every request of a batch that will not be written with the same error.
-fn fail_all(batch: Vec<Request>, error: impl Fn() -> AppendError) {
-    for request in batch {
-        let _ = request.reply.send(Err(Failed { index: 0, error: error() }));
-    }
 }
 
 /// How long the writer's queue stays empty before the memory commits freed is given back.
@@ -348,7 +280,8 @@ impl Writer {
             self.settle();
         }
         // Single events reach the writer unverified: all waiting ones are checked as one batch.
-        self.shared.verify_unverified(batch.iter_mut().flat_map(|r| r.items.iter_mut()));
+        self.published
+            .verify_known(batch.iter_mut().flat_map(|r| r.items.iter_mut()).map(|s| (&s.opened, &mut s.verified)));
         // Receive times never go backwards, so that `as_of` a time is a prefix of the log.
         let now = chrono::Utc::now().timestamp_micros().max(self.state.last_received);
         self.state.last_received = now;
@@ -416,7 +349,7 @@ impl Writer {
     /// Adds the Merkle nodes, the asset index and a new signed checkpoint to the entries.
     fn seal(&mut self, entries: Vec<(Entry, EventId)>, created: &[(&Entry, &Payload)]) -> Commit {
         let mut commit = Commit::default();
-        super::index_entries(created.iter().copied(), &mut self.state.frontier, &mut commit);
+        super::tree::index_entries(created.iter().copied(), &mut self.state.frontier, &mut commit);
         commit.entries = entries;
         let checkpoint = Checkpoint {
             origin: self.signer.origin.clone(),
@@ -433,10 +366,8 @@ impl Writer {
     fn reload(&mut self) {
         match WriterState::load(self.store.as_ref(), self.state.genesis.clone(), &self.signer.verifier()) {
             Ok((state, next)) => {
-                *self.shared.checkpoint.write().expect("checkpoint lock") = state.checkpoint.clone();
-                self.shared.projections.clear();
+                self.published.reset(state.checkpoint.clone(), next);
                 self.state = state;
-                self.shared.committed.store(next, Ordering::Release);
             }
             Err(e) => {
                 log::error!("cannot reload the log after a failed write: {e}; stopping the writer");
@@ -468,7 +399,6 @@ impl Writer {
                 pending: pending_ids,
                 in_flight: self.in_flight.as_ref(),
                 entries: [&entries, written],
-                failure: Default::default(),
             };
             let earlier = match known.sequence_of(&payload.event_id) {
                 Ok(found) => found,
@@ -495,38 +425,14 @@ impl Writer {
             }
 
             let view = View { base: &self.state.ledger, changes: &changes, events: &known };
-            if let Err(refusal) = check_signer(&view, payload, &sub.opened.key_id) {
-                return fail(AppendError::Refused(refusal));
-            }
-            if !sub.verified {
-                let key = view
-                    .system()
-                    .key(&sub.opened.key_id)
-                    .and_then(|(_, _, k)| VerifyingKey::from_bytes(k.public_key.bytes()).ok());
-                if !key.is_some_and(|k| sub.opened.verify(&k)) {
-                    return fail(AppendError::BadSignature { key: sub.opened.key_id.clone() });
-                }
-            }
             let chain = chains
                 .get(&payload.project)
                 .or_else(|| self.state.chains.get(&payload.project))
                 .copied()
                 .unwrap_or_default();
-            if let Some(expected) = payload.expected_version {
-                if expected != chain.version {
-                    return fail(AppendError::VersionConflict {
-                        project: payload.project.clone(),
-                        expected,
-                        actual: chain.version,
-                    });
-                }
-            }
-            if let Err(refusal) = decide(&view, payload) {
-                // A refusal the store's failure caused is the store's failure.
-                return fail(match known.failure.take() {
-                    Some(error) => AppendError::Storage(error),
-                    None => AppendError::Refused(refusal),
-                });
+            let extent = Extent::Full { stream_version: chain.version };
+            if let Err(rejection) = admit(&view, payload, &sub.opened, sub.verified, extent) {
+                return fail(rejection.into());
             }
             changes.stage(&self.state.ledger, payload);
             // `state.next` already counts the entries staged by earlier requests of this batch.
@@ -544,49 +450,5 @@ impl Writer {
         pending_ids.extend(local_ids);
         written.extend(entries);
         Staged::Accepted(answers)
-    }
-}
-
-/// Writes sealed commits in order; once one is durable, publishes it to the readers and answers
-/// its requests. On its own thread it reports each outcome to the writer.
-#[derive(Clone)]
-struct Persister {
-    store: Arc<dyn Store>,
-    shared: Arc<Shared>,
-}
-
-impl Persister {
-    fn run(self, jobs: crossbeam_channel::Receiver<Job>, report: crossbeam_channel::Sender<bool>) {
-        for job in jobs {
-            if report.send(self.persist(job)).is_err() {
-                break;
-            }
-        }
-    }
-
-    /// Writes one commit; once it is durable publishes it and answers its requests, otherwise
-    /// answers them with the failure. Returns whether it is durable.
-    fn persist(&self, job: Job) -> bool {
-        match self.store.append(&job.commit) {
-            Ok(()) => {
-                self.publish(job);
-                true
-            }
-            Err(error) => {
-                log::error!("a commit failed: {error}");
-                fail_all(job.batch, || AppendError::Storage(error.to_string()));
-                false
-            }
-        }
-    }
-
-    fn publish(&self, job: Job) {
-        *self.shared.checkpoint.write().expect("checkpoint lock") = job.checkpoint;
-        self.shared.committed.store(job.next, Ordering::Release);
-        if let Some(system) = job.system {
-            *self.shared.keys.write().expect("key cache lock") = all_keys(&system);
-            *self.shared.system.write().expect("system lock") = system;
-        }
-        answer(job.batch, job.staged);
     }
 }

@@ -10,7 +10,7 @@ pub mod summary;
 
 use crate::domain::event::{Kind, Stage};
 use crate::domain::{Payload, ProjectId};
-use crate::entry::Entry;
+use crate::log::Entry;
 use std::collections::HashMap;
 
 /// What history queries filter on, for one event.

@@ -1,24 +1,25 @@
 //! The in-memory store: the same contract without a disk, for tests and benchmarks of the core.
+//! Its indexes are the sled store's ([`super::index`]), so both answer every lookup alike.
 
-use super::{Commit, Store, StoreError, TokenRecord};
+use super::index::{found_in, Found, SharedIndexes};
+use super::{Commit, LogStore, StoreError, TokenRecord, TokenStore};
 use crate::crypto::merkle::{Hash, NodeId};
-use crate::entry::Entry;
+use crate::log::Entry;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::RwLock;
 
 #[derive(Default)]
 pub struct MemoryStore {
     inner: RwLock<Inner>,
+    indexes: SharedIndexes,
 }
 
 #[derive(Default)]
 struct Inner {
     entries: Vec<Entry>,
-    events: HashMap<String, u64>,
-    streams: BTreeMap<Vec<u8>, u64>,
+    found: Vec<Found>,
     tokens: BTreeMap<[u8; 32], TokenRecord>,
     nodes: HashMap<NodeId, Hash>,
-    mentions: BTreeMap<Vec<u8>, ()>,
     checkpoint: Option<String>,
 }
 
@@ -26,28 +27,29 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    fn found(&self, sequence: u64) -> Result<Option<Found>, StoreError> {
+        Ok(self.inner.read().expect("memory store lock").found.get(sequence as usize).cloned())
+    }
 }
 
-impl Store for MemoryStore {
+impl LogStore for MemoryStore {
     fn append(&self, commit: &Commit) -> Result<(), StoreError> {
         let mut inner = self.inner.write().expect("memory store lock");
-        let batch = &commit.entries;
-        for (i, (entry, _)) in batch.iter().enumerate() {
-            if entry.sequence != (inner.entries.len() + i) as u64 {
+        let first = inner.entries.len() as u64;
+        for (i, (entry, _)) in commit.entries.iter().enumerate() {
+            if entry.sequence != first + i as u64 {
                 return Err(StoreError::Io(format!("entry {} does not continue the log", entry.sequence)));
             }
         }
-        for (entry, id) in batch {
-            inner.events.insert(id.to_string(), entry.sequence);
-            inner.streams.insert(stream_key(&entry.project, entry.version), entry.sequence);
+        let found = found_in(commit, first)?;
+        let mut indexes = self.indexes.write()?;
+        for ((entry, _), found) in commit.entries.iter().zip(found) {
+            indexes.add(entry.sequence, &found);
             inner.entries.push(entry.clone());
+            inner.found.push(found);
         }
         inner.nodes.extend(commit.nodes.iter().copied());
-        for (project, asset, sequence) in &commit.mentions {
-            let mut key = mention_key(project, asset);
-            key.extend_from_slice(&sequence.to_be_bytes());
-            inner.mentions.insert(key, ());
-        }
         if let Some(note) = &commit.checkpoint {
             inner.checkpoint = Some(note.clone());
         }
@@ -64,13 +66,10 @@ impl Store for MemoryStore {
         Ok(inner.entries.iter().skip(from as usize).take(limit).cloned().collect())
     }
     fn project_sequences(&self, project: &str, from_version: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
-        let inner = self.inner.read().expect("memory store lock");
-        let start = stream_key(project, from_version);
-        let end = stream_key(project, u64::MAX);
-        Ok(inner.streams.range(start..=end).take(limit).map(|(_, s)| *s).collect())
+        self.indexes.project_sequences(project, from_version, limit)
     }
     fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
-        Ok(self.inner.read().expect("memory store lock").events.get(event_id).copied())
+        self.indexes.sequence_of_event(event_id, |sequence| self.found(sequence))
     }
     fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
         Ok(self.inner.read().expect("memory store lock").nodes.get(&id).copied())
@@ -79,15 +78,11 @@ impl Store for MemoryStore {
         Ok(self.inner.read().expect("memory store lock").checkpoint.clone())
     }
     fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
-        let inner = self.inner.read().expect("memory store lock");
-        let prefix = mention_key(project, asset);
-        Ok(inner
-            .mentions
-            .range(prefix.clone()..)
-            .take_while(|(k, _)| k.starts_with(&prefix))
-            .filter_map(|(k, _)| k[prefix.len()..].try_into().ok().map(u64::from_be_bytes))
-            .collect())
+        self.indexes.asset_sequences(project, asset, |sequence| self.found(sequence))
     }
+}
+
+impl TokenStore for MemoryStore {
     fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
         self.inner.write().expect("memory store lock").tokens.insert(hash, record.clone());
         Ok(())
@@ -95,23 +90,4 @@ impl Store for MemoryStore {
     fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError> {
         Ok(self.inner.read().expect("memory store lock").tokens.iter().map(|(h, r)| (*h, r.clone())).collect())
     }
-}
-
-/// Project, NUL, version (u64 BE): a project's entries sort by version.
-fn stream_key(project: &str, version: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(project.len() + 9);
-    key.extend_from_slice(project.as_bytes());
-    key.push(0);
-    key.extend_from_slice(&version.to_be_bytes());
-    key
-}
-
-/// Project, NUL, asset id, NUL: the entries naming an asset sort together.
-fn mention_key(project: &str, asset: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(project.len() + asset.len() + 2);
-    key.extend_from_slice(project.as_bytes());
-    key.push(0);
-    key.extend_from_slice(asset.as_bytes());
-    key.push(0);
-    key
 }

@@ -1,7 +1,9 @@
-//! Where entries live. The [`Store`] trait is small on purpose; the writer is its only caller
-//! that changes anything.
+//! Where entries live. Two small traits: [`LogStore`], the log and what it is found by (the
+//! writer is its only caller that changes anything), and [`TokenStore`], the read tokens'
+//! grants. [`MemoryStore`] and [`SledStore`] implement both and keep their indexes with the one
+//! implementation in [`index`].
 //!
-//! # Failure contract
+//! # Failure contract of [`LogStore`]
 //! - `append` is atomic: after a crash either every entry of the batch is visible or none is.
 //! - `append` returns `Ok` only once the batch is durable (on disk and fsync'd for the sled store).
 //! - When `append` returns `Err`, the batch may or may not have become durable. The caller must
@@ -10,16 +12,16 @@
 //!   it; they may return entries of an `append` still in progress, so readers clamp to the length
 //!   the writer has published.
 
-mod journal;
+pub mod index;
 mod memory;
-mod sled_store;
+mod sled;
 
 pub use memory::MemoryStore;
-pub use sled_store::{SledStore, SEGMENT_SIZE};
+pub use sled::{SledStore, SEGMENT_SIZE};
 
 use crate::crypto::merkle::{Hash, NodeId};
 use crate::domain::EventId;
-use crate::entry::Entry;
+use crate::log::Entry;
 
 /// Everything one group commit writes, atomically.
 #[derive(Debug, Default, Clone)]
@@ -52,7 +54,7 @@ pub struct TokenRecord {
     pub created_at_us: i64,
 }
 
-pub trait Store: Send + Sync + 'static {
+pub trait LogStore: Send + Sync + 'static {
     /// Writes a commit atomically and durably; its entries must continue the log.
     fn append(&self, commit: &Commit) -> Result<(), StoreError>;
     /// Number of entries (the next sequence).
@@ -75,13 +77,18 @@ pub trait Store: Send + Sync + 'static {
     fn acknowledged_checkpoint(&self) -> Result<Option<String>, StoreError> {
         self.checkpoint()
     }
-    /// Sequences of the entries of `project` that name `asset`, in order.
+    /// Sequences of the entries of `project` that name `asset`, in order, each once.
     fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError>;
     /// Lets go of what reading the whole log once (as the start-up replay does) left cached.
     /// Reads and appends may run alongside; they wait while it works.
     fn release_cache(&self) -> Result<(), StoreError> {
         Ok(())
     }
+}
+
+/// Where read tokens' grants live, by the SHA-256 of the token. `put_token` returns once the
+/// grant is durable.
+pub trait TokenStore: Send + Sync + 'static {
     /// Stores a token grant (durably) under the token's hash.
     fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError>;
     fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError>;
@@ -89,7 +96,7 @@ pub trait Store: Send + Sync + 'static {
 
 /// Calls `f` on every stored entry from sequence `from` on, in order, reading pages of 4096.
 pub fn for_each_entry<E: From<StoreError>>(
-    store: &dyn Store,
+    store: &dyn LogStore,
     from: u64,
     mut f: impl FnMut(&Entry) -> Result<(), E>,
 ) -> Result<(), E> {
@@ -109,7 +116,7 @@ const RELEASE_EVERY: u64 = 1 << 18;
 /// failed write, `fsck`, `rebuild`): what it read is let go of every [`RELEASE_EVERY`] entries
 /// and at the end, so that the whole log is never cached at once.
 pub fn read_whole_log<E: From<StoreError>>(
-    store: &dyn Store,
+    store: &dyn LogStore,
     mut f: impl FnMut(&Entry) -> Result<(), E>,
 ) -> Result<(), E> {
     for_each_entry(store, 0, |entry| -> Result<(), E> {
@@ -148,7 +155,7 @@ mod tests {
     }
 
     /// The behaviour every store must have.
-    fn contract(store: &dyn Store) {
+    fn contract<S: LogStore + TokenStore>(store: &S) {
         assert_eq!(store.len().unwrap(), 0);
         assert!(store.is_empty().unwrap());
         assert_eq!(store.checkpoint().unwrap(), None);
@@ -179,8 +186,20 @@ mod tests {
         assert_eq!(store.tokens().unwrap(), vec![([7; 32], record)]);
     }
 
+    /// An entry that names an asset twice (as an input and as the reviewed asset, say) is listed
+    /// once by the asset's index, and again once after a reopen.
+    fn an_asset_named_twice_is_listed_once(store: &dyn LogStore) {
+        let mut first = commit(vec![entry(0, "a", 1)]);
+        first.mentions.push(("a".into(), "asset-1".into(), 0));
+        first.mentions.push(("a".into(), "asset-2".into(), 0));
+        store.append(&first).unwrap();
+        store.append(&commit(vec![entry(1, "a", 2)])).unwrap();
+        assert_eq!(store.asset_sequences("a", "asset-1").unwrap(), [0, 1]);
+        assert_eq!(store.asset_sequences("a", "asset-2").unwrap(), [0]);
+    }
+
     /// Large commits: reads across the sled store's chunk and run boundaries.
-    fn large_commits(store: &dyn Store) {
+    fn large_commits(store: &dyn LogStore) {
         let mut versions = HashMap::new();
         for size in [150u64, 1, 70] {
             let from = store.len().unwrap();
@@ -213,6 +232,15 @@ mod tests {
     fn the_memory_store_keeps_the_contract() {
         contract(&MemoryStore::new());
         large_commits(&MemoryStore::new());
+        an_asset_named_twice_is_listed_once(&MemoryStore::new());
+    }
+
+    #[test]
+    fn the_sled_store_lists_an_asset_named_twice_once() {
+        let dir = tempfile::tempdir().unwrap();
+        an_asset_named_twice_is_listed_once(&SledStore::open(dir.path()).unwrap());
+        let reopened = SledStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.asset_sequences("a", "asset-1").unwrap(), [0, 1]);
     }
 
     #[test]

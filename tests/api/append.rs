@@ -1,6 +1,6 @@
 use crate::helpers::*;
 use lineage_ledger::domain::Kind;
-use lineage_ledger::entry::Entry;
+use lineage_ledger::log::Entry;
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
 
@@ -85,7 +85,7 @@ fn first_start_writes_private_keys_and_the_genesis_entry() {
 fn the_demo_records_every_kind_and_reads_back_whole() {
     let app = spawn_app();
     let admin = lineage_ledger::crypto::keys::KeyFile::load(&app.data().admin_key()).unwrap();
-    let summary = lineage_ledger::demo::run(&app.client, admin, "aurora").expect("the demo runs");
+    let summary = lineage_ledger::cli::demo::run(&app.client, admin, "aurora").expect("the demo runs");
     let stream = app.stream("aurora");
     assert_eq!(stream.len(), summary.project_events);
     assert!(summary.project_events >= 55, "{summary:?}");
@@ -150,7 +150,7 @@ fn a_batch_is_atomic() {
 fn events_in_one_batch_may_reference_each_other() {
     let app = spawn_app();
     let key = lineage_ledger::crypto::keys::KeyFile::generate("newbie", "newbie-k1");
-    let newbie = lineage_ledger::client::Signer::new(key.clone());
+    let newbie = lineage_ledger::cli::client::Signer::new(key.clone());
     // The actor is registered and signs in the same batch.
     let batch = [
         app.admin.envelope(
@@ -211,7 +211,7 @@ fn a_revoked_key_is_refused_from_the_revocation_on() {
         json!({"actor_id": actor, "key": {"key_id": key.key_id, "public_key": key.public_key_base64()}}),
     ));
     assert_eq!(added.status, 201, "{:?}", added.body);
-    let rotated = lineage_ledger::client::Signer::new(key);
+    let rotated = lineage_ledger::cli::client::Signer::new(key);
     assert_eq!(p.send(&rotated, "note_added", json!({"text": "with the new key"})).status, 201);
     let actor_view = p.app.get(&format!("/v1/actors/{actor}"));
     let revoked: Vec<bool> =

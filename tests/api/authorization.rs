@@ -2,7 +2,7 @@
 //! role, against what `docs/security.md` and `docs/roles.md` say.
 
 use crate::helpers::*;
-use lineage_ledger::client::{Client, Signer};
+use lineage_ledger::cli::client::{Client, Signer};
 use lineage_ledger::domain::roles::may_submit;
 use lineage_ledger::domain::{Kind, Role};
 use serde_json::{json, Value};

@@ -26,7 +26,7 @@ fn openapi_document_is_committed() {
 
 #[test]
 fn schemas_are_committed() {
-    let stale: Vec<String> = lineage_ledger::schema::files()
+    let stale: Vec<String> = lineage_ledger::api::schema::files()
         .into_iter()
         .filter_map(|(name, contents)| {
             let path = Path::new("schema").join(name);
@@ -95,7 +95,7 @@ fn the_leaf_vector_holds() {
     let (key, payload) = signing_vector();
     let envelope = Envelope::sign(&payload, &key.key_id, &key.key).to_json();
     let received = chrono::DateTime::parse_from_rfc3339("2026-11-27T09:30:01.123456Z").unwrap();
-    let entry = lineage_ledger::entry::Entry::new(
+    let entry = lineage_ledger::log::Entry::new(
         5,
         "aurora-spring".into(),
         2,
@@ -117,7 +117,9 @@ fn the_leaf_vector_holds() {
 #[test]
 fn the_transparency_vectors_hold() {
     use lineage_ledger::crypto::checkpoint::{Checkpoint, NoteVerifier};
-    use lineage_ledger::crypto::merkle::{consistency_proof, inclusion_proof, leaf_hash, Frontier, Hash, NodeId};
+    use lineage_ledger::crypto::merkle::{
+        consistency_proof, inclusion_proof, leaf_hash, Frontier, Hash, InMemory, NodeId,
+    };
     let doc = std::fs::read_to_string("docs/transparency.md").expect("docs/transparency.md exists");
     let leaves = ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
     let mut frontier = Frontier::default();
@@ -129,7 +131,7 @@ fn the_transparency_vectors_hold() {
             root3 = frontier.root();
         }
     }
-    let lookup = |id: NodeId| nodes.get(&id).copied();
+    let lookup = InMemory(|id: NodeId| nodes.get(&id).copied());
     let (key, _) = signing_vector();
     let origin = "lineage.example/vector";
     let note = Checkpoint { origin: origin.into(), size: 8, root: frontier.root() }.sign(origin, &key.key);
@@ -141,8 +143,8 @@ fn the_transparency_vectors_hold() {
         ("leaf hash of leaf 5", hex::encode(leaf_hash(&hex::decode(leaves[5]).unwrap()))),
         ("vkey", verifier.vkey()),
         ("checkpoint", note.trim_end().to_owned()),
-        ("inclusion proof", joined(inclusion_proof(&lookup, 5, 8).unwrap())),
-        ("consistency proof", joined(consistency_proof(&lookup, 3, 8).unwrap())),
+        ("inclusion proof", joined(inclusion_proof(&lookup, 5, 8).unwrap().unwrap())),
+        ("consistency proof", joined(consistency_proof(&lookup, 3, 8).unwrap().unwrap())),
     ] {
         assert!(doc.contains(&value), "docs/transparency.md must give the {what}:\n{value}");
     }

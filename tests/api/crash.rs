@@ -4,7 +4,7 @@
 
 use crate::append::{all_entries, assert_chains};
 use crate::helpers::*;
-use lineage_ledger::client::Signer;
+use lineage_ledger::cli::client::Signer;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};

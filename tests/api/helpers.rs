@@ -1,6 +1,6 @@
-use lineage_ledger::client::{Answer, Client, Signer};
+use lineage_ledger::app::{Application, DataDir, Settings};
+use lineage_ledger::cli::client::{Answer, Client, Signer};
 use lineage_ledger::crypto::keys::KeyFile;
-use lineage_ledger::startup::{Application, DataDir, Settings};
 use serde_json::{json, Value};
 use std::io::BufRead as _;
 use std::path::Path;
@@ -96,7 +96,7 @@ impl TestApp {
 }
 
 pub fn digest(name: &str) -> String {
-    lineage_ledger::client::digest_of(name.as_bytes())
+    lineage_ledger::cli::client::digest_of(name.as_bytes())
 }
 
 pub fn asset(id: &str) -> Value {

@@ -1,7 +1,7 @@
 //! Every workflow rule refuses without its evidence and accepts once the evidence exists.
 
 use crate::helpers::*;
-use lineage_ledger::client::Signer;
+use lineage_ledger::cli::client::Signer;
 use serde_json::{json, Value};
 
 /// A project of the given content type, with a brief declaring `jpeg` and a generated master `m`.
@@ -36,7 +36,13 @@ fn qc(p: &Production, project: &str, id: &str, verdict: &str, checks: &[&str], m
     p.app.send(&p.qc.envelope(project, "qc_review_recorded", body)).status
 }
 
-fn approve(p: &Production, signer: &Signer, project: &str, id: &str, decision: &str) -> lineage_ledger::client::Answer {
+fn approve(
+    p: &Production,
+    signer: &Signer,
+    project: &str,
+    id: &str,
+    decision: &str,
+) -> lineage_ledger::cli::client::Answer {
     p.app.send(&signer.envelope(
         project,
         "approval_recorded",
@@ -44,7 +50,7 @@ fn approve(p: &Production, signer: &Signer, project: &str, id: &str, decision: &
     ))
 }
 
-fn deliver(p: &Production, project: &str, id: &str, format: &str, medium: &str) -> lineage_ledger::client::Answer {
+fn deliver(p: &Production, project: &str, id: &str, format: &str, medium: &str) -> lineage_ledger::cli::client::Answer {
     p.app.send(&p.integration.envelope(
         project,
         "delivery_recorded",
@@ -54,7 +60,7 @@ fn deliver(p: &Production, project: &str, id: &str, format: &str, medium: &str) 
     ))
 }
 
-fn assert_refused(p: &Production, answer: lineage_ledger::client::Answer, rule: &str) {
+fn assert_refused(p: &Production, answer: lineage_ledger::cli::client::Answer, rule: &str) {
     assert_eq!(answer.status, 422, "{rule}: {:?}", answer.body);
     assert_eq!(answer.body["type"], "urn:lineage:problem:policy-violation");
     assert!(answer.body["detail"].as_str().unwrap().contains(rule), "{:?}", answer.body);

@@ -11,7 +11,7 @@ fn aurora() -> &'static TestApp {
     APP.get_or_init(|| {
         let app = spawn_app();
         let admin = lineage_ledger::crypto::keys::KeyFile::load(&app.data().admin_key()).unwrap();
-        lineage_ledger::demo::run(&app.client, admin, "aurora").expect("the demo runs");
+        lineage_ledger::cli::demo::run(&app.client, admin, "aurora").expect("the demo runs");
         app
     })
 }

@@ -1,5 +1,5 @@
 use crate::helpers::*;
-use lineage_ledger::client::Client;
+use lineage_ledger::cli::client::Client;
 use serde_json::json;
 
 #[test]

@@ -39,7 +39,7 @@ fn check(app: &TestApp, cases: Vec<Case>) {
                 assert_eq!(response.content_type(), "application/problem+json", "{}", case.name);
                 let status = response.status();
                 let text = response.into_string().unwrap_or_default();
-                lineage_ledger::client::Answer {
+                lineage_ledger::cli::client::Answer {
                     status,
                     body: serde_json::from_str(&text).unwrap_or(Value::Null),
                     text,
@@ -65,7 +65,7 @@ fn check(app: &TestApp, cases: Vec<Case>) {
 }
 
 pub fn documented(slug: &str, status: u16) -> bool {
-    lineage_ledger::api::problem::PROBLEM_TYPES.iter().any(|(s, st, _)| *s == slug && *st == status)
+    lineage_ledger::api::problem::ProblemType::ALL.iter().any(|p| p.slug() == slug && p.status().as_u16() == status)
 }
 
 fn tamper(envelope: &[u8], change: impl FnOnce(&mut Value)) -> Vec<u8> {
@@ -85,7 +85,7 @@ fn refusals_write_nothing() {
     p.send(&p.producer, "note_added", json!({"text": "warm-up"}));
     let other = |kind: &str, body: Value| p.app.send(&p.producer.envelope("p2", kind, body));
     assert_eq!(other("project_created", json!({"content_type": "social", "title": "Other"})).status, 201);
-    let p2 = |signer: &lineage_ledger::client::Signer, kind: &str, body: Value| {
+    let p2 = |signer: &lineage_ledger::cli::client::Signer, kind: &str, body: Value| {
         p.app.send(&signer.envelope("p2", kind, body))
     };
     assert_eq!(p2(&p.artist, "model_version_registered", json!({"model_version_id": "mv-1", "provider": "p", "family": "f", "version": "1", "license": "l", "training_data_statement": "s"})).status, 201);
@@ -101,10 +101,10 @@ fn refusals_write_nothing() {
     let retracted_id = retracted.body["event_id"].as_str().unwrap().to_owned();
     assert_eq!(p.send(&p.producer, "event_retracted", json!({"event_id": retracted_id, "reason": "typo"})).status, 201);
 
-    let e = |signer: &lineage_ledger::client::Signer, kind: &str, body: Value| {
+    let e = |signer: &lineage_ledger::cli::client::Signer, kind: &str, body: Value| {
         Request::Single(p.envelope(signer, kind, body))
     };
-    let raw = |signer: &lineage_ledger::client::Signer, payload: Value| Request::Single(signer.sign(&payload));
+    let raw = |signer: &lineage_ledger::cli::client::Signer, payload: Value| Request::Single(signer.sign(&payload));
     let with = |kind: &str, body: Value, change: &dyn Fn(&mut Value)| {
         let mut payload = p.producer.payload(&p.project, kind, body);
         change(&mut payload);
@@ -124,7 +124,7 @@ fn refusals_write_nothing() {
     let mut reused_other = reused.clone();
     reused_other["body"]["text"] = json!("changed");
 
-    let stranger = lineage_ledger::client::Signer::new(lineage_ledger::crypto::keys::KeyFile::generate(
+    let stranger = lineage_ledger::cli::client::Signer::new(lineage_ledger::crypto::keys::KeyFile::generate(
         "p1-producer",
         "nobody-key",
     ));

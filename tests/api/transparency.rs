@@ -4,7 +4,7 @@ use crate::helpers::*;
 use base64::Engine as _;
 use lineage_ledger::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use lineage_ledger::crypto::merkle::{verify_consistency, verify_inclusion};
-use lineage_ledger::export::{verify, VerifyError};
+use lineage_ledger::log::export::{verify, VerifyError};
 use serde_json::{json, Value};
 
 fn hexes(v: &Value) -> Vec<Vec<u8>> {
@@ -251,19 +251,19 @@ fn the_cli_exports_verifies_and_imports() {
 fn evidence_of_a_delivered_asset_verifies_offline() {
     let app = spawn_app();
     let admin = lineage_ledger::crypto::keys::KeyFile::load(&app.data().admin_key()).unwrap();
-    lineage_ledger::demo::run(&app.client, admin, "aurora").unwrap();
+    lineage_ledger::cli::demo::run(&app.client, admin, "aurora").unwrap();
     let answer = app.get("/v1/projects/aurora/assets/hero-billboard/evidence");
     assert_eq!(answer.status, 200, "{:?}", answer.body);
-    let bundle: lineage_ledger::evidence::Bundle = serde_json::from_str(&answer.text).unwrap();
+    let bundle: lineage_ledger::log::evidence::Bundle = serde_json::from_str(&answer.text).unwrap();
     let vkey = verifier(&app).vkey();
-    let proven = lineage_ledger::evidence::verify(&bundle, Some(&vkey)).expect("the bundle verifies");
+    let proven = lineage_ledger::log::evidence::verify(&bundle, Some(&vkey)).expect("the bundle verifies");
     let kinds: Vec<String> = bundle
         .entries
         .iter()
         .filter(|e| e.entry.project == "aurora")
         .map(|e| {
             let entry = e.entry.to_entry().unwrap();
-            lineage_ledger::ledger::open_entry(&entry).unwrap().1.kind().as_str().to_owned()
+            lineage_ledger::log::open_entry(&entry).unwrap().1.kind().as_str().to_owned()
         })
         .collect();
     for kind in [
@@ -288,10 +288,13 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
     let mut tampered = bundle.clone();
     let i = tampered.entries.iter().position(|e| e.entry.project == "aurora").unwrap();
     tampered.entries[i].inclusion.pop();
-    assert!(lineage_ledger::evidence::verify(&tampered, Some(&vkey)).is_err());
+    assert!(lineage_ledger::log::evidence::verify(&tampered, Some(&vkey)).is_err());
     let mut forged = bundle.clone();
     forged.entries.retain(|e| e.entry.project != "system" || e.entry.version != 2);
-    assert!(lineage_ledger::evidence::verify(&forged, Some(&vkey)).is_err(), "a gap in the system stream is refused");
+    assert!(
+        lineage_ledger::log::evidence::verify(&forged, Some(&vkey)).is_err(),
+        "a gap in the system stream is refused"
+    );
     assert_eq!(app.get("/v1/projects/aurora/assets/nope/evidence").status, 404);
 }
 
@@ -313,14 +316,14 @@ fn a_tampered_store_is_refused_at_start_naming_the_entry() {
 
     // Someone with access to the files rewrites entry 4 with one byte changed.
     {
-        use lineage_ledger::store::Store as _;
+        use lineage_ledger::store::LogStore as _;
         let db = sled::Config::new()
             .path(data.join("store"))
             .segment_size(lineage_ledger::store::SEGMENT_SIZE)
             .open()
             .unwrap();
         let log = db.open_tree("log").unwrap();
-        // The chunk holding entry 4 (see the layout in `store::sled_store`).
+        // The chunk holding entry 4 (see the layout in `store::sled::layout`).
         let mut last = vec![b'E'];
         last.extend_from_slice(&4u64.to_be_bytes());
         let (key, value) = log.range(&b"E"[..]..=&last[..]).next_back().unwrap().unwrap();
@@ -331,7 +334,7 @@ fn a_tampered_store_is_refused_at_start_naming_the_entry() {
             at += 4 + u32::from_be_bytes(value[at..at + 4].try_into().unwrap()) as usize;
         }
         let len = u32::from_be_bytes(value[at..at + 4].try_into().unwrap()) as usize;
-        let mut entry = lineage_ledger::entry::Entry::decode(&value[at + 4..at + 4 + len]).unwrap();
+        let mut entry = lineage_ledger::log::Entry::decode(&value[at + 4..at + 4 + len]).unwrap();
         assert_eq!(entry.sequence, 4);
         let flip = entry.envelope.len() - 20;
         entry.envelope[flip] ^= 0x01;

@@ -1,10 +1,15 @@
-//! The `lineage` command line.
+//! The `lineage` command line: the server, the offline checks and maintenance, and the commands
+//! that talk to a running server through [`client`]; `lineage demo` and `lineage bench` too.
 
-use crate::client::Client;
+pub mod bench;
+pub mod client;
+pub mod demo;
+
+use crate::app::{Application, DataDir, Settings};
 use crate::crypto::dsse::Envelope;
 use crate::crypto::keys::KeyFile;
-use crate::startup::{Application, DataDir, Settings};
 use clap::{Parser, Subcommand};
+use client::Client;
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -203,7 +208,7 @@ impl ServerArgs {
 }
 
 /// Prints an answer's body (JSON pretty, text as is); exits 1 on an error status.
-fn show(answer: crate::client::Answer) {
+fn show(answer: crate::cli::client::Answer) {
     if answer.body.is_null() {
         print!("{}", answer.text);
     } else {
@@ -299,7 +304,7 @@ pub fn run() {
         }
         Command::Verify { file, vkey } => {
             let input = open_file(&file);
-            match crate::export::verify(input, vkey.as_deref(), false) {
+            match crate::log::export::verify(input, vkey.as_deref(), false) {
                 Ok(v) => println!(
                     "verified {} entries of `{}`: signatures, signers, rules, chains; root {} signed by {}",
                     v.size,
@@ -311,23 +316,23 @@ pub fn run() {
             }
         }
         Command::Import { file, data, ledger_key } => {
-            let verified = crate::export::verify(open_file(&file), None, true)
+            let verified = crate::log::export::verify(open_file(&file), None, true)
                 .unwrap_or_else(|e| fail(format!("{}: refused: {e}", file.display())));
             let key = KeyFile::load(&ledger_key).unwrap_or_else(|e| fail(e));
             let key_b64 = key.public_key_base64();
             if key_b64 != verified.header.ledger_public_key {
                 fail("the ledger key file is not the key of the exported ledger");
             }
-            crate::startup::prepare_import(&data, &key, &verified.header.origin).unwrap_or_else(|e| fail(e));
+            crate::app::maintenance::prepare_import(&data, &key, &verified.header.origin).unwrap_or_else(|e| fail(e));
             let dir = DataDir { root: data };
             let store = crate::store::SledStore::open(&dir.store()).unwrap_or_else(|e| fail(e));
-            crate::export::import(&store, &verified).unwrap_or_else(|e| fail(e));
+            crate::app::maintenance::import(&store, &verified).unwrap_or_else(|e| fail(e));
             println!("imported {} entries into {}", verified.size, dir.root.display());
         }
         Command::VerifyEvidence { file, vkey } => {
-            let bundle: crate::evidence::Bundle = serde_json::from_reader(open_file(&file))
+            let bundle: crate::log::evidence::Bundle = serde_json::from_reader(open_file(&file))
                 .unwrap_or_else(|e| fail(format!("{}: not an evidence bundle: {e}", file.display())));
-            match crate::evidence::verify(&bundle, vkey.as_deref()) {
+            match crate::log::evidence::verify(&bundle, vkey.as_deref()) {
                 Ok(p) => println!(
                     "verified the evidence of asset `{}` in `{}`: {} lineage entries and {} system entries, included in the log of {} entries with root {}",
                     bundle.asset,
@@ -340,12 +345,12 @@ pub fn run() {
                 Err(e) => fail(format!("{}: {e}", file.display())),
             }
         }
-        Command::Fsck { data } => match crate::startup::fsck(&data) {
+        Command::Fsck { data } => match crate::app::maintenance::fsck(&data) {
             Ok(report) => println!("{report}"),
             Err(e) => fail(e),
         },
         Command::Bench { url, data, clients, single_events, batch_events, reads, memory_events, out } => {
-            let options = crate::bench::BenchOptions {
+            let options = crate::cli::bench::BenchOptions {
                 url,
                 data,
                 clients,
@@ -355,8 +360,8 @@ pub fn run() {
                 memory_events,
                 out: out.clone(),
             };
-            let report = crate::bench::run(options).unwrap_or_else(|e| fail(e));
-            println!("{}", crate::bench::markdown(&report));
+            let report = crate::cli::bench::run(options).unwrap_or_else(|e| fail(e));
+            println!("{}", crate::cli::bench::markdown(&report));
             eprintln!("written to {}/bench.md and bench.json", out.display());
         }
         Command::Status { project, server, as_of } => {
@@ -378,7 +383,7 @@ pub fn run() {
             let path = with_as_of(format!("/v1/projects/{project}/assets/{asset}/audit"), &as_of);
             show(server.client().get(&path).unwrap_or_else(|e| fail(e)));
         }
-        Command::Rebuild { data } => match crate::startup::rebuild(&data) {
+        Command::Rebuild { data } => match crate::app::maintenance::rebuild(&data) {
             Ok(report) => println!("{report}"),
             Err(e) => fail(e),
         },
@@ -390,7 +395,7 @@ pub fn run() {
             let client = Client::new(&url).with_token(&token);
             let project =
                 project.unwrap_or_else(|| format!("demo-campaign-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S")));
-            let summary = crate::demo::run(&client, admin, &project).unwrap_or_else(|e| fail(e));
+            let summary = crate::cli::demo::run(&client, admin, &project).unwrap_or_else(|e| fail(e));
             println!(
                 "recorded project `{}`: {} project events, {} system events, deliveries {}",
                 summary.project,

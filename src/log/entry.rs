@@ -1,7 +1,26 @@
 //! One record of the log, and its exact bytes: what the per-project chain and the Merkle tree
 //! commit to. The byte layout is a contract documented in `docs/formats.md`.
 
+use crate::crypto::dsse::{Envelope, EnvelopeError, Opened};
+use crate::domain::{Payload, PayloadError};
 use sha2::{Digest as _, Sha256};
+
+/// Why an envelope (submitted or stored) does not open into a payload.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Envelope(#[from] EnvelopeError),
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+}
+
+/// Opens a stored entry: its envelope and its payload, read at whatever schema version it was
+/// written.
+pub fn open_entry(entry: &Entry) -> Result<(Opened, Payload), OpenError> {
+    let opened = Envelope::from_json(&entry.envelope)?.open()?;
+    let payload = Payload::read(&opened.payload)?;
+    Ok((opened, payload))
+}
 
 /// An accepted event as the log keeps it.
 #[derive(Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]

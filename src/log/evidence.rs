@@ -1,21 +1,17 @@
 //! Evidence bundles: everything needed to check, offline and without trusting the server, where
 //! an asset came from — the entries of its lineage, every entry of the `system` stream (so that
 //! each signer's key can be traced back to the ledger's own key), an inclusion proof of each
-//! entry, and the signed checkpoint they are proven against.
+//! entry, and the signed checkpoint they are proven against. The ledger builds them
+//! (`crate::ledger::evidence`); this is their format and their verification.
 
+use super::admission::{admit, Extent, Rejection};
+use super::entry::open_entry;
+use super::export::{genesis_from, trusted_verifier, EntryRecord, VerifyError};
+use super::replay::{Broken, Chain};
 use crate::crypto::checkpoint::Checkpoint;
 use crate::crypto::merkle::verify_inclusion;
-use crate::domain::rules::check_signer;
 use crate::domain::state::{created_records, named_assets, Namespace};
-use crate::domain::{Changes, Id, LedgerState, View};
-use crate::export::{genesis_from, trusted_verifier, EntryRecord, VerifyError};
-use crate::ledger::replay::{Broken, Chain};
-use crate::ledger::{open_entry, Ledger};
-use crate::projections::lineage::ProjectGraph;
-use crate::store::StoreError;
-use base64::engine::general_purpose::STANDARD as B64;
-use base64::Engine as _;
-use ed25519_dalek::VerifyingKey;
+use crate::domain::{Changes, LedgerState, View};
 use serde::{Deserialize, Serialize};
 
 pub const EVIDENCE_FORMAT: &str = "lineage-evidence";
@@ -46,37 +42,6 @@ pub struct Bundle {
     pub checkpoint: String,
     /// In ledger order: the asset's lineage and the whole `system` stream.
     pub entries: Vec<EvidenceEntry>,
-}
-
-/// Builds the bundle of an asset; `None` when the project has no such asset.
-pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle>, StoreError> {
-    let Some(signed) = ledger.checkpoint() else { return Ok(None) };
-    let size = signed.checkpoint.size;
-    let entries = ledger.stream_below(project, size)?;
-    let decoded: Vec<_> =
-        entries.iter().filter_map(|e| open_entry(e).ok().map(|(_, payload)| (e.sequence, payload))).collect();
-    let Some(lineage) = ProjectGraph::new(&decoded).lineage(asset) else { return Ok(None) };
-    let mut chosen: Vec<crate::entry::Entry> = entries.into_iter().filter(|e| lineage.contains(&e.sequence)).collect();
-    chosen.extend(ledger.stream_below(crate::domain::ids::SYSTEM_PROJECT, size)?);
-    chosen.sort_by_key(|e| e.sequence);
-    let mut out = Vec::with_capacity(chosen.len());
-    for entry in &chosen {
-        let proof = ledger.inclusion_proof(entry.sequence, size)?.unwrap_or_default();
-        out.push(EvidenceEntry { entry: EntryRecord::of(entry), inclusion: proof.iter().map(hex::encode).collect() });
-    }
-    let verifier = ledger.verifier();
-    Ok(Some(Bundle {
-        format: EVIDENCE_FORMAT.into(),
-        version: 1,
-        origin: signed.checkpoint.origin.clone(),
-        vkey: verifier.vkey(),
-        ledger_public_key: B64.encode(verifier.key.to_bytes()),
-        project: project.to_owned(),
-        asset: asset.to_string(),
-        tree_size: size,
-        checkpoint: signed.note,
-        entries: out,
-    }))
 }
 
 /// What a verified bundle proves.
@@ -126,12 +91,10 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
         }
         let changes = Changes::default();
         let view = View { base: &state, changes: &changes, events: &crate::domain::NoEvents };
-        check_signer(&view, &payload, &opened.key_id).map_err(|r| fail(format!("signer: {r}")))?;
-        let key =
-            view.system().key(&opened.key_id).and_then(|(_, _, k)| VerifyingKey::from_bytes(k.public_key.bytes()).ok());
-        if !key.is_some_and(|k| opened.verify(&k)) {
-            return Err(fail(format!("the signature by key `{}` does not verify", opened.key_id)));
-        }
+        admit(&view, &payload, &opened, false, Extent::Signer).map_err(|rejection| match rejection {
+            Rejection::BadSignature { key } => fail(format!("the signature by key `{key}` does not verify")),
+            other => fail(other.to_string()),
+        })?;
         if payload.project.is_system() {
             if entry.version != system_chain.version + 1 || entry.prev_hash != system_chain.head {
                 return Err(fail("the system stream is incomplete or out of order".into()));

@@ -2,7 +2,7 @@
 //! types that parse them and committed under `schema/`.
 
 use crate::crypto::dsse::Envelope;
-use crate::domain::event::{Header, Kind, SCHEMA_VERSION};
+use crate::domain::event::{Header, Kind};
 use schemars::generate::SchemaSettings;
 use serde_json::{json, Value};
 
@@ -19,14 +19,15 @@ pub fn payload_schema(kind: Kind) -> Value {
     let body = kind.body_schema(&mut generator).to_value();
     let defs: serde_json::Map<String, Value> = generator.take_definitions(true).into_iter().collect();
     let name = kind.as_str();
-    root["$id"] = json!(format!("urn:lineage:schema:payload:{name}:{SCHEMA_VERSION}"));
+    let version = kind.current_version();
+    root["$id"] = json!(format!("urn:lineage:schema:payload:{name}:{version}"));
     root["title"] = json!(format!("{name} payload"));
     root["description"] = json!(format!(
-        "The signed payload of a `{name}` event (schema_version {SCHEMA_VERSION}). Unknown fields are refused."
+        "The signed payload of a `{name}` event (schema_version {version}). Unknown fields are refused."
     ));
     let properties = &mut root["properties"];
     properties["kind"] = json!({"const": name});
-    properties["schema_version"] = json!({"const": SCHEMA_VERSION});
+    properties["schema_version"] = json!({"const": version});
     properties["body"] = body;
     if kind.is_system() {
         properties["project"] = json!({"const": "system"});

@@ -1,7 +1,7 @@
 //! Bearer tokens for reads. Only the SHA-256 of a token is stored; a token is looked up by its
 //! hash, so the lookup's timing depends on the hash, never on the secret's bytes.
 
-use crate::store::{Store, StoreError, TokenRecord};
+use crate::store::{StoreError, TokenRecord, TokenStore};
 use rand_core::RngCore as _;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 
 pub struct Tokens {
     grants: RwLock<HashMap<[u8; 32], TokenRecord>>,
-    store: Arc<dyn Store>,
+    store: Arc<dyn TokenStore>,
 }
 
 /// A token as issued: the secret is shown once and never stored.
@@ -29,7 +29,7 @@ pub fn hash(token: &str) -> [u8; 32] {
 }
 
 impl Tokens {
-    pub fn load(store: Arc<dyn Store>) -> Result<Tokens, StoreError> {
+    pub fn load(store: Arc<dyn TokenStore>) -> Result<Tokens, StoreError> {
         let grants = store.tokens()?.into_iter().collect();
         Ok(Tokens { grants: RwLock::new(grants), store })
     }

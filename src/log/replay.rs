@@ -4,14 +4,12 @@
 //! was registered, not revoked and allowed to sign its kind at that point of the log, and pass
 //! the rules as they stood then.
 
-use super::open_entry;
+use super::admission::{admit, Extent, Rejection};
+use super::entry::{open_entry, Entry};
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
-use crate::domain::rules::{check_signer, decide};
 use crate::domain::state::{id_key, IdKey, KeyMap};
-use crate::domain::{Changes, EventId, Events, LedgerState, Payload, ProjectId, SystemState, View};
-use crate::entry::Entry;
-use ed25519_dalek::VerifyingKey;
+use crate::domain::{Changes, EventId, Events, LedgerState, LookupFailed, Payload, ProjectId, SystemState, View};
 use std::collections::HashMap;
 
 /// The head of one stream: its version and the hash of its last entry.
@@ -56,8 +54,8 @@ pub struct Replay {
 struct Seen<'a>(&'a KeyMap<IdKey, IdKey>);
 
 impl Events for Seen<'_> {
-    fn in_project(&self, project: &ProjectId, event: &EventId) -> bool {
-        self.0.get(&id_key(event.as_str())) == Some(&id_key(project.as_str()))
+    fn in_project(&self, project: &ProjectId, event: &EventId) -> Result<bool, LookupFailed> {
+        Ok(self.0.get(&id_key(event.as_str())) == Some(&id_key(project.as_str())))
     }
 }
 
@@ -100,18 +98,15 @@ impl Replay {
             }
             let changes = Changes::default();
             let view = View { base: &self.ledger, changes: &changes, events: &Seen(&self.events) };
-            check_signer(&view, &payload, &opened.key_id).map_err(|r| broken(sequence, format!("signer: {r}")))?;
-            let key = view
-                .system()
-                .key(&opened.key_id)
-                .and_then(|(_, _, k)| VerifyingKey::from_bytes(k.public_key.bytes()).ok());
-            if !key.is_some_and(|k| opened.verify(&k)) {
-                return Err(broken(sequence, format!("the signature by key `{}` does not verify", opened.key_id)));
-            }
-            if payload.expected_version.is_some_and(|v| v != chain.version) {
-                return Err(broken(sequence, "its expected_version does not match the stream"));
-            }
-            decide(&view, &payload).map_err(|r| broken(sequence, format!("it breaks a rule: {r}")))?;
+            let extent = Extent::Full { stream_version: chain.version };
+            admit(&view, &payload, &opened, false, extent).map_err(|rejection| {
+                let reason = match rejection {
+                    Rejection::BadSignature { key } => format!("the signature by key `{key}` does not verify"),
+                    Rejection::VersionConflict { .. } => "its expected_version does not match the stream".into(),
+                    other => other.to_string(),
+                };
+                broken(sequence, reason)
+            })?;
             self.events.insert(event, id_key(payload.project.as_str()));
         }
         self.ledger.apply(&payload);

@@ -4,7 +4,7 @@
 //! drives a number of concurrent clients (threads, each with one keep-alive HTTP/1.1 connection)
 //! and records every request's latency.
 
-use crate::client::{batch_body, Client, Signer};
+use super::client::{batch_body, Client, Signer};
 use crate::crypto::keys::KeyFile;
 use serde::Serialize;
 use serde_json::json;
@@ -327,7 +327,7 @@ struct Setup {
 fn setup(client: &Client, admin: &Signer, run: &str, projects: usize) -> Result<Setup, String> {
     let integration =
         Signer::new(KeyFile::generate(&format!("bench-pipeline-{run}"), &format!("bench-pipeline-{run}-k1")));
-    let check = |what: &str, a: Result<crate::client::Answer, crate::client::ClientError>| match a {
+    let check = |what: &str, a: Result<crate::cli::client::Answer, crate::cli::client::ClientError>| match a {
         Ok(a) if a.ok() => Ok(()),
         Ok(a) => Err(format!("{what}: {} {}", a.status, a.body)),
         Err(e) => Err(format!("{what}: {e}")),
@@ -361,7 +361,7 @@ fn generation(s: &Setup, project: &str, n: usize) -> Vec<u8> {
         project,
         "generation_recorded",
         json!({"generation_id": format!("g-{n}"), "model_version": "mv", "prompt": "pr", "seed": n,
-               "outputs": [{"asset_id": asset, "digest": crate::client::digest_of(asset.as_bytes()), "media_type": "image/png"}]}),
+               "outputs": [{"asset_id": asset, "digest": crate::cli::client::digest_of(asset.as_bytes()), "media_type": "image/png"}]}),
     )
 }
 
@@ -374,7 +374,7 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
         }
     };
     let pid = server.as_ref().map(|s| s.child.id());
-    let dir = crate::startup::DataDir { root: data };
+    let dir = crate::app::DataDir { root: data };
     let token = std::fs::read_to_string(dir.admin_token()).map_err(|e| e.to_string())?.trim().to_owned();
     let admin = Signer::new(KeyFile::load(&dir.admin_key()).map_err(|e| e.to_string())?);
     let client = Client::new(&url).with_token(&token);

@@ -1,14 +1,14 @@
 //! `lineage demo`: registers a crew and records a realistic campaign through every stage, over
 //! the REST API of a running server.
 
-use crate::client::{digest_of, Answer, Client, Signer};
+use super::client::{digest_of, Answer, Client, Signer};
 use crate::crypto::keys::KeyFile;
 use serde_json::{json, Value};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
     #[error(transparent)]
-    Client(#[from] crate::client::ClientError),
+    Client(#[from] crate::cli::client::ClientError),
     #[error("{step}: the server answered {status}: {body}")]
     Refused { step: String, status: u16, body: Value },
 }
@@ -56,7 +56,7 @@ fn output(asset: &str, width: u32, height: u32) -> Value {
 pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary, DemoError> {
     let admin = Signer::new(admin);
     // Actor ids carry a per-run suffix: each run registers a fresh crew with fresh keys.
-    let run_id = &crate::client::digest_of(project.as_bytes())[7..13];
+    let run_id = &crate::cli::client::digest_of(project.as_bytes())[7..13];
     let member = |name: &str, role: &str| {
         let actor = format!("{name}-{run_id}");
         (KeyFile::generate(&actor, &format!("{actor}-key-1")), role.to_owned())

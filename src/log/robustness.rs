@@ -5,7 +5,7 @@ use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::dsse::Envelope;
 use crate::crypto::merkle::{verify_consistency, verify_inclusion};
 use crate::domain::Payload;
-use crate::entry::Entry;
+use crate::log::Entry;
 use proptest::prelude::*;
 
 fn json_like() -> impl Strategy<Value = Vec<u8>> {

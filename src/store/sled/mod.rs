@@ -1,22 +1,13 @@
 //! The sled store: one directory, no server.
 //!
-//! One tree, `log`, holds everything a commit writes. A commit is written as few, large values
-//! rather than one key per entry and index, because sled's cost is per key (each insert copies
-//! and relinks a tree node):
-//! - `E` + first sequence (u64 BE) → a chunk of up to [`CHUNK`] consecutive entries: u32 count,
-//!   then per entry a u32 length and the bincode entry (read without decoding its neighbours);
-//! - `M` + first sequence (u64 BE) → what the entries of the chunk are found by: per entry its
-//!   event id, project and the assets it names (bincode);
-//! - `n` + level (u8) + index (u64 BE) → Merkle node, for the levels the ledger stores;
-//! - `c` → the latest signed checkpoint.
+//! One tree, `log`, holds everything a commit writes, in the key layout of [`layout`]; tokens
+//! live in a tree of their own. The event-id, asset and project-stream indexes are kept in
+//! memory ([`super::index`]), built from the `M` records when the store opens, so that an entry
+//! costs no index key of its own: with many projects appending at once, one key per project
+//! and commit was a third of the cost of a commit.
 //!
-//! Tokens live in their own tree. The event-id, asset and project-stream indexes are kept in
-//! memory, built from the `M` records when the store opens, so that an entry costs no index key
-//! of its own: with many projects appending at once, one key per project and commit was a third
-//! of the cost of a commit. (Stores written before hold `s` stream records, no longer read.)
-//!
-//! An append is made durable by the [journal](super::journal): the commit's records are written
-//! there and `fdatasync`'d, then kept in memory ([`Staged`]) and read from there until about
+//! An append is made durable by the [journal](journal): the commit's records are written
+//! there and `fdatasync`'d, then [staged](staged) in memory and read from there until about
 //! [`STAGED_BYTES`] of them are given to sled together, as one batch, without a flush. At open,
 //! every key the journal's commits wrote is set again to the value of the last one that wrote it,
 //! whatever sled kept of them. A commit over [`LARGEST_RECORD`] skips the journal: the staged
@@ -24,93 +15,36 @@
 //! journal is emptied only after sled has been made durable ("synced"): sled 0.34's `flush`
 //! writes its buffers with `sync_file_range`, which does not make them durable, so after the
 //! flush the database file is `fdatasync`'d through a handle of our own (fsync acts on the file,
-//! whichever descriptor calls it). A page larger than a quarter of
-//! a log segment goes to a file of its own under `blobs/`, which sled writes without any sync:
-//! every blob file new since the last sync is `fdatasync`'d, and the directory synced, before the
-//! database file.
+//! whichever descriptor calls it). A page larger than a quarter of a log segment goes to a file
+//! of its own under `blobs/`, which sled writes without any sync: every blob file new since the
+//! last sync is `fdatasync`'d, and the directory synced, before the database file. The
+//! checkpoint of the last acknowledged commit is kept beside sled ([`acknowledged`]).
 //!
 //! sled 0.34 keeps nearly every page a scan reads: its LRU takes note of an access only once 64
 //! more have queued in the same of its 256 shards. Reads of the whole log (the start-up replay,
 //! `fsck`, `rebuild`: [`super::read_whole_log`]) therefore reopen the database every 2^18
-//! entries and at their end ([`Store::release_cache`]); after a start on 1,000,000 entries that
-//! is the difference between 1.8 GB and 0.8 GB resident.
+//! entries and at their end ([`LogStore::release_cache`]); after a start on 1,000,000 entries
+//! that is the difference between 1.8 GB and 0.8 GB resident.
 
-use super::journal::{Journal, Record, LARGEST_RECORD};
-use super::{Commit, Store, StoreError, TokenRecord};
+mod acknowledged;
+mod journal;
+mod layout;
+mod staged;
+
+use super::index::{found_in, Found, SharedIndexes};
+use super::{Commit, LogStore, StoreError, TokenRecord, TokenStore};
 use crate::crypto::merkle::{Hash, NodeId};
-use crate::domain::compact::KeyMap;
-use crate::entry::Entry;
-use std::collections::HashMap;
+use crate::log::Entry;
+use acknowledged::AcknowledgedRecord;
+use journal::{Journal, Record, LARGEST_RECORD};
+pub use layout::SEGMENT_SIZE;
+use layout::{chunk_end, chunk_entries, commit_pairs, decode_found, io, log_len, node_key, read_u64, seq_key};
+use staged::StagedCommits;
+pub use staged::STAGED_BYTES;
 use std::fs::File;
-use std::hash::BuildHasher as _;
 use std::path::Path;
-use std::sync::Arc;
 
-/// What one entry is found by, as stored in its chunk's `M` record.
-#[derive(Debug, bincode::Encode, bincode::Decode)]
-struct Found {
-    event_id: String,
-    project: String,
-    assets: Vec<String>,
-}
-
-/// Sequences by a 64-bit keyed hash of what finds them: small enough to hold every entry in
-/// memory. A hash may stand for more than one key, so callers confirm each candidate.
-#[derive(Default)]
-struct HashIndex {
-    /// The first sequence of each hash, in 16 bytes an entry (a hash table would leave a third
-    /// to a half of its slots empty).
-    first: KeyMap<u64, u64>,
-    // Keyed 64-bit hashes already: hashbrown's foldhash places them at a fraction of SipHash's
-    // cost.
-    more: hashbrown::HashMap<u64, Vec<u64>>,
-}
-
-impl HashIndex {
-    fn add(&mut self, key: u64, sequence: u64) {
-        if !self.first.insert_new(key, sequence) {
-            self.more.entry(key).or_default().push(sequence);
-        }
-    }
-
-    /// In ascending order: sequences are added in log order.
-    fn candidates(&self, key: u64) -> impl Iterator<Item = u64> + '_ {
-        self.first.get(&key).copied().into_iter().chain(self.more.get(&key).into_iter().flatten().copied())
-    }
-}
-
-#[derive(Default)]
-struct Indexes {
-    hasher: std::collections::hash_map::RandomState,
-    events: HashIndex,
-    assets: HashIndex,
-    /// Per project, the sequence of each version (version `v` at `v - 1`): entries are added in
-    /// log order, in which a project's versions follow one another.
-    streams: HashMap<String, Vec<u64>>,
-}
-
-impl Indexes {
-    fn event_key(&self, event_id: &str) -> u64 {
-        self.hasher.hash_one(event_id)
-    }
-    fn asset_key(&self, project: &str, asset: &str) -> u64 {
-        self.hasher.hash_one((project, asset))
-    }
-    fn add(&mut self, sequence: u64, found: &Found) {
-        self.events.add(self.event_key(&found.event_id), sequence);
-        for asset in &found.assets {
-            self.assets.add(self.asset_key(&found.project, asset), sequence);
-        }
-        match self.streams.get_mut(found.project.as_str()) {
-            Some(sequences) => sequences.push(sequence),
-            None => {
-                self.streams.insert(found.project.clone(), vec![sequence]);
-            }
-        }
-    }
-}
-
-/// The open database and its trees; replaced as a whole by [`Store::release_cache`].
+/// The open database and its trees; replaced as a whole by [`LogStore::release_cache`].
 struct Database {
     db: sled::Db,
     log: sled::Tree,
@@ -166,92 +100,11 @@ pub struct SledStore {
     file: File,
     /// Blob files (sled names them by log sequence number) already synced and still present.
     synced_blobs: std::sync::Mutex<std::collections::HashSet<u64>>,
-    indexes: std::sync::RwLock<Indexes>,
+    indexes: SharedIndexes,
     acknowledged: AcknowledgedRecord,
     journal: Journal,
-    /// Commits the journal has made durable that sled has not been given yet; see [`Staged`].
-    staged: std::sync::RwLock<Arc<Staged>>,
-}
-
-/// Journaled commits are applied to sled in groups of about [`STAGED_BYTES`] rather than one by
-/// one: every `apply_batch` makes sled seal its current log buffer twice and wake all seven of
-/// its I/O threads for each buffer, which cost a quarter of the server's CPU for single events
-/// sent by 64 clients. Until applied, their records are read from here. Readers take the
-/// current set first and sled after it, and a group is removed from here only once sled holds
-/// it, so a record is always found in one or both; every key but the checkpoint's is written
-/// once, with the same value in both.
-#[derive(Default, Clone)]
-struct Staged {
-    pairs: std::collections::BTreeMap<Vec<u8>, sled::IVec>,
-    bytes: usize,
-}
-
-impl Staged {
-    /// Every staged record, as one sled batch.
-    fn batch(&self) -> sled::Batch {
-        let mut batch = sled::Batch::default();
-        for (key, value) in &self.pairs {
-            batch.insert(key.as_slice(), value.clone());
-        }
-        batch
-    }
-}
-
-/// How many bytes of journaled commits wait before they are applied to sled together.
-pub const STAGED_BYTES: usize = 1024 * 1024;
-
-fn io(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Io(e.to_string())
-}
-
-fn seq_key(prefix: u8, sequence: u64) -> [u8; 9] {
-    let mut key = [0u8; 9];
-    key[0] = prefix;
-    key[1..].copy_from_slice(&sequence.to_be_bytes());
-    key
-}
-
-/// Most entries in one stored chunk: a read of one entry copies at most this many.
-pub const CHUNK: usize = 16;
-
-/// sled's log segment size. Pages over a quarter of it become blob files; at 2 MiB a leaf of
-/// chunks of ordinary entries stays inline.
-pub const SEGMENT_SIZE: usize = 2 * 1024 * 1024;
-
-/// The entries of one chunk, as (sequence, encoded entry), without decoding them.
-fn chunk_entries(key: &[u8], value: &[u8]) -> Result<Vec<(u64, std::ops::Range<usize>)>, StoreError> {
-    let bad = |why: &str| StoreError::Io(format!("a stored chunk is malformed: {why}"));
-    let first = read_u64(&key[1..])?;
-    let count = u32::from_be_bytes(value.get(..4).ok_or_else(|| bad("no count"))?.try_into().expect("4 bytes"));
-    let mut at = 4;
-    let mut out = Vec::with_capacity(count as usize);
-    for i in 0..u64::from(count) {
-        let len = value.get(at..at + 4).ok_or_else(|| bad("truncated length"))?;
-        let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
-        let range = at + 4..at + 4 + len;
-        if range.end > value.len() {
-            return Err(bad("truncated entry"));
-        }
-        out.push((first + i, range.clone()));
-        at = range.end;
-    }
-    Ok(out)
-}
-
-/// The number of entries in sled's log: one past the last sequence of the last chunk.
-fn log_len(log: &sled::Tree) -> Result<u64, StoreError> {
-    match log.scan_prefix([b'E']).next_back() {
-        None => Ok(0),
-        Some(kv) => {
-            let (key, value) = kv.map_err(io)?;
-            chunk_end(&key, &value)
-        }
-    }
-}
-
-/// One past the last sequence of a chunk.
-fn chunk_end(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
-    Ok(chunk_entries(key, value)?.last().map_or(0, |(seq, _)| seq + 1))
+    /// Commits the journal has made durable that sled has not been given yet.
+    staged: StagedCommits,
 }
 
 fn batch_of(record: Record) -> sled::Batch {
@@ -295,17 +148,6 @@ fn replay(log: &sled::Tree, records: Vec<Record>) -> Result<(), StoreError> {
     Ok(())
 }
 
-fn decode_found(bytes: &[u8]) -> Result<Vec<Found>, StoreError> {
-    bincode::decode_from_slice(bytes, bincode::config::standard())
-        .map(|(found, _)| found)
-        .map_err(|e| StoreError::Io(format!("a stored index record is malformed: {e}")))
-}
-
-fn read_u64(bytes: &[u8]) -> Result<u64, StoreError> {
-    let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Io("index value is not 8 bytes".into()))?;
-    Ok(u64::from_be_bytes(arr))
-}
-
 impl SledStore {
     pub fn open(dir: &Path) -> Result<SledStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(io)?;
@@ -324,10 +166,10 @@ impl SledStore {
             database: std::sync::RwLock::new(Some(database)),
             file,
             synced_blobs: Default::default(),
-            indexes: Default::default(),
+            indexes: SharedIndexes::default(),
             acknowledged: AcknowledgedRecord::open(dir)?,
             journal,
-            staged: Default::default(),
+            staged: StagedCommits::default(),
         };
         store.sync_and_empty_journal(&*store.database()?)?;
         store.load_indexes()?;
@@ -345,7 +187,7 @@ impl SledStore {
     }
 
     fn load_indexes(&self) -> Result<(), StoreError> {
-        let mut indexes = self.indexes.write().map_err(|_| StoreError::Io("index lock poisoned".into()))?;
+        let mut indexes = self.indexes.write()?;
         for kv in self.database()?.log.scan_prefix([b'M']) {
             let (key, value) = kv.map_err(io)?;
             let first = read_u64(&key[1..])?;
@@ -359,13 +201,7 @@ impl SledStore {
     /// The last record with a key in `low..=key`: the chunk or run holding the position `key`
     /// names, as those records are keyed by their first position.
     fn holding(&self, low: &[u8], key: &[u8]) -> Result<Option<(sled::IVec, sled::IVec)>, StoreError> {
-        use std::ops::Bound::Included;
-        let waiting = self
-            .staged_now()?
-            .pairs
-            .range::<[u8], _>((Included(low), Included(key)))
-            .next_back()
-            .map(|(k, v)| (sled::IVec::from(k.as_slice()), v.clone()));
+        let waiting = self.staged.now()?.last_in(low, key);
         let stored = self.database()?.log.range(low..=key).next_back().transpose().map_err(io)?;
         Ok(match (stored, waiting) {
             (Some(stored), Some(waiting)) => Some(if stored.0 >= waiting.0 { stored } else { waiting }),
@@ -375,60 +211,30 @@ impl SledStore {
 
     /// The value of one key, staged or in sled.
     fn value(&self, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
-        let waiting = self.staged_now()?.pairs.get(key).cloned();
+        let waiting = self.staged.now()?.pairs.get(key).cloned();
         match waiting {
             Some(value) => Ok(Some(value)),
             None => self.database()?.log.get(key).map_err(io),
         }
     }
 
-    /// The staged commits, held only for a lookup: a read of one record looks there before it
-    /// reads sled, without taking the set for longer.
-    fn staged_now(&self) -> Result<std::sync::RwLockReadGuard<'_, Arc<Staged>>, StoreError> {
-        self.staged.read().map_err(|_| io("staged commits lock poisoned"))
-    }
-
-    /// The commits waiting to be applied to sled, as they are now.
-    fn staged(&self) -> Result<Arc<Staged>, StoreError> {
-        Ok(self.staged_now()?.clone())
-    }
-
     /// The number of entries, counting the staged ones.
     fn len_in(&self, database: &Database) -> Result<u64, StoreError> {
-        let (low, high) = (seq_key(b'E', 0), seq_key(b'E', u64::MAX));
-        let bounds = (std::ops::Bound::Included(&low[..]), std::ops::Bound::Included(&high[..]));
-        let staged_end = match self.staged_now()?.pairs.range::<[u8], _>(bounds).next_back() {
-            Some((key, value)) => chunk_end(key, value)?,
+        let staged_end = match self.staged.now()?.last_in(&seq_key(b'E', 0), &seq_key(b'E', u64::MAX)) {
+            Some((key, value)) => chunk_end(&key, &value)?,
             None => 0,
         };
         Ok(log_len(&database.log)?.max(staged_end))
     }
 
-    /// Adds a journaled commit's records to those waiting for sled. Only the appending thread
-    /// changes the set; readers holding the previous one keep it.
-    fn stage(&self, pairs: Vec<(Vec<u8>, Vec<u8>)>) -> Result<(), StoreError> {
-        let mut current = self.staged.write().map_err(|_| io("staged commits lock poisoned"))?;
-        let staged = Arc::make_mut(&mut current);
-        for (key, value) in pairs {
-            let key_len = key.len();
-            staged.bytes += key_len + value.len();
-            // The checkpoint's record replaces the previous commit's.
-            if let Some(replaced) = staged.pairs.insert(key, sled::IVec::from(value)) {
-                staged.bytes -= key_len + replaced.len();
-            }
-        }
-        Ok(())
-    }
-
     /// Gives sled every staged commit in one batch, then forgets them.
     fn apply_staged(&self, database: &Database) -> Result<(), StoreError> {
-        let staged = self.staged()?;
+        let staged = self.staged.snapshot()?;
         if staged.pairs.is_empty() {
             return Ok(());
         }
         database.log.apply_batch(staged.batch()).map_err(io)?;
-        *self.staged.write().map_err(|_| io("staged commits lock poisoned"))? = Arc::default();
-        Ok(())
+        self.staged.clear()
     }
 
     /// What the entry at `sequence` is found by, from its chunk's record.
@@ -486,114 +292,7 @@ impl SledStore {
     }
 }
 
-/// Keeps the checkpoint of the last durable commit outside sled, so that a store which comes
-/// back shorter (a damaged or rolled-back file, or a tail sled dropped at recovery) cannot pass
-/// for a consistent one.
-///
-/// It is written after the commit is durable and before the append returns, without a sync:
-/// after a crash it can only be older than the store, never newer. The file holds two slots of
-/// [`SLOT`] bytes, written in turn in place (a replacing rename cost more than the rest of a
-/// small commit): `LACK`, u64 counter, u32 length, the note, SHA-256 of counter, length and note
-/// (integers big-endian). A read takes the intact slot with the higher counter, so a torn write
-/// leaves the previous note.
-struct AcknowledgedRecord {
-    file: File,
-    counter: std::sync::atomic::AtomicU64,
-}
-
-/// The size of one slot of the acknowledged-checkpoint file.
-const SLOT: usize = 8192;
-const SLOT_MAGIC: &[u8; 4] = b"LACK";
-
-fn slot_digest(counter: u64, note: &[u8]) -> [u8; 32] {
-    use sha2::Digest as _;
-    let mut hasher = sha2::Sha256::new();
-    hasher.update(counter.to_be_bytes());
-    hasher.update((note.len() as u32).to_be_bytes());
-    hasher.update(note);
-    hasher.finalize().into()
-}
-
-/// An intact slot's counter and note.
-fn read_slot(slot: &[u8]) -> Option<(u64, String)> {
-    if slot.get(..4)? != SLOT_MAGIC {
-        return None;
-    }
-    let counter = u64::from_be_bytes(slot.get(4..12)?.try_into().ok()?);
-    let len = u32::from_be_bytes(slot.get(12..16)?.try_into().ok()?) as usize;
-    let note = slot.get(16..16 + len)?;
-    (slot.get(16 + len..16 + len + 32)? == slot_digest(counter, note)).then_some(())?;
-    Some((counter, String::from_utf8(note.to_vec()).ok()?))
-}
-
-impl AcknowledgedRecord {
-    fn path(dir: &Path) -> std::path::PathBuf {
-        dir.join("acknowledged-checkpoint")
-    }
-
-    /// The newest intact note; a file of one plain note (as stores written before keep it)
-    /// reads as that note.
-    fn read(dir: &Path) -> Result<Option<(u64, String)>, StoreError> {
-        Ok(Self::load(dir)?.1)
-    }
-
-    /// Whether the file has the two-slot layout, and its newest intact note.
-    fn load(dir: &Path) -> Result<(bool, Option<(u64, String)>), StoreError> {
-        let bytes = match std::fs::read(Self::path(dir)) {
-            Ok(bytes) => bytes,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((false, None)),
-            Err(e) => return Err(io(e)),
-        };
-        if bytes.len() != 2 * SLOT {
-            let note = String::from_utf8(bytes).map_err(|_| io("the acknowledged checkpoint is not UTF-8"))?;
-            return Ok((false, Some((0, note))));
-        }
-        Ok((true, bytes.chunks(SLOT).filter_map(read_slot).max_by_key(|(counter, _)| *counter)))
-    }
-
-    /// Opens the record, first rewriting a missing or plain one in the two-slot layout (a
-    /// plain note becomes counter 1).
-    fn open(dir: &Path) -> Result<AcknowledgedRecord, StoreError> {
-        let path = Self::path(dir);
-        let (laid_out, mut newest) = Self::load(dir)?;
-        if !laid_out {
-            let mut slots = vec![0u8; 2 * SLOT];
-            if let Some((counter, note)) = &mut newest {
-                *counter = 1;
-                let slot = Self::slot(1, note)?;
-                slots[SLOT..SLOT + slot.len()].copy_from_slice(&slot);
-            }
-            let tmp = dir.join("acknowledged-checkpoint.tmp");
-            std::fs::write(&tmp, &slots).and_then(|_| std::fs::rename(&tmp, &path)).map_err(io)?;
-        }
-        let counter = newest.map_or(0, |(counter, _)| counter);
-        let file = std::fs::OpenOptions::new().write(true).open(&path).map_err(io)?;
-        Ok(AcknowledgedRecord { file, counter: counter.into() })
-    }
-
-    fn slot(counter: u64, note: &str) -> Result<Vec<u8>, StoreError> {
-        let note = note.as_bytes();
-        if 16 + note.len() + 32 > SLOT {
-            return Err(io(format!("a checkpoint note of {} bytes does not fit its record", note.len())));
-        }
-        let mut slot = Vec::with_capacity(16 + note.len() + 32);
-        slot.extend_from_slice(SLOT_MAGIC);
-        slot.extend_from_slice(&counter.to_be_bytes());
-        slot.extend_from_slice(&(note.len() as u32).to_be_bytes());
-        slot.extend_from_slice(note);
-        slot.extend_from_slice(&slot_digest(counter, note));
-        Ok(slot)
-    }
-
-    fn record(&self, note: &str) -> Result<(), StoreError> {
-        use std::os::unix::fs::FileExt as _;
-        let counter = self.counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-        let at = (counter % 2) * SLOT as u64;
-        self.file.write_all_at(&Self::slot(counter, note)?, at).map_err(io)
-    }
-}
-
-impl Store for SledStore {
+impl LogStore for SledStore {
     fn append(&self, commit: &Commit) -> Result<(), StoreError> {
         let entries = &commit.entries;
         // One hold of the database for the whole append: it cannot be reopened halfway.
@@ -604,45 +303,8 @@ impl Store for SledStore {
                 return Err(StoreError::Io(format!("entry {} does not continue the log of {len}", entry.sequence)));
             }
         }
-        let mut assets: HashMap<u64, Vec<String>> = HashMap::new();
-        for (project, asset, sequence) in &commit.mentions {
-            let entry = sequence.checked_sub(len).and_then(|i| entries.get(i as usize));
-            if entry.is_none_or(|(e, _)| e.project != *project) {
-                return Err(StoreError::Io(format!("a mention of {asset} names no entry of {project} in the commit")));
-            }
-            assets.entry(*sequence).or_default().push(asset.clone());
-        }
-        let found: Vec<Found> = entries
-            .iter()
-            .map(|(entry, id)| Found {
-                event_id: id.to_string(),
-                project: entry.project.clone(),
-                assets: assets.remove(&entry.sequence).unwrap_or_default(),
-            })
-            .collect();
-        let mut pairs = Vec::with_capacity(2 * entries.len().div_ceil(CHUNK) + commit.nodes.len() + 1);
-        for (chunk, found) in entries.chunks(CHUNK).zip(found.chunks(CHUNK)) {
-            let record = bincode::encode_to_vec(found, bincode::config::standard()).map_err(io)?;
-            pairs.push((seq_key(b'M', chunk[0].0.sequence).to_vec(), record));
-            let encoded: Vec<Vec<u8>> = chunk.iter().map(|(entry, _)| entry.encode()).collect();
-            let mut value = Vec::with_capacity(4 + encoded.iter().map(|e| e.len() + 4).sum::<usize>());
-            value.extend_from_slice(&(chunk.len() as u32).to_be_bytes());
-            for e in &encoded {
-                value.extend_from_slice(&(e.len() as u32).to_be_bytes());
-                value.extend_from_slice(e);
-            }
-            pairs.push((seq_key(b'E', chunk[0].0.sequence).to_vec(), value));
-        }
-        for ((level, index), hash) in &commit.nodes {
-            let mut key = Vec::with_capacity(10);
-            key.push(b'n');
-            key.push(*level);
-            key.extend_from_slice(&index.to_be_bytes());
-            pairs.push((key, hash.to_vec()));
-        }
-        if let Some(note) = &commit.checkpoint {
-            pairs.push((b"c".to_vec(), note.as_bytes().to_vec()));
-        }
+        let found = found_in(commit, len)?;
+        let pairs = commit_pairs(commit, &found)?;
         let record = Record { first: len, entries: entries.len() as u64, pairs };
         if record.encoded_len() > LARGEST_RECORD {
             // Atomic through sled's batch, durable through its sync, which makes the journal's
@@ -654,7 +316,7 @@ impl Store for SledStore {
         } else {
             // Applied before this commit is journaled, so that a failure fails this commit alone:
             // the staged ones are durable and stay readable from memory.
-            if self.staged()?.bytes >= STAGED_BYTES {
+            if self.staged.now()?.bytes >= STAGED_BYTES {
                 self.apply_staged(&database)?;
             }
             let written = match self.journal.write(&record)? {
@@ -665,11 +327,11 @@ impl Store for SledStore {
                     self.journal.write(&record)?.ok_or_else(|| io("a record does not fit in the emptied journal"))?
                 }
             };
-            self.stage(record.pairs)?;
+            self.staged.stage(record.pairs)?;
             written.keep();
         }
         {
-            let mut indexes = self.indexes.write().map_err(|_| StoreError::Io("index lock poisoned".into()))?;
+            let mut indexes = self.indexes.write()?;
             for ((entry, _), found) in entries.iter().zip(&found) {
                 indexes.add(entry.sequence, found);
             }
@@ -709,7 +371,7 @@ impl Store for SledStore {
             Ok(out.len() < limit)
         }
         let mut out = Vec::with_capacity(limit.min(1024));
-        let staged = self.staged()?;
+        let staged = self.staged.snapshot()?;
         let start = match self.holding(&seq_key(b'E', 0), &seq_key(b'E', from))? {
             Some((key, _)) => key.to_vec(),
             None => seq_key(b'E', from).to_vec(),
@@ -734,42 +396,24 @@ impl Store for SledStore {
     }
 
     fn project_sequences(&self, project: &str, from_version: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
-        let indexes = self.indexes.read().map_err(|_| StoreError::Io("index lock poisoned".into()))?;
-        let Some(sequences) = indexes.streams.get(project) else { return Ok(Vec::new()) };
-        let from = usize::try_from(from_version.saturating_sub(1)).unwrap_or(usize::MAX);
-        Ok(sequences.get(from..).unwrap_or_default().iter().take(limit).copied().collect())
+        self.indexes.project_sequences(project, from_version, limit)
     }
 
     fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
-        let candidates: Vec<u64> = {
-            let indexes = self.indexes.read().map_err(|_| StoreError::Io("index lock poisoned".into()))?;
-            indexes.events.candidates(indexes.event_key(event_id)).collect()
-        };
-        for sequence in candidates {
-            if self.found(sequence)?.is_some_and(|f| f.event_id == event_id) {
-                return Ok(Some(sequence));
-            }
-        }
-        Ok(None)
+        self.indexes.sequence_of_event(event_id, |sequence| self.found(sequence))
     }
 
-    fn node(&self, (level, index): NodeId) -> Result<Option<Hash>, StoreError> {
-        let mut key = [0u8; 10];
-        key[0] = b'n';
-        key[1] = level;
-        key[2..].copy_from_slice(&index.to_be_bytes());
-        match self.value(&key)? {
+    fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
+        match self.value(&node_key(id))? {
             None => Ok(None),
-            Some(v) => v
-                .as_ref()
-                .try_into()
-                .map(Some)
-                .map_err(|_| StoreError::Io(format!("node ({level}, {index}) is not 32 bytes"))),
+            Some(v) => {
+                v.as_ref().try_into().map(Some).map_err(|_| StoreError::Io(format!("node {id:?} is not 32 bytes")))
+            }
         }
     }
 
     fn checkpoint(&self) -> Result<Option<String>, StoreError> {
-        match self.value(b"c")? {
+        match self.value(layout::CHECKPOINT_KEY)? {
             None => Ok(None),
             Some(v) => String::from_utf8(v.to_vec())
                 .map(Some)
@@ -782,17 +426,7 @@ impl Store for SledStore {
     }
 
     fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
-        let candidates: Vec<u64> = {
-            let indexes = self.indexes.read().map_err(|_| StoreError::Io("index lock poisoned".into()))?;
-            indexes.assets.candidates(indexes.asset_key(project, asset)).collect()
-        };
-        let mut out = Vec::with_capacity(candidates.len());
-        for sequence in candidates {
-            if self.found(sequence)?.is_some_and(|f| f.project == project && f.assets.iter().any(|a| a == asset)) {
-                out.push(sequence);
-            }
-        }
-        Ok(out)
+        self.indexes.asset_sequences(project, asset, |sequence| self.found(sequence))
     }
 
     /// Reopens the database (see the module's notes on sled's LRU). Every other operation holds
@@ -810,7 +444,9 @@ impl Store for SledStore {
         *database = Some(Database::open(&self.dir)?);
         Ok(())
     }
+}
 
+impl TokenStore for SledStore {
     fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
         let value = bincode::encode_to_vec(record, bincode::config::standard()).map_err(io)?;
         let database = self.database()?;
@@ -835,41 +471,7 @@ impl Store for SledStore {
 mod tests {
     use super::*;
     use crate::domain::EventId;
-
-    #[test]
-    fn a_hash_shared_by_several_keys_keeps_every_sequence_in_order() {
-        let mut index = HashIndex::default();
-        index.add(7, 1);
-        index.add(9, 2);
-        index.add(7, 5);
-        index.add(7, 6);
-        assert_eq!(index.candidates(7).collect::<Vec<_>>(), [1, 5, 6]);
-        assert_eq!(index.candidates(9).collect::<Vec<_>>(), [2]);
-        assert_eq!(index.candidates(8).count(), 0);
-    }
-
-    #[test]
-    fn the_acknowledged_record_keeps_the_newest_intact_note() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = AcknowledgedRecord::path(dir.path());
-        // A record in the one-note layout is carried over.
-        std::fs::write(&path, "note 1").unwrap();
-        let record = AcknowledgedRecord::open(dir.path()).unwrap();
-        assert_eq!(AcknowledgedRecord::read(dir.path()).unwrap(), Some((1, "note 1".into())));
-        record.record("note 2").unwrap();
-        record.record("note 3").unwrap();
-        assert_eq!(AcknowledgedRecord::read(dir.path()).unwrap(), Some((3, "note 3".into())));
-        drop(record);
-        // Reopened, it goes on counting; a torn write of the newest slot leaves the one before.
-        let record = AcknowledgedRecord::open(dir.path()).unwrap();
-        record.record("note 4").unwrap();
-        let mut bytes = std::fs::read(&path).unwrap();
-        assert_eq!(bytes.len(), 2 * SLOT);
-        bytes[20] ^= 1; // slot 0 holds counter 4
-        std::fs::write(&path, &bytes).unwrap();
-        assert_eq!(AcknowledgedRecord::read(dir.path()).unwrap(), Some((3, "note 3".into())));
-        assert!(record.record(&"x".repeat(SLOT)).is_err(), "a note too long for a slot is refused");
-    }
+    use journal::CAPACITY;
 
     #[test]
     fn blob_files_of_oversized_pages_are_synced_with_the_database() {
@@ -958,7 +560,7 @@ mod tests {
             all.extend(commit.entries.iter().map(|(e, _)| e.clone()));
             store.append(&commit).unwrap();
             let in_sled = log_len(&store.database().unwrap().log).unwrap();
-            let waiting = store.staged().unwrap();
+            let waiting = store.staged.snapshot().unwrap();
             let counted: usize = waiting.pairs.iter().map(|(k, v)| k.len() + v.len()).sum();
             assert_eq!(waiting.bytes, counted, "the staged bytes are those of the records held");
             let staged = !waiting.pairs.is_empty();
@@ -976,14 +578,14 @@ mod tests {
         assert_eq!(seen, (true, true), "reads were checked with commits both in sled and staged");
         // A reader that took the staged commits just before sled was given them finds their
         // chunks in both: each is read once.
-        let staged = store.staged().unwrap();
+        let staged = store.staged.snapshot().unwrap();
         store.database().unwrap().log.apply_batch(staged.batch()).unwrap();
         assert_eq!(store.range(0, 1000).unwrap(), all);
         assert_eq!(store.len().unwrap(), 60);
         // What was staged at the end is in the journal, and in sled after a restart.
         drop(store);
         let store = SledStore::open(dir.path()).unwrap();
-        assert!(store.staged().unwrap().pairs.is_empty());
+        assert!(store.staged.snapshot().unwrap().pairs.is_empty());
         assert_eq!(store.range(0, 1000).unwrap(), all);
         assert_eq!(store.checkpoint().unwrap().as_deref(), Some("note 57"));
     }
@@ -1041,7 +643,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SledStore::open(dir.path()).unwrap();
         let payload = LARGEST_RECORD - 1024;
-        let commits = super::super::journal::CAPACITY as usize / payload + 10;
+        let commits = CAPACITY as usize / payload + 10;
         let mut entries = Vec::new();
         for s in 0..commits as u64 {
             let entry = Entry::new(s, "p".into(), s + 1, 1, vec![s as u8; payload], [0; 32]);

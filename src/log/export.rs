@@ -1,4 +1,4 @@
-//! The export format (JSON Lines; `docs/transparency.md`), its offline verification, and import.
+//! The export format (JSON Lines; `docs/transparency.md`) and its offline verification.
 //!
 //! ```text
 //! {"format":"lineage-export","version":1,"origin":…,"vkey":…,"ledger_public_key":…,"size":N}
@@ -7,13 +7,11 @@
 //! {"checkpoint":"<signed note>"}
 //! ```
 
-use crate::crypto::checkpoint::NoteVerifier;
-use crate::crypto::merkle::Frontier;
+use super::entry::Entry;
+use super::replay::{Broken, Depth, Replay};
+use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::domain::ids::PublicKeyBytes;
-use crate::domain::{ActorId, KeyId, SystemState};
-use crate::entry::Entry;
-use crate::ledger::replay::{Broken, Depth, Replay};
-use crate::store::{Commit, Store};
+use crate::domain::SystemState;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
@@ -81,6 +79,20 @@ pub struct ExportHeader {
     pub size: u64,
 }
 
+impl ExportHeader {
+    /// The header of an export of the log that `checkpoint` signs.
+    pub fn of(checkpoint: &Checkpoint, verifier: &NoteVerifier) -> ExportHeader {
+        ExportHeader {
+            format: EXPORT_FORMAT.into(),
+            version: 1,
+            origin: checkpoint.origin.clone(),
+            vkey: verifier.vkey(),
+            ledger_public_key: B64.encode(verifier.key.to_bytes()),
+            size: checkpoint.size,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CheckpointLine {
@@ -109,15 +121,11 @@ pub struct Verified {
     pub note: String,
 }
 
-/// The system state before the first entry, from the ledger's public key.
+/// The system state before the first entry, from the ledger's public key as a file states it.
 pub fn genesis_from(ledger_public_key: &str) -> Result<SystemState, VerifyError> {
     let key =
         PublicKeyBytes::parse(ledger_public_key).map_err(|e| VerifyError::Key(format!("ledger_public_key {e}")))?;
-    Ok(SystemState::genesis(
-        ActorId::parse(crate::startup::LEDGER_ACTOR).expect("constant id"),
-        KeyId::parse(crate::startup::LEDGER_KEY_ID).expect("constant id"),
-        key,
-    ))
+    Ok(crate::domain::genesis::genesis_state(key))
 }
 
 /// Checks the header's keys against each other and, when given, against the verifier key the
@@ -143,21 +151,43 @@ pub fn trusted_verifier(
     Ok(verifier)
 }
 
-/// Writes an export: the header, the entries, the checkpoint.
+/// The first line of an export.
+pub fn header_line(header: &ExportHeader) -> Vec<u8> {
+    line(header)
+}
+
+/// Appends one entry's line to `out`.
+pub fn push_entry_line(out: &mut Vec<u8>, entry: &Entry) {
+    serde_json::to_writer(&mut *out, &EntryRecord::of(entry)).expect("records serialize");
+    out.push(b'\n');
+}
+
+/// The last line of an export.
+pub fn checkpoint_line(note: &str) -> Vec<u8> {
+    line(&CheckpointLine { checkpoint: note.to_owned() })
+}
+
+fn line(value: &impl Serialize) -> Vec<u8> {
+    let mut out = serde_json::to_vec(value).expect("export lines serialize");
+    out.push(b'\n');
+    out
+}
+
+/// Writes an export: the header, the entries, the checkpoint (the lines the HTTP export streams).
 pub fn write_export(
     out: &mut impl Write,
     header: &ExportHeader,
     entries: impl Iterator<Item = Entry>,
     note: &str,
 ) -> std::io::Result<()> {
-    serde_json::to_writer(&mut *out, header)?;
-    out.write_all(b"\n")?;
+    out.write_all(&header_line(header))?;
+    let mut buffer = Vec::new();
     for entry in entries {
-        serde_json::to_writer(&mut *out, &EntryRecord::of(&entry))?;
-        out.write_all(b"\n")?;
+        buffer.clear();
+        push_entry_line(&mut buffer, &entry);
+        out.write_all(&buffer)?;
     }
-    serde_json::to_writer(&mut *out, &CheckpointLine { checkpoint: note.to_owned() })?;
-    out.write_all(b"\n")
+    out.write_all(&checkpoint_line(note))
 }
 
 /// Verifies an export offline: every signature against the keys valid at its point of the log,
@@ -204,27 +234,4 @@ pub fn verify(input: impl BufRead, pinned_vkey: Option<&str>, keep_entries: bool
 
 fn checkpoint_note(line: &str) -> String {
     serde_json::from_str::<CheckpointLine>(line).map(|c| c.checkpoint).unwrap_or_default()
-}
-
-/// Writes verified entries into an empty store, with their Merkle nodes, asset index and the
-/// export's checkpoint.
-pub fn import(store: &dyn Store, verified: &Verified) -> Result<(), crate::store::StoreError> {
-    let mut frontier = Frontier::default();
-    let chunks: Vec<&[Entry]> = verified.entries.chunks(4096).collect();
-    for (i, chunk) in chunks.iter().enumerate() {
-        let mut decoded = Vec::with_capacity(chunk.len());
-        for entry in chunk.iter() {
-            let (_, payload) = crate::ledger::open_entry(entry)
-                .map_err(|e| crate::store::StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() })?;
-            decoded.push((entry, payload));
-        }
-        let mut commit = Commit::default();
-        crate::ledger::index_entries(decoded.iter().map(|(e, p)| (*e, p)), &mut frontier, &mut commit);
-        commit.entries = decoded.into_iter().map(|(e, p)| (e.clone(), p.event_id)).collect();
-        if i + 1 == chunks.len() {
-            commit.checkpoint = Some(verified.note.clone());
-        }
-        store.append(&commit)?;
-    }
-    Ok(())
 }

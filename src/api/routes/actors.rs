@@ -1,0 +1,76 @@
+//! `actors`: who is registered, with which role and keys; read tokens.
+
+use crate::api::auth::Reader;
+use crate::api::extract::{json_body, malformed, parse_project};
+use crate::api::problem::{ApiError, ProblemType};
+use crate::api::responses::{ActorProblems, IssueProblems, TokenProblems};
+use crate::api::state::AppState;
+use crate::api::views::*;
+use crate::domain::state::ActorState;
+use crate::domain::ActorId;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+fn actor_view(id: &ActorId, actor: &ActorState) -> ActorView {
+    ActorView {
+        actor_id: id.to_string(),
+        display_name: actor.display_name.to_string(),
+        role: actor.role.as_str().to_owned(),
+        keys: actor
+            .keys
+            .iter()
+            .map(|(k, s)| KeyView { key_id: k.to_string(), public_key: s.public_key.to_base64(), revoked: s.revoked })
+            .collect(),
+    }
+}
+
+/// Every registered actor, with roles and public keys.
+#[utoipa::path(get, path = "/v1/actors", tag = "actors", security(("bearer" = [])),
+    responses((status = 200, body = ActorList), TokenProblems))]
+pub async fn actors(_reader: Reader, state: web::Data<AppState>) -> HttpResponse {
+    let system = state.ledger.system();
+    let actors = system.actors().map(|(id, a)| actor_view(id, a)).collect();
+    HttpResponse::Ok().json(ActorList { actors })
+}
+
+/// One actor.
+#[utoipa::path(get, path = "/v1/actors/{actor_id}", tag = "actors", params(("actor_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = ActorView), ActorProblems))]
+pub async fn actor(
+    _reader: Reader,
+    actor_id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let system = state.ledger.system();
+    let found = ActorId::parse(&actor_id).ok().and_then(|id| system.actor(&id).map(|a| actor_view(&id, a)));
+    found
+        .map(|view| HttpResponse::Ok().json(view))
+        .ok_or_else(|| ApiError::not_found(format!("actor `{actor_id}` is not registered")))
+}
+
+/// Issue a read token (admin token required).
+#[utoipa::path(post, path = "/v1/tokens", tag = "actors", request_body = TokenRequest, security(("bearer" = [])),
+    responses((status = 201, body = IssuedToken), IssueProblems))]
+pub async fn issue_token(
+    reader: Reader,
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    reader.admin()?;
+    let bytes = json_body(&req, body, 64 * 1024).await?;
+    let invalid = |detail: String| ApiError::new(ProblemType::InvalidTokenRequest, detail);
+    let request: TokenRequest =
+        serde_json::from_slice(&bytes).map_err(|e| if e.is_data() { invalid(e.to_string()) } else { malformed(e) })?;
+    crate::domain::ids::Label::parse(&request.name).map_err(|e| invalid(format!("`name` {e}")).field("name"))?;
+    if let Some(projects) = &request.projects {
+        for p in projects {
+            parse_project(p).map_err(|e| invalid(e.problem.detail).field("projects"))?;
+        }
+    }
+    let issued = state.tokens.issue(&request.name, request.projects, false)?;
+    Ok(HttpResponse::Created().json(IssuedToken {
+        token: issued.token,
+        name: issued.record.name,
+        projects: issued.record.projects,
+    }))
+}

@@ -1,0 +1,143 @@
+//! `append`: signed events in, one at a time or as an atomic batch.
+
+use super::transparency::inclusion;
+use crate::api::extract::{json_body, malformed, Query};
+use crate::api::problem::{ApiError, ProblemType};
+use crate::api::responses::AppendProblems;
+use crate::api::state::AppState;
+use crate::api::views::*;
+use crate::ledger::Appended;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AppendQuery {
+    /// Also return each entry's inclusion proof and the checkpoint that covers it.
+    pub proof: Option<bool>,
+}
+
+/// The inclusion proof of an entry in the latest checkpoint, with that checkpoint.
+fn proof_in_checkpoint(state: &AppState, sequence: u64) -> Result<Option<InclusionProof>, ApiError> {
+    let Some(signed) = state.ledger.checkpoint() else { return Ok(None) };
+    inclusion(state, sequence, signed.checkpoint.size)
+}
+
+fn appended_response(
+    state: &AppState,
+    appended: Vec<Appended>,
+    heads: Vec<Option<EntryHead>>,
+    batch: bool,
+    with_proof: bool,
+) -> Result<HttpResponse, ApiError> {
+    let status = if appended.iter().any(|a| a.created) { StatusCode::CREATED } else { StatusCode::OK };
+    let mut entries = Vec::with_capacity(appended.len());
+    for (a, head) in appended.iter().zip(heads) {
+        let inclusion = if with_proof { proof_in_checkpoint(state, a.entry.sequence)? } else { None };
+        // A retried event answers with the original entry, whose envelope may differ.
+        let entry = match head {
+            Some(head) if a.created => EntryView::with_head(&a.entry, head),
+            _ => EntryView::of(&a.entry),
+        };
+        entries.push(AppendedEntry { entry, inclusion });
+    }
+    let mut response = HttpResponse::build(status);
+    // An answer repeats every envelope and payload: its buffer is sized for them up front rather
+    // than grown (and copied) by doubling.
+    let capacity = appended.iter().map(|a| 2 * a.entry.envelope.len() + 1024).sum();
+    Ok(if batch {
+        json_answer(response, &BatchResult { entries }, capacity)
+    } else {
+        let entry = entries.into_iter().next().expect("one envelope, one entry");
+        response.insert_header((header::LOCATION, format!("/v1/entries/{}", entry.entry.sequence)));
+        json_answer(response, &entry, capacity)
+    })
+}
+
+fn json_answer(mut response: actix_web::HttpResponseBuilder, value: &impl Serialize, capacity: usize) -> HttpResponse {
+    let mut body = Vec::with_capacity(capacity);
+    match serde_json::to_writer(&mut body, value) {
+        Ok(()) => response.content_type("application/json").body(body),
+        Err(_) => response.json(value),
+    }
+}
+
+/// Append one signed event.
+///
+/// The body is a DSSE envelope. The answer comes once the entry is durable: 201 with the new
+/// entry, or 200 with the original entry when the same event id and payload were already
+/// appended. No bearer token is needed: the signature is the authentication.
+#[utoipa::path(post, path = "/v1/events", tag = "append", request_body = crate::crypto::dsse::Envelope, params(AppendQuery),
+    responses(
+        (status = 201, description = "Appended and durable", body = AppendedEntry),
+        (status = 200, description = "Already appended with the same payload", body = AppendedEntry),
+        AppendProblems,
+    ))]
+pub async fn append_event(
+    req: HttpRequest,
+    body: web::Payload,
+    query: Query<AppendQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = json_body(&req, body, state.limits.body_bytes).await?;
+    let raw: &RawValue = serde_json::from_slice(&bytes).map_err(malformed)?;
+    let subs = state.ledger.prepare(vec![raw.get().as_bytes().to_vec()]).map_err(|(_, e)| ApiError::from(e))?;
+    let heads = subs.iter().map(EntryHead::of).collect();
+    let appended = state.ledger.append(subs).await?;
+    appended_response(&state, appended, heads, false, query.proof.unwrap_or(false))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBatch<'a> {
+    #[serde(borrow)]
+    envelopes: Vec<&'a RawValue>,
+}
+
+/// Append a batch of signed events atomically.
+///
+/// Either every event is appended or none is; a refusal names the position (`index`) of the
+/// first bad envelope.
+#[utoipa::path(post, path = "/v1/batches", tag = "append", request_body = BatchRequest, params(AppendQuery),
+    responses(
+        (status = 201, description = "Appended and durable", body = BatchResult),
+        (status = 200, description = "Every event was already appended", body = BatchResult),
+        AppendProblems,
+    ))]
+pub async fn append_batch(
+    req: HttpRequest,
+    body: web::Payload,
+    query: Query<AppendQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let bytes = json_body(&req, body, state.limits.batch_body_bytes).await?;
+    let batch: RawBatch = serde_json::from_slice(&bytes).map_err(|e| {
+        if e.is_data() {
+            ApiError::new(ProblemType::InvalidBatch, format!("the batch must be {{\"envelopes\": [...]}}: {e}"))
+                .field("envelopes")
+        } else {
+            malformed(e)
+        }
+    })?;
+    if batch.envelopes.is_empty() {
+        return Err(ApiError::new(ProblemType::EmptyBatch, "a batch holds at least one envelope").field("envelopes"));
+    }
+    if batch.envelopes.len() > state.limits.batch_events {
+        return Err(ApiError::new(
+            ProblemType::BatchTooLarge,
+            format!(
+                "a batch holds at most {} envelopes, this one has {}",
+                state.limits.batch_events,
+                batch.envelopes.len()
+            ),
+        )
+        .field("envelopes"));
+    }
+    let raws = batch.envelopes.iter().map(|r| r.get().as_bytes().to_vec()).collect();
+    let subs = state.ledger.prepare(raws).map_err(|(i, e)| ApiError::from(e).at(i))?;
+    let heads = subs.iter().map(EntryHead::of).collect();
+    let appended = state.ledger.append(subs).await?;
+    appended_response(&state, appended, heads, true, query.proof.unwrap_or(false))
+}

@@ -1,0 +1,318 @@
+//! `projections`: what producers and compliance teams ask of a project — stage status,
+//! provenance, an asset's audit trail, filtered history — now or as of an earlier point.
+
+use crate::api::auth::Reader;
+use crate::api::extract::{page_size, parse_asset, parse_project, query_time, resolve_as_of, Query};
+use crate::api::problem::ApiError;
+use crate::api::responses::AsOfReadProblems;
+use crate::api::state::AppState;
+use crate::api::views::*;
+use crate::domain::event::{ContentType, Kind, Stage};
+use crate::domain::{Id, ProjectId};
+use crate::log::admission::signature_holds;
+use crate::log::open_entry;
+use crate::projections::graph::Subgraph;
+use crate::projections::stages::StageInfo;
+use crate::projections::summary::Summary;
+use crate::projections::ProjectProjection;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatusQuery {
+    /// See the project as it was: a sequence (entries up to and including it) or an RFC 3339
+    /// time (entries received at or before it).
+    pub as_of: Option<String>,
+}
+
+/// Runs `f` on the project's projections, now or as of a size, with the log size they reflect.
+fn with_project<T>(
+    state: &AppState,
+    project: &ProjectId,
+    size: Option<u64>,
+    f: impl FnOnce(&ProjectProjection, u64) -> T,
+) -> Result<T, ApiError> {
+    let missing = || ApiError::not_found(format!("project `{project}` does not exist"));
+    // The system stream holds actors and keys: it has no production to project.
+    if project.is_system() {
+        return Err(missing());
+    }
+    match size {
+        None => state.ledger.with_project(project, f)?.ok_or_else(missing),
+        Some(size) => {
+            let folded = state.ledger.project_as_of(project.as_str(), size)?;
+            if folded.events.is_empty() {
+                return Err(missing());
+            }
+            Ok(f(&folded, size))
+        }
+    }
+}
+
+/// The `{project}/assets/{asset}` of a path, parsed, once the reader may read the project.
+fn readable_asset(reader: &Reader, (project, asset): (String, String)) -> Result<(ProjectId, Id), ApiError> {
+    let project = parse_project(&project)?;
+    reader.project(project.as_str())?;
+    Ok((project, parse_asset(&asset)?))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct StatusView {
+    pub project: String,
+    #[schema(value_type = Option<String>)]
+    pub content_type: Option<ContentType>,
+    /// Entries of the whole log the answer reflects.
+    pub log_size: u64,
+    pub events: usize,
+    pub stages: Vec<StageInfo>,
+    /// Stages open at the same time.
+    #[schema(value_type = Vec<String>)]
+    pub overlapping: Vec<Stage>,
+}
+
+/// Stage status of a project: the six stages, their state, activity, assets and reopenings.
+#[utoipa::path(get, path = "/v1/projects/{project}/status", tag = "projections", params(("project" = String, Path), StatusQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = StatusView), AsOfReadProblems))]
+pub async fn status(
+    reader: Reader,
+    project: web::Path<String>,
+    query: Query<StatusQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let project = parse_project(&project)?;
+    reader.project(project.as_str())?;
+    let size = resolve_as_of(&state, query.as_of.as_deref())?;
+    let view = with_project(&state, &project, size, |p, log_size| StatusView {
+        project: project.to_string(),
+        content_type: p.content_type,
+        log_size,
+        events: p.events.len(),
+        stages: p.stages.stages.clone(),
+        overlapping: p.stages.overlapping(),
+    })?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Which way a provenance walk goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Back to the brief.
+    #[default]
+    Ancestors,
+    /// Forward to every variant and delivery.
+    Descendants,
+}
+
+/// How a provenance graph is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GraphFormat {
+    #[default]
+    Json,
+    /// Graphviz DOT.
+    Dot,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProvenanceQuery {
+    /// `ancestors` (default: back to the brief) or `descendants` (forward to every variant and
+    /// delivery).
+    pub direction: Option<Direction>,
+    /// Most hops from the asset (default 64, at most 100000).
+    pub depth: Option<u32>,
+    /// `json` (default) or `dot` (Graphviz).
+    pub format: Option<GraphFormat>,
+    /// A sequence or an RFC 3339 time, as in the status endpoint.
+    pub as_of: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProvenanceView {
+    pub direction: String,
+    pub graph: Subgraph,
+    /// For ancestors: the brief, references, prompts, pinned model versions, people, tools,
+    /// and the QC reviews and approvals of this exact digest.
+    pub summary: Option<Summary>,
+}
+
+/// The provenance graph of an asset.
+#[utoipa::path(get, path = "/v1/projects/{project}/assets/{asset}/provenance", tag = "projections",
+    params(("project" = String, Path), ("asset" = String, Path), ProvenanceQuery), security(("bearer" = [])),
+    responses((status = 200, body = ProvenanceView), AsOfReadProblems))]
+pub async fn provenance(
+    reader: Reader,
+    path: web::Path<(String, String)>,
+    query: Query<ProvenanceQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (project, asset) = readable_asset(&reader, path.into_inner())?;
+    let up = query.direction.unwrap_or_default() == Direction::Ancestors;
+    let dot = query.format.unwrap_or_default() == GraphFormat::Dot;
+    let depth = query.depth.unwrap_or(64);
+    if depth > 100_000 {
+        return Err(ApiError::bad_query("`depth` is at most 100000").field("depth"));
+    }
+    let size = resolve_as_of(&state, query.as_of.as_deref())?;
+    let graph = with_project(&state, &project, size, |p, _| {
+        if up {
+            p.graph.ancestors(asset.as_str(), depth)
+        } else {
+            p.graph.descendants(asset.as_str(), depth)
+        }
+    })?
+    .ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))?;
+    if dot {
+        return Ok(HttpResponse::Ok().content_type("text/vnd.graphviz; charset=utf-8").body(graph.to_dot()));
+    }
+    let summary = up.then(|| {
+        crate::projections::summary::summarize(&graph, |sequence| {
+            state.ledger.entry(sequence).ok().flatten().and_then(|e| open_entry(&e).ok()).map(|(_, p)| p)
+        })
+    });
+    let direction = if up { "ancestors" } else { "descendants" }.to_owned();
+    Ok(HttpResponse::Ok().json(ProvenanceView { direction, graph, summary }))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub sequence: u64,
+    pub version: u64,
+    pub event_id: String,
+    pub kind: String,
+    pub actor: String,
+    pub key_id: String,
+    pub occurred_at: String,
+    pub received_at: String,
+    /// Hex entry hash.
+    pub hash: String,
+    /// `valid`, `valid, key revoked since`, or `invalid`.
+    pub signature: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AuditTrail {
+    pub project: String,
+    pub asset: String,
+    pub entries: Vec<AuditEntry>,
+}
+
+/// Every entry that names the asset (as subject, input or output), in ledger order.
+#[utoipa::path(get, path = "/v1/projects/{project}/assets/{asset}/audit", tag = "projections",
+    params(("project" = String, Path), ("asset" = String, Path), StatusQuery), security(("bearer" = [])),
+    responses((status = 200, body = AuditTrail), AsOfReadProblems))]
+pub async fn audit(
+    reader: Reader,
+    path: web::Path<(String, String)>,
+    query: Query<StatusQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (project, asset) = readable_asset(&reader, path.into_inner())?;
+    let size = resolve_as_of(&state, query.as_of.as_deref())?.unwrap_or_else(|| state.ledger.len());
+    let system = state.ledger.system();
+    let mut entries = Vec::new();
+    for sequence in state.ledger.asset_sequences(project.as_str(), asset.as_str())? {
+        if sequence >= size {
+            break;
+        }
+        let Some(entry) = state.ledger.entry(sequence)? else { continue };
+        let Ok((opened, payload)) = open_entry(&entry) else { continue };
+        let revoked = system.key(&opened.key_id).map(|(_, _, k)| k.revoked);
+        let signature = match (signature_holds(&system, &opened), revoked) {
+            (true, Some(true)) => "valid, key revoked since",
+            (true, _) => "valid",
+            (false, _) => "invalid",
+        };
+        entries.push(AuditEntry {
+            sequence,
+            version: entry.version,
+            event_id: payload.event_id.to_string(),
+            kind: payload.kind().as_str().to_owned(),
+            actor: payload.actor.to_string(),
+            key_id: opened.key_id.to_string(),
+            occurred_at: payload.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            received_at: entry.received_at().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            hash: hex::encode(entry.hash),
+            signature: signature.to_owned(),
+        });
+    }
+    if entries.is_empty() {
+        return Err(ApiError::not_found(format!("project `{project}` has no asset `{asset}`")));
+    }
+    Ok(HttpResponse::Ok().json(AuditTrail { project: project.to_string(), asset: asset.to_string(), entries }))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// Only events of this kind.
+    #[param(value_type = Option<String>)]
+    pub kind: Option<Kind>,
+    /// Only events signed by this actor.
+    pub actor: Option<String>,
+    /// Only events of this stage.
+    #[param(value_type = Option<String>)]
+    pub stage: Option<Stage>,
+    /// Only events naming this asset.
+    pub asset: Option<String>,
+    /// Only events that occurred at or after this RFC 3339 time.
+    pub from: Option<String>,
+    /// Only events that occurred before this RFC 3339 time.
+    pub to: Option<String>,
+    /// Cursor: only events after this sequence (the `next` of the previous page).
+    pub after: Option<u64>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<usize>,
+    /// A sequence or an RFC 3339 time, as in the status endpoint.
+    pub as_of: Option<String>,
+}
+
+/// A project's events, filtered by kind, actor, stage, asset and time, with a cursor.
+#[utoipa::path(get, path = "/v1/projects/{project}/history", tag = "projections", params(("project" = String, Path), HistoryQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = EntryPage), AsOfReadProblems))]
+pub async fn history(
+    reader: Reader,
+    project: web::Path<String>,
+    query: Query<HistoryQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let project = parse_project(&project)?;
+    reader.project(project.as_str())?;
+    let limit = page_size(query.limit)?;
+    let (kind, stage) = (query.kind, query.stage);
+    let (from, to) = (query_time(query.from.as_deref(), "from")?, query_time(query.to.as_deref(), "to")?);
+    let assets: Option<std::collections::HashSet<u64>> = match &query.asset {
+        None => None,
+        Some(a) => {
+            Some(state.ledger.asset_sequences(project.as_str(), parse_asset(a)?.as_str())?.into_iter().collect())
+        }
+    };
+    let size = resolve_as_of(&state, query.as_of.as_deref())?;
+    let after = query.after;
+    let mut sequences = with_project(&state, &project, size, |p, _| {
+        p.events
+            .iter()
+            .filter(|m| after.is_none_or(|a| m.sequence > a))
+            .filter(|m| kind.is_none_or(|k| m.kind == k))
+            .filter(|m| stage.is_none_or(|s| m.stage == Some(s)))
+            .filter(|m| query.actor.as_deref().is_none_or(|a| p.actor_of(m) == a))
+            .filter(|m| from.is_none_or(|f| m.occurred_at_us >= f) && to.is_none_or(|t| m.occurred_at_us < t))
+            .filter(|m| assets.as_ref().is_none_or(|set| set.contains(&m.sequence)))
+            .map(|m| m.sequence)
+            .take(limit + 1)
+            .collect::<Vec<u64>>()
+    })?;
+    let next = (sequences.len() > limit).then(|| sequences[limit - 1]);
+    sequences.truncate(limit);
+    let mut entries = Vec::with_capacity(sequences.len());
+    for sequence in sequences {
+        if let Some(entry) = state.ledger.entry(sequence)? {
+            entries.push(EntryView::of(&entry));
+        }
+    }
+    Ok(HttpResponse::Ok().json(EntryPage { entries, next }))
+}

@@ -1,0 +1,112 @@
+//! `read`: the log as stored — a project's stream, the global feed, one entry, the head.
+
+use crate::api::auth::Reader;
+use crate::api::extract::{blocking, page_size, parse_project, Query};
+use crate::api::problem::ApiError;
+use crate::api::responses::{EntryProblems, FeedProblems, ProjectReadProblems, TokenProblems};
+use crate::api::state::AppState;
+use crate::api::views::*;
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StreamQuery {
+    /// First version to return (default 1).
+    pub from_version: Option<u64>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FeedQuery {
+    /// First sequence to return (default 0).
+    pub from: Option<u64>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+/// Read a project's stream in order.
+#[utoipa::path(get, path = "/v1/projects/{project}/events", tag = "read", params(("project" = String, Path), StreamQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = EntryPage), ProjectReadProblems))]
+pub async fn project_events(
+    reader: Reader,
+    project: web::Path<String>,
+    query: Query<StreamQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let project = parse_project(&project)?;
+    reader.project(project.as_str())?;
+    let limit = page_size(query.limit)?;
+    let from = query.from_version.unwrap_or(1).max(1);
+    let ledger = state.ledger.clone();
+    let id = project.to_string();
+    let entries = blocking(move || Ok(ledger.project_entries(&id, from, limit + 1)?)).await?;
+    if entries.is_empty() && from == 1 {
+        return Err(ApiError::not_found(format!("project `{project}` does not exist")));
+    }
+    let next = (entries.len() > limit).then(|| entries[limit].version);
+    let entries = entries.iter().take(limit).map(EntryView::of).collect();
+    Ok(HttpResponse::Ok().json(EntryPage { entries, next }))
+}
+
+/// Read the global feed: every entry, in ledger order.
+#[utoipa::path(get, path = "/v1/entries", tag = "read", params(FeedQuery), security(("bearer" = [])),
+    responses((status = 200, body = EntryPage), FeedProblems))]
+pub async fn feed(
+    reader: Reader,
+    query: Query<FeedQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    reader.everything()?;
+    let limit = page_size(query.limit)?;
+    let from = query.from.unwrap_or(0);
+    let ledger = state.ledger.clone();
+    let entries = blocking(move || Ok(ledger.range(from, limit)?)).await?;
+    let next = entries.last().map(|e| e.sequence + 1).filter(|n| *n < state.ledger.len());
+    let entries = entries.iter().map(EntryView::of).collect();
+    Ok(HttpResponse::Ok().json(EntryPage { entries, next }))
+}
+
+fn entry_response(reader: &Reader, entry: Option<crate::log::Entry>, what: String) -> Result<HttpResponse, ApiError> {
+    let entry = entry.ok_or_else(|| ApiError::not_found(format!("{what} is not in the log")))?;
+    reader.project(&entry.project)?;
+    Ok(HttpResponse::Ok().json(EntryView::of(&entry)))
+}
+
+/// One entry by its sequence.
+#[utoipa::path(get, path = "/v1/entries/{sequence}", tag = "read", params(("sequence" = u64, Path)), security(("bearer" = [])),
+    responses((status = 200, body = EntryView), EntryProblems))]
+pub async fn entry(
+    reader: Reader,
+    sequence: web::Path<u64>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let sequence = sequence.into_inner();
+    entry_response(&reader, state.ledger.entry(sequence)?, format!("entry {sequence}"))
+}
+
+/// One entry by the client's event id.
+#[utoipa::path(get, path = "/v1/events/{event_id}", tag = "read", params(("event_id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = EntryView), EntryProblems))]
+pub async fn event(
+    reader: Reader,
+    event_id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    entry_response(&reader, state.ledger.entry_by_event(&event_id)?, format!("event `{event_id}`"))
+}
+
+/// The size of the log and the hash of its last entry.
+#[utoipa::path(get, path = "/v1/head", tag = "read", security(("bearer" = [])),
+    responses((status = 200, body = Head), TokenProblems))]
+pub async fn head(_reader: Reader, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let size = state.ledger.len();
+    let last_hash = match size {
+        0 => None,
+        n => state.ledger.entry(n - 1)?.map(|e| hex::encode(e.hash)),
+    };
+    Ok(HttpResponse::Ok().json(Head { size, last_hash }))
+}

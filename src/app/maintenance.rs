@@ -1,0 +1,116 @@
+//! Offline maintenance of a stopped server's data directory: `fsck` (check every entry),
+//! `rebuild` (fold every projection again), and `import` (load a verified export).
+
+use super::data_dir::{genesis_state, DataDir};
+use super::{io_at, StartError};
+use crate::crypto::keys::{write_private, KeyFile};
+use crate::crypto::merkle::Frontier;
+use crate::log::export::Verified;
+use crate::log::open_entry;
+use crate::store::{Commit, LogStore, SledStore, StoreError};
+use std::path::Path;
+
+/// Sets up an empty data directory for an import: the ledger's key and origin. Refuses a
+/// directory that already holds a log.
+pub fn prepare_import(dir: &Path, ledger_key: &KeyFile, origin: &str) -> Result<(), StartError> {
+    let data = DataDir { root: dir.to_owned() };
+    if data.store().exists() && !SledStore::open(&data.store())?.is_empty()? {
+        return Err(StartError::NotEmpty(dir.display().to_string()));
+    }
+    std::fs::create_dir_all(dir).map_err(io_at(dir))?;
+    if !data.ledger_key().exists() {
+        ledger_key.save(&data.ledger_key()).map_err(io_at(&data.ledger_key()))?;
+    }
+    let path = data.origin();
+    if !path.exists() {
+        write_private(&path, format!("{origin}\n").as_bytes()).map_err(io_at(&path))?;
+    }
+    Ok(())
+}
+
+/// Checks a data directory entry by entry (the server must be stopped): every hash, chain,
+/// signature, signer and rule, every stored Merkle node and the checkpoint.
+pub fn fsck(dir: &Path) -> Result<String, StartError> {
+    use crate::crypto::checkpoint::NoteVerifier;
+    use crate::ledger::tree::{stored_node, LOWEST_STORED_LEVEL};
+    use crate::log::replay::{Broken, Depth, Replay};
+    let data = DataDir { root: dir.to_owned() };
+    let ledger_key = KeyFile::load(&data.ledger_key())?;
+    let origin = std::fs::read_to_string(data.origin()).map_err(io_at(&data.origin()))?.trim().to_owned();
+    let store = SledStore::open(&data.store())?;
+    let mut replay = Replay::new(genesis_state(&ledger_key), Depth::Full);
+    let broken = |b: Broken| StartError::Fsck(b.to_string());
+    crate::store::read_whole_log(&store, |entry| {
+        let mut check = replay.frontier.clone();
+        replay.push(entry).map_err(broken)?;
+        // Lower levels are not stored: they are hashed from the entries whenever they are read.
+        for (id, hash) in check.push(entry.leaf_hash()).into_iter().filter(|(id, _)| id.0 >= LOWEST_STORED_LEVEL) {
+            if stored_node(&store, id)? != Some(hash) {
+                return Err(StartError::Fsck(format!("entry {}: Merkle node {id:?} differs", entry.sequence)));
+            }
+        }
+        Ok(())
+    })?;
+    let verifier = NoteVerifier { name: origin, key: ledger_key.key.verifying_key() };
+    let note = store.checkpoint()?.unwrap_or_default();
+    let checkpoint = replay.check_checkpoint(&note, &verifier).map_err(broken)?;
+    Ok(format!(
+        "{} entries checked: hashes, chains, signatures, signers, rules, Merkle nodes; checkpoint of {} entries, root {}",
+        replay.next,
+        checkpoint.size,
+        hex::encode(checkpoint.root)
+    ))
+}
+
+/// Folds every projection again from a data directory's entries (the server must be stopped)
+/// and reports how long it took and the memory it needed.
+pub fn rebuild(dir: &Path) -> Result<String, StartError> {
+    let data = DataDir { root: dir.to_owned() };
+    let store = SledStore::open(&data.store())?;
+    let started = std::time::Instant::now();
+    let mut projections = crate::projections::Projections::default();
+    let mut next = 0;
+    crate::store::read_whole_log(&store, |entry| {
+        let (_, payload) = open_entry(entry).map_err(|e| StartError::Fsck(format!("entry {}: {e}", entry.sequence)))?;
+        projections.apply(entry, &payload);
+        next = entry.sequence + 1;
+        Ok::<_, StartError>(())
+    })?;
+    let elapsed = started.elapsed();
+    let peak = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| format!("{:.0} MB", kb / 1024.0))
+        .unwrap_or_else(|| "unknown".into());
+    Ok(format!(
+        "rebuilt the projections of {} projects from {next} entries in {:.2} s; peak resident memory {peak}",
+        projections.project_count(),
+        elapsed.as_secs_f64()
+    ))
+}
+
+/// Writes verified entries into an empty store, with their Merkle nodes, asset index and the
+/// export's checkpoint.
+pub fn import(store: &dyn LogStore, verified: &Verified) -> Result<(), StoreError> {
+    let mut frontier = Frontier::default();
+    let chunks: Vec<&[crate::log::Entry]> = verified.entries.chunks(4096).collect();
+    for (i, chunk) in chunks.iter().enumerate() {
+        let mut decoded = Vec::with_capacity(chunk.len());
+        for entry in chunk.iter() {
+            let (_, payload) = open_entry(entry)
+                .map_err(|e| StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() })?;
+            decoded.push((entry, payload));
+        }
+        let mut commit = Commit::default();
+        crate::ledger::tree::index_entries(decoded.iter().map(|(e, p)| (*e, p)), &mut frontier, &mut commit);
+        commit.entries = decoded.into_iter().map(|(e, p)| (e.clone(), p.event_id)).collect();
+        if i + 1 == chunks.len() {
+            commit.checkpoint = Some(verified.note.clone());
+        }
+        store.append(&commit)?;
+    }
+    Ok(())
+}

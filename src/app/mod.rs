@@ -1,0 +1,36 @@
+//! The application: running the server on a data directory, the data directory's life (first
+//! start, keys, origin), and offline maintenance of a stopped server's directory (`fsck`,
+//! `rebuild`, `import`).
+
+pub mod data_dir;
+pub mod maintenance;
+pub mod server;
+
+pub use data_dir::DataDir;
+pub use server::{Application, Settings};
+
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("data directory {path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error(transparent)]
+    Key(#[from] crate::crypto::keys::KeyFileError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error("the genesis entry was refused: {0}")]
+    Genesis(String),
+    #[error("{0} already holds a log")]
+    NotEmpty(String),
+    #[error("fsck: {0}")]
+    Fsck(String),
+    #[error("origin `{0}` is not valid: it must be non-empty, without spaces or '+'")]
+    BadOrigin(String),
+    #[error("this data directory's origin is `{stored}`; it cannot become `{asked}`")]
+    OriginChanged { stored: String, asked: String },
+}
+
+fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
+    move |source| StartError::Io { path: path.display().to_string(), source }
+}

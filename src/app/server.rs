@@ -1,0 +1,82 @@
+//! The HTTP server: bound first (so that tests can ask for port 0), then run on a data
+//! directory opened by [`super::data_dir`].
+
+use super::{io_at, StartError};
+use crate::api::{self, AppState, Limits};
+use crate::ledger::{Ledger, LedgerConfig};
+use actix_web::dev::Server;
+use actix_web::{web, App, HttpServer};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub addr: String,
+    pub limits: Limits,
+    pub ledger: LedgerConfig,
+    /// HTTP worker threads; `None` for one per core.
+    pub workers: Option<usize>,
+    /// The checkpoint origin; fixed at first start (`None`: derived from the ledger key).
+    pub origin: Option<String>,
+}
+
+impl Settings {
+    pub fn new(data_dir: impl Into<PathBuf>, addr: impl Into<String>) -> Settings {
+        Settings {
+            data_dir: data_dir.into(),
+            addr: addr.into(),
+            limits: Limits::default(),
+            ledger: LedgerConfig::default(),
+            workers: None,
+            origin: None,
+        }
+    }
+}
+
+/// A running server, bound before it starts so that port 0 works.
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub ledger: Ledger,
+    pub created: Vec<PathBuf>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> Result<Application, StartError> {
+        let opened = super::data_dir::open(&settings.data_dir, settings.ledger, settings.origin.as_deref()).await?;
+        let listener = TcpListener::bind(&settings.addr).map_err(io_at(Path::new(&settings.addr)))?;
+        let port = listener.local_addr().map_err(io_at(Path::new(&settings.addr)))?.port();
+        let state = web::Data::new(AppState {
+            ledger: opened.ledger.clone(),
+            tokens: opened.tokens.clone(),
+            limits: settings.limits,
+        });
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(api::problem_responses())
+                .app_data(state.clone())
+                .configure(api::configure)
+                .default_service(web::to(api::not_found))
+        })
+        // A client gets 5 s to send its request head and 1 s to close; SIGTERM/SIGINT stop
+        // accepting and give requests in flight 30 s to be answered.
+        .client_request_timeout(std::time::Duration::from_secs(5))
+        .client_disconnect_timeout(std::time::Duration::from_secs(1))
+        .shutdown_timeout(30)
+        .listen(listener)
+        .map_err(io_at(Path::new(&settings.addr)))?;
+        if let Some(workers) = settings.workers {
+            server = server.workers(workers);
+        }
+        Ok(Application { port, server: server.run(), ledger: opened.ledger, created: opened.created })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,69 @@
+//! Why an event was refused: one variant per stable problem type at the API. Shared by the
+//! rules (`rules.rs`) and the workflow policies (`policy.rs`), which both refuse with it.
+
+use super::ids::{ActorId, Digest, EventId, Id, KeyId, ProjectId};
+
+/// Why an event was refused. Each variant is one stable problem type at the API.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("key `{key}` is not registered")]
+    UnknownKey { key: KeyId },
+    #[error("key `{key}` was revoked")]
+    RevokedKey { key: KeyId },
+    #[error("key `{key}` belongs to actor `{owner}`, but the payload names actor `{actor}`")]
+    KeyNotActors { key: KeyId, owner: ActorId, actor: ActorId },
+    #[error("role `{role}` may not submit `{kind}` events (see the role matrix)")]
+    RoleNotAllowed { role: &'static str, kind: &'static str },
+    #[error("project `{project}` does not exist")]
+    ProjectNotFound { project: ProjectId },
+    #[error("project `{project}` already exists")]
+    ProjectExists { project: ProjectId },
+    #[error("`{field}` names {noun} `{id}`, which does not exist in project `{project}`")]
+    UnknownReference { field: String, noun: &'static str, id: String, project: ProjectId },
+    #[error("`{field}`: {noun} `{id}` already exists in project `{project}`")]
+    DuplicateId { field: String, noun: &'static str, id: String, project: ProjectId },
+    #[error("`{field}` is {given}, but asset `{asset}` has digest {actual}")]
+    DigestMismatch { field: String, asset: Id, given: Digest, actual: Digest },
+    #[error("`{field}`: {rule}")]
+    Invalid { field: String, rule: &'static str },
+    #[error("`body.event_id`: event `{event}` was already retracted")]
+    AlreadyRetracted { event: EventId },
+    #[error("actor `{actor}` is not registered")]
+    UnknownActor { actor: ActorId },
+    #[error("actor `{actor}` already exists")]
+    ActorExists { actor: ActorId },
+    #[error("workflow policy `{rule}`: {missing}")]
+    Policy { rule: &'static str, missing: String },
+}
+
+impl Refusal {
+    /// The stable slug of the problem type.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            Refusal::UnknownKey { .. } => "unknown-key",
+            Refusal::RevokedKey { .. } => "revoked-key",
+            Refusal::KeyNotActors { .. } => "key-not-actors",
+            Refusal::RoleNotAllowed { .. } => "role-not-allowed",
+            Refusal::ProjectNotFound { .. } => "project-not-found",
+            Refusal::ProjectExists { .. } => "project-exists",
+            Refusal::UnknownReference { .. } => "unknown-reference",
+            Refusal::DuplicateId { .. } => "duplicate-id",
+            Refusal::DigestMismatch { .. } => "digest-mismatch",
+            Refusal::Invalid { .. } => "invalid-event",
+            Refusal::AlreadyRetracted { .. } => "already-retracted",
+            Refusal::UnknownActor { .. } => "unknown-actor",
+            Refusal::ActorExists { .. } => "actor-exists",
+            Refusal::Policy { .. } => "policy-violation",
+        }
+    }
+}
+
+/// What `decide` answers when it does not accept: a refusal, or a lookup of the log that failed
+/// (which is the store's failure, not the event's).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecideError {
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    #[error(transparent)]
+    Lookup(#[from] super::state::LookupFailed),
+}

@@ -1,0 +1,97 @@
+//! Making sealed commits durable: one store append each, in order; once one is durable it is
+//! published to the readers and its requests answered, otherwise they are answered with the
+//! failure. The writer runs it inline for small commits and on the persisting thread for large
+//! ones, where each outcome is reported back to the writer.
+
+use super::published::Published;
+use super::writer::{Request, SignedCheckpoint};
+use super::{AppendError, Appended, Failed};
+use crate::domain::{Payload, SystemState};
+use crate::log::Entry;
+use crate::store::{Commit, LogStore};
+use std::sync::Arc;
+
+/// A sealed commit, with what to publish and answer once it is durable.
+pub(super) struct Job {
+    pub commit: Arc<Commit>,
+    pub batch: Vec<Request>,
+    pub staged: Vec<Staged>,
+    pub checkpoint: Option<SignedCheckpoint>,
+    pub next: u64,
+    /// The system state after the commit, when the commit changed it.
+    pub system: Option<SystemState>,
+}
+
+/// What one request produced while its batch is not yet written.
+pub(super) enum Staged {
+    Accepted(Vec<Appended>),
+    Refused(Failed),
+}
+
+/// The new entries of a batch with their payloads, in ledger order: what the indexes are built
+/// from, without opening the envelopes again.
+pub(super) fn created<'a>(batch: &'a [Request], staged: &'a [Staged]) -> Vec<(&'a Entry, &'a Payload)> {
+    batch
+        .iter()
+        .zip(staged)
+        .filter_map(|(request, result)| match result {
+            Staged::Accepted(answers) => Some(request.items.iter().zip(answers)),
+            Staged::Refused(_) => None,
+        })
+        .flatten()
+        .filter(|(_, answer)| answer.created)
+        .map(|(item, answer)| (&answer.entry, &item.payload))
+        .collect()
+}
+
+/// Answers every request of a batch with what it produced.
+pub(super) fn answer(batch: Vec<Request>, staged: Vec<Staged>) {
+    for (request, result) in batch.into_iter().zip(staged) {
+        let answer = match result {
+            Staged::Accepted(appended) => Ok(appended),
+            Staged::Refused(failed) => Err(failed),
+        };
+        let _ = request.reply.send(answer);
+    }
+}
+
+/// Answers every request of a batch that will not be written with the same error.
+pub(super) fn fail_all(batch: Vec<Request>, error: impl Fn() -> AppendError) {
+    for request in batch {
+        let _ = request.reply.send(Err(Failed { index: 0, error: error() }));
+    }
+}
+
+#[derive(Clone)]
+pub(super) struct Persister {
+    pub store: Arc<dyn LogStore>,
+    pub published: Arc<Published>,
+}
+
+impl Persister {
+    /// The persisting thread: each job in turn, its outcome reported to the writer.
+    pub fn run(self, jobs: crossbeam_channel::Receiver<Job>, report: crossbeam_channel::Sender<bool>) {
+        for job in jobs {
+            if report.send(self.persist(job)).is_err() {
+                break;
+            }
+        }
+    }
+
+    /// Writes one commit; once it is durable publishes it and answers its requests, otherwise
+    /// answers them with the failure. Returns whether it is durable.
+    pub fn persist(&self, job: Job) -> bool {
+        match self.store.append(&job.commit) {
+            Ok(()) => {
+                self.published.publish(job.checkpoint, job.next, job.system);
+                answer(job.batch, job.staged);
+                true
+            }
+            Err(error) => {
+                log::error!("a commit failed: {error}");
+                fail_all(job.batch, || AppendError::Storage(error.to_string()));
+                false
+            }
+        }
+    }
+}

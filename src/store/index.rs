@@ -1,0 +1,188 @@
+//! The indexes a store keeps of its entries — event id → sequence, (project, asset) → the
+//! sequences naming the asset, project → the sequence of each version — held in memory and
+//! rebuilt from what each entry is [`Found`] by. One implementation serves the sled store and
+//! the memory store, so that both answer every lookup alike.
+
+use super::{Commit, StoreError};
+use crate::domain::compact::KeyMap;
+use std::collections::HashMap;
+use std::hash::BuildHasher as _;
+
+/// What one entry is found by: its event id, its stream and the assets it names, each once.
+#[derive(Debug, Clone, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct Found {
+    pub event_id: String,
+    pub project: String,
+    pub assets: Vec<String>,
+}
+
+/// What each entry of a commit is found by, in order. Its mentions must name entries of the
+/// commit (whose first sequence is `first`) in their own project; an asset named twice by one
+/// entry is found once.
+pub fn found_in(commit: &Commit, first: u64) -> Result<Vec<Found>, StoreError> {
+    let entries = &commit.entries;
+    let mut assets: HashMap<u64, Vec<String>> = HashMap::new();
+    for (project, asset, sequence) in &commit.mentions {
+        let entry = sequence.checked_sub(first).and_then(|i| entries.get(i as usize));
+        if entry.is_none_or(|(e, _)| e.project != *project) {
+            return Err(StoreError::Io(format!("a mention of {asset} names no entry of {project} in the commit")));
+        }
+        let named = assets.entry(*sequence).or_default();
+        if !named.contains(asset) {
+            named.push(asset.clone());
+        }
+    }
+    Ok(entries
+        .iter()
+        .map(|(entry, id)| Found {
+            event_id: id.to_string(),
+            project: entry.project.clone(),
+            assets: assets.remove(&entry.sequence).unwrap_or_default(),
+        })
+        .collect())
+}
+
+/// Sequences by a 64-bit keyed hash of what finds them: small enough to hold every entry in
+/// memory. A hash may stand for more than one key, so lookups confirm each candidate.
+#[derive(Default)]
+struct HashIndex {
+    /// The first sequence of each hash, in 16 bytes an entry (a hash table would leave a third
+    /// to a half of its slots empty).
+    first: KeyMap<u64, u64>,
+    // Keyed 64-bit hashes already: hashbrown's foldhash places them at a fraction of SipHash's
+    // cost.
+    more: hashbrown::HashMap<u64, Vec<u64>>,
+}
+
+impl HashIndex {
+    fn add(&mut self, key: u64, sequence: u64) {
+        if !self.first.insert_new(key, sequence) {
+            self.more.entry(key).or_default().push(sequence);
+        }
+    }
+
+    /// In ascending order: sequences are added in log order.
+    fn candidates(&self, key: u64) -> impl Iterator<Item = u64> + '_ {
+        self.first.get(&key).copied().into_iter().chain(self.more.get(&key).into_iter().flatten().copied())
+    }
+}
+
+#[derive(Default)]
+pub struct Indexes {
+    hasher: std::collections::hash_map::RandomState,
+    events: HashIndex,
+    assets: HashIndex,
+    /// Per project, the sequence of each version (version `v` at `v - 1`): entries are added in
+    /// log order, in which a project's versions follow one another.
+    streams: HashMap<String, Vec<u64>>,
+}
+
+impl Indexes {
+    fn event_key(&self, event_id: &str) -> u64 {
+        self.hasher.hash_one(event_id)
+    }
+
+    fn asset_key(&self, project: &str, asset: &str) -> u64 {
+        self.hasher.hash_one((project, asset))
+    }
+
+    /// Adds the next entry of the log.
+    pub fn add(&mut self, sequence: u64, found: &Found) {
+        self.events.add(self.event_key(&found.event_id), sequence);
+        for (i, asset) in found.assets.iter().enumerate() {
+            // Records written before assets were kept unique may name one twice.
+            if !found.assets[..i].contains(asset) {
+                self.assets.add(self.asset_key(&found.project, asset), sequence);
+            }
+        }
+        match self.streams.get_mut(found.project.as_str()) {
+            Some(sequences) => sequences.push(sequence),
+            None => {
+                self.streams.insert(found.project.clone(), vec![sequence]);
+            }
+        }
+    }
+
+    /// Sequences of a project's entries with `version >= from_version`, in order, at most `limit`.
+    pub fn project_sequences(&self, project: &str, from_version: u64, limit: usize) -> Vec<u64> {
+        let Some(sequences) = self.streams.get(project) else { return Vec::new() };
+        let from = usize::try_from(from_version.saturating_sub(1)).unwrap_or(usize::MAX);
+        sequences.get(from..).unwrap_or_default().iter().take(limit).copied().collect()
+    }
+
+    fn event_candidates(&self, event_id: &str) -> Vec<u64> {
+        self.events.candidates(self.event_key(event_id)).collect()
+    }
+
+    fn asset_candidates(&self, project: &str, asset: &str) -> Vec<u64> {
+        self.assets.candidates(self.asset_key(project, asset)).collect()
+    }
+}
+
+/// The indexes behind their lock, and the lookups that confirm each candidate against what the
+/// store says the entry at that sequence is found by.
+#[derive(Default)]
+pub struct SharedIndexes(std::sync::RwLock<Indexes>);
+
+impl SharedIndexes {
+    pub fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, Indexes>, StoreError> {
+        self.0.read().map_err(|_| StoreError::Io("index lock poisoned".into()))
+    }
+
+    pub fn write(&self) -> Result<std::sync::RwLockWriteGuard<'_, Indexes>, StoreError> {
+        self.0.write().map_err(|_| StoreError::Io("index lock poisoned".into()))
+    }
+
+    /// The sequence of the entry with this event id. The lock is not held while confirming.
+    pub fn sequence_of_event(
+        &self,
+        event_id: &str,
+        found: impl Fn(u64) -> Result<Option<Found>, StoreError>,
+    ) -> Result<Option<u64>, StoreError> {
+        let candidates = self.read()?.event_candidates(event_id);
+        for sequence in candidates {
+            if found(sequence)?.is_some_and(|f| f.event_id == event_id) {
+                return Ok(Some(sequence));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Sequences of the entries of `project` that name `asset`, in order, each once.
+    pub fn asset_sequences(
+        &self,
+        project: &str,
+        asset: &str,
+        found: impl Fn(u64) -> Result<Option<Found>, StoreError>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let candidates = self.read()?.asset_candidates(project, asset);
+        let mut out = Vec::with_capacity(candidates.len());
+        for sequence in candidates {
+            if found(sequence)?.is_some_and(|f| f.project == project && f.assets.iter().any(|a| a == asset)) {
+                out.push(sequence);
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn project_sequences(&self, project: &str, from_version: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
+        Ok(self.read()?.project_sequences(project, from_version, limit))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_shared_by_several_keys_keeps_every_sequence_in_order() {
+        let mut index = HashIndex::default();
+        index.add(7, 1);
+        index.add(9, 2);
+        index.add(7, 5);
+        index.add(7, 6);
+        assert_eq!(index.candidates(7).collect::<Vec<_>>(), [1, 5, 6]);
+        assert_eq!(index.candidates(9).collect::<Vec<_>>(), [2]);
+        assert_eq!(index.candidates(8).count(), 0);
+    }
+}

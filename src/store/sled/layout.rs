@@ -1,0 +1,122 @@
+//! The sled store's key layout: what one tree, `log`, holds and how its keys and values are
+//! spelled. A commit is written as few, large values rather than one key per entry and index,
+//! because sled's cost is per key (each insert copies and relinks a tree node):
+//! - `E` + first sequence (u64 BE) → a chunk of up to [`CHUNK`] consecutive entries: u32 count,
+//!   then per entry a u32 length and the bincode entry (read without decoding its neighbours);
+//! - `M` + first sequence (u64 BE) → what the entries of the chunk are found by: per entry its
+//!   event id, project and the assets it names (bincode of [`Found`]);
+//! - `n` + level (u8) + index (u64 BE) → Merkle node, for the levels the ledger stores;
+//! - `c` → the latest signed checkpoint.
+//!
+//! Stores written before hold `s` stream records, no longer read; a log under `e` keys is an
+//! older layout still, refused at open.
+
+use super::super::index::Found;
+use super::super::{Commit, StoreError};
+use crate::crypto::merkle::NodeId;
+
+pub(super) fn io(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Io(e.to_string())
+}
+
+pub(super) fn seq_key(prefix: u8, sequence: u64) -> [u8; 9] {
+    let mut key = [0u8; 9];
+    key[0] = prefix;
+    key[1..].copy_from_slice(&sequence.to_be_bytes());
+    key
+}
+
+/// Most entries in one stored chunk: a read of one entry copies at most this many.
+pub const CHUNK: usize = 16;
+
+/// sled's log segment size. Pages over a quarter of it become blob files; at 2 MiB a leaf of
+/// chunks of ordinary entries stays inline.
+pub const SEGMENT_SIZE: usize = 2 * 1024 * 1024;
+
+/// The entries of one chunk, as (sequence, encoded entry), without decoding them.
+pub(super) fn chunk_entries(key: &[u8], value: &[u8]) -> Result<Vec<(u64, std::ops::Range<usize>)>, StoreError> {
+    let bad = |why: &str| StoreError::Io(format!("a stored chunk is malformed: {why}"));
+    let first = read_u64(&key[1..])?;
+    let count = u32::from_be_bytes(value.get(..4).ok_or_else(|| bad("no count"))?.try_into().expect("4 bytes"));
+    let mut at = 4;
+    let mut out = Vec::with_capacity(count as usize);
+    for i in 0..u64::from(count) {
+        let len = value.get(at..at + 4).ok_or_else(|| bad("truncated length"))?;
+        let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
+        let range = at + 4..at + 4 + len;
+        if range.end > value.len() {
+            return Err(bad("truncated entry"));
+        }
+        out.push((first + i, range.clone()));
+        at = range.end;
+    }
+    Ok(out)
+}
+
+/// The number of entries in sled's log: one past the last sequence of the last chunk.
+pub(super) fn log_len(log: &sled::Tree) -> Result<u64, StoreError> {
+    match log.scan_prefix([b'E']).next_back() {
+        None => Ok(0),
+        Some(kv) => {
+            let (key, value) = kv.map_err(io)?;
+            chunk_end(&key, &value)
+        }
+    }
+}
+
+/// One past the last sequence of a chunk.
+pub(super) fn chunk_end(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
+    Ok(chunk_entries(key, value)?.last().map_or(0, |(seq, _)| seq + 1))
+}
+
+/// The key of a stored Merkle node.
+pub(super) fn node_key((level, index): NodeId) -> [u8; 10] {
+    let mut key = [0u8; 10];
+    key[0] = b'n';
+    key[1] = level;
+    key[2..].copy_from_slice(&index.to_be_bytes());
+    key
+}
+
+/// The key of the latest checkpoint.
+pub(super) const CHECKPOINT_KEY: &[u8] = b"c";
+
+/// A record as sled stores it: key and value.
+pub(super) type Pair = (Vec<u8>, Vec<u8>);
+
+/// Every record a commit writes: its entries' chunks and `M` records, its Merkle nodes and its
+/// checkpoint.
+pub(super) fn commit_pairs(commit: &Commit, found: &[Found]) -> Result<Vec<Pair>, StoreError> {
+    let entries = &commit.entries;
+    let mut pairs = Vec::with_capacity(2 * entries.len().div_ceil(CHUNK) + commit.nodes.len() + 1);
+    for (chunk, found) in entries.chunks(CHUNK).zip(found.chunks(CHUNK)) {
+        let record = bincode::encode_to_vec(found, bincode::config::standard()).map_err(io)?;
+        pairs.push((seq_key(b'M', chunk[0].0.sequence).to_vec(), record));
+        let encoded: Vec<Vec<u8>> = chunk.iter().map(|(entry, _)| entry.encode()).collect();
+        let mut value = Vec::with_capacity(4 + encoded.iter().map(|e| e.len() + 4).sum::<usize>());
+        value.extend_from_slice(&(chunk.len() as u32).to_be_bytes());
+        for e in &encoded {
+            value.extend_from_slice(&(e.len() as u32).to_be_bytes());
+            value.extend_from_slice(e);
+        }
+        pairs.push((seq_key(b'E', chunk[0].0.sequence).to_vec(), value));
+    }
+    for (id, hash) in &commit.nodes {
+        pairs.push((node_key(*id).to_vec(), hash.to_vec()));
+    }
+    if let Some(note) = &commit.checkpoint {
+        pairs.push((CHECKPOINT_KEY.to_vec(), note.as_bytes().to_vec()));
+    }
+    Ok(pairs)
+}
+
+pub(super) fn decode_found(bytes: &[u8]) -> Result<Vec<Found>, StoreError> {
+    bincode::decode_from_slice(bytes, bincode::config::standard())
+        .map(|(found, _)| found)
+        .map_err(|e| StoreError::Io(format!("a stored index record is malformed: {e}")))
+}
+
+pub(super) fn read_u64(bytes: &[u8]) -> Result<u64, StoreError> {
+    let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Io("index value is not 8 bytes".into()))?;
+    Ok(u64::from_be_bytes(arr))
+}
