@@ -2,7 +2,8 @@
 //! types that parse them and committed under `schema/`.
 
 use crate::crypto::dsse::Envelope;
-use crate::domain::event::{Header, Kind};
+use crate::domain::event::Kind;
+use crate::domain::payload::Header;
 use schemars::generate::SchemaSettings;
 use serde_json::{json, Value};
 

@@ -1,7 +1,7 @@
 //! A data directory: its files, and opening it — on first start creating the ledger's key, the
 //! bootstrap admin's key, the checkpoint origin, the genesis entry and the admin token.
 
-use super::{io_at, StartError};
+use super::StartError;
 use crate::api::tokens::Tokens;
 use crate::crypto::dsse::Envelope;
 use crate::crypto::keys::{write_private, KeyFile};
@@ -42,7 +42,7 @@ fn load_or_create(path: &Path, actor: &str, key_id: &str, created: &mut Vec<Path
         return Ok(KeyFile::load(path)?);
     }
     let key = KeyFile::generate(actor, key_id);
-    key.save(path).map_err(io_at(path))?;
+    key.save(path).map_err(StartError::io(path))?;
     created.push(path.to_owned());
     Ok(key)
 }
@@ -64,7 +64,7 @@ pub struct Opened {
 /// Opens (or sets up) a data directory. Each first-start step is skipped when already done, so
 /// a start interrupted half-way finishes the set-up on the next one.
 pub async fn open(dir: &Path, config: LedgerConfig, origin: Option<&str>) -> Result<Opened, StartError> {
-    std::fs::create_dir_all(dir).map_err(io_at(dir))?;
+    std::fs::create_dir_all(dir).map_err(StartError::io(dir))?;
     let data = DataDir { root: dir.to_owned() };
     let mut created = Vec::new();
     let ledger_key = load_or_create(&data.ledger_key(), LEDGER_ACTOR, LEDGER_KEY_ID, &mut created)?;
@@ -82,7 +82,7 @@ pub async fn open(dir: &Path, config: LedgerConfig, origin: Option<&str>) -> Res
     let token_path = data.admin_token();
     if !token_path.exists() {
         let issued = tokens.issue("bootstrap admin", None, true)?;
-        write_private(&token_path, format!("{}\n", issued.token).as_bytes()).map_err(io_at(&token_path))?;
+        write_private(&token_path, format!("{}\n", issued.token).as_bytes()).map_err(StartError::io(&token_path))?;
         created.push(token_path);
     }
     Ok(Opened { ledger, tokens, ledger_key, created })
@@ -97,7 +97,7 @@ fn checkpoint_origin(
 ) -> Result<String, StartError> {
     let path = data.origin();
     if path.exists() {
-        let stored = std::fs::read_to_string(&path).map_err(io_at(&path))?.trim().to_owned();
+        let stored = std::fs::read_to_string(&path).map_err(StartError::io(&path))?.trim().to_owned();
         return match asked {
             Some(asked) if asked != stored => Err(StartError::OriginChanged { stored, asked: asked.to_owned() }),
             _ => Ok(stored),
@@ -113,7 +113,7 @@ fn checkpoint_origin(
     if origin.is_empty() || origin.contains(char::is_whitespace) || origin.contains('+') {
         return Err(StartError::BadOrigin(origin));
     }
-    write_private(&path, format!("{origin}\n").as_bytes()).map_err(io_at(&path))?;
+    write_private(&path, format!("{origin}\n").as_bytes()).map_err(StartError::io(&path))?;
     created.push(path);
     Ok(origin)
 }

@@ -2,7 +2,7 @@
 //! `rebuild` (fold every projection again), and `import` (load a verified export).
 
 use super::data_dir::{genesis_state, DataDir};
-use super::{io_at, StartError};
+use super::StartError;
 use crate::crypto::keys::{write_private, KeyFile};
 use crate::crypto::merkle::Frontier;
 use crate::log::export::Verified;
@@ -17,13 +17,13 @@ pub fn prepare_import(dir: &Path, ledger_key: &KeyFile, origin: &str) -> Result<
     if data.store().exists() && !SledStore::open(&data.store())?.is_empty()? {
         return Err(StartError::NotEmpty(dir.display().to_string()));
     }
-    std::fs::create_dir_all(dir).map_err(io_at(dir))?;
+    std::fs::create_dir_all(dir).map_err(StartError::io(dir))?;
     if !data.ledger_key().exists() {
-        ledger_key.save(&data.ledger_key()).map_err(io_at(&data.ledger_key()))?;
+        ledger_key.save(&data.ledger_key()).map_err(StartError::io(&data.ledger_key()))?;
     }
     let path = data.origin();
     if !path.exists() {
-        write_private(&path, format!("{origin}\n").as_bytes()).map_err(io_at(&path))?;
+        write_private(&path, format!("{origin}\n").as_bytes()).map_err(StartError::io(&path))?;
     }
     Ok(())
 }
@@ -36,7 +36,7 @@ pub fn fsck(dir: &Path) -> Result<String, StartError> {
     use crate::log::replay::{Broken, Depth, Replay};
     let data = DataDir { root: dir.to_owned() };
     let ledger_key = KeyFile::load(&data.ledger_key())?;
-    let origin = std::fs::read_to_string(data.origin()).map_err(io_at(&data.origin()))?.trim().to_owned();
+    let origin = std::fs::read_to_string(data.origin()).map_err(StartError::io(&data.origin()))?.trim().to_owned();
     let store = SledStore::open(&data.store())?;
     let mut replay = Replay::new(genesis_state(&ledger_key), Depth::Full);
     let broken = |b: Broken| StartError::Fsck(b.to_string());

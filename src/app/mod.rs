@@ -31,6 +31,9 @@ pub enum StartError {
     OriginChanged { stored: String, asked: String },
 }
 
-fn io_at(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
-    move |source| StartError::Io { path: path.display().to_string(), source }
+impl StartError {
+    /// An I/O failure at `path`, for `map_err`.
+    pub fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StartError + '_ {
+        move |source| StartError::Io { path: path.display().to_string(), source }
+    }
 }

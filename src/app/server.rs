@@ -1,7 +1,7 @@
 //! The HTTP server: bound first (so that tests can ask for port 0), then run on a data
 //! directory opened by [`super::data_dir`].
 
-use super::{io_at, StartError};
+use super::StartError;
 use crate::api::{self, AppState, Limits};
 use crate::ledger::{Ledger, LedgerConfig};
 use actix_web::dev::Server;
@@ -45,8 +45,8 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
         let opened = super::data_dir::open(&settings.data_dir, settings.ledger, settings.origin.as_deref()).await?;
-        let listener = TcpListener::bind(&settings.addr).map_err(io_at(Path::new(&settings.addr)))?;
-        let port = listener.local_addr().map_err(io_at(Path::new(&settings.addr)))?.port();
+        let listener = TcpListener::bind(&settings.addr).map_err(StartError::io(Path::new(&settings.addr)))?;
+        let port = listener.local_addr().map_err(StartError::io(Path::new(&settings.addr)))?.port();
         let state = web::Data::new(AppState {
             ledger: opened.ledger.clone(),
             tokens: opened.tokens.clone(),
@@ -65,7 +65,7 @@ impl Application {
         .client_disconnect_timeout(std::time::Duration::from_secs(1))
         .shutdown_timeout(30)
         .listen(listener)
-        .map_err(io_at(Path::new(&settings.addr)))?;
+        .map_err(StartError::io(Path::new(&settings.addr)))?;
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }

@@ -5,13 +5,15 @@ pub mod compact;
 pub mod event;
 pub mod genesis;
 pub mod ids;
+pub mod payload;
 pub mod policy;
 pub mod refusal;
 pub mod roles;
 pub mod rules;
 pub mod state;
 
-pub use event::{Body, Kind, Payload, PayloadError, Role};
+pub use event::{Body, Kind, PayloadError, Role};
 pub use ids::{ActorId, Digest, EventId, Id, KeyId, ProjectId};
+pub use payload::Payload;
 pub use refusal::{DecideError, Refusal};
 pub use state::{Changes, Events, LedgerState, LookupFailed, NoEvents, SystemState, View};

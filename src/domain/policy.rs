@@ -3,6 +3,7 @@
 //! that is missing.
 
 use super::event::*;
+use super::payload::Payload;
 use super::refusal::Refusal;
 use super::state::{Namespace, Record, View};
 

@@ -3,6 +3,7 @@
 
 use super::event::*;
 use super::ids::{Digest, Id, KeyId, ProjectId};
+use super::payload::Payload;
 use super::refusal::{DecideError, Refusal};
 use super::roles::may_submit;
 use super::state::{Namespace, Record, View};
@@ -241,8 +242,8 @@ fn id_field(body: &Body, ns: Namespace) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::event::Payload;
     use crate::domain::ids::PublicKeyBytes;
+    use crate::domain::payload::Payload;
     use crate::domain::state::{Changes, Events, LedgerState, LookupFailed, NoEvents, SystemState};
     use crate::domain::{ActorId, EventId};
     use serde_json::{json, Value};

@@ -6,6 +6,7 @@
 
 use super::event::*;
 use super::ids::{ActorId, Digest, EventId, Id, KeyId, Label, ProjectId, PublicKeyBytes};
+use super::payload::Payload;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

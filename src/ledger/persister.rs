@@ -3,13 +3,22 @@
 //! failure. The writer runs it inline for small commits and on the persisting thread for large
 //! ones, where each outcome is reported back to the writer.
 
-use super::published::Published;
-use super::writer::{Request, SignedCheckpoint};
-use super::{AppendError, Appended, Failed};
+use super::published::{Published, SignedCheckpoint};
+use super::{AppendError, Appended, Failed, Submission};
 use crate::domain::{Payload, SystemState};
 use crate::log::Entry;
 use crate::store::{Commit, LogStore};
 use std::sync::Arc;
+
+/// Where a request's answer goes.
+pub(super) type Reply = tokio::sync::oneshot::Sender<Result<Vec<Appended>, Failed>>;
+
+/// One atomic request as the writer takes it from its queue, answered once its commit is durable
+/// or refused.
+pub(super) struct Request {
+    pub items: Vec<Submission>,
+    pub reply: Reply,
+}
 
 /// A sealed commit, with what to publish and answer once it is durable.
 pub(super) struct Job {

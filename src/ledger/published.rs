@@ -3,14 +3,20 @@
 //! anything the writer has not published.
 
 use super::projection_cache::ProjectionCache;
-use super::writer::SignedCheckpoint;
-use crate::crypto::checkpoint::NoteVerifier;
+use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::dsse::Opened;
 use crate::domain::{KeyId, SystemState};
 use ed25519_dalek::VerifyingKey;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::RwLock;
+
+/// A checkpoint and its signed note.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedCheckpoint {
+    pub checkpoint: Checkpoint,
+    pub note: String,
+}
 
 pub(super) struct Published {
     /// Entries below this sequence are durable; readers see nothing at or past it.

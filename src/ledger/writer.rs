@@ -4,8 +4,8 @@
 //! answers every request of the batch. Large commits are written by the
 //! [persister](super::persister) on a thread of its own while the writer decides the next batch.
 
-use super::persister::{answer, created, fail_all, Job, Persister, Staged};
-use super::published::Published;
+use super::persister::{answer, created, fail_all, Job, Persister, Request, Staged};
+use super::published::{Published, SignedCheckpoint};
 use super::{AppendError, Appended, Failed, Submission};
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
@@ -16,13 +16,6 @@ use crate::log::{open_entry, Entry};
 use crate::store::{Commit, LogStore, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-pub(super) type Reply = tokio::sync::oneshot::Sender<Result<Vec<Appended>, Failed>>;
-
-pub(super) struct Request {
-    pub items: Vec<Submission>,
-    pub reply: Reply,
-}
 
 #[derive(Debug, Clone, Copy)]
 pub struct WriterConfig {
@@ -54,13 +47,6 @@ impl CheckpointSigner {
     pub fn verifier(&self) -> NoteVerifier {
         NoteVerifier { name: self.origin.clone(), key: self.key.verifying_key() }
     }
-}
-
-/// A checkpoint and its signed note.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignedCheckpoint {
-    pub checkpoint: Checkpoint,
-    pub note: String,
 }
 
 pub(super) struct WriterState {

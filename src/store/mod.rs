@@ -130,14 +130,6 @@ pub fn read_whole_log<E: From<StoreError>>(
     Ok(())
 }
 
-pub(crate) fn decode_entry(sequence: u64, bytes: &[u8]) -> Result<Entry, StoreError> {
-    let entry = Entry::decode(bytes).map_err(|e| StoreError::Corrupt { sequence, reason: e.to_string() })?;
-    if entry.sequence != sequence {
-        return Err(StoreError::Corrupt { sequence, reason: format!("it says it is entry {}", entry.sequence) });
-    }
-    Ok(entry)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

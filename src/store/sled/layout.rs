@@ -14,6 +14,7 @@
 use super::super::index::Found;
 use super::super::{Commit, StoreError};
 use crate::crypto::merkle::NodeId;
+use crate::log::Entry;
 
 pub(super) fn io(e: impl std::fmt::Display) -> StoreError {
     StoreError::Io(e.to_string())
@@ -119,4 +120,13 @@ pub(super) fn decode_found(bytes: &[u8]) -> Result<Vec<Found>, StoreError> {
 pub(super) fn read_u64(bytes: &[u8]) -> Result<u64, StoreError> {
     let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Io("index value is not 8 bytes".into()))?;
     Ok(u64::from_be_bytes(arr))
+}
+
+/// A stored entry, decoded, that must say it is the entry at `sequence`.
+pub(super) fn decode_entry(sequence: u64, bytes: &[u8]) -> Result<Entry, StoreError> {
+    let entry = Entry::decode(bytes).map_err(|e| StoreError::Corrupt { sequence, reason: e.to_string() })?;
+    if entry.sequence != sequence {
+        return Err(StoreError::Corrupt { sequence, reason: format!("it says it is entry {}", entry.sequence) });
+    }
+    Ok(entry)
 }

@@ -1,0 +1,240 @@
+//! The payload: the JSON document a client signs, carrying one body of the catalogue. It is
+//! parsed once, here, into types that cannot hold invalid values. A submission must be at its
+//! kind's current schema version ([`Payload::parse`]); a stored payload is read at whatever
+//! version it was written and upcast ([`Payload::read`]).
+
+use super::event::{Body, Kind, PayloadError};
+use super::ids::{ActorId, EventId, ProjectId};
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+
+/// A step that reads a stored body of one kind written at `from` as the body of version
+/// `from + 1`: how entries written before a kind changed stay readable.
+pub struct Upcaster {
+    pub kind: Kind,
+    pub from: u32,
+    pub upcast: fn(&mut serde_json::Map<String, serde_json::Value>),
+}
+
+/// Every change of a kind's body since version 1, oldest first. A kind's current version is 1
+/// plus the number of its upcasters.
+pub const UPCASTERS: &[Upcaster] = &[];
+
+impl Kind {
+    /// The schema version a new payload of this kind must name.
+    pub fn current_version(self) -> u32 {
+        current_version(self, UPCASTERS)
+    }
+}
+
+fn current_version(kind: Kind, upcasters: &[Upcaster]) -> u32 {
+    1 + upcasters.iter().filter(|u| u.kind == kind).count() as u32
+}
+
+/// Which schema versions a reading accepts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Accept {
+    /// A submission: only the kind's current version.
+    Current,
+    /// A stored entry: any version ever written, upcast to the current one.
+    Written,
+}
+
+/// The signed document: who did what, when, in which stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payload {
+    pub event_id: EventId,
+    pub project: ProjectId,
+    pub actor: ActorId,
+    pub occurred_at: DateTime<Utc>,
+    pub expected_version: Option<u64>,
+    pub body: Body,
+}
+
+/// The header of a payload as it arrives, before its body is read according to its kind.
+#[derive(Debug, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Header<B> {
+    pub event_id: EventId,
+    pub project: ProjectId,
+    pub kind: String,
+    pub schema_version: u32,
+    pub actor: ActorId,
+    /// RFC 3339 time at which the work happened, as the client saw it.
+    pub occurred_at: DateTime<Utc>,
+    /// The project's version the client expects before this event (0 for a new project).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
+    pub body: B,
+}
+
+impl Payload {
+    /// Reads the exact bytes a client signed, for a new submission: the kind's current schema
+    /// version only.
+    pub fn parse(bytes: &[u8]) -> Result<Payload, PayloadError> {
+        Self::decode(bytes, Accept::Current, UPCASTERS)
+    }
+
+    /// Reads a stored payload, written at any schema version its kind ever had: older bodies are
+    /// upcast to the current version. Replay, idempotency and every fold read this way.
+    pub fn read(bytes: &[u8]) -> Result<Payload, PayloadError> {
+        Self::decode(bytes, Accept::Written, UPCASTERS)
+    }
+
+    fn decode(bytes: &[u8], accept: Accept, upcasters: &[Upcaster]) -> Result<Payload, PayloadError> {
+        let header: Header<Box<RawValue>> = match serde_json::from_slice(bytes) {
+            Ok(header) => header,
+            Err(_) => {
+                // Parsed again, slower, to name the field at fault.
+                let mut de = serde_json::Deserializer::from_slice(bytes);
+                let header = serde_path_to_error::deserialize(&mut de)
+                    .map_err(|e| PayloadError::field(e.path().to_string(), e.inner()))?;
+                de.end().map_err(|e| PayloadError::field(String::new(), &e))?;
+                header
+            }
+        };
+        let kind = Kind::parse(&header.kind).ok_or_else(|| PayloadError::UnknownKind(header.kind.clone()))?;
+        let current = current_version(kind, upcasters);
+        let readable = match accept {
+            Accept::Current => header.schema_version == current,
+            Accept::Written => (1..=current).contains(&header.schema_version),
+        };
+        if !readable {
+            return Err(PayloadError::SchemaVersion {
+                kind: kind.as_str(),
+                got: header.schema_version,
+                supported: current,
+            });
+        }
+        match (kind.is_system(), header.project.is_system()) {
+            (true, false) => {
+                return Err(PayloadError::SystemKindOutsideSystem {
+                    kind: kind.as_str(),
+                    project: header.project.to_string(),
+                })
+            }
+            (false, true) => return Err(PayloadError::ProjectKindInSystem { kind: kind.as_str() }),
+            _ => {}
+        }
+        let body = if header.schema_version == current {
+            Body::parse(kind, &header.body)?
+        } else {
+            let upcast = upcast(kind, header.schema_version, &header.body, upcasters)?;
+            Body::parse(kind, &upcast)?
+        };
+        Ok(Payload {
+            event_id: header.event_id,
+            project: header.project,
+            actor: header.actor,
+            occurred_at: header.occurred_at,
+            expected_version: header.expected_version,
+            body,
+        })
+    }
+
+    pub fn kind(&self) -> Kind {
+        self.body.kind()
+    }
+
+    /// The canonical JSON of this payload (what `lineage sign` and the demo sign).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(Header {
+            event_id: self.event_id.clone(),
+            project: self.project.clone(),
+            kind: self.kind().as_str().to_owned(),
+            schema_version: self.kind().current_version(),
+            actor: self.actor.clone(),
+            occurred_at: self.occurred_at,
+            expected_version: self.expected_version,
+            body: self.body.to_json(),
+        })
+        .expect("payloads serialize")
+    }
+}
+
+/// A stored body of version `from`, brought to the kind's current version by its upcasters.
+fn upcast(kind: Kind, from: u32, body: &RawValue, upcasters: &[Upcaster]) -> Result<Box<RawValue>, PayloadError> {
+    let mut value: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(body.get()).map_err(|e| PayloadError::field("body".into(), &e))?;
+    for step in upcasters.iter().filter(|u| u.kind == kind && u.from >= from) {
+        (step.upcast)(&mut value);
+    }
+    let text = serde_json::to_string(&value).expect("JSON maps serialize");
+    Ok(RawValue::from_string(text).expect("serialized JSON is JSON"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `note_added` as if its v1 body had called the text `note`, renamed in v2, and v2's `assets`
+    /// had been added in v3 (absent before, empty).
+    fn history() -> Vec<Upcaster> {
+        vec![
+            Upcaster {
+                kind: Kind::NoteAdded,
+                from: 1,
+                upcast: |body| {
+                    if let Some(note) = body.remove("note") {
+                        body.insert("text".into(), note);
+                    }
+                },
+            },
+            Upcaster {
+                kind: Kind::NoteAdded,
+                from: 2,
+                upcast: |body| {
+                    body.entry("assets").or_insert_with(|| serde_json::json!([]));
+                },
+            },
+        ]
+    }
+
+    fn note(version: u32, body: serde_json::Value) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({"event_id": "e1", "project": "p", "kind": "note_added",
+            "schema_version": version, "actor": "a", "occurred_at": "2026-01-01T00:00:00Z", "body": body}))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_stored_older_version_is_read_upcast_and_a_submission_must_be_current() {
+        let upcasters = history();
+        let current = note(3, serde_json::json!({"text": "hello", "assets": ["a"]}));
+        // (case, payload, what is accepted, the text and asset count read, or the version refused)
+        type Case = (&'static str, Vec<u8>, Accept, Result<(&'static str, usize), u32>);
+        let cases: Vec<Case> = vec![
+            ("v1 stored", note(1, serde_json::json!({"note": "hello"})), Accept::Written, Ok(("hello", 0))),
+            ("v2 stored", note(2, serde_json::json!({"text": "hello"})), Accept::Written, Ok(("hello", 0))),
+            ("v3 stored", current.clone(), Accept::Written, Ok(("hello", 1))),
+            ("v3 submitted", current, Accept::Current, Ok(("hello", 1))),
+            ("v1 submitted", note(1, serde_json::json!({"note": "hello"})), Accept::Current, Err(1)),
+            ("v2 submitted", note(2, serde_json::json!({"text": "hello"})), Accept::Current, Err(2)),
+            ("v4 stored", note(4, serde_json::json!({"text": "hello"})), Accept::Written, Err(4)),
+            ("v0 stored", note(0, serde_json::json!({"text": "hello"})), Accept::Written, Err(0)),
+        ];
+        for (case, bytes, accept, expected) in cases {
+            let got = Payload::decode(&bytes, accept, &upcasters);
+            match (got, expected) {
+                (Ok(p), Ok((text, assets))) => {
+                    let Body::NoteAdded(b) = p.body else { panic!("{case}: {:?}", p.body) };
+                    assert_eq!((b.text.as_str(), b.assets.len()), (text, assets), "{case}");
+                }
+                (Err(PayloadError::SchemaVersion { got, supported, .. }), Err(version)) => {
+                    assert_eq!((got, supported), (version, 3), "{case}")
+                }
+                (got, expected) => panic!("{case}: {got:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn every_kind_is_at_version_one_and_reads_the_same_either_way() {
+        for kind in Kind::ALL {
+            assert_eq!(kind.current_version(), 1, "{}", kind.as_str());
+        }
+        let bytes = note(1, serde_json::json!({"text": "t"}));
+        assert_eq!(Payload::parse(&bytes).unwrap(), Payload::read(&bytes).unwrap());
+    }
+}
