@@ -83,10 +83,23 @@ pub async fn append_event(
 ) -> Result<HttpResponse, ApiError> {
     let bytes = json_body(&req, body, state.limits.body_bytes).await?;
     let raw: &RawValue = serde_json::from_slice(&bytes).map_err(malformed)?;
-    let subs = state.ledger.prepare(vec![raw.get().as_bytes().to_vec()]).map_err(|(_, e)| ApiError::from(e))?;
+    submit(&state, vec![raw.get().as_bytes().to_vec()], false, query.proof.unwrap_or(false)).await
+}
+
+/// Prepares the envelopes, appends them as one request and answers with the entries; a batch's
+/// refusal names the envelope's position.
+async fn submit(state: &AppState, raws: Vec<Vec<u8>>, batch: bool, with_proof: bool) -> Result<HttpResponse, ApiError> {
+    let subs = state.ledger.prepare(raws).map_err(|(i, e)| {
+        let error = ApiError::from(e);
+        if batch {
+            error.at(i)
+        } else {
+            error
+        }
+    })?;
     let heads = subs.iter().map(EntryHead::of).collect();
     let appended = state.ledger.append(subs).await?;
-    appended_response(&state, appended, heads, false, query.proof.unwrap_or(false))
+    appended_response(state, appended, heads, batch, with_proof)
 }
 
 #[derive(Deserialize)]
@@ -136,8 +149,5 @@ pub async fn append_batch(
         .field("envelopes"));
     }
     let raws = batch.envelopes.iter().map(|r| r.get().as_bytes().to_vec()).collect();
-    let subs = state.ledger.prepare(raws).map_err(|(i, e)| ApiError::from(e).at(i))?;
-    let heads = subs.iter().map(EntryHead::of).collect();
-    let appended = state.ledger.append(subs).await?;
-    appended_response(&state, appended, heads, true, query.proof.unwrap_or(false))
+    submit(&state, raws, true, query.proof.unwrap_or(false)).await
 }
