@@ -12,6 +12,7 @@
 //!   it; they may return entries of an `append` still in progress, so readers clamp to the length
 //!   the writer has published.
 
+pub mod failpoint;
 pub mod index;
 mod memory;
 mod sled;

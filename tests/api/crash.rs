@@ -1,10 +1,14 @@
-//! Kills the real server process (SIGKILL) during concurrent appends, restarts it on the same
-//! data directory, and checks that every acknowledged event is there exactly once and every
-//! chain is whole.
+//! Crashes the real server process during concurrent appends of every size — single small
+//! events, small batches, batches the journal takes, batches too large for it — restarts it on
+//! the same data directory, and checks that every acknowledged event is there exactly once,
+//! every batch is whole or absent, every chain is whole and the checkpoint covers the log.
+//! Two ways to crash: SIGKILL at random moments (also right after a large batch is sent), and
+//! an abort at each named crash point of the write path (`store::failpoint`).
 
 use crate::append::{all_entries, assert_chains};
 use crate::helpers::*;
 use lineage_ledger::cli::client::Signer;
+use lineage_ledger::store::failpoint::POINTS;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,109 +19,84 @@ fn cycles() -> usize {
     std::env::var("LINEAGE_CRASH_CYCLES").ok().and_then(|v| v.parse().ok()).unwrap_or(5)
 }
 
-#[test]
-fn acknowledged_events_survive_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
-    let (mut child, port) = start_server(dir.path());
-    let app = attach(dir, port);
-    let producers: Vec<Signer> = (0..3).map(|i| app.register(&format!("crash-prod-{i}"), "producer")).collect();
-    for (i, p) in producers.iter().enumerate() {
-        assert_eq!(
-            app.send(&p.envelope(
-                &format!("crash-{i}"),
-                "project_created",
-                json!({"content_type": "campaign", "title": "T"})
-            ))
-            .status,
-            201
-        );
+/// A small pseudo-random sequence (xorshift), the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
     }
-    let mut app = app;
-    let acknowledged: Mutex<HashMap<String, u64>> = Mutex::new(HashMap::new());
-    // Every batch sent, acknowledged or not: after a crash each is there whole or not at all.
-    let batches: Mutex<Vec<Vec<String>>> = Mutex::new(Vec::new());
-    let mut seed = 0x9e3779b97f4a7c15u64;
-    for cycle in 0..cycles() {
-        let stop = AtomicBool::new(false);
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        let kill_after = Duration::from_millis(150 + seed % 400);
-        std::thread::scope(|s| {
-            for (i, p) in producers.iter().enumerate() {
-                for t in 0..4 {
-                    let (app, stop, acknowledged, batches) = (&app, &stop, &acknowledged, &batches);
-                    s.spawn(move || {
-                        let mut n = 0;
-                        while !stop.load(Ordering::Relaxed) {
-                            n += 1;
-                            let project = format!("crash-{i}");
-                            let answer = if n % 3 == 0 {
-                                let payloads: Vec<serde_json::Value> = (0..5)
-                                    .map(|k| {
-                                        p.payload(
-                                            &project,
-                                            "note_added",
-                                            json!({"text": format!("{cycle}-{t}-{n}-{k}")}),
-                                        )
-                                    })
-                                    .collect();
-                                batches.lock().unwrap().push(
-                                    payloads.iter().map(|v| v["event_id"].as_str().unwrap().to_owned()).collect(),
-                                );
-                                let batch: Vec<Vec<u8>> = payloads.iter().map(|v| p.sign(v)).collect();
-                                app.anon.append_batch(&batch)
-                            } else {
-                                app.anon.append(&p.envelope(
-                                    &project,
-                                    "note_added",
-                                    json!({"text": format!("{cycle}-{t}-{n}")}),
-                                ))
-                            };
-                            let Ok(answer) = answer else { break };
-                            if answer.status == 201 {
-                                let entries = match answer.body.get("entries") {
-                                    Some(list) => list.as_array().unwrap().clone(),
-                                    None => vec![answer.body.clone()],
-                                };
-                                let mut acked = acknowledged.lock().unwrap();
-                                for e in entries {
-                                    acked.insert(
-                                        e["event_id"].as_str().unwrap().to_owned(),
-                                        e["sequence"].as_u64().unwrap(),
-                                    );
-                                }
-                            }
-                        }
-                    });
-                }
+}
+
+/// A note of about `size` bytes of text.
+fn note(p: &Signer, project: &str, tag: &str, size: usize) -> serde_json::Value {
+    let text = format!("{tag} {}", "x".repeat(size));
+    p.payload(project, "note_added", json!({"text": text}))
+}
+
+/// What was sent and what was acknowledged, across crashes.
+#[derive(Default)]
+struct Ledgerbook {
+    acknowledged: Mutex<HashMap<String, u64>>,
+    /// Every batch sent, acknowledged or not: after a crash each is there whole or not at all.
+    batches: Mutex<Vec<Vec<String>>>,
+}
+
+impl Ledgerbook {
+    /// Sends one request of the mix; `false` once the server no longer answers.
+    fn send(&self, app: &TestApp, p: &Signer, project: &str, tag: &str, kind: u64) -> bool {
+        // 0: one small event; 1: 5 small ones; 2: 3 of 19 KB (a journaled commit); 3: 12 of
+        // 19 KB (over the journal's largest record: written to sled directly).
+        let (count, size) = [(1, 20), (5, 20), (3, 19_000), (12, 19_000)][kind as usize % 4];
+        let payloads: Vec<serde_json::Value> = (0..count).map(|k| note(p, project, &format!("{tag}-{k}"), size)).collect();
+        let answer = if count == 1 {
+            app.anon.append(&p.sign(&payloads[0]))
+        } else {
+            self.batches
+                .lock()
+                .unwrap()
+                .push(payloads.iter().map(|v| v["event_id"].as_str().unwrap().to_owned()).collect());
+            let batch: Vec<Vec<u8>> = payloads.iter().map(|v| p.sign(v)).collect();
+            app.anon.append_batch(&batch)
+        };
+        let Ok(answer) = answer else { return false };
+        // A refusal would mean the workload writes nothing of that size.
+        assert!(answer.status == 201 || answer.status >= 500, "{tag}: {} {:?}", answer.status, answer.body);
+        if answer.status == 201 {
+            let entries = match answer.body.get("entries") {
+                Some(list) => list.as_array().unwrap().clone(),
+                None => vec![answer.body.clone()],
+            };
+            let mut acked = self.acknowledged.lock().unwrap();
+            for e in entries {
+                acked.insert(e["event_id"].as_str().unwrap().to_owned(), e["sequence"].as_u64().unwrap());
             }
-            let started = Instant::now();
-            while started.elapsed() < kill_after {
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            child.kill();
-            stop.store(true, Ordering::Relaxed);
-        });
-        let (restarted, port) = start_server(app.dir.path());
-        child = restarted;
-        app = attach(app.dir, port);
-        let entries = all_entries(&app);
+        }
+        true
+    }
+
+    /// Everything a restart must show: chains whole, each event once, each batch whole or
+    /// absent, the checkpoint over exactly the stored entries, the projections folded at start
+    /// equal to a fold of the stored entries, and every acknowledged event where it was.
+    fn check(&self, app: &TestApp, projects: &[String], label: &str) {
+        let entries = all_entries(app);
         assert_chains(&entries);
         let mut seen: HashMap<String, u64> = HashMap::new();
         for (e, _) in &entries {
             let id = e["event_id"].as_str().unwrap().to_owned();
-            assert!(seen.insert(id.clone(), e["sequence"].as_u64().unwrap()).is_none(), "{id} appears twice");
+            assert!(seen.insert(id.clone(), e["sequence"].as_u64().unwrap()).is_none(), "{label}: {id} appears twice");
         }
-        for batch in batches.lock().unwrap().iter() {
+        for batch in self.batches.lock().unwrap().iter() {
             let present = batch.iter().filter(|id| seen.contains_key(*id)).count();
             assert!(
                 present == 0 || present == batch.len(),
-                "cycle {cycle}: a partial batch is visible: {present} of {}",
+                "{label}: a partial batch is visible: {present} of {}",
                 batch.len()
             );
         }
-        // The Merkle root of what is there is the one the checkpoint signs.
         let note = app.anon.get("/v1/checkpoint").unwrap().text;
         let vkey = app.anon.get("/v1/vkey").unwrap().text;
         let verifier = lineage_ledger::crypto::checkpoint::NoteVerifier::parse(vkey.trim()).unwrap();
@@ -129,22 +108,141 @@ fn acknowledged_events_survive_sigkill() {
         assert_eq!(
             (checkpoint.size, checkpoint.root),
             (frontier.size(), frontier.root()),
-            "cycle {cycle}: the checkpoint covers the log"
+            "{label}: the checkpoint covers the log"
         );
-        // The projections the server folded at start equal a fold of the stored entries.
         let last = entries.len() - 1;
-        for project in ["crash-0", "crash-1", "crash-2"] {
+        for project in projects {
             let now = app.get(&format!("/v1/projects/{project}/status"));
             let rebuilt = app.get(&format!("/v1/projects/{project}/status?as_of={last}"));
-            assert_eq!(now.body, rebuilt.body, "cycle {cycle}: projections of {project}");
+            assert_eq!(now.body, rebuilt.body, "{label}: projections of {project}");
         }
-        let acked = acknowledged.lock().unwrap();
-        for (id, sequence) in acked.iter() {
-            assert_eq!(seen.get(id), Some(sequence), "cycle {cycle}: acknowledged event {id} is missing or moved");
+        for (id, sequence) in self.acknowledged.lock().unwrap().iter() {
+            assert_eq!(seen.get(id), Some(sequence), "{label}: acknowledged event {id} is missing or moved");
         }
-        assert!(acked.len() > 10 * (cycle + 1), "cycle {cycle}: appends were acknowledged ({})", acked.len());
+    }
+}
+
+/// A server with three producers, each with a project of its own.
+fn crew(app: &TestApp, tag: &str) -> (Vec<Signer>, Vec<String>) {
+    let producers: Vec<Signer> = (0..3).map(|i| app.register(&format!("{tag}-prod-{i}"), "producer")).collect();
+    let mut projects = Vec::new();
+    for (i, p) in producers.iter().enumerate() {
+        let project = format!("{tag}-{i}");
+        let created = app.send(&p.envelope(&project, "project_created", json!({"content_type": "campaign", "title": "T"})));
+        assert_eq!(created.status, 201, "{:?}", created.body);
+        projects.push(project);
+    }
+    (producers, projects)
+}
+
+/// Runs the mixed workload from four threads per producer until `stop` is set or the server
+/// stops answering.
+fn workload(app: &TestApp, book: &Ledgerbook, producers: &[Signer], projects: &[String], cycle: usize, stop: &AtomicBool) {
+    std::thread::scope(|s| {
+        for (i, p) in producers.iter().enumerate() {
+            for t in 0..4u64 {
+                let project = &projects[i];
+                s.spawn(move || {
+                    let mut rng = Rng(0x9e3779b97f4a7c15 ^ ((cycle as u64) << 8) ^ ((i as u64) << 4) ^ t);
+                    let mut n = 0;
+                    while !stop.load(Ordering::Relaxed) {
+                        n += 1;
+                        if !book.send(app, p, project, &format!("{cycle}-{t}-{n}"), rng.next()) {
+                            break;
+                        }
+                    }
+                });
+            }
+        }
+    });
+}
+
+#[test]
+fn acknowledged_events_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port) = start_server(dir.path());
+    let mut app = attach(dir, port);
+    let (producers, projects) = crew(&app, "crash");
+    let book = Ledgerbook::default();
+    let mut rng = Rng(0x2545f4914f6cdd1d);
+    for cycle in 0..cycles() {
+        let stop = AtomicBool::new(false);
+        // Every other cycle the kill lands 0-30 ms after a batch too large for the journal is
+        // sent; the others at a random moment of the load.
+        let after_large = cycle % 2 == 1;
+        let kill_after = Duration::from_millis(if after_large { rng.next() % 30 } else { 100 + rng.next() % 500 });
+        std::thread::scope(|s| {
+            s.spawn(|| workload(&app, &book, &producers, &projects, cycle, &stop));
+            if after_large {
+                std::thread::sleep(Duration::from_millis(200 + rng.next() % 200));
+                let large = s.spawn(|| book.send(&app, &producers[0], &projects[0], &format!("{cycle}-large"), 3));
+                std::thread::sleep(kill_after);
+                child.kill();
+                let _ = large.join();
+            } else {
+                std::thread::sleep(kill_after);
+                child.kill();
+            }
+            stop.store(true, Ordering::Relaxed);
+        });
+        let (restarted, port) = start_server(app.dir.path());
+        child = restarted;
+        app = attach(app.dir, port);
+        book.check(&app, &projects, &format!("cycle {cycle}"));
+        let acked = book.acknowledged.lock().unwrap().len();
+        assert!(acked > 5 * (cycle + 1), "cycle {cycle}: appends were acknowledged ({acked})");
     }
     child.kill();
+}
+
+#[test]
+fn a_crash_at_every_step_of_the_write_path_loses_nothing_acknowledged() {
+    use std::os::unix::process::ExitStatusExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut child, port) = start_server(dir.path());
+    let mut app = attach(dir, port);
+    let (producers, projects) = crew(&app, "point");
+    let book = Ledgerbook::default();
+    child.kill();
+    let mut cycle = 0;
+    for point in POINTS {
+        for hit in [1, 3] {
+            cycle += 1;
+            let armed = format!("{point}:{hit}");
+            let status = match try_start_server(app.dir.path(), &[], &[("LINEAGE_FAILPOINT", &armed)]) {
+                // The point is on the way through the start (the journal's recovery): a crash there.
+                Err(mut exited) => Some(exited.0.wait().unwrap()),
+                Ok((server, port)) => {
+                    child = server;
+                    app = attach(app.dir, port);
+                    let stop = AtomicBool::new(false);
+                    std::thread::scope(|s| {
+                        s.spawn(|| workload(&app, &book, &producers, &projects, cycle, &stop));
+                        let deadline = Instant::now() + Duration::from_secs(60);
+                        let status = loop {
+                            if let Some(status) = child.0.try_wait().unwrap() {
+                                break Some(status);
+                            }
+                            if Instant::now() > deadline {
+                                break None;
+                            }
+                            std::thread::sleep(Duration::from_millis(5));
+                        };
+                        stop.store(true, Ordering::Relaxed);
+                        status
+                    })
+                }
+            };
+            let status = status.unwrap_or_else(|| panic!("{armed}: the server never reached the crash point"));
+            assert_eq!(status.signal(), Some(libc::SIGABRT), "{armed}: the server aborted at the point ({status:?})");
+            let (restarted, port) = start_server(app.dir.path());
+            child = restarted;
+            app = attach(app.dir, port);
+            book.check(&app, &projects, &armed);
+            child.kill();
+        }
+    }
+    assert!(book.acknowledged.lock().unwrap().len() > 50, "appends were acknowledged between the crashes");
 }
 
 #[test]

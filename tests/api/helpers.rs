@@ -203,9 +203,25 @@ impl Drop for Server {
 
 /// Starts the real binary on a random port with data under `dir/data`.
 pub fn start_server(dir: &std::path::Path) -> (Server, u16) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lineage"))
-        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
-        .arg(dir.join("data"))
+    start_server_with(dir, &[], &[])
+}
+
+/// Starts the real binary with extra `serve` arguments and environment variables.
+pub fn start_server_with(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> (Server, u16) {
+    match try_start_server(dir, args, env) {
+        Ok(started) => started,
+        Err(mut server) => panic!("the server exited before listening: {:?}", server.0.wait()),
+    }
+}
+
+/// Starts the real binary; `Err` with the exited process when it stops before it listens.
+pub fn try_start_server(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Result<(Server, u16), Server> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_lineage"));
+    command.args(["serve", "--addr", "127.0.0.1:0", "--data"]).arg(dir.join("data")).args(args);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -214,11 +230,11 @@ pub fn start_server(dir: &std::path::Path) -> (Server, u16) {
     let stdout = child.stdout.take().unwrap();
     let mut lines = std::io::BufReader::new(stdout).lines();
     let port = loop {
-        let line = lines.next().expect("the server prints its address").unwrap();
+        let Some(Ok(line)) = lines.next() else { return Err(Server(child)) };
         if let Some(rest) = line.strip_prefix("listening on http://127.0.0.1:") {
             break rest.split_whitespace().next().unwrap().parse().unwrap();
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    (Server(child), port)
+    Ok((Server(child), port))
 }

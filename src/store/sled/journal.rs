@@ -225,6 +225,7 @@ impl Journal {
             cursor.allocated = grown;
         }
         self.file.write_all_at(&bytes, cursor.end).map_err(io)?;
+        super::super::failpoint::hit("journal-written");
         self.file.sync_data().map_err(io)?;
         Ok(Some(Written { cursor, end }))
     }
@@ -241,6 +242,7 @@ impl Journal {
         let digest = Sha256::digest(&header[..16]);
         header[16..].copy_from_slice(&digest);
         self.file.write_all_at(&header, 0).map_err(io)?;
+        super::super::failpoint::hit("journal-emptied");
         if cursor.allocated < RECORDS_AT {
             self.file.set_len(RECORDS_AT).map_err(io)?;
             cursor.allocated = RECORDS_AT;

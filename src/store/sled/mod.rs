@@ -31,6 +31,7 @@ mod journal;
 mod layout;
 mod staged;
 
+use super::failpoint;
 use super::index::{found_in, Found, SharedIndexes};
 use super::{Commit, LogStore, StoreError, TokenRecord, TokenStore};
 use crate::crypto::merkle::{Hash, NodeId};
@@ -120,8 +121,15 @@ fn batch_of(record: Record) -> sled::Batch {
 /// Applies the journal's commits again, in order, as a redo log: every key of every record is set
 /// to the value the last record gave it, whatever sled kept of them, so that recovery does not
 /// depend on which of its unflushed batches sled brings back.
+///
+/// Every key but the checkpoint's is written once, with one value, so setting it again cannot
+/// take anything back. The checkpoint is the exception: when sled already holds entries past the
+/// journal's last commit — a commit too large for the journal, written to sled directly and
+/// crashed before the journal was emptied — sled's checkpoint is the one of that longer log
+/// (written in the same atomic batch as its entries), and the journal's older one must not
+/// replace it.
 fn replay(log: &sled::Tree, records: Vec<Record>) -> Result<(), StoreError> {
-    let Some(first) = records.first() else { return Ok(()) };
+    let (Some(first), Some(last)) = (records.first(), records.last()) else { return Ok(()) };
     // What came before the journal's first commit was made durable before it was written.
     let len = log_len(log)?;
     if first.first > len {
@@ -131,6 +139,7 @@ fn replay(log: &sled::Tree, records: Vec<Record>) -> Result<(), StoreError> {
             first.first + first.entries
         )));
     }
+    let sled_is_longer = len > last.first + last.entries;
     let mut next = first.first;
     for record in records {
         if record.first != next {
@@ -142,6 +151,9 @@ fn replay(log: &sled::Tree, records: Vec<Record>) -> Result<(), StoreError> {
         }
         next = record.first + record.entries;
         for (key, value) in record.pairs {
+            if sled_is_longer && key == layout::CHECKPOINT_KEY {
+                continue;
+            }
             if log.get(&key).map_err(io)?.as_deref() != Some(&value[..]) {
                 log.insert(key, value).map_err(io)?;
             }
@@ -236,6 +248,7 @@ impl SledStore {
             return Ok(());
         }
         database.log.apply_batch(staged.batch()).map_err(io)?;
+        failpoint::hit("staged-applied");
         self.staged.clear()
     }
 
@@ -259,6 +272,7 @@ impl SledStore {
     fn sync_and_empty_journal(&self, database: &Database) -> Result<(), StoreError> {
         self.apply_staged(database)?;
         self.sync(database)?;
+        failpoint::hit("sled-synced");
         self.journal.empty()
     }
 
@@ -314,6 +328,7 @@ impl LogStore for SledStore {
             // staged commits go to sled first.
             self.apply_staged(&database)?;
             database.log.apply_batch(batch_of(record)).map_err(io)?;
+            failpoint::hit("large-applied");
             self.sync_and_empty_journal(&database)?;
         } else {
             // Applied before this commit is journaled, so that a failure fails this commit alone:
@@ -329,8 +344,10 @@ impl LogStore for SledStore {
                     self.journal.write(&record)?.ok_or_else(|| io("a record does not fit in the emptied journal"))?
                 }
             };
+            failpoint::hit("journal-synced");
             self.staged.stage(record.pairs)?;
             written.keep();
+            failpoint::hit("staged");
         }
         {
             let mut indexes = self.indexes.write()?;
@@ -340,6 +357,7 @@ impl LogStore for SledStore {
         }
         if let Some(note) = &commit.checkpoint {
             self.acknowledged.record(note)?;
+            failpoint::hit("acknowledged");
         }
         Ok(())
     }

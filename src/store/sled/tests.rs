@@ -194,3 +194,31 @@ fn a_full_journal_is_emptied_once_sled_is_durable() {
     assert_eq!(store.range(0, commits).unwrap(), entries);
     assert_eq!(store.checkpoint().unwrap(), Some(format!("{}", commits - 1)));
 }
+
+#[test]
+fn a_crash_after_sled_holds_a_large_commit_but_before_the_journal_is_emptied_keeps_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    store.append(&commit(0, 3, "small one")).unwrap();
+    store.append(&commit(3, 2, "small two")).unwrap();
+    // The journal as it was when the large commit reached sled, not yet emptied after it.
+    let journal = journal_bytes(dir.path());
+    let big: Vec<Entry> =
+        (5..8).map(|s| Entry::new(s, "p".into(), s + 1, 1, vec![b'z'; LARGEST_RECORD], [2; 32])).collect();
+    let large = Commit {
+        entries: big.iter().map(|e| (e.clone(), EventId::parse(&format!("big-{}", e.sequence)).unwrap())).collect(),
+        checkpoint: Some("large".into()),
+        ..Commit::default()
+    };
+    store.append(&large).unwrap();
+    drop(store);
+    std::fs::write(Journal::path(dir.path()), &journal).unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    assert_eq!(store.len().unwrap(), 8);
+    assert_eq!(
+        store.checkpoint().unwrap().as_deref(),
+        Some("large"),
+        "the journal's older checkpoint is not written over the longer log's"
+    );
+    assert_eq!(store.range(5, 3).unwrap(), big);
+}
