@@ -55,6 +55,7 @@ problem_types! {
     UnknownKey = "unknown-key", FORBIDDEN, "The signature's key id is not registered.";
     RevokedKey = "revoked-key", FORBIDDEN, "The key was revoked (also: revoking a key twice).";
     KeyNotActors = "key-not-actors", FORBIDDEN, "The key belongs to another actor than the payload's `actor`.";
+    LedgerKeyReserved = "ledger-key-reserved", FORBIDDEN, "The ledger's own key signs only the genesis entry; every other event needs an actor's key.";
     RoleNotAllowed = "role-not-allowed", FORBIDDEN, "The actor's role may not sign this kind (docs/roles.md).";
     NotFound = "not-found", NOT_FOUND, "No such entry, event, project, actor or route.";
     MethodNotAllowed = "method-not-allowed", METHOD_NOT_ALLOWED, "The route exists but not with this method.";
@@ -226,6 +227,20 @@ impl From<PayloadError> for ApiError {
     }
 }
 
+impl From<crate::ledger::PrepareError> for ApiError {
+    fn from(e: crate::ledger::PrepareError) -> Self {
+        match e {
+            crate::ledger::PrepareError::Open(e) => e.into(),
+            // Refused where it arrived, for what the writer would refuse it for.
+            crate::ledger::PrepareError::Rejected(r) => {
+                let mut error = ApiError::from(Failed { index: 0, error: r.into() });
+                error.problem.index = None;
+                error
+            }
+        }
+    }
+}
+
 impl From<OpenError> for ApiError {
     fn from(e: OpenError) -> Self {
         match e {
@@ -248,6 +263,7 @@ fn refusal_field(r: &Refusal) -> Option<String> {
         | Refusal::Invalid { field, .. } => Some(format!("payload.{field}")),
         Refusal::UnknownKey { .. } | Refusal::RevokedKey { .. } => Some("signatures[0].keyid".into()),
         Refusal::KeyNotActors { .. } => Some("payload.actor".into()),
+        Refusal::LedgerKeyReserved { .. } => Some("signatures[0].keyid".into()),
         Refusal::RoleNotAllowed { .. } => Some("payload.kind".into()),
         Refusal::ProjectNotFound { .. } | Refusal::ProjectExists { .. } => Some("payload.project".into()),
         Refusal::AlreadyRetracted { .. } => Some("payload.body.event_id".into()),
@@ -313,7 +329,8 @@ mod tests {
         let refusals = [
             Refusal::UnknownKey { key: key.clone() },
             Refusal::RevokedKey { key: key.clone() },
-            Refusal::KeyNotActors { key, owner: actor.clone(), actor: actor.clone() },
+            Refusal::KeyNotActors { key: key.clone(), actor: actor.clone() },
+            Refusal::LedgerKeyReserved { key },
             Refusal::RoleNotAllowed { role: "r", kind: "k" },
             Refusal::ProjectNotFound { project: project.clone() },
             Refusal::ProjectExists { project: project.clone() },

@@ -7,6 +7,9 @@ use serde_json::{json, Value};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+/// The largest answer the client reads.
+const MAX_ANSWER_BYTES: u64 = 1 << 30;
+
 pub struct Client {
     base: String,
     agent: ureq::Agent,
@@ -58,7 +61,11 @@ impl Client {
             Err(e) => return Err(ClientError { url: url.to_owned(), message: e.to_string() }),
         };
         let status = response.status();
-        let text = response.into_string().map_err(|e| ClientError { url: url.to_owned(), message: e.to_string() })?;
+        // A page of a thousand large entries runs to tens of megabytes: read it whole, within a
+        // bound (ureq's `into_string` stops at ten).
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::Read::take(response.into_reader(), MAX_ANSWER_BYTES), &mut text)
+            .map_err(|e| ClientError { url: url.to_owned(), message: e.to_string() })?;
         Ok(Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), text })
     }
 

@@ -10,8 +10,10 @@ pub enum Refusal {
     UnknownKey { key: KeyId },
     #[error("key `{key}` was revoked")]
     RevokedKey { key: KeyId },
-    #[error("key `{key}` belongs to actor `{owner}`, but the payload names actor `{actor}`")]
-    KeyNotActors { key: KeyId, owner: ActorId, actor: ActorId },
+    #[error("key `{key}` is not a key of actor `{actor}`, whom the payload names")]
+    KeyNotActors { key: KeyId, actor: ActorId },
+    #[error("key `{key}` is the ledger's own: it signs only the genesis entry")]
+    LedgerKeyReserved { key: KeyId },
     #[error("role `{role}` may not submit `{kind}` events (see the role matrix)")]
     RoleNotAllowed { role: &'static str, kind: &'static str },
     #[error("project `{project}` does not exist")]
@@ -43,6 +45,7 @@ impl Refusal {
             Refusal::UnknownKey { .. } => "unknown-key",
             Refusal::RevokedKey { .. } => "revoked-key",
             Refusal::KeyNotActors { .. } => "key-not-actors",
+            Refusal::LedgerKeyReserved { .. } => "ledger-key-reserved",
             Refusal::RoleNotAllowed { .. } => "role-not-allowed",
             Refusal::ProjectNotFound { .. } => "project-not-found",
             Refusal::ProjectExists { .. } => "project-exists",

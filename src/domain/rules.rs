@@ -15,7 +15,7 @@ pub fn check_signer(view: &View<'_>, payload: &Payload, key: &KeyId) -> Result<(
     let system = view.system();
     let (owner, actor, key_state) = system.key(key).ok_or_else(|| Refusal::UnknownKey { key: key.clone() })?;
     if owner != &payload.actor {
-        return Err(Refusal::KeyNotActors { key: key.clone(), owner: owner.clone(), actor: payload.actor.clone() });
+        return Err(Refusal::KeyNotActors { key: key.clone(), actor: payload.actor.clone() });
     }
     if key_state.revoked {
         return Err(Refusal::RevokedKey { key: key.clone() });

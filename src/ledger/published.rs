@@ -4,8 +4,9 @@
 
 use super::projection_cache::ProjectionCache;
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
-use crate::crypto::dsse::Opened;
+use crate::crypto::dsse::{batch_verifies, Opened};
 use crate::domain::{KeyId, SystemState};
+use crate::log::admission::SignatureCheck;
 use ed25519_dalek::VerifyingKey;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +30,8 @@ pub(super) struct Published {
     pub verifier: NoteVerifier,
     /// The read models of recently queried projects, folded from durable entries on demand.
     pub projections: ProjectionCache,
+    /// Key ids with a bad signature lately, and when it was seen.
+    suspects: std::sync::Mutex<HashMap<KeyId, std::time::Instant>>,
 }
 
 /// Every key the system state registers, by key id.
@@ -57,6 +60,7 @@ impl Published {
             checkpoint: RwLock::new(checkpoint),
             verifier,
             projections: ProjectionCache::new(projection_cache_bytes),
+            suspects: Default::default(),
         }
     }
 
@@ -91,20 +95,65 @@ impl Published {
         self.committed.store(len, Ordering::Release);
     }
 
-    /// Verifies, as one batch, the signatures whose keys are known; `verified` is set for each
-    /// that holds and left false for the others (a failure, or a key registered since), which
-    /// the writer then checks against the keys as they stand.
-    pub fn verify_known<'a>(&self, subs: impl Iterator<Item = (&'a Opened, &'a mut bool)>) {
-        let keys = self.keys.read().expect("key cache lock");
-        let mut waiting: Vec<(&Opened, &mut bool, &VerifyingKey)> = subs
-            .filter(|(_, verified)| !**verified)
-            .filter_map(|(o, v)| keys.get(&o.key_id).map(|k| (o, v, k)))
-            .collect();
-        let pairs: Vec<(&Opened, &VerifyingKey)> = waiting.iter().map(|(o, _, k)| (*o, *k)).collect();
-        let verdicts = crate::crypto::dsse::verify_each(&pairs);
-        drop(pairs);
-        for ((_, verified, _), ok) in waiting.iter_mut().zip(verdicts) {
-            **verified = ok;
+    /// The key registered under a key id, decoded.
+    pub fn key(&self, id: &KeyId) -> Option<VerifyingKey> {
+        self.keys.read().expect("key cache lock").get(id).copied()
+    }
+
+    /// Whether a bad signature under this key id was seen in the last [`SUSPECT_FOR`]: its
+    /// single events are then checked where they arrive, not in the writer's batch.
+    pub fn is_suspect(&self, id: &KeyId) -> bool {
+        let suspects = self.suspects.lock().expect("suspect lock");
+        suspects.get(id).is_some_and(|since| since.elapsed() < SUSPECT_FOR)
+    }
+
+    fn suspect(&self, id: &KeyId) {
+        let mut suspects = self.suspects.lock().expect("suspect lock");
+        suspects.retain(|_, since| since.elapsed() < SUSPECT_FOR);
+        suspects.insert(id.clone(), std::time::Instant::now());
+    }
+
+    /// Checks the unchecked signatures whose keys are known, setting each verdict: all of them
+    /// as one batch; when that fails, each key's as a batch, and one by one only within a key
+    /// whose batch failed. A key with a bad signature becomes a suspect. Signatures whose keys
+    /// are not known yet stay unchecked for the writer to check against the keys as they stand.
+    pub fn verify_known<'a>(&self, subs: impl Iterator<Item = (&'a Opened, &'a mut SignatureCheck)>) {
+        let mut waiting: Vec<(&Opened, &mut SignatureCheck, VerifyingKey)> = {
+            let keys = self.keys.read().expect("key cache lock");
+            subs.filter(|(_, check)| **check == SignatureCheck::Unchecked)
+                .filter_map(|(o, c)| keys.get(&o.key_id).map(|k| (o, c, *k)))
+                .collect()
+        };
+        let all: Vec<(&Opened, &VerifyingKey)> = waiting.iter().map(|(o, _, k)| (*o, k)).collect();
+        if batch_verifies(&all) {
+            drop(all);
+            for (_, check, _) in &mut waiting {
+                **check = SignatureCheck::Verified;
+            }
+            return;
+        }
+        drop(all);
+        let mut by_key: HashMap<KeyId, Vec<usize>> = HashMap::new();
+        for (i, (opened, _, _)) in waiting.iter().enumerate() {
+            by_key.entry(opened.key_id.clone()).or_default().push(i);
+        }
+        for (key_id, members) in by_key {
+            let items: Vec<(&Opened, &VerifyingKey)> = members.iter().map(|&i| (waiting[i].0, &waiting[i].2)).collect();
+            let verdicts = if batch_verifies(&items) {
+                vec![true; items.len()]
+            } else {
+                items.iter().map(|(opened, key)| opened.verify(key)).collect()
+            };
+            drop(items);
+            if verdicts.contains(&false) {
+                self.suspect(&key_id);
+            }
+            for (&i, ok) in members.iter().zip(verdicts) {
+                *waiting[i].1 = if ok { SignatureCheck::Verified } else { SignatureCheck::Refuted };
+            }
         }
     }
 }
+
+/// How long a key id stays a suspect after a bad signature.
+pub const SUSPECT_FOR: std::time::Duration = std::time::Duration::from_secs(60);

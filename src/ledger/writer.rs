@@ -10,7 +10,7 @@ use super::{AppendError, Appended, Failed, Submission};
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
 use crate::domain::{Changes, EventId, Events, LedgerState, LookupFailed, Payload, ProjectId, SystemState, View};
-use crate::log::admission::{admit, Extent};
+use crate::log::admission::{admit_after_signer, authenticate};
 use crate::log::replay::{Broken, Chain, Depth, Replay};
 use crate::log::{open_entry, Entry};
 use crate::store::{Commit, LogStore, StoreError};
@@ -267,7 +267,7 @@ impl Writer {
         }
         // Single events reach the writer unverified: all waiting ones are checked as one batch.
         self.published
-            .verify_known(batch.iter_mut().flat_map(|r| r.items.iter_mut()).map(|s| (&s.opened, &mut s.verified)));
+            .verify_known(batch.iter_mut().flat_map(|r| r.items.iter_mut()).map(|s| (&s.opened, &mut s.signature)));
         // Receive times never go backwards, so that `as_of` a time is a prefix of the log.
         let now = chrono::Utc::now().timestamp_micros().max(self.state.last_received);
         self.state.last_received = now;
@@ -386,6 +386,17 @@ impl Writer {
                 in_flight: self.in_flight.as_ref(),
                 entries: [&entries, written],
             };
+            let view = View { base: &self.state.ledger, changes: &changes, events: &known };
+            let chain = chains
+                .get(&payload.project)
+                .or_else(|| self.state.chains.get(&payload.project))
+                .copied()
+                .unwrap_or_default();
+            // Who signed first: nothing of the log is told to a caller whose signature did not
+            // verify.
+            if let Err(rejection) = authenticate(&view, payload, &sub.opened, sub.signature, chain.version) {
+                return fail(rejection.into());
+            }
             let earlier = match known.sequence_of(&payload.event_id) {
                 Ok(found) => found,
                 Err(e) => return fail(AppendError::Storage(e.to_string())),
@@ -409,15 +420,7 @@ impl Writer {
                 }
                 continue;
             }
-
-            let view = View { base: &self.state.ledger, changes: &changes, events: &known };
-            let chain = chains
-                .get(&payload.project)
-                .or_else(|| self.state.chains.get(&payload.project))
-                .copied()
-                .unwrap_or_default();
-            let extent = Extent::Full { stream_version: chain.version };
-            if let Err(rejection) = admit(&view, payload, &sub.opened, sub.verified, extent) {
+            if let Err(rejection) = admit_after_signer(&view, payload, chain.version) {
                 return fail(rejection.into());
             }
             changes.stage(&self.state.ledger, payload);

@@ -1,9 +1,16 @@
-//! The one admission check: who signed, the signature, the expected version, the rules — in
-//! that order, for the writer deciding a submission, for a replay of a stored log (start,
-//! `verify`, `import`, `fsck`), for an evidence bundle and for the audit trail. Whatever
-//! accepts an entry online is exactly what accepts it offline.
+//! The one admission check: who signed and the signature first ([`authenticate`]), then the
+//! expected version and the rules ([`admit_after_signer`]) — for the writer deciding a
+//! submission, for a replay of a stored log (start, `verify`, `import`, `fsck`), for an
+//! evidence bundle and for the audit trail. Whatever accepts an entry online is exactly what
+//! accepts it offline.
+//!
+//! The order is part of the contract. Nothing about the log is told to a caller whose signature
+//! has not been verified: the writer answers a retried event from the log only after
+//! [`authenticate`], and the refusals before it (`unknown-key`, `bad-signature`) name only what
+//! the caller sent.
 
 use crate::crypto::dsse::Opened;
+use crate::domain::genesis::LEDGER_ACTOR;
 use crate::domain::rules::{check_signer, decide};
 use crate::domain::{DecideError, KeyId, LookupFailed, Payload, ProjectId, Refusal, SystemState, View};
 
@@ -15,7 +22,19 @@ pub enum Extent {
     Signer,
     /// Also the expected version against the stream's, and every rule against the state the
     /// entries before it left: the writer and a full replay.
-    Full { stream_version: u64 },
+    Full,
+}
+
+/// What is known of an envelope's signature before it is admitted. A verdict holds for good:
+/// a key id is never given another key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureCheck {
+    /// Not checked yet (its key was not known when it could have been): admission checks it.
+    Unchecked,
+    /// Verified against the key registered under its key id.
+    Verified,
+    /// Checked and found not to verify.
+    Refuted,
 }
 
 /// Why an entry is not admitted, in the order the checks run.
@@ -39,21 +58,38 @@ pub fn signature_holds(system: &SystemState, opened: &Opened) -> bool {
     system.key(&opened.key_id).is_some_and(|(_, _, key)| opened.verify(key.public_key.key()))
 }
 
-/// Admits one entry against `view`. `signature_checked` is true when the caller has already
-/// verified this very signature against the key registered under its key id (the ledger checks
-/// the signatures of a request together, before the writer sees it).
-pub fn admit(
+/// Who signed: the key must be registered and the signature verify with it; then the ledger's
+/// own key may sign only the genesis entry (the first of the system stream, whose version before
+/// it is `stream_version` 0), and the key must be the payload's actor's, not revoked, with a
+/// role that may submit the kind.
+pub fn authenticate(
     view: &View<'_>,
     payload: &Payload,
     opened: &Opened,
-    signature_checked: bool,
-    extent: Extent,
+    signature: SignatureCheck,
+    stream_version: u64,
 ) -> Result<(), Rejection> {
-    check_signer(view, payload, &opened.key_id).map_err(Rejection::Signer)?;
-    if !signature_checked && !signature_holds(view.system(), opened) {
-        return Err(Rejection::BadSignature { key: opened.key_id.clone() });
+    let key = &opened.key_id;
+    let Some((owner, _, _)) = view.system().key(key) else {
+        return Err(Rejection::Signer(Refusal::UnknownKey { key: key.clone() }));
+    };
+    let verified = match signature {
+        SignatureCheck::Verified => true,
+        SignatureCheck::Refuted => false,
+        SignatureCheck::Unchecked => signature_holds(view.system(), opened),
+    };
+    if !verified {
+        return Err(Rejection::BadSignature { key: key.clone() });
     }
-    let Extent::Full { stream_version } = extent else { return Ok(()) };
+    let genesis = payload.project.is_system() && stream_version == 0;
+    if owner.as_str() == LEDGER_ACTOR && !genesis {
+        return Err(Rejection::Signer(Refusal::LedgerKeyReserved { key: key.clone() }));
+    }
+    check_signer(view, payload, key).map_err(Rejection::Signer)
+}
+
+/// What follows [`authenticate`]: the expected version against the stream's, then the rules.
+pub fn admit_after_signer(view: &View<'_>, payload: &Payload, stream_version: u64) -> Result<(), Rejection> {
     if let Some(expected) = payload.expected_version {
         if expected != stream_version {
             return Err(Rejection::VersionConflict {
@@ -67,4 +103,21 @@ pub fn admit(
         DecideError::Refused(refusal) => Rejection::Rule(refusal),
         DecideError::Lookup(failed) => Rejection::Lookup(failed),
     })
+}
+
+/// Admits one entry against `view`, at version `stream_version` of its stream: [`authenticate`],
+/// and for [`Extent::Full`] [`admit_after_signer`].
+pub fn admit(
+    view: &View<'_>,
+    payload: &Payload,
+    opened: &Opened,
+    signature: SignatureCheck,
+    stream_version: u64,
+    extent: Extent,
+) -> Result<(), Rejection> {
+    authenticate(view, payload, opened, signature, stream_version)?;
+    match extent {
+        Extent::Signer => Ok(()),
+        Extent::Full => admit_after_signer(view, payload, stream_version),
+    }
 }

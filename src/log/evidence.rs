@@ -4,7 +4,7 @@
 //! entry, and the signed checkpoint they are proven against. The ledger builds them
 //! (`crate::ledger::evidence`); this is their format and their verification.
 
-use super::admission::{admit, Extent, Rejection};
+use super::admission::{admit, Extent, Rejection, SignatureCheck};
 use super::entry::open_entry;
 use super::export::{genesis_from, trusted_verifier, EntryRecord, VerifyError};
 use super::replay::{Broken, Chain};
@@ -91,10 +91,13 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
         }
         let changes = Changes::default();
         let view = View { base: &state, changes: &changes, events: &crate::domain::NoEvents };
-        admit(&view, &payload, &opened, false, Extent::Signer).map_err(|rejection| match rejection {
-            Rejection::BadSignature { key } => fail(format!("the signature by key `{key}` does not verify")),
-            other => fail(other.to_string()),
-        })?;
+        let stream_version = entry.version.saturating_sub(1);
+        admit(&view, &payload, &opened, SignatureCheck::Unchecked, stream_version, Extent::Signer).map_err(
+            |rejection| match rejection {
+                Rejection::BadSignature { key } => fail(format!("the signature by key `{key}` does not verify")),
+                other => fail(other.to_string()),
+            },
+        )?;
         if payload.project.is_system() {
             if entry.version != system_chain.version + 1 || entry.prev_hash != system_chain.head {
                 return Err(fail("the system stream is incomplete or out of order".into()));

@@ -4,7 +4,7 @@
 //! was registered, not revoked and allowed to sign its kind at that point of the log, and pass
 //! the rules as they stood then.
 
-use super::admission::{admit, Extent, Rejection};
+use super::admission::{admit, Extent, Rejection, SignatureCheck};
 use super::entry::{open_entry, Entry};
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
@@ -98,15 +98,16 @@ impl Replay {
             }
             let changes = Changes::default();
             let view = View { base: &self.ledger, changes: &changes, events: &Seen(&self.events) };
-            let extent = Extent::Full { stream_version: chain.version };
-            admit(&view, &payload, &opened, false, extent).map_err(|rejection| {
-                let reason = match rejection {
-                    Rejection::BadSignature { key } => format!("the signature by key `{key}` does not verify"),
-                    Rejection::VersionConflict { .. } => "its expected_version does not match the stream".into(),
-                    other => other.to_string(),
-                };
-                broken(sequence, reason)
-            })?;
+            admit(&view, &payload, &opened, SignatureCheck::Unchecked, chain.version, Extent::Full).map_err(
+                |rejection| {
+                    let reason = match rejection {
+                        Rejection::BadSignature { key } => format!("the signature by key `{key}` does not verify"),
+                        Rejection::VersionConflict { .. } => "its expected_version does not match the stream".into(),
+                        other => other.to_string(),
+                    };
+                    broken(sequence, reason)
+                },
+            )?;
             self.events.insert(event, id_key(payload.project.as_str()));
         }
         self.ledger.apply(&payload);

@@ -51,7 +51,8 @@ impl Ledgerbook {
         // 0: one small event; 1: 5 small ones; 2: 3 of 19 KB (a journaled commit); 3: 12 of
         // 19 KB (over the journal's largest record: written to sled directly).
         let (count, size) = [(1, 20), (5, 20), (3, 19_000), (12, 19_000)][kind as usize % 4];
-        let payloads: Vec<serde_json::Value> = (0..count).map(|k| note(p, project, &format!("{tag}-{k}"), size)).collect();
+        let payloads: Vec<serde_json::Value> =
+            (0..count).map(|k| note(p, project, &format!("{tag}-{k}"), size)).collect();
         let answer = if count == 1 {
             app.anon.append(&p.sign(&payloads[0]))
         } else {
@@ -128,7 +129,8 @@ fn crew(app: &TestApp, tag: &str) -> (Vec<Signer>, Vec<String>) {
     let mut projects = Vec::new();
     for (i, p) in producers.iter().enumerate() {
         let project = format!("{tag}-{i}");
-        let created = app.send(&p.envelope(&project, "project_created", json!({"content_type": "campaign", "title": "T"})));
+        let created =
+            app.send(&p.envelope(&project, "project_created", json!({"content_type": "campaign", "title": "T"})));
         assert_eq!(created.status, 201, "{:?}", created.body);
         projects.push(project);
     }
@@ -137,7 +139,14 @@ fn crew(app: &TestApp, tag: &str) -> (Vec<Signer>, Vec<String>) {
 
 /// Runs the mixed workload from four threads per producer until `stop` is set or the server
 /// stops answering.
-fn workload(app: &TestApp, book: &Ledgerbook, producers: &[Signer], projects: &[String], cycle: usize, stop: &AtomicBool) {
+fn workload(
+    app: &TestApp,
+    book: &Ledgerbook,
+    producers: &[Signer],
+    projects: &[String],
+    cycle: usize,
+    stop: &AtomicBool,
+) {
     std::thread::scope(|s| {
         for (i, p) in producers.iter().enumerate() {
             for t in 0..4u64 {

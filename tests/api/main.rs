@@ -5,6 +5,7 @@ mod append;
 mod authorization;
 mod contract;
 mod crash;
+mod hardening;
 mod helpers;
 mod policies;
 mod projections;

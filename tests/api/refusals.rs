@@ -128,7 +128,10 @@ fn refusals_write_nothing() {
         "p1-producer",
         "nobody-key",
     ));
-    let other_key = tamper(&good_note, |v| v["signatures"][0]["keyid"] = json!(p.director.key.key_id));
+    // Another actor's key id on the producer's signature: the signature is checked first.
+    let other_key_id = tamper(&good_note, |v| v["signatures"][0]["keyid"] = json!(p.director.key.key_id));
+    // The director's key signing a payload that names the producer.
+    let other_key = p.director.sign(&p.producer.payload(&p.project, "note_added", note.clone()));
     let over_long = "x".repeat(201);
 
     let cases = vec![
@@ -154,6 +157,7 @@ fn refusals_write_nothing() {
             v["payload"] = json!(b64(&serde_json::to_vec(&other).unwrap()));
         })), 403, "bad-signature", Some("signatures[0].sig")),
         case("unknown key", Request::Single(stranger.envelope(&p.project, "note_added", note.clone())), 403, "unknown-key", Some("signatures[0].keyid")),
+        case("another actor's key id on the signature", Request::Single(other_key_id), 403, "bad-signature", Some("signatures[0].sig")),
         case("another actor's key", Request::Single(other_key), 403, "key-not-actors", Some("payload.actor")),
         case("wrong role", e(&p.qc, "generation_recorded", json!({"generation_id": "g9", "model_version": "mv-1", "prompt": "pr-1", "outputs": [asset("img-9")]})), 403, "role-not-allowed", Some("payload.kind")),
         case("post artist approving", e(&p.post, "approval_recorded", json!({"approval_id": "a1", "asset": "img-1", "digest": digest("img-1"), "decision": "approved"})), 403, "role-not-allowed", Some("payload.kind")),

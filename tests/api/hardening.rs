@@ -1,0 +1,196 @@
+//! The threats of `docs/security.md`, each tried against the real server: a forged or replayed
+//! signature, the ledger's own key used past the genesis, probing the log without a valid
+//! signature, keys other verifiers reject.
+
+use crate::helpers::*;
+use base64::Engine as _;
+use lineage_ledger::cli::client::Signer;
+use lineage_ledger::crypto::checkpoint::{Checkpoint, NoteVerifier};
+use lineage_ledger::crypto::dsse::Envelope;
+use lineage_ledger::crypto::keys::KeyFile;
+use lineage_ledger::crypto::merkle::Frontier;
+use lineage_ledger::log::export::{verify, EntryRecord, VerifyError};
+use lineage_ledger::log::Entry;
+use serde_json::{json, Value};
+
+const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
+
+/// An envelope whose signature is 64 bytes of garbage under `key_id`.
+fn forged(payload: &Value, key_id: &str) -> Vec<u8> {
+    let bytes = serde_json::to_vec(payload).unwrap();
+    serde_json::to_vec(&json!({
+        "payloadType": "application/vnd.lineage.event+json",
+        "payload": B64.encode(&bytes),
+        "signatures": [{"keyid": key_id, "sig": B64.encode([7u8; 64])}],
+    }))
+    .unwrap()
+}
+
+fn problem(answer: &lineage_ledger::cli::client::Answer) -> String {
+    answer.body["type"].as_str().unwrap_or_default().trim_start_matches("urn:lineage:problem:").to_owned()
+}
+
+#[test]
+fn a_batch_of_forged_signatures_is_refused_at_the_first_one() {
+    let p = Production::new();
+    let head = p.app.head();
+    // A thousand well-formed events under the bootstrap admin's key id, every signature wrong.
+    let forgeries: Vec<Vec<u8>> = (0..1000)
+        .map(|i| forged(&p.producer.payload(&p.project, "note_added", json!({"text": format!("n{i}")})), "admin-1"))
+        .collect();
+    let answer = p.app.batch(&forgeries);
+    assert_eq!((answer.status, problem(&answer).as_str()), (403, "bad-signature"), "{:?}", answer.body);
+    assert_eq!(answer.body["index"], 0);
+    // Honest events first, then a forged one: refused at the forged one.
+    let mut mixed: Vec<Vec<u8>> =
+        (0..700).map(|i| p.envelope(&p.producer, "note_added", json!({"text": format!("honest {i}")}))).collect();
+    mixed.push(forged(&p.producer.payload(&p.project, "note_added", json!({"text": "x"})), &p.producer.key.key_id));
+    mixed.extend(forgeries[..10].iter().cloned());
+    let answer = p.app.batch(&mixed);
+    assert_eq!(
+        (answer.status, problem(&answer).as_str(), answer.body["index"].as_u64()),
+        (403, "bad-signature", Some(700))
+    );
+    // A key nobody registered, in a request that registers no key: refused at it.
+    let stranger = Signer::new(KeyFile::generate("stranger", "stranger-1"));
+    let mut unknown: Vec<Vec<u8>> = mixed[..3].to_vec();
+    unknown.push(stranger.envelope(&p.project, "note_added", json!({"text": "who"})));
+    let answer = p.app.batch(&unknown);
+    assert_eq!(
+        (answer.status, problem(&answer).as_str(), answer.body["index"].as_u64()),
+        (403, "unknown-key", Some(3))
+    );
+    assert_eq!(p.app.head(), head, "nothing was written");
+}
+
+#[test]
+fn a_key_registered_earlier_in_the_same_batch_signs_later_events_of_it() {
+    let p = Production::new();
+    let newcomer = KeyFile::generate("newcomer", "newcomer-1");
+    let registration = p.app.admin.envelope(
+        "system",
+        "actor_registered",
+        json!({"actor_id": "newcomer", "display_name": "N", "role": "producer",
+               "keys": [{"key_id": newcomer.key_id, "public_key": newcomer.public_key_base64()}]}),
+    );
+    let newcomer = Signer::new(newcomer);
+    let note = newcomer.envelope(&p.project, "note_added", json!({"text": "hello"}));
+    let answer = p.app.batch(&[registration, note]);
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+}
+
+#[test]
+fn a_retried_payload_with_a_wrong_signature_learns_nothing_from_the_log() {
+    let p = Production::new();
+    let payload = p.producer.payload(&p.project, "note_added", json!({"text": "stored"}));
+    let stored = p.app.send(&p.producer.sign(&payload));
+    assert_eq!(stored.status, 201);
+    let head = p.app.head();
+    // The same payload, its signature zeroed: not the stored entry, not its proof.
+    let zeroed = forged(&payload, &p.producer.key.key_id);
+    for path in ["/v1/events", "/v1/events?proof=true"] {
+        let answer = p.app.anon.post(path, &zeroed).unwrap();
+        assert_eq!((answer.status, problem(&answer).as_str()), (403, "bad-signature"), "{path}: {:?}", answer.body);
+        assert!(answer.body.get("sequence").is_none() && answer.body.get("inclusion").is_none());
+    }
+    // Probing event ids: an id in the log and one that is not get the same answer.
+    let mut absent = payload.clone();
+    absent["event_id"] = json!("never-appended");
+    let (a, b) = (p.app.send(&zeroed), p.app.send(&forged(&absent, &p.producer.key.key_id)));
+    assert_eq!((a.status, &a.body["type"], &a.body["detail"]), (b.status, &b.body["type"], &b.body["detail"]));
+    // A signer refused after its signature verified is not told whose key it used.
+    let director_signing_as_producer =
+        p.director.sign(&p.producer.payload(&p.project, "note_added", json!({"text": "x"})));
+    let answer = p.app.send(&director_signing_as_producer);
+    assert_eq!(problem(&answer), "key-not-actors");
+    let owner = format!("actor `{}`", p.director.key.actor);
+    assert!(!answer.body["detail"].as_str().unwrap().contains(&owner), "{:?}", answer.body);
+    assert_eq!(p.app.head(), head, "nothing was written");
+}
+
+/// The ledger's own key, from the data directory.
+fn ledger_key(app: &TestApp) -> KeyFile {
+    KeyFile::load(&app.data().ledger_key()).unwrap()
+}
+
+#[test]
+fn the_ledger_key_signs_the_genesis_entry_and_nothing_else() {
+    let p = Production::new();
+    let key = ledger_key(&p.app);
+    let ledger = Signer::new(KeyFile::from_seed("ledger", "ledger", key.key.to_bytes()));
+    let rogue = KeyFile::generate("rogue", "rogue-1");
+    let head = p.app.head();
+    let attempts = [
+        ledger.envelope(
+            "system",
+            "actor_registered",
+            json!({"actor_id": "rogue", "display_name": "R", "role": "admin",
+                   "keys": [{"key_id": rogue.key_id, "public_key": rogue.public_key_base64()}]}),
+        ),
+        ledger.envelope(
+            "system",
+            "key_added",
+            json!({"actor_id": "ledger", "key": {"key_id": "ledger-2", "public_key": rogue.public_key_base64()}}),
+        ),
+        ledger.envelope(&p.project, "note_added", json!({"text": "the ledger speaks"})),
+    ];
+    for attempt in &attempts {
+        let answer = p.app.send(attempt);
+        assert_eq!((answer.status, problem(&answer).as_str()), (403, "ledger-key-reserved"), "{:?}", answer.body);
+        assert_eq!(answer.body["field"], "signatures[0].keyid");
+    }
+    assert_eq!(p.app.head(), head, "nothing was written");
+
+    // Offline: an export in which the ledger key signed a later entry, its chain, tree and
+    // checkpoint all made right by whoever holds that key, is refused at that entry.
+    let lines: Vec<String> = p.app.get("/v1/export").text.lines().map(str::to_owned).collect();
+    let vkey = p.app.anon.get("/v1/vkey").unwrap().text.trim().to_owned();
+    let mut entries: Vec<Entry> = lines[1..lines.len() - 1]
+        .iter()
+        .map(|l| serde_json::from_str::<EntryRecord>(l).unwrap().to_entry().unwrap())
+        .collect();
+    let system_head = entries.iter().rev().find(|e| e.project == "system").unwrap().clone();
+    let forged = Entry::new(
+        entries.len() as u64,
+        "system".into(),
+        system_head.version + 1,
+        system_head.received_at_us + 1,
+        attempts[0].clone(),
+        system_head.hash,
+    );
+    entries.push(forged);
+    let mut frontier = Frontier::default();
+    for e in &entries {
+        frontier.push(e.leaf_hash());
+    }
+    let verifier = NoteVerifier::parse(&vkey).unwrap();
+    let checkpoint = Checkpoint { origin: verifier.name.clone(), size: frontier.size(), root: frontier.root() };
+    let mut header: Value = serde_json::from_str(&lines[0]).unwrap();
+    header["size"] = json!(frontier.size());
+    let mut file = vec![header.to_string()];
+    file.extend(entries.iter().map(|e| serde_json::to_string(&EntryRecord::of(e)).unwrap()));
+    file.push(json!({"checkpoint": checkpoint.sign(&checkpoint.origin, &key.key)}).to_string());
+    let text = file.join("\n") + "\n";
+    match verify(std::io::Cursor::new(text.clone()), Some(&vkey), false) {
+        Err(VerifyError::Entry(broken)) => {
+            assert_eq!(broken.sequence, entries.len() as u64 - 1);
+            assert!(broken.reason.contains("the ledger's own"), "{}", broken.reason);
+        }
+        other => panic!("the forged export verified: {other:?}"),
+    }
+    // The command line and an import refuse it too.
+    let path = p.app.dir.path().join("forged.jsonl");
+    std::fs::write(&path, text).unwrap();
+    let bin = env!("CARGO_BIN_EXE_lineage");
+    let verified =
+        std::process::Command::new(bin).args(["verify", path.to_str().unwrap(), "--vkey", &vkey]).output().unwrap();
+    assert!(!verified.status.success(), "lineage verify refuses it");
+    let target = p.app.dir.path().join("restored");
+    let ledger_key_path = p.app.data().ledger_key();
+    let imported = std::process::Command::new(bin)
+        .args(["import", path.to_str().unwrap(), "--data", target.to_str().unwrap(), "--ledger-key"])
+        .arg(&ledger_key_path)
+        .output()
+        .unwrap();
+    assert!(!imported.status.success(), "lineage import refuses it");
+}
