@@ -6,7 +6,6 @@ use crate::helpers::*;
 use base64::Engine as _;
 use lineage_ledger::cli::client::Signer;
 use lineage_ledger::crypto::checkpoint::{Checkpoint, NoteVerifier};
-use lineage_ledger::crypto::dsse::Envelope;
 use lineage_ledger::crypto::keys::KeyFile;
 use lineage_ledger::crypto::merkle::Frontier;
 use lineage_ledger::log::export::{verify, EntryRecord, VerifyError};
