@@ -2,7 +2,7 @@
 //! parameter at fault), path segments into identifiers, page sizes, and `as_of`.
 
 use super::problem::{ApiError, ProblemType};
-use super::state::AppState;
+use super::state::{AppState, Reservation};
 use crate::domain::{Id, ProjectId};
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -55,8 +55,30 @@ fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     })
 }
 
-/// Reads a JSON request body up to `limit` bytes.
-pub async fn json_body(req: &HttpRequest, mut body: web::Payload, limit: usize) -> Result<web::Bytes, ApiError> {
+/// The largest buffer allocated for a body before its bytes arrive.
+const PREALLOCATED: usize = 1 << 20;
+
+/// A request body as read, and the share of the body budget it holds until dropped.
+pub struct Body<'a> {
+    pub bytes: web::Bytes,
+    _held: Reservation<'a>,
+}
+
+impl std::ops::Deref for Body<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+/// Reads a JSON request body of at most `limit` bytes, within the body deadline and the budget of
+/// bytes held across requests.
+pub async fn json_body<'a>(
+    req: &HttpRequest,
+    mut body: web::Payload,
+    limit: usize,
+    state: &'a AppState,
+) -> Result<Body<'a>, ApiError> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !essence.eq_ignore_ascii_case("application/json") {
@@ -71,16 +93,45 @@ pub async fn json_body(req: &HttpRequest, mut body: web::Payload, limit: usize) 
     if declared.is_some_and(|n| n > limit) {
         return Err(too_large());
     }
-    // Sized from the declared length (within the limit), so that reading does not copy it again.
-    let mut bytes = web::BytesMut::with_capacity(declared.unwrap_or(0));
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| ApiError::new(ProblemType::MalformedBody, e.to_string()))?;
+    let budget = state.limits.buffered_body_bytes;
+    let busy = || {
+        ApiError::new(
+            ProblemType::Unavailable,
+            "the server holds as many request bodies as it may at once; retry after `Retry-After` seconds",
+        )
+        .retry_after(1)
+    };
+    // Bytes are taken from the budget as they arrive, so that a slow sender holds only what it
+    // has sent; the buffer is sized up front for a declared length up to 1 MiB (taken at once),
+    // so that reading most bodies does not copy them again.
+    let mut held = state.buffered.reservation();
+    let upfront = declared.unwrap_or(0).min(PREALLOCATED);
+    if !state.buffered.grow(&mut held, upfront, budget) {
+        return Err(busy());
+    }
+    let mut bytes = web::BytesMut::with_capacity(upfront);
+    let deadline = tokio::time::Instant::now() + state.limits.body_timeout;
+    loop {
+        let chunk = match tokio::time::timeout_at(deadline, body.next()).await {
+            Err(_) => {
+                return Err(ApiError::new(
+                    ProblemType::BodyTimeout,
+                    format!("the request body did not arrive within {} s", state.limits.body_timeout.as_secs()),
+                ))
+            }
+            Ok(None) => break,
+            Ok(Some(chunk)) => chunk.map_err(|e| ApiError::new(ProblemType::MalformedBody, e.to_string()))?,
+        };
         if bytes.len() + chunk.len() > limit {
             return Err(too_large());
         }
+        let beyond = (bytes.len() + chunk.len()).saturating_sub(upfront.max(bytes.len()));
+        if beyond > 0 && !state.buffered.grow(&mut held, beyond, budget) {
+            return Err(busy());
+        }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(bytes.freeze())
+    Ok(Body { bytes: bytes.freeze(), _held: held })
 }
 
 pub fn malformed(e: serde_json::Error) -> ApiError {

@@ -59,6 +59,7 @@ problem_types! {
     RoleNotAllowed = "role-not-allowed", FORBIDDEN, "The actor's role may not sign this kind (docs/roles.md).";
     NotFound = "not-found", NOT_FOUND, "No such entry, event, project, actor or route.";
     MethodNotAllowed = "method-not-allowed", METHOD_NOT_ALLOWED, "The route exists but not with this method.";
+    BodyTimeout = "body-timeout", REQUEST_TIMEOUT, "The request body did not arrive within the body deadline (30 s by default).";
     VersionConflict = "version-conflict", CONFLICT, "`expected_version` differs from the stream's version; `expected` and `actual` say both.";
     EventIdConflict = "event-id-conflict", CONFLICT, "The event id is already in the log with a different payload.";
     ProjectExists = "project-exists", CONFLICT, "`project_created` for a project that exists.";
@@ -83,7 +84,7 @@ problem_types! {
     UnknownActor = "unknown-actor", UNPROCESSABLE_ENTITY, "A key event names an actor that is not registered.";
     InvalidEvent = "invalid-event", UNPROCESSABLE_ENTITY, "The event breaks a rule of its kind (an empty list that must not be, an asset both selected and rejected, a reused key id); `field` and `detail` say which.";
     Internal = "internal", INTERNAL_SERVER_ERROR, "The server failed; nothing was written.";
-    Unavailable = "unavailable", SERVICE_UNAVAILABLE, "The writer queue is full or the ledger is stopping; retry after `Retry-After` seconds.";
+    Unavailable = "unavailable", SERVICE_UNAVAILABLE, "The writer queue is full, the server holds as many request bodies as it may at once (256 MiB by default), or the ledger is stopping; retry after `Retry-After` seconds.";
     StorageUnavailable = "storage-unavailable", SERVICE_UNAVAILABLE, "The store failed; the append was not acknowledged and may be retried.";
 }
 

@@ -4,20 +4,34 @@ use super::tokens::Tokens;
 use crate::ledger::Ledger;
 use std::sync::Arc;
 
-/// Request size limits.
+/// Request limits.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Largest body of a single append, in bytes.
     pub body_bytes: usize,
     /// Largest body of a batch append, in bytes.
     pub batch_body_bytes: usize,
+    /// Largest body of any other request (a token request), in bytes.
+    pub small_body_bytes: usize,
     /// Most envelopes in one batch.
     pub batch_events: usize,
+    /// How long a request body may take to arrive, from the end of its head.
+    pub body_timeout: std::time::Duration,
+    /// Most bytes of request bodies held at once, across every request being read or handled;
+    /// past it, a request is answered 503 with `Retry-After`.
+    pub buffered_body_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { body_bytes: 256 * 1024, batch_body_bytes: 16 * 1024 * 1024, batch_events: 1000 }
+        Limits {
+            body_bytes: 256 * 1024,
+            batch_body_bytes: 16 * 1024 * 1024,
+            small_body_bytes: 64 * 1024,
+            batch_events: 1000,
+            body_timeout: std::time::Duration::from_secs(30),
+            buffered_body_bytes: 256 * 1024 * 1024,
+        }
     }
 }
 
@@ -25,4 +39,48 @@ pub struct AppState {
     pub ledger: Ledger,
     pub tokens: Arc<Tokens>,
     pub limits: Limits,
+    /// The bytes of request bodies held now.
+    pub buffered: BodyBudget,
+}
+
+/// Counts the bytes of request bodies held at once against [`Limits::buffered_body_bytes`].
+#[derive(Debug, Default)]
+pub struct BodyBudget {
+    held: std::sync::atomic::AtomicUsize,
+}
+
+/// Bytes taken from the budget, given back when dropped.
+#[derive(Debug)]
+pub struct Reservation<'a> {
+    budget: &'a BodyBudget,
+    bytes: usize,
+}
+
+impl BodyBudget {
+    /// Takes `bytes` more for `reservation` if the total stays within `limit`.
+    pub fn grow(&self, reservation: &mut Reservation<'_>, bytes: usize, limit: usize) -> bool {
+        use std::sync::atomic::Ordering;
+        let taken = self.held.fetch_update(Ordering::AcqRel, Ordering::Acquire, |held| {
+            held.checked_add(bytes).filter(|total| *total <= limit)
+        });
+        if taken.is_ok() {
+            reservation.bytes += bytes;
+        }
+        taken.is_ok()
+    }
+
+    pub fn reservation(&self) -> Reservation<'_> {
+        Reservation { budget: self, bytes: 0 }
+    }
+
+    /// The bytes held now.
+    pub fn held(&self) -> usize {
+        self.held.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        self.budget.held.fetch_sub(self.bytes, std::sync::atomic::Ordering::AcqRel);
+    }
 }

@@ -51,6 +51,7 @@ impl Application {
             ledger: opened.ledger.clone(),
             tokens: opened.tokens.clone(),
             limits: settings.limits,
+            buffered: Default::default(),
         });
         let mut server = HttpServer::new(move || {
             App::new()

@@ -35,6 +35,12 @@ enum Command {
         /// Most envelopes in one batch.
         #[arg(long, default_value_t = 1000)]
         batch_limit: usize,
+        /// Seconds a request body may take to arrive.
+        #[arg(long, default_value_t = 30)]
+        body_timeout_secs: u64,
+        /// Most MiB of request bodies held at once, across requests (past it: 503, Retry-After).
+        #[arg(long, default_value_t = 256)]
+        buffered_body_mb: usize,
         /// Checkpoint origin (the log's name), fixed at first start; default `lineage.local/<key hash>`.
         #[arg(long, env = "LINEAGE_ORIGIN")]
         origin: Option<String>,
@@ -130,6 +136,10 @@ enum Command {
         /// Then append this many events and report the server's resident memory.
         #[arg(long, default_value_t = 0)]
         memory_events: usize,
+        /// Also run the single events again while this many clients send batches of 1,000
+        /// forged signatures (no token needed to send them).
+        #[arg(long, default_value_t = 0)]
+        attack_clients: usize,
         /// Where to write bench.md and bench.json.
         #[arg(long, default_value = "bench-results")]
         out: PathBuf,
@@ -242,11 +252,22 @@ fn fail(message: impl std::fmt::Display) -> ! {
 pub fn run() {
     let cli = Cli::parse();
     match cli.command {
-        Command::Serve { data, addr, body_limit, batch_limit, origin, projection_cache_mb } => {
+        Command::Serve {
+            data,
+            addr,
+            body_limit,
+            batch_limit,
+            body_timeout_secs,
+            buffered_body_mb,
+            origin,
+            projection_cache_mb,
+        } => {
             env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
             let mut settings = Settings::new(data.clone(), addr);
             settings.limits.body_bytes = body_limit;
             settings.limits.batch_events = batch_limit;
+            settings.limits.body_timeout = std::time::Duration::from_secs(body_timeout_secs);
+            settings.limits.buffered_body_bytes = buffered_body_mb << 20;
             settings.origin = origin;
             settings.ledger.projection_cache_bytes = projection_cache_mb << 20;
             let runtime = actix_web::rt::System::new();
@@ -349,7 +370,17 @@ pub fn run() {
             Ok(report) => println!("{report}"),
             Err(e) => fail(e),
         },
-        Command::Bench { url, data, clients, single_events, batch_events, reads, memory_events, out } => {
+        Command::Bench {
+            url,
+            data,
+            clients,
+            single_events,
+            batch_events,
+            reads,
+            memory_events,
+            attack_clients,
+            out,
+        } => {
             let options = crate::cli::bench::BenchOptions {
                 url,
                 data,
@@ -358,6 +389,7 @@ pub fn run() {
                 batch_events,
                 reads,
                 memory_events,
+                attack_clients,
                 out: out.clone(),
             };
             let report = crate::cli::bench::run(options).unwrap_or_else(|e| fail(e));

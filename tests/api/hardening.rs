@@ -193,3 +193,86 @@ fn the_ledger_key_signs_the_genesis_entry_and_nothing_else() {
         .unwrap();
     assert!(!imported.status.success(), "lineage import refuses it");
 }
+
+/// Sends a request head declaring `length` bytes and `sent` of them, and keeps the connection.
+fn trickle(app: &TestApp, path: &str, length: usize, sent: usize) -> std::net::TcpStream {
+    use std::io::Write as _;
+    let address = app.url.trim_start_matches("http://").to_owned();
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(&vec![b' '; sent]).unwrap();
+    stream
+}
+
+/// The status and problem type of the answer on a raw connection.
+fn raw_answer(stream: &mut std::net::TcpStream) -> (u16, String, Option<String>) {
+    use std::io::Read as _;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+    let mut text = Vec::new();
+    let mut buf = [0u8; 4096];
+    while let Ok(n) = stream.read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        text.extend_from_slice(&buf[..n]);
+        if let Some(end) = text.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&text[..end]).to_string();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                .unwrap_or(0);
+            if text.len() >= end + 4 + length {
+                let status = head[9..12].parse().unwrap();
+                let body: Value = serde_json::from_slice(&text[end + 4..end + 4 + length]).unwrap_or(Value::Null);
+                let retry = head.lines().find_map(|l| l.strip_prefix("retry-after: ").map(str::to_owned));
+                return (status, body["type"].as_str().unwrap_or_default().to_owned(), retry);
+            }
+        }
+    }
+    panic!("no answer: {}", String::from_utf8_lossy(&text));
+}
+
+#[test]
+fn a_body_that_trickles_in_is_cut_off_at_the_deadline() {
+    let app = spawn_app_with(|s| s.limits.body_timeout = std::time::Duration::from_secs(1));
+    let head = app.head();
+    let mut slow = trickle(&app, "/v1/events", 2000, 10);
+    let (status, kind, _) = raw_answer(&mut slow);
+    assert_eq!((status, kind.as_str()), (408, "urn:lineage:problem:body-timeout"));
+    assert_eq!(app.head(), head);
+}
+
+#[test]
+fn bodies_held_at_once_are_bounded_across_requests() {
+    let app = spawn_app_with(|s| s.limits.buffered_body_bytes = 1 << 20);
+    let producer = app.register("budget-prod", "producer");
+    // Two slow batches of 400 KB hold 800 KB of the 1 MiB; a third is over the budget.
+    let mut holders: Vec<_> = (0..2).map(|_| trickle(&app, "/v1/batches", 400_000, 300_000)).collect();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    for holder in &mut holders {
+        holder.set_read_timeout(Some(std::time::Duration::from_millis(200))).unwrap();
+        let mut byte = [0u8; 1];
+        let waiting = std::io::Read::read(holder, &mut byte);
+        assert!(waiting.is_err(), "a holder within the budget is still being read, not answered");
+    }
+    let mut third = trickle(&app, "/v1/batches", 400_000, 300_000);
+    let (status, kind, retry) = raw_answer(&mut third);
+    assert_eq!((status, kind.as_str()), (503, "urn:lineage:problem:unavailable"));
+    assert_eq!(retry.as_deref(), Some("1"));
+    // Once they are gone the budget is free again.
+    drop(holders);
+    let mut accepted = false;
+    for _ in 0..50 {
+        let answer =
+            app.send(&producer.envelope("budget", "project_created", json!({"content_type": "social", "title": "T"})));
+        if answer.status == 201 {
+            accepted = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(accepted, "appends go through once the slow bodies are gone");
+}

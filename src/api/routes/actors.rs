@@ -57,7 +57,7 @@ pub async fn issue_token(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     reader.admin()?;
-    let bytes = json_body(&req, body, 64 * 1024).await?;
+    let bytes = json_body(&req, body, state.limits.small_body_bytes, &state).await?;
     let invalid = |detail: String| ApiError::new(ProblemType::InvalidTokenRequest, detail);
     let request: TokenRequest =
         serde_json::from_slice(&bytes).map_err(|e| if e.is_data() { invalid(e.to_string()) } else { malformed(e) })?;

@@ -81,7 +81,7 @@ pub async fn append_event(
     query: Query<AppendQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let bytes = json_body(&req, body, state.limits.body_bytes).await?;
+    let bytes = json_body(&req, body, state.limits.body_bytes, &state).await?;
     let raw: &RawValue = serde_json::from_slice(&bytes).map_err(malformed)?;
     submit(&state, vec![raw.get().as_bytes().to_vec()], false, query.proof.unwrap_or(false)).await
 }
@@ -125,7 +125,7 @@ pub async fn append_batch(
     query: Query<AppendQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let bytes = json_body(&req, body, state.limits.batch_body_bytes).await?;
+    let bytes = json_body(&req, body, state.limits.batch_body_bytes, &state).await?;
     let batch: RawBatch = serde_json::from_slice(&bytes).map_err(|e| {
         if e.is_data() {
             ApiError::new(ProblemType::InvalidBatch, format!("the batch must be {{\"envelopes\": [...]}}: {e}"))

@@ -213,6 +213,37 @@ pub fn drive(
     Ok((latencies, errors.into_inner(), events.into_inner(), seconds))
 }
 
+/// Background load: `clients` threads sending the requests in turn, over and over, on
+/// keep-alive connections, until `stop` is set; returns how many requests were answered.
+pub fn hammer(
+    url: &str,
+    token: &str,
+    clients: usize,
+    requests: &[(String, Option<Vec<u8>>)],
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<usize, String> {
+    let host = authority(url)?;
+    let wire: Vec<Vec<u8>> =
+        requests.iter().map(|(path, body)| wire_request(&host, token, path, body.as_deref())).collect();
+    let answered = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for c in 0..clients {
+            let (wire, answered, host) = (&wire, &answered, &host);
+            s.spawn(move || {
+                let mut connection = LoadConnection::new(host);
+                let mut i = c;
+                while !stop.load(Ordering::Relaxed) {
+                    if connection.send(&wire[i % wire.len()]).is_ok() {
+                        answered.fetch_add(1, Ordering::Relaxed);
+                    }
+                    i += 1;
+                }
+            });
+        }
+    });
+    Ok(answered.into_inner())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@ mod load;
 
 use super::client::{batch_body, Client, Signer};
 use crate::crypto::keys::KeyFile;
-use load::{drive, percentile};
+use load::{drive, hammer, percentile};
 use serde::Serialize;
 use serde_json::json;
 use std::io::BufRead as _;
@@ -31,6 +31,9 @@ pub struct BenchOptions {
     pub reads: usize,
     /// Append this many events (in batches of 100) and report the server's memory after.
     pub memory_events: usize,
+    /// Run the single-event workload again while this many clients send batches of 1,000
+    /// forged signatures, and report both.
+    pub attack_clients: usize,
     pub out: PathBuf,
 }
 
@@ -148,6 +151,25 @@ fn setup(client: &Client, admin: &Signer, run: &str, projects: usize) -> Result<
     Ok(Setup { integration, projects: names })
 }
 
+/// A batch body of `n` well-formed events under the admin's key id, each signature 64 bytes of
+/// garbage.
+fn forged_batch(admin: &Signer, project: &str, n: usize) -> Vec<u8> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let envelopes: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            let payload = admin.payload(project, "note_added", json!({"text": format!("forged {i}")}));
+            serde_json::to_vec(&json!({
+                "payloadType": crate::crypto::dsse::PAYLOAD_TYPE,
+                "payload": b64.encode(serde_json::to_vec(&payload).expect("JSON")),
+                "signatures": [{"keyid": admin.key.key_id, "sig": b64.encode([7u8; 64])}],
+            }))
+            .expect("JSON")
+        })
+        .collect();
+    batch_body(&envelopes)
+}
+
 fn generation(s: &Setup, project: &str, n: usize) -> Vec<u8> {
     let asset = format!("a-{n}");
     s.integration.envelope(
@@ -207,7 +229,35 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
                 ("/v1/events".to_owned(), Some(generation(&s, &s.projects[i % clients], counter)), 1)
             })
             .collect();
-        record("append, single events", clients, requests)?;
+        record("append, single events", clients, requests.clone())?;
+        if options.attack_clients > 0 {
+            // The same workload again, its events given new ids, while forgers send batches of a
+            // thousand well-formed events under the bootstrap admin's key id, every signature wrong.
+            let again: Vec<_> = (0..options.single_events)
+                .map(|i| {
+                    counter += 1;
+                    ("/v1/events".to_owned(), Some(generation(&s, &s.projects[i % clients], counter)), 1)
+                })
+                .collect();
+            let forged = forged_batch(&admin, &s.projects[0], 1000);
+            let stop = std::sync::atomic::AtomicBool::new(false);
+            let attack_started = std::time::Instant::now();
+            let (honest, attacks) = std::thread::scope(|scope| {
+                let attack = scope.spawn(|| {
+                    hammer(&url, "", options.attack_clients, &[("/v1/batches".to_owned(), Some(forged))], &stop)
+                });
+                let honest =
+                    record(&format!("append, single events, {} forgers", options.attack_clients), clients, again);
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                (honest, attack.join().expect("attack threads"))
+            });
+            honest?;
+            let attacks = attacks?;
+            eprintln!(
+                "forged batches answered: {attacks} ({:.0}/s)",
+                attacks as f64 / attack_started.elapsed().as_secs_f64()
+            );
+        }
         for size in [10usize, 100] {
             let requests: Vec<_> = (0..options.batch_events / size)
                 .map(|b| {
