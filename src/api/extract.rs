@@ -190,13 +190,6 @@ pub fn query_time(raw: Option<&str>, field: &str) -> Result<Option<i64>, ApiErro
     .transpose()
 }
 
-/// Runs blocking work (store reads, folds, proofs) on the blocking pool, off the async workers.
-pub async fn blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    web::block(work).await.map_err(|e| ApiError::new(ProblemType::Unavailable, e.to_string()))?
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! What every handler shares: the ledger, the token grants and the request limits.
 
+use super::problem::{ApiError, ProblemType};
 use super::tokens::Tokens;
 use crate::ledger::Ledger;
 use std::sync::Arc;
@@ -41,6 +42,48 @@ pub struct AppState {
     pub limits: Limits,
     /// The bytes of request bodies held now.
     pub buffered: BodyBudget,
+    /// Where reads that fold, walk or read the store run: off the async workers, a few at once.
+    pub reads: ReadSlots,
+}
+
+/// Runs reads that may take long (folds, walks, store reads, proofs) on the blocking pool, at
+/// most `permits` at once, so that they never hold an async worker (health checks and appends
+/// are answered meanwhile) and cannot take every thread there is. Requests past `max_waiting`
+/// waiting are answered 503 at once.
+pub struct ReadSlots {
+    permits: tokio::sync::Semaphore,
+    waiting: std::sync::atomic::AtomicUsize,
+    max_waiting: usize,
+}
+
+impl ReadSlots {
+    pub fn new(permits: usize, max_waiting: usize) -> ReadSlots {
+        ReadSlots {
+            permits: tokio::sync::Semaphore::new(permits.max(1)),
+            waiting: Default::default(),
+            max_waiting,
+        }
+    }
+
+    /// Runs `work` on the blocking pool once a slot is free.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        use std::sync::atomic::Ordering;
+        let busy = || {
+            ApiError::new(ProblemType::Unavailable, "the server is answering as many long reads as it may; retry")
+                .retry_after(1)
+        };
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(busy());
+        }
+        let permit = self.permits.acquire().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let _permit = permit.map_err(|_| busy())?;
+        actix_web::web::block(work).await.map_err(|e| ApiError::new(ProblemType::Unavailable, e.to_string()))?
+    }
 }
 
 /// Counts the bytes of request bodies held at once against [`Limits::buffered_body_bytes`].

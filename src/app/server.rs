@@ -17,6 +17,8 @@ pub struct Settings {
     pub ledger: LedgerConfig,
     /// HTTP worker threads; `None` for one per core.
     pub workers: Option<usize>,
+    /// Long reads (folds, walks, audits, evidence, proofs) answered at once, off the workers.
+    pub read_slots: usize,
     /// The checkpoint origin; fixed at first start (`None`: derived from the ledger key).
     pub origin: Option<String>,
 }
@@ -29,6 +31,7 @@ impl Settings {
             limits: Limits::default(),
             ledger: LedgerConfig::default(),
             workers: None,
+            read_slots: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             origin: None,
         }
     }
@@ -52,6 +55,7 @@ impl Application {
             tokens: opened.tokens.clone(),
             limits: settings.limits,
             buffered: Default::default(),
+            reads: crate::api::state::ReadSlots::new(settings.read_slots, 256),
         });
         let mut server = HttpServer::new(move || {
             App::new()

@@ -15,6 +15,10 @@ use base64::Engine as _;
 /// Builds the bundle of an asset; `None` when the project has no such asset.
 pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle>, StoreError> {
     let Some(signed) = ledger.checkpoint() else { return Ok(None) };
+    // An asset is named by the entry that made it: without one there is nothing to read.
+    if ledger.asset_sequences(project, asset.as_str())?.is_empty() {
+        return Ok(None);
+    }
     let size = signed.checkpoint.size;
     let entries = ledger.stream_below(project, size)?;
     let decoded: Vec<_> =

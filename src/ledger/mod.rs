@@ -29,13 +29,19 @@ pub use writer::{CheckpointSigner, WriterConfig};
 pub struct LedgerConfig {
     pub writer: WriterConfig,
     /// Estimated bytes of projections kept between queries (the most recently queried
-    /// project's are kept even when larger).
+    /// project's are kept even when larger), their snapshots included.
     pub projection_cache_bytes: usize,
+    /// Events of a project between the first snapshots of its projection kept for `as_of`.
+    pub snapshot_spacing: usize,
 }
 
 impl Default for LedgerConfig {
     fn default() -> Self {
-        LedgerConfig { writer: WriterConfig::default(), projection_cache_bytes: 64 << 20 }
+        LedgerConfig {
+            writer: WriterConfig::default(),
+            projection_cache_bytes: 64 << 20,
+            snapshot_spacing: projection_cache::SNAPSHOT_SPACING,
+        }
     }
 }
 
@@ -128,6 +134,7 @@ impl Ledger {
             state.checkpoint.clone(),
             verifier,
             config.projection_cache_bytes,
+            config.snapshot_spacing,
         ));
         let (tx, rx) = crossbeam_channel::bounded(config.writer.queue_capacity);
         writer::spawn(store.clone(), state, rx, published.clone(), config.writer, signer);

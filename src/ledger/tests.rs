@@ -377,7 +377,8 @@ mod projection_properties {
         ) {
             let (root, genesis, signer) = root_of_trust();
             let store = Arc::new(MemoryStore::new());
-            let ledger = Ledger::start(store.clone(), genesis.clone(), signer.clone(), LedgerConfig::default()).unwrap();
+            let config = LedgerConfig { snapshot_spacing: 4, ..LedgerConfig::default() };
+            let ledger = Ledger::start(store.clone(), genesis.clone(), signer.clone(), config).unwrap();
             let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let roles = ["producer", "creative_director", "ai_artist", "post_artist", "qc_reviewer", "integration"];
             let crew = Crew { keys: roles.iter().map(|r| (KeyFile::generate(r, &format!("{r}-k")), *r)).collect(), counter: 0.into() };
@@ -406,8 +407,14 @@ mod projection_properties {
                 }
             }
             let incremental = ledger.with_project(&project, |p, _| p.clone()).unwrap().unwrap();
-            let rebuilt = ledger.project_as_of("prop", ledger.len()).unwrap();
+            let rebuilt = ledger.fold_anew("prop", ledger.len()).unwrap();
             prop_assert_eq!(&incremental, &rebuilt);
+            // As of every earlier size, from the snapshots (one every 4 events here, thinned past 8).
+            for size in 1..=ledger.len() {
+                let anew = ledger.fold_anew("prop", size).unwrap();
+                let as_of = ledger.project_as_of(&project, size).unwrap();
+                prop_assert_eq!(as_of.as_ref(), (!anew.events.is_empty()).then_some(&anew), "as of {}", size);
+            }
             let restarted = Ledger::start(store, genesis, signer, LedgerConfig::default()).unwrap();
             prop_assert_eq!(restarted.with_project(&project, |p, _| p.clone()).unwrap().unwrap(), incremental);
         }

@@ -89,7 +89,16 @@ pub async fn append_event(
 /// Prepares the envelopes, appends them as one request and answers with the entries; a batch's
 /// refusal names the envelope's position.
 async fn submit(state: &AppState, raws: Vec<Vec<u8>>, batch: bool, with_proof: bool) -> Result<HttpResponse, ApiError> {
-    let subs = state.ledger.prepare(raws).map_err(|(i, e)| {
+    // A batch's signatures and payloads take milliseconds to check: off the async workers.
+    let prepared = if batch {
+        let ledger = state.ledger.clone();
+        web::block(move || ledger.prepare(raws))
+            .await
+            .map_err(|e| ApiError::new(ProblemType::Unavailable, e.to_string()))?
+    } else {
+        state.ledger.prepare(raws)
+    };
+    let subs = prepared.map_err(|(i, e)| {
         let error = ApiError::from(e);
         if batch {
             error.at(i)

@@ -27,6 +27,7 @@ pub struct StatusQuery {
 }
 
 /// Runs `f` on the project's projections, now or as of a size, with the log size they reflect.
+/// Blocking: handlers call it through [`AppState::reads`].
 fn with_project<T>(
     state: &AppState,
     project: &ProjectId,
@@ -41,10 +42,7 @@ fn with_project<T>(
     match size {
         None => state.ledger.with_project(project, f)?.ok_or_else(missing),
         Some(size) => {
-            let folded = state.ledger.project_as_of(project.as_str(), size)?;
-            if folded.events.is_empty() {
-                return Err(missing());
-            }
+            let folded = state.ledger.project_as_of(project, size)?.ok_or_else(missing)?;
             Ok(f(&folded, size))
         }
     }
@@ -84,14 +82,20 @@ pub async fn status(
     let project = parse_project(&project)?;
     reader.project(project.as_str())?;
     let size = resolve_as_of(&state, query.as_of.as_deref())?;
-    let view = with_project(&state, &project, size, |p, log_size| StatusView {
-        project: project.to_string(),
-        content_type: p.content_type,
-        log_size,
-        events: p.events.len(),
-        stages: p.stages.stages.clone(),
-        overlapping: p.stages.overlapping(),
-    })?;
+    let shared = state.clone();
+    let view = state
+        .reads
+        .run(move || {
+            with_project(&shared, &project, size, |p, log_size| StatusView {
+                project: project.to_string(),
+                content_type: p.content_type,
+                log_size,
+                events: p.events.len(),
+                stages: p.stages.stages.clone(),
+                overlapping: p.stages.overlapping(),
+            })
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -157,24 +161,34 @@ pub async fn provenance(
         return Err(ApiError::bad_query("`depth` is at most 100000").field("depth"));
     }
     let size = resolve_as_of(&state, query.as_of.as_deref())?;
-    let graph = with_project(&state, &project, size, |p, _| {
-        if up {
-            p.graph.ancestors(asset.as_str(), depth)
-        } else {
-            p.graph.descendants(asset.as_str(), depth)
-        }
-    })?
-    .ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))?;
-    if dot {
-        return Ok(HttpResponse::Ok().content_type("text/vnd.graphviz; charset=utf-8").body(graph.to_dot()));
-    }
-    let summary = up.then(|| {
-        crate::projections::summary::summarize(&graph, |sequence| {
-            state.ledger.entry(sequence).ok().flatten().and_then(|e| open_entry(&e).ok()).map(|(_, p)| p)
+    let shared = state.clone();
+    let answer = state
+        .reads
+        .run(move || {
+            let graph = with_project(&shared, &project, size, |p, _| {
+                if up {
+                    p.graph.ancestors(asset.as_str(), depth)
+                } else {
+                    p.graph.descendants(asset.as_str(), depth)
+                }
+            })?
+            .ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))?;
+            if dot {
+                return Ok(Err(graph.to_dot()));
+            }
+            let summary = up.then(|| {
+                crate::projections::summary::summarize(&graph, |sequence| {
+                    shared.ledger.entry(sequence).ok().flatten().and_then(|e| open_entry(&e).ok()).map(|(_, p)| p)
+                })
+            });
+            let direction = if up { "ancestors" } else { "descendants" }.to_owned();
+            Ok(Ok(ProvenanceView { direction, graph, summary }))
         })
-    });
-    let direction = if up { "ancestors" } else { "descendants" }.to_owned();
-    Ok(HttpResponse::Ok().json(ProvenanceView { direction, graph, summary }))
+        .await?;
+    Ok(match answer {
+        Ok(view) => HttpResponse::Ok().json(view),
+        Err(dot) => HttpResponse::Ok().content_type("text/vnd.graphviz; charset=utf-8").body(dot),
+    })
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -212,6 +226,13 @@ pub async fn audit(
 ) -> Result<HttpResponse, ApiError> {
     let (project, asset) = readable_asset(&reader, path.into_inner())?;
     let size = resolve_as_of(&state, query.as_of.as_deref())?.unwrap_or_else(|| state.ledger.len());
+    let shared = state.clone();
+    let trail = state.reads.run(move || audit_trail(&shared, project, asset, size)).await?;
+    Ok(HttpResponse::Ok().json(trail))
+}
+
+/// The audit trail of an asset among the first `size` entries of the log.
+fn audit_trail(state: &AppState, project: ProjectId, asset: Id, size: u64) -> Result<AuditTrail, ApiError> {
     let system = state.ledger.system();
     let mut entries = Vec::new();
     for sequence in state.ledger.asset_sequences(project.as_str(), asset.as_str())? {
@@ -242,7 +263,7 @@ pub async fn audit(
     if entries.is_empty() {
         return Err(ApiError::not_found(format!("project `{project}` has no asset `{asset}`")));
     }
-    Ok(HttpResponse::Ok().json(AuditTrail { project: project.to_string(), asset: asset.to_string(), entries }))
+    Ok(AuditTrail { project: project.to_string(), asset: asset.to_string(), entries })
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -292,27 +313,35 @@ pub async fn history(
         }
     };
     let size = resolve_as_of(&state, query.as_of.as_deref())?;
-    let after = query.after;
-    let mut sequences = with_project(&state, &project, size, |p, _| {
-        p.events
-            .iter()
-            .filter(|m| after.is_none_or(|a| m.sequence > a))
-            .filter(|m| kind.is_none_or(|k| m.kind == k))
-            .filter(|m| stage.is_none_or(|s| m.stage == Some(s)))
-            .filter(|m| query.actor.as_deref().is_none_or(|a| p.actor_of(m) == a))
-            .filter(|m| from.is_none_or(|f| m.occurred_at_us >= f) && to.is_none_or(|t| m.occurred_at_us < t))
-            .filter(|m| assets.as_ref().is_none_or(|set| set.contains(&m.sequence)))
-            .map(|m| m.sequence)
-            .take(limit + 1)
-            .collect::<Vec<u64>>()
-    })?;
-    let next = (sequences.len() > limit).then(|| sequences[limit - 1]);
-    sequences.truncate(limit);
-    let mut entries = Vec::with_capacity(sequences.len());
-    for sequence in sequences {
-        if let Some(entry) = state.ledger.entry(sequence)? {
-            entries.push(EntryView::of(&entry));
-        }
-    }
-    Ok(HttpResponse::Ok().json(EntryPage { entries, next }))
+    let shared = state.clone();
+    let query = query.0;
+    let page = state
+        .reads
+        .run(move || {
+            let after = query.after;
+            let mut sequences = with_project(&shared, &project, size, |p, _| {
+                p.events
+                    .iter()
+                    .filter(|m| after.is_none_or(|a| m.sequence > a))
+                    .filter(|m| kind.is_none_or(|k| m.kind == k))
+                    .filter(|m| stage.is_none_or(|s| m.stage == Some(s)))
+                    .filter(|m| query.actor.as_deref().is_none_or(|a| p.actor_of(m) == a))
+                    .filter(|m| from.is_none_or(|f| m.occurred_at_us >= f) && to.is_none_or(|t| m.occurred_at_us < t))
+                    .filter(|m| assets.as_ref().is_none_or(|set| set.contains(&m.sequence)))
+                    .map(|m| m.sequence)
+                    .take(limit + 1)
+                    .collect::<Vec<u64>>()
+            })?;
+            let next = (sequences.len() > limit).then(|| sequences[limit - 1]);
+            sequences.truncate(limit);
+            let mut entries = Vec::with_capacity(sequences.len());
+            for sequence in sequences {
+                if let Some(entry) = shared.ledger.entry(sequence)? {
+                    entries.push(EntryView::of(&entry));
+                }
+            }
+            Ok(EntryPage { entries, next })
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
 }

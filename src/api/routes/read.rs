@@ -1,7 +1,7 @@
 //! `read`: the log as stored — a project's stream, the global feed, one entry, the head.
 
 use crate::api::auth::Reader;
-use crate::api::extract::{blocking, page_size, parse_project, Query};
+use crate::api::extract::{page_size, parse_project, Query};
 use crate::api::problem::ApiError;
 use crate::api::responses::{EntryProblems, FeedProblems, ProjectReadProblems, TokenProblems};
 use crate::api::state::AppState;
@@ -43,7 +43,7 @@ pub async fn project_events(
     let from = query.from_version.unwrap_or(1).max(1);
     let ledger = state.ledger.clone();
     let id = project.to_string();
-    let entries = blocking(move || Ok(ledger.project_entries(&id, from, limit + 1)?)).await?;
+    let entries = state.reads.run(move || Ok(ledger.project_entries(&id, from, limit + 1)?)).await?;
     if entries.is_empty() && from == 1 {
         return Err(ApiError::not_found(format!("project `{project}` does not exist")));
     }
@@ -64,7 +64,7 @@ pub async fn feed(
     let limit = page_size(query.limit)?;
     let from = query.from.unwrap_or(0);
     let ledger = state.ledger.clone();
-    let entries = blocking(move || Ok(ledger.range(from, limit)?)).await?;
+    let entries = state.reads.run(move || Ok(ledger.range(from, limit)?)).await?;
     let next = entries.last().map(|e| e.sequence + 1).filter(|n| *n < state.ledger.len());
     let entries = entries.iter().map(EntryView::of).collect();
     Ok(HttpResponse::Ok().json(EntryPage { entries, next }))

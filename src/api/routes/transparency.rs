@@ -2,7 +2,7 @@
 //! the verifier key, inclusion and consistency proofs, the export, evidence bundles.
 
 use crate::api::auth::Reader;
-use crate::api::extract::{blocking, parse_asset, parse_project, Query};
+use crate::api::extract::{parse_asset, parse_project, Query};
 use crate::api::problem::{ApiError, ProblemType};
 use crate::api::responses::{ConsistencyProblems, ExportProblems, InclusionProblems, ProjectReadProblems};
 use crate::api::state::AppState;
@@ -91,8 +91,8 @@ pub async fn inclusion_proof(
     if size <= sequence || size > len {
         return Err(size_error());
     }
-    let state = state.clone();
-    let proof = blocking(move || inclusion(&state, sequence, size)).await?;
+    let shared = state.clone();
+    let proof = state.reads.run(move || inclusion(&shared, sequence, size)).await?;
     Ok(HttpResponse::Ok().json(proof.ok_or_else(size_error)?))
 }
 
@@ -124,7 +124,7 @@ pub async fn consistency_proof(
     }
     let ledger = state.ledger.clone();
     let proof =
-        blocking(move || Ok((ledger.consistency_proof(from, to)?, ledger.root(from)?, ledger.root(to)?))).await?;
+        state.reads.run(move || Ok((ledger.consistency_proof(from, to)?, ledger.root(from)?, ledger.root(to)?))).await?;
     let (Some(hashes), Some(from_root), Some(to_root)) = proof else {
         return Err(out_of_range("the sizes are beyond the log".into()));
     };
@@ -149,17 +149,18 @@ pub async fn export(reader: Reader, state: web::Data<AppState>) -> Result<HttpRe
     let first = header_line(&ExportHeader::of(&signed.checkpoint, state.ledger.verifier()));
     let last = checkpoint_line(&signed.note);
     let size = signed.checkpoint.size;
-    let ledger = state.ledger.clone();
+    let shared = state.clone();
     // Pages of entries below the checkpoint's size, then the checkpoint line.
     let pages = futures_util::stream::unfold(Some(0u64), move |next| {
-        let ledger = ledger.clone();
+        let state = shared.clone();
         async move {
             let from = next?;
             if from >= size {
                 return None;
             }
             let limit = (size - from).min(1000) as usize;
-            match blocking(move || Ok(ledger.range(from, limit)?)).await {
+            let ledger = state.ledger.clone();
+            match state.reads.run(move || Ok(ledger.range(from, limit)?)).await {
                 Ok(entries) if !entries.is_empty() => {
                     let mut bytes = Vec::new();
                     for entry in &entries {
@@ -194,6 +195,6 @@ pub async fn evidence(
     let asset = parse_asset(&asset)?;
     let missing = format!("project `{project}` has no asset `{asset}`");
     let ledger = state.ledger.clone();
-    let bundle = blocking(move || Ok(crate::ledger::evidence::build(&ledger, project.as_str(), &asset)?)).await?;
+    let bundle = state.reads.run(move || Ok(crate::ledger::evidence::build(&ledger, project.as_str(), &asset)?)).await?;
     Ok(HttpResponse::Ok().json(bundle.ok_or_else(|| ApiError::not_found(missing))?))
 }
