@@ -58,11 +58,7 @@ pub struct ReadSlots {
 
 impl ReadSlots {
     pub fn new(permits: usize, max_waiting: usize) -> ReadSlots {
-        ReadSlots {
-            permits: tokio::sync::Semaphore::new(permits.max(1)),
-            waiting: Default::default(),
-            max_waiting,
-        }
+        ReadSlots { permits: tokio::sync::Semaphore::new(permits.max(1)), waiting: Default::default(), max_waiting }
     }
 
     /// Runs `work` on the blocking pool once a slot is free.

@@ -140,6 +140,13 @@ enum Command {
         /// forged signatures (no token needed to send them).
         #[arg(long, default_value_t = 0)]
         attack_clients: usize,
+        /// Also time health checks and single appends while this many readers ask a large
+        /// project's status and history as of random earlier points.
+        #[arg(long, default_value_t = 0)]
+        as_of_readers: usize,
+        /// Events of that large project.
+        #[arg(long, default_value_t = 200_000)]
+        as_of_events: usize,
         /// Where to write bench.md and bench.json.
         #[arg(long, default_value = "bench-results")]
         out: PathBuf,
@@ -379,6 +386,8 @@ pub fn run() {
             reads,
             memory_events,
             attack_clients,
+            as_of_readers,
+            as_of_events,
             out,
         } => {
             let options = crate::cli::bench::BenchOptions {
@@ -390,6 +399,8 @@ pub fn run() {
                 reads,
                 memory_events,
                 attack_clients,
+                as_of_readers,
+                as_of_events,
                 out: out.clone(),
             };
             let report = crate::cli::bench::run(options).unwrap_or_else(|e| fail(e));

@@ -40,7 +40,7 @@ pub struct Snapshot {
 /// Snapshots of a projection, oldest first: one every `spacing` events of the project, at most
 /// [`MAX_SNAPSHOTS`] (past them every other one is dropped and the spacing doubles), and only
 /// while the projection and they fit the cache's budget.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Snapshots {
     taken: Vec<Arc<Snapshot>>,
     spacing: usize,
@@ -52,12 +52,6 @@ pub const SNAPSHOT_SPACING: usize = 4096;
 /// Most snapshots kept of one project.
 pub const MAX_SNAPSHOTS: usize = 8;
 
-impl Default for Snapshots {
-    fn default() -> Self {
-        Snapshots { taken: Vec::new(), spacing: 0, bytes: 0 }
-    }
-}
-
 impl Snapshots {
     /// Called after each entry a catch-up folds into `projection`, which then reflects the log up
     /// to `size`: takes a snapshot when one is due and the budget allows it.
@@ -66,7 +60,7 @@ impl Snapshots {
             self.spacing = first_spacing.max(1);
         }
         let events = projection.events.len();
-        if events == 0 || events % self.spacing != 0 {
+        if events == 0 || !events.is_multiple_of(self.spacing) {
             return;
         }
         if self.taken.len() == MAX_SNAPSHOTS {
@@ -77,7 +71,7 @@ impl Snapshots {
             });
             self.bytes = self.taken.iter().map(|s| s.projection.heap_bytes()).sum();
             self.spacing *= 2;
-            if events % self.spacing != 0 {
+            if !events.is_multiple_of(self.spacing) {
                 return;
             }
         }

@@ -123,8 +123,10 @@ pub async fn consistency_proof(
         .field("from"));
     }
     let ledger = state.ledger.clone();
-    let proof =
-        state.reads.run(move || Ok((ledger.consistency_proof(from, to)?, ledger.root(from)?, ledger.root(to)?))).await?;
+    let proof = state
+        .reads
+        .run(move || Ok((ledger.consistency_proof(from, to)?, ledger.root(from)?, ledger.root(to)?)))
+        .await?;
     let (Some(hashes), Some(from_root), Some(to_root)) = proof else {
         return Err(out_of_range("the sizes are beyond the log".into()));
     };
@@ -195,6 +197,7 @@ pub async fn evidence(
     let asset = parse_asset(&asset)?;
     let missing = format!("project `{project}` has no asset `{asset}`");
     let ledger = state.ledger.clone();
-    let bundle = state.reads.run(move || Ok(crate::ledger::evidence::build(&ledger, project.as_str(), &asset)?)).await?;
+    let bundle =
+        state.reads.run(move || Ok(crate::ledger::evidence::build(&ledger, project.as_str(), &asset)?)).await?;
     Ok(HttpResponse::Ok().json(bundle.ok_or_else(|| ApiError::not_found(missing))?))
 }

@@ -214,34 +214,41 @@ pub fn drive(
 }
 
 /// Background load: `clients` threads sending the requests in turn, over and over, on
-/// keep-alive connections, until `stop` is set; returns how many requests were answered.
+/// keep-alive connections, until `stop` is set; returns the latency of every answered request.
 pub fn hammer(
     url: &str,
     token: &str,
     clients: usize,
     requests: &[(String, Option<Vec<u8>>)],
     stop: &std::sync::atomic::AtomicBool,
-) -> Result<usize, String> {
+) -> Result<Vec<Duration>, String> {
     let host = authority(url)?;
     let wire: Vec<Vec<u8>> =
         requests.iter().map(|(path, body)| wire_request(&host, token, path, body.as_deref())).collect();
-    let answered = AtomicUsize::new(0);
-    std::thread::scope(|s| {
-        for c in 0..clients {
-            let (wire, answered, host) = (&wire, &answered, &host);
-            s.spawn(move || {
-                let mut connection = LoadConnection::new(host);
-                let mut i = c;
-                while !stop.load(Ordering::Relaxed) {
-                    if connection.send(&wire[i % wire.len()]).is_ok() {
-                        answered.fetch_add(1, Ordering::Relaxed);
+    let latencies = std::thread::scope(|s| {
+        let threads: Vec<_> = (0..clients)
+            .map(|c| {
+                let (wire, host) = (&wire, &host);
+                s.spawn(move || {
+                    let mut connection = LoadConnection::new(host);
+                    let mut latencies = Vec::new();
+                    let mut i = c;
+                    while !stop.load(Ordering::Relaxed) {
+                        let t = Instant::now();
+                        if connection.send(&wire[i % wire.len()]).is_ok() {
+                            latencies.push(t.elapsed());
+                        }
+                        i += 1;
                     }
-                    i += 1;
-                }
-            });
-        }
+                    latencies
+                })
+            })
+            .collect();
+        threads.into_iter().flat_map(|t| t.join().expect("load thread")).collect::<Vec<_>>()
     });
-    Ok(answered.into_inner())
+    let mut latencies = latencies;
+    latencies.sort();
+    Ok(latencies)
 }
 
 #[cfg(test)]

@@ -34,6 +34,11 @@ pub struct BenchOptions {
     /// Run the single-event workload again while this many clients send batches of 1,000
     /// forged signatures, and report both.
     pub attack_clients: usize,
+    /// With `as_of_events`: readers asking for a large project's status and history `as_of` a
+    /// random earlier point, over and over, while health checks and single appends are timed.
+    pub as_of_readers: usize,
+    /// Events of the large project the `as_of` readers read.
+    pub as_of_events: usize,
     pub out: PathBuf,
 }
 
@@ -252,7 +257,7 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
                 (honest, attack.join().expect("attack threads"))
             });
             honest?;
-            let attacks = attacks?;
+            let attacks = attacks?.len();
             eprintln!(
                 "forged batches answered: {attacks} ({:.0}/s)",
                 attacks as f64 / attack_started.elapsed().as_secs_f64()
@@ -272,6 +277,65 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
                 .collect();
             record(&format!("append, batches of {size}"), clients, requests)?;
         }
+    }
+    if options.as_of_readers > 0 && options.as_of_events > 0 {
+        // One large project, then health checks and single appends timed alone and while the
+        // readers ask for it as of random earlier points.
+        let s = setup(&client, &admin, &format!("{run_id}-asof"), 4)?;
+        let large = s.projects[0].clone();
+        let first = client.get("/v1/head").map_err(|e| e.to_string())?.body["size"].as_u64().unwrap_or(0);
+        let batches: Vec<_> = (0..options.as_of_events / 100)
+            .map(|_| {
+                let envelopes: Vec<Vec<u8>> = (0..100)
+                    .map(|_| {
+                        counter += 1;
+                        generation(&s, &large, counter)
+                    })
+                    .collect();
+                ("/v1/batches".to_owned(), Some(batch_body(&envelopes)), 100)
+            })
+            .collect();
+        record("append, the large project", 16, batches)?;
+        let last = client.get("/v1/head").map_err(|e| e.to_string())?.body["size"].as_u64().unwrap_or(1);
+        let health: Vec<_> = (0..2000).map(|_| ("/healthz".to_owned(), None, 1)).collect();
+        let appends = |counter: &mut usize, n: usize| -> Vec<_> {
+            (0..n)
+                .map(|i| {
+                    *counter += 1;
+                    ("/v1/events".to_owned(), Some(generation(&s, &s.projects[1 + i % 3], *counter)), 1)
+                })
+                .collect()
+        };
+        record("health, alone", 4, health.clone())?;
+        record("append, single events alone", 16, appends(&mut counter, 5000))?;
+        let spread = (last - first).max(1);
+        let readers: Vec<(String, Option<Vec<u8>>)> = (0..64u64)
+            .map(|i| {
+                let at = first + (i * 7919) % spread;
+                let path = if i % 2 == 0 { "status" } else { "history" };
+                (format!("/v1/projects/{large}/{path}?as_of={at}"), None)
+            })
+            .collect();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let with_readers = appends(&mut counter, 5000);
+        let (health_row, append_row, reads) = std::thread::scope(|scope| {
+            let readers = scope.spawn(|| hammer(&url, &token, options.as_of_readers, &readers, &stop));
+            let health_row = record(&format!("health, {} as_of readers", options.as_of_readers), 4, health);
+            let append_row =
+                record(&format!("append, single events, {} as_of readers", options.as_of_readers), 16, with_readers);
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            (health_row, append_row, readers.join().expect("reader threads"))
+        });
+        health_row?;
+        append_row?;
+        let reads = reads?;
+        eprintln!(
+            "as_of reads of a {}-event project: {} answered, p50 {:.0} ms, p99 {:.0} ms",
+            options.as_of_events,
+            reads.len(),
+            percentile(&reads, 0.5),
+            percentile(&reads, 0.99)
+        );
     }
     let size = client.get("/v1/head").map_err(|e| e.to_string())?.body["size"].as_u64().unwrap_or(1);
     let project = format!("bench-{run_id}-{}-0", options.clients.first().copied().unwrap_or(1));
