@@ -193,7 +193,7 @@ fn main() {
     let last = format!("a{chain}");
     let mut reached = 0;
     let walk = median(21, || {
-        let g = projection.graph.ancestors(&last, 100_000).unwrap();
+        let g = projection.graph.ancestors(&last, 100_000, u32::MAX).unwrap();
         reached = g.nodes.iter().filter(|n| n.kind == lineage_ledger::projections::graph::NodeKind::Asset).count();
         black_box(g);
     });
@@ -204,7 +204,7 @@ fn main() {
         projection.graph.len()
     );
     let json_time = median(11, || {
-        black_box(serde_json::to_vec(&projection.graph.ancestors(&last, 100_000).unwrap()).unwrap());
+        black_box(serde_json::to_vec(&projection.graph.ancestors(&last, 100_000, u32::MAX).unwrap()).unwrap());
     });
     println!("{:<52} {:>10.2} ms", "  … and its JSON", json_time.as_secs_f64() * 1e3);
     let fold = median(5, || {

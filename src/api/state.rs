@@ -21,6 +21,10 @@ pub struct Limits {
     /// Most bytes of request bodies held at once, across every request being read or handled;
     /// past it, a request is answered 503 with `Retry-After`.
     pub buffered_body_bytes: usize,
+    /// How long a refusal for a bad signature or an unknown key waits before it is sent (on the
+    /// connection alone, holding no worker): a client that keeps sending forgeries gets at most
+    /// a few answers a second and so takes no more than that of the server's time.
+    pub unverified_refusal_delay: std::time::Duration,
 }
 
 impl Default for Limits {
@@ -32,6 +36,7 @@ impl Default for Limits {
             batch_events: 1000,
             body_timeout: std::time::Duration::from_secs(30),
             buffered_body_bytes: 256 * 1024 * 1024,
+            unverified_refusal_delay: std::time::Duration::from_millis(100),
         }
     }
 }

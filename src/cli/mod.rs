@@ -41,6 +41,9 @@ enum Command {
         /// Most MiB of request bodies held at once, across requests (past it: 503, Retry-After).
         #[arg(long, default_value_t = 256)]
         buffered_body_mb: usize,
+        /// Milliseconds a refusal for a bad signature or an unknown key waits before it is sent.
+        #[arg(long, default_value_t = 100)]
+        unverified_refusal_delay_ms: u64,
         /// Checkpoint origin (the log's name), fixed at first start; default `lineage.local/<key hash>`.
         #[arg(long, env = "LINEAGE_ORIGIN")]
         origin: Option<String>,
@@ -266,6 +269,7 @@ pub fn run() {
             batch_limit,
             body_timeout_secs,
             buffered_body_mb,
+            unverified_refusal_delay_ms,
             origin,
             projection_cache_mb,
         } => {
@@ -275,6 +279,7 @@ pub fn run() {
             settings.limits.batch_events = batch_limit;
             settings.limits.body_timeout = std::time::Duration::from_secs(body_timeout_secs);
             settings.limits.buffered_body_bytes = buffered_body_mb << 20;
+            settings.limits.unverified_refusal_delay = std::time::Duration::from_millis(unverified_refusal_delay_ms);
             settings.origin = origin;
             settings.ledger.projection_cache_bytes = projection_cache_mb << 20;
             let runtime = actix_web::rt::System::new();

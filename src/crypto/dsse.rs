@@ -239,22 +239,6 @@ pub fn batch_verifies(items: &[(&Opened, &VerifyingKey)]) -> bool {
     }
 }
 
-/// The position of the first signature that does not verify, checking in chunks that double
-/// (1, 2, 4, …) so that finding a bad signature at position `i` costs about `2i` signatures'
-/// work whatever follows it.
-pub fn first_bad(items: &[(&Opened, &VerifyingKey)]) -> Option<usize> {
-    let (mut start, mut size) = (0, 1);
-    while start < items.len() {
-        let chunk = &items[start..(start + size).min(items.len())];
-        if !batch_verifies(chunk) {
-            return chunk.iter().position(|(opened, key)| !opened.verify(key)).map(|i| start + i);
-        }
-        start += chunk.len();
-        size *= 2;
-    }
-    None
-}
-
 /// The batch equation, with z_i random 128-bit scalars:
 /// [8]( Σ z_i R_i + Σ_A (Σ_{i signed by A} z_i k_i) A − (Σ z_i S_i) B ) is the identity.
 /// It holds when every signature satisfies the cofactored equation and otherwise only by a

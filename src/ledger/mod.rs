@@ -29,19 +29,13 @@ pub use writer::{CheckpointSigner, WriterConfig};
 pub struct LedgerConfig {
     pub writer: WriterConfig,
     /// Estimated bytes of projections kept between queries (the most recently queried
-    /// project's are kept even when larger), their snapshots included.
+    /// project's are kept even when larger).
     pub projection_cache_bytes: usize,
-    /// Events of a project between the first snapshots of its projection kept for `as_of`.
-    pub snapshot_spacing: usize,
 }
 
 impl Default for LedgerConfig {
     fn default() -> Self {
-        LedgerConfig {
-            writer: WriterConfig::default(),
-            projection_cache_bytes: 64 << 20,
-            snapshot_spacing: projection_cache::SNAPSHOT_SPACING,
-        }
+        LedgerConfig { writer: WriterConfig::default(), projection_cache_bytes: 64 << 20 }
     }
 }
 
@@ -134,7 +128,6 @@ impl Ledger {
             state.checkpoint.clone(),
             verifier,
             config.projection_cache_bytes,
-            config.snapshot_spacing,
         ));
         let (tx, rx) = crossbeam_channel::bounded(config.writer.queue_capacity);
         writer::spawn(store.clone(), state, rx, published.clone(), config.writer, signer);
@@ -149,28 +142,38 @@ impl Ledger {
     /// batch, unless its key id had a bad signature lately. Errors name the position of the
     /// envelope at fault.
     pub fn prepare(&self, raws: Vec<Vec<u8>>) -> Result<Vec<Submission>, (usize, PrepareError)> {
-        let opened = raws
-            .iter()
-            .enumerate()
-            .map(|(i, raw)| Envelope::from_json(raw).and_then(|e| e.open()).map_err(|e| (i, OpenError::from(e).into())))
-            .collect::<Result<Vec<Opened>, _>>()?;
-        let keys: Vec<Option<ed25519_dalek::VerifyingKey>> =
-            opened.iter().map(|o| self.published.key(&o.key_id)).collect();
-        let single = opened.len() == 1;
-        let mut checks = vec![SignatureCheck::Unchecked; opened.len()];
-        if !single || keys[0].is_some_and(|_| self.published.is_suspect(&opened[0].key_id)) {
-            let known: Vec<usize> = (0..opened.len()).filter(|&i| keys[i].is_some()).collect();
-            let items: Vec<(&Opened, &ed25519_dalek::VerifyingKey)> =
-                known.iter().map(|&i| (&opened[i], keys[i].as_ref().expect("known"))).collect();
-            if let Some(bad) = crate::crypto::dsse::first_bad(&items) {
-                let i = known[bad];
-                return Err((i, Rejection::BadSignature { key: opened[i].key_id.clone() }.into()));
+        let n = raws.len();
+        let mut opened: Vec<Opened> = Vec::with_capacity(n);
+        let mut keys: Vec<Option<ed25519_dalek::VerifyingKey>> = Vec::with_capacity(n);
+        let mut checks = vec![SignatureCheck::Unchecked; n];
+        // Envelopes are opened chunk by chunk as their signatures are checked, so that a request
+        // refused at its first envelope costs the opening of that one alone.
+        let (mut start, mut chunk) = (0, 1);
+        while start < n {
+            let end = (start + chunk).min(n);
+            for (i, raw) in raws.iter().enumerate().take(end).skip(start) {
+                let envelope =
+                    Envelope::from_json(raw).and_then(|e| e.open()).map_err(|e| (i, OpenError::from(e).into()))?;
+                keys.push(self.published.key(&envelope.key_id));
+                opened.push(envelope);
             }
-            for i in known {
-                checks[i] = SignatureCheck::Verified;
+            let verify_now = n > 1 || keys[0].is_some_and(|_| self.published.is_suspect(&opened[0].key_id));
+            if verify_now {
+                let known: Vec<usize> = (start..end).filter(|&i| keys[i].is_some()).collect();
+                let items: Vec<(&Opened, &ed25519_dalek::VerifyingKey)> =
+                    known.iter().map(|&i| (&opened[i], keys[i].as_ref().expect("known"))).collect();
+                if !crate::crypto::dsse::batch_verifies(&items) {
+                    let bad = items.iter().position(|(o, k)| !o.verify(k)).map_or(start, |b| known[b]);
+                    return Err((bad, Rejection::BadSignature { key: opened[bad].key_id.clone() }.into()));
+                }
+                for i in known {
+                    checks[i] = SignatureCheck::Verified;
+                }
             }
+            start = end;
+            chunk *= 2;
         }
-        let mut subs = Vec::with_capacity(opened.len());
+        let mut subs = Vec::with_capacity(n);
         for (i, ((raw, opened), signature)) in raws.into_iter().zip(opened).zip(checks).enumerate() {
             let payload = Payload::parse(&opened.payload).map_err(|e| (i, OpenError::from(e).into()))?;
             // An unknown key can only be registered by an earlier event of the same request.

@@ -5,92 +5,20 @@
 //! length, folding only the entries committed since the previous query; once the estimated size
 //! of all cached projections passes the budget, the least recently queried projects are dropped.
 //! The writer does not keep them up to date: appends pay nothing for read models nobody reads,
-//! and memory no longer grows with the log. Snapshots taken on the way let a query `as_of` an
-//! earlier point fold only the entries after the snapshot before it.
+//! and memory no longer grows with the log. A query `as_of` an earlier point reads the same
+//! projection up to the events that point covers.
 
 use crate::domain::ProjectId;
 use crate::projections::ProjectProjection;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, RwLock};
 
-/// A project's projection and the log size it reflects, with snapshots of it taken on the way
-/// for `as_of` queries to start from.
+/// A project's projection and the log size it reflects.
 #[derive(Debug, Default)]
 pub struct Folded {
     pub projection: ProjectProjection,
     /// Every entry of the project below this log size is folded in, and none at or past it.
     pub size: u64,
-    pub snapshots: Snapshots,
-}
-
-impl Folded {
-    /// About how many bytes the projection and its snapshots hold on the heap.
-    pub fn heap_bytes(&self) -> usize {
-        self.projection.heap_bytes() + self.snapshots.heap_bytes()
-    }
-}
-
-/// The projection as of a log size.
-#[derive(Debug)]
-pub struct Snapshot {
-    pub projection: ProjectProjection,
-    pub size: u64,
-}
-
-/// Snapshots of a projection, oldest first: one every `spacing` events of the project, at most
-/// [`MAX_SNAPSHOTS`] (past them every other one is dropped and the spacing doubles), and only
-/// while the projection and they fit the cache's budget.
-#[derive(Debug, Default)]
-pub struct Snapshots {
-    taken: Vec<Arc<Snapshot>>,
-    spacing: usize,
-    bytes: usize,
-}
-
-/// Events of a project between two snapshots at first.
-pub const SNAPSHOT_SPACING: usize = 4096;
-/// Most snapshots kept of one project.
-pub const MAX_SNAPSHOTS: usize = 8;
-
-impl Snapshots {
-    /// Called after each entry a catch-up folds into `projection`, which then reflects the log up
-    /// to `size`: takes a snapshot when one is due and the budget allows it.
-    pub fn after_entry(&mut self, projection: &ProjectProjection, size: u64, budget: usize, first_spacing: usize) {
-        if self.spacing == 0 {
-            self.spacing = first_spacing.max(1);
-        }
-        let events = projection.events.len();
-        if events == 0 || !events.is_multiple_of(self.spacing) {
-            return;
-        }
-        if self.taken.len() == MAX_SNAPSHOTS {
-            let mut i = 0;
-            self.taken.retain(|_| {
-                i += 1;
-                i % 2 == 0
-            });
-            self.bytes = self.taken.iter().map(|s| s.projection.heap_bytes()).sum();
-            self.spacing *= 2;
-            if !events.is_multiple_of(self.spacing) {
-                return;
-            }
-        }
-        let bytes = projection.heap_bytes();
-        if self.bytes + 2 * bytes > budget {
-            return;
-        }
-        self.bytes += bytes;
-        self.taken.push(Arc::new(Snapshot { projection: projection.clone(), size }));
-    }
-
-    /// The latest snapshot at or before a log size.
-    pub fn at(&self, size: u64) -> Option<Arc<Snapshot>> {
-        self.taken.iter().rev().find(|s| s.size <= size).cloned()
-    }
-
-    pub fn heap_bytes(&self) -> usize {
-        self.bytes
-    }
 }
 
 /// One project's place in the cache: folded under its write lock, read under its read lock.
@@ -98,8 +26,6 @@ pub(super) type Slot = Arc<RwLock<Folded>>;
 
 pub(super) struct ProjectionCache {
     budget: usize,
-    /// Events of a project between its first snapshots.
-    snapshot_spacing: usize,
     lru: Mutex<Lru>,
 }
 
@@ -120,18 +46,8 @@ struct Cached {
 }
 
 impl ProjectionCache {
-    pub fn new(budget: usize, snapshot_spacing: usize) -> ProjectionCache {
-        ProjectionCache { budget, snapshot_spacing, lru: Mutex::new(Lru::default()) }
-    }
-
-    /// Events of a project between its first snapshots.
-    pub fn snapshot_spacing(&self) -> usize {
-        self.snapshot_spacing
-    }
-
-    /// The memory budget, in estimated bytes.
-    pub fn budget(&self) -> usize {
-        self.budget
+    pub fn new(budget: usize) -> ProjectionCache {
+        ProjectionCache { budget, lru: Mutex::new(Lru::default()) }
     }
 
     /// The project's slot, empty when it was not cached; marks it as the most recently used.
@@ -209,7 +125,7 @@ mod tests {
     /// budget, and the projects cached after each, least recently used first.
     #[test]
     fn the_least_recently_queried_projects_go_first() {
-        let cache = ProjectionCache::new(100, SNAPSHOT_SPACING);
+        let cache = ProjectionCache::new(100);
         let steps: [(&str, usize, bool, &[&str]); 8] = [
             ("a", 40, true, &["a"]),
             ("b", 40, true, &["a", "b"]),
@@ -234,7 +150,7 @@ mod tests {
 
     #[test]
     fn a_slot_dropped_while_it_was_folded_is_not_counted() {
-        let cache = ProjectionCache::new(100, SNAPSHOT_SPACING);
+        let cache = ProjectionCache::new(100);
         let a = ProjectId::parse("a").unwrap();
         let held = cache.slot(&a);
         cache.clear();

@@ -52,7 +52,6 @@ impl Published {
         checkpoint: Option<SignedCheckpoint>,
         verifier: NoteVerifier,
         projection_cache_bytes: usize,
-        snapshot_spacing: usize,
     ) -> Published {
         Published {
             committed: AtomicU64::new(len),
@@ -60,7 +59,7 @@ impl Published {
             system: RwLock::new(system),
             checkpoint: RwLock::new(checkpoint),
             verifier,
-            projections: ProjectionCache::new(projection_cache_bytes, snapshot_spacing),
+            projections: ProjectionCache::new(projection_cache_bytes),
             suspects: Default::default(),
         }
     }

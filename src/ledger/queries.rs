@@ -2,7 +2,7 @@
 //! projections of a project, now or as of an earlier size. Every read is clamped to the length
 //! the writer has published.
 
-use super::projection_cache::{Folded, Slot};
+use super::projection_cache::Slot;
 use super::Ledger;
 use crate::domain::ProjectId;
 use crate::log::{open_entry, Entry};
@@ -73,13 +73,13 @@ impl Ledger {
         let folded = slot.read().expect("projection lock");
         let exists = !folded.projection.events.is_empty();
         let result = exists.then(|| f(&folded.projection, folded.size));
-        let bytes = folded.heap_bytes();
+        let bytes = folded.projection.heap_bytes();
         drop(folded);
         cache.settle(project, &slot, bytes, exists);
         Ok(result)
     }
 
-    /// The project's cached slot, caught up with the durable log (taking snapshots on the way).
+    /// The project's cached slot, caught up with the durable log.
     fn caught_up(&self, project: &ProjectId) -> Result<Slot, StoreError> {
         let cache = &self.published.projections;
         let slot = cache.slot(project);
@@ -87,43 +87,16 @@ impl Ledger {
         if slot.read().expect("projection lock").size < size {
             let mut folded = slot.write().expect("projection lock");
             if folded.size < size {
-                let (budget, spacing) = (cache.budget(), cache.snapshot_spacing());
-                let Folded { projection, snapshots, .. } = &mut *folded;
-                self.fold_project(project.as_str(), projection, size, &mut |p, at| {
-                    snapshots.after_entry(p, at, budget, spacing)
-                })?;
+                self.fold_project(project.as_str(), &mut folded.projection, size)?;
                 folded.size = size;
             }
         }
         Ok(slot)
     }
 
-    /// A project's projections as they stood with the first `size` entries of the log: the
-    /// cached projection caught up, then the latest snapshot before `size` with the entries after
-    /// it folded in (all of them when there is none). `None` when the project had no entries.
-    pub fn project_as_of(&self, project: &ProjectId, size: u64) -> Result<Option<ProjectProjection>, StoreError> {
-        let cache = &self.published.projections;
-        let slot = self.caught_up(project)?;
-        let (snapshot, bytes, exists) = {
-            let folded = slot.read().expect("projection lock");
-            (folded.snapshots.at(size), folded.heap_bytes(), !folded.projection.events.is_empty())
-        };
-        cache.settle(project, &slot, bytes, exists);
-        let mut projection = snapshot.map(|s| s.projection.clone()).unwrap_or_default();
-        self.fold_project(project.as_str(), &mut projection, size, &mut |_, _| {})?;
-        Ok((!projection.events.is_empty()).then_some(projection))
-    }
-
     /// Folds into `projection` the project's entries after those it holds, up to the log size
-    /// `size`, calling `after` with the projection and the log size it then reflects after each
-    /// entry. Versions are dense from 1, so the projection's event count says where to go on.
-    fn fold_project(
-        &self,
-        project: &str,
-        projection: &mut ProjectProjection,
-        size: u64,
-        after: &mut dyn FnMut(&ProjectProjection, u64),
-    ) -> Result<(), StoreError> {
+    /// `size`. Versions are dense from 1, so the projection's event count says where to go on.
+    fn fold_project(&self, project: &str, projection: &mut ProjectProjection, size: u64) -> Result<(), StoreError> {
         loop {
             let from = projection.events.len() as u64 + 1;
             let page = self.project_entries(project, from, PAGE)?;
@@ -132,7 +105,6 @@ impl Ledger {
                 let (_, payload) = open_entry(&entry)
                     .map_err(|e| StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() })?;
                 projection.apply(&entry, &payload);
-                after(projection, entry.sequence + 1);
             }
             if read < PAGE || projection.events.len() as u64 + 1 - from < read as u64 {
                 return Ok(());
@@ -145,7 +117,7 @@ impl Ledger {
     #[cfg(test)]
     pub fn fold_anew(&self, project: &str, size: u64) -> Result<ProjectProjection, StoreError> {
         let mut projection = ProjectProjection::default();
-        self.fold_project(project, &mut projection, size, &mut |_, _| {})?;
+        self.fold_project(project, &mut projection, size)?;
         Ok(projection)
     }
 

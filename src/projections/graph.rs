@@ -6,7 +6,7 @@ use crate::domain::event::Body;
 use crate::domain::state::{id_key, IdKey, KeyMap};
 use crate::domain::Payload;
 use serde::Serialize;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
@@ -102,6 +102,10 @@ struct Node {
     name_end: u32,
     /// The entry that created the node (`NO_SEQUENCE` for actors and nodes only referred to).
     sequence: u64,
+    /// The position, among the project's events, of the event that first named the node, and
+    /// of the one that created it (`NONE` while none has).
+    since: u32,
+    created: u32,
     /// First and last edge of the node in `out` and in `inbound` (`NONE` when it has none).
     out: (u32, u32),
     inbound: (u32, u32),
@@ -110,11 +114,13 @@ struct Node {
 const NONE: u32 = u32::MAX;
 const NO_SEQUENCE: u64 = u64::MAX;
 
-/// An edge in one node's list: the node at the other end and the next edge of the list.
+/// An edge in one node's list: the node at the other end, the next edge of the list, and the
+/// position (among the project's events) of the event that drew it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Link {
     other: u32,
     next: u32,
+    at: u32,
     kind: EdgeKind,
 }
 
@@ -129,7 +135,10 @@ pub struct Graph {
     inbound: Vec<Link>,
     /// Creating entries, by the rules' key of their event id, to mark retracted nodes.
     created_by: KeyMap<IdKey, u32>,
-    retracted: HashSet<u32>,
+    /// Retracted nodes, with the position of the retraction.
+    retracted: HashMap<u32, u32>,
+    /// The position of the event being folded.
+    position: u32,
 }
 
 impl PartialEq for Graph {
@@ -152,18 +161,24 @@ fn node_hash(hasher: &std::collections::hash_map::RandomState, kind: NodeKind, i
     hasher.hash_one((kind, id))
 }
 
-/// The edges of one node's list, in the order they were added.
+/// The edges of one node's list, in the order they were added, drawn by the first `within`
+/// events of the project.
 struct Links<'a> {
     list: &'a [Link],
     at: u32,
+    within: u32,
 }
 
 impl Iterator for Links<'_> {
     type Item = (u32, EdgeKind);
     fn next(&mut self) -> Option<(u32, EdgeKind)> {
-        let link = self.list.get(self.at as usize)?;
-        self.at = link.next;
-        Some((link.other, link.kind))
+        loop {
+            let link = self.list.get(self.at as usize)?;
+            self.at = link.next;
+            if link.at < self.within {
+                return Some((link.other, link.kind));
+            }
+        }
     }
 }
 
@@ -213,7 +228,7 @@ impl Graph {
             + table(self.index.capacity(), size_of::<u32>())
             + (self.out.capacity() + self.inbound.capacity()) * size_of::<Link>()
             + self.created_by.heap_bytes()
-            + table(self.retracted.capacity(), size_of::<u32>())
+            + table(self.retracted.capacity(), 2 * size_of::<u32>())
     }
 
     fn name(&self, node: &Node) -> &str {
@@ -221,10 +236,12 @@ impl Graph {
     }
 
     fn node(&mut self, kind: NodeKind, id: &str, sequence: Option<u64>) -> u32 {
-        if let Some(i) = self.find(kind, id) {
+        let position = self.position;
+        if let Some(i) = self.find(kind, id, u32::MAX) {
             let node = &mut self.nodes[i as usize];
             if let (Some(sequence), NO_SEQUENCE) = (sequence, node.sequence) {
                 node.sequence = sequence;
+                node.created = position;
             }
             return i;
         }
@@ -236,6 +253,8 @@ impl Graph {
             name_start,
             name_end: self.names.len() as u32,
             sequence: sequence.unwrap_or(NO_SEQUENCE),
+            since: position,
+            created: if sequence.is_some() { position } else { NONE },
             out: (NONE, NONE),
             inbound: (NONE, NONE),
         });
@@ -249,28 +268,30 @@ impl Graph {
     }
 
     fn edge(&mut self, from: u32, to: u32, kind: EdgeKind) {
-        fn push(list: &mut Vec<Link>, ends: &mut (u32, u32), other: u32, kind: EdgeKind) {
-            let at = list.len() as u32;
-            list.push(Link { other, next: NONE, kind });
+        fn push(list: &mut Vec<Link>, ends: &mut (u32, u32), other: u32, kind: EdgeKind, position: u32) {
+            let here = list.len() as u32;
+            list.push(Link { other, next: NONE, at: position, kind });
             match ends.1 {
-                NONE => ends.0 = at,
-                last => list[last as usize].next = at,
+                NONE => ends.0 = here,
+                last => list[last as usize].next = here,
             }
-            ends.1 = at;
+            ends.1 = here;
         }
-        push(&mut self.out, &mut self.nodes[from as usize].out, to, kind);
-        push(&mut self.inbound, &mut self.nodes[to as usize].inbound, from, kind);
+        let position = self.position;
+        push(&mut self.out, &mut self.nodes[from as usize].out, to, kind, position);
+        push(&mut self.inbound, &mut self.nodes[to as usize].inbound, from, kind, position);
     }
 
-    fn out_of(&self, n: u32) -> Links<'_> {
-        Links { list: &self.out, at: self.nodes[n as usize].out.0 }
+    fn out_of(&self, n: u32, within: u32) -> Links<'_> {
+        Links { list: &self.out, at: self.nodes[n as usize].out.0, within }
     }
 
-    fn inbound_of(&self, n: u32) -> Links<'_> {
-        Links { list: &self.inbound, at: self.nodes[n as usize].inbound.0 }
+    fn inbound_of(&self, n: u32, within: u32) -> Links<'_> {
+        Links { list: &self.inbound, at: self.nodes[n as usize].inbound.0, within }
     }
 
-    pub fn find(&self, kind: NodeKind, id: &str) -> Option<u32> {
+    /// The node of (kind, id), if one of the project's first `within` events named it.
+    pub fn find(&self, kind: NodeKind, id: &str, within: u32) -> Option<u32> {
         let hash = node_hash(&self.hasher, kind, id);
         self.index
             .find(hash, |&i| {
@@ -278,6 +299,7 @@ impl Graph {
                 n.kind == kind && self.name(n) == id
             })
             .copied()
+            .filter(|&i| self.nodes[i as usize].since < within)
     }
 
     pub fn len(&self) -> usize {
@@ -288,8 +310,9 @@ impl Graph {
         self.nodes.is_empty()
     }
 
-    /// Folds one event in (cannot fail).
-    pub fn apply(&mut self, sequence: u64, payload: &Payload) {
+    /// Folds in one event, at `position` among the project's events (cannot fail).
+    pub fn apply(&mut self, sequence: u64, position: u32, payload: &Payload) {
+        self.position = position;
         use EdgeKind as E;
         use NodeKind as N;
         let seq = Some(sequence);
@@ -398,14 +421,14 @@ impl Graph {
             }
             Body::EventRetracted(b) => {
                 if let Some(&n) = self.created_by.get(&id_key(b.event_id.as_str())) {
-                    self.retracted.insert(n);
+                    self.retracted.entry(n).or_insert(position);
                 }
             }
             _ => {}
         }
     }
 
-    fn walk(&self, root: u32, max_depth: u32, up: bool) -> Subgraph {
+    fn walk(&self, root: u32, max_depth: u32, up: bool, within: u32) -> Subgraph {
         const UNSEEN: u32 = u32::MAX;
         let mut depth = vec![UNSEEN; self.nodes.len()];
         let mut keys: Vec<Option<Arc<str>>> = vec![None; self.nodes.len()];
@@ -429,10 +452,11 @@ impl Graph {
             }
             next.clear();
             if up {
-                next.extend(self.out_of(n).filter(|(_, k)| k.upstream()).map(|(to, k)| (n, to, k)));
+                next.extend(self.out_of(n, within).filter(|(_, k)| k.upstream()).map(|(to, k)| (n, to, k)));
             } else {
-                next.extend(self.inbound_of(n).filter(|(_, k)| k.dependency()).map(|(from, k)| (from, n, k)));
-                next.extend(self.out_of(n).filter(|(_, k)| *k == EdgeKind::DeliveredAs).map(|(to, k)| (n, to, k)));
+                next.extend(self.inbound_of(n, within).filter(|(_, k)| k.dependency()).map(|(from, k)| (from, n, k)));
+                let delivered = self.out_of(n, within).filter(|(_, k)| *k == EdgeKind::DeliveredAs);
+                next.extend(delivered.map(|(to, k)| (n, to, k)));
             }
             for &(from, to, kind) in &next {
                 let other = if from == n { to } else { from };
@@ -455,23 +479,24 @@ impl Graph {
                     key: key_of(i),
                     kind: n.kind,
                     id: self.name(n).to_owned(),
-                    sequence: (n.sequence != NO_SEQUENCE).then_some(n.sequence),
+                    sequence: (n.sequence != NO_SEQUENCE && n.created < within).then_some(n.sequence),
                     depth: depth[i as usize],
-                    retracted: self.retracted.contains(&i),
+                    retracted: self.retracted.get(&i).is_some_and(|at| *at < within),
                 }
             })
             .collect();
         Subgraph { root: key_of(root), nodes, edges }
     }
 
-    /// Everything an asset comes from, back to the brief, up to `max_depth` hops.
-    pub fn ancestors(&self, asset: &str, max_depth: u32) -> Option<Subgraph> {
-        self.find(NodeKind::Asset, asset).map(|root| self.walk(root, max_depth, true))
+    /// Everything an asset comes from, back to the brief, up to `max_depth` hops, as the
+    /// project's first `within` events drew it.
+    pub fn ancestors(&self, asset: &str, max_depth: u32, within: u32) -> Option<Subgraph> {
+        self.find(NodeKind::Asset, asset, within).map(|root| self.walk(root, max_depth, true, within))
     }
 
     /// Everything derived from an asset, forward to every variant and delivery.
-    pub fn descendants(&self, asset: &str, max_depth: u32) -> Option<Subgraph> {
-        self.find(NodeKind::Asset, asset).map(|root| self.walk(root, max_depth, false))
+    pub fn descendants(&self, asset: &str, max_depth: u32, within: u32) -> Option<Subgraph> {
+        self.find(NodeKind::Asset, asset, within).map(|root| self.walk(root, max_depth, false, within))
     }
 }
 

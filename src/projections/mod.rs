@@ -1,14 +1,15 @@
 //! Read models folded from the entries: stage status, the provenance graph, per-event metadata
-//! for history queries. Each is a pure fold (`apply` cannot fail) over committed entries; the
-//! ledger keeps the current ones up to date as batches commit and folds a project's entries
-//! again for `as_of` queries.
+//! for history queries. Each is a pure fold (`apply` cannot fail) over committed entries. Each
+//! remembers when (at which of the project's events) everything it holds appeared, so that the
+//! one projection answers for now and `as_of` any earlier point without folding anything again:
+//! [`ProjectProjection::visible`] says how many of the project's events a log size covers.
 
 pub mod graph;
 pub mod lineage;
 pub mod stages;
 pub mod summary;
 
-use crate::domain::event::{Kind, Stage};
+use crate::domain::event::{Kind, Stage, StageMark};
 use crate::domain::{Payload, ProjectId};
 use crate::log::Entry;
 use std::collections::HashMap;
@@ -20,9 +21,20 @@ pub struct EventMeta {
     pub version: u64,
     pub kind: Kind,
     pub stage: Option<Stage>,
+    /// For a stage mark: which.
+    pub mark: Option<StageMark>,
     actor: u32,
     pub occurred_at_us: i64,
     pub received_at_us: i64,
+}
+
+impl EventMeta {
+    /// When the work happened, as RFC 3339 with milliseconds.
+    pub fn occurred_at(&self) -> String {
+        chrono::DateTime::from_timestamp_micros(self.occurred_at_us)
+            .unwrap_or_default()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
 }
 
 /// The projections of one project.
@@ -42,9 +54,9 @@ impl ProjectProjection {
         if let Some(content) = payload.body.content_type() {
             self.content_type = Some(content);
         }
-        let occurred = payload.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let stage = self.stages.apply(&payload.body, &occurred);
-        self.graph.apply(entry.sequence, payload);
+        let position = self.events.len() as u32;
+        let (stage, mark) = self.stages.apply(&payload.body, position);
+        self.graph.apply(entry.sequence, position, payload);
         let next = self.actors.len() as u32;
         let actor = *self.actor_index.entry(payload.actor.to_string()).or_insert(next);
         if actor == next {
@@ -55,6 +67,7 @@ impl ProjectProjection {
             version: entry.version,
             kind: payload.kind(),
             stage,
+            mark,
             actor,
             occurred_at_us: payload.occurred_at.timestamp_micros(),
             received_at_us: entry.received_at_us,
@@ -75,16 +88,25 @@ impl ProjectProjection {
     /// stage sets are counted at a typical length rather than read).
     pub fn heap_bytes(&self) -> usize {
         use std::mem::size_of;
-        const STAGE_ASSET: usize = 64;
-        let stage_assets: usize = self.stages.stages.iter().map(|s| s.assets.len()).sum();
         self.events.capacity() * size_of::<EventMeta>()
             + self.graph.heap_bytes()
-            + stage_assets * STAGE_ASSET
+            + self.stages.heap_bytes()
             + self.actors.iter().map(|a| 2 * (a.capacity() + size_of::<String>()) + 8).sum::<usize>()
     }
 
     pub fn actor_of(&self, meta: &EventMeta) -> &str {
         &self.actors[meta.actor as usize]
+    }
+
+    /// How many of the project's events are among the first `size` entries of the log (all of
+    /// them for the log's length): the cut-off an `as_of` view reads up to.
+    pub fn visible(&self, size: u64) -> usize {
+        self.events.partition_point(|m| m.sequence < size)
+    }
+
+    /// The stage status as of the project's first `events` events.
+    pub fn stage_view(&self, events: usize) -> Vec<stages::StageInfo> {
+        self.stages.view(&self.events[..events.min(self.events.len())])
     }
 }
 

@@ -98,17 +98,32 @@ async fn submit(state: &AppState, raws: Vec<Vec<u8>>, batch: bool, with_proof: b
     } else {
         state.ledger.prepare(raws)
     };
-    let subs = prepared.map_err(|(i, e)| {
-        let error = ApiError::from(e);
-        if batch {
-            error.at(i)
-        } else {
-            error
+    let subs = match prepared {
+        Ok(subs) => subs,
+        Err((i, e)) => {
+            let error = ApiError::from(e);
+            return Err(unverified_delay(state, if batch { error.at(i) } else { error }).await);
         }
-    })?;
+    };
     let heads = subs.iter().map(EntryHead::of).collect();
-    let appended = state.ledger.append(subs).await?;
+    let appended = match state.ledger.append(subs).await {
+        Ok(appended) => appended,
+        Err(failed) => return Err(unverified_delay(state, failed.into()).await),
+    };
     appended_response(state, appended, heads, batch, with_proof)
+}
+
+/// A refusal for a bad signature or an unknown key, sent after [`Limits::unverified_refusal_delay`].
+///
+/// [`Limits::unverified_refusal_delay`]: crate::api::state::Limits::unverified_refusal_delay
+async fn unverified_delay(state: &AppState, error: ApiError) -> ApiError {
+    let unverified = [ProblemType::BadSignature, ProblemType::UnknownKey]
+        .iter()
+        .any(|kind| error.problem.problem_type.ends_with(kind.slug()));
+    if unverified {
+        tokio::time::sleep(state.limits.unverified_refusal_delay).await;
+    }
+    error
 }
 
 #[derive(Deserialize)]

@@ -26,26 +26,40 @@ pub struct StatusQuery {
     pub as_of: Option<String>,
 }
 
-/// Runs `f` on the project's projections, now or as of a size, with the log size they reflect.
-/// Blocking: handlers call it through [`AppState::reads`].
+/// Where a view of a project stands: the log size it reflects, and how many of the project's
+/// events that size covers.
+#[derive(Debug, Clone, Copy)]
+struct At {
+    log_size: u64,
+    events: usize,
+}
+
+/// Runs `f` on the project's projections as of a log size (now when `None`). Blocking: handlers
+/// call it through [`AppState::reads`]. An `as_of` reads the same cached projection, up to the
+/// events it covers; nothing is folded again.
 fn with_project<T>(
     state: &AppState,
     project: &ProjectId,
     size: Option<u64>,
-    f: impl FnOnce(&ProjectProjection, u64) -> T,
+    f: impl FnOnce(&ProjectProjection, At) -> T,
 ) -> Result<T, ApiError> {
     let missing = || ApiError::not_found(format!("project `{project}` does not exist"));
     // The system stream holds actors and keys: it has no production to project.
     if project.is_system() {
         return Err(missing());
     }
-    match size {
-        None => state.ledger.with_project(project, f)?.ok_or_else(missing),
-        Some(size) => {
-            let folded = state.ledger.project_as_of(project, size)?.ok_or_else(missing)?;
-            Ok(f(&folded, size))
+    let answer = state.ledger.with_project(project, |p, now| {
+        let log_size = size.unwrap_or(now).min(now);
+        let events = p.visible(log_size);
+        if events == 0 {
+            return Err(ApiError::not_found(format!(
+                "project `{project}` was created after `as_of` (it has no entry among the first {log_size} of the log)"
+            ))
+            .field("as_of"));
         }
-    }
+        Ok(f(p, At { log_size, events }))
+    })?;
+    answer.ok_or_else(missing)?
 }
 
 /// The `{project}/assets/{asset}` of a path, parsed, once the reader may read the project.
@@ -86,13 +100,16 @@ pub async fn status(
     let view = state
         .reads
         .run(move || {
-            with_project(&shared, &project, size, |p, log_size| StatusView {
-                project: project.to_string(),
-                content_type: p.content_type,
-                log_size,
-                events: p.events.len(),
-                stages: p.stages.stages.clone(),
-                overlapping: p.stages.overlapping(),
+            with_project(&shared, &project, size, |p, at| {
+                let stages = p.stage_view(at.events);
+                StatusView {
+                    project: project.to_string(),
+                    content_type: p.content_type,
+                    log_size: at.log_size,
+                    events: at.events,
+                    overlapping: crate::projections::stages::overlapping(&stages),
+                    stages,
+                }
             })
         })
         .await?;
@@ -165,11 +182,12 @@ pub async fn provenance(
     let answer = state
         .reads
         .run(move || {
-            let graph = with_project(&shared, &project, size, |p, _| {
+            let graph = with_project(&shared, &project, size, |p, at| {
+                let within = at.events as u32;
                 if up {
-                    p.graph.ancestors(asset.as_str(), depth)
+                    p.graph.ancestors(asset.as_str(), depth, within)
                 } else {
-                    p.graph.descendants(asset.as_str(), depth)
+                    p.graph.descendants(asset.as_str(), depth, within)
                 }
             })?
             .ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))?;
@@ -319,8 +337,8 @@ pub async fn history(
         .reads
         .run(move || {
             let after = query.after;
-            let mut sequences = with_project(&shared, &project, size, |p, _| {
-                p.events
+            let mut sequences = with_project(&shared, &project, size, |p, at| {
+                p.events[..at.events]
                     .iter()
                     .filter(|m| after.is_none_or(|a| m.sequence > a))
                     .filter(|m| kind.is_none_or(|k| m.kind == k))
