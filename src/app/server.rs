@@ -31,7 +31,8 @@ impl Settings {
             limits: Limits::default(),
             ledger: LedgerConfig::default(),
             workers: None,
-            read_slots: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
+            // Half the cores: long reads never take the whole machine from appends.
+            read_slots: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             origin: None,
         }
     }

@@ -51,6 +51,10 @@ enum Command {
         /// most recently queried project's are kept even when larger).
         #[arg(long, default_value_t = 64)]
         projection_cache_mb: usize,
+        /// Long reads (status, provenance, history, audit, evidence, proofs, pages) answered at
+        /// once, off the HTTP workers (default: half the cores, at least one).
+        #[arg(long)]
+        read_slots: Option<usize>,
     },
     /// Download the whole log (JSON Lines: header, entries, checkpoint) from a running server.
     Export {
@@ -272,6 +276,7 @@ pub fn run() {
             unverified_refusal_delay_ms,
             origin,
             projection_cache_mb,
+            read_slots,
         } => {
             env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
             let mut settings = Settings::new(data.clone(), addr);
@@ -282,6 +287,9 @@ pub fn run() {
             settings.limits.unverified_refusal_delay = std::time::Duration::from_millis(unverified_refusal_delay_ms);
             settings.origin = origin;
             settings.ledger.projection_cache_bytes = projection_cache_mb << 20;
+            if let Some(slots) = read_slots {
+                settings.read_slots = slots;
+            }
             let runtime = actix_web::rt::System::new();
             runtime.block_on(async move {
                 let app = Application::build(settings).await.unwrap_or_else(|e| fail(e));
