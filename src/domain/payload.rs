@@ -4,7 +4,7 @@
 //! version it was written and upcast ([`Payload::read`]).
 
 use super::event::{Body, Kind, PayloadError};
-use super::ids::{ActorId, EventId, ProjectId};
+use super::ids::{ActorId, EventId, ProjectId, PublicKeyBytes};
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -124,6 +124,9 @@ impl Payload {
             let upcast = upcast(kind, header.schema_version, &header.body, upcasters)?;
             Body::parse(kind, &upcast)?
         };
+        if accept == Accept::Current {
+            new_keys_are_strict(&body)?;
+        }
         Ok(Payload {
             event_id: header.event_id,
             project: header.project,
@@ -152,6 +155,21 @@ impl Payload {
         })
         .expect("payloads serialize")
     }
+}
+
+/// A key a submission registers must be strict ([`PublicKeyBytes::strict`]).
+fn new_keys_are_strict(body: &Body) -> Result<(), PayloadError> {
+    let keys: Vec<(String, &PublicKeyBytes)> = match body {
+        Body::ActorRegistered(b) => {
+            b.keys.iter().enumerate().map(|(i, k)| (format!("body.keys[{i}].public_key"), &k.public_key)).collect()
+        }
+        Body::KeyAdded(b) => vec![("body.key.public_key".to_owned(), &b.key.public_key)],
+        _ => return Ok(()),
+    };
+    for (field, key) in keys {
+        key.strict().map_err(|why| PayloadError::Field { field, message: format!("the ed25519 public key {why}") })?;
+    }
+    Ok(())
 }
 
 /// A stored body of version `from`, brought to the kind's current version by its upcasters.

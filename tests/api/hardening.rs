@@ -276,3 +276,51 @@ fn bodies_held_at_once_are_bounded_across_requests() {
     }
     assert!(accepted, "appends go through once the slow bodies are gone");
 }
+
+#[test]
+fn keys_other_verifiers_reject_are_refused_at_registration() {
+    use curve25519_dalek::constants::EIGHT_TORSION;
+    let p = Production::new();
+    let head = p.app.head();
+    let honest = KeyFile::generate("torsion", "torsion-1");
+    // The honest key plus a point of order 8: the ledger's cofactored rule would accept all its
+    // signatures, OpenSSL and libsodium about one in eight (docs/signing.md).
+    let torsioned = (honest.key.verifying_key().to_edwards() + EIGHT_TORSION[1]).compress().to_bytes();
+    // y = 3 + p: a point of the curve, written with y above p.
+    let mut noncanonical = [0u8; 32];
+    noncanonical[0] = 0xf0;
+    noncanonical[1..31].fill(0xff);
+    noncanonical[31] = 0x7f;
+    let small_order = EIGHT_TORSION[3].compress().to_bytes();
+    let register = |key: &[u8; 32]| {
+        p.app.admin.envelope(
+            "system",
+            "actor_registered",
+            json!({"actor_id": "torsion", "display_name": "T", "role": "producer",
+                   "keys": [{"key_id": "torsion-1", "public_key": B64.encode(key)}]}),
+        )
+    };
+    let add = |key: &[u8; 32]| {
+        p.app.admin.envelope(
+            "system",
+            "key_added",
+            json!({"actor_id": p.producer.key.actor, "key": {"key_id": "torsion-2", "public_key": B64.encode(key)}}),
+        )
+    };
+    let cases: [(&str, Vec<u8>, &str, &str); 5] = [
+        ("a small-order component", register(&torsioned), "payload.body.keys[0].public_key", "small-order component"),
+        ("a small-order component, added", add(&torsioned), "payload.body.key.public_key", "small-order component"),
+        ("y written above p", register(&noncanonical), "payload.body.keys[0].public_key", "canonical"),
+        ("y written above p, added", add(&noncanonical), "payload.body.key.public_key", "canonical"),
+        ("a key of small order", register(&small_order), "payload.body.keys[0].public_key", "is of small order"),
+    ];
+    for (case, envelope, field, says) in cases {
+        let answer = p.app.send(&envelope);
+        assert_eq!((answer.status, problem(&answer).as_str()), (422, "invalid-payload"), "{case}: {:?}", answer.body);
+        assert_eq!(answer.body["field"], field, "{case}");
+        assert!(answer.body["detail"].as_str().unwrap().contains(says), "{case}: {:?}", answer.body["detail"]);
+    }
+    assert_eq!(p.app.head(), head, "nothing was written");
+    // The honest key itself is welcome.
+    assert_eq!(p.app.send(&register(&honest.key.verifying_key().to_bytes())).status, 201);
+}
