@@ -30,7 +30,7 @@ fn authenticate(req: &HttpRequest) -> Result<Reader, ApiError> {
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
-    state.tokens.check(token.trim()).map(Reader).ok_or_else(|| unauthorized("the bearer token is not valid"))
+    state.tokens.check(token.trim()).map(Reader).map_err(|refused| unauthorized(&refused.to_string()))
 }
 
 impl Reader {

@@ -17,6 +17,8 @@ use utoipa::{Modify, OpenApi};
         super::routes::actors::actors,
         super::routes::actors::actor,
         super::routes::actors::issue_token,
+        super::routes::actors::list_tokens,
+        super::routes::actors::revoke_token,
         super::routes::transparency::checkpoint,
         super::routes::transparency::vkey,
         super::routes::transparency::inclusion_proof,

@@ -93,6 +93,19 @@ problem_set!(
     415 => "Not application/json",
 );
 problem_set!(
+    /// A list only an admin token may read.
+    AdminProblems:
+    401 => "No valid bearer token",
+    403 => "Not an admin token",
+);
+problem_set!(
+    /// One item only an admin token may change.
+    AdminItemProblems:
+    401 => "No valid bearer token",
+    403 => "Not an admin token",
+    404 => "No such item",
+);
+problem_set!(
     /// An inclusion proof.
     InclusionProblems:
     400 => "A malformed query",

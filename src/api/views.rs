@@ -169,14 +169,57 @@ pub struct TokenRequest {
     /// Projects the token may read; absent for every project.
     #[serde(default)]
     pub projects: Option<Vec<String>>,
+    /// Days until it expires, 1 to 3650 (default 90).
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct IssuedToken {
     /// The bearer token; shown once, stored only as a hash.
     pub token: String,
+    /// What the token is listed and revoked by (`GET /v1/tokens`, `DELETE /v1/tokens/{id}`).
+    pub id: String,
     pub name: String,
     pub projects: Option<Vec<String>>,
+    /// RFC 3339; absent when it does not expire.
+    pub expires_at: Option<String>,
+}
+
+/// A token as listed: never its secret.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    pub projects: Option<Vec<String>>,
+    pub admin: bool,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenView>,
+}
+
+/// Microseconds since the Unix epoch as RFC 3339.
+pub fn rfc3339(us: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(us).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl TokenView {
+    pub fn of(id: String, record: &crate::store::TokenRecord) -> TokenView {
+        TokenView {
+            id,
+            name: record.name.clone(),
+            projects: record.projects.clone(),
+            admin: record.admin,
+            created_at: rfc3339(record.created_at_us),
+            expires_at: record.expires_at_us.map(rfc3339),
+            revoked_at: record.revoked_at_us.map(rfc3339),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]

@@ -2,7 +2,7 @@
 //! bootstrap admin's key, the checkpoint origin, the genesis entry and the admin token.
 
 use super::StartError;
-use crate::api::tokens::Tokens;
+use crate::api::tokens::{Tokens, BOOTSTRAP_ADMIN};
 use crate::crypto::dsse::Envelope;
 use crate::crypto::keys::{write_private, KeyFile};
 use crate::domain::genesis::{self, ADMIN_ACTOR, ADMIN_KEY_ID, LEDGER_ACTOR, LEDGER_KEY_ID};
@@ -61,31 +61,100 @@ pub struct Opened {
     pub created: Vec<PathBuf>,
 }
 
+/// How a first start registers the bootstrap admin.
+#[derive(Debug, Clone, Default)]
+pub enum AdminKey {
+    /// Create `DATA/admin.key` (unless it is there) and register its key.
+    #[default]
+    InDataDir,
+    /// Register this public key; no private key is written: the admin key is kept off the server.
+    Public(Box<PublicKeyBytes>),
+}
+
 /// Opens (or sets up) a data directory. Each first-start step is skipped when already done, so
 /// a start interrupted half-way finishes the set-up on the next one.
-pub async fn open(dir: &Path, config: LedgerConfig, origin: Option<&str>) -> Result<Opened, StartError> {
-    std::fs::create_dir_all(dir).map_err(StartError::io(dir))?;
+///
+/// Only a first start (an empty log) creates keys: once the log holds entries, `ledger.key` must
+/// be the key that signed them, and `admin.key` is never created again — the admin's key is the
+/// one the log registered, kept here or, better, off the server.
+pub async fn open(
+    dir: &Path,
+    config: LedgerConfig,
+    origin: Option<&str>,
+    admin: &AdminKey,
+) -> Result<Opened, StartError> {
+    create_private_dir(dir)?;
     let data = DataDir { root: dir.to_owned() };
     let mut created = Vec::new();
-    let ledger_key = load_or_create(&data.ledger_key(), LEDGER_ACTOR, LEDGER_KEY_ID, &mut created)?;
-    let admin_key = load_or_create(&data.admin_key(), ADMIN_ACTOR, ADMIN_KEY_ID, &mut created)?;
     let sled = Arc::new(SledStore::open(&data.store())?);
     let store: Arc<dyn LogStore> = sled.clone();
+    let first_start = store.is_empty()?;
+    if !first_start && !data.ledger_key().exists() {
+        return Err(StartError::MissingLedgerKey(data.ledger_key().display().to_string()));
+    }
+    let ledger_key = load_or_create(&data.ledger_key(), LEDGER_ACTOR, LEDGER_KEY_ID, &mut created)?;
     let origin = checkpoint_origin(&data, &ledger_key, origin, &mut created)?;
     let signer = CheckpointSigner { origin, key: ledger_key.key.clone() };
     let ledger = Ledger::start(store.clone(), genesis_state(&ledger_key), signer, config)?;
     if ledger.is_empty() {
-        append_genesis(&ledger, &ledger_key, &admin_key).await?;
+        let admin_public = match admin {
+            AdminKey::Public(key) => (**key).clone(),
+            AdminKey::InDataDir => {
+                let key = load_or_create(&data.admin_key(), ADMIN_ACTOR, ADMIN_KEY_ID, &mut created)?;
+                PublicKeyBytes::from_key(key.key.verifying_key())
+            }
+        };
+        append_genesis(&ledger, &ledger_key, &admin_public).await?;
     }
     let token_store: Arc<dyn TokenStore> = sled;
     let tokens = Arc::new(Tokens::load(token_store)?);
     let token_path = data.admin_token();
     if !token_path.exists() {
-        let issued = tokens.issue("bootstrap admin", None, true)?;
+        // The token the file held, if it ever did, stops working with the file gone.
+        tokens.revoke_bootstrap()?;
+        let issued = tokens.issue(BOOTSTRAP_ADMIN, None, true, None)?;
         write_private(&token_path, format!("{}\n", issued.token).as_bytes()).map_err(StartError::io(&token_path))?;
         created.push(token_path);
     }
+    // The new files' directory entries must be durable too.
+    if !created.is_empty() {
+        sync_dir(dir)?;
+    }
+    make_private(dir)?;
     Ok(Opened { ledger, tokens, ledger_key, created })
+}
+
+/// Creates a directory (and its parents) readable by its owner alone.
+pub fn create_private_dir(dir: &Path) -> Result<(), StartError> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(StartError::io(dir))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), StartError> {
+    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(StartError::io(dir))
+}
+
+/// Makes every file under `dir` readable by its owner alone (0600, directories 0700): a data
+/// directory set up by an earlier version, or by sled under a looser umask, holds every
+/// envelope.
+pub fn make_private(dir: &Path) -> Result<(), StartError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let metadata = std::fs::symlink_metadata(dir).map_err(StartError::io(dir))?;
+    let wanted = if metadata.is_dir() { 0o700 } else { 0o600 };
+    if metadata.permissions().mode() & 0o777 != wanted && !metadata.file_type().is_symlink() {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(wanted)).map_err(StartError::io(dir))?;
+    }
+    if metadata.is_dir() {
+        for item in std::fs::read_dir(dir).map_err(StartError::io(dir))? {
+            let item = item.map_err(StartError::io(dir))?;
+            match make_private(&item.path()) {
+                // sled removes files of its own as it goes.
+                Err(StartError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {}
+                other => other?,
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The origin written at first start; later starts must not ask for another.
@@ -118,8 +187,8 @@ fn checkpoint_origin(
     Ok(origin)
 }
 
-async fn append_genesis(ledger: &Ledger, ledger_key: &KeyFile, admin: &KeyFile) -> Result<(), StartError> {
-    let payload = genesis::genesis_payload(&PublicKeyBytes::from_key(admin.key.verifying_key()), chrono::Utc::now());
+async fn append_genesis(ledger: &Ledger, ledger_key: &KeyFile, admin: &PublicKeyBytes) -> Result<(), StartError> {
+    let payload = genesis::genesis_payload(admin, chrono::Utc::now());
     let bytes = serde_json::to_vec(&payload).expect("json serializes");
     let envelope = Envelope::sign(&bytes, LEDGER_KEY_ID, &ledger_key.key);
     let subs = ledger.prepare(vec![envelope.to_json()]).map_err(|(_, e)| StartError::Genesis(e.to_string()))?;

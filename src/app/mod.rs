@@ -25,6 +25,8 @@ pub enum StartError {
     NotEmpty(String),
     #[error("fsck: {0}")]
     Fsck(String),
+    #[error("{0} is missing: this log's checkpoints are signed by that key; restore it from the backup (see docs/operations.md)")]
+    MissingLedgerKey(String),
     #[error("origin `{0}` is not valid: it must be non-empty, without spaces or '+'")]
     BadOrigin(String),
     #[error("this data directory's origin is `{stored}`; it cannot become `{asked}`")]

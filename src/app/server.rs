@@ -21,6 +21,8 @@ pub struct Settings {
     pub read_slots: usize,
     /// The checkpoint origin; fixed at first start (`None`: derived from the ledger key).
     pub origin: Option<String>,
+    /// How a first start registers the bootstrap admin.
+    pub admin_key: super::data_dir::AdminKey,
 }
 
 impl Settings {
@@ -34,6 +36,7 @@ impl Settings {
             // Half the cores: long reads never take the whole machine from appends.
             read_slots: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             origin: None,
+            admin_key: Default::default(),
         }
     }
 }
@@ -48,7 +51,9 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
-        let opened = super::data_dir::open(&settings.data_dir, settings.ledger, settings.origin.as_deref()).await?;
+        let opened =
+            super::data_dir::open(&settings.data_dir, settings.ledger, settings.origin.as_deref(), &settings.admin_key)
+                .await?;
         let listener = TcpListener::bind(&settings.addr).map_err(StartError::io(Path::new(&settings.addr)))?;
         let port = listener.local_addr().map_err(StartError::io(Path::new(&settings.addr)))?.port();
         let state = web::Data::new(AppState {

@@ -83,6 +83,11 @@ impl Client {
         self.answer(&url, request.call())
     }
 
+    pub fn delete(&self, path: &str) -> Result<Answer, ClientError> {
+        let (url, request) = self.request("DELETE", path);
+        self.answer(&url, request.call())
+    }
+
     pub fn post(&self, path: &str, body: &[u8]) -> Result<Answer, ClientError> {
         let (url, request) = self.request("POST", path);
         self.answer(&url, request.set("Content-Type", "application/json").send_bytes(body))

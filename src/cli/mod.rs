@@ -1,6 +1,7 @@
 //! The `lineage` command line: the server, the offline checks and maintenance, and the commands
 //! that talk to a running server through [`client`]; `lineage demo` and `lineage bench` too.
 
+mod admin;
 pub mod bench;
 pub mod client;
 pub mod demo;
@@ -47,6 +48,10 @@ enum Command {
         /// Checkpoint origin (the log's name), fixed at first start; default `lineage.local/<key hash>`.
         #[arg(long, env = "LINEAGE_ORIGIN")]
         origin: Option<String>,
+        /// On first start, register this public key (standard base64, from `lineage keygen` on
+        /// another machine) as the bootstrap admin's, instead of writing `DATA/admin.key`.
+        #[arg(long)]
+        admin_public_key: Option<String>,
         /// Memory for the projections of recently queried projects, in MiB (estimated; the
         /// most recently queried project's are kept even when larger).
         #[arg(long, default_value_t = 64)]
@@ -204,29 +209,51 @@ enum Command {
         /// The server's data directory, for the bootstrap admin's key and token.
         #[arg(long, default_value = "./data", env = "LINEAGE_DATA")]
         data: PathBuf,
+        /// The admin's key file (default: DATA/admin.key).
+        #[arg(long, env = "LINEAGE_ADMIN_KEY")]
+        admin_key: Option<PathBuf>,
         /// Project id to create (default: a fresh `demo-campaign-…`).
         #[arg(long)]
         project: Option<String>,
     },
+    /// Read tokens: issue, list, revoke (with an admin token).
+    Token {
+        #[command(subcommand)]
+        command: admin::TokenCommand,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
+    /// Actors' keys: add one, revoke one (signed with an admin's key).
+    Key {
+        #[command(subcommand)]
+        command: admin::KeyCommand,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The admin's key file (default: DATA/admin.key).
+        #[arg(long, global = true, env = "LINEAGE_ADMIN_KEY")]
+        admin_key: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
-struct ServerArgs {
-    #[arg(long, default_value = "http://127.0.0.1:8080", env = "LINEAGE_URL")]
-    url: String,
-    /// Read token (default: the data directory's admin token).
-    #[arg(long, env = "LINEAGE_TOKEN")]
-    token: Option<String>,
-    #[arg(long, default_value = "./data", env = "LINEAGE_DATA")]
-    data: PathBuf,
+pub struct ServerArgs {
+    /// The server (also `LINEAGE_URL`).
+    #[arg(long, global = true, default_value = "http://127.0.0.1:8080", env = "LINEAGE_URL")]
+    pub url: String,
+    /// Read token (default: the data directory's admin token; also `LINEAGE_TOKEN`).
+    #[arg(long, global = true, env = "LINEAGE_TOKEN")]
+    pub token: Option<String>,
+    /// The server's data directory, for its admin token (also `LINEAGE_DATA`).
+    #[arg(long, global = true, default_value = "./data", env = "LINEAGE_DATA")]
+    pub data: PathBuf,
 }
 
 impl ServerArgs {
-    fn token(&self) -> String {
+    pub fn token(&self) -> String {
         self.token.clone().unwrap_or_else(|| read_token(&DataDir { root: self.data.clone() }))
     }
 
-    fn client(&self) -> Client {
+    pub fn client(&self) -> Client {
         Client::new(&self.url).with_token(&self.token())
     }
 }
@@ -258,7 +285,7 @@ fn read_token(dir: &DataDir) -> String {
     std::fs::read_to_string(dir.admin_token()).unwrap_or_else(|e| fail(format!("{}: {e}", dir.admin_token().display())))
 }
 
-fn fail(message: impl std::fmt::Display) -> ! {
+pub fn fail(message: impl std::fmt::Display) -> ! {
     eprintln!("lineage: {message}");
     std::process::exit(1)
 }
@@ -275,10 +302,15 @@ pub fn run() {
             buffered_body_mb,
             unverified_refusal_delay_ms,
             origin,
+            admin_public_key,
             projection_cache_mb,
             read_slots,
         } => {
             env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+            // Everything the server creates (keys, token, every file of the store) is its owner's
+            // alone.
+            // SAFETY: umask(2) only sets this process's file mode creation mask.
+            unsafe { libc::umask(0o077) };
             let mut settings = Settings::new(data.clone(), addr);
             settings.limits.body_bytes = body_limit;
             settings.limits.batch_events = batch_limit;
@@ -286,6 +318,12 @@ pub fn run() {
             settings.limits.buffered_body_bytes = buffered_body_mb << 20;
             settings.limits.unverified_refusal_delay = std::time::Duration::from_millis(unverified_refusal_delay_ms);
             settings.origin = origin;
+            if let Some(key) = admin_public_key {
+                let key = crate::domain::ids::PublicKeyBytes::parse(key.trim())
+                    .and_then(|k| k.strict().map(|()| k).map_err(crate::domain::ids::ValueError::Invalid))
+                    .unwrap_or_else(|e| fail(format!("--admin-public-key {e}")));
+                settings.admin_key = crate::app::data_dir::AdminKey::Public(Box::new(key));
+            }
             settings.ledger.projection_cache_bytes = projection_cache_mb << 20;
             if let Some(slots) = read_slots {
                 settings.read_slots = slots;
@@ -443,9 +481,9 @@ pub fn run() {
             Ok(report) => println!("{report}"),
             Err(e) => fail(e),
         },
-        Command::Demo { url, data, project } => {
+        Command::Demo { url, data, admin_key, project } => {
             let dir = DataDir { root: data };
-            let admin = KeyFile::load(&dir.admin_key()).unwrap_or_else(|e| fail(e));
+            let admin = KeyFile::load(&admin_key.unwrap_or_else(|| dir.admin_key())).unwrap_or_else(|e| fail(e));
             let token = std::fs::read_to_string(dir.admin_token())
                 .unwrap_or_else(|e| fail(format!("{}: {e}", dir.admin_token().display())));
             let client = Client::new(&url).with_token(&token);
@@ -465,6 +503,11 @@ pub fn run() {
                 dir.admin_token().display(),
                 summary.project
             );
+        }
+        Command::Token { command, server } => admin::token(command, &server),
+        Command::Key { command, server, admin_key } => {
+            let admin = admin_key.unwrap_or_else(|| DataDir { root: server.data.clone() }.admin_key());
+            admin::key(command, &server, &admin)
         }
     }
 }

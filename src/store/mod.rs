@@ -53,6 +53,46 @@ pub struct TokenRecord {
     pub projects: Option<Vec<String>>,
     pub admin: bool,
     pub created_at_us: i64,
+    /// `None`: it does not expire.
+    pub expires_at_us: Option<i64>,
+    /// When it was revoked, if it was.
+    pub revoked_at_us: Option<i64>,
+}
+
+/// How grants were stored before they could expire or be revoked; read as never expiring.
+#[derive(bincode::Decode)]
+struct TokenRecordV1 {
+    name: String,
+    projects: Option<Vec<String>>,
+    admin: bool,
+    created_at_us: i64,
+}
+
+impl TokenRecord {
+    /// The record's stored bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        bincode::encode_to_vec(self, bincode::config::standard()).expect("token records encode")
+    }
+
+    /// A stored record, in the current layout or the first one.
+    pub fn decode(bytes: &[u8]) -> Result<TokenRecord, StoreError> {
+        let config = bincode::config::standard();
+        if let Ok((record, read)) = bincode::decode_from_slice::<TokenRecord, _>(bytes, config) {
+            if read == bytes.len() {
+                return Ok(record);
+            }
+        }
+        let (old, _): (TokenRecordV1, _) = bincode::decode_from_slice(bytes, config)
+            .map_err(|e| StoreError::Io(format!("a stored token grant is malformed: {e}")))?;
+        Ok(TokenRecord {
+            name: old.name,
+            projects: old.projects,
+            admin: old.admin,
+            created_at_us: old.created_at_us,
+            expires_at_us: None,
+            revoked_at_us: None,
+        })
+    }
 }
 
 pub trait LogStore: Send + Sync + 'static {
@@ -174,7 +214,14 @@ mod tests {
         assert_eq!(store.checkpoint().unwrap().as_deref(), Some("note"));
         assert_eq!(store.asset_sequences("a", "asset-1").unwrap(), [0, 2, 3]);
         assert_eq!(store.asset_sequences("a", "asset").unwrap(), Vec::<u64>::new());
-        let record = TokenRecord { name: "t".into(), projects: Some(vec!["a".into()]), admin: false, created_at_us: 1 };
+        let record = TokenRecord {
+            name: "t".into(),
+            projects: Some(vec!["a".into()]),
+            admin: false,
+            created_at_us: 1,
+            expires_at_us: Some(2),
+            revoked_at_us: None,
+        };
         store.put_token([7; 32], &record).unwrap();
         assert_eq!(store.tokens().unwrap(), vec![([7; 32], record)]);
     }
@@ -219,6 +266,26 @@ mod tests {
         assert_eq!(store.project_sequences("a", 51, 1000).unwrap(), every_third[50..]);
         assert_eq!(store.project_sequences("a", 75, 10).unwrap(), Vec::<u64>::new());
         assert_eq!(store.sequence_of_event("ev-200").unwrap(), Some(200));
+    }
+
+    #[test]
+    fn a_token_grant_stored_before_expiry_existed_reads_as_never_expiring() {
+        #[derive(bincode::Encode)]
+        struct Old {
+            name: String,
+            projects: Option<Vec<String>>,
+            admin: bool,
+            created_at_us: i64,
+        }
+        let old = Old { name: "reader".into(), projects: None, admin: true, created_at_us: 5 };
+        let bytes = bincode::encode_to_vec(&old, bincode::config::standard()).unwrap();
+        let read = TokenRecord::decode(&bytes).unwrap();
+        assert_eq!(
+            (read.name.as_str(), read.admin, read.expires_at_us, read.revoked_at_us),
+            ("reader", true, None, None)
+        );
+        let new = TokenRecord { expires_at_us: Some(9), revoked_at_us: Some(7), ..read };
+        assert_eq!(TokenRecord::decode(&new.encode()).unwrap(), new);
     }
 
     #[test]

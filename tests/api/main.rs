@@ -7,6 +7,7 @@ mod contract;
 mod crash;
 mod hardening;
 mod helpers;
+mod operations;
 mod policies;
 mod projections;
 mod reads;

@@ -238,6 +238,8 @@ fn the_cli_exports_verifies_and_imports() {
         ledger_key.to_str().unwrap(),
     ]);
     assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    // The admin's key comes back from the backup (docs/operations.md).
+    std::fs::copy(data.join("admin.key"), target.path().join("data/admin.key")).unwrap();
     let (mut child, port) = start_server(target.path());
     let restored = attach(target, port);
     assert_eq!(checkpoint(&restored), checkpoint(&p.app));

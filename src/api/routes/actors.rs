@@ -3,7 +3,7 @@
 use crate::api::auth::Reader;
 use crate::api::extract::{json_body, malformed, parse_project};
 use crate::api::problem::{ApiError, ProblemType};
-use crate::api::responses::{ActorProblems, IssueProblems, TokenProblems};
+use crate::api::responses::{ActorProblems, AdminItemProblems, AdminProblems, IssueProblems, TokenProblems};
 use crate::api::state::AppState;
 use crate::api::views::*;
 use crate::domain::state::ActorState;
@@ -47,7 +47,10 @@ pub async fn actor(
         .ok_or_else(|| ApiError::not_found(format!("actor `{actor_id}` is not registered")))
 }
 
-/// Issue a read token (admin token required).
+/// Days a token issued without `expires_in_days` lasts.
+pub const DEFAULT_TOKEN_DAYS: u32 = 90;
+
+/// Issue a read token (admin token required). It expires after `expires_in_days` (90 by default).
 #[utoipa::path(post, path = "/v1/tokens", tag = "actors", request_body = TokenRequest, security(("bearer" = [])),
     responses((status = 201, body = IssuedToken), IssueProblems))]
 pub async fn issue_token(
@@ -67,10 +70,39 @@ pub async fn issue_token(
             parse_project(p).map_err(|e| invalid(e.problem.detail).field("projects"))?;
         }
     }
-    let issued = state.tokens.issue(&request.name, request.projects, false)?;
+    let days = request.expires_in_days.unwrap_or(DEFAULT_TOKEN_DAYS);
+    if !(1..=3650).contains(&days) {
+        return Err(invalid(format!("`expires_in_days` is 1 to 3650, got {days}")).field("expires_in_days"));
+    }
+    let expires = chrono::Utc::now() + chrono::Duration::days(i64::from(days));
+    let issued = state.tokens.issue(&request.name, request.projects, false, Some(expires.timestamp_micros()))?;
     Ok(HttpResponse::Created().json(IssuedToken {
         token: issued.token,
+        id: issued.id,
         name: issued.record.name,
         projects: issued.record.projects,
+        expires_at: issued.record.expires_at_us.map(rfc3339),
     }))
+}
+
+/// Every token issued, revoked and expired ones too, never their secrets (admin token required).
+#[utoipa::path(get, path = "/v1/tokens", tag = "actors", security(("bearer" = [])),
+    responses((status = 200, body = TokenList), AdminProblems))]
+pub async fn list_tokens(reader: Reader, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    reader.admin()?;
+    let tokens = state.tokens.list().into_iter().map(|(id, record)| TokenView::of(id, &record)).collect();
+    Ok(HttpResponse::Ok().json(TokenList { tokens }))
+}
+
+/// Revoke a token by its id, for good (admin token required).
+#[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "actors", params(("id" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, body = TokenView), AdminItemProblems))]
+pub async fn revoke_token(
+    reader: Reader,
+    id: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    reader.admin()?;
+    let revoked = state.tokens.revoke(&id)?.ok_or_else(|| ApiError::not_found(format!("no token has id `{id}`")))?;
+    Ok(HttpResponse::Ok().json(TokenView::of(id.into_inner(), &revoked)))
 }

@@ -83,7 +83,11 @@ impl AcknowledgedRecord {
                 slots[SLOT..SLOT + slot.len()].copy_from_slice(&slot);
             }
             let tmp = dir.join("acknowledged-checkpoint.tmp");
-            std::fs::write(&tmp, &slots).and_then(|_| std::fs::rename(&tmp, &path)).map_err(io)?;
+            std::fs::write(&tmp, &slots)
+                .and_then(|_| std::fs::File::open(&tmp)?.sync_all())
+                .and_then(|_| std::fs::rename(&tmp, &path))
+                .and_then(|_| std::fs::File::open(dir)?.sync_all())
+                .map_err(io)?;
         }
         let counter = newest.map_or(0, |(counter, _)| counter);
         let file = std::fs::OpenOptions::new().write(true).open(&path).map_err(io)?;

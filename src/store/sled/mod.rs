@@ -468,9 +468,8 @@ impl LogStore for SledStore {
 
 impl TokenStore for SledStore {
     fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
-        let value = bincode::encode_to_vec(record, bincode::config::standard()).map_err(io)?;
         let database = self.database()?;
-        database.tokens.insert(hash, value).map_err(io)?;
+        database.tokens.insert(hash, record.encode()).map_err(io)?;
         self.sync(&database)
     }
 
@@ -480,8 +479,7 @@ impl TokenStore for SledStore {
             let (key, value) = kv.map_err(io)?;
             let hash: [u8; 32] =
                 key.as_ref().try_into().map_err(|_| StoreError::Io("token key is not 32 bytes".into()))?;
-            let (record, _) = bincode::decode_from_slice(&value, bincode::config::standard()).map_err(io)?;
-            out.push((hash, record));
+            out.push((hash, TokenRecord::decode(&value)?));
         }
         Ok(out)
     }

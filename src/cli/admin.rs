@@ -1,0 +1,124 @@
+//! Administration from the command line, over the HTTP API as any client would: read tokens
+//! (with an admin token) and actors' keys (signed with an admin's key).
+
+use super::client::{Answer, Signer};
+use super::{fail, ServerArgs};
+use crate::crypto::keys::KeyFile;
+use serde_json::json;
+use std::path::Path;
+
+#[derive(clap::Subcommand)]
+pub enum TokenCommand {
+    /// Issue a read token; its secret is printed once.
+    Issue {
+        /// Who or what it is for.
+        #[arg(long)]
+        name: String,
+        /// A project it may read (repeat for several; none: every project).
+        #[arg(long = "project")]
+        projects: Vec<String>,
+        /// Days until it expires (default 90).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// Every token issued: id, name, scope, expiry, revocation.
+    List,
+    /// Revoke a token by its id.
+    Revoke { id: String },
+}
+
+#[derive(clap::Subcommand)]
+pub enum KeyCommand {
+    /// Register another key for an actor (`lineage keygen` makes the key file).
+    Add {
+        /// The actor the key is for.
+        #[arg(long)]
+        actor: String,
+        /// The new key's file: its key id and public key are registered.
+        #[arg(long)]
+        key: std::path::PathBuf,
+    },
+    /// Revoke an actor's key: nothing it signs from now on is accepted.
+    Revoke {
+        #[arg(long)]
+        actor: String,
+        #[arg(long)]
+        key_id: String,
+        #[arg(long, default_value = "rotated")]
+        reason: String,
+    },
+}
+
+/// The answer's body, or exits naming the problem.
+fn expect_ok(what: &str, answer: Answer) -> serde_json::Value {
+    if !answer.ok() {
+        let detail = answer.body["detail"].as_str().unwrap_or(&answer.text).to_owned();
+        fail(format!("{what}: {} {detail}", answer.status));
+    }
+    answer.body
+}
+
+pub fn token(command: TokenCommand, server: &ServerArgs) {
+    let client = server.client();
+    match command {
+        TokenCommand::Issue { name, projects, expires_in_days } => {
+            let mut request = json!({"name": name});
+            if !projects.is_empty() {
+                request["projects"] = json!(projects);
+            }
+            if let Some(days) = expires_in_days {
+                request["expires_in_days"] = json!(days);
+            }
+            let body = serde_json::to_vec(&request).expect("JSON");
+            let issued = expect_ok("issue a token", client.post("/v1/tokens", &body).unwrap_or_else(|e| fail(e)));
+            println!("{}", issued["token"].as_str().unwrap_or_default());
+            eprintln!(
+                "token `{}` for {}, expires {} (shown once; revoke it with `lineage token revoke {}`)",
+                issued["id"].as_str().unwrap_or_default(),
+                issued["projects"].as_array().map_or("every project".to_owned(), |p| format!("{p:?}")),
+                issued["expires_at"].as_str().unwrap_or("never"),
+                issued["id"].as_str().unwrap_or_default()
+            );
+        }
+        TokenCommand::List => {
+            let list = expect_ok("list tokens", client.get("/v1/tokens").unwrap_or_else(|e| fail(e)));
+            println!("{:<16}  {:<24}  {:<6}  {:<20}  {:<20}  scope", "id", "name", "admin", "expires", "revoked");
+            for t in list["tokens"].as_array().into_iter().flatten() {
+                let scope = t["projects"].as_array().map_or("every project".to_owned(), |p| {
+                    p.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
+                });
+                println!(
+                    "{:<16}  {:<24}  {:<6}  {:<20}  {:<20}  {scope}",
+                    t["id"].as_str().unwrap_or_default(),
+                    t["name"].as_str().unwrap_or_default(),
+                    if t["admin"].as_bool().unwrap_or(false) { "yes" } else { "no" },
+                    t["expires_at"].as_str().unwrap_or("never"),
+                    t["revoked_at"].as_str().unwrap_or("-"),
+                );
+            }
+        }
+        TokenCommand::Revoke { id } => {
+            let answer = client.delete(&format!("/v1/tokens/{id}")).unwrap_or_else(|e| fail(e));
+            let revoked = expect_ok("revoke the token", answer);
+            println!("revoked token `{id}` ({})", revoked["name"].as_str().unwrap_or_default());
+        }
+    }
+}
+
+pub fn key(command: KeyCommand, server: &ServerArgs, admin_key: &Path) {
+    let admin = Signer::new(KeyFile::load(admin_key).unwrap_or_else(|e| fail(e)));
+    let client = server.client();
+    let (what, envelope) = match command {
+        KeyCommand::Add { actor, key } => {
+            let key = KeyFile::load(&key).unwrap_or_else(|e| fail(e));
+            let body = json!({"actor_id": actor, "key": {"key_id": key.key_id, "public_key": key.public_key_base64()}});
+            (format!("added key `{}` for `{actor}`", key.key_id), admin.envelope("system", "key_added", body))
+        }
+        KeyCommand::Revoke { actor, key_id, reason } => {
+            let body = json!({"actor_id": actor, "key_id": key_id, "reason": reason});
+            (format!("revoked key `{key_id}` of `{actor}`"), admin.envelope("system", "key_revoked", body))
+        }
+    };
+    let entry = expect_ok(&what, client.append(&envelope).unwrap_or_else(|e| fail(e)));
+    println!("{what} (entry {})", entry["sequence"]);
+}

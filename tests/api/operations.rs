@@ -1,0 +1,222 @@
+//! Running the service as an operator does, with the real binary: backup and restore, the
+//! admin's key kept off the server, read tokens that expire and are revoked, file modes.
+
+use crate::helpers::*;
+use lineage_ledger::cli::client::{Client, Signer};
+use lineage_ledger::crypto::keys::KeyFile;
+use serde_json::json;
+use std::path::Path;
+use std::process::Command;
+
+fn lineage(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_lineage")).args(args).output().expect("the binary runs")
+}
+
+fn ok(output: std::process::Output) -> String {
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[test]
+fn a_log_backed_up_and_restored_keeps_its_admin_and_issues_a_new_admin_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, port) = start_server(dir.path());
+    let app = attach(dir, port);
+    let producer = app.register("backup-prod", "producer");
+    assert_eq!(
+        app.send(&producer.envelope("kept", "project_created", json!({"content_type": "social", "title": "T"}))).status,
+        201
+    );
+    let old_token = std::fs::read_to_string(app.data().admin_token()).unwrap();
+    // The backup: an export, the ledger's key and the admin's key.
+    let backup = tempfile::tempdir().unwrap();
+    let export = backup.path().join("ledger.jsonl");
+    ok(lineage(&["export", "--url", &app.url, "--data", path(&app.data().root), "--out", path(&export)]));
+    std::fs::copy(app.data().ledger_key(), backup.path().join("ledger.key")).unwrap();
+    std::fs::copy(app.data().admin_key(), backup.path().join("admin.key")).unwrap();
+    server.kill();
+
+    // The restore, into a new data directory on another machine.
+    let restored = tempfile::tempdir().unwrap();
+    let data = restored.path().join("data");
+    ok(lineage(&[
+        "import",
+        path(&export),
+        "--data",
+        path(&data),
+        "--ledger-key",
+        path(&backup.path().join("ledger.key")),
+    ]));
+    let (mut server, port) = start_server(restored.path());
+    assert!(!data.join("admin.key").exists(), "no admin key the log never registered is made up");
+    let token = std::fs::read_to_string(data.join("admin.token")).unwrap();
+    let app = TestApp {
+        client: Client::new(&format!("http://127.0.0.1:{port}")).with_token(&token),
+        anon: Client::new(&format!("http://127.0.0.1:{port}")),
+        url: format!("http://127.0.0.1:{port}"),
+        dir: restored,
+        admin: Signer::new(KeyFile::load(&backup.path().join("admin.key")).unwrap()),
+    };
+    assert_eq!(app.head(), 3, "genesis, registration and project");
+    // The admin's key from the backup signs as before.
+    let newcomer = app.register("after-restore", "producer");
+    assert_eq!(app.send(&newcomer.envelope("kept", "note_added", json!({"text": "after the restore"}))).status, 201);
+    // A new admin token was issued; the old one was never part of the backup.
+    let new_token = std::fs::read_to_string(app.data().admin_token()).unwrap();
+    assert_ne!(new_token, old_token);
+    assert_eq!(Client::new(&app.url).with_token(&old_token).get("/v1/head").unwrap().status, 401);
+    server.kill();
+    ok(lineage(&["fsck", "--data", path(&app.data().root)]));
+}
+
+#[test]
+fn the_admin_key_can_live_off_the_server() {
+    // Moved away after the first start: not written again, and it still signs.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, _) = start_server(dir.path());
+    server.kill();
+    let data = dir.path().join("data");
+    let offline = tempfile::tempdir().unwrap();
+    let admin_key = offline.path().join("admin.key");
+    std::fs::rename(data.join("admin.key"), &admin_key).unwrap();
+    let (mut server, port) = start_server(dir.path());
+    assert!(!data.join("admin.key").exists(), "no admin key is written again");
+    let url = format!("http://127.0.0.1:{port}");
+    let admin = Signer::new(KeyFile::load(&admin_key).unwrap());
+    let key = KeyFile::generate("offline-prod", "offline-prod-1");
+    let answer = Client::new(&url)
+        .append(&admin.envelope(
+            "system",
+            "actor_registered",
+            json!({"actor_id": "offline-prod", "display_name": "P", "role": "producer",
+                   "keys": [{"key_id": key.key_id, "public_key": key.public_key_base64()}]}),
+        ))
+        .unwrap();
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    // The command line signs with it when told where it is.
+    let second = offline.path().join("second.key");
+    KeyFile::generate("offline-prod", "offline-prod-2").save(&second).unwrap();
+    ok(lineage(&[
+        "key",
+        "add",
+        "--actor",
+        "offline-prod",
+        "--key",
+        path(&second),
+        "--url",
+        &url,
+        "--data",
+        path(&data),
+        "--admin-key",
+        path(&admin_key),
+    ]));
+    server.kill();
+
+    // Or never on the server at all: the first start registers a public key given to it.
+    let fresh = tempfile::tempdir().unwrap();
+    let elsewhere = KeyFile::generate("admin", "admin-1");
+    let (mut server, port) =
+        start_server_with(fresh.path(), &["--admin-public-key", &elsewhere.public_key_base64()], &[]);
+    assert!(!fresh.path().join("data/admin.key").exists());
+    let answer = Client::new(&format!("http://127.0.0.1:{port}"))
+        .append(&Signer::new(elsewhere).envelope(
+            "system",
+            "actor_registered",
+            json!({"actor_id": "p", "display_name": "P", "role": "producer",
+                   "keys": [{"key_id": "p-1", "public_key": key.public_key_base64()}]}),
+        ))
+        .unwrap();
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    server.kill();
+}
+
+#[test]
+fn a_start_without_the_ledger_key_of_an_existing_log_is_refused_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, _) = start_server(dir.path());
+    server.kill();
+    std::fs::remove_file(dir.path().join("data/ledger.key")).unwrap();
+    let Err(mut exited) = try_start_server(dir.path(), &[], &[]) else { panic!("it started without its key") };
+    assert!(!exited.0.wait().unwrap().success());
+    assert!(!dir.path().join("data/ledger.key").exists(), "no new ledger key was made up");
+}
+
+#[test]
+fn read_tokens_expire_are_revoked_and_the_bootstrap_token_rotates() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, port) = start_server(dir.path());
+    let app = attach(dir, port);
+    let data = app.data().root;
+    // Issued, listed and revoked from the command line.
+    let issued = ok(lineage(&[
+        "token",
+        "issue",
+        "--name",
+        "dashboard",
+        "--expires-in-days",
+        "7",
+        "--url",
+        &app.url,
+        "--data",
+        path(&data),
+    ]));
+    let token = issued.trim().to_owned();
+    let reader = Client::new(&app.url).with_token(&token);
+    assert_eq!(reader.get("/v1/head").unwrap().status, 200);
+    let listed = app.get("/v1/tokens");
+    let entry = listed.body["tokens"].as_array().unwrap().iter().find(|t| t["name"] == "dashboard").unwrap().clone();
+    assert!(entry.get("token").is_none(), "no secret is listed");
+    let expires = chrono::DateTime::parse_from_rfc3339(entry["expires_at"].as_str().unwrap()).unwrap();
+    let days = (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_hours();
+    assert!((6 * 24..=7 * 24).contains(&days), "expires in 7 days: {days} h");
+    let table = ok(lineage(&["token", "list", "--url", &app.url, "--data", path(&data)]));
+    assert!(table.contains("dashboard"), "{table}");
+    ok(lineage(&["token", "revoke", entry["id"].as_str().unwrap(), "--url", &app.url, "--data", path(&data)]));
+    let refused = reader.get("/v1/head").unwrap();
+    assert_eq!((refused.status, refused.body["detail"].as_str()), (401, Some("the bearer token was revoked")));
+    // Out-of-range expiry is refused, naming the field.
+    let bad = app.client.post("/v1/tokens", br#"{"name": "x", "expires_in_days": 0}"#).unwrap();
+    assert_eq!((bad.status, bad.body["field"].as_str()), (400, Some("expires_in_days")));
+    // Deleting admin.token issues a new one at the next start, and the old one stops working.
+    let old = std::fs::read_to_string(app.data().admin_token()).unwrap();
+    server.kill();
+    std::fs::remove_file(app.data().admin_token()).unwrap();
+    let (mut server, port) = start_server(app.dir.path());
+    let url = format!("http://127.0.0.1:{port}");
+    let new = std::fs::read_to_string(app.data().admin_token()).unwrap();
+    assert_eq!(Client::new(&url).with_token(&new).get("/v1/head").unwrap().status, 200);
+    assert_eq!(Client::new(&url).with_token(&old).get("/v1/head").unwrap().status, 401);
+    server.kill();
+}
+
+#[test]
+fn every_file_of_a_data_directory_is_its_owners_alone() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, port) = start_server(dir.path());
+    let app = attach(dir, port);
+    let producer = app.register("mode-prod", "producer");
+    app.send(&producer.envelope("modes", "project_created", json!({"content_type": "social", "title": "T"})));
+    for i in 0..50 {
+        app.send(&producer.envelope("modes", "note_added", json!({"text": format!("{i} {}", "x".repeat(5000))})));
+    }
+    server.kill();
+    let mut seen = 0;
+    let mut stack = vec![app.data().root];
+    while let Some(at) = stack.pop() {
+        let metadata = std::fs::symlink_metadata(&at).unwrap();
+        let mode = metadata.permissions().mode() & 0o777;
+        if metadata.is_dir() {
+            assert_eq!(mode, 0o700, "{}", at.display());
+            stack.extend(std::fs::read_dir(&at).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            assert_eq!(mode, 0o600, "{}", at.display());
+            seen += 1;
+        }
+    }
+    assert!(seen >= 8, "the keys, the token, the origin and the store's files ({seen})");
+}
