@@ -86,6 +86,7 @@ problem_types! {
     Internal = "internal", INTERNAL_SERVER_ERROR, "The server failed; nothing was written.";
     Unavailable = "unavailable", SERVICE_UNAVAILABLE, "The writer queue is full, the server holds as many request bodies as it may at once (256 MiB by default), or the ledger is stopping; retry after `Retry-After` seconds.";
     StorageUnavailable = "storage-unavailable", SERVICE_UNAVAILABLE, "The store failed; the append was not acknowledged and may be retried.";
+    InsufficientStorage = "insufficient-storage", INSUFFICIENT_STORAGE, "The disk holding the store is full (or below its reserve, `--min-free-mb`); nothing was written; retry after `Retry-After` seconds. Reads go on.";
 }
 
 /// An RFC 9457 problem document.
@@ -184,7 +185,10 @@ impl ResponseError for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         log::error!("store: {e}");
-        ApiError::new(ProblemType::StorageUnavailable, e.to_string())
+        match e {
+            StoreError::Full(_) => ApiError::new(ProblemType::InsufficientStorage, e.to_string()).retry_after(5),
+            _ => ApiError::new(ProblemType::StorageUnavailable, e.to_string()).retry_after(1),
+        }
     }
 }
 
@@ -300,6 +304,7 @@ impl From<Failed> for ApiError {
                 return ApiError::new(ProblemType::Unavailable, f.error.to_string()).retry_after(1)
             }
             AppendError::Storage(msg) => return ApiError::new(ProblemType::StorageUnavailable, msg).retry_after(1),
+            AppendError::Full(msg) => return ApiError::new(ProblemType::InsufficientStorage, msg).retry_after(5),
         };
         error.at(f.index)
     }

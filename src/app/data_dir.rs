@@ -61,6 +61,23 @@ pub struct Opened {
     pub created: Vec<PathBuf>,
 }
 
+/// What a data directory is opened with besides the ledger's settings.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    /// The checkpoint origin; fixed at first start (`None`: derived from the ledger key).
+    pub origin: Option<String>,
+    /// How a first start registers the bootstrap admin.
+    pub admin_key: AdminKey,
+    /// Free space below which appends are refused (507, `Retry-After`).
+    pub min_free_bytes: u64,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup { origin: None, admin_key: AdminKey::default(), min_free_bytes: crate::store::MIN_FREE_BYTES }
+    }
+}
+
 /// How a first start registers the bootstrap admin.
 #[derive(Debug, Clone, Default)]
 pub enum AdminKey {
@@ -77,16 +94,13 @@ pub enum AdminKey {
 /// Only a first start (an empty log) creates keys: once the log holds entries, `ledger.key` must
 /// be the key that signed them, and `admin.key` is never created again — the admin's key is the
 /// one the log registered, kept here or, better, off the server.
-pub async fn open(
-    dir: &Path,
-    config: LedgerConfig,
-    origin: Option<&str>,
-    admin: &AdminKey,
-) -> Result<Opened, StartError> {
+pub async fn open(dir: &Path, config: LedgerConfig, setup: &Setup) -> Result<Opened, StartError> {
+    let (origin, admin) = (setup.origin.as_deref(), &setup.admin_key);
     create_private_dir(dir)?;
     let data = DataDir { root: dir.to_owned() };
     let mut created = Vec::new();
     let sled = Arc::new(SledStore::open(&data.store())?);
+    sled.set_min_free_bytes(setup.min_free_bytes);
     let store: Arc<dyn LogStore> = sled.clone();
     let first_start = store.is_empty()?;
     if !first_start && !data.ledger_key().exists() {

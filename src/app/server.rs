@@ -19,10 +19,8 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Long reads (folds, walks, audits, evidence, proofs) answered at once, off the workers.
     pub read_slots: usize,
-    /// The checkpoint origin; fixed at first start (`None`: derived from the ledger key).
-    pub origin: Option<String>,
-    /// How a first start registers the bootstrap admin.
-    pub admin_key: super::data_dir::AdminKey,
+    /// The origin, the bootstrap admin and the disk reserve the data directory is opened with.
+    pub setup: super::data_dir::Setup,
 }
 
 impl Settings {
@@ -35,8 +33,7 @@ impl Settings {
             workers: None,
             // Half the cores: long reads never take the whole machine from appends.
             read_slots: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
-            origin: None,
-            admin_key: Default::default(),
+            setup: Default::default(),
         }
     }
 }
@@ -51,9 +48,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
-        let opened =
-            super::data_dir::open(&settings.data_dir, settings.ledger, settings.origin.as_deref(), &settings.admin_key)
-                .await?;
+        let opened = super::data_dir::open(&settings.data_dir, settings.ledger, &settings.setup).await?;
         let listener = TcpListener::bind(&settings.addr).map_err(StartError::io(Path::new(&settings.addr)))?;
         let port = listener.local_addr().map_err(StartError::io(Path::new(&settings.addr)))?.port();
         let state = web::Data::new(AppState {

@@ -45,6 +45,10 @@ enum Command {
         /// Milliseconds a refusal for a bad signature or an unknown key waits before it is sent.
         #[arg(long, default_value_t = 100)]
         unverified_refusal_delay_ms: u64,
+        /// MiB of the data directory's file system kept free: below it, appends are refused
+        /// (507 with Retry-After) and reads go on; 0 to keep none.
+        #[arg(long, default_value_t = 64)]
+        min_free_mb: u64,
         /// Checkpoint origin (the log's name), fixed at first start; default `lineage.local/<key hash>`.
         #[arg(long, env = "LINEAGE_ORIGIN")]
         origin: Option<String>,
@@ -301,6 +305,7 @@ pub fn run() {
             body_timeout_secs,
             buffered_body_mb,
             unverified_refusal_delay_ms,
+            min_free_mb,
             origin,
             admin_public_key,
             projection_cache_mb,
@@ -317,12 +322,13 @@ pub fn run() {
             settings.limits.body_timeout = std::time::Duration::from_secs(body_timeout_secs);
             settings.limits.buffered_body_bytes = buffered_body_mb << 20;
             settings.limits.unverified_refusal_delay = std::time::Duration::from_millis(unverified_refusal_delay_ms);
-            settings.origin = origin;
+            settings.setup.origin = origin;
+            settings.setup.min_free_bytes = min_free_mb << 20;
             if let Some(key) = admin_public_key {
                 let key = crate::domain::ids::PublicKeyBytes::parse(key.trim())
                     .and_then(|k| k.strict().map(|()| k).map_err(crate::domain::ids::ValueError::Invalid))
                     .unwrap_or_else(|e| fail(format!("--admin-public-key {e}")));
-                settings.admin_key = crate::app::data_dir::AdminKey::Public(Box::new(key));
+                settings.setup.admin_key = crate::app::data_dir::AdminKey::Public(Box::new(key));
             }
             settings.ledger.projection_cache_bytes = projection_cache_mb << 20;
             if let Some(slots) = read_slots {

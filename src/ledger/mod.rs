@@ -82,6 +82,9 @@ pub enum AppendError {
     ShuttingDown,
     #[error("{0}")]
     Storage(String),
+    /// The disk holding the store is full: nothing was written.
+    #[error("{0}")]
+    Full(String),
 }
 
 impl From<Rejection> for AppendError {

@@ -98,7 +98,15 @@ impl Persister {
             }
             Err(error) => {
                 log::error!("a commit failed: {error}");
-                fail_all(job.batch, || AppendError::Storage(error.to_string()));
+                let full = matches!(error, crate::store::StoreError::Full(_));
+                let message = error.to_string();
+                fail_all(job.batch, || {
+                    if full {
+                        AppendError::Full(message.clone())
+                    } else {
+                        AppendError::Storage(message.clone())
+                    }
+                });
                 false
             }
         }

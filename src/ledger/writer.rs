@@ -141,7 +141,19 @@ pub(super) fn spawn(
     std::thread::Builder::new()
         .name("lineage-writer".into())
         .spawn(move || {
-            Writer { store, state, published, config, signer, persister, persist, outcomes, in_flight: None }.run(rx)
+            Writer {
+                store,
+                state,
+                published,
+                config,
+                signer,
+                persister,
+                persist,
+                outcomes,
+                in_flight: None,
+                broken: None,
+            }
+            .run(rx)
         })
         .expect("the writer thread starts");
 }
@@ -162,6 +174,8 @@ struct Writer {
     outcomes: crossbeam_channel::Receiver<bool>,
     /// The commit the persister holds: its event ids and entries count as written while staging.
     in_flight: Option<InFlight>,
+    /// Why the state could not be read back after a failed write, while it cannot.
+    broken: Option<String>,
 }
 
 struct InFlight {
@@ -265,6 +279,20 @@ impl Writer {
         if !overlap {
             self.settle();
         }
+        // A full disk refuses the batch before anything is decided: nothing to undo.
+        if let Err(e) = self.store.room() {
+            let message = e.to_string();
+            fail_all(batch, || AppendError::Full(message.clone()));
+            return;
+        }
+        // The state could not be read back after a failed write: try again, and refuse
+        // meanwhile.
+        if let Some(reason) = self.broken.clone() {
+            if !self.reload() {
+                fail_all(batch, || AppendError::Storage(reason.clone()));
+                return;
+            }
+        }
         // Single events reach the writer unverified: all waiting ones are checked as one batch.
         self.published
             .verify_known(batch.iter_mut().flat_map(|r| r.items.iter_mut()).map(|s| (&s.opened, &mut s.signature)));
@@ -348,16 +376,21 @@ impl Writer {
         commit
     }
 
-    /// After a failed write the in-memory state may be ahead of the disk: read it back.
-    fn reload(&mut self) {
+    /// After a failed write the in-memory state may be ahead of the disk: read it back. When it
+    /// cannot be read, the writer refuses appends (reads go on) and tries again with the next
+    /// batch. Returns whether the state was read.
+    fn reload(&mut self) -> bool {
         match WriterState::load(self.store.as_ref(), self.state.genesis.clone(), &self.signer.verifier()) {
             Ok((state, next)) => {
                 self.published.reset(state.checkpoint.clone(), next);
                 self.state = state;
+                self.broken = None;
+                true
             }
             Err(e) => {
-                log::error!("cannot reload the log after a failed write: {e}; stopping the writer");
-                std::process::abort();
+                log::error!("cannot read the log back after a failed write: {e}; appends are refused until it can");
+                self.broken = Some(format!("the log could not be read back after a failed write: {e}"));
+                false
             }
         }
     }

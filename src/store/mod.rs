@@ -18,7 +18,7 @@ mod memory;
 mod sled;
 
 pub use memory::MemoryStore;
-pub use sled::{SledStore, SEGMENT_SIZE};
+pub use sled::{SledStore, MIN_FREE_BYTES, SEGMENT_SIZE};
 
 use crate::crypto::merkle::{Hash, NodeId};
 use crate::domain::EventId;
@@ -43,6 +43,22 @@ pub enum StoreError {
     Io(String),
     #[error("stored entry {sequence} is unreadable: {reason}")]
     Corrupt { sequence: u64, reason: String },
+    /// The file system holding the store is (nearly) full: nothing was written.
+    #[error("the disk holding the store is full: {0}")]
+    Full(String),
+}
+
+impl StoreError {
+    /// An I/O failure, told apart as a full disk (ENOSPC, EDQUOT) when that is what it is.
+    pub fn of_io(error: &std::io::Error, what: impl std::fmt::Display) -> StoreError {
+        let full = matches!(error.raw_os_error(), Some(code) if code == libc::ENOSPC || code == libc::EDQUOT)
+            || matches!(error.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded);
+        if full {
+            StoreError::Full(format!("{what}: {error}"))
+        } else {
+            StoreError::Io(format!("{what}: {error}"))
+        }
+    }
 }
 
 /// A bearer token's grant, stored under the SHA-256 of the token.
@@ -125,6 +141,12 @@ pub trait LogStore: Send + Sync + 'static {
     fn release_cache(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Whether there is room for the next commit; [`StoreError::Full`] when the store's file
+    /// system has less free space than it keeps in reserve. Asked before a commit is decided,
+    /// so that a full disk refuses appends without writing or deciding anything.
+    fn room(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Where read tokens' grants live, by the SHA-256 of the token. `put_token` returns once the
@@ -160,14 +182,21 @@ pub fn read_whole_log<E: From<StoreError>>(
     store: &dyn LogStore,
     mut f: impl FnMut(&Entry) -> Result<(), E>,
 ) -> Result<(), E> {
+    // Letting go of the cache needs writes (the journal's commits go to sled first): on a full
+    // disk it fails, and the whole log is read all the same, cached.
+    let release = || {
+        if let Err(e) = store.release_cache() {
+            log::warn!("the store keeps what this read cached: {e}");
+        }
+    };
     for_each_entry(store, 0, |entry| -> Result<(), E> {
         f(entry)?;
         if entry.sequence % RELEASE_EVERY == RELEASE_EVERY - 1 {
-            store.release_cache()?;
+            release();
         }
         Ok(())
     })?;
-    store.release_cache()?;
+    release();
     Ok(())
 }
 

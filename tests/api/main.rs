@@ -5,6 +5,7 @@ mod append;
 mod authorization;
 mod contract;
 mod crash;
+mod disk_full;
 mod hardening;
 mod helpers;
 mod operations;

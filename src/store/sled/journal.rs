@@ -165,8 +165,11 @@ impl Written<'_> {
     }
 }
 
-fn io(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Io(format!("journal: {e}"))
+fn io(e: impl std::fmt::Display + 'static) -> StoreError {
+    match (&e as &dyn std::any::Any).downcast_ref::<std::io::Error>() {
+        Some(error) => StoreError::of_io(error, "journal"),
+        None => StoreError::Io(format!("journal: {e}")),
+    }
 }
 
 impl Journal {
@@ -251,6 +254,25 @@ impl Journal {
         cursor.generation = generation;
         cursor.end = RECORDS_AT;
         Ok(())
+    }
+
+    /// The records of the current generation, read from the file again: what a store that
+    /// could not make sled durable gives sled again after reopening it.
+    pub fn records(&self) -> Result<Vec<Record>, StoreError> {
+        let cursor = self.cursor()?;
+        let mut records = Vec::new();
+        let mut at = RECORDS_AT;
+        while at < cursor.end {
+            let Some((record, next)) = Record::read(&self.file, at, cursor.generation) else {
+                return Err(io(format!(
+                    "the record at {at} of a journal that holds records up to {} is unreadable",
+                    cursor.end
+                )));
+            };
+            records.push(record);
+            at = next;
+        }
+        Ok(records)
     }
 
     /// Whether a record has been written since the journal was last emptied.

@@ -16,8 +16,17 @@ use super::super::{Commit, StoreError};
 use crate::crypto::merkle::NodeId;
 use crate::log::Entry;
 
-pub(super) fn io(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Io(e.to_string())
+/// A failure of sled or of the file system as a store error: a full disk is told apart.
+pub(super) fn io(e: impl std::fmt::Display + 'static) -> StoreError {
+    let any = &e as &dyn std::any::Any;
+    let os = any.downcast_ref::<std::io::Error>().or_else(|| match any.downcast_ref::<sled::Error>() {
+        Some(sled::Error::Io(inner)) => Some(inner),
+        _ => None,
+    });
+    match os {
+        Some(error) => StoreError::of_io(error, "sled"),
+        None => StoreError::Io(e.to_string()),
+    }
 }
 
 pub(super) fn seq_key(prefix: u8, sequence: u64) -> [u8; 9] {

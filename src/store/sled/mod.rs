@@ -108,6 +108,66 @@ pub struct SledStore {
     journal: Journal,
     /// Commits the journal has made durable that sled has not been given yet.
     staged: StagedCommits,
+    /// Free space below which appends are refused ([`LogStore::room`]).
+    min_free_bytes: std::sync::atomic::AtomicU64,
+    /// Room kept for sled to recover in after a write fails on a full disk.
+    reserve: Reserve,
+    /// Set when sled could not take or sync a commit (a full disk, an I/O error): sled then
+    /// holds an error of its own for good, and a sync that seems to succeed later may have lost
+    /// the pages the failed one dropped. The next append reopens sled and gives it the journal
+    /// again before anything else ([`SledStore::recover`]).
+    poisoned: std::sync::atomic::AtomicBool,
+}
+
+/// Free space kept in reserve by default: the journal may grow to 32 MiB, and sled writes log
+/// segments of 2 MiB.
+pub const MIN_FREE_BYTES: u64 = 64 << 20;
+
+/// Free space a recovery from a failed write waits for: sled's reopening and the journal given
+/// to it again.
+const RECOVERY_ROOM: u64 = 40 << 20;
+
+/// A file of [`RESERVE_BYTES`] beside sled's, given up when a write fails on a full disk, so that
+/// sled can be reopened (its recovery writes) and reads go on.
+struct Reserve {
+    path: std::path::PathBuf,
+}
+
+/// The room [`Reserve`] keeps.
+const RESERVE_BYTES: usize = 8 << 20;
+
+impl Reserve {
+    /// Takes the room, when the file system has it; quietly does without otherwise.
+    fn take(&self) {
+        if std::fs::metadata(&self.path).is_ok_and(|m| m.len() == RESERVE_BYTES as u64) {
+            return;
+        }
+        let written =
+            std::fs::write(&self.path, vec![0u8; RESERVE_BYTES]).and_then(|_| File::open(&self.path)?.sync_all());
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&self.path);
+            log::warn!(
+                "no room for the store's reserve ({e}): a write that fills the disk may stop reads until there is room"
+            );
+        }
+    }
+
+    fn release(&self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// The bytes an unprivileged writer may still use on the file system holding `dir`.
+fn free_bytes(dir: &Path) -> Result<u64, StoreError> {
+    use std::os::unix::ffi::OsStrExt as _;
+    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(io)?;
+    // SAFETY: statvfs(3) fills the struct it is given for a NUL-terminated path; both live
+    // across the call.
+    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
+        return Err(StoreError::of_io(&std::io::Error::last_os_error(), "statvfs"));
+    }
+    Ok(stat.f_bavail as u64 * stat.f_frsize as u64)
 }
 
 fn batch_of(record: Record) -> sled::Batch {
@@ -128,7 +188,7 @@ fn batch_of(record: Record) -> sled::Batch {
 /// crashed before the journal was emptied — sled's checkpoint is the one of that longer log
 /// (written in the same atomic batch as its entries), and the journal's older one must not
 /// replace it.
-fn replay(log: &sled::Tree, records: Vec<Record>) -> Result<(), StoreError> {
+fn replay(log: &sled::Tree, records: Vec<Record>, all: bool) -> Result<(), StoreError> {
     let (Some(first), Some(last)) = (records.first(), records.last()) else { return Ok(()) };
     // What came before the journal's first commit was made durable before it was written.
     let len = log_len(log)?;
@@ -154,7 +214,7 @@ fn replay(log: &sled::Tree, records: Vec<Record>) -> Result<(), StoreError> {
             if sled_is_longer && key == layout::CHECKPOINT_KEY {
                 continue;
             }
-            if log.get(&key).map_err(io)?.as_deref() != Some(&value[..]) {
+            if all || log.get(&key).map_err(io)?.as_deref() != Some(&value[..]) {
                 log.insert(key, value).map_err(io)?;
             }
         }
@@ -174,7 +234,7 @@ impl SledStore {
         }
         let file = File::open(dir.join("db")).map_err(io)?;
         let (journal, records) = Journal::open(dir)?;
-        replay(&database.log, records)?;
+        replay(&database.log, records, false)?;
         let store = SledStore {
             dir: dir.to_owned(),
             database: std::sync::RwLock::new(Some(database)),
@@ -184,7 +244,11 @@ impl SledStore {
             acknowledged: AcknowledgedRecord::open(dir)?,
             journal,
             staged: StagedCommits::default(),
+            min_free_bytes: MIN_FREE_BYTES.into(),
+            poisoned: false.into(),
+            reserve: Reserve { path: dir.join("reserve") },
         };
+        store.reserve.take();
         store.sync_and_empty_journal(&*store.database()?)?;
         store.load_indexes()?;
         // The directory entry of a new database file must be durable too.
@@ -192,7 +256,104 @@ impl SledStore {
         Ok(store)
     }
 
+    /// Sets the free space below which appends are refused.
+    pub fn set_min_free_bytes(&self, bytes: u64) {
+        self.min_free_bytes.store(bytes, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Notes that sled failed to take or sync what it was given: see `poisoned`.
+    fn poison_on_err<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if result.is_err() {
+            self.poisoned.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        result
+    }
+
+    /// After sled failed a write it holds the error for good, reads included: it is reopened at
+    /// once, from its files alone, and every journaled commit is staged in memory again (those
+    /// sled took but never wrote are read from there). Nothing is written, so this works on a
+    /// full disk; sled is given the journal once there is room ([`SledStore::recover`]).
+    fn reopen_for_reads(&self) -> Result<(), StoreError> {
+        let mut database = self.database.write().map_err(|_| io("database lock poisoned"))?;
+        drop(database.take());
+        // sled's recovery of the log it failed to write needs room of its own: the reserve kept
+        // for it is given up now, and taken again once the store is writable.
+        self.reserve.release();
+        let reopened = Database::open(&self.dir)?;
+        self.staged.clear()?;
+        for record in self.journal.records()? {
+            self.staged.stage(record.pairs)?;
+        }
+        *database = Some(reopened);
+        log::warn!("the store was reopened after a failed write; appends wait for room to write again");
+        Ok(())
+    }
+
+    /// Gives sled every journaled commit again (all of them are staged since the failure), syncs
+    /// it and empties the journal: after a failure, nothing sled said it had is trusted until it
+    /// has been written again and synced.
+    fn recover(&self) -> Result<(), StoreError> {
+        // Applying and syncing write: on a disk still full they would fail halfway.
+        let free = free_bytes(&self.dir)?;
+        if free < RECOVERY_ROOM {
+            return Err(StoreError::Full(format!(
+                "{} has {free} bytes free; the store needs {RECOVERY_ROOM} to recover from a failed write",
+                self.dir.display()
+            )));
+        }
+        let database = self.database()?;
+        if !self.poisoned.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(());
+        }
+        let staged = self.staged.snapshot()?;
+        database.log.apply_batch(staged.batch()).map_err(io)?;
+        self.sync(&database)?;
+        self.journal.empty()?;
+        self.staged.clear()?;
+        self.poisoned.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.reserve.take();
+        log::warn!("the store is writable again");
+        Ok(())
+    }
+
+    /// After a write that failed, sled is reopened for reads (see `reopen_for_reads`). A full
+    /// disk counts as sled's failure even when the journal met it first: sled writes its
+    /// buffers in the background and will meet it next.
+    fn after_failure<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if matches!(result, Err(StoreError::Full(_))) {
+            self.poisoned.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        if result.is_err() && self.poisoned.load(std::sync::atomic::Ordering::SeqCst) {
+            if let Err(e) = self.reopen_for_reads() {
+                log::error!("the store could not be reopened after a failed write: {e}");
+            }
+        }
+        result
+    }
+
+    /// The open database. One that could not be reopened (after `release_cache`, or a recovery
+    /// on a disk still full) is opened again here, so that reads come back as soon as it can be.
     fn database(&self) -> Result<Opened<'_>, StoreError> {
+        let guard = self.database.read().map_err(|_| io("database lock poisoned"))?;
+        if guard.is_some() {
+            return Ok(Opened(guard));
+        }
+        drop(guard);
+        {
+            let mut database = self.database.write().map_err(|_| io("database lock poisoned"))?;
+            if database.is_none() {
+                let reopened = Database::open(&self.dir)
+                    .map_err(|e| io(format!("{} could not be reopened: {e}", self.dir.display())))?;
+                // What sled held before is not trusted: the journal is read from memory, and goes
+                // to sled again before anything else.
+                self.poisoned.store(true, std::sync::atomic::Ordering::SeqCst);
+                self.staged.clear()?;
+                for record in self.journal.records()? {
+                    self.staged.stage(record.pairs)?;
+                }
+                *database = Some(reopened);
+            }
+        }
         let guard = self.database.read().map_err(|_| io("database lock poisoned"))?;
         if guard.is_none() {
             return Err(io(format!("{} could not be reopened", self.dir.display())));
@@ -270,8 +431,11 @@ impl SledStore {
     /// Makes sled hold every journaled commit durably, and then the journal's records needless:
     /// the order is what lets a crash between the two replay records sled holds already.
     fn sync_and_empty_journal(&self, database: &Database) -> Result<(), StoreError> {
-        self.apply_staged(database)?;
-        self.sync(database)?;
+        if self.poisoned.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(io("the store failed a write and must be reopened before it syncs again"));
+        }
+        self.poison_on_err(self.apply_staged(database))?;
+        self.poison_on_err(self.sync(database))?;
         failpoint::hit("sled-synced");
         self.journal.empty()
     }
@@ -308,8 +472,9 @@ impl SledStore {
     }
 }
 
-impl LogStore for SledStore {
-    fn append(&self, commit: &Commit) -> Result<(), StoreError> {
+impl SledStore {
+    /// Writes one commit (see the module's notes on durability).
+    fn append_commit(&self, commit: &Commit) -> Result<(), StoreError> {
         let entries = &commit.entries;
         // One hold of the database for the whole append: it cannot be reopened halfway.
         let database = self.database()?;
@@ -326,15 +491,15 @@ impl LogStore for SledStore {
             // Atomic through sled's batch, durable through its sync, which makes the journal's
             // commits durable too: a replay must not write older values over this one's. The
             // staged commits go to sled first.
-            self.apply_staged(&database)?;
-            database.log.apply_batch(batch_of(record)).map_err(io)?;
+            self.poison_on_err(self.apply_staged(&database))?;
+            self.poison_on_err(database.log.apply_batch(batch_of(record)).map_err(io))?;
             failpoint::hit("large-applied");
             self.sync_and_empty_journal(&database)?;
         } else {
             // Applied before this commit is journaled, so that a failure fails this commit alone:
             // the staged ones are durable and stay readable from memory.
             if self.staged.now()?.bytes >= STAGED_BYTES {
-                self.apply_staged(&database)?;
+                self.poison_on_err(self.apply_staged(&database))?;
             }
             let written = match self.journal.write(&record)? {
                 Some(written) => written,
@@ -360,6 +525,16 @@ impl LogStore for SledStore {
             failpoint::hit("acknowledged");
         }
         Ok(())
+    }
+}
+
+impl LogStore for SledStore {
+    fn append(&self, commit: &Commit) -> Result<(), StoreError> {
+        if self.poisoned.load(std::sync::atomic::Ordering::SeqCst) {
+            self.room()?;
+            self.after_failure(self.recover())?;
+        }
+        self.after_failure(self.append_commit(commit))
     }
 
     fn len(&self) -> Result<u64, StoreError> {
@@ -449,6 +624,21 @@ impl LogStore for SledStore {
         self.indexes.asset_sequences(project, asset, |sequence| self.found(sequence))
     }
 
+    fn room(&self) -> Result<(), StoreError> {
+        let wanted = self.min_free_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        if wanted == 0 {
+            return Ok(());
+        }
+        let free = free_bytes(&self.dir)?;
+        if free < wanted {
+            return Err(StoreError::Full(format!(
+                "{} has {free} bytes free; appends wait until {wanted} are",
+                self.dir.display()
+            )));
+        }
+        Ok(())
+    }
+
     /// Reopens the database (see the module's notes on sled's LRU). Every other operation holds
     /// the database for its whole length, so the reopening waits for those under way, and
     /// those that come meanwhile wait for it.
@@ -468,9 +658,12 @@ impl LogStore for SledStore {
 
 impl TokenStore for SledStore {
     fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
-        let database = self.database()?;
-        database.tokens.insert(hash, record.encode()).map_err(io)?;
-        self.sync(&database)
+        let written = (|| {
+            let database = self.database()?;
+            self.poison_on_err(database.tokens.insert(hash, record.encode()).map_err(io))?;
+            self.poison_on_err(self.sync(&database))
+        })();
+        self.after_failure(written)
     }
 
     fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError> {
