@@ -179,7 +179,7 @@ fn acknowledged_events_survive_sigkill() {
         // Every other cycle the kill lands 0-30 ms after a batch too large for the journal is
         // sent; the others at a random moment of the load.
         let after_large = cycle % 2 == 1;
-        let kill_after = Duration::from_millis(if after_large { rng.next() % 30 } else { 100 + rng.next() % 500 });
+        let kill_after = Duration::from_millis(if after_large { rng.next() % 150 } else { 100 + rng.next() % 500 });
         std::thread::scope(|s| {
             s.spawn(|| workload(&app, &book, &producers, &projects, cycle, &stop));
             if after_large {
