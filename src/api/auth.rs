@@ -2,6 +2,9 @@
 
 use super::problem::{ApiError, ProblemType};
 use super::state::AppState;
+use crate::domain::state::ActorState;
+use crate::domain::{ActorId, ProjectId};
+use crate::ledger::Ledger;
 use crate::store::TokenRecord;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
@@ -37,23 +40,72 @@ impl Reader {
     fn forbidden(detail: String) -> ApiError {
         ApiError::new(ProblemType::Forbidden, detail)
     }
-    pub fn project(&self, project: &str) -> Result<(), ApiError> {
-        match &self.0.projects {
-            Some(list) if !list.iter().any(|p| p == project) => {
-                Err(Self::forbidden(format!("the token `{}` may not read project `{project}`", self.0.name)))
+
+    /// The organisation the token is scoped to, if it is.
+    pub fn organization(&self) -> Option<&str> {
+        self.0.organization.as_deref()
+    }
+
+    /// Whether the token is limited to some projects (listed, or an organisation's).
+    pub fn is_scoped(&self) -> bool {
+        self.0.projects.is_some() || self.0.organization.is_some()
+    }
+
+    /// Whether the token may read a project: every project, a listed one, or one of its
+    /// organisation's — made for it as client, or with a member of it — as the durable log
+    /// says now.
+    pub fn may_read(&self, ledger: &Ledger, project: &str) -> bool {
+        if let Some(list) = &self.0.projects {
+            return list.iter().any(|p| p == project);
+        }
+        let Some(organization) = &self.0.organization else { return true };
+        let Ok(id) = ProjectId::parse(project) else { return false };
+        let directory = ledger.directory();
+        let Some(governance) = directory.get(&id) else { return false };
+        if governance.client.as_ref().is_some_and(|c| c.as_str() == organization) {
+            return true;
+        }
+        ledger.with_system(|system| {
+            governance.members.keys().any(|actor| {
+                system.actor(actor).and_then(|a| a.organization.as_ref()).is_some_and(|o| o.as_str() == organization)
+            })
+        })
+    }
+
+    /// Whether an actor is among what a scoped token sees: of its organisation, or a member of a
+    /// project it may read.
+    pub fn may_see_actor(&self, ledger: &Ledger, actor: &ActorId, state: &ActorState) -> bool {
+        if !self.is_scoped() {
+            return true;
+        }
+        if let (Some(org), Some(own)) = (&self.0.organization, &state.organization) {
+            if own.as_str() == org {
+                return true;
             }
-            _ => Ok(()),
+        }
+        let directory = ledger.directory();
+        directory.iter().any(|(project, g)| g.members.contains_key(actor) && self.may_read(ledger, project.as_str()))
+    }
+
+    pub fn project(&self, ledger: &Ledger, project: &str) -> Result<(), ApiError> {
+        if self.may_read(ledger, project) {
+            Ok(())
+        } else {
+            Err(Self::forbidden(format!("the token `{}` may not read project `{project}`", self.0.name)))
         }
     }
+
     pub fn everything(&self) -> Result<(), ApiError> {
-        match self.0.projects {
-            Some(_) => Err(Self::forbidden(format!(
-                "the token `{}` is scoped to listed projects; this endpoint needs a token for every project",
+        if self.is_scoped() {
+            Err(Self::forbidden(format!(
+                "the token `{}` is scoped to some projects; this endpoint needs a token for every project",
                 self.0.name
-            ))),
-            None => Ok(()),
+            )))
+        } else {
+            Ok(())
         }
     }
+
     pub fn admin(&self) -> Result<(), ApiError> {
         if self.0.admin {
             Ok(())

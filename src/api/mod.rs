@@ -25,7 +25,7 @@ use problem::{ApiError, ProblemType};
 
 /// Registers every route on an actix app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use routes::{actors::*, append::*, health::*, projections::*, read::*, transparency::*};
+    use routes::{actors::*, append::*, governance::*, health::*, projections::*, read::*, transparency::*};
     let openapi = openapi::document();
     cfg.app_data(
         web::PathConfig::default().error_handler(|e, _| ApiError::new(ProblemType::InvalidPath, e.to_string()).into()),
@@ -56,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/head").route(web::get().to(head)))
             .service(resource("/actors").route(web::get().to(actors)))
             .service(resource("/actors/{actor_id}").route(web::get().to(actor)))
+            .service(resource("/organizations").route(web::get().to(organizations)))
             .service(resource("/tokens").route(web::post().to(issue_token)).route(web::get().to(list_tokens)))
             .service(resource("/tokens/{id}").route(web::delete().to(revoke_token)))
             .service(resource("/checkpoint").route(web::get().to(checkpoint)))
@@ -67,7 +68,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/projects/{project}/assets/{asset}/provenance").route(web::get().to(provenance)))
             .service(resource("/projects/{project}/assets/{asset}/audit").route(web::get().to(audit)))
             .service(resource("/projects/{project}/status").route(web::get().to(status)))
-            .service(resource("/projects/{project}/history").route(web::get().to(history))),
+            .service(resource("/projects/{project}/history").route(web::get().to(history)))
+            .service(resource("/projects/{project}/governance").route(web::get().to(governance)))
+            .service(resource("/projects/{project}/assets/{asset}/readiness").route(web::get().to(readiness))),
     );
 }
 

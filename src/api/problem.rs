@@ -56,7 +56,9 @@ problem_types! {
     RevokedKey = "revoked-key", FORBIDDEN, "The key was revoked (also: revoking a key twice).";
     KeyNotActors = "key-not-actors", FORBIDDEN, "The key belongs to another actor than the payload's `actor`.";
     LedgerKeyReserved = "ledger-key-reserved", FORBIDDEN, "The ledger's own key signs only the genesis entry; every other event needs an actor's key.";
-    RoleNotAllowed = "role-not-allowed", FORBIDDEN, "The actor's role may not sign this kind (docs/roles.md).";
+    RoleNotAllowed = "role-not-allowed", FORBIDDEN, "The actor's role may not sign this kind: in a governed project its project role, elsewhere its registered role (docs/roles.md).";
+    NotAMember = "not-a-member", FORBIDDEN, "The actor is not a member of the project, or the project does not exist: the answer is the same, and comes before any check that looks at the project.";
+    RetractionNotAllowed = "retraction-not-allowed", FORBIDDEN, "A governed project's creation, membership, policy and retractions are never retracted; a QC review, approval or creative director's selection only by its author.";
     NotFound = "not-found", NOT_FOUND, "No such entry, event, project, actor or route.";
     MethodNotAllowed = "method-not-allowed", METHOD_NOT_ALLOWED, "The route exists but not with this method.";
     BodyTimeout = "body-timeout", REQUEST_TIMEOUT, "The request body did not arrive within the body deadline (30 s by default).";
@@ -78,6 +80,8 @@ problem_types! {
     UnknownReference = "unknown-reference", UNPROCESSABLE_ENTITY, "A referenced asset, prompt, model version, pipeline, brief, reference or event does not exist in the same project; `field` names the reference.";
     DigestMismatch = "digest-mismatch", UNPROCESSABLE_ENTITY, "A review or approval names a digest that is not the asset's.";
     TreeSizeOutOfRange = "tree-size-out-of-range", UNPROCESSABLE_ENTITY, "A proof was asked for a tree size the log has not reached, or that does not contain the entry.";
+    PolicyNotStricter = "policy-not-stricter", UNPROCESSABLE_ENTITY, "A policy amendment asks for nothing new, or for less than the policy requires: a policy is only made stricter; `field` names the rule.";
+    UnknownOrganization = "unknown-organization", UNPROCESSABLE_ENTITY, "The event names an organisation that is not registered.";
     PolicyViolation = "policy-violation", UNPROCESSABLE_ENTITY, "The project's workflow policy refuses the approval or delivery; `detail` names the rule and the missing evidence (docs/policies.md).";
     AsOfOutOfRange = "as-of-out-of-range", UNPROCESSABLE_ENTITY, "`as_of` names a sequence beyond the head of the log or a time in the future.";
     AlreadyRetracted = "already-retracted", UNPROCESSABLE_ENTITY, "The retracted event was already retracted.";
@@ -111,6 +115,9 @@ pub struct Problem {
     /// For version conflicts: the stream's actual version.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<u64>,
+    /// For policy violations: the rule that refused (docs/policies.md).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +147,7 @@ impl ApiError {
                 index: None,
                 expected: None,
                 actual: None,
+                rule: None,
             }),
             retry_after: None,
         }
@@ -265,7 +273,11 @@ fn refusal_field(r: &Refusal) -> Option<String> {
         Refusal::UnknownReference { field, .. }
         | Refusal::DuplicateId { field, .. }
         | Refusal::DigestMismatch { field, .. }
-        | Refusal::Invalid { field, .. } => Some(format!("payload.{field}")),
+        | Refusal::Invalid { field, .. }
+        | Refusal::PolicyNotStricter { field, .. }
+        | Refusal::UnknownOrganization { field, .. } => Some(format!("payload.{field}")),
+        Refusal::NotAMember { .. } => Some("payload.project".into()),
+        Refusal::RetractionNotAllowed { .. } => Some("payload.body.event_id".into()),
         Refusal::UnknownKey { .. } | Refusal::RevokedKey { .. } => Some("signatures[0].keyid".into()),
         Refusal::KeyNotActors { .. } => Some("payload.actor".into()),
         Refusal::LedgerKeyReserved { .. } => Some("signatures[0].keyid".into()),
@@ -281,7 +293,10 @@ impl From<Failed> for ApiError {
     fn from(f: Failed) -> Self {
         let error = match f.error {
             AppendError::Refused(r) => {
-                let error = ApiError::new(refusal_kind(&r), r.to_string());
+                let mut error = ApiError::new(refusal_kind(&r), r.to_string());
+                if let Refusal::Policy { rule, .. } = &r {
+                    error.problem.rule = Some((*rule).to_owned());
+                }
                 match refusal_field(&r) {
                     Some(field) => error.field(field),
                     None => error,
@@ -353,6 +368,13 @@ mod tests {
             Refusal::UnknownActor { actor: actor.clone() },
             Refusal::ActorExists { actor },
             Refusal::Policy { rule: "r", missing: "m".into() },
+            Refusal::NotAMember { actor: ActorId::parse("a").unwrap(), project: ProjectId::parse("p").unwrap() },
+            Refusal::RetractionNotAllowed { event: EventId::parse("e").unwrap(), why: "w" },
+            Refusal::PolicyNotStricter { field: "f".into(), reason: "r".into() },
+            Refusal::UnknownOrganization {
+                field: "f".into(),
+                organization: crate::domain::OrganizationId::parse("o").unwrap(),
+            },
         ];
         for refusal in refusals {
             assert_eq!(refusal_kind(&refusal).slug(), refusal.slug(), "{refusal:?}");

@@ -17,6 +17,16 @@ pub struct Tokens {
 /// The name the token written to `DATA/admin.token` at first start carries.
 pub const BOOTSTRAP_ADMIN: &str = "bootstrap admin";
 
+/// What a token may read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadScope {
+    Everything,
+    /// These projects only.
+    Projects(Vec<String>),
+    /// The projects of an organisation: those made for it and those it has members in.
+    Organization(String),
+}
+
 /// A token as issued: the secret is shown once and never stored.
 pub struct Issued {
     pub token: String,
@@ -60,10 +70,15 @@ impl Tokens {
     pub fn issue(
         &self,
         name: &str,
-        projects: Option<Vec<String>>,
+        scope: ReadScope,
         admin: bool,
         expires_at_us: Option<i64>,
     ) -> Result<Issued, StoreError> {
+        let (projects, organization) = match scope {
+            ReadScope::Everything => (None, None),
+            ReadScope::Projects(list) => (Some(list), None),
+            ReadScope::Organization(org) => (None, Some(org)),
+        };
         let mut secret = [0u8; 32];
         rand_core::OsRng.fill_bytes(&mut secret);
         let token = format!("lin_{}", hex::encode(secret));
@@ -74,6 +89,7 @@ impl Tokens {
             created_at_us: chrono::Utc::now().timestamp_micros(),
             expires_at_us,
             revoked_at_us: None,
+            organization,
         };
         let digest = hash(&token);
         self.store.put_token(digest, &record)?;
@@ -141,9 +157,10 @@ mod tests {
     fn a_token_lets_in_until_it_expires_or_is_revoked() {
         let tokens = Tokens::load(Arc::new(MemoryStore::new())).unwrap();
         let now = chrono::Utc::now().timestamp_micros();
-        let lasting = tokens.issue("lasting", None, false, None).unwrap();
-        let expired = tokens.issue("expired", None, false, Some(now - 1)).unwrap();
-        let revoked = tokens.issue("revoked", Some(vec!["p".into()]), false, Some(now + 60_000_000)).unwrap();
+        let lasting = tokens.issue("lasting", ReadScope::Everything, false, None).unwrap();
+        let expired = tokens.issue("expired", ReadScope::Everything, false, Some(now - 1)).unwrap();
+        let revoked =
+            tokens.issue("revoked", ReadScope::Projects(vec!["p".into()]), false, Some(now + 60_000_000)).unwrap();
         assert_eq!(tokens.check(&lasting.token).map(|r| r.name), Ok("lasting".into()));
         assert_eq!(tokens.check(&expired.token), Err(Refused::Expired));
         assert!(tokens.check(&revoked.token).is_ok());
@@ -162,8 +179,8 @@ mod tests {
     #[test]
     fn the_bootstrap_admin_tokens_are_revoked_together() {
         let tokens = Tokens::load(Arc::new(MemoryStore::new())).unwrap();
-        let first = tokens.issue(BOOTSTRAP_ADMIN, None, true, None).unwrap();
-        let reader = tokens.issue("reader", None, false, None).unwrap();
+        let first = tokens.issue(BOOTSTRAP_ADMIN, ReadScope::Everything, true, None).unwrap();
+        let reader = tokens.issue("reader", ReadScope::Everything, false, None).unwrap();
         assert_eq!(tokens.revoke_bootstrap().unwrap(), 1);
         assert_eq!(tokens.check(&first.token), Err(Refused::Revoked));
         assert!(tokens.check(&reader.token).is_ok());

@@ -151,13 +151,30 @@ pub struct KeyView {
 pub struct ActorView {
     pub actor_id: String,
     pub display_name: String,
+    /// The role it was registered with (in a governed project, its project role decides).
     pub role: String,
+    /// Absent for the bootstrap admin and actors registered before organisations.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
     pub keys: Vec<KeyView>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct ActorList {
     pub actors: Vec<ActorView>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrganizationView {
+    pub organization_id: String,
+    pub display_name: String,
+    /// `agency`, `client` or `vendor`.
+    pub kind: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OrganizationList {
+    pub organizations: Vec<OrganizationView>,
 }
 
 /// A request for a read token.
@@ -169,6 +186,10 @@ pub struct TokenRequest {
     /// Projects the token may read; absent for every project.
     #[serde(default)]
     pub projects: Option<Vec<String>>,
+    /// Instead of `projects`: the projects of this organisation (made for it as client, or with
+    /// a member of it), as membership changes.
+    #[serde(default)]
+    pub organization: Option<String>,
     /// Days until it expires, 1 to 3650 (default 90).
     #[serde(default)]
     pub expires_in_days: Option<u32>,
@@ -182,6 +203,7 @@ pub struct IssuedToken {
     pub id: String,
     pub name: String,
     pub projects: Option<Vec<String>>,
+    pub organization: Option<String>,
     /// RFC 3339; absent when it does not expire.
     pub expires_at: Option<String>,
 }
@@ -192,6 +214,7 @@ pub struct TokenView {
     pub id: String,
     pub name: String,
     pub projects: Option<Vec<String>>,
+    pub organization: Option<String>,
     pub admin: bool,
     pub created_at: String,
     pub expires_at: Option<String>,
@@ -214,6 +237,7 @@ impl TokenView {
             id,
             name: record.name.clone(),
             projects: record.projects.clone(),
+            organization: record.organization.clone(),
             admin: record.admin,
             created_at: rfc3339(record.created_at_us),
             expires_at: record.expires_at_us.map(rfc3339),

@@ -126,7 +126,7 @@ pub async fn open(dir: &Path, config: LedgerConfig, setup: &Setup) -> Result<Ope
     if !token_path.exists() {
         // The token the file held, if it ever did, stops working with the file gone.
         tokens.revoke_bootstrap()?;
-        let issued = tokens.issue(BOOTSTRAP_ADMIN, None, true, None)?;
+        let issued = tokens.issue(BOOTSTRAP_ADMIN, crate::api::tokens::ReadScope::Everything, true, None)?;
         write_private(&token_path, format!("{}\n", issued.token).as_bytes()).map_err(StartError::io(&token_path))?;
         created.push(token_path);
     }
@@ -205,7 +205,7 @@ async fn append_genesis(ledger: &Ledger, ledger_key: &KeyFile, admin: &PublicKey
     let payload = genesis::genesis_payload(admin, chrono::Utc::now());
     let bytes = serde_json::to_vec(&payload).expect("json serializes");
     let envelope = Envelope::sign(&bytes, LEDGER_KEY_ID, &ledger_key.key);
-    let subs = ledger.prepare(vec![envelope.to_json()]).map_err(|(_, e)| StartError::Genesis(e.to_string()))?;
+    let subs = ledger.prepare_genesis(envelope.to_json()).map_err(|(_, e)| StartError::Genesis(e.to_string()))?;
     ledger.append(subs).await.map_err(|f| StartError::Genesis(f.error.to_string()))?;
     Ok(())
 }

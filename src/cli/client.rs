@@ -135,13 +135,15 @@ impl Signer {
         format!("{}-{}", self.prefix, self.counter.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// The payload JSON for an event, with a fresh event id.
+    /// The payload JSON for an event, with a fresh event id, at the kind's current schema
+    /// version (1 for a kind the catalogue does not know).
     pub fn payload(&self, project: &str, kind: &str, body: Value) -> Value {
+        let version = crate::domain::Kind::parse(kind).map_or(1, |k| k.current_version());
         json!({
             "event_id": self.next_event_id(),
             "project": project,
             "kind": kind,
-            "schema_version": 1,
+            "schema_version": version,
             "actor": self.key.actor,
             "occurred_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "body": body,

@@ -19,7 +19,7 @@ pub struct DemoSummary {
     pub project: String,
     /// Events appended to the project stream.
     pub project_events: usize,
-    /// Events appended to the system stream (actors, keys).
+    /// Events appended to the system stream (organisations, actors, keys).
     pub system_events: usize,
     /// The delivered variants' asset ids.
     pub deliveries: Vec<String>,
@@ -57,23 +57,41 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
     let admin = Signer::new(admin);
     // Actor ids carry a per-run suffix: each run registers a fresh crew with fresh keys.
     let run_id = &crate::cli::client::digest_of(project.as_bytes())[7..13];
-    let member = |name: &str, role: &str| {
+    // The agency runs the production for its client; a post house is the vendor.
+    let agency = format!("northlight-{run_id}");
+    let client_org = format!("aurora-outdoor-{run_id}");
+    let vendor = format!("pixelforge-post-{run_id}");
+    let organizations = [
+        (&agency, "Northlight Creative", "agency"),
+        (&client_org, "Aurora Outdoor", "client"),
+        (&vendor, "Pixelforge Post", "vendor"),
+    ];
+    let mut registrations: Vec<Vec<u8>> = organizations
+        .iter()
+        .map(|(id, name, kind)| {
+            admin.envelope(
+                "system",
+                "organization_registered",
+                json!({"organization_id": id, "display_name": name, "kind": kind}),
+            )
+        })
+        .collect();
+    let member = |name: &str, role: &str, organization: &str| {
         let actor = format!("{name}-{run_id}");
-        (KeyFile::generate(&actor, &format!("{actor}-key-1")), role.to_owned())
+        (KeyFile::generate(&actor, &format!("{actor}-key-1")), role.to_owned(), organization.to_owned())
     };
     let members = [
-        member("maya-producer", "producer"),
-        member("jonas-cd", "creative_director"),
-        member("lea-ai-artist", "ai_artist"),
-        member("sam-post", "post_artist"),
-        member("ines-qc", "qc_reviewer"),
-        member("omar-brand", "brand_compliance"),
-        member("ana-client", "client_approver"),
-        member("genpipe", "integration"),
+        member("maya-producer", "producer", &agency),
+        member("jonas-cd", "creative_director", &agency),
+        member("lea-ai-artist", "ai_artist", &agency),
+        member("sam-post", "post_artist", &vendor),
+        member("ines-qc", "qc_reviewer", &agency),
+        member("omar-brand", "brand_compliance", &client_org),
+        member("ana-client", "client_approver", &client_org),
+        member("genpipe", "integration", &agency),
     ];
     let mut system_events = 0;
-    let mut registrations = Vec::new();
-    for (key, role) in &members {
+    for (key, role, organization) in &members {
         registrations.push(admin.envelope(
             "system",
             "actor_registered",
@@ -81,14 +99,16 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
                 "actor_id": key.actor,
                 "display_name": key.actor.replace('-', " "),
                 "role": role,
+                "organization": organization,
                 "keys": [{"key_id": key.key_id, "public_key": key.public_key_base64()}],
             }),
         ));
     }
-    check("register the crew", client.append_batch(&registrations)?)?;
+    check("register the organisations and the crew", client.append_batch(&registrations)?)?;
     system_events += registrations.len();
+    let roles: Vec<(String, String)> = members.iter().map(|(k, role, _)| (k.actor.clone(), role.clone())).collect();
     let [producer, director, ai_artist, post_artist, qc, brand, client_approver, pipeline] =
-        members.map(|(key, _)| Signer::new(key));
+        members.map(|(key, _, _)| Signer::new(key));
     let crew = Crew { producer, director, ai_artist, post_artist, qc, brand, client: client_approver, pipeline };
 
     // The pipeline service rotates in a second key.
@@ -117,7 +137,25 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         "create the project",
         &c.producer,
         "project_created",
-        json!({"content_type": "campaign", "title": "Aurora trail shoe — spring launch", "client": "Aurora Outdoor"}),
+        json!({"content_type": "campaign", "title": "Aurora trail shoe — spring launch", "client": "Aurora Outdoor",
+               "client_organization": client_org}),
+    )?;
+    // The producer who created the project is its first member; it adds the rest of the crew.
+    for (actor, role) in roles.iter().skip(1) {
+        send(
+            &format!("add {actor} to the project"),
+            &c.producer,
+            "member_added",
+            json!({"actor_id": actor, "role": role}),
+        )?;
+    }
+    // The client's brand team asks for its own approval on top of the campaign rule set.
+    send(
+        "the client's stricter rule",
+        &c.brand,
+        "policy_amended",
+        json!({"rules": [{"rule": "approval.brand-compliance"}],
+               "reason": "Aurora requires brand compliance sign-off on every campaign asset"}),
     )?;
     send("open ideation", &c.producer, "stage_marked", json!({"stage": "ideation", "mark": "opened"}))?;
     send(
@@ -136,7 +174,7 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         "reference_added",
         json!({
         "reference_id": "ref-moodboard", "category": "visual", "title": "Dawn ridge moodboard",
-        "source": "internal moodboard v3", "rights": {"status": "owned"}, "digest": moodboard}),
+        "source": "internal moodboard v3", "rights": {"status": "owned", "reproduction": "allowed"}, "digest": moodboard}),
     )?;
     send(
         "add a cultural reference",
@@ -144,7 +182,8 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         "reference_added",
         json!({
         "reference_id": "ref-fell-running", "category": "cultural", "title": "Fell running photography, 1970s",
-        "source": "licensed archive set 4411", "rights": {"status": "licensed", "holder": "Archive North", "note": "reference only, no reproduction"}}),
+        "source": "licensed archive set 4411",
+        "rights": {"status": "licensed", "holder": "Archive North", "reproduction": "reference_only", "note": "reference only, no reproduction"}}),
     )?;
     send(
         "add the brand guideline",
@@ -152,7 +191,7 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         "reference_added",
         json!({
         "reference_id": "ref-brand-book", "category": "brand_guideline", "title": "Aurora brand book 2027",
-        "source": "brand book section 4: product colour", "rights": {"status": "owned"}}),
+        "source": "brand book section 4: product colour", "rights": {"status": "owned", "reproduction": "allowed"}}),
     )?;
     send(
         "revise the brief",
@@ -172,7 +211,7 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         "model_version_registered",
         json!({
         "model_version_id": "mv-base-xl-2", "provider": "Stability AI", "family": "SDXL", "version": "1.0",
-        "weights_digest": fake_file("sdxl-weights"), "license": "CreativeML Open RAIL++-M",
+        "weights_digest": fake_file("sdxl-weights"), "license": "CreativeML Open RAIL++-M", "license_use": "commercial",
         "training_data_statement": "Vendor statement: LAION-derived, filtered; see model card."}),
     )?;
     send(
@@ -181,7 +220,7 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         "model_version_registered",
         json!({
         "model_version_id": "mv-aurora-lora-3", "provider": "in-house", "family": "SDXL LoRA", "version": "3",
-        "weights_digest": fake_file("aurora-lora-3"), "license": "proprietary",
+        "weights_digest": fake_file("aurora-lora-3"), "license": "proprietary", "license_use": "commercial",
         "training_data_statement": "Trained only on Aurora-owned product photography (412 images, rights cleared)."}),
     )?;
     send(
@@ -302,7 +341,7 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         "qc_review_recorded",
         json!({
         "review_id": "qc-1", "asset": "hero-master", "digest": fake_file("hero-master"),
-        "checks": checks("fail"), "proof_medium": "screen", "proof_size": "100%", "verdict": "fail"}),
+        "checks": checks("fail"), "proof_medium": "screen", "proof_size": "100%", "proof_scale_percent": 100, "verdict": "fail"}),
     )?;
     send(
         "fix the hand",
@@ -318,7 +357,17 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
         "qc_review_recorded",
         json!({
         "review_id": "qc-2", "asset": "hero-master-v2", "digest": fake_file("hero-master-v2"),
-        "checks": checks("pass"), "proof_medium": "large_format", "proof_size": "6x3 m", "verdict": "pass"}),
+        "checks": checks("pass"), "proof_medium": "large_format", "proof_size": "3x1.5 m section of the 6x3 m board",
+        "proof_scale_percent": 50, "verdict": "pass"}),
+    )?;
+    send(
+        "print proof",
+        &c.qc,
+        "qc_review_recorded",
+        json!({
+        "review_id": "qc-3", "asset": "hero-master-v2", "digest": fake_file("hero-master-v2"),
+        "checks": [{"check": "colour_accuracy", "result": "pass"}, {"check": "grain", "result": "pass"}],
+        "proof_medium": "print", "proof_size": "A4 contract proof", "proof_scale_percent": 100, "verdict": "pass"}),
     )?;
     send(
         "creative approval",
@@ -367,11 +416,19 @@ pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary
             "delivery_recorded",
             json!({
             "delivery_id": id, "master_asset": "hero-master-v2", "variant": output(variant, w, h),
-            "format": format, "channel": channel, "medium": medium, "dimensions": {"width": w, "height": h}, "locale": locale}),
+            "format": format, "channel": channel, "medium": medium, "dimensions": {"width": w, "height": h}, "locale": locale,
+            "usage": "commercial"}),
         )?;
         delivered.push(variant.to_owned());
     }
     send("complete delivery", &c.producer, "stage_marked", json!({"stage": "delivery", "mark": "completed"}))?;
+    // The post house's work is done: it no longer writes into the project.
+    send(
+        "release the vendor",
+        &c.producer,
+        "member_removed",
+        json!({"actor_id": c.post_artist.key.actor, "reason": "post production wrapped"}),
+    )?;
 
     check(
         "revoke the rotated key",

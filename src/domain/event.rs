@@ -2,7 +2,8 @@
 //! payload that carries a body, and how it is read, are in [`super::payload`]. Bodies refuse
 //! unknown fields at every level and hold only valid values.
 
-use super::ids::{ActorId, Digest, EventId, Id, KeyId, Label, PublicKeyBytes, Text};
+use super::ids::{ActorId, Digest, EventId, Id, KeyId, Label, OrganizationId, PublicKeyBytes, Text};
+use super::policy::RuleSpec;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -76,8 +77,77 @@ pub enum Stage {
 pub struct ProjectCreated {
     pub content_type: ContentType,
     pub title: Label,
+    /// The client's name as the brief gives it (display only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client: Option<Label>,
+    /// The client organisation the project is made for (schema_version 2; required in a new
+    /// event). A project created without one, at schema_version 1, is a legacy project.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_organization: Option<OrganizationId>,
+}
+
+/// Brings a legacy project (created at schema_version 1, without a client organisation) under
+/// governance: from this event on it has members, project roles and the workflow policy of its
+/// content type at the current rule set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectAdopted {
+    pub client_organization: OrganizationId,
+    pub reason: Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganizationKind {
+    /// The agency running productions.
+    Agency,
+    /// A client brand; projects are made for clients.
+    Client,
+    /// A post house, CG studio or other supplier.
+    Vendor,
+}
+
+impl OrganizationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrganizationKind::Agency => "agency",
+            OrganizationKind::Client => "client",
+            OrganizationKind::Vendor => "vendor",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrganizationRegistered {
+    pub organization_id: OrganizationId,
+    pub display_name: Label,
+    pub kind: OrganizationKind,
+}
+
+/// Adds an actor to a governed project with a project role, which decides the kinds it may
+/// submit there.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberAdded {
+    pub actor_id: ActorId,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberRemoved {
+    pub actor_id: ActorId,
+    pub reason: Text,
+}
+
+/// Makes a governed project's workflow policy stricter: adds rules, or raises what a rule of
+/// it requires. A policy is never relaxed by an event.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyAmended {
+    pub rules: Vec<RuleSpec>,
+    pub reason: Text,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -123,9 +193,30 @@ pub enum RightsStatus {
     Unknown,
 }
 
+/// Whether a reference may be reproduced, or only looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reproduction {
+    Allowed,
+    /// Reference only, no reproduction: nothing made from it may be delivered commercially.
+    ReferenceOnly,
+}
+
+/// What a licence or a delivery allows: commercial use, or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Usage {
+    Commercial,
+    NonCommercial,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rights {
+    /// Whether it may be reproduced (schema_version 2 of `reference_added`; required in a new
+    /// event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproduction: Option<Reproduction>,
     pub status: RightsStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder: Option<Label>,
@@ -156,6 +247,9 @@ pub struct ModelVersionRegistered {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights_digest: Option<Digest>,
     pub license: Label,
+    /// What the licence allows (schema_version 2; required in a new event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_use: Option<Usage>,
     pub training_data_statement: Text,
 }
 
@@ -333,6 +427,10 @@ pub struct QcReviewRecorded {
     pub proof_medium: ProofMedium,
     /// The proof size, e.g. "100%", "A2", "6x3 m".
     pub proof_size: Label,
+    /// The proof's scale against the delivered size, in percent (schema_version 2; required in
+    /// a governed project for print and large-format proofs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proof_scale_percent: Option<u16>,
     pub verdict: Verdict,
 }
 
@@ -382,6 +480,9 @@ pub struct DeliveryRecorded {
     pub medium: DeliveryMedium,
     pub dimensions: Dimensions,
     pub locale: Label,
+    /// Commercial use or not (schema_version 2; required in a new event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -431,6 +532,9 @@ pub struct ActorRegistered {
     pub display_name: Label,
     pub role: Role,
     pub keys: Vec<PublicKey>,
+    /// The organisation the actor belongs to (schema_version 2; required in a new event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<OrganizationId>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -463,7 +567,7 @@ macro_rules! catalogue {
             pub fn parse(s: &str) -> Option<Kind> {
                 match s { $($name => Some(Kind::$variant),)* _ => None }
             }
-            /// Actor and key events live in the system stream, everything else in a project.
+            /// Organisation, actor and key events live in the system stream, everything else in a project.
             pub fn is_system(self) -> bool {
                 match self { $(Kind::$variant => $system,)* }
             }
@@ -523,6 +627,11 @@ catalogue! {
     StageMarked(StageMarked) = "stage_marked", system: false;
     NoteAdded(NoteAdded) = "note_added", system: false;
     EventRetracted(EventRetracted) = "event_retracted", system: false;
+    ProjectAdopted(ProjectAdopted) = "project_adopted", system: false;
+    MemberAdded(MemberAdded) = "member_added", system: false;
+    MemberRemoved(MemberRemoved) = "member_removed", system: false;
+    PolicyAmended(PolicyAmended) = "policy_amended", system: false;
+    OrganizationRegistered(OrganizationRegistered) = "organization_registered", system: true;
     ActorRegistered(ActorRegistered) = "actor_registered", system: true;
     KeyAdded(KeyAdded) = "key_added", system: true;
     KeyRevoked(KeyRevoked) = "key_revoked", system: true;
@@ -538,7 +647,7 @@ pub enum PayloadError {
     SchemaVersion { kind: &'static str, got: u32, supported: u32 },
     #[error("kind `{kind}` belongs to the `system` stream, the payload names project `{project}`")]
     SystemKindOutsideSystem { kind: &'static str, project: String },
-    #[error("kind `{kind}` belongs to a project stream; `system` holds only actor and key events")]
+    #[error("kind `{kind}` belongs to a project stream; `system` holds only organisation, actor and key events")]
     ProjectKindInSystem { kind: &'static str },
 }
 

@@ -111,6 +111,10 @@ identifier!(
     KeyId
 );
 identifier!(
+    /// A registered organisation: the agency, a client brand, a vendor.
+    OrganizationId
+);
+identifier!(
     /// Any record id inside a project: asset, prompt, model version, pipeline, brief, reference,
     /// generation, selection, edit, review, approval, delivery.
     Id

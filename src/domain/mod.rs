@@ -13,7 +13,7 @@ pub mod rules;
 pub mod state;
 
 pub use event::{Body, Kind, PayloadError, Role};
-pub use ids::{ActorId, Digest, EventId, Id, KeyId, ProjectId};
+pub use ids::{ActorId, Digest, EventId, Id, KeyId, OrganizationId, ProjectId};
 pub use payload::Payload;
 pub use refusal::{DecideError, Refusal};
 pub use state::{Changes, Events, LedgerState, LookupFailed, NoEvents, SystemState, View};

@@ -18,9 +18,25 @@ pub struct Upcaster {
     pub upcast: fn(&mut serde_json::Map<String, serde_json::Value>),
 }
 
+/// A version that only added optional fields: its older bodies read as they are, without them.
+fn added_optional_fields(_: &mut serde_json::Map<String, serde_json::Value>) {}
+
 /// Every change of a kind's body since version 1, oldest first. A kind's current version is 1
 /// plus the number of its upcasters.
-pub const UPCASTERS: &[Upcaster] = &[];
+pub const UPCASTERS: &[Upcaster] = &[
+    // v2 adds `client_organization`: a project created without one is a legacy project.
+    Upcaster { kind: Kind::ProjectCreated, from: 1, upcast: added_optional_fields },
+    // v2 adds `organization`: an actor registered without one belongs to no organisation.
+    Upcaster { kind: Kind::ActorRegistered, from: 1, upcast: added_optional_fields },
+    // v2 adds `license_use`.
+    Upcaster { kind: Kind::ModelVersionRegistered, from: 1, upcast: added_optional_fields },
+    // v2 adds `rights.reproduction`.
+    Upcaster { kind: Kind::ReferenceAdded, from: 1, upcast: added_optional_fields },
+    // v2 adds `proof_scale_percent`.
+    Upcaster { kind: Kind::QcReviewRecorded, from: 1, upcast: added_optional_fields },
+    // v2 adds `usage`.
+    Upcaster { kind: Kind::DeliveryRecorded, from: 1, upcast: added_optional_fields },
+];
 
 impl Kind {
     /// The schema version a new payload of this kind must name.
@@ -126,6 +142,7 @@ impl Payload {
         };
         if accept == Accept::Current {
             new_keys_are_strict(&body)?;
+            new_fields_are_given(&body)?;
         }
         Ok(Payload {
             event_id: header.event_id,
@@ -170,6 +187,25 @@ fn new_keys_are_strict(body: &Body) -> Result<(), PayloadError> {
         key.strict().map_err(|why| PayloadError::Field { field, message: format!("the ed25519 public key {why}") })?;
     }
     Ok(())
+}
+
+/// The fields a version added that a new event must give (a stored older body goes without).
+fn new_fields_are_given(body: &Body) -> Result<(), PayloadError> {
+    let missing = match body {
+        Body::ProjectCreated(b) if b.client_organization.is_none() => Some("body.client_organization"),
+        Body::ActorRegistered(b) if b.organization.is_none() => Some("body.organization"),
+        Body::ModelVersionRegistered(b) if b.license_use.is_none() => Some("body.license_use"),
+        Body::ReferenceAdded(b) if b.rights.reproduction.is_none() => Some("body.rights.reproduction"),
+        Body::DeliveryRecorded(b) if b.usage.is_none() => Some("body.usage"),
+        _ => None,
+    };
+    match missing {
+        Some(field) => Err(PayloadError::Field {
+            field: field.to_owned(),
+            message: "missing field (required since this kind's schema_version 2)".into(),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A stored body of version `from`, brought to the kind's current version by its upcasters.
@@ -248,9 +284,18 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_is_at_version_one_and_reads_the_same_either_way() {
+    fn the_kinds_are_at_their_versions_and_read_the_same_either_way() {
+        let at_two = [
+            Kind::ProjectCreated,
+            Kind::ActorRegistered,
+            Kind::ModelVersionRegistered,
+            Kind::ReferenceAdded,
+            Kind::QcReviewRecorded,
+            Kind::DeliveryRecorded,
+        ];
         for kind in Kind::ALL {
-            assert_eq!(kind.current_version(), 1, "{}", kind.as_str());
+            let expected = if at_two.contains(kind) { 2 } else { 1 };
+            assert_eq!(kind.current_version(), expected, "{}", kind.as_str());
         }
         let bytes = note(1, serde_json::json!({"text": "t"}));
         assert_eq!(Payload::parse(&bytes).unwrap(), Payload::read(&bytes).unwrap());

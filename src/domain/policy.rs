@@ -1,101 +1,768 @@
-//! Workflow policies, chosen by the project's content type (documented in `docs/policies.md`).
-//! An approval or delivery that breaks its policy is refused, naming the rule and the evidence
-//! that is missing.
+//! Workflow policies (documented in `docs/policies.md`, generated from this file).
+//!
+//! A governed project's policy is data: the rule set of its content type at
+//! [`RULE_SET_VERSION`], made stricter by the project's `policy_amended` events — never looser.
+//! One evaluator, [`evaluate`], answers every rule that applies to an intended delivery or
+//! approval, with the evidence it counted or what is missing; the append refuses at the first
+//! rule that fails ([`check`]) and the readiness endpoint reports them all, so the two cannot
+//! disagree. Legacy projects (created before organisations, without a client organisation) keep
+//! the rule set their events were accepted under, [`LEGACY_RULE_SET`], so that their logs verify
+//! as they were written.
+//!
+//! Evidence counts when it is about the exact digest, was recorded before the event it is
+//! evidence for (in log order, and not claiming to have happened after it), and was not
+//! retracted. For QC, the latest result of each check category counts; for approvals, the
+//! latest decision of each approver role.
 
 use super::event::*;
+use super::ids::{Digest, EventId, Id, Label, ProjectId};
 use super::payload::Payload;
 use super::refusal::Refusal;
-use super::state::{Namespace, Record, View};
+use super::state::{Namespace, Review, View};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::{HashSet, VecDeque};
 
-/// Every rule: its name, the content types it applies to ("any" for all), what it requires.
-pub const RULES: &[(&str, &str, &str)] = &[
-    ("campaign.creative-director-approval", "campaign", "A delivery needs the master's exact digest approved by a creative director (their latest decision on it)."),
-    ("social.qc-before-approval", "social", "An approval that approves needs a passing QC review of the exact digest first."),
-    ("ecomm.qc-product-and-colour", "ecomm", "A delivery needs a passing QC review of the master's exact digest in which product_accuracy and colour_accuracy pass."),
-    ("ecomm.brand-and-client-approval", "ecomm", "A delivery needs the master's exact digest approved by brand compliance and by the client approver (each one's latest decision on it)."),
-    ("ecomm.brief-formats", "ecomm", "A delivery's format must be one the project's briefs declare in deliverable_formats (as last revised)."),
-    ("print.proof", "any", "A print or large-format delivery needs a passing QC review of the master's exact digest at print or large-format proof size."),
-];
+/// The version of the rule sets below. A future change of them keeps this one for the projects
+/// that were created under it.
+pub const RULE_SET_VERSION: u32 = 2;
+/// The rule set of legacy projects.
+pub const LEGACY_RULE_SET: &str = "legacy@1";
 
-fn refuse(rule: &'static str, missing: String) -> Result<(), Refusal> {
-    Err(Refusal::Policy { rule, missing })
+/// One rule of a policy, as a policy amendment names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "rule", deny_unknown_fields)]
+pub enum RuleSpec {
+    /// No generation or post edit in the ancestry of the asset was retracted.
+    #[serde(rename = "ancestry.not-retracted")]
+    NotRetracted,
+    /// No asset in the ancestry of the master was rejected by a creative director without a
+    /// later selection of theirs reinstating it.
+    #[serde(rename = "selection.not-rejected")]
+    NotRejected,
+    /// A commercial delivery has no non-commercial model version and no reference-only
+    /// reference in its ancestry.
+    #[serde(rename = "rights.commercial")]
+    CommercialRights,
+    /// The master's digest passed QC: reviewed, no check category whose latest result failed,
+    /// and the listed checks' latest results passed.
+    #[serde(rename = "qc.passed")]
+    QcPassed {
+        #[serde(default)]
+        checks: Vec<QcCheck>,
+    },
+    /// An approval that approves needs the digest to have passed QC first.
+    #[serde(rename = "qc.before-approval")]
+    QcBeforeApproval,
+    /// A print delivery needs the latest print or large-format proof at this scale or more to
+    /// have passed.
+    #[serde(rename = "proof.print")]
+    PrintProof { min_scale_percent: u16 },
+    /// A large-format delivery needs the latest large-format proof at this scale or more to
+    /// have passed.
+    #[serde(rename = "proof.large-format")]
+    LargeFormatProof { min_scale_percent: u16 },
+    #[serde(rename = "approval.creative-director")]
+    CreativeDirectorApproval,
+    /// Counted only from a member of the project's client organisation.
+    #[serde(rename = "approval.client")]
+    ClientApproval,
+    #[serde(rename = "approval.brand-compliance")]
+    BrandComplianceApproval,
+    /// The delivery's format is one the project's briefs declare.
+    #[serde(rename = "brief.formats")]
+    BriefFormats,
+    /// The master was not superseded by a later post edit made on it (approval drift).
+    #[serde(rename = "master.current")]
+    CurrentMaster,
 }
 
-/// Checks the policy that applies to an approval or a delivery.
-pub fn check(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> {
-    let project = &payload.project;
-    let Some(content) = view.content_type(project) else { return Ok(()) };
-    match &payload.body {
-        Body::ApprovalRecorded(b) if content == ContentType::Social && b.decision == Decision::Approved => {
-            let passing = view.reviews(project, &b.digest).iter().any(|r| r.verdict == Verdict::Pass);
-            if !passing {
-                return refuse(
-                    "social.qc-before-approval",
-                    format!("no passing QC review of asset `{}` at {}", b.asset, b.digest),
-                );
-            }
+/// The largest proof scale a rule may ask for, in percent.
+pub const MAX_SCALE_PERCENT: u16 = 1000;
+
+impl RuleSpec {
+    pub fn name(&self) -> &'static str {
+        match self {
+            RuleSpec::NotRetracted => "ancestry.not-retracted",
+            RuleSpec::NotRejected => "selection.not-rejected",
+            RuleSpec::CommercialRights => "rights.commercial",
+            RuleSpec::QcPassed { .. } => "qc.passed",
+            RuleSpec::QcBeforeApproval => "qc.before-approval",
+            RuleSpec::PrintProof { .. } => "proof.print",
+            RuleSpec::LargeFormatProof { .. } => "proof.large-format",
+            RuleSpec::CreativeDirectorApproval => "approval.creative-director",
+            RuleSpec::ClientApproval => "approval.client",
+            RuleSpec::BrandComplianceApproval => "approval.brand-compliance",
+            RuleSpec::BriefFormats => "brief.formats",
+            RuleSpec::CurrentMaster => "master.current",
         }
-        Body::DeliveryRecorded(b) => {
-            let Some(Record::Asset { digest }) = view.record(project, Namespace::Asset, &b.master_asset) else {
-                return Ok(());
-            };
-            let digest = &digest;
-            let passing: Vec<&super::state::Review> =
-                view.reviews(project, digest).into_iter().filter(|r| r.verdict == Verdict::Pass).collect();
-            let approved_by = |role: Role| {
-                view.approvals(project, digest).iter().rev().find(|a| a.role == Some(role)).map(|a| a.decision)
-                    == Some(Decision::Approved)
-            };
-            let master = |what: &str| format!("{what} of master `{}` at {digest}", b.master_asset);
-            match content {
-                ContentType::Campaign if !approved_by(Role::CreativeDirector) => {
-                    return refuse("campaign.creative-director-approval", master("no approval by a creative director"));
-                }
-                ContentType::Ecomm => {
-                    let product_and_colour = passing.iter().any(|r| {
-                        r.passed.contains(&QcCheck::ProductAccuracy) && r.passed.contains(&QcCheck::ColourAccuracy)
-                    });
-                    if !product_and_colour {
-                        return refuse(
-                            "ecomm.qc-product-and-colour",
-                            master("no passing QC review with product_accuracy and colour_accuracy passing"),
-                        );
-                    }
-                    for (role, who) in
-                        [(Role::BrandCompliance, "brand compliance"), (Role::ClientApprover, "the client approver")]
-                    {
-                        if !approved_by(role) {
-                            return refuse("ecomm.brand-and-client-approval", master(&format!("no approval by {who}")));
-                        }
-                    }
-                    let formats = view.brief_formats(project);
-                    if !formats.iter().any(|f| f == &b.format) {
-                        let declared: Vec<&str> = formats.iter().map(|f| f.as_str()).collect();
-                        return refuse(
-                            "ecomm.brief-formats",
-                            format!("format `{}` is not among the brief's deliverable formats {declared:?}", b.format),
-                        );
-                    }
-                }
-                _ => {}
-            }
-            if matches!(b.medium, DeliveryMedium::Print | DeliveryMedium::LargeFormat) {
-                let proofed = passing.iter().any(|r| matches!(r.medium, ProofMedium::Print | ProofMedium::LargeFormat));
-                if !proofed {
-                    return refuse("print.proof", master("no passing QC review at print or large-format proof size"));
-                }
-            }
-        }
-        _ => {}
     }
-    Ok(())
+
+    /// What the rule requires, in words, with its parameters.
+    pub fn requires(&self) -> String {
+        match self {
+            RuleSpec::NotRetracted => "no generation or post edit in the asset's ancestry was retracted (deliveries and approvals)".into(),
+            RuleSpec::NotRejected => "no asset in the master's ancestry was rejected by a creative director in a selection without a later selection of theirs reinstating it".into(),
+            RuleSpec::CommercialRights => "a commercial delivery has no model version licensed for non-commercial use and no reference-only reference in its ancestry".into(),
+            RuleSpec::QcPassed { checks } if checks.is_empty() => "the master's exact digest was QC-reviewed and no check category's latest result failed".into(),
+            RuleSpec::QcPassed { checks } => format!(
+                "the master's exact digest was QC-reviewed, no check category's latest result failed, and the latest results of {} passed",
+                list(checks.iter().map(snake))
+            ),
+            RuleSpec::QcBeforeApproval => "an approval that approves needs its exact digest to have passed QC (as for qc.passed) first".into(),
+            RuleSpec::PrintProof { min_scale_percent } => format!(
+                "a print delivery needs the latest print or large-format proof of the master's digest at {min_scale_percent}% scale or more to have passed"
+            ),
+            RuleSpec::LargeFormatProof { min_scale_percent } => format!(
+                "a large-format delivery needs the latest large-format proof of the master's digest at {min_scale_percent}% scale or more to have passed"
+            ),
+            RuleSpec::CreativeDirectorApproval => "the master's exact digest approved by a creative director (the role's latest decision on it)".into(),
+            RuleSpec::ClientApproval => "the master's exact digest approved by a client approver of the project's client organisation (the latest such decision)".into(),
+            RuleSpec::BrandComplianceApproval => "the master's exact digest approved by brand compliance (the role's latest decision on it)".into(),
+            RuleSpec::BriefFormats => "the delivery's format is one of the deliverable formats the project's briefs declare (as last revised)".into(),
+            RuleSpec::CurrentMaster => "the master was not superseded by a later post edit made on it (approval drift)".into(),
+        }
+    }
 }
 
-/// The rules as a Markdown table, for `docs/policies.md`.
+fn snake<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+fn list(items: impl Iterator<Item = String>) -> String {
+    items.map(|i| format!("`{i}`")).collect::<Vec<_>>().join(", ")
+}
+
+/// The rule set of a content type at [`RULE_SET_VERSION`], in the order the append checks them.
+pub fn base_rules(content: ContentType) -> Vec<RuleSpec> {
+    use RuleSpec::*;
+    let qc = match content {
+        ContentType::Ecomm => vec![QcCheck::ProductAccuracy, QcCheck::ColourAccuracy],
+        _ => vec![],
+    };
+    let mut rules = vec![
+        NotRetracted,
+        NotRejected,
+        CommercialRights,
+        QcPassed { checks: qc },
+        PrintProof { min_scale_percent: 100 },
+        LargeFormatProof { min_scale_percent: 50 },
+    ];
+    match content {
+        ContentType::Campaign => rules.extend([CreativeDirectorApproval, ClientApproval, CurrentMaster]),
+        ContentType::Social => rules.push(QcBeforeApproval),
+        ContentType::Ecomm => rules.extend([BrandComplianceApproval, ClientApproval, BriefFormats, CurrentMaster]),
+    }
+    rules
+}
+
+pub fn rule_set_name(content: ContentType) -> String {
+    format!("{}@{RULE_SET_VERSION}", snake(&content))
+}
+
+/// What an amendment does to a policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Amendment {
+    Adds,
+    Raises,
+    /// It asks for nothing the policy does not ask for already.
+    ChangesNothing,
+    /// It asks for less than the policy does: refused, a policy is never relaxed by an event.
+    Lowers {
+        current: String,
+    },
+}
+
+/// Makes `rules` stricter by one rule: adds it, or merges it into the rule of the same name
+/// (the union of required checks, the higher scale).
+pub fn amend(rules: &mut Vec<RuleSpec>, add: &RuleSpec) -> Amendment {
+    let Some(existing) = rules.iter_mut().find(|r| r.name() == add.name()) else {
+        rules.push(add.clone());
+        return Amendment::Adds;
+    };
+    match (existing, add) {
+        (RuleSpec::QcPassed { checks }, RuleSpec::QcPassed { checks: more }) => {
+            let new: Vec<QcCheck> = more.iter().filter(|c| !checks.contains(c)).copied().collect();
+            if new.is_empty() {
+                return Amendment::ChangesNothing;
+            }
+            checks.extend(new);
+            Amendment::Raises
+        }
+        (
+            RuleSpec::PrintProof { min_scale_percent: current }
+            | RuleSpec::LargeFormatProof { min_scale_percent: current },
+            RuleSpec::PrintProof { min_scale_percent: asked } | RuleSpec::LargeFormatProof { min_scale_percent: asked },
+        ) => match asked.cmp(current) {
+            std::cmp::Ordering::Greater => {
+                *current = *asked;
+                Amendment::Raises
+            }
+            std::cmp::Ordering::Equal => Amendment::ChangesNothing,
+            std::cmp::Ordering::Less => Amendment::Lowers { current: format!("{current}%") },
+        },
+        _ => Amendment::ChangesNothing,
+    }
+}
+
+/// A governed project's policy in force.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Policy {
+    pub rule_set: String,
+    pub rules: Vec<RuleSpec>,
+    /// The `policy_amended` events that made it stricter, in log order.
+    pub amended_by: Vec<EventId>,
+}
+
+/// The policy in force in a governed project; `None` for a legacy project or none.
+pub fn policy_of(view: &View<'_>, project: &ProjectId) -> Option<Policy> {
+    view.client(project)?;
+    let content = view.content_type(project)?;
+    let mut rules = base_rules(content);
+    let mut amended_by: Vec<EventId> = Vec::new();
+    for (event, rule) in view.amendments(project) {
+        amend(&mut rules, rule);
+        if amended_by.last() != Some(event) {
+            amended_by.push(event.clone());
+        }
+    }
+    Some(Policy { rule_set: rule_set_name(content), rules, amended_by })
+}
+
+/// What the policy is asked about: a delivery or an approval about to be recorded.
+#[derive(Debug, Clone, Copy)]
+pub enum Intent<'a> {
+    Delivery { master: &'a Id, medium: DeliveryMedium, format: &'a Label, usage: Usage, occurred_at_us: i64 },
+    Approval { asset: &'a Id, digest: &'a Digest, decision: Decision, occurred_at_us: i64 },
+}
+
+impl Intent<'_> {
+    /// The intent of an approval or delivery event; `None` for other kinds.
+    pub fn of(payload: &Payload) -> Option<Intent<'_>> {
+        let occurred_at_us = payload.occurred_at.timestamp_micros();
+        match &payload.body {
+            Body::DeliveryRecorded(b) => Some(Intent::Delivery {
+                master: &b.master_asset,
+                medium: b.medium,
+                format: &b.format,
+                usage: b.usage.unwrap_or(Usage::Commercial),
+                occurred_at_us,
+            }),
+            Body::ApprovalRecorded(b) => {
+                Some(Intent::Approval { asset: &b.asset, digest: &b.digest, decision: b.decision, occurred_at_us })
+            }
+            _ => None,
+        }
+    }
+    fn occurred_at_us(&self) -> i64 {
+        match self {
+            Intent::Delivery { occurred_at_us, .. } | Intent::Approval { occurred_at_us, .. } => *occurred_at_us,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    Passed { evidence: Vec<EventId> },
+    Failed { missing: String },
+}
+
+/// One rule's verdict.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub rule: &'static str,
+    pub requires: String,
+    pub finding: Finding,
+}
+
+impl Outcome {
+    pub fn passed(&self) -> bool {
+        matches!(self.finding, Finding::Passed { .. })
+    }
+}
+
+/// Every rule that applies to an intent, in the order the append checks them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub rule_set: String,
+    pub amended_by: Vec<EventId>,
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Assessment {
+    pub fn first_failure(&self) -> Option<(&'static str, &str)> {
+        self.outcomes.iter().find_map(|o| match &o.finding {
+            Finding::Failed { missing } => Some((o.rule, missing.as_str())),
+            Finding::Passed { .. } => None,
+        })
+    }
+}
+
+/// Checks the policy of an approval or a delivery: refused at the first rule that fails.
+pub fn check(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> {
+    let Some(intent) = Intent::of(payload) else { return Ok(()) };
+    match evaluate(view, &payload.project, intent).first_failure() {
+        Some((rule, missing)) => Err(Refusal::Policy { rule, missing: missing.to_owned() }),
+        None => Ok(()),
+    }
+}
+
+/// Every rule of the project's policy that applies to the intent, with its verdict. The
+/// delivery's master (or the approval's asset) must exist in the project.
+pub fn evaluate(view: &View<'_>, project: &ProjectId, intent: Intent<'_>) -> Assessment {
+    let Some(policy) = policy_of(view, project) else {
+        return Assessment {
+            rule_set: LEGACY_RULE_SET.into(),
+            amended_by: vec![],
+            outcomes: legacy::evaluate(view, project, intent),
+        };
+    };
+    let judge = Judge { view, project, before_us: intent.occurred_at_us() };
+    let mut outcomes = Vec::new();
+    for rule in &policy.rules {
+        let finding = match (rule, intent) {
+            (RuleSpec::NotRetracted, Intent::Delivery { master, .. }) => judge.not_retracted(master),
+            (RuleSpec::NotRetracted, Intent::Approval { asset, decision: Decision::Approved, .. }) => {
+                judge.not_retracted(asset)
+            }
+            (RuleSpec::NotRejected, Intent::Delivery { master, .. }) => judge.not_rejected(master),
+            (RuleSpec::CommercialRights, Intent::Delivery { master, usage: Usage::Commercial, .. }) => {
+                judge.commercial(master)
+            }
+            (RuleSpec::QcPassed { checks }, Intent::Delivery { master, .. }) => {
+                judge.qc_passed(&judge.digest(master), &format!("master `{master}`"), checks)
+            }
+            (RuleSpec::QcBeforeApproval, Intent::Approval { asset, digest, decision: Decision::Approved, .. }) => {
+                judge.qc_passed(digest, &format!("asset `{asset}`"), &[])
+            }
+            (
+                RuleSpec::PrintProof { min_scale_percent },
+                Intent::Delivery { master, medium: DeliveryMedium::Print, .. },
+            ) => judge.proof(master, &[ProofMedium::Print, ProofMedium::LargeFormat], *min_scale_percent),
+            (
+                RuleSpec::LargeFormatProof { min_scale_percent },
+                Intent::Delivery { master, medium: DeliveryMedium::LargeFormat, .. },
+            ) => judge.proof(master, &[ProofMedium::LargeFormat], *min_scale_percent),
+            (RuleSpec::CreativeDirectorApproval, Intent::Delivery { master, .. }) => {
+                judge.approved(master, "a creative director", |a| a.role == Some(Role::CreativeDirector))
+            }
+            (RuleSpec::ClientApproval, Intent::Delivery { master, .. }) => {
+                judge.approved(master, "a client approver of the project's client organisation", |a| {
+                    a.role == Some(Role::ClientApprover) && a.of_client
+                })
+            }
+            (RuleSpec::BrandComplianceApproval, Intent::Delivery { master, .. }) => {
+                judge.approved(master, "brand compliance", |a| a.role == Some(Role::BrandCompliance))
+            }
+            (RuleSpec::BriefFormats, Intent::Delivery { format, .. }) => judge.brief_format(format),
+            (RuleSpec::CurrentMaster, Intent::Delivery { master, .. }) => judge.current(master),
+            _ => continue,
+        };
+        outcomes.push(Outcome { rule: rule.name(), requires: rule.requires(), finding });
+    }
+    Assessment { rule_set: policy.rule_set, amended_by: policy.amended_by, outcomes }
+}
+
+/// The evidence of one project, as the rules count it for an intent made at `before_us`.
+struct Judge<'a, 'v> {
+    view: &'a View<'v>,
+    project: &'a ProjectId,
+    /// Evidence claiming to have happened after the intent does not count for it.
+    before_us: i64,
+}
+
+fn passed(evidence: Vec<EventId>) -> Finding {
+    Finding::Passed { evidence }
+}
+fn failed(missing: String) -> Finding {
+    Finding::Failed { missing }
+}
+
+impl Judge<'_, '_> {
+    fn digest(&self, asset: &Id) -> Digest {
+        self.view
+            .asset(self.project, asset)
+            .map(|a| Digest::from_bytes(&a.digest))
+            .unwrap_or_else(|| Digest::from_bytes(&[0; 32]))
+    }
+
+    /// The asset and every asset it was made from, nearest first, each once.
+    fn ancestry(&self, asset: &Id) -> Vec<Id> {
+        let mut seen: HashSet<Id> = HashSet::new();
+        let mut queue: VecDeque<Id> = VecDeque::from([asset.clone()]);
+        let mut out = Vec::new();
+        while let Some(next) = queue.pop_front() {
+            if !seen.insert(next.clone()) {
+                continue;
+            }
+            queue.extend(self.view.parents(self.project, &next).into_iter().cloned());
+            out.push(next);
+        }
+        out
+    }
+
+    fn reviews(&self, digest: &Digest) -> Vec<&Review> {
+        let mut reviews = self.view.reviews(self.project, digest);
+        reviews.retain(|r| r.occurred_at_us <= self.before_us);
+        reviews
+    }
+
+    fn not_retracted(&self, asset: &Id) -> Finding {
+        for ancestor in self.ancestry(asset) {
+            let Some(record) = self.view.asset(self.project, &ancestor) else { continue };
+            if let Some(event) = self.view.retracted_maker(self.project, &record) {
+                let whose = if &ancestor == asset { String::new() } else { format!(", in the ancestry of `{asset}`,") };
+                return failed(format!("asset `{ancestor}`{whose} was made by event `{event}`, which was retracted"));
+            }
+        }
+        passed(vec![])
+    }
+
+    fn not_rejected(&self, master: &Id) -> Finding {
+        for ancestor in self.ancestry(master) {
+            let decisions = self.view.director_decisions(self.project, &ancestor);
+            let latest = decisions.into_iter().rfind(|d| d.occurred_at_us <= self.before_us);
+            if let Some(rejection) = latest.filter(|d| d.rejected) {
+                let whose =
+                    if &ancestor == master { String::new() } else { format!(", in the ancestry of `{master}`,") };
+                return failed(format!(
+                    "asset `{ancestor}`{whose} was rejected by a creative director in selection `{}` (event `{}`) and no later selection of theirs reinstates it",
+                    rejection.selection, rejection.event
+                ));
+            }
+        }
+        passed(vec![])
+    }
+
+    fn commercial(&self, master: &Id) -> Finding {
+        match self.view.restriction(self.project, Namespace::Asset, master) {
+            Some(restriction) => failed(format!(
+                "the ancestry of master `{master}` holds {}; a commercial delivery may not use it",
+                restriction.origin
+            )),
+            None => passed(vec![]),
+        }
+    }
+
+    fn qc_passed(&self, digest: &Digest, what: &str, required: &[QcCheck]) -> Finding {
+        let reviews = self.reviews(digest);
+        if reviews.is_empty() {
+            return failed(format!("no QC review of {what} at {digest} recorded before it"));
+        }
+        // The latest result of each check category, and the review it comes from.
+        let mut latest: Vec<(QcCheck, CheckResult, &Review)> = Vec::new();
+        for review in &reviews {
+            for (check, result) in &review.results {
+                match latest.iter_mut().find(|(c, _, _)| c == check) {
+                    Some(slot) => *slot = (*check, *result, review),
+                    None => latest.push((*check, *result, review)),
+                }
+            }
+        }
+        if let Some((check, _, review)) = latest.iter().find(|(_, r, _)| *r == CheckResult::Fail) {
+            return failed(format!(
+                "QC check `{}` of {what} at {digest} last failed, in review `{}` (event `{}`)",
+                snake(check),
+                review.review,
+                review.event
+            ));
+        }
+        if let Some(review) = reviews.last().filter(|r| r.verdict == Verdict::Fail) {
+            return failed(format!(
+                "the latest QC review of {what} at {digest}, `{}` (event `{}`), failed",
+                review.review, review.event
+            ));
+        }
+        for check in required {
+            let passed = latest.iter().any(|(c, r, _)| c == check && *r == CheckResult::Pass);
+            if !passed {
+                return failed(format!("QC check `{}` of {what} at {digest} has not passed", snake(check)));
+            }
+        }
+        passed(reviews.iter().map(|r| r.event.clone()).collect())
+    }
+
+    fn proof(&self, master: &Id, media: &[ProofMedium], min_scale_percent: u16) -> Finding {
+        let digest = self.digest(master);
+        let reviews = self.reviews(&digest);
+        let proofs: Vec<&&Review> = reviews.iter().filter(|r| media.contains(&r.medium)).collect();
+        let adequate: Vec<&&Review> =
+            proofs.iter().copied().filter(|r| r.scale_percent.is_some_and(|s| s >= min_scale_percent)).collect();
+        let names = list(media.iter().map(snake));
+        match adequate.last() {
+            Some(review) if review.verdict == Verdict::Pass => passed(vec![review.event.clone()]),
+            Some(review) => failed(format!(
+                "the latest {names} proof of master `{master}` at {digest} at {min_scale_percent}% scale or more, review `{}` (event `{}`), failed",
+                review.review, review.event
+            )),
+            None => {
+                let smaller: Vec<String> = proofs
+                    .iter()
+                    .map(|r| match r.scale_percent {
+                        Some(s) => format!("`{}` at {s}%", r.review),
+                        None => format!("`{}` at no stated scale", r.review),
+                    })
+                    .collect();
+                let besides =
+                    if smaller.is_empty() { String::new() } else { format!(" (only {})", smaller.join(", ")) };
+                failed(format!(
+                    "no {names} proof of master `{master}` at {digest} at {min_scale_percent}% scale or more{besides}"
+                ))
+            }
+        }
+    }
+
+    fn approved(&self, master: &Id, who: &str, counts: impl Fn(&super::state::Approval) -> bool) -> Finding {
+        let digest = self.digest(master);
+        let approvals = self.view.approvals(self.project, &digest);
+        let latest = approvals.into_iter().rfind(|a| a.occurred_at_us <= self.before_us && counts(a));
+        match latest {
+            Some(a) if a.decision == Decision::Approved => passed(vec![a.event.clone()]),
+            Some(a) => failed(format!(
+                "the latest decision by {who} on master `{master}` at {digest}, approval `{}` (event `{}`), is {}",
+                a.approval,
+                a.event,
+                snake(&a.decision)
+            )),
+            None => failed(format!("no approval by {who} of master `{master}` at {digest} recorded before it")),
+        }
+    }
+
+    fn brief_format(&self, format: &Label) -> Finding {
+        let formats = self.view.brief_formats(self.project);
+        if formats.iter().any(|f| f == format) {
+            passed(vec![])
+        } else {
+            let declared: Vec<&str> = formats.iter().map(|f| f.as_str()).collect();
+            failed(format!("format `{format}` is not among the brief's deliverable formats {declared:?}"))
+        }
+    }
+
+    fn current(&self, master: &Id) -> Finding {
+        match self.view.superseded_by(self.project, master).last() {
+            Some(s) => failed(format!(
+                "master `{master}` was superseded by post edit `{}` (event `{}`), which made asset `{}`",
+                s.edit, s.event, s.output
+            )),
+            None => passed(vec![]),
+        }
+    }
+}
+
+/// An approval whose digest was superseded by a later post edit of its asset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drift {
+    pub asset: Id,
+    pub digest: Digest,
+    pub approval: Id,
+    pub approval_event: EventId,
+    pub role: Option<Role>,
+    pub edit: Id,
+    pub edit_event: EventId,
+    pub superseded_by: Id,
+}
+
+/// Every standing approval (the latest decision of its role on its digest approves) of an asset
+/// that a later post edit superseded.
+pub fn approval_drift(view: &View<'_>, project: &ProjectId) -> Vec<Drift> {
+    // The latest decision of each role on each asset, in log order.
+    let mut latest: Vec<&super::state::Approval> = Vec::new();
+    for approval in view.all_approvals(project) {
+        latest.retain(|a| !(a.asset == approval.asset && a.role == approval.role));
+        latest.push(approval);
+    }
+    let standing = latest.into_iter().filter(|a| a.decision == Decision::Approved);
+    let mut out = Vec::new();
+    for approval in standing {
+        if let Some(s) = view.superseded_by(project, &approval.asset).last() {
+            let Some(record) = view.asset(project, &approval.asset) else { continue };
+            out.push(Drift {
+                asset: approval.asset.clone(),
+                digest: Digest::from_bytes(&record.digest),
+                approval: approval.approval.clone(),
+                approval_event: approval.event.clone(),
+                role: approval.role,
+                edit: s.edit.clone(),
+                edit_event: s.event.clone(),
+                superseded_by: s.output.clone(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.asset.cmp(&b.asset).then(a.approval.cmp(&b.approval)));
+    out
+}
+
+/// The rules of legacy projects, exactly as they were checked when their events were written.
+pub mod legacy {
+    use super::*;
+
+    /// Every legacy rule: its name, the content types it applies to, what it requires.
+    pub const RULES: &[(&str, &str, &str)] = &[
+        ("campaign.creative-director-approval", "campaign", "A delivery needs the master's exact digest approved by a creative director (their latest decision on it)."),
+        ("social.qc-before-approval", "social", "An approval that approves needs a passing QC review of the exact digest first."),
+        ("ecomm.qc-product-and-colour", "ecomm", "A delivery needs a passing QC review of the master's exact digest in which product_accuracy and colour_accuracy pass."),
+        ("ecomm.brand-and-client-approval", "ecomm", "A delivery needs the master's exact digest approved by brand compliance and by the client approver (each one's latest decision on it)."),
+        ("ecomm.brief-formats", "ecomm", "A delivery's format must be one the project's briefs declare in deliverable_formats (as last revised)."),
+        ("print.proof", "any", "A print or large-format delivery needs a passing QC review of the master's exact digest at print or large-format proof size."),
+    ];
+
+    fn requires(rule: &str) -> String {
+        RULES.iter().find(|(r, _, _)| *r == rule).map(|(_, _, text)| (*text).to_owned()).unwrap_or_default()
+    }
+
+    fn outcome(rule: &'static str, finding: Finding) -> Outcome {
+        Outcome { rule, requires: requires(rule), finding }
+    }
+
+    pub fn evaluate(view: &View<'_>, project: &ProjectId, intent: Intent<'_>) -> Vec<Outcome> {
+        let Some(content) = view.content_type(project) else { return vec![] };
+        let mut out = Vec::new();
+        match intent {
+            Intent::Approval { asset, digest, decision: Decision::Approved, .. } if content == ContentType::Social => {
+                let passing = view.reviews(project, digest).iter().any(|r| r.verdict == Verdict::Pass);
+                let finding = if passing {
+                    passed(vec![])
+                } else {
+                    failed(format!("no passing QC review of asset `{asset}` at {digest}"))
+                };
+                out.push(outcome("social.qc-before-approval", finding));
+            }
+            Intent::Delivery { master, medium, format, .. } => {
+                let Some(record) = view.asset(project, master) else { return out };
+                let digest = &Digest::from_bytes(&record.digest);
+                let passing: Vec<&Review> =
+                    view.reviews(project, digest).into_iter().filter(|r| r.verdict == Verdict::Pass).collect();
+                let approved_by = |role: Role| {
+                    view.approvals(project, digest).iter().rev().find(|a| a.role == Some(role)).map(|a| a.decision)
+                        == Some(Decision::Approved)
+                };
+                let master_text = |what: &str| format!("{what} of master `{master}` at {digest}");
+                let check = |ok: bool, missing: String| if ok { passed(vec![]) } else { failed(missing) };
+                match content {
+                    ContentType::Campaign => out.push(outcome(
+                        "campaign.creative-director-approval",
+                        check(approved_by(Role::CreativeDirector), master_text("no approval by a creative director")),
+                    )),
+                    ContentType::Ecomm => {
+                        let product_and_colour = passing
+                            .iter()
+                            .any(|r| r.passed(QcCheck::ProductAccuracy) && r.passed(QcCheck::ColourAccuracy));
+                        out.push(outcome(
+                            "ecomm.qc-product-and-colour",
+                            check(
+                                product_and_colour,
+                                master_text("no passing QC review with product_accuracy and colour_accuracy passing"),
+                            ),
+                        ));
+                        let missing = [
+                            (Role::BrandCompliance, "brand compliance"),
+                            (Role::ClientApprover, "the client approver"),
+                        ]
+                        .into_iter()
+                        .find(|(role, _)| !approved_by(*role));
+                        out.push(outcome(
+                            "ecomm.brand-and-client-approval",
+                            match missing {
+                                Some((_, who)) => failed(master_text(&format!("no approval by {who}"))),
+                                None => passed(vec![]),
+                            },
+                        ));
+                        let formats = view.brief_formats(project);
+                        let declared: Vec<&str> = formats.iter().map(|f| f.as_str()).collect();
+                        out.push(outcome(
+                            "ecomm.brief-formats",
+                            check(
+                                formats.iter().any(|f| f == format),
+                                format!("format `{format}` is not among the brief's deliverable formats {declared:?}"),
+                            ),
+                        ));
+                    }
+                    ContentType::Social => {}
+                }
+                if matches!(medium, DeliveryMedium::Print | DeliveryMedium::LargeFormat) {
+                    let proofed =
+                        passing.iter().any(|r| matches!(r.medium, ProofMedium::Print | ProofMedium::LargeFormat));
+                    out.push(outcome(
+                        "print.proof",
+                        check(proofed, master_text("no passing QC review at print or large-format proof size")),
+                    ));
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+}
+
+/// The rule sets as a Markdown table, for `docs/policies.md`: each rule, where it applies with
+/// its default parameters, and what it requires.
 pub fn rules_markdown() -> String {
+    let contents = [ContentType::Campaign, ContentType::Social, ContentType::Ecomm];
+    let sets: Vec<Vec<RuleSpec>> = contents.iter().map(|c| base_rules(*c)).collect();
+    let mut names: Vec<&'static str> = Vec::new();
+    for rule in sets.iter().flatten() {
+        if !names.contains(&rule.name()) {
+            names.push(rule.name());
+        }
+    }
+    let mut out = format!(
+        "| rule | {} | {} | {} | requires |\n|---|---|---|---|---|\n",
+        rule_set_name(contents[0]),
+        rule_set_name(contents[1]),
+        rule_set_name(contents[2])
+    );
+    for name in names {
+        let mut cells = Vec::new();
+        let mut requires = String::new();
+        for set in &sets {
+            match set.iter().find(|r| r.name() == name) {
+                Some(rule) => {
+                    cells.push(match rule {
+                        RuleSpec::QcPassed { checks } if !checks.is_empty() => {
+                            format!("✔ {}", list(checks.iter().map(snake)))
+                        }
+                        RuleSpec::PrintProof { min_scale_percent }
+                        | RuleSpec::LargeFormatProof { min_scale_percent } => {
+                            format!("✔ {min_scale_percent}%")
+                        }
+                        _ => "✔".into(),
+                    });
+                    if requires.is_empty() {
+                        requires = rule.requires();
+                    }
+                }
+                None => cells.push(String::new()),
+            }
+        }
+        let requires = match name {
+            "qc.passed" => RuleSpec::QcPassed { checks: vec![] }.requires() + " (and the listed checks' latest results passed)",
+            "proof.print" => "a print delivery needs the latest print or large-format proof of the master's digest at the listed scale or more to have passed".into(),
+            "proof.large-format" => "a large-format delivery needs the latest large-format proof of the master's digest at the listed scale or more to have passed".into(),
+            _ => requires,
+        };
+        out.push_str(&format!("| `{name}` | {} | {requires} |\n", cells.join(" | ")));
+    }
+    out
+}
+
+/// The legacy rules as a Markdown table.
+pub fn legacy_rules_markdown() -> String {
     let mut out = String::from("| rule | applies to | requires |\n|---|---|---|\n");
-    for (rule, applies, requires) in RULES {
+    for (rule, applies, requires) in legacy::RULES {
         out.push_str(&format!("| `{rule}` | {applies} | {requires} |\n"));
     }
     out
+}
+
+/// Every rule name of the current rule sets, for the documentation test.
+pub fn rule_names() -> Vec<&'static str> {
+    let mut names = Vec::new();
+    for content in [ContentType::Campaign, ContentType::Social, ContentType::Ecomm] {
+        for rule in base_rules(content) {
+            if !names.contains(&rule.name()) {
+                names.push(rule.name());
+            }
+        }
+    }
+    names
 }

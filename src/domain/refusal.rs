@@ -1,7 +1,7 @@
 //! Why an event was refused: one variant per stable problem type at the API. Shared by the
 //! rules (`rules.rs`) and the workflow policies (`policy.rs`), which both refuse with it.
 
-use super::ids::{ActorId, Digest, EventId, Id, KeyId, ProjectId};
+use super::ids::{ActorId, Digest, EventId, Id, KeyId, OrganizationId, ProjectId};
 
 /// Why an event was refused. Each variant is one stable problem type at the API.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,6 +16,13 @@ pub enum Refusal {
     LedgerKeyReserved { key: KeyId },
     #[error("role `{role}` may not submit `{kind}` events (see the role matrix)")]
     RoleNotAllowed { role: &'static str, kind: &'static str },
+    /// The same answer whether the project exists or not: it tells nothing about the project.
+    #[error("actor `{actor}` is not a member of project `{project}`")]
+    NotAMember { actor: ActorId, project: ProjectId },
+    #[error("`body.event_id`: event `{event}` may not be retracted: {why}")]
+    RetractionNotAllowed { event: EventId, why: &'static str },
+    #[error("`{field}`: {reason}; a policy amendment may only make the policy stricter")]
+    PolicyNotStricter { field: String, reason: String },
     #[error("project `{project}` does not exist")]
     ProjectNotFound { project: ProjectId },
     #[error("project `{project}` already exists")]
@@ -30,6 +37,8 @@ pub enum Refusal {
     Invalid { field: String, rule: &'static str },
     #[error("`body.event_id`: event `{event}` was already retracted")]
     AlreadyRetracted { event: EventId },
+    #[error("`{field}` names organisation `{organization}`, which is not registered")]
+    UnknownOrganization { field: String, organization: OrganizationId },
     #[error("actor `{actor}` is not registered")]
     UnknownActor { actor: ActorId },
     #[error("actor `{actor}` already exists")]
@@ -47,6 +56,9 @@ impl Refusal {
             Refusal::KeyNotActors { .. } => "key-not-actors",
             Refusal::LedgerKeyReserved { .. } => "ledger-key-reserved",
             Refusal::RoleNotAllowed { .. } => "role-not-allowed",
+            Refusal::NotAMember { .. } => "not-a-member",
+            Refusal::RetractionNotAllowed { .. } => "retraction-not-allowed",
+            Refusal::PolicyNotStricter { .. } => "policy-not-stricter",
             Refusal::ProjectNotFound { .. } => "project-not-found",
             Refusal::ProjectExists { .. } => "project-exists",
             Refusal::UnknownReference { .. } => "unknown-reference",
@@ -54,6 +66,7 @@ impl Refusal {
             Refusal::DigestMismatch { .. } => "digest-mismatch",
             Refusal::Invalid { .. } => "invalid-event",
             Refusal::AlreadyRetracted { .. } => "already-retracted",
+            Refusal::UnknownOrganization { .. } => "unknown-organization",
             Refusal::UnknownActor { .. } => "unknown-actor",
             Refusal::ActorExists { .. } => "actor-exists",
             Refusal::Policy { .. } => "policy-violation",

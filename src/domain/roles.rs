@@ -1,5 +1,8 @@
 //! Which role may submit which kind. The matrix is documented in `docs/roles.md`; a test keeps
-//! the two in step.
+//! the two in step. In a governed project the role is the actor's project role (its
+//! `member_added`); in the `system` stream and in legacy projects, the role it was registered
+//! with. An `admin` acts in any governed project without being a member, for the kinds its row
+//! allows.
 
 use super::event::{Kind, Role};
 
@@ -8,7 +11,18 @@ pub fn may_submit(role: Role, kind: Kind) -> bool {
     use Kind::*;
     use Role::*;
     match role {
-        Admin => matches!(kind, ActorRegistered | KeyAdded | KeyRevoked | ProjectCreated | NoteAdded),
+        Admin => matches!(
+            kind,
+            OrganizationRegistered
+                | ActorRegistered
+                | KeyAdded
+                | KeyRevoked
+                | ProjectCreated
+                | ProjectAdopted
+                | MemberAdded
+                | MemberRemoved
+                | NoteAdded
+        ),
         Producer => matches!(
             kind,
             ProjectCreated
@@ -20,6 +34,9 @@ pub fn may_submit(role: Role, kind: Kind) -> bool {
                 | StageMarked
                 | NoteAdded
                 | EventRetracted
+                | MemberAdded
+                | MemberRemoved
+                | PolicyAmended
         ),
         CreativeDirector => matches!(
             kind,
@@ -47,7 +64,10 @@ pub fn may_submit(role: Role, kind: Kind) -> bool {
         PostArtist => matches!(kind, ReferenceAdded | PostEditApplied | NoteAdded),
         QcReviewer => matches!(kind, QcReviewRecorded | StageMarked | NoteAdded),
         BrandCompliance => {
-            matches!(kind, ReferenceAdded | QcReviewRecorded | ApprovalRecorded | NoteAdded | EventRetracted)
+            matches!(
+                kind,
+                ReferenceAdded | QcReviewRecorded | ApprovalRecorded | NoteAdded | EventRetracted | PolicyAmended
+            )
         }
         ClientApprover => matches!(kind, ApprovalRecorded | NoteAdded),
         Integration => matches!(

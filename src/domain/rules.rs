@@ -2,15 +2,21 @@
 //! accepts it or names the rule it breaks. It never changes anything.
 
 use super::event::*;
-use super::ids::{Digest, Id, KeyId, ProjectId};
+use super::ids::{Digest, Id, KeyId, OrganizationId, ProjectId};
 use super::payload::Payload;
+use super::policy::{amend, policy_of, Amendment, RuleSpec, MAX_SCALE_PERCENT};
 use super::refusal::{DecideError, Refusal};
 use super::roles::may_submit;
-use super::state::{Namespace, Record, View};
+use super::state::{Guard, Membership, Namespace, Position, Record, View};
 use std::collections::HashSet;
 
-/// Checks who signed: the key must be registered to the payload's actor, not revoked, and the
-/// actor's role must allow the kind.
+/// How far after the ledger's clock an event may say it happened.
+pub const MAX_CLOCK_AHEAD_US: i64 = 5 * 60 * 1_000_000;
+
+/// Checks who signed: the key must be registered to the payload's actor and not revoked, and
+/// the role must allow the kind — in a governed project the actor's project role, which only a
+/// member has. A signer that is not a member learns nothing about the project: the answer is the
+/// same whether the project exists or not, and comes before any check that would look at it.
 pub fn check_signer(view: &View<'_>, payload: &Payload, key: &KeyId) -> Result<(), Refusal> {
     let system = view.system();
     let (owner, actor, key_state) = system.key(key).ok_or_else(|| Refusal::UnknownKey { key: key.clone() })?;
@@ -20,29 +26,56 @@ pub fn check_signer(view: &View<'_>, payload: &Payload, key: &KeyId) -> Result<(
     if key_state.revoked {
         return Err(Refusal::RevokedKey { key: key.clone() });
     }
-    if !may_submit(actor.role, payload.kind()) {
-        return Err(Refusal::RoleNotAllowed { role: actor.role.as_str(), kind: payload.kind().as_str() });
+    let kind = payload.kind();
+    let project = &payload.project;
+    let not_allowed = |role: Role| Refusal::RoleNotAllowed { role: role.as_str(), kind: kind.as_str() };
+    let as_admin = actor.role == Role::Admin && may_submit(Role::Admin, kind);
+    if project.is_system()
+        || kind == Kind::ProjectCreated
+        || (view.project_exists(project) && !view.is_governed(project))
+    {
+        // The system stream, a new project and a legacy project go by the registered role.
+        return if may_submit(actor.role, kind) { Ok(()) } else { Err(not_allowed(actor.role)) };
     }
-    Ok(())
+    match view.member_role(project, &payload.actor) {
+        Some(role) if may_submit(role, kind) || as_admin => Ok(()),
+        Some(role) => Err(not_allowed(role)),
+        // An admin may act for administration in any project; a project that does not exist
+        // is then its to hear of.
+        None if as_admin => Ok(()),
+        None => Err(Refusal::NotAMember { actor: payload.actor.clone(), project: project.clone() }),
+    }
 }
 
 /// Checks the event against the state: every reference resolves inside its project, every new id
-/// is new, digests match the assets they name.
-pub fn decide(view: &View<'_>, payload: &Payload) -> Result<(), DecideError> {
+/// is new, digests match the assets they name, governance events keep the project coherent, and
+/// approvals and deliveries follow the project's policy. `at` is where the event would land.
+pub fn decide(view: &View<'_>, payload: &Payload, at: Position) -> Result<(), DecideError> {
     let project = &payload.project;
     if project.is_system() {
         return Ok(decide_system(view, &payload.body)?);
     }
     match &payload.body {
-        Body::ProjectCreated(_) => {
-            return if view.project_exists(project) {
-                Err(Refusal::ProjectExists { project: project.clone() }.into())
-            } else {
-                Ok(())
-            };
+        Body::ProjectCreated(b) => {
+            if view.project_exists(project) {
+                return Err(Refusal::ProjectExists { project: project.clone() }.into());
+            }
+            if let Some(client) = &b.client_organization {
+                client_organization(view, "body.client_organization", client)?;
+            }
+            return Ok(());
         }
         _ if !view.project_exists(project) => return Err(Refusal::ProjectNotFound { project: project.clone() }.into()),
         _ => {}
+    }
+    if view.is_governed(project) {
+        decide_governed(view, payload, at)?;
+    } else if matches!(payload.body, Body::MemberAdded(_) | Body::MemberRemoved(_) | Body::PolicyAmended(_)) {
+        return Err(invalid(
+            "project",
+            "members and policy amendments exist only in governed projects: adopt the project first (project_adopted)",
+        )
+        .into());
     }
     let refs = Refs { view, project };
     refs.new_records(&payload.body)?;
@@ -91,6 +124,7 @@ pub fn decide(view: &View<'_>, payload: &Payload) -> Result<(), DecideError> {
         }
         Body::ApprovalRecorded(b) => refs.digest_matches("body.digest", &b.asset, &b.digest)?,
         Body::DeliveryRecorded(b) => refs.exists("body.master_asset", N::Asset, &b.master_asset)?,
+        Body::ProjectAdopted(b) => client_organization(view, "body.client_organization", &b.client_organization)?,
         _ => {}
     }
     super::policy::check(view, payload)?;
@@ -115,6 +149,105 @@ pub fn decide(view: &View<'_>, payload: &Payload) -> Result<(), DecideError> {
     Ok(())
 }
 
+/// The organisation a project is made for must be registered as a client (or the agency, for
+/// its own projects).
+fn client_organization(view: &View<'_>, field: &str, id: &OrganizationId) -> Result<(), Refusal> {
+    match view.system().organization(id) {
+        None => Err(Refusal::UnknownOrganization { field: field.into(), organization: id.clone() }),
+        Some(org) if org.kind == OrganizationKind::Vendor => {
+            Err(invalid(field, "a project is made for a client organisation (or the agency), not a vendor"))
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// The rules only a governed project has: its clock, membership, policy amendments, QC
+/// coherence and who may retract what.
+fn decide_governed(view: &View<'_>, payload: &Payload, at: Position) -> Result<(), Refusal> {
+    let project = &payload.project;
+    if payload.occurred_at.timestamp_micros() > at.received_at_us.saturating_add(MAX_CLOCK_AHEAD_US) {
+        return Err(invalid(
+            "occurred_at",
+            "an event may not say it happened more than 5 minutes after the ledger received it",
+        ));
+    }
+    match &payload.body {
+        Body::ProjectAdopted(_) => Err(invalid("body", "the project is governed already")),
+        Body::MemberAdded(b) => {
+            let actor = view.system().actor(&b.actor_id).ok_or_else(|| Refusal::UnknownActor { actor: b.actor_id.clone() })?;
+            if b.role == Role::Admin {
+                return Err(invalid("body.role", "admin is a ledger-wide role, not a project role"));
+            }
+            if let Some(Membership::Member(_)) = view.membership(project, &b.actor_id) {
+                return Err(invalid("body.actor_id", "the actor is a member already: remove it first to change its role"));
+            }
+            if b.role == Role::ClientApprover && actor.organization.as_ref() != view.client(project) {
+                return Err(invalid("body.role", "a client approver must belong to the project's client organisation"));
+            }
+            Ok(())
+        }
+        Body::MemberRemoved(b) => match view.membership(project, &b.actor_id) {
+            Some(Membership::Member(_)) => Ok(()),
+            _ => Err(invalid("body.actor_id", "the actor is not a member of the project")),
+        },
+        Body::PolicyAmended(b) => {
+            non_empty("body.rules", &b.rules)?;
+            let mut rules = policy_of(view, project).map(|p| p.rules).unwrap_or_default();
+            for (i, rule) in b.rules.iter().enumerate() {
+                if let RuleSpec::PrintProof { min_scale_percent } | RuleSpec::LargeFormatProof { min_scale_percent } = rule {
+                    if !(1..=MAX_SCALE_PERCENT).contains(min_scale_percent) {
+                        return Err(invalid(&format!("body.rules[{i}].min_scale_percent"), "a scale is 1 to 1000 percent"));
+                    }
+                }
+                let field = format!("body.rules[{i}]");
+                match amend(&mut rules, rule) {
+                    Amendment::Adds | Amendment::Raises => {}
+                    Amendment::ChangesNothing => {
+                        return Err(Refusal::PolicyNotStricter {
+                            field,
+                            reason: format!("the policy already requires everything rule `{}` asks", rule.name()),
+                        })
+                    }
+                    Amendment::Lowers { current } => {
+                        return Err(Refusal::PolicyNotStricter {
+                            field,
+                            reason: format!("rule `{}` requires {current} already", rule.name()),
+                        })
+                    }
+                }
+            }
+            Ok(())
+        }
+        Body::QcReviewRecorded(b) => {
+            let any_failed = b.checks.iter().any(|c| c.result == CheckResult::Fail);
+            if any_failed != (b.verdict == Verdict::Fail) {
+                return Err(invalid("body.verdict", "a QC verdict is `fail` exactly when one of its checks fails"));
+            }
+            match b.proof_scale_percent {
+                None if matches!(b.proof_medium, ProofMedium::Print | ProofMedium::LargeFormat) => {
+                    Err(invalid("body.proof_scale_percent", "a print or large-format proof states its scale"))
+                }
+                Some(scale) if !(1..=MAX_SCALE_PERCENT).contains(&scale) => {
+                    Err(invalid("body.proof_scale_percent", "a scale is 1 to 1000 percent"))
+                }
+                _ => Ok(()),
+            }
+        }
+        Body::EventRetracted(b) => match view.guard(project, &b.event_id) {
+            Some(Guard::Governance) => Err(Refusal::RetractionNotAllowed {
+                event: b.event_id.clone(),
+                why: "the project's creation, membership, policy and retractions are never retracted",
+            }),
+            Some(Guard::Evidence { author }) if author != &payload.actor => Err(Refusal::RetractionNotAllowed {
+                event: b.event_id.clone(),
+                why: "only the actor who recorded a QC review, an approval or a creative director's selection may retract it",
+            }),
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
 fn decide_system(view: &View<'_>, body: &Body) -> Result<(), Refusal> {
     let system = view.system();
     let new_keys = |keys: &[&PublicKey]| -> Result<(), Refusal> {
@@ -130,9 +263,23 @@ fn decide_system(view: &View<'_>, body: &Body) -> Result<(), Refusal> {
         Ok(())
     };
     match body {
+        Body::OrganizationRegistered(b) => {
+            if system.organization(&b.organization_id).is_some() {
+                return Err(invalid("body.organization_id", "an organisation of this id exists already"));
+            }
+            Ok(())
+        }
         Body::ActorRegistered(b) => {
             if system.actor(&b.actor_id).is_some() {
                 return Err(Refusal::ActorExists { actor: b.actor_id.clone() });
+            }
+            if let Some(org) = &b.organization {
+                if system.organization(org).is_none() {
+                    return Err(Refusal::UnknownOrganization {
+                        field: "body.organization".into(),
+                        organization: org.clone(),
+                    });
+                }
             }
             non_empty("body.keys", &b.keys)?;
             new_keys(&b.keys.iter().collect::<Vec<_>>())
@@ -244,7 +391,7 @@ mod tests {
     use super::*;
     use crate::domain::ids::PublicKeyBytes;
     use crate::domain::payload::Payload;
-    use crate::domain::state::{Changes, Events, LedgerState, LookupFailed, NoEvents, SystemState};
+    use crate::domain::state::{Changes, Events, Facts, LedgerState, LookupFailed, NoEvents, SystemState};
     use crate::domain::{ActorId, EventId};
     use serde_json::{json, Value};
 
@@ -256,7 +403,14 @@ mod tests {
     fn payload(project: &str, actor: &str, kind: &str, body: Value) -> Payload {
         let json = json!({"event_id": format!("e-{}", rand_id()), "project": project, "kind": kind,
             "schema_version": 1, "actor": actor, "occurred_at": "2026-01-01T00:00:00Z", "body": body});
-        Payload::parse(&serde_json::to_vec(&json).unwrap()).unwrap()
+        // Read as stored: at schema_version 1 the project is a legacy one, whose reference
+        // rules are the governed projects' too.
+        Payload::read(&serde_json::to_vec(&json).unwrap()).unwrap()
+    }
+
+    /// Where an event lands, for rules that do not look at it.
+    fn at() -> Position {
+        Position { version: 1, received_at_us: 0 }
     }
 
     /// The refusal of a decision whose lookups cannot fail.
@@ -304,8 +458,8 @@ mod tests {
         ] {
             let p = payload("p", "x", kind, body);
             let view = View { base: &state, changes: &Changes::default(), events: &NoEvents };
-            decide(&view, &p).unwrap_or_else(|r| panic!("{kind}: {r}"));
-            state.apply(&p);
+            decide(&view, &p, at()).unwrap_or_else(|r| panic!("{kind}: {r}"));
+            state.apply(&p, at(), Facts::default());
         }
         state
     }
@@ -318,7 +472,7 @@ mod tests {
         let project = if kind.starts_with("actor") || kind.starts_with("key") { "system" } else { "p" };
         let p = payload(project, "x", kind, body.clone());
         let view = View { base: &state, changes: &Changes::default(), events: &NoEvents };
-        let got = decide(&view, &p).map_err(refused).map_err(|r| {
+        let got = decide(&view, &p, at()).map_err(refused).map_err(|r| {
             let field = match &r {
                 Refusal::UnknownReference { field, .. }
                 | Refusal::DuplicateId { field, .. }
@@ -509,14 +663,14 @@ mod tests {
             payload("p", "x", "prompt_authored", json!({"prompt_id": "pr3", "text": "t", "parent_prompt": "pr2"}));
         for p in [&first, &second] {
             let view = View { base: &state, changes: &changes, events: &NoEvents };
-            decide(&view, p).unwrap();
-            changes.stage(&state, p);
+            decide(&view, p, at()).unwrap();
+            changes.stage(&state, p, at(), Facts::default());
         }
         assert_eq!(state, before, "staging changes nothing");
         state.merge(changes);
         let again = payload("p", "x", "prompt_authored", json!({"prompt_id": "pr3", "text": "t"}));
         let view = View { base: &state, changes: &Changes::default(), events: &NoEvents };
-        assert_eq!(refused(decide(&view, &again).unwrap_err()).slug(), "duplicate-id");
+        assert_eq!(refused(decide(&view, &again, at()).unwrap_err()).slug(), "duplicate-id");
     }
 
     #[test]
@@ -532,12 +686,16 @@ mod tests {
         assert_eq!(check_signer(&view, &someone, &key).unwrap_err().slug(), "key-not-actors");
         assert_eq!(check_signer(&view, &note, &KeyId::parse("other").unwrap()).unwrap_err().slug(), "unknown-key");
         let mut revoked = state.clone();
-        revoked.apply(&payload(
-            "system",
-            "ledger",
-            "key_revoked",
-            json!({"actor_id": "ledger", "key_id": "ledger", "reason": "r"}),
-        ));
+        revoked.apply(
+            &payload(
+                "system",
+                "ledger",
+                "key_revoked",
+                json!({"actor_id": "ledger", "key_id": "ledger", "reason": "r"}),
+            ),
+            at(),
+            Facts::default(),
+        );
         let view = View { base: &revoked, changes: &Changes::default(), events: &NoEvents };
         assert_eq!(check_signer(&view, &note, &key).unwrap_err().slug(), "revoked-key");
     }
@@ -546,8 +704,8 @@ mod tests {
     struct Logged(Vec<(&'static str, String)>);
 
     impl Events for Logged {
-        fn in_project(&self, project: &ProjectId, event: &EventId) -> Result<bool, LookupFailed> {
-            Ok(self.0.iter().any(|(p, e)| *p == project.as_str() && e == event.as_str()))
+        fn version_in_project(&self, project: &ProjectId, event: &EventId) -> Result<Option<u64>, LookupFailed> {
+            Ok(self.0.iter().position(|(p, e)| *p == project.as_str() && e == event.as_str()).map(|i| i as u64 + 1))
         }
     }
 
@@ -569,11 +727,11 @@ mod tests {
             let mut changes = Changes::default();
             for earlier in staged {
                 let view = View { base: &base, changes: &changes, events: &logged };
-                decide(&view, earlier).unwrap_or_else(|r| panic!("case {i}: {r}"));
-                changes.stage(&base, earlier);
+                decide(&view, earlier, at()).unwrap_or_else(|r| panic!("case {i}: {r}"));
+                changes.stage(&base, earlier, at(), Facts::default());
             }
             let view = View { base: &base, changes: &changes, events: &logged };
-            assert_eq!(decide(&view, &retract(&target)).err().map(|r| refused(r).slug()), expected, "case {i}");
+            assert_eq!(decide(&view, &retract(&target), at()).err().map(|r| refused(r).slug()), expected, "case {i}");
         }
     }
 }

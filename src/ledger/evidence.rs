@@ -3,7 +3,7 @@
 
 use super::Ledger;
 use crate::domain::ids::SYSTEM_PROJECT;
-use crate::domain::Id;
+use crate::domain::{Id, Kind};
 use crate::log::evidence::{Bundle, EvidenceEntry, EVIDENCE_FORMAT};
 use crate::log::export::EntryRecord;
 use crate::log::{open_entry, Entry};
@@ -11,6 +11,14 @@ use crate::projections::lineage::ProjectGraph;
 use crate::store::StoreError;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+
+/// The kinds that say who may act in a project and under which policy.
+pub fn is_governance(kind: Kind) -> bool {
+    matches!(
+        kind,
+        Kind::ProjectCreated | Kind::ProjectAdopted | Kind::MemberAdded | Kind::MemberRemoved | Kind::PolicyAmended
+    )
+}
 
 /// Builds the bundle of an asset; `None` when the project has no such asset.
 pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle>, StoreError> {
@@ -23,7 +31,9 @@ pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle
     let entries = ledger.stream_below(project, size)?;
     let decoded: Vec<_> =
         entries.iter().filter_map(|e| open_entry(e).ok().map(|(_, payload)| (e.sequence, payload))).collect();
-    let Some(lineage) = ProjectGraph::new(&decoded).lineage(asset) else { return Ok(None) };
+    let Some(mut lineage) = ProjectGraph::new(&decoded).lineage(asset) else { return Ok(None) };
+    // The project's governance too: who was a member with which role, and its policy.
+    lineage.extend(decoded.iter().filter(|(_, p)| is_governance(p.kind())).map(|(sequence, _)| *sequence));
     let mut chosen: Vec<Entry> = entries.into_iter().filter(|e| lineage.contains(&e.sequence)).collect();
     chosen.extend(ledger.stream_below(SYSTEM_PROJECT, size)?);
     chosen.sort_by_key(|e| e.sequence);

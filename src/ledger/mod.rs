@@ -74,8 +74,10 @@ pub enum AppendError {
     BadSignature { key: crate::domain::KeyId },
     #[error("expected version {expected} of stream `{project}`, it is at {actual}")]
     VersionConflict { project: ProjectId, expected: u64, actual: u64 },
-    #[error("event `{event_id}` is already in the log (entry {sequence}) with a different payload")]
-    EventIdConflict { event_id: String, sequence: u64 },
+    /// The entry is named only when it is in the same stream: an id used in another project
+    /// says nothing about that project.
+    #[error("event `{event_id}` is already in the log{} with a different payload", sequence.map(|s| format!(" (entry {s})")).unwrap_or_default())]
+    EventIdConflict { event_id: String, sequence: Option<u64> },
     #[error("the writer queue is full")]
     Busy,
     #[error("the ledger is shutting down")]
@@ -128,6 +130,7 @@ impl Ledger {
         let published = Arc::new(Published::new(
             next,
             state.ledger.system.clone(),
+            Arc::new(state.ledger.directory()),
             state.checkpoint.clone(),
             verifier,
             config.projection_cache_bytes,
@@ -145,6 +148,21 @@ impl Ledger {
     /// batch, unless its key id had a bad signature lately. Errors name the position of the
     /// envelope at fault.
     pub fn prepare(&self, raws: Vec<Vec<u8>>) -> Result<Vec<Submission>, (usize, PrepareError)> {
+        self.prepare_with(raws, Payload::parse)
+    }
+
+    /// Prepares the genesis entry the server writes at first start: its payload keeps the
+    /// layout every verifier assumes (`docs/formats.md`), at the schema version it was first
+    /// written in, so it is read as a stored payload is.
+    pub fn prepare_genesis(&self, raw: Vec<u8>) -> Result<Vec<Submission>, (usize, PrepareError)> {
+        self.prepare_with(vec![raw], Payload::read)
+    }
+
+    fn prepare_with(
+        &self,
+        raws: Vec<Vec<u8>>,
+        parse: fn(&[u8]) -> Result<Payload, crate::domain::PayloadError>,
+    ) -> Result<Vec<Submission>, (usize, PrepareError)> {
         let n = raws.len();
         let mut opened: Vec<Opened> = Vec::with_capacity(n);
         let mut keys: Vec<Option<ed25519_dalek::VerifyingKey>> = Vec::with_capacity(n);
@@ -178,7 +196,7 @@ impl Ledger {
         }
         let mut subs = Vec::with_capacity(n);
         for (i, ((raw, opened), signature)) in raws.into_iter().zip(opened).zip(checks).enumerate() {
-            let payload = Payload::parse(&opened.payload).map_err(|e| (i, OpenError::from(e).into()))?;
+            let payload = parse(&opened.payload).map_err(|e| (i, OpenError::from(e).into()))?;
             // An unknown key can only be registered by an earlier event of the same request.
             let registrable = subs.iter().any(|s: &Submission| s.payload.project.is_system());
             if keys[i].is_none() && !registrable {
@@ -207,6 +225,16 @@ impl Ledger {
     /// Actors and keys as of the last commit.
     pub fn system(&self) -> SystemState {
         self.published.system()
+    }
+
+    /// Runs `f` on the system state as of the last commit, without copying it.
+    pub fn with_system<T>(&self, f: impl FnOnce(&SystemState) -> T) -> T {
+        self.published.with_system(f)
+    }
+
+    /// The governance of every governed project, as of the last commit.
+    pub fn directory(&self) -> Arc<crate::domain::state::Directory> {
+        self.published.directory()
     }
 
     /// The latest checkpoint; it covers every durable entry.

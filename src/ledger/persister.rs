@@ -5,6 +5,7 @@
 
 use super::published::{Published, SignedCheckpoint};
 use super::{AppendError, Appended, Failed, Submission};
+use crate::domain::state::Directory;
 use crate::domain::{Payload, SystemState};
 use crate::log::Entry;
 use crate::store::{Commit, LogStore};
@@ -29,6 +30,8 @@ pub(super) struct Job {
     pub next: u64,
     /// The system state after the commit, when the commit changed it.
     pub system: Option<SystemState>,
+    /// The projects' governance after the commit, when the commit changed it.
+    pub directory: Option<Arc<Directory>>,
 }
 
 /// What one request produced while its batch is not yet written.
@@ -92,7 +95,7 @@ impl Persister {
     pub fn persist(&self, job: Job) -> bool {
         match self.store.append(&job.commit) {
             Ok(()) => {
-                self.published.publish(job.checkpoint, job.next, job.system);
+                self.published.publish(job.checkpoint, job.next, job.system, job.directory);
                 answer(job.batch, job.staged);
                 true
             }

@@ -5,11 +5,13 @@
 use super::projection_cache::ProjectionCache;
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::dsse::{batch_verifies, Opened};
+use crate::domain::state::Directory;
 use crate::domain::{KeyId, SystemState};
 use crate::log::admission::SignatureCheck;
 use ed25519_dalek::VerifyingKey;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::sync::RwLock;
 
 /// A checkpoint and its signed note.
@@ -25,6 +27,8 @@ pub(super) struct Published {
     /// Every key ever registered, decoded. Revocation is checked by the writer.
     keys: RwLock<HashMap<KeyId, VerifyingKey>>,
     system: RwLock<SystemState>,
+    /// The governance of every governed project, as of the durable log.
+    directory: RwLock<Arc<Directory>>,
     /// The checkpoint of the durable log.
     checkpoint: RwLock<Option<SignedCheckpoint>>,
     pub verifier: NoteVerifier,
@@ -49,6 +53,7 @@ impl Published {
     pub fn new(
         len: u64,
         system: SystemState,
+        directory: Arc<Directory>,
         checkpoint: Option<SignedCheckpoint>,
         verifier: NoteVerifier,
         projection_cache_bytes: usize,
@@ -57,6 +62,7 @@ impl Published {
             committed: AtomicU64::new(len),
             keys: RwLock::new(all_keys(&system)),
             system: RwLock::new(system),
+            directory: RwLock::new(directory),
             checkpoint: RwLock::new(checkpoint),
             verifier,
             projections: ProjectionCache::new(projection_cache_bytes),
@@ -73,23 +79,50 @@ impl Published {
         self.system.read().expect("system lock").clone()
     }
 
+    pub fn with_system<T>(&self, f: impl FnOnce(&SystemState) -> T) -> T {
+        f(&self.system.read().expect("system lock"))
+    }
+
     pub fn checkpoint(&self) -> Option<SignedCheckpoint> {
         self.checkpoint.read().expect("checkpoint lock").clone()
     }
 
+    pub fn directory(&self) -> Arc<Directory> {
+        self.directory.read().expect("directory lock").clone()
+    }
+
     /// Publishes a durable commit: its checkpoint, then the length readers may see, and the
-    /// system state when the commit changed it.
-    pub fn publish(&self, checkpoint: Option<SignedCheckpoint>, len: u64, system: Option<SystemState>) {
-        *self.checkpoint.write().expect("checkpoint lock") = checkpoint;
-        self.committed.store(len, Ordering::Release);
+    /// system state and the projects' governance when the commit changed them.
+    pub fn publish(
+        &self,
+        checkpoint: Option<SignedCheckpoint>,
+        len: u64,
+        system: Option<SystemState>,
+        directory: Option<Arc<Directory>>,
+    ) {
+        // Governance first: a reader that sees the new length sees who may read it.
+        if let Some(directory) = directory {
+            *self.directory.write().expect("directory lock") = directory;
+        }
         if let Some(system) = system {
             *self.keys.write().expect("key cache lock") = all_keys(&system);
             *self.system.write().expect("system lock") = system;
         }
+        *self.checkpoint.write().expect("checkpoint lock") = checkpoint;
+        self.committed.store(len, Ordering::Release);
     }
 
     /// After a failed write: the log as read back from the store, and no cached projection.
-    pub fn reset(&self, checkpoint: Option<SignedCheckpoint>, len: u64) {
+    pub fn reset(
+        &self,
+        checkpoint: Option<SignedCheckpoint>,
+        len: u64,
+        system: SystemState,
+        directory: Arc<Directory>,
+    ) {
+        *self.directory.write().expect("directory lock") = directory;
+        *self.keys.write().expect("key cache lock") = all_keys(&system);
+        *self.system.write().expect("system lock") = system;
         *self.checkpoint.write().expect("checkpoint lock") = checkpoint;
         self.projections.clear();
         self.committed.store(len, Ordering::Release);

@@ -3,8 +3,10 @@
 //! the writer has published.
 
 use super::projection_cache::Slot;
+use super::writer::StoreEvents;
 use super::Ledger;
-use crate::domain::ProjectId;
+use crate::domain::state::Facts;
+use crate::domain::{Changes, ProjectId, View};
 use crate::log::{open_entry, Entry};
 use crate::projections::ProjectProjection;
 use crate::store::{LogStore, StoreError};
@@ -97,6 +99,10 @@ impl Ledger {
     /// Folds into `projection` the project's entries after those it holds, up to the log size
     /// `size`. Versions are dense from 1, so the projection's event count says where to go on.
     fn fold_project(&self, project: &str, projection: &mut ProjectProjection, size: u64) -> Result<(), StoreError> {
+        // Actors' roles and organisations never change, so the system stream as it stands now
+        // says who signed each entry as it said then.
+        let system = self.published.system();
+        let log = StoreEvents(self.store.as_ref());
         loop {
             let from = projection.events.len() as u64 + 1;
             let page = self.project_entries(project, from, PAGE)?;
@@ -104,7 +110,13 @@ impl Ledger {
             for entry in page.into_iter().take_while(|e| e.sequence < size) {
                 let (_, payload) = open_entry(&entry)
                     .map_err(|e| StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() })?;
+                let facts = {
+                    let changes = Changes::default();
+                    let view = View { base: &projection.rules, changes: &changes, events: &log };
+                    Facts::of(&view, &payload).map_err(|e| StoreError::Io(e.to_string()))?
+                };
                 projection.apply(&entry, &payload);
+                projection.apply_rules(&entry, &payload, &system, facts);
             }
             if read < PAGE || projection.events.len() as u64 + 1 - from < read as u64 {
                 return Ok(());

@@ -14,6 +14,28 @@ use crate::store::StoreError;
 use std::sync::atomic::AtomicBool;
 use std::sync::atomic::Ordering;
 
+/// The client organisation the tests' genesis state knows, for their projects.
+pub(super) const CLIENT: &str = "client-org";
+
+/// A payload at its kind's current schema version; a project is created for [`CLIENT`] and an
+/// actor registered in it.
+pub(super) fn payload(
+    event_id: &str,
+    project: &str,
+    actor: &str,
+    kind: &str,
+    mut body: serde_json::Value,
+) -> serde_json::Value {
+    match kind {
+        "project_created" => body["client_organization"] = CLIENT.into(),
+        "actor_registered" => body["organization"] = CLIENT.into(),
+        _ => {}
+    }
+    let version = crate::domain::Kind::parse(kind).map_or(1, |k| k.current_version());
+    serde_json::json!({"event_id": event_id, "project": project, "kind": kind, "schema_version": version,
+        "actor": actor, "occurred_at": "2026-01-01T00:00:00Z", "body": body})
+}
+
 /// A ledger key `root-key` of the admin actor `root`: the genesis state and checkpoint signer.
 pub(super) fn root_of_trust() -> (KeyFile, SystemState, CheckpointSigner) {
     let key = KeyFile::generate("root", "root-key");
@@ -21,7 +43,8 @@ pub(super) fn root_of_trust() -> (KeyFile, SystemState, CheckpointSigner) {
         ActorId::parse("root").unwrap(),
         KeyId::parse("root-key").unwrap(),
         PublicKeyBytes::from_key(key.key.verifying_key()),
-    );
+    )
+    .with_organization(CLIENT, crate::domain::event::OrganizationKind::Client);
     let signer = CheckpointSigner { origin: "test/log".into(), key: key.key.clone() };
     (key, genesis, signer)
 }
@@ -68,8 +91,8 @@ impl LogStore for Flaky {
 }
 
 fn envelope(key: &KeyFile, event_id: &str, kind: &str, body: serde_json::Value) -> Vec<u8> {
-    let payload = serde_json::json!({"event_id": event_id, "project": "p", "kind": kind, "schema_version": 1,
-        "actor": key.actor, "occurred_at": "2026-01-01T00:00:00Z", "body": body});
+    let project = if kind.starts_with("actor") || kind.starts_with("key") { "system" } else { "p" };
+    let payload = payload(event_id, project, &key.actor, kind, body);
     Envelope::sign(&serde_json::to_vec(&payload).unwrap(), &key.key_id, &key.key).to_json()
 }
 
@@ -127,12 +150,16 @@ fn staggered(ledger: &Ledger, sends: Vec<(Vec<u8>, u64)>) -> Vec<Result<Vec<Appe
 fn a_retraction_finds_events_not_written_yet() {
     let (key, _store, ledger) = slow_ledger();
     let producer = KeyFile::generate("prod", "prod-1");
-    let registered = serde_json::json!({"event_id": "reg", "project": "system", "kind": "actor_registered",
-        "schema_version": 1, "actor": key.actor, "occurred_at": "2026-01-01T00:00:00Z",
-        "body": {"actor_id": "prod", "display_name": "P", "role": "producer",
-                 "keys": [{"key_id": "prod-1", "public_key": producer.public_key_base64()}]}});
-    let registered = Envelope::sign(&serde_json::to_vec(&registered).unwrap(), &key.key_id, &key.key).to_json();
+    let registered = envelope(
+        &key,
+        "reg",
+        "actor_registered",
+        serde_json::json!({"actor_id": "prod", "display_name": "P", "role": "producer",
+                 "keys": [{"key_id": "prod-1", "public_key": producer.public_key_base64()}]}),
+    );
     assert!(staggered(&ledger, vec![(registered, 0)])[0].is_ok());
+    let member = envelope(&key, "mem", "member_added", serde_json::json!({"actor_id": "prod", "role": "producer"}));
+    assert!(staggered(&ledger, vec![(member, 0)])[0].is_ok());
     let note = |id: &str| envelope(&key, id, "note_added", serde_json::json!({"text": "t"}));
     let retract = |id: &str, of: &str| {
         envelope(&producer, id, "event_retracted", serde_json::json!({"event_id": of, "reason": "r"}))
@@ -283,8 +310,7 @@ mod projection_properties {
             let n = self.counter.get();
             self.counter.set(n + 1);
             let event_id = format!("e{n}");
-            let payload = json!({"event_id": event_id, "project": project, "kind": kind, "schema_version": 1,
-                "actor": key.actor, "occurred_at": "2026-01-01T00:00:00Z", "body": body});
+            let payload = crate::ledger::tests::payload(&event_id, project, &key.actor, kind, body);
             (Envelope::sign(&serde_json::to_vec(&payload).unwrap(), &key.key_id, &key.key).to_json(), event_id)
         }
     }
@@ -293,20 +319,47 @@ mod projection_properties {
         json!({"asset_id": id, "digest": crate::domain::Digest::of(id.as_bytes()).to_string(), "media_type": "image/png"})
     }
 
-    /// Turns random choices into a valid production: each op is (what, a, b).
+    /// Turns random choices into a valid production of a governed social project: each op is
+    /// (what, a, b). Approvals and deliveries come after a passing QC review of their asset and
+    /// only for assets whose ancestry holds no retracted event, as the policy requires.
     fn production(crew: &Crew, ops: &[(u8, usize, usize)]) -> Vec<Vec<u8>> {
         let p = "prop";
-        let mut out = vec![
-            crew.sign("producer", p, "project_created", json!({"content_type": "campaign", "title": "t"})).0,
+        let mut out =
+            vec![crew.sign("producer", p, "project_created", json!({"content_type": "social", "title": "t"})).0];
+        for role in ["creative_director", "ai_artist", "post_artist", "qc_reviewer", "integration"] {
+            let actor = &crew.keys.iter().find(|(_, r)| *r == role).expect("a key per role").0.actor;
+            out.push(crew.sign("producer", p, "member_added", json!({"actor_id": actor, "role": role})).0);
+        }
+        out.extend([
             crew.sign("producer", p, "brief_recorded", json!({"brief_id": "b", "title": "t", "text": "t"})).0,
-            crew.sign("ai_artist", p, "model_version_registered", json!({"model_version_id": "mv", "provider": "p", "family": "f", "version": "1", "license": "l", "training_data_statement": "s"})).0,
+            crew.sign("ai_artist", p, "model_version_registered", json!({"model_version_id": "mv", "provider": "p", "family": "f", "version": "1", "license": "l", "license_use": "commercial", "training_data_statement": "s"})).0,
             crew.sign("ai_artist", p, "prompt_authored", json!({"prompt_id": "pr0", "text": "t", "brief_id": "b"})).0,
-        ];
+        ]);
         let (mut prompts, mut assets, mut approved) = (1usize, Vec::<String>::new(), Vec::<String>::new());
-        let mut events: Vec<String> = Vec::new();
+        // Events a producer may retract, with the assets each made; and each asset's inputs.
+        let mut events: Vec<(String, Vec<String>)> = Vec::new();
+        let mut inputs_of: std::collections::HashMap<String, Vec<String>> = Default::default();
+        let mut retracted_outputs = std::collections::HashSet::<String>::new();
         let mut retracted = std::collections::HashSet::new();
+        let tainted = |asset: &str,
+                       inputs_of: &std::collections::HashMap<String, Vec<String>>,
+                       retracted_outputs: &std::collections::HashSet<String>| {
+            let mut queue = vec![asset.to_owned()];
+            while let Some(next) = queue.pop() {
+                if retracted_outputs.contains(&next) {
+                    return true;
+                }
+                queue.extend(inputs_of.get(&next).cloned().unwrap_or_default());
+            }
+            false
+        };
+        let passing_qc = |i: usize, target: &str| {
+            let digest = crate::domain::Digest::of(target.as_bytes()).to_string();
+            crew.sign("qc_reviewer", p, "qc_review_recorded", json!({"review_id": format!("qp{i}"), "asset": target, "digest": digest, "checks": [{"check": "edges", "result": "pass"}], "proof_medium": "screen", "proof_size": "1", "verdict": "pass"})).0
+        };
         for (i, &(what, a, b)) in ops.iter().enumerate() {
             let pick = |list: &[String], k: usize| list.get(k % list.len().max(1)).cloned();
+            let mut made: Vec<String> = Vec::new();
             let (envelope, id) = match what % 9 {
                 0 => {
                     prompts += 1;
@@ -315,25 +368,39 @@ mod projection_properties {
                 1 | 2 => {
                     let inputs: Vec<String> = pick(&assets, a).into_iter().collect();
                     let outputs: Vec<Value> = (0..1 + b % 3).map(|k| asset(&format!("g{i}-{k}"))).collect();
-                    assets.extend((0..1 + b % 3).map(|k| format!("g{i}-{k}")));
+                    made = (0..1 + b % 3).map(|k| format!("g{i}-{k}")).collect();
+                    for m in &made {
+                        inputs_of.insert(m.clone(), inputs.clone());
+                    }
+                    assets.extend(made.iter().cloned());
                     crew.sign("integration", p, "generation_recorded", json!({"generation_id": format!("gen{i}"), "model_version": "mv", "prompt": format!("pr{}", a % prompts), "input_assets": inputs, "outputs": outputs}))
                 }
                 3 if !assets.is_empty() => {
                     let input = pick(&assets, a).unwrap();
                     let technique = ["retouch", "cg", "compositing", "upres", "colour", "cleanup"][b % 6];
+                    made = vec![format!("e{i}")];
+                    inputs_of.insert(format!("e{i}"), vec![input.clone()]);
                     assets.push(format!("e{i}"));
                     crew.sign("post_artist", p, "post_edit_applied", json!({"edit_id": format!("ed{i}"), "technique": technique, "tool": "t", "performed_by": "human", "inputs": [input], "output": asset(&format!("e{i}"))}))
                 }
                 4 if !assets.is_empty() => {
                     let target = pick(&assets, a).unwrap();
                     let digest = crate::domain::Digest::of(target.as_bytes()).to_string();
-                    crew.sign("qc_reviewer", p, "qc_review_recorded", json!({"review_id": format!("q{i}"), "asset": target, "digest": digest, "checks": [{"check": "edges", "result": if b % 2 == 0 { "pass" } else { "fail" }}], "proof_medium": "screen", "proof_size": "1", "verdict": if b % 2 == 0 { "pass" } else { "fail" }}))
+                    let (result, verdict) = if b % 2 == 0 { ("pass", "pass") } else { ("fail", "fail") };
+                    let signed = crew.sign("qc_reviewer", p, "qc_review_recorded", json!({"review_id": format!("q{i}"), "asset": target, "digest": digest, "checks": [{"check": "edges", "result": result}], "proof_medium": "screen", "proof_size": "1", "verdict": verdict}));
+                    // Only its author may retract a review: not offered to the producer.
+                    out.push(signed.0);
+                    continue;
                 }
-                5 if !assets.is_empty() => {
-                    let target = pick(&assets, a).unwrap();
+                5 if assets.iter().any(|x| !tainted(x, &inputs_of, &retracted_outputs)) => {
+                    let clean: Vec<String> =
+                        assets.iter().filter(|x| !tainted(x, &inputs_of, &retracted_outputs)).cloned().collect();
+                    let target = pick(&clean, a).unwrap();
                     approved.push(target.clone());
+                    out.push(passing_qc(i, &target));
                     let digest = crate::domain::Digest::of(target.as_bytes()).to_string();
-                    crew.sign("creative_director", p, "approval_recorded", json!({"approval_id": format!("a{i}"), "asset": target, "digest": digest, "decision": "approved"}))
+                    out.push(crew.sign("creative_director", p, "approval_recorded", json!({"approval_id": format!("a{i}"), "asset": target, "digest": digest, "decision": "approved"})).0);
+                    continue;
                 }
                 6 => {
                     let stage = ["ideation", "rnd", "exploration", "production", "refinement", "delivery"][a % 6];
@@ -341,16 +408,24 @@ mod projection_properties {
                     crew.sign("producer", p, "stage_marked", json!({"stage": stage, "mark": mark}))
                 }
                 7 if !events.is_empty() => {
-                    let target = pick(&events, a).unwrap();
+                    let (target, outputs) = events[a % events.len()].clone();
                     if !retracted.insert(target.clone()) {
                         continue;
                     }
-                    crew.sign("producer", p, "event_retracted", json!({"event_id": target, "reason": "r"}))
+                    retracted_outputs.extend(outputs);
+                    // A retraction is never retracted: not offered again.
+                    out.push(crew.sign("producer", p, "event_retracted", json!({"event_id": target, "reason": "r"})).0);
+                    continue;
                 }
-                8 if !approved.is_empty() => {
-                    let master = pick(&approved, a).unwrap();
+                8 if approved.iter().any(|x| !tainted(x, &inputs_of, &retracted_outputs)) => {
+                    let clean: Vec<String> =
+                        approved.iter().filter(|x| !tainted(x, &inputs_of, &retracted_outputs)).cloned().collect();
+                    let master = pick(&clean, a).unwrap();
+                    inputs_of.insert(format!("v{i}"), vec![master.clone()]);
                     assets.push(format!("v{i}"));
-                    crew.sign("integration", p, "delivery_recorded", json!({"delivery_id": format!("d{i}"), "master_asset": master, "variant": asset(&format!("v{i}")), "format": "jpeg", "channel": "web", "medium": "digital", "dimensions": {"width": 1, "height": 1}, "locale": "en"}))
+                    out.push(passing_qc(i, &master));
+                    made = vec![format!("v{i}")];
+                    crew.sign("integration", p, "delivery_recorded", json!({"delivery_id": format!("d{i}"), "master_asset": master, "variant": asset(&format!("v{i}")), "format": "jpeg", "channel": "web", "medium": "digital", "dimensions": {"width": 1, "height": 1}, "locale": "en", "usage": "commercial"}))
                 }
                 _ => crew.sign(
                     "producer",
@@ -359,10 +434,7 @@ mod projection_properties {
                     json!({"text": "n", "assets": pick(&assets, b).into_iter().collect::<Vec<_>>()}),
                 ),
             };
-            // Approvals stay unretracted so the deliveries that rely on them stay valid.
-            if what % 9 != 5 {
-                events.push(id);
-            }
+            events.push((id, made));
             out.push(envelope);
         }
         out
@@ -382,9 +454,8 @@ mod projection_properties {
             let roles = ["producer", "creative_director", "ai_artist", "post_artist", "qc_reviewer", "integration"];
             let crew = Crew { keys: roles.iter().map(|r| (KeyFile::generate(r, &format!("{r}-k")), *r)).collect(), counter: 0.into() };
             let registrations: Vec<Vec<u8>> = crew.keys.iter().map(|(k, role)| {
-                let payload = json!({"event_id": format!("reg-{role}"), "project": "system", "kind": "actor_registered", "schema_version": 1,
-                    "actor": "root", "occurred_at": "2026-01-01T00:00:00Z",
-                    "body": {"actor_id": k.actor, "display_name": "x", "role": role, "keys": [{"key_id": k.key_id, "public_key": k.public_key_base64()}]}});
+                let payload = crate::ledger::tests::payload(&format!("reg-{role}"), "system", "root", "actor_registered",
+                    json!({"actor_id": k.actor, "display_name": "x", "role": role, "keys": [{"key_id": k.key_id, "public_key": k.public_key_base64()}]}));
                 Envelope::sign(&serde_json::to_vec(&payload).unwrap(), "root-key", &root.key).to_json()
             }).collect();
             runtime.block_on(ledger.append(ledger.prepare(registrations).map_err(|(_, e)| e).unwrap())).unwrap();
@@ -449,9 +520,13 @@ mod back_pressure {
         };
         let ledger = Ledger::start(Arc::new(slow), genesis, signer, config).unwrap();
         let envelope = |i: usize| {
-            let payload = serde_json::json!({"event_id": format!("p{i}"), "project": format!("p{i}"), "kind": "project_created",
-                "schema_version": 1, "actor": "root", "occurred_at": "2026-01-01T00:00:00Z",
-                "body": {"content_type": "social", "title": "t"}});
+            let payload = crate::ledger::tests::payload(
+                &format!("p{i}"),
+                &format!("p{i}"),
+                "root",
+                "project_created",
+                serde_json::json!({"content_type": "social", "title": "t"}),
+            );
             Envelope::sign(&serde_json::to_vec(&payload).unwrap(), "root-key", &key.key).to_json()
         };
         let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();

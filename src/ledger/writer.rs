@@ -9,7 +9,8 @@ use super::published::{Published, SignedCheckpoint};
 use super::{AppendError, Appended, Failed, Submission};
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
-use crate::domain::{Changes, EventId, Events, LedgerState, LookupFailed, Payload, ProjectId, SystemState, View};
+use crate::domain::state::{Facts, Position};
+use crate::domain::{Changes, EventId, Events, Kind, LedgerState, LookupFailed, Payload, ProjectId, SystemState, View};
 use crate::log::admission::{admit_after_signer, authenticate};
 use crate::log::replay::{Broken, Chain, Depth, Replay};
 use crate::log::{open_entry, Entry};
@@ -72,7 +73,7 @@ impl WriterState {
         let corrupt = |b: Broken| StoreError::Corrupt { sequence: b.sequence, reason: b.reason };
         let mut last_received = i64::MIN;
         crate::store::read_whole_log(store, |entry| {
-            replay.push(entry).map_err(corrupt)?;
+            replay.push_with(entry, &StoreEvents(store)).map_err(corrupt)?;
             last_received = last_received.max(entry.received_at_us);
             Ok::<_, StoreError>(())
         })?;
@@ -217,10 +218,27 @@ impl Known<'_> {
 }
 
 impl Events for Known<'_> {
-    fn in_project(&self, project: &ProjectId, event: &EventId) -> Result<bool, LookupFailed> {
+    fn version_in_project(&self, project: &ProjectId, event: &EventId) -> Result<Option<u64>, LookupFailed> {
         let found = self.sequence_of(event).and_then(|s| s.map_or(Ok(None), |s| self.entry_at(s)));
         match found {
-            Ok(entry) => Ok(entry.is_some_and(|e| e.project == project.as_str())),
+            Ok(entry) => Ok(entry.filter(|e| e.project == project.as_str()).map(|e| e.version)),
+            Err(e) => Err(LookupFailed(e.to_string())),
+        }
+    }
+}
+
+/// The events of a stored log, for a replay of it (the writer's state at start).
+pub(crate) struct StoreEvents<'a>(pub &'a dyn LogStore);
+
+impl Events for StoreEvents<'_> {
+    fn version_in_project(&self, project: &ProjectId, event: &EventId) -> Result<Option<u64>, LookupFailed> {
+        let entry = match self.0.sequence_of_event(event.as_str()) {
+            Ok(Some(sequence)) => self.0.entry(sequence),
+            Ok(None) => Ok(None),
+            Err(e) => Err(e),
+        };
+        match entry {
+            Ok(entry) => Ok(entry.filter(|e| e.project == project.as_str()).map(|e| e.version)),
             Err(e) => Err(LookupFailed(e.to_string())),
         }
     }
@@ -232,6 +250,8 @@ struct Decided {
     written: Vec<(Entry, EventId)>,
     ids: HashMap<EventId, u64>,
     touches_system: bool,
+    /// Whether an accepted event changed a project's client or members.
+    touches_governance: bool,
 }
 
 /// How long the writer's queue stays empty before the memory commits freed is given back.
@@ -305,7 +325,7 @@ impl Writer {
         if !self.settle() {
             decided = self.decide_all(&batch, now);
         }
-        let Decided { staged, written, ids, touches_system } = decided;
+        let Decided { staged, written, ids, touches_system, touches_governance } = decided;
         if written.is_empty() {
             answer(batch, staged);
             return;
@@ -318,6 +338,7 @@ impl Writer {
             checkpoint: self.state.checkpoint.clone(),
             next: self.state.next,
             system: touches_system.then(|| self.state.ledger.system.clone()),
+            directory: touches_governance.then(|| Arc::new(self.state.ledger.directory())),
         };
         if !overlap {
             if !self.persister.persist(job) {
@@ -349,11 +370,18 @@ impl Writer {
             written: Vec::new(),
             ids: HashMap::new(),
             touches_system: false,
+            touches_governance: false,
         };
         for request in batch {
             let result = self.stage(&request.items, now, &mut decided.written, &mut decided.ids);
             if matches!(result, Staged::Accepted(_)) {
                 decided.touches_system |= request.items.iter().any(|s| s.payload.project.is_system());
+                decided.touches_governance |= request.items.iter().any(|s| {
+                    matches!(
+                        s.payload.kind(),
+                        Kind::ProjectCreated | Kind::ProjectAdopted | Kind::MemberAdded | Kind::MemberRemoved
+                    )
+                });
             }
             decided.staged.push(result);
         }
@@ -382,7 +410,8 @@ impl Writer {
     fn reload(&mut self) -> bool {
         match WriterState::load(self.store.as_ref(), self.state.genesis.clone(), &self.signer.verifier()) {
             Ok((state, next)) => {
-                self.published.reset(state.checkpoint.clone(), next);
+                let directory = Arc::new(state.ledger.directory());
+                self.published.reset(state.checkpoint.clone(), next, state.ledger.system.clone(), directory);
                 self.state = state;
                 self.broken = None;
                 true
@@ -447,16 +476,22 @@ impl Writer {
                         answers.push(Appended { entry, created: false })
                     }
                     Ok(_) => {
-                        return fail(AppendError::EventIdConflict { event_id: payload.event_id.to_string(), sequence })
+                        let sequence = (entry.project == payload.project.as_str()).then_some(sequence);
+                        return fail(AppendError::EventIdConflict { event_id: payload.event_id.to_string(), sequence });
                     }
                     Err(e) => return fail(AppendError::Storage(format!("entry {sequence} is unreadable: {e}"))),
                 }
                 continue;
             }
-            if let Err(rejection) = admit_after_signer(&view, payload, chain.version) {
+            if let Err(rejection) = admit_after_signer(&view, payload, chain.version, now) {
                 return fail(rejection.into());
             }
-            changes.stage(&self.state.ledger, payload);
+            let facts = match Facts::of(&view, payload) {
+                Ok(facts) => facts,
+                Err(e) => return fail(AppendError::Storage(e.to_string())),
+            };
+            let at = Position { version: chain.version + 1, received_at_us: now };
+            changes.stage(&self.state.ledger, payload, at, facts);
             // `state.next` already counts the entries staged by earlier requests of this batch.
             let sequence = self.state.next + entries.len() as u64;
             let entry =

@@ -12,6 +12,7 @@
 use crate::crypto::dsse::Opened;
 use crate::domain::genesis::LEDGER_ACTOR;
 use crate::domain::rules::{check_signer, decide};
+use crate::domain::state::Position;
 use crate::domain::{DecideError, KeyId, LookupFailed, Payload, ProjectId, Refusal, SystemState, View};
 
 /// How far an entry is checked.
@@ -88,8 +89,14 @@ pub fn authenticate(
     check_signer(view, payload, key).map_err(Rejection::Signer)
 }
 
-/// What follows [`authenticate`]: the expected version against the stream's, then the rules.
-pub fn admit_after_signer(view: &View<'_>, payload: &Payload, stream_version: u64) -> Result<(), Rejection> {
+/// What follows [`authenticate`]: the expected version against the stream's, then the rules, for
+/// an entry received at `received_at_us`.
+pub fn admit_after_signer(
+    view: &View<'_>,
+    payload: &Payload,
+    stream_version: u64,
+    received_at_us: i64,
+) -> Result<(), Rejection> {
     if let Some(expected) = payload.expected_version {
         if expected != stream_version {
             return Err(Rejection::VersionConflict {
@@ -99,7 +106,8 @@ pub fn admit_after_signer(view: &View<'_>, payload: &Payload, stream_version: u6
             });
         }
     }
-    decide(view, payload).map_err(|e| match e {
+    let at = Position { version: stream_version + 1, received_at_us };
+    decide(view, payload, at).map_err(|e| match e {
         DecideError::Refused(refusal) => Rejection::Rule(refusal),
         DecideError::Lookup(failed) => Rejection::Lookup(failed),
     })
@@ -113,11 +121,12 @@ pub fn admit(
     opened: &Opened,
     signature: SignatureCheck,
     stream_version: u64,
+    received_at_us: i64,
     extent: Extent,
 ) -> Result<(), Rejection> {
     authenticate(view, payload, opened, signature, stream_version)?;
     match extent {
         Extent::Signer => Ok(()),
-        Extent::Full => admit_after_signer(view, payload, stream_version),
+        Extent::Full => admit_after_signer(view, payload, stream_version, received_at_us),
     }
 }

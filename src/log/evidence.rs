@@ -11,6 +11,7 @@ use super::replay::{Broken, Chain};
 use crate::crypto::checkpoint::Checkpoint;
 use crate::crypto::merkle::verify_inclusion;
 use crate::domain::state::{created_records, named_assets, Namespace};
+use crate::domain::state::{Facts, Position};
 use crate::domain::{Changes, LedgerState, View};
 use serde::{Deserialize, Serialize};
 
@@ -92,20 +93,32 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
         let changes = Changes::default();
         let view = View { base: &state, changes: &changes, events: &crate::domain::NoEvents };
         let stream_version = entry.version.saturating_sub(1);
-        admit(&view, &payload, &opened, SignatureCheck::Unchecked, stream_version, Extent::Signer).map_err(
-            |rejection| match rejection {
-                Rejection::BadSignature { key } => fail(format!("the signature by key `{key}` does not verify")),
-                other => fail(other.to_string()),
-            },
-        )?;
+        admit(
+            &view,
+            &payload,
+            &opened,
+            SignatureCheck::Unchecked,
+            stream_version,
+            entry.received_at_us,
+            Extent::Signer,
+        )
+        .map_err(|rejection| match rejection {
+            Rejection::BadSignature { key } => fail(format!("the signature by key `{key}` does not verify")),
+            other => fail(other.to_string()),
+        })?;
         if payload.project.is_system() {
             if entry.version != system_chain.version + 1 || entry.prev_hash != system_chain.head {
                 return Err(fail("the system stream is incomplete or out of order".into()));
             }
             system_chain = Chain { version: entry.version, head: entry.hash };
-            state.apply(&payload);
+            let at = Position { version: entry.version, received_at_us: entry.received_at_us };
+            state.apply(&payload, at, Facts::default());
             system_entries += 1;
         } else if payload.project.as_str() == bundle.project {
+            // The project's governance (its creation, adoption and membership) is in the bundle
+            // too, so that each signer's project role is known when its entry is checked.
+            let at = Position { version: entry.version, received_at_us: entry.received_at_us };
+            state.apply(&payload, at, Facts::default());
             lineage_entries += 1;
             let creates = created_records(&payload.body)
                 .iter()

@@ -9,7 +9,10 @@ use super::entry::{open_entry, Entry};
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
 use crate::domain::state::{id_key, IdKey, KeyMap};
-use crate::domain::{Changes, EventId, Events, LedgerState, LookupFailed, Payload, ProjectId, SystemState, View};
+use crate::domain::state::{Facts, Position};
+use crate::domain::{
+    Changes, EventId, Events, LedgerState, LookupFailed, NoEvents, Payload, ProjectId, SystemState, View,
+};
 use std::collections::HashMap;
 
 /// The head of one stream: its version and the hash of its last entry.
@@ -45,17 +48,17 @@ pub struct Replay {
     pub frontier: Frontier,
     pub next: u64,
     depth: Depth,
-    /// The project of each event seen, both by the rules' key (a full check of a large log
-    /// holds millions).
-    events: KeyMap<IdKey, IdKey>,
+    /// The project of each event seen, by the rules' key, and its version (a full check of a
+    /// large log holds millions).
+    events: KeyMap<IdKey, (IdKey, u64)>,
 }
 
 /// The events a full replay has seen, for the rules.
-struct Seen<'a>(&'a KeyMap<IdKey, IdKey>);
+struct Seen<'a>(&'a KeyMap<IdKey, (IdKey, u64)>);
 
 impl Events for Seen<'_> {
-    fn in_project(&self, project: &ProjectId, event: &EventId) -> Result<bool, LookupFailed> {
-        Ok(self.0.get(&id_key(event.as_str())) == Some(&id_key(project.as_str())))
+    fn version_in_project(&self, project: &ProjectId, event: &EventId) -> Result<Option<u64>, LookupFailed> {
+        Ok(self.0.get(&id_key(event.as_str())).filter(|(p, _)| *p == id_key(project.as_str())).map(|(_, v)| *v))
     }
 }
 
@@ -71,8 +74,15 @@ impl Replay {
         }
     }
 
-    /// Checks and applies the next entry.
+    /// Checks and applies the next entry. A full replay looks up what applying an entry needs
+    /// among the entries it has seen; a structural one knows of none (see [`Replay::push_with`]).
     pub fn push(&mut self, entry: &Entry) -> Result<Payload, Broken> {
+        self.push_with(entry, &NoEvents)
+    }
+
+    /// Checks and applies the next entry; a structural replay looks up what applying it needs
+    /// (a retraction's target) in `log`, the store it reads.
+    pub fn push_with(&mut self, entry: &Entry, log: &dyn Events) -> Result<Payload, Broken> {
         let sequence = entry.sequence;
         if sequence != self.next {
             return Err(broken(self.next, format!("missing: the next entry present is {sequence}")));
@@ -98,19 +108,36 @@ impl Replay {
             }
             let changes = Changes::default();
             let view = View { base: &self.ledger, changes: &changes, events: &Seen(&self.events) };
-            admit(&view, &payload, &opened, SignatureCheck::Unchecked, chain.version, Extent::Full).map_err(
-                |rejection| {
-                    let reason = match rejection {
-                        Rejection::BadSignature { key } => format!("the signature by key `{key}` does not verify"),
-                        Rejection::VersionConflict { .. } => "its expected_version does not match the stream".into(),
-                        other => other.to_string(),
-                    };
-                    broken(sequence, reason)
-                },
-            )?;
-            self.events.insert(event, id_key(payload.project.as_str()));
+            admit(
+                &view,
+                &payload,
+                &opened,
+                SignatureCheck::Unchecked,
+                chain.version,
+                entry.received_at_us,
+                Extent::Full,
+            )
+            .map_err(|rejection| {
+                let reason = match rejection {
+                    Rejection::BadSignature { key } => format!("the signature by key `{key}` does not verify"),
+                    Rejection::VersionConflict { .. } => "its expected_version does not match the stream".into(),
+                    other => other.to_string(),
+                };
+                broken(sequence, reason)
+            })?;
         }
-        self.ledger.apply(&payload);
+        let at = Position { version: entry.version, received_at_us: entry.received_at_us };
+        let changes = Changes::default();
+        let facts = if self.depth == Depth::Full {
+            Facts::of(&View { base: &self.ledger, changes: &changes, events: &Seen(&self.events) }, &payload)
+        } else {
+            Facts::of(&View { base: &self.ledger, changes: &changes, events: log }, &payload)
+        }
+        .map_err(|e| broken(sequence, e.to_string()))?;
+        if self.depth == Depth::Full {
+            self.events.insert(id_key(payload.event_id.as_str()), (id_key(payload.project.as_str()), entry.version));
+        }
+        self.ledger.apply(&payload, at, facts);
         self.chains.insert(payload.project.clone(), Chain { version: entry.version, head: entry.hash });
         self.frontier.push(entry.leaf_hash());
         self.next = sequence + 1;

@@ -10,7 +10,8 @@ pub mod stages;
 pub mod summary;
 
 use crate::domain::event::{Kind, Stage, StageMark};
-use crate::domain::{Payload, ProjectId};
+use crate::domain::state::{Facts, Position};
+use crate::domain::{LedgerState, Payload, ProjectId, SystemState};
 use crate::log::Entry;
 use std::collections::HashMap;
 
@@ -38,7 +39,7 @@ impl EventMeta {
 }
 
 /// The projections of one project.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ProjectProjection {
     pub content_type: Option<crate::domain::event::ContentType>,
     pub stages: stages::StageStatus,
@@ -46,9 +47,33 @@ pub struct ProjectProjection {
     pub events: Vec<EventMeta>,
     actors: Vec<String>,
     actor_index: HashMap<String, u32>,
+    /// The rules' state of this project alone (its system state left empty): what readiness
+    /// and approval drift are judged on, by the same evaluator as the append.
+    pub rules: LedgerState,
+}
+
+impl Default for ProjectProjection {
+    fn default() -> Self {
+        ProjectProjection {
+            content_type: None,
+            stages: Default::default(),
+            graph: Default::default(),
+            events: Vec::new(),
+            actors: Vec::new(),
+            actor_index: HashMap::new(),
+            rules: LedgerState::new(SystemState::default()),
+        }
+    }
 }
 
 impl ProjectProjection {
+    /// Folds one committed entry into the rules' state, with what the system stream says of its
+    /// signer and what was looked up for it.
+    pub fn apply_rules(&mut self, entry: &Entry, payload: &Payload, system: &SystemState, facts: Facts) {
+        let at = Position { version: entry.version, received_at_us: entry.received_at_us };
+        self.rules.apply_project(payload, at, facts, system);
+    }
+
     /// Folds one committed entry in.
     pub fn apply(&mut self, entry: &Entry, payload: &Payload) {
         if let Some(content) = payload.body.content_type() {
@@ -92,6 +117,7 @@ impl ProjectProjection {
             + self.graph.heap_bytes()
             + self.stages.heap_bytes()
             + self.actors.iter().map(|a| 2 * (a.capacity() + size_of::<String>()) + 8).sum::<usize>()
+            + self.rules.heap_bytes()
     }
 
     pub fn actor_of(&self, meta: &EventMeta) -> &str {
@@ -111,7 +137,7 @@ impl ProjectProjection {
 }
 
 /// The projections of every project, and the last entry folded in.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Projections {
     projects: HashMap<ProjectId, ProjectProjection>,
     pub applied: u64,

@@ -73,6 +73,20 @@ pub struct TokenRecord {
     pub expires_at_us: Option<i64>,
     /// When it was revoked, if it was.
     pub revoked_at_us: Option<i64>,
+    /// `Some`: only the projects of this organisation (its clients' projects and those it has
+    /// members in).
+    pub organization: Option<String>,
+}
+
+/// How grants were stored before they could be scoped to an organisation.
+#[derive(bincode::Decode)]
+struct TokenRecordV2 {
+    name: String,
+    projects: Option<Vec<String>>,
+    admin: bool,
+    created_at_us: i64,
+    expires_at_us: Option<i64>,
+    revoked_at_us: Option<i64>,
 }
 
 /// How grants were stored before they could expire or be revoked; read as never expiring.
@@ -90,12 +104,25 @@ impl TokenRecord {
         bincode::encode_to_vec(self, bincode::config::standard()).expect("token records encode")
     }
 
-    /// A stored record, in the current layout or the first one.
+    /// A stored record, in the current layout or an earlier one.
     pub fn decode(bytes: &[u8]) -> Result<TokenRecord, StoreError> {
         let config = bincode::config::standard();
         if let Ok((record, read)) = bincode::decode_from_slice::<TokenRecord, _>(bytes, config) {
             if read == bytes.len() {
                 return Ok(record);
+            }
+        }
+        if let Ok((old, read)) = bincode::decode_from_slice::<TokenRecordV2, _>(bytes, config) {
+            if read == bytes.len() {
+                return Ok(TokenRecord {
+                    name: old.name,
+                    projects: old.projects,
+                    admin: old.admin,
+                    created_at_us: old.created_at_us,
+                    expires_at_us: old.expires_at_us,
+                    revoked_at_us: old.revoked_at_us,
+                    organization: None,
+                });
             }
         }
         let (old, _): (TokenRecordV1, _) = bincode::decode_from_slice(bytes, config)
@@ -107,6 +134,7 @@ impl TokenRecord {
             created_at_us: old.created_at_us,
             expires_at_us: None,
             revoked_at_us: None,
+            organization: None,
         })
     }
 }
@@ -250,6 +278,7 @@ mod tests {
             created_at_us: 1,
             expires_at_us: Some(2),
             revoked_at_us: None,
+            organization: None,
         };
         store.put_token([7; 32], &record).unwrap();
         assert_eq!(store.tokens().unwrap(), vec![([7; 32], record)]);
@@ -315,6 +344,31 @@ mod tests {
         );
         let new = TokenRecord { expires_at_us: Some(9), revoked_at_us: Some(7), ..read };
         assert_eq!(TokenRecord::decode(&new.encode()).unwrap(), new);
+        let scoped = TokenRecord { organization: Some("acme".into()), ..new.clone() };
+        assert_eq!(TokenRecord::decode(&scoped.encode()).unwrap(), scoped);
+    }
+
+    #[test]
+    fn a_token_grant_stored_before_organisations_existed_reads_as_unscoped() {
+        #[derive(bincode::Encode)]
+        struct Before {
+            name: String,
+            projects: Option<Vec<String>>,
+            admin: bool,
+            created_at_us: i64,
+            expires_at_us: Option<i64>,
+            revoked_at_us: Option<i64>,
+        }
+        let before = Before {
+            name: "reader".into(),
+            projects: Some(vec!["p".into()]),
+            admin: false,
+            created_at_us: 5,
+            expires_at_us: Some(9),
+            revoked_at_us: None,
+        };
+        let read = TokenRecord::decode(&bincode::encode_to_vec(&before, bincode::config::standard()).unwrap()).unwrap();
+        assert_eq!((read.projects, read.expires_at_us, read.organization), (Some(vec!["p".to_owned()]), Some(9), None));
     }
 
     #[test]

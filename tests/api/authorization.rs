@@ -19,18 +19,25 @@ fn every_endpoint_for_every_caller() {
         assert_eq!(answer.status, 201);
         answer.body["token"].as_str().unwrap().to_owned()
     };
+    app.organization("rival-brand", "client");
     let callers: Vec<(&str, Client)> = vec![
         ("none", Client::new(&app.url)),
         ("bad", Client::new(&app.url).with_token("lin_not-a-token")),
         ("other project", Client::new(&app.url).with_token(&issue(json!({"name": "other", "projects": ["p2"]})))),
+        ("client org", Client::new(&app.url).with_token(&issue(json!({"name": "client", "organization": CLIENT})))),
+        (
+            "other org",
+            Client::new(&app.url).with_token(&issue(json!({"name": "rival", "organization": "rival-brand"}))),
+        ),
         ("read", Client::new(&app.url).with_token(&issue(json!({"name": "reader"})))),
         ("admin", app.client.clone_with_token()),
     ];
-    // Expected status per caller: none, bad, other project, read, admin.
-    let project_read = [401, 401, 403, 200, 200];
-    let any_token = [401, 401, 200, 200, 200];
-    let open = [200, 200, 200, 200, 200];
-    let endpoints: Vec<(String, [u16; 5])> = vec![
+    // Expected status per caller: none, bad, other project, client org, other org, read, admin.
+    let project_read = [401, 401, 403, 200, 403, 200, 200];
+    let whole_log = [401, 401, 403, 403, 403, 200, 200];
+    let any_token = [401, 401, 200, 200, 200, 200, 200];
+    let open = [200, 200, 200, 200, 200, 200, 200];
+    let endpoints: Vec<(String, [u16; 7])> = vec![
         ("/healthz".into(), open),
         ("/readyz".into(), open),
         ("/openapi.json".into(), open),
@@ -39,9 +46,12 @@ fn every_endpoint_for_every_caller() {
         ("/v1/proofs/consistency?from=1".into(), open),
         ("/v1/head".into(), any_token),
         ("/v1/actors".into(), any_token),
-        ("/v1/actors/admin".into(), any_token),
-        ("/v1/entries".into(), project_read),
-        ("/v1/export".into(), project_read),
+        // A scoped token sees the members of its projects: the producer of p1, not the admin.
+        ("/v1/actors/p1-producer".into(), [401, 401, 404, 200, 404, 200, 200]),
+        ("/v1/actors/admin".into(), [401, 401, 404, 404, 404, 200, 200]),
+        ("/v1/entries".into(), any_token),
+        ("/v1/organizations".into(), any_token),
+        ("/v1/export".into(), whole_log),
         (format!("/v1/entries/{sequence}"), project_read),
         (format!("/v1/events/{event_id}"), project_read),
         (format!("/v1/proofs/inclusion?sequence={sequence}"), project_read),
@@ -51,6 +61,8 @@ fn every_endpoint_for_every_caller() {
         ("/v1/projects/p1/assets/img-1/provenance".into(), project_read),
         ("/v1/projects/p1/assets/img-1/audit".into(), project_read),
         ("/v1/projects/p1/assets/img-1/evidence".into(), project_read),
+        ("/v1/projects/p1/governance".into(), project_read),
+        ("/v1/projects/p1/assets/img-1/readiness?medium=digital&format=jpeg&channel=web".into(), project_read),
     ];
     let mut checked = 0;
     for (path, expected) in &endpoints {
@@ -58,13 +70,17 @@ fn every_endpoint_for_every_caller() {
             let answer = client.get(path).unwrap();
             assert_eq!(answer.status, *want, "GET {path} as {caller}: {:?}", answer.body);
             if *want >= 400 {
-                let problem = if *want == 401 { "unauthorized" } else { "forbidden" };
+                let problem = match want {
+                    401 => "unauthorized",
+                    404 => "not-found",
+                    _ => "forbidden",
+                };
                 assert_eq!(answer.body["type"], format!("urn:lineage:problem:{problem}"), "GET {path} as {caller}");
             }
             checked += 1;
         }
     }
-    for ((caller, client), want) in callers.iter().zip([401, 401, 403, 403, 201]) {
+    for ((caller, client), want) in callers.iter().zip([401, 401, 403, 403, 403, 403, 201]) {
         let answer = client.post("/v1/tokens", br#"{"name": "x"}"#).unwrap();
         assert_eq!(answer.status, want, "POST /v1/tokens as {caller}");
         checked += 1;
@@ -76,14 +92,21 @@ fn every_endpoint_for_every_caller() {
 fn body(kind: Kind, tag: &str) -> Value {
     let asset = |id: String| json!({"asset_id": id, "digest": digest(&id), "media_type": "image/png"});
     match kind {
-        Kind::ProjectCreated => json!({"content_type": "campaign", "title": "t"}),
+        Kind::ProjectCreated => json!({"content_type": "campaign", "title": "t", "client_organization": CLIENT}),
+        Kind::ProjectAdopted => json!({"client_organization": CLIENT, "reason": "r"}),
+        Kind::MemberAdded => json!({"actor_id": format!("nobody-{tag}"), "role": "producer"}),
+        Kind::MemberRemoved => json!({"actor_id": format!("nobody-{tag}"), "reason": "r"}),
+        Kind::PolicyAmended => json!({"rules": [{"rule": "qc.passed", "checks": ["grain"]}], "reason": "r"}),
+        Kind::OrganizationRegistered => {
+            json!({"organization_id": format!("org-{tag}"), "display_name": "o", "kind": "vendor"})
+        }
         Kind::BriefRecorded => json!({"brief_id": format!("b-{tag}"), "title": "t", "text": "t"}),
         Kind::BriefRevised => json!({"brief_id": "brief-1", "text": "t", "reason": "r"}),
         Kind::ReferenceAdded => {
-            json!({"reference_id": format!("r-{tag}"), "category": "visual", "title": "t", "source": "s", "rights": {"status": "owned"}})
+            json!({"reference_id": format!("r-{tag}"), "category": "visual", "title": "t", "source": "s", "rights": {"status": "owned", "reproduction": "allowed"}})
         }
         Kind::ModelVersionRegistered => {
-            json!({"model_version_id": format!("mv-{tag}"), "provider": "p", "family": "f", "version": "1", "license": "l", "training_data_statement": "s"})
+            json!({"model_version_id": format!("mv-{tag}"), "provider": "p", "family": "f", "version": "1", "license": "l", "license_use": "commercial", "training_data_statement": "s"})
         }
         Kind::PipelineDefined => {
             json!({"pipeline_id": format!("pl-{tag}"), "name": "n", "steps": [{"name": "s", "tool": "t"}]})
@@ -105,13 +128,13 @@ fn body(kind: Kind, tag: &str) -> Value {
             json!({"approval_id": format!("ap-{tag}"), "asset": "img-1", "digest": digest("img-1"), "decision": "approved"})
         }
         Kind::DeliveryRecorded => {
-            json!({"delivery_id": format!("d-{tag}"), "master_asset": "img-1", "variant": asset(format!("v-{tag}")), "format": "jpeg", "channel": "web", "medium": "digital", "dimensions": {"width": 1, "height": 1}, "locale": "en"})
+            json!({"delivery_id": format!("d-{tag}"), "master_asset": "img-1", "variant": asset(format!("v-{tag}")), "format": "jpeg", "channel": "web", "medium": "digital", "dimensions": {"width": 1, "height": 1}, "locale": "en", "usage": "commercial"})
         }
         Kind::StageMarked => json!({"stage": "production", "mark": "opened"}),
         Kind::NoteAdded => json!({"text": "t"}),
         Kind::EventRetracted => json!({"event_id": "never-was", "reason": "r"}),
         Kind::ActorRegistered => {
-            json!({"actor_id": format!("new-{tag}"), "display_name": "n", "role": "producer", "keys": [{"key_id": format!("new-{tag}-k"), "public_key": lineage_ledger::crypto::keys::KeyFile::generate("x", "y").public_key_base64()}]})
+            json!({"actor_id": format!("new-{tag}"), "display_name": "n", "role": "producer", "organization": AGENCY, "keys": [{"key_id": format!("new-{tag}-k"), "public_key": lineage_ledger::crypto::keys::KeyFile::generate("x", "y").public_key_base64()}]})
         }
         Kind::KeyAdded => {
             json!({"actor_id": "p1-producer", "key": {"key_id": format!("extra-{tag}"), "public_key": lineage_ledger::crypto::keys::KeyFile::generate("x", "y").public_key_base64()}})
@@ -140,7 +163,10 @@ fn every_kind_for_every_role() {
             let project = if kind.is_system() { "system" } else { "p1" };
             let tag = format!("{}-{}", role.as_str(), kind.as_str()).replace('_', "-");
             let answer = p.app.send(&signer.envelope(project, kind.as_str(), body(*kind, &tag)));
-            let refused_for_role = answer.body["type"] == "urn:lineage:problem:role-not-allowed";
+            // In the project, each crew member's project role is its registered role; the admin
+            // is no member, so what its row does not allow it is refused as to a non-member.
+            let refused_for_role = answer.body["type"] == "urn:lineage:problem:role-not-allowed"
+                || (*role == Role::Admin && answer.body["type"] == "urn:lineage:problem:not-a-member");
             assert_eq!(
                 !refused_for_role,
                 may_submit(*role, *kind),
@@ -156,4 +182,149 @@ fn every_kind_for_every_role() {
         }
     }
     assert_eq!(combinations, 9 * Kind::ALL.len());
+}
+
+/// Writes into a governed project by a member, a non-member of the same organisation, a removed
+/// member and an actor of another organisation, for kinds each one's role allows: only the
+/// member gets in. The others are told the same as for a project that does not exist, before
+/// anything about the project is looked at.
+#[test]
+fn only_members_write_into_a_project() {
+    let p = Production::new();
+    let app = &p.app;
+    app.organization("rival-brand", "client");
+    let idle = app.register("idle-artist", "ai_artist");
+    let rival = app.register_in("rival-artist", "ai_artist", "rival-brand");
+    let removed = app.register("gone-artist", "ai_artist");
+    let added = p.send(&p.producer, "member_added", json!({"actor_id": "gone-artist", "role": "ai_artist"}));
+    assert_eq!(added.status, 201, "{:?}", added.body);
+    let gone = p.send(&p.producer, "member_removed", json!({"actor_id": "gone-artist", "reason": "wrapped"}));
+    assert_eq!(gone.status, 201, "{:?}", gone.body);
+    let callers: Vec<(&str, &Signer, u16)> = vec![
+        ("member", &p.artist, 201),
+        ("non-member", &idle, 403),
+        ("removed member", &removed, 403),
+        ("other organisation", &rival, 403),
+    ];
+    type BodyOf = fn(&str) -> Value;
+    let kinds: Vec<(&str, BodyOf)> = vec![
+        ("note_added", |_| json!({"text": "t"})),
+        ("prompt_authored", |tag| json!({"prompt_id": format!("pr-{tag}"), "text": "t"})),
+        (
+            "generation_recorded",
+            |tag| json!({"generation_id": format!("g-{tag}"), "model_version": "mv-1", "prompt": "pr-1", "outputs": [asset(&format!("a-{tag}"))]}),
+        ),
+        (
+            "selection_made",
+            |tag| json!({"selection_id": format!("s-{tag}"), "round": 1, "selected": ["img-1"], "rationale": "r"}),
+        ),
+    ];
+    for (who, signer, status) in &callers {
+        for (kind, body) in &kinds {
+            let tag = format!("{who}-{kind}").replace([' ', '_'], "-");
+            for project in ["p1", "no-such-project"] {
+                let head = app.head();
+                let answer = app.send(&signer.envelope(project, kind, body(&tag)));
+                let want = if project == "p1" { *status } else { 403 };
+                assert_eq!(answer.status, want, "{who} {kind} in {project}: {:?}", answer.body);
+                if want == 403 {
+                    assert_eq!(answer.body["type"], "urn:lineage:problem:not-a-member", "{who} {kind} in {project}");
+                    assert_eq!(answer.body["field"], "payload.project");
+                    let detail = answer.body["detail"].as_str().unwrap();
+                    assert_eq!(detail, format!("actor `{}` is not a member of project `{project}`", signer.key.actor));
+                    assert_eq!(app.head(), head, "nothing is written");
+                }
+            }
+        }
+    }
+    // Nothing about the project reaches a non-member: not the real digest, not the version,
+    // not whether an event id is there.
+    let real = p.send(&p.qc, "qc_review_recorded", json!({"review_id": "q-real", "asset": "img-1", "digest": digest("img-1"), "checks": [{"check": "edges", "result": "pass"}], "proof_medium": "screen", "proof_size": "1", "verdict": "pass"}));
+    assert_eq!(real.status, 201);
+    let outsider_qc = app.register("outside-qc", "qc_reviewer");
+    let wrong_digest = json!({"review_id": "q-x", "asset": "img-1", "digest": digest("img-2"), "checks": [{"check": "edges", "result": "pass"}], "proof_medium": "screen", "proof_size": "1", "verdict": "pass"});
+    let mut versioned = outsider_qc.payload("p1", "note_added", json!({"text": "t"}));
+    versioned["expected_version"] = json!(1);
+    let mut retried = outsider_qc.payload("p1", "note_added", json!({"text": "t"}));
+    retried["event_id"] = real.body["event_id"].clone();
+    for (probe, envelope) in [
+        ("a digest mismatch", outsider_qc.envelope("p1", "qc_review_recorded", wrong_digest.clone())),
+        ("a stale expected_version", outsider_qc.sign(&versioned)),
+        ("an event id in the project", outsider_qc.sign(&retried)),
+    ] {
+        let answer = app.send(&envelope);
+        assert_eq!(answer.status, 403, "{probe}: {:?}", answer.body);
+        assert_eq!(answer.body["type"], "urn:lineage:problem:not-a-member", "{probe}");
+        assert!(answer.body.get("expected").is_none() && answer.body.get("actual").is_none(), "{probe}");
+        assert!(!answer.body["detail"].as_str().unwrap().contains("sha256:"), "{probe}");
+    }
+    // A member hears of the digest it got wrong.
+    let answer = app.send(&p.qc.envelope("p1", "qc_review_recorded", wrong_digest));
+    assert_eq!(answer.body["type"], "urn:lineage:problem:digest-mismatch");
+}
+
+/// Readers scoped to an organisation see its projects (as client, or with a member of it), the
+/// actors of those projects and its own, and nothing of the rest, in the feed too.
+#[test]
+fn an_organisation_token_sees_its_projects_only() {
+    let p = Production::new();
+    let app = &p.app;
+    app.organization("post-house", "vendor");
+    app.organization("rival-brand", "client");
+    let retoucher = app.register_in("vendor-retoucher", "post_artist", "post-house");
+    let rival_producer = app.register("rival-producer", "producer");
+    let created = app.send(&rival_producer.envelope(
+        "rival-job",
+        "project_created",
+        json!({"content_type": "social", "title": "t", "client_organization": "rival-brand"}),
+    ));
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let token = |org: &str| {
+        let answer =
+            app.client.post("/v1/tokens", json!({"name": org, "organization": org}).to_string().as_bytes()).unwrap();
+        assert_eq!(answer.status, 201, "{:?}", answer.body);
+        Client::new(&app.url).with_token(answer.body["token"].as_str().unwrap())
+    };
+    let (client, vendor, rival) = (token(CLIENT), token("post-house"), token("rival-brand"));
+    assert_eq!(vendor.get("/v1/projects/p1/status").unwrap().status, 403, "not a member yet");
+    let added = p.send(&p.producer, "member_added", json!({"actor_id": "vendor-retoucher", "role": "post_artist"}));
+    assert_eq!(added.status, 201);
+    // (reader, project, may read)
+    for (name, reader, project, readable) in [
+        ("client", &client, "p1", true),
+        ("client", &client, "rival-job", false),
+        ("vendor", &vendor, "p1", true),
+        ("vendor", &vendor, "rival-job", false),
+        ("rival", &rival, "rival-job", true),
+        ("rival", &rival, "p1", false),
+    ] {
+        let answer = reader.get(&format!("/v1/projects/{project}/events")).unwrap();
+        assert_eq!(answer.status, if readable { 200 } else { 403 }, "{name} reading {project}: {:?}", answer.body);
+        let feed = reader.get("/v1/entries?limit=1000").unwrap();
+        assert_eq!(feed.status, 200);
+        let projects: std::collections::BTreeSet<String> = feed.body["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["project"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(projects.contains(project), readable, "{name}'s feed: {projects:?}");
+        assert!(!projects.contains("system"), "{name}'s feed holds no system entries");
+    }
+    let actors = |reader: &Client| -> Vec<String> {
+        let answer = reader.get("/v1/actors").unwrap();
+        answer.body["actors"].as_array().unwrap().iter().map(|a| a["actor_id"].as_str().unwrap().to_owned()).collect()
+    };
+    let seen = actors(&rival);
+    assert!(!seen.iter().any(|a| a.starts_with("p1-")), "the rival sees no one of p1: {seen:?}");
+    assert!(seen.contains(&"rival-producer".to_owned()), "{seen:?}");
+    let seen = actors(&vendor);
+    assert!(seen.contains(&"vendor-retoucher".to_owned()) && seen.contains(&"p1-producer".to_owned()), "{seen:?}");
+    assert!(!seen.contains(&"rival-producer".to_owned()), "{seen:?}");
+    assert_eq!(rival.get("/v1/actors/p1-producer").unwrap().status, 404);
+    // Removed from the project, the vendor reads it no more.
+    let removed = p.send(&p.producer, "member_removed", json!({"actor_id": "vendor-retoucher", "reason": "done"}));
+    assert_eq!(removed.status, 201);
+    assert_eq!(vendor.get("/v1/projects/p1/status").unwrap().status, 403);
+    let _ = retoucher;
 }

@@ -153,6 +153,7 @@ fn the_transparency_vectors_hold() {
 #[test]
 fn the_policy_rules_are_documented() {
     ensure_section("docs/policies.md", "policy-rules", &lineage_ledger::domain::policy::rules_markdown());
+    ensure_section("docs/policies.md", "legacy-rules", &lineage_ledger::domain::policy::legacy_rules_markdown());
 }
 
 /// ARCHITECTURE.md's first invariant: the domain does no I/O and imports no framework.

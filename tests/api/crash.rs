@@ -129,8 +129,11 @@ fn crew(app: &TestApp, tag: &str) -> (Vec<Signer>, Vec<String>) {
     let mut projects = Vec::new();
     for (i, p) in producers.iter().enumerate() {
         let project = format!("{tag}-{i}");
-        let created =
-            app.send(&p.envelope(&project, "project_created", json!({"content_type": "campaign", "title": "T"})));
+        let created = app.send(&p.envelope(
+            &project,
+            "project_created",
+            json!({"content_type": "campaign", "title": "T", "client_organization": CLIENT}),
+        ));
         assert_eq!(created.status, 201, "{:?}", created.body);
         projects.push(project);
     }
@@ -261,7 +264,12 @@ fn sigterm_drains_and_exits_cleanly() {
     let app = attach(dir, port);
     let producer = app.register("term-prod", "producer");
     assert_eq!(
-        app.send(&producer.envelope("term", "project_created", json!({"content_type": "social", "title": "T"}))).status,
+        app.send(&producer.envelope(
+            "term",
+            "project_created",
+            json!({"content_type": "social", "title": "T", "client_organization": CLIENT})
+        ))
+        .status,
         201
     );
     let acknowledged: Mutex<Vec<String>> = Mutex::new(Vec::new());

@@ -73,7 +73,11 @@ fn run_through_a_full_disk(min_free_mb: &str) {
     let (mut server, port) = start_server_with(dir.path(), &args, &[]);
     let app = attach(dir, port);
     let producer = app.register("full-prod", "producer");
-    let created = producer.envelope("full", "project_created", json!({"content_type": "social", "title": "T"}));
+    let created = producer.envelope(
+        "full",
+        "project_created",
+        json!({"content_type": "social", "title": "T", "client_organization": CLIENT}),
+    );
     assert_eq!(app.send(&created).status, 201);
     let mut acked = Vec::new();
     for i in 0..20 {

@@ -69,12 +69,13 @@ fn a_key_registered_earlier_in_the_same_batch_signs_later_events_of_it() {
     let registration = p.app.admin.envelope(
         "system",
         "actor_registered",
-        json!({"actor_id": "newcomer", "display_name": "N", "role": "producer",
+        json!({"actor_id": "newcomer", "display_name": "N", "role": "producer", "organization": AGENCY,
                "keys": [{"key_id": newcomer.key_id, "public_key": newcomer.public_key_base64()}]}),
     );
     let newcomer = Signer::new(newcomer);
+    let member = p.producer.envelope(&p.project, "member_added", json!({"actor_id": "newcomer", "role": "producer"}));
     let note = newcomer.envelope(&p.project, "note_added", json!({"text": "hello"}));
-    let answer = p.app.batch(&[registration, note]);
+    let answer = p.app.batch(&[registration, member, note]);
     assert_eq!(answer.status, 201, "{:?}", answer.body);
 }
 
@@ -123,7 +124,7 @@ fn the_ledger_key_signs_the_genesis_entry_and_nothing_else() {
         ledger.envelope(
             "system",
             "actor_registered",
-            json!({"actor_id": "rogue", "display_name": "R", "role": "admin",
+            json!({"actor_id": "rogue", "display_name": "R", "role": "admin", "organization": AGENCY,
                    "keys": [{"key_id": rogue.key_id, "public_key": rogue.public_key_base64()}]}),
         ),
         ledger.envelope(
@@ -266,8 +267,11 @@ fn bodies_held_at_once_are_bounded_across_requests() {
     drop(holders);
     let mut accepted = false;
     for _ in 0..50 {
-        let answer =
-            app.send(&producer.envelope("budget", "project_created", json!({"content_type": "social", "title": "T"})));
+        let answer = app.send(&producer.envelope(
+            "budget",
+            "project_created",
+            json!({"content_type": "social", "title": "T", "client_organization": CLIENT}),
+        ));
         if answer.status == 201 {
             accepted = true;
             break;
@@ -296,7 +300,7 @@ fn keys_other_verifiers_reject_are_refused_at_registration() {
         p.app.admin.envelope(
             "system",
             "actor_registered",
-            json!({"actor_id": "torsion", "display_name": "T", "role": "producer",
+            json!({"actor_id": "torsion", "display_name": "T", "role": "producer", "organization": AGENCY,
                    "keys": [{"key_id": "torsion-1", "public_key": B64.encode(key)}]}),
         )
     };

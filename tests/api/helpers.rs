@@ -6,6 +6,11 @@ use std::io::BufRead as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
+/// The organisations every test ledger gets with its first registered actor: the agency its
+/// crews work for, and a client for their projects.
+pub const AGENCY: &str = "acme-agency";
+pub const CLIENT: &str = "acme-client";
+
 pub struct TestApp {
     pub url: String,
     pub dir: tempfile::TempDir,
@@ -56,13 +61,36 @@ impl TestApp {
         DataDir { root: self.dir.path().join("data") }
     }
 
-    /// Registers an actor with one fresh key; returns its signer.
+    /// Registers an organisation unless it is registered already.
+    pub fn organization(&self, id: &str, kind: &str) {
+        if self.get("/v1/organizations").body["organizations"]
+            .as_array()
+            .is_some_and(|all| all.iter().any(|o| o["organization_id"] == id))
+        {
+            return;
+        }
+        let answer = self.send(&self.admin.envelope(
+            "system",
+            "organization_registered",
+            json!({"organization_id": id, "display_name": id, "kind": kind}),
+        ));
+        assert_eq!(answer.status, 201, "registering {id}: {:?}", answer.body);
+    }
+
+    /// Registers an actor of the agency with one fresh key; returns its signer.
     pub fn register(&self, actor: &str, role: &str) -> Signer {
+        self.organization(AGENCY, "agency");
+        self.organization(CLIENT, "client");
+        self.register_in(actor, role, AGENCY)
+    }
+
+    /// Registers an actor of an organisation (registered already) with one fresh key.
+    pub fn register_in(&self, actor: &str, role: &str, organization: &str) -> Signer {
         let key = KeyFile::generate(actor, &format!("{actor}-k1"));
         let answer = self.send(&self.admin.envelope(
             "system",
             "actor_registered",
-            json!({"actor_id": actor, "display_name": actor, "role": role,
+            json!({"actor_id": actor, "display_name": actor, "role": role, "organization": organization,
                    "keys": [{"key_id": key.key_id, "public_key": key.public_key_base64()}]}),
         ));
         assert_eq!(answer.status, 201, "registering {actor}: {:?}", answer.body);
@@ -124,20 +152,21 @@ impl Production {
     }
 
     pub fn on(app: TestApp, project: &str) -> Production {
+        let producer = app.register(&format!("{project}-producer"), "producer");
         let crew = Production {
-            producer: app.register(&format!("{project}-producer"), "producer"),
+            producer,
             director: app.register(&format!("{project}-director"), "creative_director"),
             artist: app.register(&format!("{project}-artist"), "ai_artist"),
             post: app.register(&format!("{project}-post"), "post_artist"),
             qc: app.register(&format!("{project}-qc"), "qc_reviewer"),
-            brand: app.register(&format!("{project}-brand"), "brand_compliance"),
-            client: app.register(&format!("{project}-client"), "client_approver"),
+            brand: app.register_in(&format!("{project}-brand"), "brand_compliance", CLIENT),
+            client: app.register_in(&format!("{project}-client"), "client_approver", CLIENT),
             integration: app.register(&format!("{project}-integration"), "integration"),
             project: project.to_owned(),
             app,
         };
+        crew.create(project, "campaign");
         let steps: Vec<(&Signer, &str, Value)> = vec![
-            (&crew.producer, "project_created", json!({"content_type": "campaign", "title": "Test campaign"})),
             (
                 &crew.producer,
                 "brief_recorded",
@@ -146,12 +175,12 @@ impl Production {
             (
                 &crew.director,
                 "reference_added",
-                json!({"reference_id": "ref-1", "category": "visual", "title": "Mood", "source": "board", "rights": {"status": "owned"}}),
+                json!({"reference_id": "ref-1", "category": "visual", "title": "Mood", "source": "board", "rights": {"status": "owned", "reproduction": "allowed"}}),
             ),
             (
                 &crew.artist,
                 "model_version_registered",
-                json!({"model_version_id": "mv-1", "provider": "p", "family": "f", "version": "1", "license": "l", "training_data_statement": "s"}),
+                json!({"model_version_id": "mv-1", "provider": "p", "family": "f", "version": "1", "license": "l", "license_use": "commercial", "training_data_statement": "s"}),
             ),
             (
                 &crew.artist,
@@ -174,6 +203,41 @@ impl Production {
             assert_eq!(answer.status, 201, "{kind}: {:?}", answer.body);
         }
         crew
+    }
+
+    /// The crew in role order, with their roles.
+    pub fn members(&self) -> Vec<(&Signer, &'static str)> {
+        vec![
+            (&self.producer, "producer"),
+            (&self.director, "creative_director"),
+            (&self.artist, "ai_artist"),
+            (&self.post, "post_artist"),
+            (&self.qc, "qc_reviewer"),
+            (&self.brand, "brand_compliance"),
+            (&self.client, "client_approver"),
+            (&self.integration, "integration"),
+        ]
+    }
+
+    /// Creates a project of `content_type` for [`CLIENT`] and adds the whole crew as members,
+    /// each with its registered role (the producer is a member as its creator).
+    pub fn create(&self, project: &str, content_type: &str) {
+        let created = self.app.send(&self.producer.envelope(
+            project,
+            "project_created",
+            json!({"content_type": content_type, "title": format!("Test {content_type}"), "client_organization": CLIENT}),
+        ));
+        assert_eq!(created.status, 201, "creating {project}: {:?}", created.body);
+        let additions: Vec<Vec<u8>> = self
+            .members()
+            .into_iter()
+            .skip(1)
+            .map(|(member, role)| {
+                self.producer.envelope(project, "member_added", json!({"actor_id": member.key.actor, "role": role}))
+            })
+            .collect();
+        let added = self.app.batch(&additions);
+        assert_eq!(added.status, 201, "adding the crew to {project}: {:?}", added.body);
     }
 
     pub fn envelope(&self, signer: &Signer, kind: &str, body: Value) -> Vec<u8> {

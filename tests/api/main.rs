@@ -8,6 +8,7 @@ mod crash;
 mod disk_full;
 mod hardening;
 mod helpers;
+mod legacy;
 mod operations;
 mod policies;
 mod projections;

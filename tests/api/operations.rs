@@ -28,7 +28,12 @@ fn a_log_backed_up_and_restored_keeps_its_admin_and_issues_a_new_admin_token() {
     let app = attach(dir, port);
     let producer = app.register("backup-prod", "producer");
     assert_eq!(
-        app.send(&producer.envelope("kept", "project_created", json!({"content_type": "social", "title": "T"}))).status,
+        app.send(&producer.envelope(
+            "kept",
+            "project_created",
+            json!({"content_type": "social", "title": "T", "client_organization": CLIENT})
+        ))
+        .status,
         201
     );
     let old_token = std::fs::read_to_string(app.data().admin_token()).unwrap();
@@ -61,10 +66,11 @@ fn a_log_backed_up_and_restored_keeps_its_admin_and_issues_a_new_admin_token() {
         dir: restored,
         admin: Signer::new(KeyFile::load(&backup.path().join("admin.key")).unwrap()),
     };
-    assert_eq!(app.head(), 3, "genesis, registration and project");
+    assert_eq!(app.head(), 5, "genesis, two organisations, a registration and a project");
     // The admin's key from the backup signs as before.
     let newcomer = app.register("after-restore", "producer");
-    assert_eq!(app.send(&newcomer.envelope("kept", "note_added", json!({"text": "after the restore"}))).status, 201);
+    let created = json!({"content_type": "social", "title": "After", "client_organization": CLIENT});
+    assert_eq!(app.send(&newcomer.envelope("after", "project_created", created)).status, 201);
     // A new admin token was issued; the old one was never part of the backup.
     let new_token = std::fs::read_to_string(app.data().admin_token()).unwrap();
     assert_ne!(new_token, old_token);
@@ -88,11 +94,15 @@ fn the_admin_key_can_live_off_the_server() {
     let url = format!("http://127.0.0.1:{port}");
     let admin = Signer::new(KeyFile::load(&admin_key).unwrap());
     let key = KeyFile::generate("offline-prod", "offline-prod-1");
+    let agency = json!({"organization_id": AGENCY, "display_name": "A", "kind": "agency"});
+    let answer =
+        Client::new(&url).append(&admin.envelope("system", "organization_registered", agency.clone())).unwrap();
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
     let answer = Client::new(&url)
         .append(&admin.envelope(
             "system",
             "actor_registered",
-            json!({"actor_id": "offline-prod", "display_name": "P", "role": "producer",
+            json!({"actor_id": "offline-prod", "display_name": "P", "role": "producer", "organization": AGENCY,
                    "keys": [{"key_id": key.key_id, "public_key": key.public_key_base64()}]}),
         ))
         .unwrap();
@@ -122,11 +132,16 @@ fn the_admin_key_can_live_off_the_server() {
     let (mut server, port) =
         start_server_with(fresh.path(), &["--admin-public-key", &elsewhere.public_key_base64()], &[]);
     assert!(!fresh.path().join("data/admin.key").exists());
+    let elsewhere = Signer::new(elsewhere);
     let answer = Client::new(&format!("http://127.0.0.1:{port}"))
-        .append(&Signer::new(elsewhere).envelope(
+        .append(&elsewhere.envelope("system", "organization_registered", agency))
+        .unwrap();
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    let answer = Client::new(&format!("http://127.0.0.1:{port}"))
+        .append(&elsewhere.envelope(
             "system",
             "actor_registered",
-            json!({"actor_id": "p", "display_name": "P", "role": "producer",
+            json!({"actor_id": "p", "display_name": "P", "role": "producer", "organization": AGENCY,
                    "keys": [{"key_id": "p-1", "public_key": key.public_key_base64()}]}),
         ))
         .unwrap();
@@ -200,7 +215,11 @@ fn every_file_of_a_data_directory_is_its_owners_alone() {
     let (mut server, port) = start_server(dir.path());
     let app = attach(dir, port);
     let producer = app.register("mode-prod", "producer");
-    app.send(&producer.envelope("modes", "project_created", json!({"content_type": "social", "title": "T"})));
+    app.send(&producer.envelope(
+        "modes",
+        "project_created",
+        json!({"content_type": "social", "title": "T", "client_organization": CLIENT}),
+    ));
     for i in 0..50 {
         app.send(&producer.envelope("modes", "note_added", json!({"text": format!("{i} {}", "x".repeat(5000))})));
     }

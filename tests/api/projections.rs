@@ -133,7 +133,7 @@ fn provenance_of_every_delivery() {
         .iter()
         .map(|r| r["review_id"].as_str().unwrap())
         .collect();
-    assert_eq!(reviews, ["qc-2"], "only the review of this exact digest holds for it");
+    assert_eq!(reviews, ["qc-2", "qc-3"], "only the reviews of this exact digest hold for it");
     assert_eq!(master.body["summary"]["approvals"].as_array().unwrap().len(), 3);
 }
 
@@ -191,11 +191,12 @@ fn history_filters_and_pages() {
         assert_eq!(answer.status, 200, "{query}: {:?}", answer.body);
         answer.body["entries"].as_array().unwrap().len()
     };
-    assert_eq!(count(""), 59);
+    // 59 of the work, 7 members added and one removed, a policy amendment and the print proof.
+    assert_eq!(count(""), 69);
     assert_eq!(count("kind=generation_recorded"), 20);
     assert_eq!(count("actor=genpipe-9b8902"), 23);
     assert_eq!(count("stage=delivery"), 5);
-    assert_eq!(count("asset=hero-master-v2"), 8);
+    assert_eq!(count("asset=hero-master-v2"), 9);
     assert_eq!(count("kind=approval_recorded&asset=hero-master-v2"), 3);
     assert_eq!(count("from=2999-01-01T00:00:00Z"), 0);
     assert_eq!(count("to=2000-01-01T00:00:00Z"), 0);
@@ -236,12 +237,14 @@ fn projections_dropped_for_lack_of_room_are_folded_again() {
     for round in 0..3 {
         for (project, signer) in [("north", &north.director), ("south", &south.director)] {
             let reference = json!({"reference_id": format!("ref-{round}-more"), "category": "visual", "title": "More",
-                "source": "board", "rights": {"status": "owned"}});
+                "source": "board", "rights": {"status": "owned", "reproduction": "allowed"}});
             let sent = app.send(&signer.envelope(project, "reference_added", reference));
             assert_eq!(sent.status, 201, "{:?}", sent.body);
             let now = app.get(&format!("/v1/projects/{project}/status"));
             assert_eq!(now.status, 200, "{:?}", now.body);
-            assert_eq!(now.body["events"], 8 + round, "{project}, round {round}");
+            // The production's 14 events (7 of its making, the crew's 7 memberships), and one more
+            // reference each round.
+            assert_eq!(now.body["events"], 15 + round, "{project}, round {round}");
             let head = app.head();
             assert_eq!(now.body["log_size"], head);
             assert_eq!(now.body, app.get(&format!("/v1/projects/{project}/status?as_of={}", head - 1)).body);

@@ -83,12 +83,11 @@ fn refusals_write_nothing() {
     let p = Production::new();
     // A second project whose asset the first may not reference.
     p.send(&p.producer, "note_added", json!({"text": "warm-up"}));
-    let other = |kind: &str, body: Value| p.app.send(&p.producer.envelope("p2", kind, body));
-    assert_eq!(other("project_created", json!({"content_type": "social", "title": "Other"})).status, 201);
+    p.create("p2", "social");
     let p2 = |signer: &lineage_ledger::cli::client::Signer, kind: &str, body: Value| {
         p.app.send(&signer.envelope("p2", kind, body))
     };
-    assert_eq!(p2(&p.artist, "model_version_registered", json!({"model_version_id": "mv-1", "provider": "p", "family": "f", "version": "1", "license": "l", "training_data_statement": "s"})).status, 201);
+    assert_eq!(p2(&p.artist, "model_version_registered", json!({"model_version_id": "mv-1", "provider": "p", "family": "f", "version": "1", "license": "l", "license_use": "commercial", "training_data_statement": "s"})).status, 201);
     assert_eq!(p2(&p.artist, "prompt_authored", json!({"prompt_id": "pr-1", "text": "x"})).status, 201);
     let in_p2 = p2(
         &p.integration,
@@ -162,7 +161,7 @@ fn refusals_write_nothing() {
         case("wrong role", e(&p.qc, "generation_recorded", json!({"generation_id": "g9", "model_version": "mv-1", "prompt": "pr-1", "outputs": [asset("img-9")]})), 403, "role-not-allowed", Some("payload.kind")),
         case("post artist approving", e(&p.post, "approval_recorded", json!({"approval_id": "a1", "asset": "img-1", "digest": digest("img-1"), "decision": "approved"})), 403, "role-not-allowed", Some("payload.kind")),
         case("brand compliance generating", e(&p.brand, "generation_recorded", json!({"generation_id": "g9", "model_version": "mv-1", "prompt": "pr-1", "outputs": [asset("img-9")]})), 403, "role-not-allowed", Some("payload.kind")),
-        case("client approver creating a project", Request::Single(p.client.envelope("p3", "project_created", json!({"content_type": "campaign", "title": "x"}))), 403, "role-not-allowed", Some("payload.kind")),
+        case("client approver creating a project", Request::Single(p.client.envelope("p3", "project_created", json!({"content_type": "campaign", "title": "x", "client_organization": CLIENT}))), 403, "role-not-allowed", Some("payload.kind")),
         // The payload.
         case("payload is not JSON", raw(&p.producer, json!("just a string")), 422, "invalid-payload", None),
         case("unknown kind", with("note_added", note.clone(), &|v| v["kind"] = json!("asset_teleported")), 422, "unknown-kind", Some("payload.kind")),
@@ -182,18 +181,19 @@ fn refusals_write_nothing() {
         case("schema version 2", with("note_added", note.clone(), &|v| v["schema_version"] = json!(2)), 422, "unsupported-schema-version", Some("payload.schema_version")),
         case("system kind in a project", e(&p.producer, "key_revoked", json!({"actor_id": "a", "key_id": "k", "reason": "r"})), 422, "wrong-stream", Some("payload.project")),
         case("project kind in the system stream", Request::Single(p.producer.envelope("system", "note_added", note.clone())), 422, "wrong-stream", Some("payload.project")),
-        case("invalid public key", Request::Single(p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "x", "display_name": "x", "role": "producer", "keys": [{"key_id": "x1", "public_key": b64(&[0xff; 31])}]}))), 422, "invalid-payload", Some("payload.body.keys[0].public_key")),
+        case("invalid public key", Request::Single(p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "x", "display_name": "x", "role": "producer", "organization": AGENCY, "keys": [{"key_id": "x1", "public_key": b64(&[0xff; 31])}]}))), 422, "invalid-payload", Some("payload.body.keys[0].public_key")),
         case(
             "small-order public key",
-            Request::Single(p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "weak", "display_name": "w", "role": "producer",
+            Request::Single(p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "weak", "display_name": "w", "role": "producer", "organization": AGENCY,
                 "keys": [{"key_id": "weak-1", "public_key": b64(&{ let mut k = [0u8; 32]; k[0] = 1; k })}]}))),
             422,
             "invalid-payload",
             Some("payload.body.keys[0].public_key"),
         ),
         // The rules.
-        case("unknown project", Request::Single(p.producer.envelope("nowhere", "note_added", note.clone())), 422, "project-not-found", Some("payload.project")),
-        case("project exists", e(&p.producer, "project_created", json!({"content_type": "campaign", "title": "again"})), 409, "project-exists", Some("payload.project")),
+        case("unknown project", Request::Single(p.producer.envelope("nowhere", "note_added", note.clone())), 403, "not-a-member", Some("payload.project")),
+        case("unknown project, as the admin", Request::Single(p.app.admin.envelope("nowhere", "note_added", note.clone())), 422, "project-not-found", Some("payload.project")),
+        case("project exists", e(&p.producer, "project_created", json!({"content_type": "campaign", "title": "again", "client_organization": CLIENT})), 409, "project-exists", Some("payload.project")),
         case("unknown asset", e(&p.director, "selection_made", json!({"selection_id": "s", "round": 1, "selected": ["img-1", "ghost"], "rationale": "r"})), 422, "unknown-reference", Some("payload.body.selected[1]")),
         case("another project's asset", e(&p.producer, "note_added", json!({"text": "x", "assets": ["only-in-p2"]})), 422, "unknown-reference", Some("payload.body.assets[0]")),
         case("unknown prompt", e(&p.integration, "generation_recorded", json!({"generation_id": "g2", "model_version": "mv-1", "prompt": "pr-404", "outputs": [asset("img-3")]})), 422, "unknown-reference", Some("payload.body.prompt")),
@@ -210,8 +210,8 @@ fn refusals_write_nothing() {
         case("retraction of another project's event", e(&p.producer, "event_retracted", json!({"event_id": p2_event, "reason": "r"})), 422, "unknown-reference", Some("payload.body.event_id")),
         case("retraction twice", e(&p.producer, "event_retracted", json!({"event_id": retracted_id, "reason": "again"})), 422, "already-retracted", Some("payload.body.event_id")),
         case("key for an unknown actor", Request::Single(p.app.admin.envelope("system", "key_added", json!({"actor_id": "ghost", "key": {"key_id": "g1", "public_key": p.producer.key.public_key_base64()}}))), 422, "unknown-actor", Some("payload.body.actor_id")),
-        case("actor registered twice", Request::Single(p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "p1-qc", "display_name": "x", "role": "producer", "keys": [{"key_id": "fresh-1", "public_key": p.producer.key.public_key_base64()}]}))), 409, "actor-exists", Some("payload.body.actor_id")),
-        case("reused key id", Request::Single(p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "fresh", "display_name": "x", "role": "producer", "keys": [{"key_id": p.qc.key.key_id, "public_key": p.producer.key.public_key_base64()}]}))), 422, "invalid-event", Some("payload.body.keys")),
+        case("actor registered twice", Request::Single(p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "p1-qc", "display_name": "x", "role": "producer", "organization": AGENCY, "keys": [{"key_id": "fresh-1", "public_key": p.producer.key.public_key_base64()}]}))), 409, "actor-exists", Some("payload.body.actor_id")),
+        case("reused key id", Request::Single(p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "fresh", "display_name": "x", "role": "producer", "organization": AGENCY, "keys": [{"key_id": p.qc.key.key_id, "public_key": p.producer.key.public_key_base64()}]}))), 422, "invalid-event", Some("payload.body.keys")),
         case("expected version conflict", Request::Single(p.producer.sign(&stale)), 409, "version-conflict", Some("payload.expected_version")),
         case("event id reused with other bytes", Request::Single(p.producer.sign(&reused_other)), 409, "event-id-conflict", Some("payload.event_id")),
         // Batches.

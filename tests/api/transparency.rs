@@ -306,7 +306,11 @@ fn a_tampered_store_is_refused_at_start_naming_the_entry() {
     let (mut child, port) = start_server(dir.path());
     let app = attach(dir, port);
     let producer = app.register("tamper-prod", "producer");
-    app.send(&producer.envelope("t", "project_created", json!({"content_type": "social", "title": "T"})));
+    app.send(&producer.envelope(
+        "t",
+        "project_created",
+        json!({"content_type": "social", "title": "T", "client_organization": CLIENT}),
+    ));
     for i in 0..5 {
         app.send(&producer.envelope("t", "note_added", json!({"text": format!("n{i}")})));
     }
@@ -365,7 +369,11 @@ fn a_byte_flipped_in_the_store_files_is_detected() {
     let (mut child, port) = start_server(dir.path());
     let app = attach(dir, port);
     let producer = app.register("flip-prod", "producer");
-    app.send(&producer.envelope("f", "project_created", json!({"content_type": "social", "title": "T"})));
+    app.send(&producer.envelope(
+        "f",
+        "project_created",
+        json!({"content_type": "social", "title": "T", "client_organization": CLIENT}),
+    ));
     let sent = app.send(&producer.envelope("f", "note_added", json!({"text": "the note to flip"})));
     let payload = sent.body["envelope"]["payload"].as_str().unwrap().to_owned();
     child.kill();

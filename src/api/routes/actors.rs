@@ -5,9 +5,10 @@ use crate::api::extract::{json_body, malformed, parse_project};
 use crate::api::problem::{ApiError, ProblemType};
 use crate::api::responses::{ActorProblems, AdminItemProblems, AdminProblems, IssueProblems, TokenProblems};
 use crate::api::state::AppState;
+use crate::api::tokens::ReadScope;
 use crate::api::views::*;
 use crate::domain::state::ActorState;
-use crate::domain::ActorId;
+use crate::domain::{ActorId, OrganizationId};
 use actix_web::{web, HttpRequest, HttpResponse};
 
 fn actor_view(id: &ActorId, actor: &ActorState) -> ActorView {
@@ -15,6 +16,7 @@ fn actor_view(id: &ActorId, actor: &ActorState) -> ActorView {
         actor_id: id.to_string(),
         display_name: actor.display_name.to_string(),
         role: actor.role.as_str().to_owned(),
+        organization: actor.organization.as_ref().map(|o| o.to_string()),
         keys: actor
             .keys
             .iter()
@@ -23,28 +25,65 @@ fn actor_view(id: &ActorId, actor: &ActorState) -> ActorView {
     }
 }
 
-/// Every registered actor, with roles and public keys.
+/// Every registered actor, with organisation, role and public keys. A scoped token sees the
+/// actors of its organisation and the members of the projects it may read.
 #[utoipa::path(get, path = "/v1/actors", tag = "actors", security(("bearer" = [])),
     responses((status = 200, body = ActorList), TokenProblems))]
-pub async fn actors(_reader: Reader, state: web::Data<AppState>) -> HttpResponse {
+pub async fn actors(reader: Reader, state: web::Data<AppState>) -> HttpResponse {
     let system = state.ledger.system();
-    let actors = system.actors().map(|(id, a)| actor_view(id, a)).collect();
+    let actors = system
+        .actors()
+        .filter(|(id, a)| reader.may_see_actor(&state.ledger, id, a))
+        .map(|(id, a)| actor_view(id, a))
+        .collect();
     HttpResponse::Ok().json(ActorList { actors })
 }
 
-/// One actor.
+/// One actor (for a scoped token, one it may see; any other is not found).
 #[utoipa::path(get, path = "/v1/actors/{actor_id}", tag = "actors", params(("actor_id" = String, Path)), security(("bearer" = [])),
     responses((status = 200, body = ActorView), ActorProblems))]
 pub async fn actor(
-    _reader: Reader,
+    reader: Reader,
     actor_id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let system = state.ledger.system();
-    let found = ActorId::parse(&actor_id).ok().and_then(|id| system.actor(&id).map(|a| actor_view(&id, a)));
+    let found = ActorId::parse(&actor_id).ok().and_then(|id| {
+        system.actor(&id).filter(|a| reader.may_see_actor(&state.ledger, &id, a)).map(|a| actor_view(&id, a))
+    });
     found
         .map(|view| HttpResponse::Ok().json(view))
         .ok_or_else(|| ApiError::not_found(format!("actor `{actor_id}` is not registered")))
+}
+
+/// Every registered organisation (for a scoped token: its own, and those of the actors and
+/// clients of the projects it may read).
+#[utoipa::path(get, path = "/v1/organizations", tag = "actors", security(("bearer" = [])),
+    responses((status = 200, body = OrganizationList), TokenProblems))]
+pub async fn organizations(reader: Reader, state: web::Data<AppState>) -> HttpResponse {
+    let system = state.ledger.system();
+    let directory = state.ledger.directory();
+    let visible = |id: &OrganizationId| -> bool {
+        if !reader.is_scoped() || reader.organization() == Some(id.as_str()) {
+            return true;
+        }
+        let client_of =
+            directory.iter().any(|(p, g)| g.client.as_ref() == Some(id) && reader.may_read(&state.ledger, p.as_str()));
+        client_of
+            || system.actors().any(|(actor_id, a)| {
+                a.organization.as_ref() == Some(id) && reader.may_see_actor(&state.ledger, actor_id, a)
+            })
+    };
+    let organizations = system
+        .organizations()
+        .filter(|(id, _)| visible(id))
+        .map(|(id, o)| OrganizationView {
+            organization_id: id.to_string(),
+            display_name: o.display_name.to_string(),
+            kind: o.kind.as_str().to_owned(),
+        })
+        .collect();
+    HttpResponse::Ok().json(OrganizationList { organizations })
 }
 
 /// Days a token issued without `expires_in_days` lasts.
@@ -70,17 +109,34 @@ pub async fn issue_token(
             parse_project(p).map_err(|e| invalid(e.problem.detail).field("projects"))?;
         }
     }
+    let scope = match (request.projects, request.organization) {
+        (Some(_), Some(_)) => {
+            return Err(invalid("give `projects` or `organization`, not both".into()).field("organization"))
+        }
+        (Some(projects), None) => ReadScope::Projects(projects),
+        (None, Some(organization)) => {
+            let known = OrganizationId::parse(&organization)
+                .ok()
+                .is_some_and(|id| state.ledger.with_system(|s| s.organization(&id).is_some()));
+            if !known {
+                return Err(invalid(format!("organisation `{organization}` is not registered")).field("organization"));
+            }
+            ReadScope::Organization(organization)
+        }
+        (None, None) => ReadScope::Everything,
+    };
     let days = request.expires_in_days.unwrap_or(DEFAULT_TOKEN_DAYS);
     if !(1..=3650).contains(&days) {
         return Err(invalid(format!("`expires_in_days` is 1 to 3650, got {days}")).field("expires_in_days"));
     }
     let expires = chrono::Utc::now() + chrono::Duration::days(i64::from(days));
-    let issued = state.tokens.issue(&request.name, request.projects, false, Some(expires.timestamp_micros()))?;
+    let issued = state.tokens.issue(&request.name, scope, false, Some(expires.timestamp_micros()))?;
     Ok(HttpResponse::Created().json(IssuedToken {
         token: issued.token,
         id: issued.id,
         name: issued.record.name,
         projects: issued.record.projects,
+        organization: issued.record.organization,
         expires_at: issued.record.expires_at_us.map(rfc3339),
     }))
 }

@@ -29,15 +29,15 @@ pub struct StatusQuery {
 /// Where a view of a project stands: the log size it reflects, and how many of the project's
 /// events that size covers.
 #[derive(Debug, Clone, Copy)]
-struct At {
-    log_size: u64,
-    events: usize,
+pub(crate) struct At {
+    pub log_size: u64,
+    pub events: usize,
 }
 
 /// Runs `f` on the project's projections as of a log size (now when `None`). Blocking: handlers
 /// call it through [`AppState::reads`]. An `as_of` reads the same cached projection, up to the
 /// events it covers; nothing is folded again.
-fn with_project<T>(
+pub(crate) fn with_project<T>(
     state: &AppState,
     project: &ProjectId,
     size: Option<u64>,
@@ -63,9 +63,13 @@ fn with_project<T>(
 }
 
 /// The `{project}/assets/{asset}` of a path, parsed, once the reader may read the project.
-fn readable_asset(reader: &Reader, (project, asset): (String, String)) -> Result<(ProjectId, Id), ApiError> {
+pub(crate) fn readable_asset(
+    reader: &Reader,
+    state: &AppState,
+    (project, asset): (String, String),
+) -> Result<(ProjectId, Id), ApiError> {
     let project = parse_project(&project)?;
-    reader.project(project.as_str())?;
+    reader.project(&state.ledger, project.as_str())?;
     Ok((project, parse_asset(&asset)?))
 }
 
@@ -94,7 +98,7 @@ pub async fn status(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let project = parse_project(&project)?;
-    reader.project(project.as_str())?;
+    reader.project(&state.ledger, project.as_str())?;
     let size = resolve_as_of(&state, query.as_of.as_deref())?;
     let shared = state.clone();
     let view = state
@@ -170,7 +174,7 @@ pub async fn provenance(
     query: Query<ProvenanceQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (project, asset) = readable_asset(&reader, path.into_inner())?;
+    let (project, asset) = readable_asset(&reader, &state, path.into_inner())?;
     let up = query.direction.unwrap_or_default() == Direction::Ancestors;
     let dot = query.format.unwrap_or_default() == GraphFormat::Dot;
     let depth = query.depth.unwrap_or(64);
@@ -242,7 +246,7 @@ pub async fn audit(
     query: Query<StatusQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (project, asset) = readable_asset(&reader, path.into_inner())?;
+    let (project, asset) = readable_asset(&reader, &state, path.into_inner())?;
     let size = resolve_as_of(&state, query.as_of.as_deref())?.unwrap_or_else(|| state.ledger.len());
     let shared = state.clone();
     let trail = state.reads.run(move || audit_trail(&shared, project, asset, size)).await?;
@@ -320,7 +324,7 @@ pub async fn history(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let project = parse_project(&project)?;
-    reader.project(project.as_str())?;
+    reader.project(&state.ledger, project.as_str())?;
     let limit = page_size(query.limit)?;
     let (kind, stage) = (query.kind, query.stage);
     let (from, to) = (query_time(query.from.as_deref(), "from")?, query_time(query.to.as_deref(), "to")?);

@@ -38,7 +38,7 @@ pub async fn project_events(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let project = parse_project(&project)?;
-    reader.project(project.as_str())?;
+    reader.project(&state.ledger, project.as_str())?;
     let limit = page_size(query.limit)?;
     let from = query.from_version.unwrap_or(1).max(1);
     let ledger = state.ledger.clone();
@@ -52,7 +52,8 @@ pub async fn project_events(
     Ok(HttpResponse::Ok().json(EntryPage { entries, next }))
 }
 
-/// Read the global feed: every entry, in ledger order.
+/// Read the global feed: every entry, in ledger order (for a scoped token, those of the projects
+/// it may read).
 #[utoipa::path(get, path = "/v1/entries", tag = "read", params(FeedQuery), security(("bearer" = [])),
     responses((status = 200, body = EntryPage), FeedProblems))]
 pub async fn feed(
@@ -60,19 +61,29 @@ pub async fn feed(
     query: Query<FeedQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    reader.everything()?;
     let limit = page_size(query.limit)?;
     let from = query.from.unwrap_or(0);
     let ledger = state.ledger.clone();
     let entries = state.reads.run(move || Ok(ledger.range(from, limit)?)).await?;
     let next = entries.last().map(|e| e.sequence + 1).filter(|n| *n < state.ledger.len());
-    let entries = entries.iter().map(EntryView::of).collect();
+    // A scoped token reads the entries of its projects among those of the page: a page may hold
+    // fewer than `limit`, and `next` goes on from the last entry looked at.
+    let entries = entries
+        .iter()
+        .filter(|e| !reader.is_scoped() || reader.may_read(&state.ledger, &e.project))
+        .map(EntryView::of)
+        .collect();
     Ok(HttpResponse::Ok().json(EntryPage { entries, next }))
 }
 
-fn entry_response(reader: &Reader, entry: Option<crate::log::Entry>, what: String) -> Result<HttpResponse, ApiError> {
+fn entry_response(
+    reader: &Reader,
+    state: &AppState,
+    entry: Option<crate::log::Entry>,
+    what: String,
+) -> Result<HttpResponse, ApiError> {
     let entry = entry.ok_or_else(|| ApiError::not_found(format!("{what} is not in the log")))?;
-    reader.project(&entry.project)?;
+    reader.project(&state.ledger, &entry.project)?;
     Ok(HttpResponse::Ok().json(EntryView::of(&entry)))
 }
 
@@ -85,7 +96,7 @@ pub async fn entry(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let sequence = sequence.into_inner();
-    entry_response(&reader, state.ledger.entry(sequence)?, format!("entry {sequence}"))
+    entry_response(&reader, &state, state.ledger.entry(sequence)?, format!("entry {sequence}"))
 }
 
 /// One entry by the client's event id.
@@ -96,7 +107,7 @@ pub async fn event(
     event_id: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    entry_response(&reader, state.ledger.entry_by_event(&event_id)?, format!("event `{event_id}`"))
+    entry_response(&reader, &state, state.ledger.entry_by_event(&event_id)?, format!("event `{event_id}`"))
 }
 
 /// The size of the log and the hash of its last entry.

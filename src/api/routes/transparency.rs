@@ -74,7 +74,7 @@ pub async fn inclusion_proof(
         _ => return Err(ApiError::bad_query("give exactly one of `sequence` and `event_id`")),
     };
     let entry = entry.ok_or_else(|| ApiError::not_found("no such entry in the log"))?;
-    reader.project(&entry.project)?;
+    reader.project(&state.ledger, &entry.project)?;
     let size = match query.tree_size {
         Some(size) => size,
         None => state.ledger.checkpoint().map(|c| c.checkpoint.size).unwrap_or(0),
@@ -193,7 +193,7 @@ pub async fn evidence(
 ) -> Result<HttpResponse, ApiError> {
     let (project, asset) = path.into_inner();
     let project = parse_project(&project)?;
-    reader.project(project.as_str())?;
+    reader.project(&state.ledger, project.as_str())?;
     let asset = parse_asset(&asset)?;
     let missing = format!("project `{project}` has no asset `{asset}`");
     let ledger = state.ledger.clone();

@@ -124,7 +124,8 @@ struct Setup {
     projects: Vec<String>,
 }
 
-/// Registers the bench actors and one project per client, with a model version and a prompt.
+/// Registers the bench organisation and actor, and one project per client with the actor as a
+/// member, a model version and a prompt.
 fn setup(client: &Client, admin: &Signer, run: &str, projects: usize) -> Result<Setup, String> {
     let integration =
         Signer::new(KeyFile::generate(&format!("bench-pipeline-{run}"), &format!("bench-pipeline-{run}-k1")));
@@ -133,21 +134,33 @@ fn setup(client: &Client, admin: &Signer, run: &str, projects: usize) -> Result<
         Ok(a) => Err(format!("{what}: {} {}", a.status, a.body)),
         Err(e) => Err(format!("{what}: {e}")),
     };
-    check(
-        "register",
-        client.append(&admin.envelope(
+    let organization = format!("bench-client-{run}");
+    let registrations = vec![
+        admin.envelope(
+            "system",
+            "organization_registered",
+            json!({"organization_id": organization, "display_name": "bench client", "kind": "client"}),
+        ),
+        admin.envelope(
             "system",
             "actor_registered",
             json!({"actor_id": integration.key.actor, "display_name": "bench pipeline", "role": "integration",
+                   "organization": organization,
                    "keys": [{"key_id": integration.key.key_id, "public_key": integration.key.public_key_base64()}]}),
-        )),
-    )?;
+        ),
+    ];
+    check("register", client.append_batch(&registrations))?;
     let mut names = Vec::new();
     for p in 0..projects {
         let project = format!("bench-{run}-{p}");
         let batch = vec![
-            admin.envelope(&project, "project_created", json!({"content_type": "ecomm", "title": "bench"})),
-            integration.envelope(&project, "model_version_registered", json!({"model_version_id": "mv", "provider": "p", "family": "f", "version": "1", "license": "l", "training_data_statement": "s"})),
+            admin.envelope(
+                &project,
+                "project_created",
+                json!({"content_type": "ecomm", "title": "bench", "client_organization": organization}),
+            ),
+            admin.envelope(&project, "member_added", json!({"actor_id": integration.key.actor, "role": "integration"})),
+            integration.envelope(&project, "model_version_registered", json!({"model_version_id": "mv", "provider": "p", "family": "f", "version": "1", "license": "l", "license_use": "commercial", "training_data_statement": "s"})),
             integration.envelope(&project, "prompt_authored", json!({"prompt_id": "pr", "text": "a product shot"})),
         ];
         check("project", client.append_batch(&batch))?;
