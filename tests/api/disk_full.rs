@@ -26,8 +26,12 @@ impl Mounted {
 
     /// Fills the file system up to its last byte with a file of its own.
     fn fill(&self) -> PathBuf {
+        self.fill_with("filler")
+    }
+
+    fn fill_with(&self, name: &str) -> PathBuf {
         use std::io::Write as _;
-        let path = self.0.join("filler");
+        let path = self.0.join(name);
         let mut file = std::fs::File::create(&path).unwrap();
         let block = vec![0u8; 1 << 16];
         while file.write_all(&block).is_ok() {}
@@ -123,8 +127,16 @@ fn run_through_a_full_disk(min_free_mb: &str) {
     let filler = disk.fill();
     let (status, _) = append_until_refused(&app, &producer, &mut acked);
     assert!(status == 507 || status == 503);
+    // The room the store gave up for sled's recovery is taken as well, and more writes meet the
+    // disk: sled's reopening then writes its snapshot on a full disk and leaves it unfinished.
+    let second = disk.fill_with("second-filler");
+    for i in 0..5 {
+        let answer = app.send(&note(&producer, 4_000_000 + i));
+        assert!(answer.status == 507 || answer.status == 503, "{:?}", answer.body);
+    }
     server.kill();
     std::fs::remove_file(filler).unwrap();
+    std::fs::remove_file(second).unwrap();
     let (mut server, port) = start_server_with(app.dir.path(), &args, &[]);
     let app = attach(app.dir, port);
     let stored: std::collections::HashSet<String> =
