@@ -95,6 +95,37 @@ impl Reader {
         }
     }
 
+    /// An entry found by sequence or event id, for this token: one of a project the token may
+    /// not read gets the answer a missing one gets, so that a scoped reader learns neither
+    /// which project holds it nor whether an event id exists.
+    pub fn entry(
+        &self,
+        ledger: &Ledger,
+        entry: Option<crate::log::Entry>,
+        what: &str,
+    ) -> Result<crate::log::Entry, ApiError> {
+        match entry {
+            Some(entry) if self.may_read(ledger, &entry.project) => Ok(entry),
+            _ if self.is_scoped() => Err(ApiError::not_found(format!(
+                "{what} is not in the log, or not in a project the token `{}` may read",
+                self.0.name
+            ))),
+            _ => Err(ApiError::not_found(format!("{what} is not in the log"))),
+        }
+    }
+
+    /// As [`Reader::everything`], saying why the endpoint needs it.
+    pub fn everything_for(&self, why: &str) -> Result<(), ApiError> {
+        if self.is_scoped() {
+            Err(Self::forbidden(format!(
+                "the token `{}` is scoped to some projects, and {why}: ask with a token for every project",
+                self.0.name
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
     pub fn everything(&self) -> Result<(), ApiError> {
         if self.is_scoped() {
             Err(Self::forbidden(format!(

@@ -143,6 +143,7 @@ impl Payload {
         if accept == Accept::Current {
             new_keys_are_strict(&body)?;
             new_fields_are_given(&body)?;
+            amended_rules_are_exact(&body, &header.body)?;
         }
         Ok(Payload {
             event_id: header.event_id,
@@ -185,6 +186,39 @@ fn new_keys_are_strict(body: &Body) -> Result<(), PayloadError> {
     };
     for (field, key) in keys {
         key.strict().map_err(|why| PayloadError::Field { field, message: format!("the ed25519 public key {why}") })?;
+    }
+    Ok(())
+}
+
+/// A policy amendment names each rule with only the parameters it takes, and each check once:
+/// serde lets a rule without parameters carry any (its variants are unit variants of an
+/// internally tagged enum), which would record a parameter nothing reads.
+fn amended_rules_are_exact(body: &Body, raw: &RawValue) -> Result<(), PayloadError> {
+    let Body::PolicyAmended(amended) = body else { return Ok(()) };
+    let given: serde_json::Value =
+        serde_json::from_str(raw.get()).map_err(|e| PayloadError::field("body".into(), &e))?;
+    let given = given.get("rules").and_then(|r| r.as_array()).cloned().unwrap_or_default();
+    for (i, (rule, given)) in amended.rules.iter().zip(&given).enumerate() {
+        let taken = serde_json::to_value(rule).expect("rules serialize");
+        let taken = taken.as_object().expect("a rule is an object");
+        for key in given.as_object().into_iter().flat_map(|o| o.keys()) {
+            if !taken.contains_key(key) {
+                return Err(PayloadError::Field {
+                    field: format!("body.rules[{i}].{key}"),
+                    message: format!("rule `{}` takes no parameter `{key}`", rule.name()),
+                });
+            }
+        }
+        if let super::policy::RuleSpec::QcPassed { checks } = rule {
+            for (j, check) in checks.iter().enumerate() {
+                if checks[..j].contains(check) {
+                    return Err(PayloadError::Field {
+                        field: format!("body.rules[{i}].checks[{j}]"),
+                        message: "the check is listed twice".into(),
+                    });
+                }
+            }
+        }
     }
     Ok(())
 }

@@ -317,7 +317,7 @@ pub fn evaluate(view: &View<'_>, project: &ProjectId, intent: Intent<'_>) -> Ass
             outcomes: legacy::evaluate(view, project, intent),
         };
     };
-    let judge = Judge { view, project, before_us: intent.occurred_at_us() };
+    let judge = Judge { view, project, before_us: intent.occurred_at_us(), approvers: Default::default() };
     let mut outcomes = Vec::new();
     for rule in &policy.rules {
         let finding = match (rule, intent) {
@@ -330,10 +330,10 @@ pub fn evaluate(view: &View<'_>, project: &ProjectId, intent: Intent<'_>) -> Ass
                 judge.commercial(master)
             }
             (RuleSpec::QcPassed { checks }, Intent::Delivery { master, .. }) => {
-                judge.qc_passed(&judge.digest(master), &format!("master `{master}`"), checks)
+                judge.qc_passed(master, &judge.digest(master), &format!("master `{master}`"), checks)
             }
             (RuleSpec::QcBeforeApproval, Intent::Approval { asset, digest, decision: Decision::Approved, .. }) => {
-                judge.qc_passed(digest, &format!("asset `{asset}`"), &[])
+                judge.qc_passed(asset, digest, &format!("asset `{asset}`"), &[])
             }
             (
                 RuleSpec::PrintProof { min_scale_percent },
@@ -364,11 +364,20 @@ pub fn evaluate(view: &View<'_>, project: &ProjectId, intent: Intent<'_>) -> Ass
 }
 
 /// The evidence of one project, as the rules count it for an intent made at `before_us`.
+///
+/// Everything in the log before the intent is weighed, and log order decides what is latest.
+/// The dates events give only ever count against the intent: evidence for it (a pass, an
+/// approval, a reinstatement) dated after it does not count, while evidence against it (a
+/// failed check, a rejection, a request for changes) counts whatever date it gives — otherwise
+/// whoever dates the delivery would choose which verdicts it meets.
 struct Judge<'a, 'v> {
     view: &'a View<'v>,
     project: &'a ProjectId,
-    /// Evidence claiming to have happened after the intent does not count for it.
+    /// Evidence for the intent dated after this does not count for it.
     before_us: i64,
+    /// The approvers counted so far, with what they counted for: one person's approvals count
+    /// for one approval rule of an intent, whatever roles they held over time.
+    approvers: std::cell::RefCell<Vec<(super::ids::ActorId, &'static str)>>,
 }
 
 fn passed(evidence: Vec<EventId>) -> Finding {
@@ -401,9 +410,18 @@ impl Judge<'_, '_> {
         out
     }
 
-    fn reviews(&self, digest: &Digest) -> Vec<&Review> {
-        let mut reviews = self.view.reviews(self.project, digest);
-        reviews.retain(|r| r.occurred_at_us <= self.before_us);
+    /// The reviews of the asset at the digest, in log order. Evidence is the asset's own: a
+    /// review of the same bytes under another asset id counts for that asset only. A review
+    /// dated after the intent keeps only what counts against it, its failed checks.
+    fn reviews(&self, asset: &Id, digest: &Digest) -> Vec<Review> {
+        let mut reviews: Vec<Review> =
+            self.view.reviews(self.project, digest).into_iter().filter(|r| &r.asset == asset).cloned().collect();
+        for review in &mut reviews {
+            if review.occurred_at_us > self.before_us {
+                review.results.retain(|(_, result)| *result == CheckResult::Fail);
+            }
+        }
+        reviews.retain(|r| !(r.occurred_at_us > self.before_us && r.verdict == Verdict::Pass));
         reviews
     }
 
@@ -421,7 +439,7 @@ impl Judge<'_, '_> {
     fn not_rejected(&self, master: &Id) -> Finding {
         for ancestor in self.ancestry(master) {
             let decisions = self.view.director_decisions(self.project, &ancestor);
-            let latest = decisions.into_iter().rfind(|d| d.occurred_at_us <= self.before_us);
+            let latest = decisions.into_iter().rfind(|d| d.rejected || d.occurred_at_us <= self.before_us);
             if let Some(rejection) = latest.filter(|d| d.rejected) {
                 let whose =
                     if &ancestor == master { String::new() } else { format!(", in the ancestry of `{master}`,") };
@@ -444,8 +462,8 @@ impl Judge<'_, '_> {
         }
     }
 
-    fn qc_passed(&self, digest: &Digest, what: &str, required: &[QcCheck]) -> Finding {
-        let reviews = self.reviews(digest);
+    fn qc_passed(&self, asset: &Id, digest: &Digest, what: &str, required: &[QcCheck]) -> Finding {
+        let reviews = self.reviews(asset, digest);
         if reviews.is_empty() {
             return failed(format!("no QC review of {what} at {digest} recorded before it"));
         }
@@ -484,9 +502,9 @@ impl Judge<'_, '_> {
 
     fn proof(&self, master: &Id, media: &[ProofMedium], min_scale_percent: u16) -> Finding {
         let digest = self.digest(master);
-        let reviews = self.reviews(&digest);
-        let proofs: Vec<&&Review> = reviews.iter().filter(|r| media.contains(&r.medium)).collect();
-        let adequate: Vec<&&Review> =
+        let reviews = self.reviews(master, &digest);
+        let proofs: Vec<&Review> = reviews.iter().filter(|r| media.contains(&r.medium)).collect();
+        let adequate: Vec<&Review> =
             proofs.iter().copied().filter(|r| r.scale_percent.is_some_and(|s| s >= min_scale_percent)).collect();
         let names = list(media.iter().map(snake));
         match adequate.last() {
@@ -512,12 +530,25 @@ impl Judge<'_, '_> {
         }
     }
 
-    fn approved(&self, master: &Id, who: &str, counts: impl Fn(&super::state::Approval) -> bool) -> Finding {
+    fn approved(&self, master: &Id, who: &'static str, counts: impl Fn(&super::state::Approval) -> bool) -> Finding {
         let digest = self.digest(master);
         let approvals = self.view.approvals(self.project, &digest);
-        let latest = approvals.into_iter().rfind(|a| a.occurred_at_us <= self.before_us && counts(a));
+        // The master's own approvals; one dated after the intent counts only if it is not one.
+        let latest = approvals.into_iter().rfind(|a| {
+            &a.asset == master && counts(a) && (a.decision != Decision::Approved || a.occurred_at_us <= self.before_us)
+        });
         match latest {
-            Some(a) if a.decision == Decision::Approved => passed(vec![a.event.clone()]),
+            Some(a) if a.decision == Decision::Approved => {
+                let mut approvers = self.approvers.borrow_mut();
+                if let Some((_, first)) = approvers.iter().find(|(actor, _)| actor == &a.actor) {
+                    return failed(format!(
+                        "the approval by {who} of master `{master}`, `{}` (event `{}`), is by actor `{}`, whose approval already counts as {first}: each approval rule needs another person",
+                        a.approval, a.event, a.actor
+                    ));
+                }
+                approvers.push((a.actor.clone(), who));
+                passed(vec![a.event.clone()])
+            }
             Some(a) => failed(format!(
                 "the latest decision by {who} on master `{master}` at {digest}, approval `{}` (event `{}`), is {}",
                 a.approval,

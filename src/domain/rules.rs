@@ -181,8 +181,21 @@ fn decide_governed(view: &View<'_>, payload: &Payload, at: Position) -> Result<(
             if let Some(Membership::Member(_)) = view.membership(project, &b.actor_id) {
                 return Err(invalid("body.actor_id", "the actor is a member already: remove it first to change its role"));
             }
+            if b.actor_id.as_str() == super::genesis::LEDGER_ACTOR {
+                return Err(invalid("body.actor_id", "the ledger's actor signs only the genesis entry: it is no member"));
+            }
             if b.role == Role::ClientApprover && actor.organization.as_ref() != view.client(project) {
                 return Err(invalid("body.role", "a client approver must belong to the project's client organisation"));
+            }
+            let of_another_client = actor.organization.as_ref().is_some_and(|own| {
+                Some(own) != view.client(project)
+                    && view.system().organization(own).is_some_and(|o| o.kind == OrganizationKind::Client)
+            });
+            if of_another_client {
+                return Err(invalid(
+                    "body.actor_id",
+                    "the actor belongs to another client organisation: a project's members are of its client, the agency or a vendor",
+                ));
             }
             Ok(())
         }
@@ -287,6 +300,12 @@ fn decide_system(view: &View<'_>, body: &Body) -> Result<(), Refusal> {
         Body::KeyAdded(b) => {
             if system.actor(&b.actor_id).is_none() {
                 return Err(Refusal::UnknownActor { actor: b.actor_id.clone() });
+            }
+            if b.actor_id.as_str() == super::genesis::LEDGER_ACTOR {
+                return Err(invalid(
+                    "body.actor_id",
+                    "the ledger's actor has the genesis key only: its keys sign nothing else",
+                ));
             }
             new_keys(&[&b.key])
         }

@@ -173,6 +173,7 @@ pub enum Guard {
 pub struct Review {
     pub event: EventId,
     pub review: Id,
+    pub asset: Id,
     pub verdict: Verdict,
     pub results: Vec<(QcCheck, CheckResult)>,
     pub medium: ProofMedium,
@@ -464,6 +465,7 @@ impl ProjectState {
                 let review = Review {
                     event: event_id.clone(),
                     review: b.review_id.clone(),
+                    asset: b.asset.clone(),
                     verdict: b.verdict,
                     results: b.checks.iter().map(|c| (c.check, c.result)).collect(),
                     medium: b.proof_medium,

@@ -74,10 +74,10 @@ pub enum AppendError {
     BadSignature { key: crate::domain::KeyId },
     #[error("expected version {expected} of stream `{project}`, it is at {actual}")]
     VersionConflict { project: ProjectId, expected: u64, actual: u64 },
-    /// The entry is named only when it is in the same stream: an id used in another project
-    /// says nothing about that project.
-    #[error("event `{event_id}` is already in the log{} with a different payload", sequence.map(|s| format!(" (entry {s})")).unwrap_or_default())]
-    EventIdConflict { event_id: String, sequence: Option<u64> },
+    /// The entry is not named: the id may be another project's, and a conflict within a refused
+    /// batch names no entry at all.
+    #[error("event `{event_id}` is already in the log with a different payload")]
+    EventIdConflict { event_id: String },
     #[error("the writer queue is full")]
     Busy,
     #[error("the ledger is shutting down")]

@@ -475,10 +475,7 @@ impl Writer {
                     Ok((earlier, _)) if earlier.payload == sub.opened.payload => {
                         answers.push(Appended { entry, created: false })
                     }
-                    Ok(_) => {
-                        let sequence = (entry.project == payload.project.as_str()).then_some(sequence);
-                        return fail(AppendError::EventIdConflict { event_id: payload.event_id.to_string(), sequence });
-                    }
+                    Ok(_) => return fail(AppendError::EventIdConflict { event_id: payload.event_id.to_string() }),
                     Err(e) => return fail(AppendError::Storage(format!("entry {sequence} is unreadable: {e}"))),
                 }
                 continue;

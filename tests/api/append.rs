@@ -120,6 +120,18 @@ fn a_retry_returns_the_original_entry_and_other_bytes_conflict() {
     let conflict = p.app.send(&p.producer.sign(&other));
     assert_eq!(conflict.status, 409);
     assert_eq!(conflict.body["type"], "urn:lineage:problem:event-id-conflict");
+    assert!(!conflict.body["detail"].as_str().unwrap().contains("entry"), "names no entry: {:?}", conflict.body);
+    assert_eq!(p.app.head(), head);
+    // Twice in one refused batch: no entry is named, none was written.
+    let (mut a, mut b) = (payload.clone(), payload.clone());
+    for (v, text) in [(&mut a, "a"), (&mut b, "b")] {
+        v["event_id"] = json!("twice-in-a-batch");
+        v["body"]["text"] = json!(text);
+    }
+    let twice = p.app.batch(&[p.producer.sign(&a), p.producer.sign(&b)]);
+    assert_eq!(twice.status, 409, "{:?}", twice.body);
+    assert_eq!(twice.body["index"], 1);
+    assert!(!twice.body["detail"].as_str().unwrap().contains("entry"), "{:?}", twice.body);
     assert_eq!(p.app.head(), head);
 }
 

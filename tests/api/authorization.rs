@@ -37,6 +37,8 @@ fn every_endpoint_for_every_caller() {
     let whole_log = [401, 401, 403, 403, 403, 200, 200];
     let any_token = [401, 401, 200, 200, 200, 200, 200];
     let open = [200, 200, 200, 200, 200, 200, 200];
+    // Found by sequence or event id, an entry out of scope is answered as a missing one.
+    let entry_read = [401, 401, 404, 200, 404, 200, 200];
     let endpoints: Vec<(String, [u16; 7])> = vec![
         ("/healthz".into(), open),
         ("/readyz".into(), open),
@@ -52,15 +54,15 @@ fn every_endpoint_for_every_caller() {
         ("/v1/entries".into(), any_token),
         ("/v1/organizations".into(), any_token),
         ("/v1/export".into(), whole_log),
-        (format!("/v1/entries/{sequence}"), project_read),
-        (format!("/v1/events/{event_id}"), project_read),
-        (format!("/v1/proofs/inclusion?sequence={sequence}"), project_read),
+        (format!("/v1/entries/{sequence}"), entry_read),
+        (format!("/v1/events/{event_id}"), entry_read),
+        (format!("/v1/proofs/inclusion?sequence={sequence}"), entry_read),
         ("/v1/projects/p1/events".into(), project_read),
         ("/v1/projects/p1/status".into(), project_read),
         ("/v1/projects/p1/history".into(), project_read),
         ("/v1/projects/p1/assets/img-1/provenance".into(), project_read),
         ("/v1/projects/p1/assets/img-1/audit".into(), project_read),
-        ("/v1/projects/p1/assets/img-1/evidence".into(), project_read),
+        ("/v1/projects/p1/assets/img-1/evidence".into(), whole_log),
         ("/v1/projects/p1/governance".into(), project_read),
         ("/v1/projects/p1/assets/img-1/readiness?medium=digital&format=jpeg&channel=web".into(), project_read),
     ];
@@ -327,4 +329,46 @@ fn an_organisation_token_sees_its_projects_only() {
     assert_eq!(removed.status, 201);
     assert_eq!(vendor.get("/v1/projects/p1/status").unwrap().status, 403);
     let _ = retoucher;
+    // Entries, events and proofs of a project out of scope are answered as missing ones are,
+    // naming no project: a scoped reader cannot list other clients' projects by sequence.
+    let head = app.head();
+    let mut foreign = None;
+    for sequence in 0..head {
+        let entry = app.get(&format!("/v1/entries/{sequence}"));
+        if entry.body["project"] == "p1" {
+            foreign = Some((sequence, entry.body["event_id"].as_str().unwrap().to_owned()));
+            break;
+        }
+    }
+    let (sequence, event) = foreign.expect("an entry of p1");
+    for path in [
+        format!("/v1/entries/{sequence}"),
+        format!("/v1/events/{event}"),
+        format!("/v1/proofs/inclusion?sequence={sequence}"),
+        format!("/v1/proofs/inclusion?event_id={event}"),
+    ] {
+        let answer = rival.get(&path).unwrap();
+        assert_eq!(answer.status, 404, "{path}: {:?}", answer.body);
+        assert_eq!(answer.body["type"], "urn:lineage:problem:not-found", "{path}");
+        let missing = path.replace(&event, "no-such-event").replace(&format!("={sequence}"), "=999999");
+        let missing = missing.replace(&format!("/v1/entries/{sequence}"), "/v1/entries/999999");
+        let absent = rival.get(&missing).unwrap();
+        assert_eq!(absent.status, 404, "{missing}: {:?}", absent.body);
+        // The same answer as for what does not exist, but for the id asked about.
+        let unnamed = |detail: &Value| {
+            detail
+                .as_str()
+                .unwrap()
+                .replace(&event, "ID")
+                .replace("no-such-event", "ID")
+                .replace(&sequence.to_string(), "N")
+                .replace("999999", "N")
+        };
+        assert_eq!(unnamed(&answer.body["detail"]), unnamed(&absent.body["detail"]), "{path}");
+    }
+    // An evidence bundle holds the whole system stream: not for a scoped token, even of the
+    // project's own client.
+    let bundle = client.get("/v1/projects/p1/assets/img-1/evidence").unwrap();
+    assert_eq!(bundle.status, 403, "{:?}", bundle.body);
+    assert!(bundle.body["detail"].as_str().unwrap().contains("system stream"), "{:?}", bundle.body);
 }

@@ -81,9 +81,9 @@ fn reads_need_a_token_scoped_to_the_project() {
     assert_eq!(answer(&scoped, "/v1/projects/p1/events").status, 200);
     let in_p1 = p.app.stream("p1")[0]["sequence"].as_u64().unwrap();
     assert_eq!(answer(&scoped, &format!("/v1/entries/{in_p1}")).status, 200, "an entry of p1");
-    let forbidden = answer(&scoped, "/v1/entries/0");
-    assert_eq!(forbidden.status, 403, "the genesis entry is in the system stream");
-    assert_eq!(forbidden.body["type"], "urn:lineage:problem:forbidden");
+    let hidden = answer(&scoped, "/v1/entries/0");
+    assert_eq!(hidden.status, 404, "the genesis entry is in the system stream, answered as a missing entry");
+    assert_eq!(hidden.body["type"], "urn:lineage:problem:not-found");
     let feed = answer(&scoped, "/v1/entries?limit=1000");
     assert_eq!(feed.status, 200, "the feed shows a scoped token its projects");
     let projects: Vec<&str> =

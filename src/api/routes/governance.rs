@@ -226,8 +226,15 @@ pub async fn readiness(
     let format = label(&query.format, "format")?;
     let channel = label(&query.channel, "channel")?;
     let (medium, usage) = (query.medium, query.usage.unwrap_or(Usage::Commercial));
-    let occurred_at_us = query_time(query.occurred_at.as_deref(), "occurred_at")?
-        .unwrap_or_else(|| chrono::Utc::now().timestamp_micros());
+    let now_us = chrono::Utc::now().timestamp_micros();
+    let occurred_at_us = query_time(query.occurred_at.as_deref(), "occurred_at")?.unwrap_or(now_us);
+    // The append refuses such a delivery before any policy is asked: so does readiness.
+    if occurred_at_us > now_us.saturating_add(crate::domain::rules::MAX_CLOCK_AHEAD_US) {
+        return Err(ApiError::bad_query(
+            "`occurred_at` is more than 5 minutes ahead of the ledger's clock: a delivery saying so is refused",
+        )
+        .field("occurred_at"));
+    }
     let shared = state.clone();
     let view = state
         .reads

@@ -82,8 +82,7 @@ fn entry_response(
     entry: Option<crate::log::Entry>,
     what: String,
 ) -> Result<HttpResponse, ApiError> {
-    let entry = entry.ok_or_else(|| ApiError::not_found(format!("{what} is not in the log")))?;
-    reader.project(&state.ledger, &entry.project)?;
+    let entry = reader.entry(&state.ledger, entry, &what)?;
     Ok(HttpResponse::Ok().json(EntryView::of(&entry)))
 }
 

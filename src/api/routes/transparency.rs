@@ -73,8 +73,7 @@ pub async fn inclusion_proof(
         (None, Some(id)) => state.ledger.entry_by_event(id)?,
         _ => return Err(ApiError::bad_query("give exactly one of `sequence` and `event_id`")),
     };
-    let entry = entry.ok_or_else(|| ApiError::not_found("no such entry in the log"))?;
-    reader.project(&state.ledger, &entry.project)?;
+    let entry = reader.entry(&state.ledger, entry, "the entry")?;
     let size = match query.tree_size {
         Some(size) => size,
         None => state.ledger.checkpoint().map(|c| c.checkpoint.size).unwrap_or(0),
@@ -194,6 +193,9 @@ pub async fn evidence(
     let (project, asset) = path.into_inner();
     let project = parse_project(&project)?;
     reader.project(&state.ledger, project.as_str())?;
+    // A bundle carries the whole system stream (every organisation, actor and key), which a
+    // token scoped to some projects may not read.
+    reader.everything_for("an evidence bundle holds the whole system stream, every organisation's actors and keys")?;
     let asset = parse_asset(&asset)?;
     let missing = format!("project `{project}` has no asset `{asset}`");
     let ledger = state.ledger.clone();
