@@ -10,9 +10,11 @@ use super::export::{genesis_from, trusted_verifier, EntryRecord, VerifyError};
 use super::replay::{Broken, Chain};
 use crate::crypto::checkpoint::Checkpoint;
 use crate::crypto::merkle::verify_inclusion;
-use crate::domain::state::{created_records, named_assets, Namespace};
+use crate::domain::event::Body;
+use crate::domain::state::{created_records, named_assets, Namespace, Record};
 use crate::domain::state::{Facts, Position};
 use crate::domain::{Changes, LedgerState, View};
+use crate::domain::{Digest, Id};
 use serde::{Deserialize, Serialize};
 
 pub const EVIDENCE_FORMAT: &str = "lineage-evidence";
@@ -48,11 +50,69 @@ pub struct Bundle {
 /// What a verified bundle proves.
 #[derive(Debug)]
 pub struct Proven {
+    /// The checkpoint the bundle is proven against.
+    pub checkpoint: Checkpoint,
     pub tree_size: u64,
     pub root: [u8; 32],
     /// Entries of the project's lineage (not counting the system stream).
     pub lineage_entries: usize,
     pub system_entries: usize,
+    /// The digest the entry that made the asset recorded.
+    pub asset_digest: Option<Digest>,
+    /// The deliveries in the bundle that name the asset as master or delivered variant: the
+    /// delivery id, the variant's asset id and its digest.
+    pub deliveries: Vec<(Id, Id, Digest)>,
+}
+
+impl Proven {
+    /// Which recorded bytes a file's digest is: the asset's own, or a variant delivered from it.
+    pub fn file_matches(&self, asset: &str, digest: &Digest) -> Result<String, String> {
+        if self.asset_digest.as_ref() == Some(digest) {
+            let delivered = self.deliveries.iter().find(|(_, variant, _)| variant.as_str() == asset);
+            return Ok(match delivered {
+                Some((delivery, _, _)) => format!("the file is asset `{asset}` ({digest}), delivered in `{delivery}`"),
+                None => format!("the file is asset `{asset}` ({digest})"),
+            });
+        }
+        if let Some((delivery, variant, _)) = self.deliveries.iter().find(|(_, _, d)| d == digest) {
+            return Ok(format!("the file is `{variant}` ({digest}), delivered from `{asset}` in `{delivery}`"));
+        }
+        let recorded = match &self.asset_digest {
+            Some(d) => d.to_string(),
+            None => "no digest".into(),
+        };
+        Err(format!(
+            "the file's digest {digest} is neither asset `{asset}`'s ({recorded}) nor that of a variant delivered from it"
+        ))
+    }
+}
+
+/// Checks that two checkpoints of the same log agree: the same root at the same size, or the
+/// later one's tree extending the earlier one's by a consistency proof (RFC 9162 §2.1.4).
+pub fn consistent(a: &Checkpoint, b: &Checkpoint, proof: Option<&[Vec<u8>]>) -> Result<(), String> {
+    if a.origin != b.origin {
+        return Err(format!("the checkpoints are of two logs: `{}` and `{}`", a.origin, b.origin));
+    }
+    let (earlier, later) = if a.size <= b.size { (a, b) } else { (b, a) };
+    if earlier.size == later.size {
+        return if earlier.root == later.root {
+            Ok(())
+        } else {
+            Err(format!(
+                "two checkpoints of {} entries with different roots: the log was shown two ways (a split view)",
+                earlier.size
+            ))
+        };
+    }
+    let Some(proof) = proof else {
+        return Err(format!(
+            "the checkpoints are of {} and {} entries: a consistency proof between them is needed (GET /v1/proofs/consistency?from={}&to={})",
+            earlier.size, later.size, earlier.size, later.size
+        ));
+    };
+    crate::crypto::merkle::verify_consistency(earlier.size, later.size, &earlier.root, &later.root, proof).map_err(
+        |e| format!("the log of {} entries does not extend the log of {} entries: {e}", later.size, earlier.size),
+    )
 }
 
 /// Verifies a bundle offline: the checkpoint's signature, each entry's inclusion in it, each
@@ -71,6 +131,7 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
     let mut state = LedgerState::new(genesis_from(&bundle.ledger_public_key)?);
     let mut system_chain = Chain::default();
     let (mut lineage_entries, mut system_entries, mut names_asset) = (0, 0, false);
+    let (mut asset_digest, mut deliveries) = (None, Vec::new());
     let mut previous: Option<u64> = None;
     for item in &bundle.entries {
         let entry = item.entry.to_entry()?;
@@ -120,9 +181,17 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
             let at = Position { version: entry.version, received_at_us: entry.received_at_us };
             state.apply(&payload, at, Facts::default());
             lineage_entries += 1;
-            let creates = created_records(&payload.body)
-                .iter()
-                .any(|(ns, id, _)| *ns == Namespace::Asset && id.as_str() == bundle.asset);
+            let created = created_records(&payload.body);
+            let made = created.iter().find(|(ns, id, _)| *ns == Namespace::Asset && id.as_str() == bundle.asset);
+            if let Some((_, _, Record::Asset { digest })) = made {
+                asset_digest = Some(digest.clone());
+            }
+            let creates = made.is_some();
+            if let Body::DeliveryRecorded(d) = &payload.body {
+                if d.master_asset.as_str() == bundle.asset || d.variant.asset_id.as_str() == bundle.asset {
+                    deliveries.push((d.delivery_id.clone(), d.variant.asset_id.clone(), d.variant.digest.clone()));
+                }
+            }
             names_asset |= creates || named_assets(&payload.body).iter().any(|a| a.as_str() == bundle.asset);
         } else {
             return Err(fail(format!("it belongs to project `{}`, not `{}`", entry.project, bundle.project)));
@@ -131,5 +200,13 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
     if !names_asset {
         return Err(VerifyError::Format { line: 1, reason: format!("no entry names asset `{}`", bundle.asset) });
     }
-    Ok(Proven { tree_size: checkpoint.size, root: checkpoint.root, lineage_entries, system_entries })
+    Ok(Proven {
+        checkpoint: checkpoint.clone(),
+        tree_size: checkpoint.size,
+        root: checkpoint.root,
+        lineage_entries,
+        system_entries,
+        asset_digest,
+        deliveries,
+    })
 }

@@ -419,3 +419,79 @@ fn a_byte_flipped_in_the_store_files_is_detected() {
     std::io::Read::read_to_string(&mut start.stderr.take().unwrap(), &mut stderr).unwrap();
     assert!(stderr.contains("entry ") || stderr.contains("sled"), "{stderr}");
 }
+
+/// `lineage verify-evidence` with what an auditor asks: the delivered file's bytes, agreement
+/// with another bundle or a later checkpoint, and a loud warning when no key is pinned.
+#[test]
+fn verify_evidence_checks_the_file_and_another_checkpoint_and_warns_without_a_pinned_key() {
+    let p = Production::new();
+    let dir = p.app.dir.path();
+    let bin = env!("CARGO_BIN_EXE_lineage");
+    let save = |name: &str, text: &str| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    let bundle = save("first.json", &p.app.get("/v1/projects/p1/assets/img-1/evidence").text);
+    let vkey = p.app.anon.get("/v1/vkey").unwrap().text.trim().to_owned();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(bin)
+            .arg("verify-evidence")
+            .args(args)
+            .env_remove("LINEAGE_URL")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // No key pinned: verified, but said loudly; pinned: no warning.
+    let (ok, stdout, stderr) = run(&[&bundle]);
+    assert!(ok && stdout.contains("NOT pinned") && stderr.contains("WARNING: no --vkey"), "{stdout} {stderr}");
+    let (ok, stdout, stderr) = run(&[&bundle, "--vkey", &vkey]);
+    assert!(ok && stdout.contains("(checkpoint key pinned)") && !stderr.contains("WARNING"), "{stdout} {stderr}");
+    // The file: the asset's recorded bytes pass, any other bytes fail, naming both digests.
+    let right = save("img-1.png", "img-1");
+    let (ok, stdout, _) = run(&[&bundle, "--vkey", &vkey, "--file", &right]);
+    assert!(ok && stdout.contains("the file is asset `img-1`"), "{stdout}");
+    let wrong = save("other.png", "img-1 retouched");
+    let (ok, _, stderr) = run(&[&bundle, "--vkey", &vkey, "--file", &wrong]);
+    assert!(!ok && stderr.contains("is neither asset `img-1`'s") && stderr.contains(&digest("img-1")), "{stderr}");
+    // A later bundle of the same log: consistent, with the proof fetched or given; without either
+    // the check says what it needs.
+    p.send(&p.producer, "note_added", json!({"text": "later", "assets": ["img-1"]}));
+    let later = save("later.json", &p.app.get("/v1/projects/p1/assets/img-1/evidence").text);
+    let (ok, _, stderr) = run(&[&bundle, "--vkey", &vkey, "--against", &later]);
+    assert!(!ok && stderr.contains("give --consistency-proof"), "{stderr}");
+    let (ok, stdout, stderr) = run(&[&bundle, "--vkey", &vkey, "--against", &later, "--url", &p.app.url]);
+    assert!(ok && stdout.contains("are one log"), "{stdout} {stderr}");
+    let (from, to) = (
+        serde_json::from_str::<Value>(&std::fs::read_to_string(&bundle).unwrap()).unwrap()["tree_size"]
+            .as_u64()
+            .unwrap(),
+        serde_json::from_str::<Value>(&std::fs::read_to_string(&later).unwrap()).unwrap()["tree_size"]
+            .as_u64()
+            .unwrap(),
+    );
+    let proof = p.app.anon.get(&format!("/v1/proofs/consistency?from={from}&to={to}")).unwrap();
+    let proof_file = save("proof.json", &proof.text);
+    let (ok, stdout, stderr) =
+        run(&[&bundle, "--vkey", &vkey, "--against", &later, "--consistency-proof", &proof_file]);
+    assert!(ok && stdout.contains("are one log"), "{stdout} {stderr}");
+    // A proof that was tampered with fails; so does a checkpoint of another ledger.
+    let mut bad: Value = proof.body.clone();
+    let first = bad["hashes"][0].as_str().unwrap().to_owned();
+    bad["hashes"][0] = json!(format!("{}{}", if first.starts_with('0') { "1" } else { "0" }, &first[1..]));
+    let bad_file = save("bad-proof.json", &bad.to_string());
+    let (ok, _, stderr) = run(&[&bundle, "--vkey", &vkey, "--against", &later, "--consistency-proof", &bad_file]);
+    assert!(!ok && stderr.contains("does not extend"), "{stderr}");
+    let checkpoint = save("checkpoint.txt", &p.app.anon.get("/v1/checkpoint").unwrap().text);
+    let (ok, stdout, stderr) = run(&[&bundle, "--vkey", &vkey, "--against", &checkpoint, "--url", &p.app.url]);
+    assert!(ok && stdout.contains("are one log"), "{stdout} {stderr}");
+    let other = Production::new();
+    let foreign = save("foreign.txt", &other.app.anon.get("/v1/checkpoint").unwrap().text);
+    let (ok, _, stderr) = run(&[&bundle, "--vkey", &vkey, "--against", &foreign]);
+    assert!(!ok && stderr.contains("not a checkpoint of this ledger"), "{stderr}");
+}
