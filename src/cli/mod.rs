@@ -1,5 +1,8 @@
 //! The `lineage` command line: the server, the offline checks and maintenance, and the commands
 //! that talk to a running server through [`client`]; `lineage demo` and `lineage bench` too.
+//!
+//! About 600 lines: the argument definitions, which are the CLI's documentation, and one match
+//! over them; the client, demo, bench and admin commands are in their own files.
 
 mod admin;
 pub mod bench;

@@ -1,6 +1,9 @@
 //! The event catalogue: one typed body per kind, declared once in the `catalogue!` macro. The
 //! payload that carries a body, and how it is read, are in [`super::payload`]. Bodies refuse
 //! unknown fields at every level and hold only valid values.
+//!
+//! Kept whole (about 700 lines): the catalogue of every kind's body, from which `schema/` and the
+//! docs' tables are generated; one file keeps the catalogue one list.
 
 use super::ids::{ActorId, Digest, EventId, Id, KeyId, Label, OrganizationId, PublicKeyBytes, Text};
 use super::policy::RuleSpec;

@@ -13,6 +13,9 @@
 //! evidence for (in log order, and not claiming to have happened after it), and was not
 //! retracted. For QC, the latest result of each check category counts; for approvals, the
 //! latest decision of each approver role.
+//!
+//! Kept whole (about 800 lines): the rule catalogue, the one evaluator and the legacy rule set
+//! must change together, and the docs' rule table is generated from here.
 
 use super::event::*;
 use super::ids::{Digest, EventId, Id, Label, ProjectId};
