@@ -55,6 +55,10 @@ impl Reader {
     /// organisation's — made for it as client, or with a member of it — as the durable log
     /// says now.
     pub fn may_read(&self, ledger: &Ledger, project: &str) -> bool {
+        // Never the system stream with a scoped token, whatever it lists.
+        if self.is_scoped() && project == crate::domain::ids::SYSTEM_PROJECT {
+            return false;
+        }
         if let Some(list) = &self.0.projects {
             return list.iter().any(|p| p == project);
         }

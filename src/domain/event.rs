@@ -2,11 +2,10 @@
 //! payload that carries a body, and how it is read, are in [`super::payload`]. Bodies refuse
 //! unknown fields at every level and hold only valid values.
 //!
-//! Kept whole (about 700 lines): the catalogue of every kind's body, from which `schema/` and the
+//! Kept whole (about 750 lines): the catalogue of every kind's body, from which `schema/` and the
 //! docs' tables are generated; one file keeps the catalogue one list.
 
 use super::ids::{ActorId, Digest, EventId, Id, KeyId, Label, OrganizationId, PublicKeyBytes, Text};
-use super::policy::RuleSpec;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -674,4 +673,53 @@ impl PayloadError {
             _ => Some("project"),
         }
     }
+}
+
+/// One rule of a workflow policy, as a policy amendment names it (what each requires, and the
+/// one evaluator, are in [`super::policy`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "rule", deny_unknown_fields)]
+pub enum RuleSpec {
+    /// No generation or post edit in the ancestry of the asset was retracted.
+    #[serde(rename = "ancestry.not-retracted")]
+    NotRetracted,
+    /// No asset in the ancestry of the master was rejected by a creative director without a
+    /// later selection of theirs reinstating it.
+    #[serde(rename = "selection.not-rejected")]
+    NotRejected,
+    /// A commercial delivery has no non-commercial model version and no reference-only
+    /// reference in its ancestry.
+    #[serde(rename = "rights.commercial")]
+    CommercialRights,
+    /// The master's digest passed QC: reviewed, no check category whose latest result failed,
+    /// and the listed checks' latest results passed.
+    #[serde(rename = "qc.passed")]
+    QcPassed {
+        #[serde(default)]
+        checks: Vec<QcCheck>,
+    },
+    /// An approval that approves needs the digest to have passed QC first.
+    #[serde(rename = "qc.before-approval")]
+    QcBeforeApproval,
+    /// A print delivery needs the latest print or large-format proof at this scale or more to
+    /// have passed.
+    #[serde(rename = "proof.print")]
+    PrintProof { min_scale_percent: u16 },
+    /// A large-format delivery needs the latest large-format proof at this scale or more to
+    /// have passed.
+    #[serde(rename = "proof.large-format")]
+    LargeFormatProof { min_scale_percent: u16 },
+    #[serde(rename = "approval.creative-director")]
+    CreativeDirectorApproval,
+    /// Counted only from a member of the project's client organisation.
+    #[serde(rename = "approval.client")]
+    ClientApproval,
+    #[serde(rename = "approval.brand-compliance")]
+    BrandComplianceApproval,
+    /// The delivery's format is one the project's briefs declare.
+    #[serde(rename = "brief.formats")]
+    BriefFormats,
+    /// The master was not superseded by a later post edit made on it (approval drift).
+    #[serde(rename = "master.current")]
+    CurrentMaster,
 }

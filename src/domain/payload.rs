@@ -209,7 +209,7 @@ fn amended_rules_are_exact(body: &Body, raw: &RawValue) -> Result<(), PayloadErr
                 });
             }
         }
-        if let super::policy::RuleSpec::QcPassed { checks } = rule {
+        if let super::event::RuleSpec::QcPassed { checks } = rule {
             for (j, check) in checks.iter().enumerate() {
                 if checks[..j].contains(check) {
                     return Err(PayloadError::Field {

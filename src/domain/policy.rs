@@ -14,16 +14,16 @@
 //! retracted. For QC, the latest result of each check category counts; for approvals, the
 //! latest decision of each approver role.
 //!
-//! Kept whole (about 800 lines): the rule catalogue, the one evaluator and the legacy rule set
+//! Kept whole (about 750 lines): the rule catalogue, the one evaluator and the legacy rule set
 //! must change together, and the docs' rule table is generated from here.
 
+pub use super::event::RuleSpec;
 use super::event::*;
 use super::ids::{Digest, EventId, Id, Label, ProjectId};
 use super::payload::Payload;
 use super::refusal::Refusal;
 use super::state::{Namespace, Review, View};
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{HashSet, VecDeque};
 
 /// The version of the rule sets below. A future change of them keeps this one for the projects
@@ -31,54 +31,6 @@ use std::collections::{HashSet, VecDeque};
 pub const RULE_SET_VERSION: u32 = 2;
 /// The rule set of legacy projects.
 pub const LEGACY_RULE_SET: &str = "legacy@1";
-
-/// One rule of a policy, as a policy amendment names it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "rule", deny_unknown_fields)]
-pub enum RuleSpec {
-    /// No generation or post edit in the ancestry of the asset was retracted.
-    #[serde(rename = "ancestry.not-retracted")]
-    NotRetracted,
-    /// No asset in the ancestry of the master was rejected by a creative director without a
-    /// later selection of theirs reinstating it.
-    #[serde(rename = "selection.not-rejected")]
-    NotRejected,
-    /// A commercial delivery has no non-commercial model version and no reference-only
-    /// reference in its ancestry.
-    #[serde(rename = "rights.commercial")]
-    CommercialRights,
-    /// The master's digest passed QC: reviewed, no check category whose latest result failed,
-    /// and the listed checks' latest results passed.
-    #[serde(rename = "qc.passed")]
-    QcPassed {
-        #[serde(default)]
-        checks: Vec<QcCheck>,
-    },
-    /// An approval that approves needs the digest to have passed QC first.
-    #[serde(rename = "qc.before-approval")]
-    QcBeforeApproval,
-    /// A print delivery needs the latest print or large-format proof at this scale or more to
-    /// have passed.
-    #[serde(rename = "proof.print")]
-    PrintProof { min_scale_percent: u16 },
-    /// A large-format delivery needs the latest large-format proof at this scale or more to
-    /// have passed.
-    #[serde(rename = "proof.large-format")]
-    LargeFormatProof { min_scale_percent: u16 },
-    #[serde(rename = "approval.creative-director")]
-    CreativeDirectorApproval,
-    /// Counted only from a member of the project's client organisation.
-    #[serde(rename = "approval.client")]
-    ClientApproval,
-    #[serde(rename = "approval.brand-compliance")]
-    BrandComplianceApproval,
-    /// The delivery's format is one the project's briefs declare.
-    #[serde(rename = "brief.formats")]
-    BriefFormats,
-    /// The master was not superseded by a later post edit made on it (approval drift).
-    #[serde(rename = "master.current")]
-    CurrentMaster,
-}
 
 /// The largest proof scale a rule may ask for, in percent.
 pub const MAX_SCALE_PERCENT: u16 = 1000;
@@ -470,10 +422,11 @@ impl Judge<'_, '_> {
         if reviews.is_empty() {
             return failed(format!("no QC review of {what} at {digest} recorded before it"));
         }
-        // The latest result of each check category, and the review it comes from.
+        // The latest result of each check category, and the review it comes from. A check found
+        // not applicable says nothing of it: it neither clears a failure nor passes.
         let mut latest: Vec<(QcCheck, CheckResult, &Review)> = Vec::new();
         for review in &reviews {
-            for (check, result) in &review.results {
+            for (check, result) in review.results.iter().filter(|(_, r)| *r != CheckResult::NotApplicable) {
                 match latest.iter_mut().find(|(c, _, _)| c == check) {
                     Some(slot) => *slot = (*check, *result, review),
                     None => latest.push((*check, *result, review)),
@@ -494,6 +447,11 @@ impl Judge<'_, '_> {
                 review.review, review.event
             ));
         }
+        if latest.is_empty() {
+            return failed(format!(
+                "no QC review of {what} at {digest} recorded before it passed a check (every check it names was not applicable)"
+            ));
+        }
         for check in required {
             let passed = latest.iter().any(|(c, r, _)| c == check && *r == CheckResult::Pass);
             if !passed {
@@ -506,7 +464,11 @@ impl Judge<'_, '_> {
     fn proof(&self, master: &Id, media: &[ProofMedium], min_scale_percent: u16) -> Finding {
         let digest = self.digest(master);
         let reviews = self.reviews(master, &digest);
-        let proofs: Vec<&Review> = reviews.iter().filter(|r| media.contains(&r.medium)).collect();
+        // A proof that found every check not applicable proved nothing.
+        let proofs: Vec<&Review> = reviews
+            .iter()
+            .filter(|r| media.contains(&r.medium) && r.results.iter().any(|(_, x)| *x != CheckResult::NotApplicable))
+            .collect();
         let adequate: Vec<&Review> =
             proofs.iter().copied().filter(|r| r.scale_percent.is_some_and(|s| s >= min_scale_percent)).collect();
         let names = list(media.iter().map(snake));

@@ -81,5 +81,11 @@ pub enum DecideError {
     #[error(transparent)]
     Refused(#[from] Refusal),
     #[error(transparent)]
-    Lookup(#[from] super::state::LookupFailed),
+    Lookup(#[from] LookupFailed),
 }
+
+/// A lookup of the log that could not be answered (the store failed to read): a decision that
+/// needed it is neither an acceptance nor a refusal.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the log could not be read: {0}")]
+pub struct LookupFailed(pub String);

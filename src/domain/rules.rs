@@ -64,6 +64,19 @@ pub fn decide(view: &View<'_>, payload: &Payload, at: Position) -> Result<(), De
             }
             if let Some(client) = &b.client_organization {
                 client_organization(view, "body.client_organization", client)?;
+                // The creating producer becomes the first member: it must be one that could be
+                // added (the client's, the agency's or a vendor's).
+                let own = view.system().actor(&payload.actor).and_then(|a| a.organization.as_ref());
+                let of_another_client = own.is_some_and(|own| {
+                    own != client && view.system().organization(own).is_some_and(|o| o.kind == OrganizationKind::Client)
+                });
+                if of_another_client {
+                    return Err(invalid(
+                        "body.client_organization",
+                        "the creating producer belongs to another client organisation: a project's members are of its client, the agency or a vendor",
+                    )
+                    .into());
+                }
             }
             return Ok(());
         }

@@ -7,10 +7,11 @@
 //! Kept whole (about 1,000 lines): the state, its `apply` and the `View` the rules read through
 //! share private fields, and a split would open them to the rest of the crate.
 
+use super::event::RuleSpec;
 use super::event::*;
 use super::ids::{ActorId, Digest, EventId, Id, KeyId, Label, OrganizationId, ProjectId, PublicKeyBytes};
 use super::payload::Payload;
-use super::policy::RuleSpec;
+pub use super::refusal::LookupFailed;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -562,7 +563,11 @@ impl ProjectState {
                     if let Some(restriction) = &restriction {
                         if matches!(
                             ns,
-                            Namespace::Asset | Namespace::Prompt | Namespace::ModelVersion | Namespace::Reference
+                            Namespace::Asset
+                                | Namespace::Prompt
+                                | Namespace::ModelVersion
+                                | Namespace::Reference
+                                | Namespace::Pipeline
                         ) {
                             self.restricted.insert(record_key(ns, id.as_str()), restriction.clone());
                         }
@@ -612,8 +617,14 @@ impl ProjectState {
                 let from: Vec<(Namespace, &Id)> = b.references.iter().map(|r| (N::Reference, r)).collect();
                 inherited(&from)
             }
+            // A pipeline runs its model versions: it carries their licences to what it makes.
+            Body::PipelineDefined(b) => {
+                let from: Vec<(Namespace, &Id)> = b.model_versions.iter().map(|m| (N::ModelVersion, m)).collect();
+                inherited(&from)
+            }
             Body::GenerationRecorded(b) => {
                 let mut from = vec![(N::ModelVersion, &b.model_version), (N::Prompt, &b.prompt)];
+                from.extend(b.pipeline.iter().map(|p| (N::Pipeline, p)));
                 from.extend(b.input_assets.iter().map(|a| (N::Asset, a)));
                 inherited(&from)
             }
@@ -779,12 +790,6 @@ pub struct Changes {
     /// thousand).
     events: Vec<(ProjectId, EventId, u64)>,
 }
-
-/// A lookup of the log that could not be answered (the store failed to read): a decision that
-/// needed it is neither an acceptance nor a refusal.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the log could not be read: {0}")]
-pub struct LookupFailed(pub String);
 
 /// The log's events as far as the rules ask about them: a retraction must name an event of its
 /// project, and applying it needs that event's version. Answered from an index of the log (the

@@ -263,6 +263,24 @@ fn only_members_write_into_a_project() {
     // A member hears of the digest it got wrong.
     let answer = app.send(&p.qc.envelope("p1", "qc_review_recorded", wrong_digest));
     assert_eq!(answer.body["type"], "urn:lineage:problem:digest-mismatch");
+    // A producer of another client cannot become a member by creating a project for this one.
+    let rival_producer = app.register_in("rival-producer", "producer", "rival-brand");
+    let head = app.head();
+    let created = app.send(&rival_producer.envelope(
+        "for-the-client",
+        "project_created",
+        json!({"content_type": "social", "title": "t", "client_organization": CLIENT}),
+    ));
+    assert_eq!(created.status, 422, "{:?}", created.body);
+    assert_eq!(created.body["type"], "urn:lineage:problem:invalid-event");
+    assert_eq!(created.body["field"], "payload.body.client_organization");
+    assert_eq!(app.head(), head, "nothing is written");
+    let own = app.send(&rival_producer.envelope(
+        "for-the-rival",
+        "project_created",
+        json!({"content_type": "social", "title": "t", "client_organization": "rival-brand"}),
+    ));
+    assert_eq!(own.status, 201, "for its own client it may: {:?}", own.body);
 }
 
 /// Readers scoped to an organisation see its projects (as client, or with a member of it), the

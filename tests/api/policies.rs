@@ -943,6 +943,55 @@ fn cases() -> Vec<Case> {
             },
             Expect { status: 422, problem: "invalid-event", rule_or_field: "payload.body.actor_id", index: None },
         ),
+        (
+            "a non-commercial model run by the generation's pipeline",
+            "campaign",
+            |c| {
+                c.model("mv", "commercial");
+                c.model("mv-nc", "non_commercial");
+                c.prompt("pr", &[]);
+                let pipeline = json!({"pipeline_id": "pl", "name": "upscale", "steps": [{"name": "s", "tool": "t"}], "model_versions": ["mv-nc"]});
+                c.send(c.env(&c.p.artist, "pipeline_defined", pipeline), "pipeline");
+                let body = json!({"generation_id": "gen-m", "model_version": "mv", "prompt": "pr", "pipeline": "pl", "outputs": [asset("m")]});
+                c.send(c.env(&c.p.integration, "generation_recorded", body), "generation");
+                c.evidence("m");
+                Attempt::Deliver(DIGITAL)
+            },
+            policy("rights.commercial"),
+        ),
+        (
+            "a failed check cleared by a later 'not applicable'",
+            "campaign",
+            |c| {
+                c.ready();
+                c.qc("qc-late", "m", &[("anatomy", "fail")], "screen", Some(100));
+                c.qc("qc-na", "m", &[("anatomy", "not_applicable")], "screen", Some(100));
+                Attempt::Deliver(DIGITAL)
+            },
+            policy("qc.passed"),
+        ),
+        (
+            "QC whose only check was not applicable",
+            "social",
+            |c| {
+                c.model("mv", "commercial");
+                c.prompt("pr", &[]);
+                c.generate("m");
+                c.qc("qc-na", "m", &[("anatomy", "not_applicable")], "screen", Some(100));
+                Attempt::Deliver(DIGITAL)
+            },
+            policy("qc.passed"),
+        ),
+        (
+            "a large-format proof that found every check not applicable",
+            "campaign",
+            |c| {
+                c.ready();
+                c.qc("qc-lf", "m", &[("resolution", "not_applicable")], "large_format", Some(100));
+                Attempt::Deliver(Delivery { medium: "large_format", format: "pdf", ..DIGITAL })
+            },
+            policy("proof.large-format"),
+        ),
     ]
 }
 

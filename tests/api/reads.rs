@@ -95,6 +95,14 @@ fn reads_need_a_token_scoped_to_the_project() {
     let bad_request = p.app.client.post("/v1/tokens", br#"{"name": "x", "projects": ["a/b"]}"#).unwrap();
     assert_eq!(bad_request.status, 400);
     assert_eq!(bad_request.body["type"], "urn:lineage:problem:invalid-token-request");
+    // The system stream is never a scoped token's: it names every organisation's actors.
+    let head = p.app.head();
+    let system = p.app.client.post("/v1/tokens", br#"{"name": "x", "projects": ["p1", "system"]}"#).unwrap();
+    assert_eq!(system.status, 400, "{:?}", system.body);
+    assert_eq!(system.body["type"], "urn:lineage:problem:invalid-token-request");
+    assert_eq!(system.body["field"], "projects");
+    assert_eq!(answer(&scoped, "/v1/projects/system/events").status, 403);
+    assert_eq!(p.app.head(), head);
 }
 
 #[test]

@@ -106,7 +106,15 @@ pub async fn issue_token(
     crate::domain::ids::Label::parse(&request.name).map_err(|e| invalid(format!("`name` {e}")).field("name"))?;
     if let Some(projects) = &request.projects {
         for p in projects {
-            parse_project(p).map_err(|e| invalid(e.problem.detail).field("projects"))?;
+            let project = parse_project(p).map_err(|e| invalid(e.problem.detail).field("projects"))?;
+            // The system stream names every organisation's actors and keys: it is read with a
+            // token for everything, never with one scoped to some projects.
+            if project.is_system() {
+                return Err(invalid(
+                    "`system` is the ledger's own stream, not a project: a token that reads it reads everything".into(),
+                )
+                .field("projects"));
+            }
         }
     }
     let scope = match (request.projects, request.organization) {
