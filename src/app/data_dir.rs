@@ -32,6 +32,10 @@ impl DataDir {
     pub fn store(&self) -> PathBuf {
         self.root.join("store")
     }
+    /// Present while `lineage import` loads the log: a directory holding it is not started.
+    pub fn import_marker(&self) -> PathBuf {
+        self.root.join("import-unfinished")
+    }
     pub fn origin(&self) -> PathBuf {
         self.root.join("origin")
     }
@@ -98,6 +102,12 @@ pub async fn open(dir: &Path, config: LedgerConfig, setup: &Setup) -> Result<Ope
     let (origin, admin) = (setup.origin.as_deref(), &setup.admin_key);
     create_private_dir(dir)?;
     let data = DataDir { root: dir.to_owned() };
+    // An import stopped part way leaves a store that is neither the log nor empty of meaning:
+    // started, it would look like a first start and write a genesis entry of its own under the
+    // production ledger key — a second history of the same log.
+    if data.import_marker().exists() {
+        return Err(StartError::ImportUnfinished(dir.display().to_string()));
+    }
     let mut created = Vec::new();
     let sled = Arc::new(SledStore::open(&data.store())?);
     sled.set_min_free_bytes(setup.min_free_bytes);
@@ -144,7 +154,7 @@ pub fn create_private_dir(dir: &Path) -> Result<(), StartError> {
     std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir).map_err(StartError::io(dir))
 }
 
-fn sync_dir(dir: &Path) -> Result<(), StartError> {
+pub fn sync_dir(dir: &Path) -> Result<(), StartError> {
     std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(StartError::io(dir))
 }
 

@@ -14,10 +14,19 @@ use std::path::Path;
 /// directory that already holds a log.
 pub fn prepare_import(dir: &Path, ledger_key: &KeyFile, origin: &str) -> Result<(), StartError> {
     let data = DataDir { root: dir.to_owned() };
+    if data.import_marker().exists() {
+        return Err(StartError::ImportUnfinished(dir.display().to_string()));
+    }
     if data.store().exists() && !SledStore::open(&data.store())?.is_empty()? {
         return Err(StartError::NotEmpty(dir.display().to_string()));
     }
-    std::fs::create_dir_all(dir).map_err(StartError::io(dir))?;
+    crate::app::data_dir::create_private_dir(dir)?;
+    // Before anything of the log is written, and durable: until `finish_import` removes it, the
+    // directory is not started.
+    let marker = data.import_marker();
+    write_private(&marker, b"lineage import has not finished loading this directory\n")
+        .map_err(StartError::io(&marker))?;
+    crate::app::data_dir::sync_dir(dir)?;
     if !data.ledger_key().exists() {
         ledger_key.save(&data.ledger_key()).map_err(StartError::io(&data.ledger_key()))?;
     }
@@ -26,6 +35,16 @@ pub fn prepare_import(dir: &Path, ledger_key: &KeyFile, origin: &str) -> Result<
         write_private(&path, format!("{origin}\n").as_bytes()).map_err(StartError::io(&path))?;
     }
     Ok(())
+}
+
+/// Ends an import whose every entry is durable: the directory is made private (as a start
+/// makes it) and may be started.
+pub fn finish_import(dir: &Path) -> Result<(), StartError> {
+    let data = DataDir { root: dir.to_owned() };
+    crate::app::data_dir::make_private(dir)?;
+    let marker = data.import_marker();
+    std::fs::remove_file(&marker).map_err(StartError::io(&marker))?;
+    crate::app::data_dir::sync_dir(dir)
 }
 
 /// Checks a data directory entry by entry (the server must be stopped): every hash, chain,

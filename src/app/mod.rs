@@ -23,6 +23,8 @@ pub enum StartError {
     Genesis(String),
     #[error("{0} already holds a log")]
     NotEmpty(String),
+    #[error("an import into {0} did not finish: remove the directory and run `lineage import` again")]
+    ImportUnfinished(String),
     #[error("fsck: {0}")]
     Fsck(String),
     #[error("{0} is missing: this log's checkpoints are signed by that key; restore it from the backup (see docs/operations.md)")]

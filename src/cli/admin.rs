@@ -108,17 +108,25 @@ pub fn token(command: TokenCommand, server: &ServerArgs) {
 pub fn key(command: KeyCommand, server: &ServerArgs, admin_key: &Path) {
     let admin = Signer::new(KeyFile::load(admin_key).unwrap_or_else(|e| fail(e)));
     let client = server.client();
-    let (what, envelope) = match command {
+    let (doing, done, envelope) = match command {
         KeyCommand::Add { actor, key } => {
             let key = KeyFile::load(&key).unwrap_or_else(|e| fail(e));
             let body = json!({"actor_id": actor, "key": {"key_id": key.key_id, "public_key": key.public_key_base64()}});
-            (format!("added key `{}` for `{actor}`", key.key_id), admin.envelope("system", "key_added", body))
+            (
+                format!("adding key `{}` for `{actor}` was refused", key.key_id),
+                format!("added key `{}` for `{actor}`", key.key_id),
+                admin.envelope("system", "key_added", body),
+            )
         }
         KeyCommand::Revoke { actor, key_id, reason } => {
             let body = json!({"actor_id": actor, "key_id": key_id, "reason": reason});
-            (format!("revoked key `{key_id}` of `{actor}`"), admin.envelope("system", "key_revoked", body))
+            (
+                format!("revoking key `{key_id}` of `{actor}` was refused"),
+                format!("revoked key `{key_id}` of `{actor}`"),
+                admin.envelope("system", "key_revoked", body),
+            )
         }
     };
-    let entry = expect_ok(&what, client.append(&envelope).unwrap_or_else(|e| fail(e)));
-    println!("{what} (entry {})", entry["sequence"]);
+    let entry = expect_ok(&doing, client.append(&envelope).unwrap_or_else(|e| fail(e)));
+    println!("{done} (entry {})", entry["sequence"]);
 }

@@ -434,6 +434,8 @@ pub fn run() {
             let dir = DataDir { root: data };
             let store = crate::store::SledStore::open(&dir.store()).unwrap_or_else(|e| fail(e));
             crate::app::maintenance::import(&store, &verified).unwrap_or_else(|e| fail(e));
+            drop(store);
+            crate::app::maintenance::finish_import(&dir.root).unwrap_or_else(|e| fail(e));
             println!("imported {} entries into {}", verified.size, dir.root.display());
         }
         Command::VerifyEvidence { bundle: path, vkey, file, against, consistency_proof, url } => {

@@ -288,6 +288,18 @@ fn decide_system(view: &View<'_>, body: &Body) -> Result<(), Refusal> {
                 });
             }
         }
+        // One public key, one registration: under a new id the ledger's own key would sign as
+        // an admin, and another actor's key would make its signatures two actors'.
+        for (i, key) in keys.iter().enumerate() {
+            let taken = system.actors().any(|(_, actor)| actor.keys.values().any(|k| k.public_key == key.public_key))
+                || keys[..i].iter().any(|k| k.public_key == key.public_key);
+            if taken {
+                return Err(Refusal::Invalid {
+                    field: "body.keys".into(),
+                    rule: "the public key is registered already (the ledger's own or an actor's): a key is registered once",
+                });
+            }
+        }
         Ok(())
     };
     match body {

@@ -77,6 +77,64 @@ fn a_log_backed_up_and_restored_keeps_its_admin_and_issues_a_new_admin_token() {
     assert_eq!(Client::new(&app.url).with_token(&old_token).get("/v1/head").unwrap().status, 401);
     server.kill();
     ok(lineage(&["fsck", "--data", path(&app.data().root)]));
+
+    // An import killed part way (here at its first commit, once the journal holds it) is not a
+    // first start: `serve` refuses the directory, as a second import into it does, and both say
+    // what to do; the restore then goes as before. A finished import leaves the directory its
+    // owner's alone.
+    let interrupted = tempfile::tempdir().unwrap();
+    let data = interrupted.path().join("data");
+    let killed = Command::new(env!("CARGO_BIN_EXE_lineage"))
+        .args(["import", path(&export), "--data", path(&data), "--ledger-key"])
+        .arg(backup.path().join("ledger.key"))
+        .env("LINEAGE_FAILPOINT", "journal-synced:1")
+        .output()
+        .unwrap();
+    assert!(!killed.status.success(), "the import was stopped");
+    match try_start_server(interrupted.path(), &[], &[]) {
+        Ok((mut started, _)) => {
+            started.kill();
+            panic!("a directory with an unfinished import was served");
+        }
+        Err(mut exited) => assert!(!exited.0.wait().unwrap().success()),
+    }
+    let serve = lineage(&["serve", "--addr", "127.0.0.1:0", "--data", path(&data)]);
+    let said = String::from_utf8_lossy(&serve.stderr);
+    assert!(!serve.status.success() && said.contains("did not finish"), "{said}");
+    assert!(!data.join("admin.token").exists() && !data.join("admin.key").exists(), "nothing was made up");
+    let again = lineage(&[
+        "import",
+        path(&export),
+        "--data",
+        path(&data),
+        "--ledger-key",
+        path(&backup.path().join("ledger.key")),
+    ]);
+    assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("remove the directory"));
+    std::fs::remove_dir_all(&data).unwrap();
+    ok(lineage(&[
+        "import",
+        path(&export),
+        "--data",
+        path(&data),
+        "--ledger-key",
+        path(&backup.path().join("ledger.key")),
+    ]));
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mut stack = vec![data.clone()];
+        while let Some(at) = stack.pop() {
+            let metadata = std::fs::symlink_metadata(&at).unwrap();
+            let mode = metadata.permissions().mode() & 0o777;
+            if metadata.is_dir() {
+                assert_eq!(mode, 0o700, "{}", at.display());
+                stack.extend(std::fs::read_dir(&at).unwrap().map(|e| e.unwrap().path()));
+            } else {
+                assert_eq!(mode, 0o600, "{}", at.display());
+            }
+        }
+    }
+    ok(lineage(&["fsck", "--data", path(&data)]));
 }
 
 #[test]

@@ -171,10 +171,10 @@ fn setup(client: &Client, admin: &Signer, run: &str, projects: usize) -> Result<
 
 /// A batch body of `n` well-formed events under the admin's key id, each signature 64 bytes of
 /// garbage.
-fn forged_batch(admin: &Signer, project: &str, n: usize) -> Vec<u8> {
+fn forged_envelopes(admin: &Signer, project: &str, n: usize) -> Vec<Vec<u8>> {
     use base64::Engine as _;
     let b64 = base64::engine::general_purpose::STANDARD;
-    let envelopes: Vec<Vec<u8>> = (0..n)
+    (0..n)
         .map(|i| {
             let payload = admin.payload(project, "note_added", json!({"text": format!("forged {i}")}));
             serde_json::to_vec(&json!({
@@ -184,8 +184,7 @@ fn forged_batch(admin: &Signer, project: &str, n: usize) -> Vec<u8> {
             }))
             .expect("JSON")
         })
-        .collect();
-    batch_body(&envelopes)
+        .collect()
 }
 
 fn generation(s: &Setup, project: &str, n: usize) -> Vec<u8> {
@@ -249,32 +248,40 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
             .collect();
         record("append, single events", clients, requests.clone())?;
         if options.attack_clients > 0 {
-            // The same workload again, its events given new ids, while forgers send batches of a
-            // thousand well-formed events under the bootstrap admin's key id, every signature wrong.
-            let again: Vec<_> = (0..options.single_events)
-                .map(|i| {
-                    counter += 1;
-                    ("/v1/events".to_owned(), Some(generation(&s, &s.projects[i % clients], counter)), 1)
-                })
-                .collect();
-            let forged = forged_batch(&admin, &s.projects[0], 1000);
-            let stop = std::sync::atomic::AtomicBool::new(false);
-            let attack_started = std::time::Instant::now();
-            let (honest, attacks) = std::thread::scope(|scope| {
-                let attack = scope.spawn(|| {
-                    hammer(&url, "", options.attack_clients, &[("/v1/batches".to_owned(), Some(forged))], &stop)
+            // The same workload again, its events given new ids, while attackers without a key
+            // send batches of a thousand: well-formed events under the bootstrap admin's key id,
+            // every signature wrong; then 999 envelopes already in the log (the ones just
+            // appended, replayed as they are) and a forged one last.
+            let forged = batch_body(&forged_envelopes(&admin, &s.projects[0], 1000));
+            let mut replayed: Vec<Vec<u8>> =
+                requests.iter().take(999).filter_map(|(_, body, _)| body.clone()).collect();
+            replayed.extend(forged_envelopes(&admin, &s.projects[0], 1));
+            let replayed = batch_body(&replayed);
+            for (attack, body) in [("forgers", forged), ("replayers", replayed)] {
+                let again: Vec<_> = (0..options.single_events)
+                    .map(|i| {
+                        counter += 1;
+                        ("/v1/events".to_owned(), Some(generation(&s, &s.projects[i % clients], counter)), 1)
+                    })
+                    .collect();
+                let stop = std::sync::atomic::AtomicBool::new(false);
+                let attack_started = std::time::Instant::now();
+                let (honest, attacks) = std::thread::scope(|scope| {
+                    let attackers = scope.spawn(|| {
+                        hammer(&url, "", options.attack_clients, &[("/v1/batches".to_owned(), Some(body))], &stop)
+                    });
+                    let workload = format!("append, single events, {} {attack}", options.attack_clients);
+                    let honest = record(&workload, clients, again);
+                    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+                    (honest, attackers.join().expect("attack threads"))
                 });
-                let honest =
-                    record(&format!("append, single events, {} forgers", options.attack_clients), clients, again);
-                stop.store(true, std::sync::atomic::Ordering::Relaxed);
-                (honest, attack.join().expect("attack threads"))
-            });
-            honest?;
-            let attacks = attacks?.len();
-            eprintln!(
-                "forged batches answered: {attacks} ({:.0}/s)",
-                attacks as f64 / attack_started.elapsed().as_secs_f64()
-            );
+                honest?;
+                let attacks = attacks?.len();
+                eprintln!(
+                    "{attack}' batches answered: {attacks} ({:.0}/s)",
+                    attacks as f64 / attack_started.elapsed().as_secs_f64()
+                );
+            }
         }
         for size in [10usize, 100] {
             let requests: Vec<_> = (0..options.batch_events / size)
