@@ -53,6 +53,7 @@ fn a_batch_of_forged_signatures_is_refused_at_the_first_one() {
     // Envelopes already in the log, replayed as they are, with a forged one last: refused at the
     // forged one (the stored ones cost a lookup, not a check: `lineage bench --attack-clients`);
     // replayed alone they are answered with their entries.
+    assert_eq!(p.app.head(), head, "nothing was written");
     let stored: Vec<Vec<u8>> =
         (0..20).map(|i| p.envelope(&p.producer, "note_added", json!({"text": format!("stored {i}")}))).collect();
     let first = p.app.batch(&stored);
