@@ -117,6 +117,9 @@ pub struct Ledger {
     published: Arc<Published>,
 }
 
+/// The envelopes of a request whose signatures are checked first, as one batch.
+const FIRST_CHUNK: usize = 16;
+
 impl Ledger {
     /// Loads the log from the store and starts the writer thread.
     pub fn start(
@@ -143,7 +146,7 @@ impl Ledger {
     /// Opens envelopes, checks their signatures and parses their payloads. A request is refused
     /// at its first bad signature or unknown key, where it arrives, so that the writer never
     /// spends work on it: a request of several events has its signatures checked in chunks that
-    /// double (finding a bad one at position `i` costs about `2i` signatures' work); a single
+    /// double from 16 (finding a bad one at position `i` costs about `2i + 16` signatures' work); a single
     /// event is left to the writer, which checks every single event waiting in its queue as one
     /// batch, unless its key id had a bad signature lately. Errors name the position of the
     /// envelope at fault.
@@ -169,7 +172,9 @@ impl Ledger {
         let mut checks = vec![SignatureCheck::Unchecked; n];
         // Envelopes are opened chunk by chunk as their signatures are checked, so that a request
         // refused at its first envelope costs the opening of that one alone.
-        let (mut start, mut chunk) = (0, 1);
+        // The first chunk is of 16: batch verification pays off from a few signatures on, and a
+        // forged request costs at most 16 checks before it is refused.
+        let (mut start, mut chunk) = (0, FIRST_CHUNK);
         while start < n {
             let end = (start + chunk).min(n);
             for (i, raw) in raws.iter().enumerate().take(end).skip(start) {
