@@ -318,6 +318,14 @@ pub fn fail(message: impl std::fmt::Display) -> ! {
 
 pub fn run() {
     let cli = Cli::parse();
+    if !matches!(cli.command, Command::Serve { .. }) {
+        // A command whose output goes to a pipe that closed (`lineage export | head`) ends there,
+        // quietly, as other command-line tools do; Rust's runtime ignores SIGPIPE, which turns
+        // the next print into a panic. Sockets are unaffected: std writes to them with
+        // MSG_NOSIGNAL. The server keeps SIGPIPE ignored.
+        // SAFETY: signal(2) with a valid signal number and SIG_DFL, before any thread starts.
+        unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    }
     match cli.command {
         Command::Serve {
             data,

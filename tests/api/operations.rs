@@ -21,6 +21,24 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// Asserts that every directory under `root` is 0700 and every file 0600; the number of files.
+fn assert_private(root: &Path) -> usize {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (mut files, mut stack) = (0, vec![root.to_owned()]);
+    while let Some(at) = stack.pop() {
+        let metadata = std::fs::symlink_metadata(&at).unwrap();
+        let mode = metadata.permissions().mode() & 0o777;
+        if metadata.is_dir() {
+            assert_eq!(mode, 0o700, "{}", at.display());
+            stack.extend(std::fs::read_dir(&at).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            assert_eq!(mode, 0o600, "{}", at.display());
+            files += 1;
+        }
+    }
+    files
+}
+
 #[test]
 fn a_log_backed_up_and_restored_keeps_its_admin_and_issues_a_new_admin_token() {
     let dir = tempfile::tempdir().unwrap();
@@ -120,20 +138,7 @@ fn a_log_backed_up_and_restored_keeps_its_admin_and_issues_a_new_admin_token() {
         "--ledger-key",
         path(&backup.path().join("ledger.key")),
     ]));
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        let mut stack = vec![data.clone()];
-        while let Some(at) = stack.pop() {
-            let metadata = std::fs::symlink_metadata(&at).unwrap();
-            let mode = metadata.permissions().mode() & 0o777;
-            if metadata.is_dir() {
-                assert_eq!(mode, 0o700, "{}", at.display());
-                stack.extend(std::fs::read_dir(&at).unwrap().map(|e| e.unwrap().path()));
-            } else {
-                assert_eq!(mode, 0o600, "{}", at.display());
-            }
-        }
-    }
+    assert_private(&data);
     ok(lineage(&["fsck", "--data", path(&data)]));
 }
 
@@ -268,7 +273,6 @@ fn read_tokens_expire_are_revoked_and_the_bootstrap_token_rotates() {
 
 #[test]
 fn every_file_of_a_data_directory_is_its_owners_alone() {
-    use std::os::unix::fs::PermissionsExt as _;
     let dir = tempfile::tempdir().unwrap();
     let (mut server, port) = start_server(dir.path());
     let app = attach(dir, port);
@@ -282,18 +286,34 @@ fn every_file_of_a_data_directory_is_its_owners_alone() {
         app.send(&producer.envelope("modes", "note_added", json!({"text": format!("{i} {}", "x".repeat(5000))})));
     }
     server.kill();
-    let mut seen = 0;
-    let mut stack = vec![app.data().root];
-    while let Some(at) = stack.pop() {
-        let metadata = std::fs::symlink_metadata(&at).unwrap();
-        let mode = metadata.permissions().mode() & 0o777;
-        if metadata.is_dir() {
-            assert_eq!(mode, 0o700, "{}", at.display());
-            stack.extend(std::fs::read_dir(&at).unwrap().map(|e| e.unwrap().path()));
-        } else {
-            assert_eq!(mode, 0o600, "{}", at.display());
-            seen += 1;
-        }
-    }
+    let seen = assert_private(&app.data().root);
     assert!(seen >= 8, "the keys, the token, the origin and the store's files ({seen})");
+}
+
+#[test]
+fn a_command_whose_reader_goes_away_ends_quietly() {
+    use std::io::Read as _;
+    let p = Production::new();
+    for i in 0..100 {
+        p.send(&p.producer, "note_added", json!({"text": format!("{i} {}", "x".repeat(2000))}));
+    }
+    let token = std::fs::read_to_string(p.app.data().admin_token()).unwrap();
+    for args in [
+        vec!["export", "--url", p.app.url.as_str(), "--token", token.trim()],
+        vec!["status", "p1", "--url", p.app.url.as_str(), "--token", token.trim()],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_lineage"))
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 1];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        // The reader is gone (as `| head -c 1` would be).
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        assert_ne!(output.status.code(), Some(101), "{args:?}: no panic");
+    }
 }
