@@ -4,6 +4,7 @@
 //! one projection answers for now and `as_of` any earlier point without folding anything again:
 //! [`ProjectProjection::visible`] says how many of the project's events a log size covers.
 
+pub mod audit;
 pub mod graph;
 pub mod lineage;
 pub mod stages;

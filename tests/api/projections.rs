@@ -169,14 +169,28 @@ fn the_audit_trail_of_the_master() {
         .iter()
         .map(|e| {
             format!(
-                "{} {} {}",
+                "{} {} {}{} | {}",
                 e["kind"].as_str().unwrap(),
                 e["actor"].as_str().unwrap(),
-                e["signature"].as_str().unwrap()
+                e["signature"].as_str().unwrap(),
+                if e["retracted"] == true { ", retracted" } else { "" },
+                e["says"].as_str().unwrap(),
             )
         })
         .collect();
     check("aurora-audit-hero-master-v2.txt", lines);
+    // What a reader needs to check each entry: its leaf hash and payload digest agree with the
+    // entry as the log serves it, and its proof is where it says.
+    use base64::Engine as _;
+    for e in entries {
+        let stored = app.get(&format!("/v1/entries/{}", e["sequence"]));
+        assert_eq!(e["leaf_hash"], stored.body["leaf_hash"]);
+        let envelope = &stored.body["envelope"];
+        let payload = base64::engine::general_purpose::STANDARD.decode(envelope["payload"].as_str().unwrap()).unwrap();
+        assert_eq!(e["payload_digest"].as_str().unwrap(), lineage_ledger::cli::client::digest_of(&payload));
+        assert_eq!(app.get(e["proof"].as_str().unwrap()).status, 200);
+        assert_eq!(e["key_revoked_since"], e["signature"] == "valid, key revoked since");
+    }
     let sequences: Vec<u64> = entries.iter().map(|e| e["sequence"].as_u64().unwrap()).collect();
     assert!(sequences.windows(2).all(|w| w[0] < w[1]), "ledger order");
     assert!(entries.iter().all(|e| e["hash"].as_str().unwrap().len() == 64));
@@ -256,4 +270,44 @@ fn projections_dropped_for_lack_of_room_are_folded_again() {
     }
     let system = app.get("/v1/projects/system/status");
     assert_eq!(system.status, 404, "the system stream has no production to project: {:?}", system.body);
+}
+
+#[test]
+fn the_audit_trail_says_what_was_retracted_and_whose_key_was_revoked_later() {
+    let p = Production::new();
+    let review = json!({"review_id": "q-brand", "asset": "img-1", "digest": digest("img-1"), "checks": [{"check": "anatomy", "result": "fail"}], "proof_medium": "screen", "proof_size": "1", "verdict": "fail"});
+    let recorded = p.send(&p.brand, "qc_review_recorded", review);
+    assert_eq!(recorded.status, 201, "{:?}", recorded.body);
+    let retraction =
+        p.send(&p.brand, "event_retracted", json!({"event_id": recorded.body["event_id"], "reason": "wrong file"}));
+    assert_eq!(retraction.status, 201, "{:?}", retraction.body);
+    let revoked = p.app.send(&p.app.admin.envelope(
+        "system",
+        "key_revoked",
+        json!({"actor_id": p.brand.key.actor, "key_id": p.brand.key.key_id, "reason": "left"}),
+    ));
+    assert_eq!(revoked.status, 201, "{:?}", revoked.body);
+    let trail = p.app.get("/v1/projects/p1/assets/img-1/audit");
+    assert_eq!(trail.status, 200, "{:?}", trail.body);
+    let entry = trail.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event_id"] == recorded.body["event_id"])
+        .unwrap()
+        .clone();
+    assert_eq!(entry["retracted"], true, "{entry:?}");
+    assert_eq!(entry["key_revoked_since"], true, "{entry:?}");
+    assert_eq!(entry["signature"], "valid, key revoked since");
+    assert_eq!(
+        entry["says"],
+        format!("QC review `q-brand`: fail (anatomy failed), screen proof, of {}", digest("img-1"))
+    );
+    let others: Vec<&Value> = trail.body["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event_id"] != recorded.body["event_id"])
+        .collect();
+    assert!(others.iter().all(|e| e["retracted"] == false && e["key_revoked_since"] == false), "{others:?}");
 }

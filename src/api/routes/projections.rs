@@ -225,8 +225,22 @@ pub struct AuditEntry {
     pub received_at: String,
     /// Hex entry hash.
     pub hash: String,
+    /// Hex leaf hash (the entry's hash in the Merkle tree, `docs/formats.md`).
+    pub leaf_hash: String,
+    /// `sha256:` of the payload bytes the signature covers.
+    pub payload_digest: String,
+    /// Where to fetch the entry's inclusion proof.
+    pub proof: String,
     /// `valid`, `valid, key revoked since`, or `invalid`.
     pub signature: String,
+    /// Whether the signing key was revoked after this entry (the entry stays valid).
+    pub key_revoked_since: bool,
+    /// What the event says about the asset: a review's verdict and failed checks, an approval's
+    /// decision, a selection's, which event made the asset or took it as an input.
+    pub says: String,
+    /// Whether an entry of the log as it is now retracted this event (its evidence no longer
+    /// counts).
+    pub retracted: bool,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -279,11 +293,32 @@ fn audit_trail(state: &AppState, project: ProjectId, asset: Id, size: u64) -> Re
             occurred_at: payload.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             received_at: entry.received_at().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             hash: hex::encode(entry.hash),
+            leaf_hash: hex::encode(entry.leaf_hash()),
+            payload_digest: crate::domain::Digest::of(&opened.payload).to_string(),
+            proof: format!("/v1/proofs/inclusion?sequence={sequence}"),
             signature: signature.to_owned(),
+            key_revoked_since: revoked == Some(true),
+            says: crate::projections::audit::what_it_says(&payload, &asset),
+            retracted: false,
         });
     }
     if entries.is_empty() {
         return Err(ApiError::not_found(format!("project `{project}` has no asset `{asset}`")));
+    }
+    let retracted: std::collections::HashSet<String> = state
+        .ledger
+        .with_project(&project, |p, _| {
+            let changes = crate::domain::Changes::default();
+            let view = crate::domain::View { base: &p.rules, changes: &changes, events: &crate::domain::NoEvents };
+            entries
+                .iter()
+                .filter(|e| crate::domain::EventId::parse(&e.event_id).is_ok_and(|id| view.is_retracted(&project, &id)))
+                .map(|e| e.event_id.clone())
+                .collect()
+        })?
+        .unwrap_or_default();
+    for entry in &mut entries {
+        entry.retracted = retracted.contains(&entry.event_id);
     }
     Ok(AuditTrail { project: project.to_string(), asset: asset.to_string(), entries })
 }

@@ -1,0 +1,55 @@
+//! What an entry of an asset's audit trail says about the asset, in words a reader checks
+//! against the entry itself: the verdict of a review, the decision of an approval, whether a
+//! selection kept or rejected it, which event made it or took it as an input.
+
+use crate::domain::event::Body;
+use crate::domain::{Id, Payload};
+
+/// The snake_case name serde gives a value of one of the catalogue's enums.
+fn name<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}
+
+/// What the event says about `asset`.
+pub fn what_it_says(payload: &Payload, asset: &Id) -> String {
+    match &payload.body {
+        Body::QcReviewRecorded(b) => {
+            let failed: Vec<String> =
+                b.checks.iter().filter(|c| name(&c.result) == "fail").map(|c| name(&c.check)).collect();
+            let scale = b.proof_scale_percent.map(|s| format!(" at {s}%")).unwrap_or_default();
+            let why = if failed.is_empty() { String::new() } else { format!(" ({} failed)", failed.join(", ")) };
+            format!(
+                "QC review `{}`: {}{why}, {} proof{scale}, of {}",
+                b.review_id,
+                name(&b.verdict),
+                name(&b.proof_medium),
+                b.digest
+            )
+        }
+        Body::ApprovalRecorded(b) => format!("approval `{}`: {}, of {}", b.approval_id, name(&b.decision), b.digest),
+        Body::SelectionMade(b) if b.rejected.contains(asset) => format!("selection `{}`: rejected", b.selection_id),
+        Body::SelectionMade(b) => format!("selection `{}`: selected", b.selection_id),
+        Body::GenerationRecorded(b) if b.outputs.iter().any(|o| &o.asset_id == asset) => {
+            format!("made by generation `{}` with model version `{}`", b.generation_id, b.model_version)
+        }
+        Body::GenerationRecorded(b) => format!("an input of generation `{}`", b.generation_id),
+        Body::PostEditApplied(b) if &b.output.asset_id == asset => {
+            format!("made by post edit `{}` ({}, {})", b.edit_id, name(&b.technique), name(&b.performed_by))
+        }
+        Body::PostEditApplied(b) => format!("an input of post edit `{}`", b.edit_id),
+        Body::DeliveryRecorded(b) if &b.variant.asset_id == asset => {
+            format!(
+                "delivered in `{}` ({}, {}) from master `{}`",
+                b.delivery_id,
+                name(&b.medium),
+                b.format,
+                b.master_asset
+            )
+        }
+        Body::DeliveryRecorded(b) => {
+            format!("master of delivery `{}` ({}, {})", b.delivery_id, name(&b.medium), b.format)
+        }
+        Body::NoteAdded(_) => "a note".into(),
+        other => format!("a `{}` event", other.kind().as_str()),
+    }
+}
