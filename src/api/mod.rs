@@ -52,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/events/{event_id}").route(web::get().to(event)))
             .service(resource("/entries").route(web::get().to(feed)))
             .service(resource("/entries/{sequence}").route(web::get().to(entry)))
+            .service(resource("/projects").route(web::get().to(projects)))
             .service(resource("/projects/{project}/events").route(web::get().to(project_events)))
             .service(resource("/head").route(web::get().to(head)))
             .service(resource("/actors").route(web::get().to(actors)))

@@ -9,6 +9,7 @@ use utoipa::{Modify, OpenApi};
     paths(
         super::routes::append::append_event,
         super::routes::append::append_batch,
+        super::routes::read::projects,
         super::routes::read::project_events,
         super::routes::read::feed,
         super::routes::read::entry,

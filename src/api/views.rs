@@ -294,3 +294,24 @@ pub struct AppendedEntry {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inclusion: Option<InclusionProof>,
 }
+
+/// One project as the list shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectListing {
+    pub project: String,
+    /// `campaign`, `social` or `ecomm`.
+    pub content_type: Option<String>,
+    /// The client organisation the project is made for; absent for a legacy project.
+    pub client_organization: Option<String>,
+    /// Whether membership and the rule sets of its content type govern it (not a legacy project).
+    pub governed: bool,
+    /// The number of entries in its stream.
+    pub events: u64,
+    /// When the ledger received its last entry (RFC 3339).
+    pub last_activity: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectList {
+    pub projects: Vec<ProjectListing>,
+}

@@ -711,6 +711,18 @@ pub struct Governance {
 /// The governance of every governed project.
 pub type Directory = BTreeMap<ProjectId, Governance>;
 
+/// What the list of projects shows of one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listing {
+    pub content_type: Option<ContentType>,
+    /// The client organisation; `None` for a legacy project.
+    pub client: Option<OrganizationId>,
+    /// The number of the project's entries.
+    pub events: u64,
+    /// When the ledger received its last entry (microseconds since the epoch).
+    pub last_received_us: i64,
+}
+
 /// Everything the rules consult: the system stream and every project.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LedgerState {
@@ -724,6 +736,14 @@ impl LedgerState {
     }
     pub fn project(&self, id: &ProjectId) -> Option<&ProjectState> {
         self.projects.get(id)
+    }
+    /// The listing of a project, given its stream's length and last entry's time.
+    pub fn listing(&self, id: &ProjectId, events: u64, last_received_us: i64) -> Option<Listing> {
+        let p = self.projects.get(id)?;
+        Some(Listing { content_type: p.content_type, client: p.client.clone(), events, last_received_us })
+    }
+    pub fn project_ids(&self) -> impl Iterator<Item = &ProjectId> {
+        self.projects.keys()
     }
     pub fn project_count(&self) -> usize {
         self.projects.len()

@@ -134,6 +134,7 @@ impl Ledger {
             next,
             state.ledger.system.clone(),
             Arc::new(state.ledger.directory()),
+            state.catalogue(),
             state.checkpoint.clone(),
             verifier,
             config.projection_cache_bytes,
@@ -262,6 +263,11 @@ impl Ledger {
     /// The governance of every governed project, as of the last commit.
     pub fn directory(&self) -> Arc<crate::domain::state::Directory> {
         self.published.directory()
+    }
+
+    /// Runs `f` on every project's listing, as of the durable log.
+    pub fn with_catalogue<T>(&self, f: impl FnOnce(&published::Catalogue) -> T) -> T {
+        self.published.with_catalogue(f)
     }
 
     /// The latest checkpoint; it covers every durable entry.

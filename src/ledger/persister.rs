@@ -32,6 +32,8 @@ pub(super) struct Job {
     pub system: Option<SystemState>,
     /// The projects' governance after the commit, when the commit changed it.
     pub directory: Option<Arc<Directory>>,
+    /// The listings of the projects the commit wrote to, after it.
+    pub listings: Vec<(crate::domain::ProjectId, crate::domain::state::Listing)>,
 }
 
 /// What one request produced while its batch is not yet written.
@@ -95,7 +97,7 @@ impl Persister {
     pub fn persist(&self, job: Job) -> bool {
         match self.store.append(&job.commit) {
             Ok(()) => {
-                self.published.publish(job.checkpoint, job.next, job.system, job.directory);
+                self.published.publish(job.checkpoint, job.next, job.system, job.directory, job.listings);
                 answer(job.batch, job.staged);
                 true
             }

@@ -5,8 +5,8 @@
 use super::projection_cache::ProjectionCache;
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::dsse::{batch_verifies, Opened};
-use crate::domain::state::Directory;
-use crate::domain::{KeyId, SystemState};
+use crate::domain::state::{Directory, Listing};
+use crate::domain::{KeyId, ProjectId, SystemState};
 use crate::log::admission::SignatureCheck;
 use ed25519_dalek::VerifyingKey;
 use std::collections::HashMap;
@@ -31,6 +31,8 @@ pub(super) struct Published {
     directory: RwLock<Arc<Directory>>,
     /// The checkpoint of the durable log.
     checkpoint: RwLock<Option<SignedCheckpoint>>,
+    /// What the list of projects shows of each, as of the durable log.
+    catalogue: RwLock<Catalogue>,
     pub verifier: NoteVerifier,
     /// The read models of recently queried projects, folded from durable entries on demand.
     pub projections: ProjectionCache,
@@ -49,11 +51,16 @@ fn all_keys(system: &SystemState) -> HashMap<KeyId, VerifyingKey> {
     keys
 }
 
+/// Every project's listing, by id.
+pub type Catalogue = std::collections::BTreeMap<ProjectId, Listing>;
+
 impl Published {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         len: u64,
         system: SystemState,
         directory: Arc<Directory>,
+        catalogue: Catalogue,
         checkpoint: Option<SignedCheckpoint>,
         verifier: NoteVerifier,
         projection_cache_bytes: usize,
@@ -64,6 +71,7 @@ impl Published {
             system: RwLock::new(system),
             directory: RwLock::new(directory),
             checkpoint: RwLock::new(checkpoint),
+            catalogue: RwLock::new(catalogue),
             verifier,
             projections: ProjectionCache::new(projection_cache_bytes),
             suspects: Default::default(),
@@ -87,6 +95,11 @@ impl Published {
         self.checkpoint.read().expect("checkpoint lock").clone()
     }
 
+    /// Runs `f` on the listing of every project, as of the durable log.
+    pub fn with_catalogue<T>(&self, f: impl FnOnce(&Catalogue) -> T) -> T {
+        f(&self.catalogue.read().expect("catalogue lock"))
+    }
+
     pub fn directory(&self) -> Arc<Directory> {
         self.directory.read().expect("directory lock").clone()
     }
@@ -99,7 +112,11 @@ impl Published {
         len: u64,
         system: Option<SystemState>,
         directory: Option<Arc<Directory>>,
+        listings: Vec<(ProjectId, Listing)>,
     ) {
+        if !listings.is_empty() {
+            self.catalogue.write().expect("catalogue lock").extend(listings);
+        }
         // Governance first: a reader that sees the new length sees who may read it.
         if let Some(directory) = directory {
             *self.directory.write().expect("directory lock") = directory;
@@ -119,7 +136,9 @@ impl Published {
         len: u64,
         system: SystemState,
         directory: Arc<Directory>,
+        catalogue: Catalogue,
     ) {
+        *self.catalogue.write().expect("catalogue lock") = catalogue;
         *self.directory.write().expect("directory lock") = directory;
         *self.keys.write().expect("key cache lock") = all_keys(&system);
         *self.system.write().expect("system lock") = system;

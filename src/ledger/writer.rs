@@ -9,7 +9,8 @@ use super::published::{Published, SignedCheckpoint};
 use super::{AppendError, Appended, Failed, Submission};
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
-use crate::domain::state::{Facts, Position};
+
+use crate::domain::state::{Facts, Listing, Position};
 use crate::domain::{Changes, EventId, Events, Kind, LedgerState, LookupFailed, Payload, ProjectId, SystemState, View};
 use crate::log::admission::{admit_after_signer, authenticate};
 use crate::log::replay::{Broken, Chain, Depth, Replay};
@@ -120,6 +121,35 @@ impl WriterState {
             last_received,
         };
         Ok((state, next))
+    }
+}
+
+impl WriterState {
+    /// The listings of the projects among `streams` (each once; the system stream is none).
+    pub fn listings<'a>(&self, streams: impl Iterator<Item = &'a str>) -> Vec<(ProjectId, Listing)> {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut out = Vec::new();
+        for stream in streams {
+            if seen.contains(&stream) {
+                continue;
+            }
+            seen.push(stream);
+            let Ok(id) = ProjectId::parse(stream) else { continue };
+            if let Some(listing) = self.listing(&id) {
+                out.push((id, listing));
+            }
+        }
+        out
+    }
+
+    fn listing(&self, id: &ProjectId) -> Option<Listing> {
+        let chain = self.chains.get(id)?;
+        self.ledger.listing(id, chain.version, chain.received_at_us)
+    }
+
+    /// Every project's listing.
+    pub fn catalogue(&self) -> super::published::Catalogue {
+        self.ledger.project_ids().filter_map(|id| Some((id.clone(), self.listing(id)?))).collect()
     }
 }
 
@@ -330,6 +360,7 @@ impl Writer {
             answer(batch, staged);
             return;
         }
+        let listings = self.state.listings(written.iter().map(|(entry, _)| entry.project.as_str()));
         let commit = Arc::new(self.seal(written, &created(&batch, &staged)));
         let job = Job {
             commit: commit.clone(),
@@ -339,6 +370,7 @@ impl Writer {
             next: self.state.next,
             system: touches_system.then(|| self.state.ledger.system.clone()),
             directory: touches_governance.then(|| Arc::new(self.state.ledger.directory())),
+            listings,
         };
         if !overlap {
             if !self.persister.persist(job) {
@@ -411,7 +443,8 @@ impl Writer {
         match WriterState::load(self.store.as_ref(), self.state.genesis.clone(), &self.signer.verifier()) {
             Ok((state, next)) => {
                 let directory = Arc::new(state.ledger.directory());
-                self.published.reset(state.checkpoint.clone(), next, state.ledger.system.clone(), directory);
+                let catalogue = state.catalogue();
+                self.published.reset(state.checkpoint.clone(), next, state.ledger.system.clone(), directory, catalogue);
                 self.state = state;
                 self.broken = None;
                 true
@@ -493,7 +526,10 @@ impl Writer {
             let sequence = self.state.next + entries.len() as u64;
             let entry =
                 Entry::new(sequence, payload.project.to_string(), chain.version + 1, now, sub.raw.clone(), chain.head);
-            chains.insert(payload.project.clone(), Chain { version: entry.version, head: entry.hash });
+            chains.insert(
+                payload.project.clone(),
+                Chain { version: entry.version, head: entry.hash, received_at_us: now },
+            );
             local_ids.insert(payload.event_id.clone(), sequence);
             answers.push(Appended { entry: entry.clone(), created: true });
             entries.push((entry, payload.event_id.clone()));

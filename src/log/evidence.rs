@@ -171,7 +171,7 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
             if entry.version != system_chain.version + 1 || entry.prev_hash != system_chain.head {
                 return Err(fail("the system stream is incomplete or out of order".into()));
             }
-            system_chain = Chain { version: entry.version, head: entry.hash };
+            system_chain = Chain { version: entry.version, head: entry.hash, received_at_us: entry.received_at_us };
             let at = Position { version: entry.version, received_at_us: entry.received_at_us };
             state.apply(&payload, at, Facts::default());
             system_entries += 1;

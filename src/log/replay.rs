@@ -20,6 +20,8 @@ use std::collections::HashMap;
 pub struct Chain {
     pub version: u64,
     pub head: [u8; 32],
+    /// When the ledger received the stream's last entry (microseconds since the epoch).
+    pub received_at_us: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,7 +140,10 @@ impl Replay {
             self.events.insert(id_key(payload.event_id.as_str()), (id_key(payload.project.as_str()), entry.version));
         }
         self.ledger.apply(&payload, at, facts);
-        self.chains.insert(payload.project.clone(), Chain { version: entry.version, head: entry.hash });
+        self.chains.insert(
+            payload.project.clone(),
+            Chain { version: entry.version, head: entry.hash, received_at_us: entry.received_at_us },
+        );
         self.frontier.push(entry.leaf_hash());
         self.next = sequence + 1;
         Ok(payload)

@@ -1,6 +1,6 @@
 use crate::helpers::*;
 use lineage_ledger::cli::client::Client;
-use serde_json::json;
+use serde_json::{json, Value};
 
 #[test]
 fn the_project_stream_pages_with_a_cursor() {
@@ -177,4 +177,64 @@ fn keygen_sign_and_append_from_the_command_line() {
     assert!(again.status.success(), "a batch of the same event twice is idempotent");
     let refused = run(&["keygen", "--actor", "lea", "--key-id", "lea-2", "--out", key_path.to_str().unwrap()]);
     assert!(!refused.status.success(), "keygen never overwrites a key file");
+}
+
+/// `GET /v1/projects`: every project the token may read, as the log says now and after a
+/// restart.
+#[test]
+fn projects_are_listed_as_far_as_the_token_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, port) = start_server(dir.path());
+    let app = attach(dir, port);
+    app.organization("rival-brand", "client");
+    let producer = app.register("list-prod", "producer");
+    let rival = app.register_in("list-rival", "producer", "rival-brand");
+    for (signer, project, content, client) in [
+        (&producer, "list-a", "campaign", CLIENT),
+        (&producer, "list-b", "ecomm", CLIENT),
+        (&rival, "list-r", "social", "rival-brand"),
+    ] {
+        let created = app.send(&signer.envelope(
+            project,
+            "project_created",
+            json!({"content_type": content, "title": "T", "client_organization": client}),
+        ));
+        assert_eq!(created.status, 201, "{:?}", created.body);
+    }
+    let last = app.send(&producer.envelope("list-a", "note_added", json!({"text": "latest"})));
+    assert_eq!(last.status, 201);
+    let listed = |client: &Client| -> Vec<Value> {
+        let answer = client.get("/v1/projects").unwrap();
+        assert_eq!(answer.status, 200, "{:?}", answer.body);
+        answer.body["projects"].as_array().unwrap().clone()
+    };
+    let all = listed(&app.client);
+    let names: Vec<&str> = all.iter().map(|p| p["project"].as_str().unwrap()).collect();
+    assert_eq!(names, ["list-a", "list-b", "list-r"], "every project, by id, never the system stream");
+    let a = &all[0];
+    assert_eq!(
+        (a["content_type"].as_str(), a["client_organization"].as_str(), a["governed"].as_bool()),
+        (Some("campaign"), Some(CLIENT), Some(true))
+    );
+    assert_eq!(a["events"], 2);
+    let received = app.get(&format!("/v1/entries/{}", last.body["sequence"])).body["received_at"].clone();
+    assert_eq!(a["last_activity"], received, "the last entry's time");
+    // A token scoped to the rival sees its project only; a token listing projects, those.
+    let token = |body: Value| {
+        let answer = app.client.post("/v1/tokens", body.to_string().as_bytes()).unwrap();
+        assert_eq!(answer.status, 201, "{:?}", answer.body);
+        Client::new(&app.url).with_token(answer.body["token"].as_str().unwrap())
+    };
+    let seen = |client: &Client| -> Vec<String> {
+        listed(client).iter().map(|p| p["project"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(seen(&token(json!({"name": "rival", "organization": "rival-brand"}))), ["list-r"]);
+    assert_eq!(seen(&token(json!({"name": "b", "projects": ["list-b", "nowhere"]}))), ["list-b"]);
+    assert_eq!(app.anon.get("/v1/projects").unwrap().status, 401);
+    // The same after a restart.
+    server.kill();
+    let (mut server, port) = start_server(app.dir.path());
+    let app = attach(app.dir, port);
+    assert_eq!(listed(&app.client), all);
+    server.kill();
 }

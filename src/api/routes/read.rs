@@ -27,6 +27,32 @@ pub struct FeedQuery {
     pub limit: Option<usize>,
 }
 
+/// Every project the token may read, by id: content type, client, entries, last activity.
+#[utoipa::path(get, path = "/v1/projects", tag = "read", security(("bearer" = [])),
+    responses((status = 200, body = ProjectList), TokenProblems))]
+pub async fn projects(reader: Reader, state: web::Data<AppState>) -> HttpResponse {
+    let listings: Vec<(crate::domain::ProjectId, crate::domain::state::Listing)> =
+        state.ledger.with_catalogue(|c| c.iter().map(|(id, l)| (id.clone(), l.clone())).collect());
+    let projects = listings
+        .into_iter()
+        .filter(|(id, _)| reader.may_read(&state.ledger, id.as_str()))
+        .map(|(id, listing)| ProjectListing {
+            project: id.to_string(),
+            content_type: listing
+                .content_type
+                .and_then(|c| serde_json::to_value(c).ok())
+                .and_then(|v| v.as_str().map(str::to_owned)),
+            governed: listing.client.is_some(),
+            client_organization: listing.client.map(|c| c.to_string()),
+            events: listing.events,
+            last_activity: chrono::DateTime::from_timestamp_micros(listing.last_received_us)
+                .unwrap_or_default()
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        })
+        .collect();
+    HttpResponse::Ok().json(ProjectList { projects })
+}
+
 /// Read a project's stream in order.
 #[utoipa::path(get, path = "/v1/projects/{project}/events", tag = "read", params(("project" = String, Path), StreamQuery),
     security(("bearer" = [])),
