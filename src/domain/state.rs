@@ -324,6 +324,36 @@ impl SystemState {
 }
 
 /// The records one event creates, by namespace: used by `apply` and by the uniqueness rules.
+/// What a record an event makes is made from, by namespace: a generation's model version,
+/// prompt, pipeline and input assets; a post edit's inputs and model version; a delivered
+/// variant's master; a prompt's parent prompt, references and brief; a pipeline's model versions.
+/// The edges an asset's lineage follows back, and that a bundle must hold the making entries of.
+pub fn derivation_refs(body: &Body) -> Vec<(Namespace, &Id)> {
+    use Namespace as N;
+    let mut out = Vec::new();
+    match body {
+        Body::GenerationRecorded(b) => {
+            out.push((N::ModelVersion, &b.model_version));
+            out.push((N::Prompt, &b.prompt));
+            out.extend(b.pipeline.iter().map(|p| (N::Pipeline, p)));
+            out.extend(b.input_assets.iter().map(|a| (N::Asset, a)));
+        }
+        Body::PostEditApplied(b) => {
+            out.extend(b.inputs.iter().map(|a| (N::Asset, a)));
+            out.extend(b.model_version.iter().map(|m| (N::ModelVersion, m)));
+        }
+        Body::DeliveryRecorded(b) => out.push((N::Asset, &b.master_asset)),
+        Body::PromptAuthored(b) => {
+            out.extend(b.parent_prompt.iter().map(|p| (N::Prompt, p)));
+            out.extend(b.references.iter().map(|r| (N::Reference, r)));
+            out.extend(b.brief_id.iter().map(|r| (N::Brief, r)));
+        }
+        Body::PipelineDefined(b) => out.extend(b.model_versions.iter().map(|m| (N::ModelVersion, m))),
+        _ => {}
+    }
+    out
+}
+
 pub fn created_records(body: &Body) -> Vec<(Namespace, &Id, Record)> {
     use Namespace as N;
     let asset = |o: &AssetOutput| Record::Asset { digest: o.digest.clone() };

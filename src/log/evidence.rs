@@ -11,7 +11,7 @@ use super::replay::{Broken, Chain};
 use crate::crypto::checkpoint::Checkpoint;
 use crate::crypto::merkle::verify_inclusion;
 use crate::domain::event::Body;
-use crate::domain::state::{created_records, named_assets, Namespace, Record};
+use crate::domain::state::{created_records, derivation_refs, named_assets, Namespace, Record};
 use crate::domain::state::{Facts, Position};
 use crate::domain::{Changes, LedgerState, View};
 use crate::domain::{Digest, Id};
@@ -132,6 +132,11 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
     let mut system_chain = Chain::default();
     let (mut lineage_entries, mut system_entries, mut names_asset) = (0, 0, false);
     let (mut asset_digest, mut deliveries) = (None, Vec::new());
+    // What the lineage's entries make, and what each is made from: every such record must have
+    // its making entry in the bundle, or an ancestor (a non-commercial model, a rejected input,
+    // a retracted generation) could have been left out unseen.
+    let mut made: std::collections::HashSet<(Namespace, String)> = std::collections::HashSet::new();
+    let mut made_from: Vec<(u64, Namespace, String)> = Vec::new();
     let mut previous: Option<u64> = None;
     for item in &bundle.entries {
         let entry = item.entry.to_entry()?;
@@ -182,6 +187,14 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
             state.apply(&payload, at, Facts::default());
             lineage_entries += 1;
             let created = created_records(&payload.body);
+            made.extend(created.iter().map(|(ns, id, _)| (*ns, id.to_string())));
+            if !created.is_empty() {
+                made_from
+                    .extend(derivation_refs(&payload.body).into_iter().map(|(ns, id)| (sequence, ns, id.to_string())));
+            }
+            if let Body::BriefRevised(b) = &payload.body {
+                made_from.push((sequence, Namespace::Brief, b.brief_id.to_string()));
+            }
             let made = created.iter().find(|(ns, id, _)| *ns == Namespace::Asset && id.as_str() == bundle.asset);
             if let Some((_, _, Record::Asset { digest })) = made {
                 asset_digest = Some(digest.clone());
@@ -199,6 +212,22 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
     }
     if !names_asset {
         return Err(VerifyError::Format { line: 1, reason: format!("no entry names asset `{}`", bundle.asset) });
+    }
+    if !made.contains(&(Namespace::Asset, bundle.asset.clone())) {
+        return Err(VerifyError::Format {
+            line: 1,
+            reason: format!("the entry that made asset `{}` is not in the bundle", bundle.asset),
+        });
+    }
+    if let Some((sequence, ns, id)) = made_from.iter().find(|(_, ns, id)| !made.contains(&(*ns, id.clone()))) {
+        return Err(Broken {
+            sequence: *sequence,
+            reason: format!(
+                "it names {} `{id}`, whose making entry is not in the bundle: the lineage is incomplete",
+                ns.noun()
+            ),
+        }
+        .into());
     }
     Ok(Proven {
         checkpoint: checkpoint.clone(),

@@ -3,7 +3,7 @@
 //! notes, retractions).
 
 use crate::domain::event::Body;
-use crate::domain::state::{created_records, named_assets, Namespace};
+use crate::domain::state::{created_records, derivation_refs, named_assets, Namespace};
 use crate::domain::{EventId, Id, Payload};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
@@ -60,28 +60,7 @@ impl<'a> ProjectGraph<'a> {
             }
             let Some(&(sequence, body)) = self.created.get(&(ns, id)) else { continue };
             out.insert(sequence);
-            use Namespace as N;
-            let mut push = |ns: Namespace, id: &'a Id| queue.push_back((ns, id));
-            match body {
-                Body::GenerationRecorded(b) => {
-                    push(N::ModelVersion, &b.model_version);
-                    push(N::Prompt, &b.prompt);
-                    b.pipeline.iter().for_each(|p| push(N::Pipeline, p));
-                    b.input_assets.iter().for_each(|a| push(N::Asset, a));
-                }
-                Body::PostEditApplied(b) => {
-                    b.inputs.iter().for_each(|a| push(N::Asset, a));
-                    b.model_version.iter().for_each(|m| push(N::ModelVersion, m));
-                }
-                Body::DeliveryRecorded(b) => push(N::Asset, &b.master_asset),
-                Body::PromptAuthored(b) => {
-                    b.parent_prompt.iter().for_each(|p| push(N::Prompt, p));
-                    b.references.iter().for_each(|r| push(N::Reference, r));
-                    b.brief_id.iter().for_each(|r| push(N::Brief, r));
-                }
-                Body::PipelineDefined(b) => b.model_versions.iter().for_each(|m| push(N::ModelVersion, m)),
-                _ => {}
-            }
+            queue.extend(derivation_refs(body));
         }
         let retractions: Vec<u64> = out
             .iter()

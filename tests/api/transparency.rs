@@ -297,6 +297,31 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
         lineage_ledger::log::evidence::verify(&forged, Some(&vkey)).is_err(),
         "a gap in the system stream is refused"
     );
+    // Leaving out any entry that made something in the lineage is refused, naming the entry
+    // whose ancestor went missing (or the asset whose making entry did).
+    let kind_of = |e: &lineage_ledger::log::evidence::EvidenceEntry| {
+        lineage_ledger::log::open_entry(&e.entry.to_entry().unwrap()).unwrap().1.kind().as_str().to_owned()
+    };
+    for kind in [
+        "model_version_registered",
+        "pipeline_defined",
+        "prompt_authored",
+        "reference_added",
+        "brief_recorded",
+        "generation_recorded",
+        "post_edit_applied",
+    ] {
+        let mut omitted = bundle.clone();
+        let i = omitted.entries.iter().position(|e| e.entry.project == "aurora" && kind_of(e) == kind).unwrap();
+        omitted.entries.remove(i);
+        match lineage_ledger::log::evidence::verify(&omitted, Some(&vkey)) {
+            Err(e) => {
+                let said = e.to_string();
+                assert!(said.contains("is not in the bundle"), "without its {kind}: {said}");
+            }
+            Ok(_) => panic!("a bundle without its {kind} verified"),
+        }
+    }
     assert_eq!(app.get("/v1/projects/aurora/assets/nope/evidence").status, 404);
 }
 
