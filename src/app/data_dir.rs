@@ -36,6 +36,10 @@ impl DataDir {
     pub fn import_marker(&self) -> PathBuf {
         self.root.join("import-unfinished")
     }
+    /// Present from a first start's first step until its genesis entry is durable.
+    pub fn first_start_marker(&self) -> PathBuf {
+        self.root.join("first-start-unfinished")
+    }
     pub fn origin(&self) -> PathBuf {
         self.root.join("origin")
     }
@@ -116,6 +120,18 @@ pub async fn open(dir: &Path, config: LedgerConfig, setup: &Setup) -> Result<Ope
     if !first_start && !data.ledger_key().exists() {
         return Err(StartError::MissingLedgerKey(data.ledger_key().display().to_string()));
     }
+    // A ledger key beside an empty store is a first start that was cut short (its marker says
+    // so) or keys copied without their log: started, the latter would begin a second history
+    // signed by the same key.
+    let marker = data.first_start_marker();
+    if first_start && data.ledger_key().exists() && !marker.exists() {
+        return Err(StartError::KeysWithoutLog(dir.display().to_string()));
+    }
+    if first_start && !marker.exists() {
+        write_private(&marker, b"the first start of this data directory has not finished\n")
+            .map_err(StartError::io(&marker))?;
+        sync_dir(dir)?;
+    }
     let ledger_key = load_or_create(&data.ledger_key(), LEDGER_ACTOR, LEDGER_KEY_ID, &mut created)?;
     let origin = checkpoint_origin(&data, &ledger_key, origin, &mut created)?;
     let signer = CheckpointSigner { origin, key: ledger_key.key.clone() };
@@ -129,6 +145,10 @@ pub async fn open(dir: &Path, config: LedgerConfig, setup: &Setup) -> Result<Ope
             }
         };
         append_genesis(&ledger, &ledger_key, &admin_public).await?;
+    }
+    if marker.exists() {
+        std::fs::remove_file(&marker).map_err(StartError::io(&marker))?;
+        sync_dir(dir)?;
     }
     let token_store: Arc<dyn TokenStore> = sled;
     let tokens = Arc::new(Tokens::load(token_store)?);

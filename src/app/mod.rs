@@ -25,6 +25,8 @@ pub enum StartError {
     NotEmpty(String),
     #[error("an import into {0} did not finish: remove the directory and run `lineage import` again")]
     ImportUnfinished(String),
+    #[error("{0} holds a ledger key but no log: to restore a backup, run `lineage import` into an empty directory; to begin a new ledger, remove its ledger.key")]
+    KeysWithoutLog(String),
     #[error("fsck: {0}")]
     Fsck(String),
     #[error("{0} is missing: this log's checkpoints are signed by that key; restore it from the backup (see docs/operations.md)")]

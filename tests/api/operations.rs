@@ -224,6 +224,37 @@ fn a_start_without_the_ledger_key_of_an_existing_log_is_refused_naming_it() {
 }
 
 #[test]
+fn a_ledger_key_without_its_log_is_not_started_but_a_cut_short_first_start_is_finished() {
+    // Keys copied without the store: refused, not a second history under the same key.
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, _) = start_server(dir.path());
+    server.kill();
+    let data = dir.path().join("data");
+    let key_before = std::fs::read(data.join("ledger.key")).unwrap();
+    std::fs::remove_dir_all(data.join("store")).unwrap();
+    let serve = lineage(&["serve", "--addr", "127.0.0.1:0", "--data", path(&data)]);
+    let said = String::from_utf8_lossy(&serve.stderr);
+    assert!(!serve.status.success() && said.contains("holds a ledger key but no log"), "{said}");
+    assert_eq!(std::fs::read(data.join("ledger.key")).unwrap(), key_before);
+    // A first start that crashed before its genesis entry was durable starts again and finishes.
+    let fresh = tempfile::tempdir().unwrap();
+    let crashed = Command::new(env!("CARGO_BIN_EXE_lineage"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .arg(fresh.path().join("data"))
+        .env("LINEAGE_FAILPOINT", "journal-synced:1")
+        .output()
+        .unwrap();
+    assert!(!crashed.status.success(), "the first start was cut short");
+    assert!(fresh.path().join("data/ledger.key").exists() && fresh.path().join("data/first-start-unfinished").exists());
+    let (mut server, port) = start_server(fresh.path());
+    let app = attach(fresh, port);
+    assert!(app.head() >= 1, "the genesis entry is there");
+    assert!(!app.data().first_start_marker().exists());
+    server.kill();
+    ok(lineage(&["fsck", "--data", path(&app.data().root)]));
+}
+
+#[test]
 fn read_tokens_expire_are_revoked_and_the_bootstrap_token_rotates() {
     let dir = tempfile::tempdir().unwrap();
     let (mut server, port) = start_server(dir.path());
