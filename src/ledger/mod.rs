@@ -17,7 +17,7 @@ use crate::crypto::checkpoint::NoteVerifier;
 use crate::crypto::dsse::{Envelope, Opened};
 use crate::domain::{Payload, ProjectId, Refusal, SystemState};
 use crate::log::admission::{Rejection, SignatureCheck};
-use crate::log::OpenError;
+use crate::log::{Entry, OpenError};
 use crate::store::{LogStore, StoreError};
 use published::Published;
 use std::sync::Arc;
@@ -46,6 +46,8 @@ pub struct Submission {
     pub payload: Payload,
     /// What is known of its signature so far.
     signature: SignatureCheck,
+    /// The entry that holds this very envelope, when the request was found to replay it.
+    stored: Option<Entry>,
 }
 
 /// Why a request is refused before it reaches the writer.
@@ -171,6 +173,7 @@ impl Ledger {
         let mut opened: Vec<Opened> = Vec::with_capacity(n);
         let mut keys: Vec<Option<ed25519_dalek::VerifyingKey>> = Vec::with_capacity(n);
         let mut checks = vec![SignatureCheck::Unchecked; n];
+        let mut stored: Vec<Option<Entry>> = vec![None; n];
         // Envelopes are opened chunk by chunk as their signatures are checked, so that a request
         // refused at its first envelope costs the opening of that one alone.
         // The first chunk is of 16: batch verification pays off from a few signatures on, and a
@@ -191,8 +194,11 @@ impl Ledger {
                 // it was appended: it costs a lookup, not a check.
                 if n > 1 {
                     for i in start..end {
-                        if keys[i].is_some() && self.logged_as_is(&opened[i], &raws[i]) {
-                            checks[i] = SignatureCheck::Verified;
+                        if keys[i].is_some() {
+                            stored[i] = self.logged_as_is(&opened[i], &raws[i]);
+                            if stored[i].is_some() {
+                                checks[i] = SignatureCheck::Verified;
+                            }
                         }
                     }
                 }
@@ -220,20 +226,21 @@ impl Ledger {
                 let unknown = Refusal::UnknownKey { key: opened.key_id.clone() };
                 return Err((i, Rejection::Signer(unknown).into()));
             }
-            subs.push(Submission { raw, opened, payload, signature });
+            let stored = stored[i].take();
+            subs.push(Submission { raw, opened, payload, signature, stored });
         }
         Ok(subs)
     }
 
-    /// Whether an envelope is in the log exactly as given (its event id's entry holds these
-    /// bytes). A lookup that fails says no: the signature is then checked.
-    fn logged_as_is(&self, opened: &Opened, raw: &[u8]) -> bool {
+    /// The entry that holds an envelope exactly as given (its event id's entry, with these
+    /// bytes). A lookup that fails says none: the signature is then checked.
+    fn logged_as_is(&self, opened: &Opened, raw: &[u8]) -> Option<Entry> {
         #[derive(serde::Deserialize)]
         struct EventIdOnly {
             event_id: String,
         }
-        let Ok(named) = serde_json::from_slice::<EventIdOnly>(&opened.payload) else { return false };
-        matches!(self.entry_by_event(&named.event_id), Ok(Some(entry)) if entry.envelope == raw)
+        let named = serde_json::from_slice::<EventIdOnly>(&opened.payload).ok()?;
+        self.entry_by_event(&named.event_id).ok().flatten().filter(|entry| entry.envelope == raw)
     }
 
     /// Queues submissions as one atomic request and waits until they are durable or refused.

@@ -499,6 +499,11 @@ impl Writer {
             // An event id seen before: the same payload is answered with the entry it made,
             // another one is a conflict. Only then is the earlier entry opened.
             if let Some(sequence) = earlier {
+                // Found as these very bytes where the request arrived: nothing to open again.
+                if let Some(entry) = sub.stored.as_ref().filter(|e| e.sequence == sequence) {
+                    answers.push(Appended { entry: entry.clone(), created: false });
+                    continue;
+                }
                 let entry = match known.entry_at(sequence) {
                     Ok(Some(entry)) => entry,
                     Ok(None) => return fail(AppendError::Storage(format!("entry {sequence} vanished"))),

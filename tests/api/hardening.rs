@@ -4,7 +4,7 @@
 
 use crate::helpers::*;
 use base64::Engine as _;
-use lineage_ledger::cli::client::Signer;
+use lineage_ledger::cli::client::{Answer, Signer};
 use lineage_ledger::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use lineage_ledger::crypto::keys::KeyFile;
 use lineage_ledger::crypto::merkle::Frontier;
@@ -360,4 +360,37 @@ fn keys_other_verifiers_reject_are_refused_at_registration() {
     assert_eq!(p.app.head(), head, "nothing was written");
     // The honest key itself is welcome.
     assert_eq!(p.app.send(&register(&honest.key.verifying_key().to_bytes())).status, 201);
+}
+
+/// An unverified refusal, and a batch that writes nothing (a retry, or stored envelopes
+/// replayed), are answered only after `--unverified-refusal-delay-ms`; what they say is as
+/// without it.
+#[test]
+fn refusals_to_unverified_callers_and_batches_that_write_nothing_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, port) = start_server_with(dir.path(), &["--unverified-refusal-delay-ms", "1500"], &[]);
+    let app = attach(dir, port);
+    let producer = app.register("wait-prod", "producer");
+    let created = app.send(&producer.envelope(
+        "wait",
+        "project_created",
+        json!({"content_type": "social", "title": "T", "client_organization": CLIENT}),
+    ));
+    assert_eq!(created.status, 201);
+    let stored: Vec<Vec<u8>> =
+        (0..5).map(|i| producer.envelope("wait", "note_added", json!({"text": format!("n{i}")}))).collect();
+    assert_eq!(app.batch(&stored).status, 201);
+    let timed = |f: &dyn Fn() -> Answer| {
+        let started = std::time::Instant::now();
+        let answer = f();
+        (answer, started.elapsed())
+    };
+    let (again, waited) = timed(&|| app.batch(&stored));
+    assert_eq!(again.status, 200, "{:?}", again.body);
+    assert!(waited >= std::time::Duration::from_millis(1500), "a batch that writes nothing waits ({waited:?})");
+    let forged = forged(&producer.payload("wait", "note_added", json!({"text": "x"})), &producer.key.key_id);
+    let (refused, waited) = timed(&|| app.send(&forged));
+    assert_eq!((refused.status, problem(&refused).as_str()), (403, "bad-signature"));
+    assert!(waited >= std::time::Duration::from_millis(1500), "an unverified refusal waits ({waited:?})");
+    server.kill();
 }

@@ -110,6 +110,12 @@ async fn submit(state: &AppState, raws: Vec<Vec<u8>>, batch: bool, with_proof: b
         Ok(appended) => appended,
         Err(failed) => return Err(unverified_delay(state, failed.into()).await),
     };
+    // A batch that writes nothing (each of its events already in the log) is a retry, or
+    // stored envelopes replayed to make the server read and send them again: its answer waits
+    // as an unverified refusal does, so that one connection gets a few a second.
+    if batch && appended.iter().all(|a| !a.created) {
+        tokio::time::sleep(state.limits.unverified_refusal_delay).await;
+    }
     appended_response(state, appended, heads, batch, with_proof)
 }
 

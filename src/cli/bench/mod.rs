@@ -251,13 +251,13 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
             // The same workload again, its events given new ids, while attackers without a key
             // send batches of a thousand: well-formed events under the bootstrap admin's key id,
             // every signature wrong; then 999 envelopes already in the log (the ones just
-            // appended, replayed as they are) and a forged one last.
+            // appended, replayed as they are) and a forged one last; then 1,000 stored ones.
             let forged = batch_body(&forged_envelopes(&admin, &s.projects[0], 1000));
-            let mut replayed: Vec<Vec<u8>> =
-                requests.iter().take(999).filter_map(|(_, body, _)| body.clone()).collect();
+            let stored: Vec<Vec<u8>> = requests.iter().take(1000).filter_map(|(_, body, _)| body.clone()).collect();
+            let mut replayed = stored[..stored.len().saturating_sub(1)].to_vec();
             replayed.extend(forged_envelopes(&admin, &s.projects[0], 1));
-            let replayed = batch_body(&replayed);
-            for (attack, body) in [("forgers", forged), ("replayers", replayed)] {
+            let (replayed, stored) = (batch_body(&replayed), batch_body(&stored));
+            for (attack, body) in [("forgers", forged), ("replayers", replayed), ("retriers", stored)] {
                 let again: Vec<_> = (0..options.single_events)
                     .map(|i| {
                         counter += 1;
