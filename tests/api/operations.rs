@@ -62,18 +62,21 @@ fn a_log_backed_up_and_restored_keeps_its_admin_and_issues_a_new_admin_token() {
     std::fs::copy(app.data().ledger_key(), backup.path().join("ledger.key")).unwrap();
     std::fs::copy(app.data().admin_key(), backup.path().join("admin.key")).unwrap();
     server.kill();
+    let import_into = |data: &Path| {
+        lineage(&[
+            "import",
+            path(&export),
+            "--data",
+            path(data),
+            "--ledger-key",
+            path(&backup.path().join("ledger.key")),
+        ])
+    };
 
     // The restore, into a new data directory on another machine.
     let restored = tempfile::tempdir().unwrap();
     let data = restored.path().join("data");
-    ok(lineage(&[
-        "import",
-        path(&export),
-        "--data",
-        path(&data),
-        "--ledger-key",
-        path(&backup.path().join("ledger.key")),
-    ]));
+    ok(import_into(&data));
     let (mut server, port) = start_server(restored.path());
     assert!(!data.join("admin.key").exists(), "no admin key the log never registered is made up");
     let token = std::fs::read_to_string(data.join("admin.token")).unwrap();
@@ -120,24 +123,10 @@ fn a_log_backed_up_and_restored_keeps_its_admin_and_issues_a_new_admin_token() {
     let said = String::from_utf8_lossy(&serve.stderr);
     assert!(!serve.status.success() && said.contains("did not finish"), "{said}");
     assert!(!data.join("admin.token").exists() && !data.join("admin.key").exists(), "nothing was made up");
-    let again = lineage(&[
-        "import",
-        path(&export),
-        "--data",
-        path(&data),
-        "--ledger-key",
-        path(&backup.path().join("ledger.key")),
-    ]);
+    let again = import_into(&data);
     assert!(!again.status.success() && String::from_utf8_lossy(&again.stderr).contains("remove the directory"));
     std::fs::remove_dir_all(&data).unwrap();
-    ok(lineage(&[
-        "import",
-        path(&export),
-        "--data",
-        path(&data),
-        "--ledger-key",
-        path(&backup.path().join("ledger.key")),
-    ]));
+    ok(import_into(&data));
     assert_private(&data);
     ok(lineage(&["fsck", "--data", path(&data)]));
 }
