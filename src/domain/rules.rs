@@ -67,10 +67,7 @@ pub fn decide(view: &View<'_>, payload: &Payload, at: Position) -> Result<(), De
                 // The creating producer becomes the first member: it must be one that could be
                 // added (the client's, the agency's or a vendor's).
                 let own = view.system().actor(&payload.actor).and_then(|a| a.organization.as_ref());
-                let of_another_client = own.is_some_and(|own| {
-                    own != client && view.system().organization(own).is_some_and(|o| o.kind == OrganizationKind::Client)
-                });
-                if of_another_client {
+                if of_another_client(view, own, Some(client)) {
                     return Err(invalid(
                         "body.client_organization",
                         "the creating producer belongs to another client organisation: a project's members are of its client, the agency or a vendor",
@@ -164,6 +161,14 @@ pub fn decide(view: &View<'_>, payload: &Payload, at: Position) -> Result<(), De
     Ok(())
 }
 
+/// Whether an actor of organisation `own` belongs to a client organisation other than the
+/// project's `client`: such an actor is never a member (added, or as the creating producer).
+fn of_another_client(view: &View<'_>, own: Option<&OrganizationId>, client: Option<&OrganizationId>) -> bool {
+    own.is_some_and(|own| {
+        Some(own) != client && view.system().organization(own).is_some_and(|o| o.kind == OrganizationKind::Client)
+    })
+}
+
 /// The organisation a project is made for must be registered as a client (or the agency, for
 /// its own projects).
 fn client_organization(view: &View<'_>, field: &str, id: &OrganizationId) -> Result<(), Refusal> {
@@ -202,11 +207,7 @@ fn decide_governed(view: &View<'_>, payload: &Payload, at: Position) -> Result<(
             if b.role == Role::ClientApprover && actor.organization.as_ref() != view.client(project) {
                 return Err(invalid("body.role", "a client approver must belong to the project's client organisation"));
             }
-            let of_another_client = actor.organization.as_ref().is_some_and(|own| {
-                Some(own) != view.client(project)
-                    && view.system().organization(own).is_some_and(|o| o.kind == OrganizationKind::Client)
-            });
-            if of_another_client {
+            if of_another_client(view, actor.organization.as_ref(), view.client(project)) {
                 return Err(invalid(
                     "body.actor_id",
                     "the actor belongs to another client organisation: a project's members are of its client, the agency or a vendor",
