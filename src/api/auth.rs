@@ -118,27 +118,18 @@ impl Reader {
         }
     }
 
-    /// As [`Reader::everything`], saying why the endpoint needs it.
+    /// Refuses a token scoped to some projects, saying why the endpoint needs one for every
+    /// project.
     pub fn everything_for(&self, why: &str) -> Result<(), ApiError> {
         if self.is_scoped() {
-            Err(Self::forbidden(format!(
-                "the token `{}` is scoped to some projects, and {why}: ask with a token for every project",
-                self.0.name
-            )))
+            Err(Self::forbidden(format!("the token `{}` is scoped to some projects; {why}", self.0.name)))
         } else {
             Ok(())
         }
     }
 
     pub fn everything(&self) -> Result<(), ApiError> {
-        if self.is_scoped() {
-            Err(Self::forbidden(format!(
-                "the token `{}` is scoped to some projects; this endpoint needs a token for every project",
-                self.0.name
-            )))
-        } else {
-            Ok(())
-        }
+        self.everything_for("this endpoint needs a token for every project")
     }
 
     pub fn admin(&self) -> Result<(), ApiError> {
