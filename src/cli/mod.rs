@@ -466,8 +466,8 @@ pub fn run() {
                 bundle.project,
                 proven.lineage_entries,
                 proven.system_entries,
-                proven.tree_size,
-                hex::encode(proven.root),
+                proven.checkpoint.size,
+                hex::encode(proven.checkpoint.root),
                 if vkey.is_some() { " (checkpoint key pinned)" } else { " (checkpoint key NOT pinned)" }
             );
             if let Some(file) = file {

@@ -11,7 +11,7 @@ use super::replay::{Broken, Chain};
 use crate::crypto::checkpoint::Checkpoint;
 use crate::crypto::merkle::verify_inclusion;
 use crate::domain::event::Body;
-use crate::domain::state::{created_records, derivation_refs, named_assets, Namespace, Record};
+use crate::domain::state::{created_records, derivation_refs, Namespace, Record};
 use crate::domain::state::{Facts, Position};
 use crate::domain::{Changes, LedgerState, View};
 use crate::domain::{Digest, Id};
@@ -50,10 +50,8 @@ pub struct Bundle {
 /// What a verified bundle proves.
 #[derive(Debug)]
 pub struct Proven {
-    /// The checkpoint the bundle is proven against.
+    /// The checkpoint the bundle is proven against: its size and root.
     pub checkpoint: Checkpoint,
-    pub tree_size: u64,
-    pub root: [u8; 32],
     /// Entries of the project's lineage (not counting the system stream).
     pub lineage_entries: usize,
     pub system_entries: usize,
@@ -130,7 +128,7 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
     }
     let mut state = LedgerState::new(genesis_from(&bundle.ledger_public_key)?);
     let mut system_chain = Chain::default();
-    let (mut lineage_entries, mut system_entries, mut names_asset) = (0, 0, false);
+    let (mut lineage_entries, mut system_entries) = (0, 0);
     let (mut asset_digest, mut deliveries) = (None, Vec::new());
     // What the lineage's entries make, and what each is made from: every such record must have
     // its making entry in the bundle, or an ancestor (a non-commercial model, a rejected input,
@@ -195,23 +193,18 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
             if let Body::BriefRevised(b) = &payload.body {
                 made_from.push((sequence, Namespace::Brief, b.brief_id.to_string()));
             }
-            let made = created.iter().find(|(ns, id, _)| *ns == Namespace::Asset && id.as_str() == bundle.asset);
-            if let Some((_, _, Record::Asset { digest })) = made {
+            let making = created.iter().find(|(ns, id, _)| *ns == Namespace::Asset && id.as_str() == bundle.asset);
+            if let Some((_, _, Record::Asset { digest })) = making {
                 asset_digest = Some(digest.clone());
             }
-            let creates = made.is_some();
             if let Body::DeliveryRecorded(d) = &payload.body {
                 if d.master_asset.as_str() == bundle.asset || d.variant.asset_id.as_str() == bundle.asset {
                     deliveries.push((d.delivery_id.clone(), d.variant.asset_id.clone(), d.variant.digest.clone()));
                 }
             }
-            names_asset |= creates || named_assets(&payload.body).iter().any(|a| a.as_str() == bundle.asset);
         } else {
             return Err(fail(format!("it belongs to project `{}`, not `{}`", entry.project, bundle.project)));
         }
-    }
-    if !names_asset {
-        return Err(VerifyError::Format { line: 1, reason: format!("no entry names asset `{}`", bundle.asset) });
     }
     if !made.contains(&(Namespace::Asset, bundle.asset.clone())) {
         return Err(VerifyError::Format {
@@ -229,13 +222,5 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
         }
         .into());
     }
-    Ok(Proven {
-        checkpoint: checkpoint.clone(),
-        tree_size: checkpoint.size,
-        root: checkpoint.root,
-        lineage_entries,
-        system_entries,
-        asset_digest,
-        deliveries,
-    })
+    Ok(Proven { checkpoint, lineage_entries, system_entries, asset_digest, deliveries })
 }
