@@ -271,6 +271,7 @@ pub async fn audit(
 fn audit_trail(state: &AppState, project: ProjectId, asset: Id, size: u64) -> Result<AuditTrail, ApiError> {
     let system = state.ledger.system();
     let mut entries = Vec::new();
+    let mut events = Vec::new();
     for sequence in state.ledger.asset_sequences(project.as_str(), asset.as_str())? {
         if sequence >= size {
             break;
@@ -301,24 +302,21 @@ fn audit_trail(state: &AppState, project: ProjectId, asset: Id, size: u64) -> Re
             says: crate::projections::audit::what_it_says(&payload, &asset),
             retracted: false,
         });
+        events.push(payload.event_id);
     }
     if entries.is_empty() {
         return Err(ApiError::not_found(format!("project `{project}` has no asset `{asset}`")));
     }
-    let retracted: std::collections::HashSet<String> = state
+    let retracted: Vec<bool> = state
         .ledger
         .with_project(&project, |p, _| {
             let changes = crate::domain::Changes::default();
             let view = crate::domain::View { base: &p.rules, changes: &changes, events: &crate::domain::NoEvents };
-            entries
-                .iter()
-                .filter(|e| crate::domain::EventId::parse(&e.event_id).is_ok_and(|id| view.is_retracted(&project, &id)))
-                .map(|e| e.event_id.clone())
-                .collect()
+            events.iter().map(|id| view.is_retracted(&project, id)).collect()
         })?
         .unwrap_or_default();
-    for entry in &mut entries {
-        entry.retracted = retracted.contains(&entry.event_id);
+    for (entry, retracted) in entries.iter_mut().zip(retracted) {
+        entry.retracted = retracted;
     }
     Ok(AuditTrail { project: project.to_string(), asset: asset.to_string(), entries })
 }
