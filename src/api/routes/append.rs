@@ -114,7 +114,7 @@ async fn submit(state: &AppState, raws: Vec<Vec<u8>>, batch: bool, with_proof: b
     // stored envelopes replayed to make the server read and send them again: its answer waits
     // as an unverified refusal does, so that one connection gets a few a second.
     if batch && appended.iter().all(|a| !a.created) {
-        tokio::time::sleep(state.limits.unverified_refusal_delay).await;
+        hold(state).await;
     }
     appended_response(state, appended, heads, batch, with_proof)
 }
@@ -127,9 +127,16 @@ async fn unverified_delay(state: &AppState, error: ApiError) -> ApiError {
         .iter()
         .any(|kind| error.problem.problem_type.ends_with(kind.slug()));
     if unverified {
-        tokio::time::sleep(state.limits.unverified_refusal_delay).await;
+        hold(state).await;
     }
     error
+}
+
+/// Waits [`Limits::unverified_refusal_delay`] before an answer that cost the caller nothing.
+///
+/// [`Limits::unverified_refusal_delay`]: crate::api::state::Limits::unverified_refusal_delay
+async fn hold(state: &AppState) {
+    tokio::time::sleep(state.limits.unverified_refusal_delay).await;
 }
 
 #[derive(Deserialize)]
