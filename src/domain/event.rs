@@ -723,3 +723,9 @@ pub enum RuleSpec {
     #[serde(rename = "master.current")]
     CurrentMaster,
 }
+
+/// The name a value of one of the catalogue's enums has on the wire (`large_format`,
+/// `changes_requested`, ...): for messages and views that name it as a client writes it.
+pub fn wire_name<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
+}

@@ -17,13 +17,13 @@
 //! Kept whole (about 750 lines): the rule catalogue, the one evaluator and the legacy rule set
 //! must change together, and the docs' rule table is generated from here.
 
+use super::event::wire_name as snake;
 pub use super::event::RuleSpec;
 use super::event::*;
 use super::ids::{Digest, EventId, Id, Label, ProjectId};
 use super::payload::Payload;
 use super::refusal::Refusal;
 use super::state::{Namespace, Review, View};
-use serde::Serialize;
 use std::collections::{HashSet, VecDeque};
 
 /// The version of the rule sets below. A future change of them keeps this one for the projects
@@ -78,10 +78,6 @@ impl RuleSpec {
             RuleSpec::CurrentMaster => "the master was not superseded by a later post edit made on it (approval drift)".into(),
         }
     }
-}
-
-fn snake<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 fn list(items: impl Iterator<Item = String>) -> String {

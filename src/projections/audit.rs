@@ -2,13 +2,8 @@
 //! against the entry itself: the verdict of a review, the decision of an approval, whether a
 //! selection kept or rejected it, which event made it or took it as an input.
 
-use crate::domain::event::Body;
+use crate::domain::event::{wire_name as name, Body};
 use crate::domain::{Id, Payload};
-
-/// The snake_case name serde gives a value of one of the catalogue's enums.
-fn name<T: serde::Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
 
 /// What the event says about `asset`.
 pub fn what_it_says(payload: &Payload, asset: &Id) -> String {

@@ -9,6 +9,7 @@ use crate::api::problem::ApiError;
 use crate::api::responses::ProjectReadProblems;
 use crate::api::routes::projections::{readable_asset, with_project};
 use crate::api::state::AppState;
+use crate::domain::event::wire_name as snake;
 use crate::domain::event::{DeliveryMedium, Usage};
 use crate::domain::ids::Label;
 use crate::domain::policy::{self, Drift, Finding, Intent, RuleSpec};
@@ -78,10 +79,6 @@ pub struct GovernanceView {
     pub approval_drift: Vec<DriftView>,
     /// Entries of the whole log the answer reflects.
     pub log_size: u64,
-}
-
-fn snake<T: Serialize>(value: &T) -> String {
-    serde_json::to_value(value).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// A project's client, members, policy in force and approval drift, now.

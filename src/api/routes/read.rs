@@ -38,10 +38,7 @@ pub async fn projects(reader: Reader, state: web::Data<AppState>) -> HttpRespons
         .filter(|(id, _)| reader.may_read(&state.ledger, id.as_str()))
         .map(|(id, listing)| ProjectListing {
             project: id.to_string(),
-            content_type: listing
-                .content_type
-                .and_then(|c| serde_json::to_value(c).ok())
-                .and_then(|v| v.as_str().map(str::to_owned)),
+            content_type: listing.content_type.map(|c| crate::domain::event::wire_name(&c)),
             governed: listing.client.is_some(),
             client_organization: listing.client.map(|c| c.to_string()),
             events: listing.events,
