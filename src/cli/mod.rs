@@ -151,44 +151,7 @@ enum Command {
         envelopes: Vec<PathBuf>,
     },
     /// Load benchmark over HTTP: appends (single and batched) and reads at several client counts.
-    Bench {
-        /// Target a running server instead of starting one on a temporary directory.
-        #[arg(long)]
-        url: Option<String>,
-        /// With --url: the targeted server's data directory (admin key and token). Without: the
-        /// data directory for the server the bench starts, kept afterwards.
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// Client counts to run.
-        #[arg(long, value_delimiter = ',', default_value = "1,16,64,256")]
-        clients: Vec<usize>,
-        /// Events per single-event workload.
-        #[arg(long, default_value_t = 20_000)]
-        single_events: usize,
-        /// Events per batch workload.
-        #[arg(long, default_value_t = 50_000)]
-        batch_events: usize,
-        /// Requests per read workload.
-        #[arg(long, default_value_t = 5_000)]
-        reads: usize,
-        /// Then append this many events and report the server's resident memory.
-        #[arg(long, default_value_t = 0)]
-        memory_events: usize,
-        /// Also run the single events again while this many clients send batches of 1,000
-        /// forged signatures (no token needed to send them).
-        #[arg(long, default_value_t = 0)]
-        attack_clients: usize,
-        /// Also time health checks and single appends while this many readers ask a large
-        /// project's status and history as of random earlier points.
-        #[arg(long, default_value_t = 0)]
-        as_of_readers: usize,
-        /// Events of that large project.
-        #[arg(long, default_value_t = 200_000)]
-        as_of_events: usize,
-        /// Where to write bench.md and bench.json.
-        #[arg(long, default_value = "bench-results")]
-        out: PathBuf,
-    },
+    Bench(crate::cli::bench::BenchOptions),
     /// Stage status of a project.
     Status {
         project: String,
@@ -542,32 +505,8 @@ pub fn run() {
             Ok(report) => println!("{report}"),
             Err(e) => fail(e),
         },
-        Command::Bench {
-            url,
-            data,
-            clients,
-            single_events,
-            batch_events,
-            reads,
-            memory_events,
-            attack_clients,
-            as_of_readers,
-            as_of_events,
-            out,
-        } => {
-            let options = crate::cli::bench::BenchOptions {
-                url,
-                data,
-                clients,
-                single_events,
-                batch_events,
-                reads,
-                memory_events,
-                attack_clients,
-                as_of_readers,
-                as_of_events,
-                out: out.clone(),
-            };
+        Command::Bench(options) => {
+            let out = options.out.clone();
             let report = crate::cli::bench::run(options).unwrap_or_else(|e| fail(e));
             println!("{}", crate::cli::bench::markdown(&report));
             eprintln!("written to {}/bench.md and bench.json", out.display());

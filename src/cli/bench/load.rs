@@ -251,6 +251,29 @@ pub fn hammer(
     Ok(latencies)
 }
 
+/// One client sending prepared bodies to `path`, each once and in order, until they are all sent
+/// or `stop` is set; returns each answer's status and latency (a failed exchange as status 0).
+pub fn hammer_once(
+    url: &str,
+    path: &str,
+    bodies: &[Vec<u8>],
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Vec<(u16, Duration)>, String> {
+    let host = authority(url)?;
+    let mut connection = LoadConnection::new(&host);
+    let mut answers = Vec::new();
+    for body in bodies {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let request = wire_request(&host, "", path, Some(body));
+        let t = Instant::now();
+        let status = connection.send(&request).unwrap_or(0);
+        answers.push((status, t.elapsed()));
+    }
+    Ok(answers)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

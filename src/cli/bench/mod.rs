@@ -4,6 +4,7 @@
 //! drives a number of concurrent clients (threads, each with one keep-alive HTTP/1.1 connection)
 //! and records every request's latency.
 
+mod flood;
 mod load;
 
 use super::client::{batch_body, Client, Signer};
@@ -15,30 +16,46 @@ use std::io::BufRead as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-#[derive(Debug, Clone)]
+/// What `lineage bench` runs.
+#[derive(Debug, Clone, clap::Args)]
 pub struct BenchOptions {
-    /// A running server to target; `None` starts one on a temporary data directory.
+    /// Target a running server instead of starting one on a temporary directory.
+    #[arg(long)]
     pub url: Option<String>,
-    /// With `url`: the targeted server's data directory (for its admin key and token).
-    /// Without: the data directory of the server the bench starts (kept afterwards).
+    /// With --url: the targeted server's data directory (admin key and token). Without: the
+    /// data directory for the server the bench starts, kept afterwards.
+    #[arg(long)]
     pub data: Option<PathBuf>,
+    /// Client counts to run.
+    #[arg(long, value_delimiter = ',', default_value = "1,16,64,256")]
     pub clients: Vec<usize>,
-    /// Events per append workload (single events).
+    /// Events per single-event workload.
+    #[arg(long, default_value_t = 20_000)]
     pub single_events: usize,
     /// Events per batch workload.
+    #[arg(long, default_value_t = 50_000)]
     pub batch_events: usize,
     /// Requests per read workload.
+    #[arg(long, default_value_t = 5_000)]
     pub reads: usize,
-    /// Append this many events (in batches of 100) and report the server's memory after.
+    /// Then append this many events (in batches of 100) and report the server's resident memory.
+    #[arg(long, default_value_t = 0)]
     pub memory_events: usize,
-    /// Run the single-event workload again while this many clients send batches of 1,000
-    /// forged signatures, and report both.
+    /// Also run the single events again while this many clients send batches of 1,000
+    /// forged signatures (no token needed to send them).
+    #[arg(long, default_value_t = 0)]
     pub attack_clients: usize,
-    /// With `as_of_events`: readers asking for a large project's status and history `as_of` a
-    /// random earlier point, over and over, while health checks and single appends are timed.
+    /// Also time health checks and single appends while this many readers ask a large
+    /// project's status and history as of random earlier points.
+    #[arg(long, default_value_t = 0)]
     pub as_of_readers: usize,
-    /// Events of the large project the `as_of` readers read.
+    /// Events of that large project.
+    #[arg(long, default_value_t = 200_000)]
     pub as_of_events: usize,
+    #[command(flatten)]
+    pub flood: flood::FloodOptions,
+    /// Where to write bench.md and bench.json.
+    #[arg(long, default_value = "bench-results")]
     pub out: PathBuf,
 }
 
@@ -80,7 +97,7 @@ pub struct MemoryFigure {
 
 struct ServerProcess {
     child: Child,
-    _dir: Option<tempfile::TempDir>,
+    dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for ServerProcess {
@@ -110,7 +127,7 @@ fn start_server(keep: Option<&Path>) -> Result<(ServerProcess, String, PathBuf),
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    Ok((ServerProcess { child, _dir: Some(dir) }, format!("http://127.0.0.1:{port}"), data))
+    Ok((ServerProcess { child, dir: Some(dir) }, format!("http://127.0.0.1:{port}"), data))
 }
 
 fn status_kb(pid: u32, field: &str) -> Option<f64> {
@@ -197,6 +214,51 @@ fn generation(s: &Setup, project: &str, n: usize) -> Vec<u8> {
     )
 }
 
+/// A prepared request: path, body, events in it.
+type Request = (String, Option<Vec<u8>>, usize);
+
+/// Single events of one organisation alone, then again while the members of another send the
+/// heaviest entries they may sign; the flooding members' answers are reported on stderr.
+#[allow(clippy::too_many_arguments)]
+fn flood_workload(
+    url: &str,
+    client: &Client,
+    admin: &Signer,
+    run_id: &str,
+    options: &flood::FloodOptions,
+    clients: usize,
+    alone: Vec<Request>,
+    flooded: Vec<Request>,
+    record: &mut impl FnMut(&str, usize, Vec<Request>) -> Result<(), String>,
+) -> Result<(), String> {
+    let members = options.flood_members;
+    let flood = flood::setup(client, admin, run_id, members, options.flood_names)?;
+    let requests = flood.requests(options.flood_requests, options.flood_batch);
+    record("append, single events, no flood", clients, alone)?;
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let started = std::time::Instant::now();
+    let (honest, poured) = std::thread::scope(|scope| {
+        let flooders = scope.spawn(|| flood::pour(url, &requests, &stop));
+        let workload = format!(
+            "append, single events, {members} members flooding ({} notes of {} names a request)",
+            options.flood_batch, options.flood_names
+        );
+        let honest = record(&workload, clients, flooded);
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        (honest, flooders.join().expect("flooding threads"))
+    });
+    honest?;
+    let poured = poured?;
+    eprintln!(
+        "flooding requests answered in {:.1} s: {:?} (status: count), p50 {:.0} ms, p99 {:.0} ms",
+        started.elapsed().as_secs_f64(),
+        poured.statuses,
+        percentile(&poured.latencies, 0.5),
+        percentile(&poured.latencies, 0.99)
+    );
+    Ok(())
+}
+
 pub fn run(options: BenchOptions) -> Result<Report, String> {
     let (server, url, data) = match &options.url {
         Some(url) => (None, url.clone(), options.data.clone().ok_or("--data is needed with --url")?),
@@ -214,7 +276,7 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
     let mut rows = Vec::new();
     let peak = || pid.and_then(|p| status_kb(p, "VmHWM:")).map(|kb| kb / 1024.0);
     let mut counter = 0usize;
-    let mut record = |workload: &str, clients: usize, requests: Vec<(String, Option<Vec<u8>>, usize)>| {
+    let mut record = |workload: &str, clients: usize, requests: Vec<Request>| {
         let n = requests.len();
         let (latencies, errors, events, seconds) = drive(&url, &token, clients, requests)?;
         let row = Row {
@@ -360,6 +422,33 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
             reads.len(),
             percentile(&reads, 0.5),
             percentile(&reads, 0.99)
+        );
+    }
+    if options.flood.flood_members > 0 {
+        let clients = options.clients.last().copied().unwrap_or(64);
+        let victims = setup(&client, &admin, &format!("{run_id}-victim"), clients)?;
+        let mut victim_events = |n: usize| -> Vec<Request> {
+            (0..n)
+                .map(|i| {
+                    counter += 1;
+                    ("/v1/events".to_owned(), Some(generation(&victims, &victims.projects[i % clients], counter)), 1)
+                })
+                .collect()
+        };
+        let (alone, flooded) = (victim_events(options.single_events), victim_events(options.single_events));
+        flood_workload(&url, &client, &admin, &run_id, &options.flood, clients, alone, flooded, &mut record)?;
+    }
+    if options.flood.restart_entries > 0 {
+        let f = &options.flood;
+        let [plain, heavy] = flood::restart_times(f.restart_entries, f.flood_names, f.flood_batch)?;
+        eprintln!(
+            "restart after {} notes: naming 1 asset {:.2} s ({:.0} MB), naming {} {:.2} s ({:.0} MB)",
+            f.restart_entries,
+            plain.0,
+            plain.1 as f64 / 1e6,
+            f.flood_names,
+            heavy.0,
+            heavy.1 as f64 / 1e6
         );
     }
     let size = client.get("/v1/head").map_err(|e| e.to_string())?.body["size"].as_u64().unwrap_or(1);
