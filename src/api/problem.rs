@@ -86,6 +86,7 @@ problem_types! {
     AsOfOutOfRange = "as-of-out-of-range", UNPROCESSABLE_ENTITY, "`as_of` names a sequence beyond the head of the log or a time in the future.";
     AlreadyRetracted = "already-retracted", UNPROCESSABLE_ENTITY, "The retracted event was already retracted.";
     UnknownActor = "unknown-actor", UNPROCESSABLE_ENTITY, "A key event names an actor that is not registered.";
+    LimitExceeded = "limit-exceeded", UNPROCESSABLE_ENTITY, "An entry or a request names more ids than a documented limit allows (names per entry, names per request, derivation links in an asset's lineage); `field` and `detail` name the limit (docs/limits.md).";
     InvalidEvent = "invalid-event", UNPROCESSABLE_ENTITY, "The event breaks a rule of its kind (an empty list that must not be, an asset both selected and rejected, a reused key id); `field` and `detail` say which.";
     Internal = "internal", INTERNAL_SERVER_ERROR, "The server failed; nothing was written.";
     Unavailable = "unavailable", SERVICE_UNAVAILABLE, "The writer queue is full, the server holds as many request bodies as it may at once (256 MiB by default), or the ledger is stopping; retry after `Retry-After` seconds.";
@@ -275,7 +276,8 @@ fn refusal_field(r: &Refusal) -> Option<String> {
         | Refusal::DigestMismatch { field, .. }
         | Refusal::Invalid { field, .. }
         | Refusal::PolicyNotStricter { field, .. }
-        | Refusal::UnknownOrganization { field, .. } => Some(format!("payload.{field}")),
+        | Refusal::UnknownOrganization { field, .. }
+        | Refusal::LimitExceeded { field, .. } => Some(format!("payload.{field}")),
         Refusal::NotAMember { .. } => Some("payload.project".into()),
         Refusal::RetractionNotAllowed { .. } => Some("payload.body.event_id".into()),
         Refusal::UnknownKey { .. } | Refusal::RevokedKey { .. } => Some("signatures[0].keyid".into()),
@@ -371,6 +373,7 @@ mod tests {
             Refusal::NotAMember { actor: ActorId::parse("a").unwrap(), project: ProjectId::parse("p").unwrap() },
             Refusal::RetractionNotAllowed { event: EventId::parse("e").unwrap(), why: "w" },
             Refusal::PolicyNotStricter { field: "f".into(), reason: "r".into() },
+            Refusal::LimitExceeded { field: "f".into(), limit: "l", max: 1, got: 2 },
             Refusal::UnknownOrganization {
                 field: "f".into(),
                 organization: crate::domain::OrganizationId::parse("o").unwrap(),

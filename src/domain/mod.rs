@@ -5,6 +5,7 @@ pub mod compact;
 pub mod event;
 pub mod genesis;
 pub mod ids;
+pub mod limits;
 pub mod payload;
 pub mod policy;
 pub mod refusal;

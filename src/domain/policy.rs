@@ -268,7 +268,13 @@ pub fn evaluate(view: &View<'_>, project: &ProjectId, intent: Intent<'_>) -> Ass
             outcomes: legacy::evaluate(view, project, intent),
         };
     };
-    let judge = Judge { view, project, before_us: intent.occurred_at_us(), approvers: Default::default() };
+    let judge = Judge {
+        view,
+        project,
+        before_us: intent.occurred_at_us(),
+        approvers: Default::default(),
+        ancestry: Default::default(),
+    };
     let mut outcomes = Vec::new();
     for rule in &policy.rules {
         let finding = match (rule, intent) {
@@ -329,6 +335,8 @@ struct Judge<'a, 'v> {
     /// The approvers counted so far, with what they counted for: one person's approvals count
     /// for one approval rule of an intent, whatever roles they held over time.
     approvers: std::cell::RefCell<Vec<(super::ids::ActorId, &'static str)>>,
+    /// The ancestry of the intent's asset, once walked.
+    ancestry: std::cell::RefCell<Option<(Id, std::rc::Rc<Vec<Id>>)>>,
 }
 
 fn passed(evidence: Vec<EventId>) -> Finding {
@@ -346,8 +354,21 @@ impl Judge<'_, '_> {
             .unwrap_or_else(|| Digest::from_bytes(&[0; 32]))
     }
 
-    /// The asset and every asset it was made from, nearest first, each once.
-    fn ancestry(&self, asset: &Id) -> Vec<Id> {
+    /// The asset and every asset it was made from, nearest first, each once: walked once per
+    /// evaluation (an intent names one asset), however many rules read it.
+    fn ancestry(&self, asset: &Id) -> std::rc::Rc<Vec<Id>> {
+        let mut cached = self.ancestry.borrow_mut();
+        match cached.as_ref() {
+            Some((of, walked)) if of == asset => walked.clone(),
+            _ => {
+                let walked = std::rc::Rc::new(self.walk_ancestry(asset));
+                *cached = Some((asset.clone(), walked.clone()));
+                walked
+            }
+        }
+    }
+
+    fn walk_ancestry(&self, asset: &Id) -> Vec<Id> {
         let mut seen: HashSet<Id> = HashSet::new();
         let mut queue: VecDeque<Id> = VecDeque::from([asset.clone()]);
         let mut out = Vec::new();
@@ -377,10 +398,10 @@ impl Judge<'_, '_> {
     }
 
     fn not_retracted(&self, asset: &Id) -> Finding {
-        for ancestor in self.ancestry(asset) {
-            let Some(record) = self.view.asset(self.project, &ancestor) else { continue };
+        for ancestor in self.ancestry(asset).iter() {
+            let Some(record) = self.view.asset(self.project, ancestor) else { continue };
             if let Some(event) = self.view.retracted_maker(self.project, &record) {
-                let whose = if &ancestor == asset { String::new() } else { format!(", in the ancestry of `{asset}`,") };
+                let whose = if ancestor == asset { String::new() } else { format!(", in the ancestry of `{asset}`,") };
                 return failed(format!("asset `{ancestor}`{whose} was made by event `{event}`, which was retracted"));
             }
         }
@@ -388,12 +409,12 @@ impl Judge<'_, '_> {
     }
 
     fn not_rejected(&self, master: &Id) -> Finding {
-        for ancestor in self.ancestry(master) {
-            let decisions = self.view.director_decisions(self.project, &ancestor);
+        for ancestor in self.ancestry(master).iter() {
+            let decisions = self.view.director_decisions(self.project, ancestor);
             let latest = decisions.into_iter().rfind(|d| d.rejected || d.occurred_at_us <= self.before_us);
             if let Some(rejection) = latest.filter(|d| d.rejected) {
                 let whose =
-                    if &ancestor == master { String::new() } else { format!(", in the ancestry of `{master}`,") };
+                    if ancestor == master { String::new() } else { format!(", in the ancestry of `{master}`,") };
                 return failed(format!(
                     "asset `{ancestor}`{whose} was rejected by a creative director in selection `{}` (event `{}`) and no later selection of theirs reinstates it",
                     rejection.selection, rejection.event

@@ -45,6 +45,9 @@ pub enum Refusal {
     ActorExists { actor: ActorId },
     #[error("workflow policy `{rule}`: {missing}")]
     Policy { rule: &'static str, missing: String },
+    /// A documented bound on what one submission may ask (docs/limits.md).
+    #[error("`{field}`: {got} {limit}, over the limit of {max} (docs/limits.md)")]
+    LimitExceeded { field: String, limit: &'static str, max: usize, got: usize },
 }
 
 impl Refusal {
@@ -70,6 +73,7 @@ impl Refusal {
             Refusal::UnknownActor { .. } => "unknown-actor",
             Refusal::ActorExists { .. } => "actor-exists",
             Refusal::Policy { .. } => "policy-violation",
+            Refusal::LimitExceeded { .. } => "limit-exceeded",
         }
     }
 }

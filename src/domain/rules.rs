@@ -368,6 +368,9 @@ struct Refs<'a, 'v> {
 
 impl Refs<'_, '_> {
     fn exists(&self, field: &str, ns: Namespace, id: &Id) -> Result<(), Refusal> {
+        if self.view.has_record(self.project, ns, id) {
+            return Ok(());
+        }
         self.lookup(field, ns, id).map(|_| ())
     }
     fn lookup(&self, field: &str, ns: Namespace, id: &Id) -> Result<Record, Refusal> {
@@ -382,7 +385,11 @@ impl Refs<'_, '_> {
         id.map_or(Ok(()), |id| self.exists(field, ns, id))
     }
     fn all_exist(&self, field: &str, ns: Namespace, ids: &[Id]) -> Result<(), Refusal> {
-        ids.iter().enumerate().try_for_each(|(i, id)| self.exists(&format!("{field}[{i}]"), ns, id))
+        // The field is named only for the id that is missing: an entry names hundreds.
+        match ids.iter().position(|id| !self.view.has_record(self.project, ns, id)) {
+            Some(i) => self.exists(&format!("{field}[{i}]"), ns, &ids[i]),
+            None => Ok(()),
+        }
     }
     fn digest_matches(&self, field: &str, asset: &Id, given: &Digest) -> Result<(), Refusal> {
         match self.lookup("body.asset", Namespace::Asset, asset)? {
@@ -400,7 +407,7 @@ impl Refs<'_, '_> {
     fn new_records(&self, body: &Body) -> Result<(), Refusal> {
         let mut seen = HashSet::new();
         for (ns, id, _) in super::state::created_records(body) {
-            if self.view.record(self.project, ns, id).is_some() || !seen.insert((ns, id)) {
+            if self.view.has_record(self.project, ns, id) || !seen.insert((ns, id)) {
                 return Err(Refusal::DuplicateId {
                     field: id_field(body, ns).into(),
                     noun: ns.noun(),

@@ -452,6 +452,14 @@ impl ProjectState {
         }
     }
 
+    fn has_record_by_key(&self, ns: Namespace, key: &IdKey) -> bool {
+        match ns {
+            Namespace::Asset => self.assets.get(key).is_some(),
+            Namespace::Brief => self.briefs.contains_key(key),
+            _ => self.records.contains_key(key),
+        }
+    }
+
     fn insert(&mut self, ns: Namespace, id: &Id, record: &Record, made_at: u32) {
         let key = record_key(ns, id.as_str());
         match record {
@@ -957,6 +965,11 @@ impl View<'_> {
         // The staged state first: a brief revised in this request has its new formats there.
         let staged = self.changes.projects.get(project);
         staged.into_iter().chain(self.base.project(project)).find_map(|p| p.record_by_key(ns, &key))
+    }
+    /// Whether the record exists, without reading what it holds.
+    pub fn has_record(&self, project: &ProjectId, ns: Namespace, id: &Id) -> bool {
+        let key = record_key(ns, id.as_str());
+        self.both(project).any(|p| p.has_record_by_key(ns, &key))
     }
     pub fn asset(&self, project: &ProjectId, id: &Id) -> Option<AssetRecord> {
         let key = record_key(Namespace::Asset, id.as_str());

@@ -6,6 +6,7 @@
 //! they show readers.
 
 pub mod evidence;
+mod fair;
 mod persister;
 mod projection_cache;
 mod published;
@@ -227,8 +228,11 @@ impl Ledger {
                 return Err((i, Rejection::Signer(unknown).into()));
             }
             let stored = stored[i].take();
+            crate::domain::limits::check_entry(&payload.body).map_err(|r| (i, Rejection::Rule(r).into()))?;
             subs.push(Submission { raw, opened, payload, signature, stored });
         }
+        crate::domain::limits::check_request(subs.iter().map(|s| &s.payload.body))
+            .map_err(|(i, r)| (i, Rejection::Rule(r).into()))?;
         Ok(subs)
     }
 
@@ -246,7 +250,12 @@ impl Ledger {
     /// Queues submissions as one atomic request and waits until they are durable or refused.
     pub async fn append(&self, items: Vec<Submission>) -> Result<Vec<Appended>, Failed> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let request = persister::Request { items, reply };
+        // Charged to the organisation of the first event's actor: a request is one client's.
+        let tenant = items
+            .first()
+            .and_then(|s| self.published.with_system(|system| system.actor(&s.payload.actor)?.organization.clone()));
+        let units = items.iter().map(|s| 1 + crate::domain::limits::names(&s.payload.body)).sum();
+        let request = persister::Request { items, reply, tenant, units };
         match self.submit.try_send(request) {
             Ok(()) => {}
             Err(crossbeam_channel::TrySendError::Full(_)) => return Err(Failed { index: 0, error: AppendError::Busy }),

@@ -19,6 +19,10 @@ pub(super) type Reply = tokio::sync::oneshot::Sender<Result<Vec<Appended>, Faile
 pub(super) struct Request {
     pub items: Vec<Submission>,
     pub reply: Reply,
+    /// Whom the writer's time deciding it is charged to (see [`super::fair`]).
+    pub tenant: super::fair::Tenant,
+    /// Its work, in names: each event one, plus the ids it names.
+    pub units: usize,
 }
 
 /// A sealed commit, with what to publish and answer once it is durable.
@@ -34,6 +38,12 @@ pub(super) struct Job {
     pub directory: Option<Arc<Directory>>,
     /// The listings of the projects the commit wrote to, after it.
     pub listings: Vec<(crate::domain::ProjectId, crate::domain::state::Listing)>,
+}
+
+/// How a commit handed to the persisting thread went: durable or not, and how long it took.
+pub(super) struct Outcome {
+    pub durable: bool,
+    pub took: std::time::Duration,
 }
 
 /// What one request produced while its batch is not yet written.
@@ -84,9 +94,11 @@ pub(super) struct Persister {
 
 impl Persister {
     /// The persisting thread: each job in turn, its outcome reported to the writer.
-    pub fn run(self, jobs: crossbeam_channel::Receiver<Job>, report: crossbeam_channel::Sender<bool>) {
+    pub fn run(self, jobs: crossbeam_channel::Receiver<Job>, report: crossbeam_channel::Sender<Outcome>) {
         for job in jobs {
-            if report.send(self.persist(job)).is_err() {
+            let started = std::time::Instant::now();
+            let durable = self.persist(job);
+            if report.send(Outcome { durable, took: started.elapsed() }).is_err() {
                 break;
             }
         }

@@ -165,14 +165,16 @@ fn a_retraction_finds_events_not_written_yet() {
         envelope(&producer, id, "event_retracted", serde_json::json!({"event_id": of, "reason": "r"}))
     };
     // With 200 ms per commit: e2 is being written when its retraction e3 is decided; e5 and
-    // its retraction e6 wait behind e4 and are decided in one batch, e5 not written yet.
+    // its retraction e6 wait behind e4 and are decided in one batch, e5 not written yet (both
+    // the producer's: the writer keeps one tenant's requests in the order they came).
+    let producers_note = envelope(&producer, "e5", "note_added", serde_json::json!({"text": "t"}));
     let answers = staggered(
         &ledger,
         vec![
             (note("e2"), 0),
             (retract("e3", "e2"), 50),
             (note("e4"), 250),
-            (note("e5"), 300),
+            (producers_note, 300),
             (retract("e6", "e5"), 320),
         ],
     );

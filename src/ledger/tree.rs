@@ -23,8 +23,12 @@ pub fn index_entries<'a>(
         commit.nodes.extend(
             frontier.push(entry.leaf_hash()).into_iter().filter(|((level, _), _)| *level >= LOWEST_STORED_LEVEL),
         );
+        // Each asset once, however often the entry names it (a set: an entry may name hundreds).
+        let mut named = std::collections::HashSet::new();
         for asset in crate::domain::state::named_assets(&payload.body) {
-            commit.mentions.push((entry.project.clone(), asset.to_string(), entry.sequence));
+            if named.insert(asset) {
+                commit.mentions.push((entry.project.clone(), asset.to_string(), entry.sequence));
+            }
         }
     }
 }

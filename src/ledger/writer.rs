@@ -4,7 +4,8 @@
 //! answers every request of the batch. Large commits are written by the
 //! [persister](super::persister) on a thread of its own while the writer decides the next batch.
 
-use super::persister::{answer, created, fail_all, Job, Persister, Request, Staged};
+use super::fair::{FairQueue, Work};
+use super::persister::{answer, created, fail_all, Job, Outcome, Persister, Request, Staged};
 use super::published::{Published, SignedCheckpoint};
 use super::{AppendError, Appended, Failed, Submission};
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
@@ -18,6 +19,7 @@ use crate::log::{open_entry, Entry};
 use crate::store::{Commit, LogStore, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy)]
 pub struct WriterConfig {
@@ -162,7 +164,7 @@ pub(super) fn spawn(
     signer: CheckpointSigner,
 ) {
     let (persist, jobs) = crossbeam_channel::bounded::<Job>(1);
-    let (report, outcomes) = crossbeam_channel::bounded::<bool>(1);
+    let (report, outcomes) = crossbeam_channel::bounded::<Outcome>(1);
     let persister = Persister { store: store.clone(), published: published.clone() };
     let background = persister.clone();
     std::thread::Builder::new()
@@ -183,6 +185,7 @@ pub(super) fn spawn(
                 outcomes,
                 in_flight: None,
                 broken: None,
+                queue: FairQueue::default(),
             }
             .run(rx)
         })
@@ -202,16 +205,21 @@ struct Writer {
     signer: CheckpointSigner,
     persister: Persister,
     persist: crossbeam_channel::Sender<Job>,
-    outcomes: crossbeam_channel::Receiver<bool>,
+    outcomes: crossbeam_channel::Receiver<Outcome>,
     /// The commit the persister holds: its event ids and entries count as written while staging.
     in_flight: Option<InFlight>,
     /// Why the state could not be read back after a failed write, while it cannot.
     broken: Option<String>,
+    /// The requests waiting, per tenant.
+    queue: FairQueue,
 }
 
 struct InFlight {
     ids: HashMap<EventId, u64>,
     commit: Arc<Commit>,
+    /// Who its requests are charged to, with their work: the time writing it takes is shared
+    /// among them.
+    work: Vec<Work>,
 }
 
 /// The events the writer knows of while it decides a request: the request's earlier ones, those
@@ -282,6 +290,8 @@ struct Decided {
     touches_system: bool,
     /// Whether an accepted event changed a project's client or members.
     touches_governance: bool,
+    /// What deciding each request took.
+    spent: Vec<Duration>,
 }
 
 /// How long the writer's queue stays empty before the memory commits freed is given back.
@@ -292,37 +302,44 @@ impl Writer {
         // What the commits freed goes back to the OS once the queue has stayed empty for a
         // moment: under steady load it is reused at once, after a burst it is garbage.
         let mut freed = false;
-        // Blocks only while the queue is empty; takes whatever else is waiting without delay.
+        // Blocks only while nothing waits (or what waits is held back for a tenant about to
+        // come back); takes whatever else is waiting without delay, into the fair queue (which
+        // holds no more than the channel would).
         loop {
-            let first = match rx.recv_timeout(RELEASE_AFTER) {
-                Ok(request) => request,
-                Err(crossbeam_channel::RecvTimeoutError::Timeout) => {
-                    if std::mem::take(&mut freed) {
-                        crate::memory::release_freed();
+            let wait = if self.queue.is_empty() { Some(RELEASE_AFTER) } else { self.queue.held_for() };
+            if let Some(wait) = wait {
+                match rx.recv_timeout(wait) {
+                    Ok(request) => self.queue.push(request),
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) if self.queue.is_empty() => {
+                        if std::mem::take(&mut freed) {
+                            crate::memory::release_freed();
+                        }
+                        match rx.recv() {
+                            Ok(request) => self.queue.push(request),
+                            Err(_) => break,
+                        }
                     }
-                    match rx.recv() {
-                        Ok(request) => request,
-                        Err(_) => break,
-                    }
+                    Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
+                    Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
                 }
-                Err(crossbeam_channel::RecvTimeoutError::Disconnected) => break,
-            };
+            }
             freed = true;
-            let mut events = first.items.len();
-            let mut batch = vec![first];
-            while events < self.config.max_batch_events {
+            while self.queue.len() < self.config.queue_capacity {
                 match rx.try_recv() {
-                    Ok(request) => {
-                        events += request.items.len();
-                        batch.push(request);
-                    }
+                    Ok(request) => self.queue.push(request),
                     Err(_) => break,
                 }
             }
-            self.commit(batch);
+            let batch = self.queue.take(self.config.max_batch_events);
+            if !batch.is_empty() {
+                self.commit(batch);
+            }
         }
+        // What is still queued is dropped with the queue: its requests are answered that the
+        // ledger is stopping.
     }
 
+    /// Decides and commits a batch, and charges what it took to its requests' tenants.
     fn commit(&mut self, mut batch: Vec<Request>) {
         let events: usize = batch.iter().map(|r| r.items.len()).sum();
         let overlap = events >= self.config.overlap_events;
@@ -355,7 +372,9 @@ impl Writer {
         if !self.settle() {
             decided = self.decide_all(&batch, now);
         }
-        let Decided { staged, written, ids, touches_system, touches_governance } = decided;
+        let Decided { staged, written, ids, touches_system, touches_governance, spent } = decided;
+        let work: Vec<Work> =
+            batch.iter().zip(spent).map(|(request, spent)| self.queue.charge_request(request, spent)).collect();
         if written.is_empty() {
             answer(batch, staged);
             return;
@@ -373,12 +392,15 @@ impl Writer {
             listings,
         };
         if !overlap {
-            if !self.persister.persist(job) {
+            let started = Instant::now();
+            let durable = self.persister.persist(job);
+            self.queue.share(&work, started.elapsed());
+            if !durable {
                 self.reload();
             }
             return;
         }
-        self.in_flight = Some(InFlight { ids, commit });
+        self.in_flight = Some(InFlight { ids, commit, work });
         if let Err(crossbeam_channel::SendError(job)) = self.persist.send(job) {
             self.in_flight = None;
             fail_all(job.batch, || AppendError::ShuttingDown);
@@ -388,11 +410,17 @@ impl Writer {
     /// Waits for the commit in flight, if any; after a failed one, reads the state back from
     /// the store and returns false.
     fn settle(&mut self) -> bool {
-        if self.in_flight.take().is_none() || self.outcomes.recv().unwrap_or(false) {
-            return true;
+        let Some(in_flight) = self.in_flight.take() else { return true };
+        let Ok(outcome) = self.outcomes.recv() else {
+            self.reload();
+            return false;
+        };
+        // Writing it took the persisting thread's time: shared among its requests by their work.
+        self.queue.share(&in_flight.work, outcome.took);
+        if !outcome.durable {
+            self.reload();
         }
-        self.reload();
-        false
+        outcome.durable
     }
 
     /// Decides every request of a batch in order, each against the state the earlier ones left.
@@ -403,9 +431,12 @@ impl Writer {
             ids: HashMap::new(),
             touches_system: false,
             touches_governance: false,
+            spent: Vec::with_capacity(batch.len()),
         };
         for request in batch {
+            let started = Instant::now();
             let result = self.stage(&request.items, now, &mut decided.written, &mut decided.ids);
+            decided.spent.push(started.elapsed());
             if matches!(result, Staged::Accepted(_)) {
                 decided.touches_system |= request.items.iter().any(|s| s.payload.project.is_system());
                 decided.touches_governance |= request.items.iter().any(|s| {
@@ -520,6 +551,10 @@ impl Writer {
             }
             if let Err(rejection) = admit_after_signer(&view, payload, chain.version, now) {
                 return fail(rejection.into());
+            }
+            // A limit of new submissions, not a rule of the log: a replay does not ask it.
+            if let Err(refusal) = crate::domain::limits::check_lineage(&view, payload) {
+                return fail(AppendError::Refused(refusal));
             }
             let facts = match Facts::of(&view, payload) {
                 Ok(facts) => facts,

@@ -22,14 +22,15 @@ pub struct Found {
 pub fn found_in(commit: &Commit, first: u64) -> Result<Vec<Found>, StoreError> {
     let entries = &commit.entries;
     let mut assets: HashMap<u64, Vec<String>> = HashMap::new();
+    // Every (sequence, asset) once: a set, so that the cost is linear in the mentions.
+    let mut seen: std::collections::HashSet<(u64, &str)> = std::collections::HashSet::new();
     for (project, asset, sequence) in &commit.mentions {
         let entry = sequence.checked_sub(first).and_then(|i| entries.get(i as usize));
         if entry.is_none_or(|(e, _)| e.project != *project) {
             return Err(StoreError::Io(format!("a mention of {asset} names no entry of {project} in the commit")));
         }
-        let named = assets.entry(*sequence).or_default();
-        if !named.contains(asset) {
-            named.push(asset.clone());
+        if seen.insert((*sequence, asset.as_str())) {
+            assets.entry(*sequence).or_default().push(asset.clone());
         }
     }
     Ok(entries
@@ -89,10 +90,13 @@ impl Indexes {
     /// Adds the next entry of the log.
     pub fn add(&mut self, sequence: u64, found: &Found) {
         self.events.add(self.event_key(&found.event_id), sequence);
-        for (i, asset) in found.assets.iter().enumerate() {
-            // Records written before assets were kept unique may name one twice.
-            if !found.assets[..i].contains(asset) {
-                self.assets.add(self.asset_key(&found.project, asset), sequence);
+        // Records written before assets were kept unique may name one twice: each key is added
+        // once, found through a set (linear in the entry's assets, however many).
+        let mut added = hashbrown::HashSet::with_capacity(found.assets.len());
+        for asset in &found.assets {
+            let key = self.asset_key(&found.project, asset);
+            if added.insert(key) {
+                self.assets.add(key, sequence);
             }
         }
         match self.streams.get_mut(found.project.as_str()) {

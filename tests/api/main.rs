@@ -9,6 +9,7 @@ mod disk_full;
 mod hardening;
 mod helpers;
 mod legacy;
+mod limits;
 mod operations;
 mod policies;
 mod projections;

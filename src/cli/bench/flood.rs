@@ -6,6 +6,7 @@
 use super::load::hammer_once;
 use crate::cli::client::{batch_body, digest_of, Answer, Client, ClientError, Signer};
 use crate::crypto::keys::KeyFile;
+use crate::domain::limits::{MAX_LINEAGE_LINKS, MAX_NAMES_PER_ENTRY, MAX_NAMES_PER_REQUEST};
 use serde_json::json;
 use std::time::Duration;
 
@@ -16,19 +17,33 @@ pub struct FloodOptions {
     /// single events run again (0: no flood).
     #[arg(long, default_value_t = 0)]
     pub flood_members: usize,
-    /// Assets each flooding note names.
-    #[arg(long, default_value_t = 10_000)]
+    /// Assets each flooding note names (by default the most an entry may name).
+    #[arg(long, default_value_t = MAX_NAMES_PER_ENTRY)]
     pub flood_names: usize,
-    /// Notes in each flooding request.
-    #[arg(long, default_value_t = 150)]
+    /// Notes in each flooding request (by default the most a request of such notes may hold).
+    #[arg(long, default_value_t = MAX_NAMES_PER_REQUEST / MAX_NAMES_PER_ENTRY)]
     pub flood_batch: usize,
     /// Requests each flooding member has ready (each is sent once).
     #[arg(long, default_value_t = 20)]
     pub flood_requests: usize,
+    /// What the flooding members send: `notes` (batches of notes naming as many assets as they
+    /// may) or `deliveries` (single deliveries of an asset whose lineage is as long as it may be,
+    /// each refused by the policy after its rules have walked that lineage).
+    #[arg(long, value_enum, default_value_t = FloodKind::Notes)]
+    pub flood_kind: FloodKind,
     /// Append this many plain notes to one new server and as many flooding notes to another,
     /// restart each and time how long it takes to listen again (0: not measured).
     #[arg(long, default_value_t = 0)]
     pub restart_entries: usize,
+}
+
+/// One member's request bodies, sent in turn.
+pub type Bodies = Vec<Vec<u8>>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FloodKind {
+    Notes,
+    Deliveries,
 }
 
 /// The flooding organisation: its members, their project and the assets its notes name.
@@ -120,12 +135,58 @@ impl Flood {
         member.envelope(&self.project, "note_added", json!({"text": "flood", "assets": self.assets}))
     }
 
-    /// Each member's requests: `requests` batches of `batch` notes, each note naming every asset.
-    pub fn requests(&self, requests: usize, batch: usize) -> Vec<Vec<Vec<u8>>> {
-        self.members
-            .iter()
-            .map(|m| (0..requests).map(|_| batch_body(&(0..batch).map(|_| self.note(m)).collect::<Vec<_>>())).collect())
-            .collect()
+    /// Each member's requests, with the path they go to: `requests` batches of `batch` notes,
+    /// each note naming every asset; or `requests` times one delivery of the deepest asset.
+    pub fn requests(
+        &self,
+        client: &Client,
+        kind: FloodKind,
+        requests: usize,
+        batch: usize,
+    ) -> Result<(&'static str, Vec<Bodies>), String> {
+        match kind {
+            FloodKind::Notes => {
+                let notes = |m: &Signer| batch_body(&(0..batch).map(|_| self.note(m)).collect::<Vec<_>>());
+                Ok(("/v1/batches", self.members.iter().map(|m| (0..requests).map(|_| notes(m)).collect()).collect()))
+            }
+            FloodKind::Deliveries => {
+                let master = self.deepest(client)?;
+                let delivery = |m: &Signer| {
+                    m.envelope(
+                        &self.project,
+                        "delivery_recorded",
+                        json!({"delivery_id": "flood-delivery", "master_asset": master, "variant": {"asset_id": "flood-variant", "digest": digest_of(b"flood-variant"), "media_type": "image/jpeg"},
+                               "format": "jpeg", "channel": "web", "medium": "digital", "dimensions": {"width": 1, "height": 1}, "locale": "en", "usage": "commercial"}),
+                    )
+                };
+                Ok(("/v1/events", self.members.iter().map(|m| vec![delivery(m); requests]).collect()))
+            }
+        }
+    }
+
+    /// Post edits, each of the last one's output and as many of the assets as an entry may
+    /// name, until the next would pass the lineage limit; returns the last output.
+    fn deepest(&self, client: &Client) -> Result<String, String> {
+        let first = &self.members[0];
+        let others = &self.assets[1..self.assets.len().min(MAX_NAMES_PER_ENTRY - 1)];
+        let (mut links, mut last) = (0usize, self.assets[0].clone());
+        for k in 0.. {
+            let mut inputs = vec![last.clone()];
+            inputs.extend(others.iter().cloned());
+            if links + inputs.len() > MAX_LINEAGE_LINKS {
+                break;
+            }
+            let output = format!("deep-{k}");
+            let edit = first.envelope(
+                &self.project,
+                "post_edit_applied",
+                json!({"edit_id": output, "technique": "compositing", "tool": "t", "performed_by": "human", "inputs": inputs,
+                       "output": {"asset_id": output, "digest": digest_of(output.as_bytes()), "media_type": "image/png"}}),
+            );
+            check("build the deepest lineage", client.append(&edit))?;
+            (links, last) = (links + inputs.len(), output);
+        }
+        Ok(last)
     }
 }
 
@@ -137,10 +198,15 @@ pub struct Poured {
 }
 
 /// Each member sends its requests in turn on its own connection, each once, until `stop`.
-pub fn pour(url: &str, requests: &[Vec<Vec<u8>>], stop: &std::sync::atomic::AtomicBool) -> Result<Poured, String> {
+pub fn pour(
+    url: &str,
+    path: &str,
+    requests: &[Bodies],
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<Poured, String> {
     let answers = std::thread::scope(|s| {
         let threads: Vec<_> =
-            requests.iter().map(|bodies| s.spawn(move || hammer_once(url, "/v1/batches", bodies, stop))).collect();
+            requests.iter().map(|bodies| s.spawn(move || hammer_once(url, path, bodies, stop))).collect();
         threads.into_iter().map(|t| t.join().expect("flooding thread")).collect::<Result<Vec<_>, String>>()
     })?;
     let mut poured = Poured::default();

@@ -233,16 +233,21 @@ fn flood_workload(
 ) -> Result<(), String> {
     let members = options.flood_members;
     let flood = flood::setup(client, admin, run_id, members, options.flood_names)?;
-    let requests = flood.requests(options.flood_requests, options.flood_batch);
+    let (path, requests) = flood.requests(client, options.flood_kind, options.flood_requests, options.flood_batch)?;
     record("append, single events, no flood", clients, alone)?;
     let stop = std::sync::atomic::AtomicBool::new(false);
     let started = std::time::Instant::now();
     let (honest, poured) = std::thread::scope(|scope| {
-        let flooders = scope.spawn(|| flood::pour(url, &requests, &stop));
-        let workload = format!(
-            "append, single events, {members} members flooding ({} notes of {} names a request)",
-            options.flood_batch, options.flood_names
-        );
+        let flooders = scope.spawn(|| flood::pour(url, path, &requests, &stop));
+        let workload = match options.flood_kind {
+            flood::FloodKind::Notes => format!(
+                "append, single events, {members} members flooding ({} notes of {} names a request)",
+                options.flood_batch, options.flood_names
+            ),
+            flood::FloodKind::Deliveries => {
+                format!("append, single events, {members} members flooding (deliveries of the deepest lineage)")
+            }
+        };
         let honest = record(&workload, clients, flooded);
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
         (honest, flooders.join().expect("flooding threads"))

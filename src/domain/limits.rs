@@ -1,0 +1,145 @@
+//! What one submission may ask of the ledger: the names an entry carries, the names a request
+//! carries, and the links of an asset's lineage (documented in `docs/limits.md`).
+//!
+//! Every cost of an entry — deciding it, indexing it, folding it into a projection, replaying it
+//! at start — grows with the ids it names, and the cost of a delivery or an approval with the
+//! lineage of its asset. These bounds keep each within a constant, so that one organisation's
+//! heaviest entries cannot hold another's for long. They are limits of new submissions, not
+//! rules of the log: a log written before them, or by a server with other limits, still
+//! verifies and replays as it was written.
+
+use super::event::Body;
+use super::ids::{Id, ProjectId};
+use super::payload::Payload;
+use super::refusal::Refusal;
+use super::state::View;
+use std::collections::HashSet;
+
+/// Most ids one entry names: the assets it takes, makes, selects, rejects or is about, and the
+/// records (model versions, prompts, pipelines, references, briefs) it is made from.
+pub const MAX_NAMES_PER_ENTRY: usize = 256;
+/// Most ids the entries of one request name together.
+pub const MAX_NAMES_PER_REQUEST: usize = 16_384;
+/// Most derivation links (an input of a generation or post edit) in the lineage of an asset a
+/// generation or post edit makes: the assets it is made from, theirs, and so on.
+pub const MAX_LINEAGE_LINKS: usize = 4_096;
+
+/// The lists of ids a body names, with their fields, in the order the body declares them; a
+/// single id counts as a list of one.
+fn named_lists(body: &Body) -> Vec<(&'static str, usize)> {
+    match body {
+        Body::GenerationRecorded(b) => vec![
+            ("body.model_version", 1),
+            ("body.prompt", 1),
+            ("body.pipeline", usize::from(b.pipeline.is_some())),
+            ("body.input_assets", b.input_assets.len()),
+            ("body.outputs", b.outputs.len()),
+        ],
+        Body::SelectionMade(b) => vec![("body.selected", b.selected.len()), ("body.rejected", b.rejected.len())],
+        Body::PostEditApplied(b) => vec![
+            ("body.inputs", b.inputs.len()),
+            ("body.output", 1),
+            ("body.model_version", usize::from(b.model_version.is_some())),
+        ],
+        Body::NoteAdded(b) => vec![("body.assets", b.assets.len())],
+        Body::PromptAuthored(b) => vec![
+            ("body.references", b.references.len()),
+            ("body.parent_prompt", usize::from(b.parent_prompt.is_some())),
+            ("body.brief_id", usize::from(b.brief_id.is_some())),
+        ],
+        Body::PipelineDefined(b) => vec![("body.model_versions", b.model_versions.len())],
+        Body::BriefRecorded(b) => {
+            vec![("body.deliverable_formats", b.deliverable_formats.len()), ("body.channels", b.channels.len())]
+        }
+        Body::BriefRevised(b) => vec![("body.deliverable_formats", b.deliverable_formats.as_ref().map_or(0, Vec::len))],
+        Body::QcReviewRecorded(_) | Body::ApprovalRecorded(_) => vec![("body.asset", 1)],
+        Body::DeliveryRecorded(_) => vec![("body.master_asset", 1), ("body.variant", 1)],
+        _ => vec![],
+    }
+}
+
+/// The number of ids a body names (see [`MAX_NAMES_PER_ENTRY`]); a brief's formats and channels
+/// count as names, since every delivery compares its format with them.
+pub fn names(body: &Body) -> usize {
+    named_lists(body).iter().map(|(_, n)| n).sum()
+}
+
+/// An entry names at most [`MAX_NAMES_PER_ENTRY`] ids: refused naming the list where the count
+/// passes it.
+pub fn check_entry(body: &Body) -> Result<(), Refusal> {
+    let mut total = 0;
+    for (field, n) in named_lists(body) {
+        total += n;
+        if total > MAX_NAMES_PER_ENTRY {
+            return Err(Refusal::LimitExceeded {
+                field: field.into(),
+                limit: "names per entry",
+                max: MAX_NAMES_PER_ENTRY,
+                got: names(body),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The entries of a request name at most [`MAX_NAMES_PER_REQUEST`] ids together: `Err` with the
+/// position of the entry where the total passes it.
+pub fn check_request<'a>(bodies: impl Iterator<Item = &'a Body>) -> Result<(), (usize, Refusal)> {
+    let mut total = 0;
+    for (i, body) in bodies.enumerate() {
+        total += names(body);
+        if total > MAX_NAMES_PER_REQUEST {
+            return Err((
+                i,
+                Refusal::LimitExceeded {
+                    field: "body".into(),
+                    limit: "names per request (the entries of one batch together)",
+                    max: MAX_NAMES_PER_REQUEST,
+                    got: total,
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The lineage of the asset a generation or post edit makes holds at most
+/// [`MAX_LINEAGE_LINKS`] derivation links. The walk stops as soon as it has counted more, so
+/// that the check costs no more than the limit.
+pub fn check_lineage(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> {
+    let (field, inputs): (&str, &[Id]) = match &payload.body {
+        Body::GenerationRecorded(b) => ("body.input_assets", &b.input_assets),
+        Body::PostEditApplied(b) => ("body.inputs", &b.inputs),
+        _ => return Ok(()),
+    };
+    let links = lineage_links(view, &payload.project, inputs, MAX_LINEAGE_LINKS);
+    if links > MAX_LINEAGE_LINKS {
+        return Err(Refusal::LimitExceeded {
+            field: field.into(),
+            limit: "derivation links in an asset's lineage",
+            max: MAX_LINEAGE_LINKS,
+            got: links,
+        });
+    }
+    Ok(())
+}
+
+/// The derivation links of the lineage of an asset made from `inputs`: the inputs, and each
+/// distinct ancestor's own inputs; counting stops once past `stop`.
+fn lineage_links(view: &View<'_>, project: &ProjectId, inputs: &[Id], stop: usize) -> usize {
+    let mut links = inputs.len();
+    let mut seen: HashSet<&Id> = HashSet::new();
+    let mut queue: Vec<&Id> = inputs.iter().collect();
+    while let Some(asset) = queue.pop() {
+        if links > stop {
+            break;
+        }
+        if !seen.insert(asset) {
+            continue;
+        }
+        let parents = view.parents(project, asset);
+        links += parents.len();
+        queue.extend(parents);
+    }
+    links
+}
