@@ -52,22 +52,32 @@ fn output(asset: &str, width: u32, height: u32) -> Value {
     json!({"asset_id": asset, "digest": fake_file(asset), "media_type": "image/png", "width": width, "height": height})
 }
 
-/// Runs the demo. `admin` is the bootstrap admin key (`DATA/admin.key`).
-pub fn run(client: &Client, admin: KeyFile, project: &str) -> Result<DemoSummary, DemoError> {
+/// The client organisation the demo's projects are made for: a project named `NAME` is
+/// `aurora-outdoor:NAME`.
+pub const DEMO_CLIENT: &str = "aurora-outdoor";
+
+/// Runs the demo, recording project `DEMO_CLIENT:name`. `admin` is the bootstrap admin key
+/// (`DATA/admin.key`); `client` carries the admin token.
+pub fn run(client: &Client, admin: KeyFile, name: &str) -> Result<DemoSummary, DemoError> {
     let admin = Signer::new(admin);
+    let project = &format!("{DEMO_CLIENT}:{name}");
     // Actor ids carry a per-run suffix: each run registers a fresh crew with fresh keys.
-    let run_id = &crate::cli::client::digest_of(project.as_bytes())[7..13];
-    // The agency runs the production for its client; a post house is the vendor.
-    let agency = format!("northlight-{run_id}");
-    let client_org = format!("aurora-outdoor-{run_id}");
-    let vendor = format!("pixelforge-post-{run_id}");
+    let run_id = &crate::cli::client::digest_of(name.as_bytes())[7..13];
+    // The agency runs the production for its client; a post house is the vendor. A second run
+    // finds them registered.
+    let (agency, client_org, vendor) = ("northlight".to_owned(), DEMO_CLIENT.to_owned(), "pixelforge-post".to_owned());
     let organizations = [
         (&agency, "Northlight Creative", "agency"),
         (&client_org, "Aurora Outdoor", "client"),
         (&vendor, "Pixelforge Post", "vendor"),
     ];
+    let known = client.get("/v1/organizations")?;
+    let registered = |id: &str| {
+        known.body["organizations"].as_array().is_some_and(|all| all.iter().any(|o| o["organization_id"] == id))
+    };
     let mut registrations: Vec<Vec<u8>> = organizations
         .iter()
+        .filter(|(id, _, _)| !registered(id))
         .map(|(id, name, kind)| {
             admin.envelope(
                 "system",

@@ -201,7 +201,8 @@ enum Command {
         /// The admin's key file (default: DATA/admin.key).
         #[arg(long, env = "LINEAGE_ADMIN_KEY")]
         admin_key: Option<PathBuf>,
-        /// Project id to create (default: a fresh `demo-campaign-…`).
+        /// Name of the project to create, made for the demo's client: its id is
+        /// `aurora-outdoor:NAME` (default: a fresh `demo-campaign-…`).
         #[arg(long)]
         project: Option<String>,
     },

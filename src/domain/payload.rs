@@ -3,7 +3,7 @@
 //! kind's current schema version ([`Payload::parse`]); a stored payload is read at whatever
 //! version it was written and upcast ([`Payload::read`]).
 
-use super::event::{Body, Kind, PayloadError};
+use super::event::{Body, Kind, PayloadError, ProjectCreated};
 use super::ids::{ActorId, EventId, ProjectId, PublicKeyBytes};
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -144,6 +144,7 @@ impl Payload {
             new_keys_are_strict(&body)?;
             new_fields_are_given(&body)?;
             amended_rules_are_exact(&body, &header.body)?;
+            in_its_clients_namespace(&header.project, &body)?;
         }
         Ok(Payload {
             event_id: header.event_id,
@@ -221,6 +222,24 @@ fn amended_rules_are_exact(body: &Body, raw: &RawValue) -> Result<(), PayloadErr
         }
     }
     Ok(())
+}
+
+/// A new project made for a client organisation is named in that organisation's namespace,
+/// `<organisation>:<name>` (a name without `:`), so that no producer of another client can take
+/// its id ahead. Projects created before (legacy ones, and those of the release that introduced
+/// organisations) keep their ids.
+fn in_its_clients_namespace(project: &ProjectId, body: &Body) -> Result<(), PayloadError> {
+    let Body::ProjectCreated(ProjectCreated { client_organization: Some(client), .. }) = body else { return Ok(()) };
+    let name = project.as_str().strip_prefix(client.as_str()).and_then(|rest| rest.strip_prefix(':'));
+    if name.is_some_and(|name| !name.is_empty() && !name.contains(':')) {
+        return Ok(());
+    }
+    Err(PayloadError::Field {
+        field: "project".into(),
+        message: format!(
+            "a project made for organisation `{client}` is named `{client}:<name>` (a name without ':'), such as `{client}:spring-2027`, so that no other client's producer can take its id"
+        ),
+    })
 }
 
 /// The fields a version added that a new event must give (a stored older body goes without).

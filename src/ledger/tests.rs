@@ -91,7 +91,7 @@ impl LogStore for Flaky {
 }
 
 fn envelope(key: &KeyFile, event_id: &str, kind: &str, body: serde_json::Value) -> Vec<u8> {
-    let project = if kind.starts_with("actor") || kind.starts_with("key") { "system" } else { "p" };
+    let project = if kind.starts_with("actor") || kind.starts_with("key") { "system" } else { "client-org:p" };
     let payload = payload(event_id, project, &key.actor, kind, body);
     Envelope::sign(&serde_json::to_vec(&payload).unwrap(), &key.key_id, &key.key).to_json()
 }
@@ -325,7 +325,7 @@ mod projection_properties {
     /// (what, a, b). Approvals and deliveries come after a passing QC review of their asset and
     /// only for assets whose ancestry holds no retracted event, as the policy requires.
     fn production(crew: &Crew, ops: &[(u8, usize, usize)]) -> Vec<Vec<u8>> {
-        let p = "prop";
+        let p = "client-org:prop";
         let mut out =
             vec![crew.sign("producer", p, "project_created", json!({"content_type": "social", "title": "t"})).0];
         for role in ["creative_director", "ai_artist", "post_artist", "qc_reviewer", "integration"] {
@@ -462,7 +462,7 @@ mod projection_properties {
             }).collect();
             runtime.block_on(ledger.append(ledger.prepare(registrations).map_err(|(_, e)| e).unwrap())).unwrap();
             let envelopes = production(&crew, &ops);
-            let project = crate::domain::ProjectId::parse("prop").unwrap();
+            let project = crate::domain::ProjectId::parse("client-org:prop").unwrap();
             let mut rest = envelopes.as_slice();
             let mut i = 0;
             while !rest.is_empty() {
@@ -479,12 +479,12 @@ mod projection_properties {
                 }
             }
             let incremental = ledger.with_project(&project, |p, _| p.clone()).unwrap().unwrap();
-            let rebuilt = ledger.fold_anew("prop", ledger.len()).unwrap();
+            let rebuilt = ledger.fold_anew("client-org:prop", ledger.len()).unwrap();
             prop_assert_eq!(&incremental, &rebuilt);
             // As of every earlier size, the one projection read up to the events it covers
             // answers what a fold of only those entries does.
             for size in 1..=ledger.len() {
-                let anew = ledger.fold_anew("prop", size).unwrap();
+                let anew = ledger.fold_anew("client-org:prop", size).unwrap();
                 let at = incremental.visible(size);
                 prop_assert_eq!(at, anew.events.len(), "events as of {}", size);
                 prop_assert_eq!(&incremental.events[..at], &anew.events[..], "history as of {}", size);
@@ -524,7 +524,7 @@ mod back_pressure {
         let envelope = |i: usize| {
             let payload = crate::ledger::tests::payload(
                 &format!("p{i}"),
-                &format!("p{i}"),
+                &format!("client-org:p{i}"),
                 "root",
                 "project_created",
                 serde_json::json!({"content_type": "social", "title": "t"}),

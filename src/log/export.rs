@@ -204,7 +204,7 @@ pub fn verify(input: impl BufRead, pinned_vkey: Option<&str>, keep_entries: bool
     let verifier = trusted_verifier(&header.vkey, &header.ledger_public_key, pinned_vkey)?;
     let mut replay = Replay::new(genesis_from(&header.ledger_public_key)?, Depth::Full);
     let mut kept = Vec::new();
-    for (n, line) in lines {
+    while let Some((n, line)) = lines.next() {
         let line = line?;
         if let Ok(CheckpointLine { checkpoint }) = serde_json::from_str::<CheckpointLine>(&line) {
             let checkpoint = replay.check_checkpoint(&checkpoint, &verifier)?;
@@ -212,6 +212,14 @@ pub fn verify(input: impl BufRead, pinned_vkey: Option<&str>, keep_entries: bool
                 return Err(format_error(
                     n,
                     format!("the header says {} entries, the checkpoint {}", header.size, checkpoint.size),
+                ));
+            }
+            // The checkpoint is the last line: whatever follows it was not checked, and a file
+            // that carries more than was verified does not verify.
+            if let Some((after, _)) = lines.next() {
+                return Err(format_error(
+                    after,
+                    "the checkpoint line must be the last: nothing may follow it (an entry after it is covered by no checkpoint)".into(),
                 ));
             }
             return Ok(Verified {

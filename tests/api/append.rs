@@ -86,7 +86,7 @@ fn the_demo_records_every_kind_and_reads_back_whole() {
     let app = spawn_app();
     let admin = lineage_ledger::crypto::keys::KeyFile::load(&app.data().admin_key()).unwrap();
     let summary = lineage_ledger::cli::demo::run(&app.client, admin, "aurora").expect("the demo runs");
-    let stream = app.stream("aurora");
+    let stream = app.stream("aurora-outdoor:aurora");
     assert_eq!(stream.len(), summary.project_events);
     assert!(summary.project_events >= 55, "{summary:?}");
     let entries = all_entries(&app);
@@ -177,16 +177,16 @@ fn events_in_one_batch_may_reference_each_other() {
             "keys": [{"key_id": key.key_id, "public_key": key.public_key_base64()}]}),
         ),
         newbie.envelope(
-            "fresh",
+            "acme-client:fresh",
             "project_created",
             json!({"content_type": "social", "title": "T", "client_organization": CLIENT}),
         ),
-        newbie.envelope("fresh", "brief_recorded", json!({"brief_id": "b", "title": "t", "text": "x"})),
-        newbie.envelope("fresh", "brief_revised", json!({"brief_id": "b", "text": "y", "reason": "z"})),
+        newbie.envelope("acme-client:fresh", "brief_recorded", json!({"brief_id": "b", "title": "t", "text": "x"})),
+        newbie.envelope("acme-client:fresh", "brief_revised", json!({"brief_id": "b", "text": "y", "reason": "z"})),
     ];
     let answer = app.batch(&batch);
     assert_eq!(answer.status, 201, "{:?}", answer.body);
-    assert_eq!(app.stream("fresh").len(), 3);
+    assert_eq!(app.stream("acme-client:fresh").len(), 3);
 }
 
 #[test]
@@ -266,7 +266,7 @@ fn concurrent_appends_keep_every_chain_whole() {
     let producers: Vec<_> = (0..4).map(|i| app.register(&format!("prod-{i}"), "producer")).collect();
     for (i, p) in producers.iter().enumerate() {
         let answer = app.send(&p.envelope(
-            &format!("proj-{i}"),
+            &format!("acme-client:proj-{i}"),
             "project_created",
             json!({"content_type": "ecomm", "title": "T", "client_organization": CLIENT}),
         ));
@@ -274,7 +274,7 @@ fn concurrent_appends_keep_every_chain_whole() {
         // Every producer works on every project.
         for (j, other) in producers.iter().enumerate().filter(|(j, _)| *j != i) {
             let body = json!({"actor_id": other.key.actor, "role": "producer"});
-            let added = app.send(&p.envelope(&format!("proj-{i}"), "member_added", body));
+            let added = app.send(&p.envelope(&format!("acme-client:proj-{i}"), "member_added", body));
             assert_eq!(added.status, 201, "adding prod-{j}: {:?}", added.body);
         }
     }
@@ -284,7 +284,7 @@ fn concurrent_appends_keep_every_chain_whole() {
                 let app = &app;
                 s.spawn(move || {
                     for n in 0..25 {
-                        let project = format!("proj-{}", (i + t) % 4);
+                        let project = format!("acme-client:proj-{}", (i + t) % 4);
                         let answer = app.send(&p.envelope(&project, "note_added", json!({"text": format!("{t}-{n}")})));
                         assert_eq!(answer.status, 201, "{:?}", answer.body);
                     }

@@ -11,6 +11,10 @@ use serde_json::{json, Value};
 fn every_endpoint_for_every_caller() {
     let p = Production::new();
     let app = &p.app;
+    // Another project, of another producer alone, for the token scoped to it.
+    let other_producer = app.register("p2-producer", "producer");
+    let p2 = json!({"content_type": "social", "title": "t", "client_organization": CLIENT});
+    assert_eq!(app.send(&other_producer.envelope(&pid("p2"), "project_created", p2)).status, 201);
     let note = p.send(&p.producer, "note_added", json!({"text": "n", "assets": ["img-1"]}));
     let (sequence, event_id) =
         (note.body["sequence"].as_u64().unwrap(), note.body["event_id"].as_str().unwrap().to_owned());
@@ -23,7 +27,10 @@ fn every_endpoint_for_every_caller() {
     let callers: Vec<(&str, Client)> = vec![
         ("none", Client::new(&app.url)),
         ("bad", Client::new(&app.url).with_token("lin_not-a-token")),
-        ("other project", Client::new(&app.url).with_token(&issue(json!({"name": "other", "projects": ["p2"]})))),
+        (
+            "other project",
+            Client::new(&app.url).with_token(&issue(json!({"name": "other", "projects": ["acme-client:p2"]}))),
+        ),
         ("client org", Client::new(&app.url).with_token(&issue(json!({"name": "client", "organization": CLIENT})))),
         (
             "other org",
@@ -57,14 +64,17 @@ fn every_endpoint_for_every_caller() {
         (format!("/v1/entries/{sequence}"), entry_read),
         (format!("/v1/events/{event_id}"), entry_read),
         (format!("/v1/proofs/inclusion?sequence={sequence}"), entry_read),
-        ("/v1/projects/p1/events".into(), project_read),
-        ("/v1/projects/p1/status".into(), project_read),
-        ("/v1/projects/p1/history".into(), project_read),
-        ("/v1/projects/p1/assets/img-1/provenance".into(), project_read),
-        ("/v1/projects/p1/assets/img-1/audit".into(), project_read),
-        ("/v1/projects/p1/assets/img-1/evidence".into(), whole_log),
-        ("/v1/projects/p1/governance".into(), project_read),
-        ("/v1/projects/p1/assets/img-1/readiness?medium=digital&format=jpeg&channel=web".into(), project_read),
+        ("/v1/projects/acme-client:p1/events".into(), project_read),
+        ("/v1/projects/acme-client:p1/status".into(), project_read),
+        ("/v1/projects/acme-client:p1/history".into(), project_read),
+        ("/v1/projects/acme-client:p1/assets/img-1/provenance".into(), project_read),
+        ("/v1/projects/acme-client:p1/assets/img-1/audit".into(), project_read),
+        ("/v1/projects/acme-client:p1/assets/img-1/evidence".into(), whole_log),
+        ("/v1/projects/acme-client:p1/governance".into(), project_read),
+        (
+            "/v1/projects/acme-client:p1/assets/img-1/readiness?medium=digital&format=jpeg&channel=web".into(),
+            project_read,
+        ),
     ];
     let mut checked = 0;
     for (path, expected) in &endpoints {
@@ -162,7 +172,7 @@ fn every_kind_for_every_role() {
     let mut combinations = 0;
     for (role, signer) in &signers {
         for kind in Kind::ALL {
-            let project = if kind.is_system() { "system" } else { "p1" };
+            let project = if kind.is_system() { "system" } else { "acme-client:p1" };
             let tag = format!("{}-{}", role.as_str(), kind.as_str()).replace('_', "-");
             let answer = p.app.send(&signer.envelope(project, kind.as_str(), body(*kind, &tag)));
             // In the project, each crew member's project role is its registered role; the admin
@@ -224,10 +234,10 @@ fn only_members_write_into_a_project() {
     for (who, signer, status) in &callers {
         for (kind, body) in &kinds {
             let tag = format!("{who}-{kind}").replace([' ', '_'], "-");
-            for project in ["p1", "no-such-project"] {
+            for project in ["acme-client:p1", "no-such-project"] {
                 let head = app.head();
                 let answer = app.send(&signer.envelope(project, kind, body(&tag)));
-                let want = if project == "p1" { *status } else { 403 };
+                let want = if project == "acme-client:p1" { *status } else { 403 };
                 assert_eq!(answer.status, want, "{who} {kind} in {project}: {:?}", answer.body);
                 if want == 403 {
                     assert_eq!(answer.body["type"], "urn:lineage:problem:not-a-member", "{who} {kind} in {project}");
@@ -245,12 +255,12 @@ fn only_members_write_into_a_project() {
     assert_eq!(real.status, 201);
     let outsider_qc = app.register("outside-qc", "qc_reviewer");
     let wrong_digest = json!({"review_id": "q-x", "asset": "img-1", "digest": digest("img-2"), "checks": [{"check": "edges", "result": "pass"}], "proof_medium": "screen", "proof_size": "1", "verdict": "pass"});
-    let mut versioned = outsider_qc.payload("p1", "note_added", json!({"text": "t"}));
+    let mut versioned = outsider_qc.payload("acme-client:p1", "note_added", json!({"text": "t"}));
     versioned["expected_version"] = json!(1);
-    let mut retried = outsider_qc.payload("p1", "note_added", json!({"text": "t"}));
+    let mut retried = outsider_qc.payload("acme-client:p1", "note_added", json!({"text": "t"}));
     retried["event_id"] = real.body["event_id"].clone();
     for (probe, envelope) in [
-        ("a digest mismatch", outsider_qc.envelope("p1", "qc_review_recorded", wrong_digest.clone())),
+        ("a digest mismatch", outsider_qc.envelope("acme-client:p1", "qc_review_recorded", wrong_digest.clone())),
         ("a stale expected_version", outsider_qc.sign(&versioned)),
         ("an event id in the project", outsider_qc.sign(&retried)),
     ] {
@@ -261,13 +271,13 @@ fn only_members_write_into_a_project() {
         assert!(!answer.body["detail"].as_str().unwrap().contains("sha256:"), "{probe}");
     }
     // A member hears of the digest it got wrong.
-    let answer = app.send(&p.qc.envelope("p1", "qc_review_recorded", wrong_digest));
+    let answer = app.send(&p.qc.envelope("acme-client:p1", "qc_review_recorded", wrong_digest));
     assert_eq!(answer.body["type"], "urn:lineage:problem:digest-mismatch");
     // A producer of another client cannot become a member by creating a project for this one.
     let rival_producer = app.register_in("rival-producer", "producer", "rival-brand");
     let head = app.head();
     let created = app.send(&rival_producer.envelope(
-        "for-the-client",
+        "acme-client:for-the-client",
         "project_created",
         json!({"content_type": "social", "title": "t", "client_organization": CLIENT}),
     ));
@@ -276,7 +286,7 @@ fn only_members_write_into_a_project() {
     assert_eq!(created.body["field"], "payload.body.client_organization");
     assert_eq!(app.head(), head, "nothing is written");
     let own = app.send(&rival_producer.envelope(
-        "for-the-rival",
+        "rival-brand:for-the-rival",
         "project_created",
         json!({"content_type": "social", "title": "t", "client_organization": "rival-brand"}),
     ));
@@ -294,7 +304,7 @@ fn an_organisation_token_sees_its_projects_only() {
     let retoucher = app.register_in("vendor-retoucher", "post_artist", "post-house");
     let rival_producer = app.register("rival-producer", "producer");
     let created = app.send(&rival_producer.envelope(
-        "rival-job",
+        "rival-brand:rival-job",
         "project_created",
         json!({"content_type": "social", "title": "t", "client_organization": "rival-brand"}),
     ));
@@ -306,17 +316,17 @@ fn an_organisation_token_sees_its_projects_only() {
         Client::new(&app.url).with_token(answer.body["token"].as_str().unwrap())
     };
     let (client, vendor, rival) = (token(CLIENT), token("post-house"), token("rival-brand"));
-    assert_eq!(vendor.get("/v1/projects/p1/status").unwrap().status, 403, "not a member yet");
+    assert_eq!(vendor.get("/v1/projects/acme-client:p1/status").unwrap().status, 403, "not a member yet");
     let added = p.send(&p.producer, "member_added", json!({"actor_id": "vendor-retoucher", "role": "post_artist"}));
     assert_eq!(added.status, 201);
     // (reader, project, may read)
     for (name, reader, project, readable) in [
-        ("client", &client, "p1", true),
-        ("client", &client, "rival-job", false),
-        ("vendor", &vendor, "p1", true),
-        ("vendor", &vendor, "rival-job", false),
-        ("rival", &rival, "rival-job", true),
-        ("rival", &rival, "p1", false),
+        ("client", &client, "acme-client:p1", true),
+        ("client", &client, "rival-brand:rival-job", false),
+        ("vendor", &vendor, "acme-client:p1", true),
+        ("vendor", &vendor, "rival-brand:rival-job", false),
+        ("rival", &rival, "rival-brand:rival-job", true),
+        ("rival", &rival, "acme-client:p1", false),
     ] {
         let answer = reader.get(&format!("/v1/projects/{project}/events")).unwrap();
         assert_eq!(answer.status, if readable { 200 } else { 403 }, "{name} reading {project}: {:?}", answer.body);
@@ -345,7 +355,7 @@ fn an_organisation_token_sees_its_projects_only() {
     // Removed from the project, the vendor reads it no more.
     let removed = p.send(&p.producer, "member_removed", json!({"actor_id": "vendor-retoucher", "reason": "done"}));
     assert_eq!(removed.status, 201);
-    assert_eq!(vendor.get("/v1/projects/p1/status").unwrap().status, 403);
+    assert_eq!(vendor.get("/v1/projects/acme-client:p1/status").unwrap().status, 403);
     let _ = retoucher;
     // Entries, events and proofs of a project out of scope are answered as missing ones are,
     // naming no project: a scoped reader cannot list other clients' projects by sequence.
@@ -353,7 +363,7 @@ fn an_organisation_token_sees_its_projects_only() {
     let mut foreign = None;
     for sequence in 0..head {
         let entry = app.get(&format!("/v1/entries/{sequence}"));
-        if entry.body["project"] == "p1" {
+        if entry.body["project"] == "acme-client:p1" {
             foreign = Some((sequence, entry.body["event_id"].as_str().unwrap().to_owned()));
             break;
         }
@@ -386,7 +396,97 @@ fn an_organisation_token_sees_its_projects_only() {
     }
     // An evidence bundle holds the whole system stream: not for a scoped token, even of the
     // project's own client.
-    let bundle = client.get("/v1/projects/p1/assets/img-1/evidence").unwrap();
+    let bundle = client.get("/v1/projects/acme-client:p1/assets/img-1/evidence").unwrap();
     assert_eq!(bundle.status, 403, "{:?}", bundle.body);
     assert!(bundle.body["detail"].as_str().unwrap().contains("system stream"), "{:?}", bundle.body);
+}
+
+/// A project id cannot be taken ahead or across clients: a new project is named in its client's
+/// namespace, and a token names only projects that exist.
+#[test]
+fn project_ids_cannot_be_taken_ahead_or_across_clients() {
+    let p = Production::new();
+    let app = &p.app;
+    app.organization("rival-brand", "client");
+    let rival_producer = app.register_in("rival-producer", "producer", "rival-brand");
+    let wanted = pid("spring-2027");
+    let tokens_before = app.get("/v1/tokens").body["tokens"].as_array().unwrap().len();
+    // A token for the project before it exists is not issued.
+    let ahead =
+        app.client.post("/v1/tokens", json!({"name": "ahead", "projects": [wanted]}).to_string().as_bytes()).unwrap();
+    assert_eq!(ahead.status, 400, "{:?}", ahead.body);
+    assert_eq!(ahead.body["type"], "urn:lineage:problem:invalid-token-request");
+    assert_eq!(ahead.body["field"], "projects");
+    assert!(ahead.body["detail"].as_str().unwrap().contains("does not exist"), "{:?}", ahead.body);
+    assert_eq!(app.get("/v1/tokens").body["tokens"].as_array().unwrap().len(), tokens_before, "nothing issued");
+    // (case, signer, project id, client organisation, status, problem type, field)
+    let head = app.head();
+    let cases = [
+        (
+            "another client's producer, the id in this client's namespace, for its own client",
+            &rival_producer,
+            wanted.as_str(),
+            "rival-brand",
+            422,
+            "invalid-payload",
+            "payload.project",
+        ),
+        (
+            "another client's producer, for this client",
+            &rival_producer,
+            wanted.as_str(),
+            CLIENT,
+            422,
+            "invalid-event",
+            "payload.body.client_organization",
+        ),
+        (
+            "this client's producer, an id outside the namespace",
+            &p.producer,
+            "spring-2027",
+            CLIENT,
+            422,
+            "invalid-payload",
+            "payload.project",
+        ),
+        (
+            "this client's producer, an id in another client's namespace",
+            &p.producer,
+            "rival-brand:spring-2027",
+            CLIENT,
+            422,
+            "invalid-payload",
+            "payload.project",
+        ),
+        ("a name with a colon", &p.producer, "acme-client:a:b", CLIENT, 422, "invalid-payload", "payload.project"),
+        ("an empty name", &p.producer, "acme-client:", CLIENT, 422, "invalid-payload", "payload.project"),
+    ];
+    for (case, signer, project, client, status, problem, field) in cases {
+        let answer = app.send(&signer.envelope(
+            project,
+            "project_created",
+            json!({"content_type": "social", "title": "t", "client_organization": client}),
+        ));
+        assert_eq!(answer.status, status, "{case}: {:?}", answer.body);
+        assert_eq!(answer.body["type"], format!("urn:lineage:problem:{problem}"), "{case}: {:?}", answer.body);
+        assert_eq!(answer.body["field"], field, "{case}");
+        assert_eq!(app.head(), head, "{case}: nothing is written");
+    }
+    // The rightful producer creates it; the rival has its own namespace for the same name.
+    let created = app.send(&p.producer.envelope(
+        &wanted,
+        "project_created",
+        json!({"content_type": "social", "title": "t", "client_organization": CLIENT}),
+    ));
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let own = app.send(&rival_producer.envelope(
+        "rival-brand:spring-2027",
+        "project_created",
+        json!({"content_type": "social", "title": "t", "client_organization": "rival-brand"}),
+    ));
+    assert_eq!(own.status, 201, "{:?}", own.body);
+    // Now that it exists, a token may name it.
+    let scoped =
+        app.client.post("/v1/tokens", json!({"name": "now", "projects": [wanted]}).to_string().as_bytes()).unwrap();
+    assert_eq!(scoped.status, 201, "{:?}", scoped.body);
 }

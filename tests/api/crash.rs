@@ -128,7 +128,7 @@ fn crew(app: &TestApp, tag: &str) -> (Vec<Signer>, Vec<String>) {
     let producers: Vec<Signer> = (0..3).map(|i| app.register(&format!("{tag}-prod-{i}"), "producer")).collect();
     let mut projects = Vec::new();
     for (i, p) in producers.iter().enumerate() {
-        let project = format!("{tag}-{i}");
+        let project = format!("acme-client:{tag}-{i}");
         let created = app.send(&p.envelope(
             &project,
             "project_created",
@@ -310,7 +310,7 @@ fn sigterm_drains_and_exits_cleanly() {
     let producer = app.register("term-prod", "producer");
     assert_eq!(
         app.send(&producer.envelope(
-            "term",
+            "acme-client:term",
             "project_created",
             json!({"content_type": "social", "title": "T", "client_organization": CLIENT})
         ))
@@ -326,8 +326,11 @@ fn sigterm_drains_and_exits_cleanly() {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
-                    match app.anon.append(&producer.envelope("term", "note_added", json!({"text": format!("{t}-{n}")})))
-                    {
+                    match app.anon.append(&producer.envelope(
+                        "acme-client:term",
+                        "note_added",
+                        json!({"text": format!("{t}-{n}")}),
+                    )) {
                         Ok(a) if a.status == 201 => {
                             acknowledged.lock().unwrap().push(a.body["event_id"].as_str().unwrap().to_owned())
                         }

@@ -50,7 +50,7 @@ impl Drop for Mounted {
 }
 
 fn note(p: &lineage_ledger::cli::client::Signer, i: usize) -> Vec<u8> {
-    p.envelope("full", "note_added", json!({"text": format!("{i} {}", "x".repeat(2000))}))
+    p.envelope("acme-client:full", "note_added", json!({"text": format!("{i} {}", "x".repeat(2000))}))
 }
 
 /// Appends until one is refused; every refusal must be a storage problem with a Retry-After.
@@ -78,7 +78,7 @@ fn run_through_a_full_disk(min_free_mb: &str) {
     let app = attach(dir, port);
     let producer = app.register("full-prod", "producer");
     let created = producer.envelope(
-        "full",
+        "acme-client:full",
         "project_created",
         json!({"content_type": "social", "title": "T", "client_organization": CLIENT}),
     );
@@ -101,7 +101,7 @@ fn run_through_a_full_disk(min_free_mb: &str) {
     assert_eq!(app.head(), refused_at, "nothing was written once refused");
     // Reads are served.
     assert_eq!(app.anon.get("/healthz").unwrap().status, 200);
-    let status = app.get("/v1/projects/full/status");
+    let status = app.get("/v1/projects/acme-client:full/status");
     assert_eq!(status.status, 200, "{:?}", status.body);
     assert_eq!(app.get("/v1/entries?limit=10").status, 200);
     // Room again: writes resume by themselves.

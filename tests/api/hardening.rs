@@ -301,7 +301,7 @@ fn bodies_held_at_once_are_bounded_across_requests() {
     let mut accepted = false;
     for _ in 0..50 {
         let answer = app.send(&producer.envelope(
-            "budget",
+            "acme-client:budget",
             "project_created",
             json!({"content_type": "social", "title": "T", "client_organization": CLIENT}),
         ));
@@ -372,13 +372,13 @@ fn refusals_to_unverified_callers_and_batches_that_write_nothing_wait() {
     let app = attach(dir, port);
     let producer = app.register("wait-prod", "producer");
     let created = app.send(&producer.envelope(
-        "wait",
+        "acme-client:wait",
         "project_created",
         json!({"content_type": "social", "title": "T", "client_organization": CLIENT}),
     ));
     assert_eq!(created.status, 201);
     let stored: Vec<Vec<u8>> =
-        (0..5).map(|i| producer.envelope("wait", "note_added", json!({"text": format!("n{i}")}))).collect();
+        (0..5).map(|i| producer.envelope("acme-client:wait", "note_added", json!({"text": format!("n{i}")}))).collect();
     assert_eq!(app.batch(&stored).status, 201);
     let timed = |f: &dyn Fn() -> Answer| {
         let started = std::time::Instant::now();
@@ -388,7 +388,8 @@ fn refusals_to_unverified_callers_and_batches_that_write_nothing_wait() {
     let (again, waited) = timed(&|| app.batch(&stored));
     assert_eq!(again.status, 200, "{:?}", again.body);
     assert!(waited >= std::time::Duration::from_millis(1500), "a batch that writes nothing waits ({waited:?})");
-    let forged = forged(&producer.payload("wait", "note_added", json!({"text": "x"})), &producer.key.key_id);
+    let forged =
+        forged(&producer.payload("acme-client:wait", "note_added", json!({"text": "x"})), &producer.key.key_id);
     let (refused, waited) = timed(&|| app.send(&forged));
     assert_eq!((refused.status, problem(&refused).as_str()), (403, "bad-signature"));
     assert!(waited >= std::time::Duration::from_millis(1500), "an unverified refusal waits ({waited:?})");

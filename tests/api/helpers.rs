@@ -123,6 +123,12 @@ impl TestApp {
     }
 }
 
+/// The id of project `name` made for [`CLIENT`]: a new project is named in its client's
+/// namespace.
+pub fn pid(name: &str) -> String {
+    format!("{CLIENT}:{name}")
+}
+
 pub fn digest(name: &str) -> String {
     lineage_ledger::cli::client::digest_of(name.as_bytes())
 }
@@ -151,17 +157,19 @@ impl Production {
         Production::on(spawn_app(), "p1")
     }
 
-    pub fn on(app: TestApp, project: &str) -> Production {
-        let producer = app.register(&format!("{project}-producer"), "producer");
+    /// A production of project `name` of [`CLIENT`] (its id is [`pid`]`(name)`) on `app`.
+    pub fn on(app: TestApp, name: &str) -> Production {
+        let project = &pid(name);
+        let producer = app.register(&format!("{name}-producer"), "producer");
         let crew = Production {
             producer,
-            director: app.register(&format!("{project}-director"), "creative_director"),
-            artist: app.register(&format!("{project}-artist"), "ai_artist"),
-            post: app.register(&format!("{project}-post"), "post_artist"),
-            qc: app.register(&format!("{project}-qc"), "qc_reviewer"),
-            brand: app.register_in(&format!("{project}-brand"), "brand_compliance", CLIENT),
-            client: app.register_in(&format!("{project}-client"), "client_approver", CLIENT),
-            integration: app.register(&format!("{project}-integration"), "integration"),
+            director: app.register(&format!("{name}-director"), "creative_director"),
+            artist: app.register(&format!("{name}-artist"), "ai_artist"),
+            post: app.register(&format!("{name}-post"), "post_artist"),
+            qc: app.register(&format!("{name}-qc"), "qc_reviewer"),
+            brand: app.register_in(&format!("{name}-brand"), "brand_compliance", CLIENT),
+            client: app.register_in(&format!("{name}-client"), "client_approver", CLIENT),
+            integration: app.register(&format!("{name}-integration"), "integration"),
             project: project.to_owned(),
             app,
         };
@@ -219,8 +227,9 @@ impl Production {
         ]
     }
 
-    /// Creates a project of `content_type` for [`CLIENT`] and adds the whole crew as members,
-    /// each with its registered role (the producer is a member as its creator).
+    /// Creates project `project` (an id in [`CLIENT`]'s namespace, [`pid`]) of `content_type`
+    /// for [`CLIENT`] and adds the whole crew as members, each with its registered role (the
+    /// producer is a member as its creator).
     pub fn create(&self, project: &str, content_type: &str) {
         let created = self.app.send(&self.producer.envelope(
             project,

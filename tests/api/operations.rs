@@ -47,7 +47,7 @@ fn a_log_backed_up_and_restored_keeps_its_admin_and_issues_a_new_admin_token() {
     let producer = app.register("backup-prod", "producer");
     assert_eq!(
         app.send(&producer.envelope(
-            "kept",
+            "acme-client:kept",
             "project_created",
             json!({"content_type": "social", "title": "T", "client_organization": CLIENT})
         ))
@@ -91,7 +91,7 @@ fn a_log_backed_up_and_restored_keeps_its_admin_and_issues_a_new_admin_token() {
     // The admin's key from the backup signs as before.
     let newcomer = app.register("after-restore", "producer");
     let created = json!({"content_type": "social", "title": "After", "client_organization": CLIENT});
-    assert_eq!(app.send(&newcomer.envelope("after", "project_created", created)).status, 201);
+    assert_eq!(app.send(&newcomer.envelope("acme-client:after", "project_created", created)).status, 201);
     // A new admin token was issued; the old one was never part of the backup.
     let new_token = std::fs::read_to_string(app.data().admin_token()).unwrap();
     assert_ne!(new_token, old_token);
@@ -298,12 +298,16 @@ fn every_file_of_a_data_directory_is_its_owners_alone() {
     let app = attach(dir, port);
     let producer = app.register("mode-prod", "producer");
     app.send(&producer.envelope(
-        "modes",
+        "acme-client:modes",
         "project_created",
         json!({"content_type": "social", "title": "T", "client_organization": CLIENT}),
     ));
     for i in 0..50 {
-        app.send(&producer.envelope("modes", "note_added", json!({"text": format!("{i} {}", "x".repeat(5000))})));
+        app.send(&producer.envelope(
+            "acme-client:modes",
+            "note_added",
+            json!({"text": format!("{i} {}", "x".repeat(5000))}),
+        ));
     }
     server.kill();
     let seen = assert_private(&app.data().root);
@@ -320,7 +324,7 @@ fn a_command_whose_reader_goes_away_ends_quietly() {
     let token = std::fs::read_to_string(p.app.data().admin_token()).unwrap();
     for args in [
         vec!["export", "--url", p.app.url.as_str(), "--token", token.trim()],
-        vec!["status", "p1", "--url", p.app.url.as_str(), "--token", token.trim()],
+        vec!["status", "acme-client:p1", "--url", p.app.url.as_str(), "--token", token.trim()],
     ] {
         let mut child = Command::new(env!("CARGO_BIN_EXE_lineage"))
             .args(&args)

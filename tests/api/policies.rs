@@ -1025,7 +1025,7 @@ fn every_way_around_the_rules_is_refused_and_readiness_agrees() {
     let cases = cases();
     assert!(cases.len() >= 30, "{} cases", cases.len());
     for (n, (name, content, setup, expect)) in cases.into_iter().enumerate() {
-        let project = format!("walk-{n}");
+        let project = pid(&format!("walk-{n}"));
         p.create(&project, content);
         let ctx = Ctx { p: &p, project: project.clone(), rival: &rival, outsider: &outsider, miscast: &miscast };
         let attempt = setup(&ctx);
@@ -1154,7 +1154,7 @@ fn with_the_evidence_in_place_the_same_deliveries_go_through_and_readiness_says_
         ),
     ];
     for (n, (content, setup, delivery)) in accepted.into_iter().enumerate() {
-        let project = format!("ok-{n}");
+        let project = pid(&format!("ok-{n}"));
         p.create(&project, content);
         let ctx = ctx_for(&project);
         setup(&ctx);
@@ -1169,26 +1169,27 @@ fn with_the_evidence_in_place_the_same_deliveries_go_through_and_readiness_says_
 #[test]
 fn approval_drift_is_reported_on_the_project_and_the_asset() {
     let p = Production::new();
-    let c = Ctx { p: &p, project: "drift".into(), rival: &p.client, outsider: &p.client, miscast: &p.client };
-    p.create("drift", "social");
+    let c =
+        Ctx { p: &p, project: "acme-client:drift".into(), rival: &p.client, outsider: &p.client, miscast: &p.client };
+    p.create("acme-client:drift", "social");
     c.ready();
     let edit = c.edit("m-v2", &["m"], None);
-    let governance = p.app.get("/v1/projects/drift/governance");
+    let governance = p.app.get("/v1/projects/acme-client:drift/governance");
     assert_eq!(governance.status, 200, "{:?}", governance.body);
     let drift = governance.body["approval_drift"].as_array().unwrap();
     assert_eq!(drift.len(), 3, "the three standing approvals of m: {drift:?}");
     assert!(drift
         .iter()
         .all(|d| d["asset"] == "m" && d["superseded_by"] == "m-v2" && d["edit_event"] == edit.as_str()));
-    let ready = readiness(&p, "drift", &DIGITAL);
+    let ready = readiness(&p, "acme-client:drift", &DIGITAL);
     assert_eq!(ready["approval_drift"].as_array().unwrap().len(), 3);
     // Social does not block the stale master; a project that says so does.
     assert_eq!(ready["ready"], true, "{ready:?}");
     c.send(c.amend_env(&p.producer, json!([{"rule": "master.current"}])), "amend");
-    let ready = readiness(&p, "drift", &DIGITAL);
+    let ready = readiness(&p, "acme-client:drift", &DIGITAL);
     assert_eq!(first_failure(&ready).as_deref(), Some("master.current"));
     assert_eq!(governance.body["rule_set"], "social@2");
-    let amended = p.app.get("/v1/projects/drift/governance").body;
+    let amended = p.app.get("/v1/projects/acme-client:drift/governance").body;
     assert_eq!(amended["amended_by"].as_array().unwrap().len(), 1);
     assert!(amended["rules"].as_array().unwrap().iter().any(|r| r["rule"] == "master.current"));
 }
@@ -1208,7 +1209,7 @@ fn the_policies_are_documented() {
 fn readiness_refuses_a_time_the_append_would_refuse() {
     let p = Production::new();
     let path = |at: &str| {
-        format!("/v1/projects/p1/assets/img-1/readiness?medium=digital&format=jpeg&channel=web&occurred_at={at}")
+        format!("/v1/projects/acme-client:p1/assets/img-1/readiness?medium=digital&format=jpeg&channel=web&occurred_at={at}")
     };
     let ahead = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     for at in [ahead.as_str(), "9999-12-31T23:59:59Z"] {

@@ -56,7 +56,7 @@ fn node_keys(body: &Value) -> Vec<String> {
 #[test]
 fn stage_status_of_the_demo() {
     let app = aurora();
-    let status = app.get("/v1/projects/aurora/status");
+    let status = app.get("/v1/projects/aurora-outdoor:aurora/status");
     assert_eq!(status.status, 200, "{:?}", status.body);
     assert_eq!(status.body["content_type"], "campaign");
     check("aurora-status.txt", status_lines(&status.body));
@@ -65,26 +65,32 @@ fn stage_status_of_the_demo() {
 #[test]
 fn as_of_shows_the_earlier_state() {
     let app = aurora();
-    let edits = app.get("/v1/projects/aurora/history?kind=post_edit_applied&limit=1");
+    let edits = app.get("/v1/projects/aurora-outdoor:aurora/history?kind=post_edit_applied&limit=1");
     let retouch = edits.body["entries"][0]["sequence"].as_u64().unwrap();
-    let earlier = app.get(&format!("/v1/projects/aurora/status?as_of={retouch}"));
+    let earlier = app.get(&format!("/v1/projects/aurora-outdoor:aurora/status?as_of={retouch}"));
     assert_eq!(earlier.status, 200, "{:?}", earlier.body);
     assert_eq!(earlier.body["log_size"], retouch + 1);
     check("aurora-status-mid-production.txt", status_lines(&earlier.body));
     // As of a time: the retouch's receive time gives at least that state.
     let received = edits.body["entries"][0]["received_at"].as_str().unwrap().to_owned();
-    let by_time = app.get(&format!("/v1/projects/aurora/status?as_of={}", received.replace('+', "%2B")));
+    let by_time = app.get(&format!("/v1/projects/aurora-outdoor:aurora/status?as_of={}", received.replace('+', "%2B")));
     assert_eq!(by_time.status, 200, "{:?}", by_time.body);
     assert!(by_time.body["log_size"].as_u64().unwrap() > retouch);
     // Provenance as of then: the master did not exist yet.
-    assert_eq!(app.get(&format!("/v1/projects/aurora/assets/hero-master-v2/provenance?as_of={retouch}")).status, 404);
-    assert_eq!(app.get(&format!("/v1/projects/aurora/assets/hero-retouched/provenance?as_of={retouch}")).status, 200);
+    assert_eq!(
+        app.get(&format!("/v1/projects/aurora-outdoor:aurora/assets/hero-master-v2/provenance?as_of={retouch}")).status,
+        404
+    );
+    assert_eq!(
+        app.get(&format!("/v1/projects/aurora-outdoor:aurora/assets/hero-retouched/provenance?as_of={retouch}")).status,
+        200
+    );
     for (query, status, problem) in [
         ("as_of=999999", 422, "as-of-out-of-range"),
         ("as_of=2999-01-01T00:00:00Z", 422, "as-of-out-of-range"),
         ("as_of=yesterday", 400, "invalid-query"),
     ] {
-        let answer = app.get(&format!("/v1/projects/aurora/status?{query}"));
+        let answer = app.get(&format!("/v1/projects/aurora-outdoor:aurora/status?{query}"));
         assert_eq!(answer.status, status, "{query}");
         assert_eq!(answer.body["type"], format!("urn:lineage:problem:{problem}"), "{query}");
     }
@@ -94,7 +100,7 @@ fn as_of_shows_the_earlier_state() {
 fn provenance_of_every_delivery() {
     let app = aurora();
     for asset in ["hero-billboard", "hero-ig-4x5", "hero-print-a4"] {
-        let answer = app.get(&format!("/v1/projects/aurora/assets/{asset}/provenance"));
+        let answer = app.get(&format!("/v1/projects/aurora-outdoor:aurora/assets/{asset}/provenance"));
         assert_eq!(answer.status, 200, "{asset}: {:?}", answer.body);
         check(&format!("aurora-provenance-{asset}.txt"), node_keys(&answer.body));
         let summary = &answer.body["summary"];
@@ -126,7 +132,7 @@ fn provenance_of_every_delivery() {
         assert_eq!(summary["upstream_approvals"].as_array().unwrap().len(), 3);
         assert!(summary["tools"].as_array().unwrap().iter().any(|t| t == "Nuke 15"));
     }
-    let master = app.get("/v1/projects/aurora/assets/hero-master-v2/provenance");
+    let master = app.get("/v1/projects/aurora-outdoor:aurora/assets/hero-master-v2/provenance");
     let reviews: Vec<&str> = master.body["summary"]["reviews"]
         .as_array()
         .unwrap()
@@ -140,12 +146,12 @@ fn provenance_of_every_delivery() {
 #[test]
 fn descendants_reach_every_variant() {
     let app = aurora();
-    let answer = app.get("/v1/projects/aurora/assets/img-12/provenance?direction=descendants");
+    let answer = app.get("/v1/projects/aurora-outdoor:aurora/assets/img-12/provenance?direction=descendants");
     assert_eq!(answer.status, 200);
     check("aurora-descendants-img-12.txt", node_keys(&answer.body));
-    let shallow = app.get("/v1/projects/aurora/assets/img-12/provenance?direction=descendants&depth=2");
+    let shallow = app.get("/v1/projects/aurora-outdoor:aurora/assets/img-12/provenance?direction=descendants&depth=2");
     assert!(node_keys(&shallow.body).len() < node_keys(&answer.body).len(), "the depth limit holds");
-    let dot = app.get("/v1/projects/aurora/assets/hero-billboard/provenance?format=dot");
+    let dot = app.get("/v1/projects/aurora-outdoor:aurora/assets/hero-billboard/provenance?format=dot");
     assert_eq!(dot.status, 200);
     assert!(dot.text.starts_with("digraph provenance {"), "{}", dot.text);
     assert!(
@@ -154,15 +160,19 @@ fn descendants_reach_every_variant() {
         dot.text
     );
     for (query, status) in [("direction=sideways", 400), ("format=svg", 400), ("depth=-1", 400)] {
-        assert_eq!(app.get(&format!("/v1/projects/aurora/assets/img-12/provenance?{query}")).status, status, "{query}");
+        assert_eq!(
+            app.get(&format!("/v1/projects/aurora-outdoor:aurora/assets/img-12/provenance?{query}")).status,
+            status,
+            "{query}"
+        );
     }
-    assert_eq!(app.get("/v1/projects/aurora/assets/ghost/provenance").status, 404);
+    assert_eq!(app.get("/v1/projects/aurora-outdoor:aurora/assets/ghost/provenance").status, 404);
 }
 
 #[test]
 fn the_audit_trail_of_the_master() {
     let app = aurora();
-    let answer = app.get("/v1/projects/aurora/assets/hero-master-v2/audit");
+    let answer = app.get("/v1/projects/aurora-outdoor:aurora/assets/hero-master-v2/audit");
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     let entries = answer.body["entries"].as_array().unwrap();
     let lines: Vec<String> = entries
@@ -194,14 +204,14 @@ fn the_audit_trail_of_the_master() {
     let sequences: Vec<u64> = entries.iter().map(|e| e["sequence"].as_u64().unwrap()).collect();
     assert!(sequences.windows(2).all(|w| w[0] < w[1]), "ledger order");
     assert!(entries.iter().all(|e| e["hash"].as_str().unwrap().len() == 64));
-    assert_eq!(app.get("/v1/projects/aurora/assets/ghost/audit").status, 404);
+    assert_eq!(app.get("/v1/projects/aurora-outdoor:aurora/assets/ghost/audit").status, 404);
 }
 
 #[test]
 fn history_filters_and_pages() {
     let app = aurora();
     let count = |query: &str| -> usize {
-        let answer = app.get(&format!("/v1/projects/aurora/history?limit=1000&{query}"));
+        let answer = app.get(&format!("/v1/projects/aurora-outdoor:aurora/history?limit=1000&{query}"));
         assert_eq!(answer.status, 200, "{query}: {:?}", answer.body);
         answer.body["entries"].as_array().unwrap().len()
     };
@@ -214,11 +224,14 @@ fn history_filters_and_pages() {
     assert_eq!(count("kind=approval_recorded&asset=hero-master-v2"), 3);
     assert_eq!(count("from=2999-01-01T00:00:00Z"), 0);
     assert_eq!(count("to=2000-01-01T00:00:00Z"), 0);
-    let first = app.get("/v1/projects/aurora/history?kind=generation_recorded&limit=8");
+    let first = app.get("/v1/projects/aurora-outdoor:aurora/history?kind=generation_recorded&limit=8");
     let next = first.body["next"].as_u64().unwrap();
-    let second = app.get(&format!("/v1/projects/aurora/history?kind=generation_recorded&limit=8&after={next}"));
-    let third =
-        app.get(&format!("/v1/projects/aurora/history?kind=generation_recorded&limit=8&after={}", second.body["next"]));
+    let second =
+        app.get(&format!("/v1/projects/aurora-outdoor:aurora/history?kind=generation_recorded&limit=8&after={next}"));
+    let third = app.get(&format!(
+        "/v1/projects/aurora-outdoor:aurora/history?kind=generation_recorded&limit=8&after={}",
+        second.body["next"]
+    ));
     let ids = |v: &Value| -> Vec<String> {
         v["entries"]
             .as_array()
@@ -234,7 +247,7 @@ fn history_filters_and_pages() {
     assert_eq!(all, expected, "three pages, in order, nothing twice");
     assert!(third.body["next"].is_null());
     for query in ["kind=teleport", "stage=post", "from=tuesday", "limit=0", "asset=a%2Fb"] {
-        let answer = app.get(&format!("/v1/projects/aurora/history?{query}"));
+        let answer = app.get(&format!("/v1/projects/aurora-outdoor:aurora/history?{query}"));
         assert_eq!(answer.status, 400, "{query}");
     }
     assert_eq!(app.get("/v1/projects/nowhere/history").status, 404);
@@ -249,10 +262,10 @@ fn projections_dropped_for_lack_of_room_are_folded_again() {
     let south = Production::on(north.app, "south");
     let app = &south.app;
     for round in 0..3 {
-        for (project, signer) in [("north", &north.director), ("south", &south.director)] {
+        for (project, signer) in [(pid("north"), &north.director), (pid("south"), &south.director)] {
             let reference = json!({"reference_id": format!("ref-{round}-more"), "category": "visual", "title": "More",
                 "source": "board", "rights": {"status": "owned", "reproduction": "allowed"}});
-            let sent = app.send(&signer.envelope(project, "reference_added", reference));
+            let sent = app.send(&signer.envelope(&project, "reference_added", reference));
             assert_eq!(sent.status, 201, "{:?}", sent.body);
             let now = app.get(&format!("/v1/projects/{project}/status"));
             assert_eq!(now.status, 200, "{:?}", now.body);
@@ -287,7 +300,7 @@ fn the_audit_trail_says_what_was_retracted_and_whose_key_was_revoked_later() {
         json!({"actor_id": p.brand.key.actor, "key_id": p.brand.key.key_id, "reason": "left"}),
     ));
     assert_eq!(revoked.status, 201, "{:?}", revoked.body);
-    let trail = p.app.get("/v1/projects/p1/assets/img-1/audit");
+    let trail = p.app.get("/v1/projects/acme-client:p1/assets/img-1/audit");
     assert_eq!(trail.status, 200, "{:?}", trail.body);
     let entry = trail.body["entries"]
         .as_array()

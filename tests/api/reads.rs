@@ -5,19 +5,19 @@ use serde_json::{json, Value};
 #[test]
 fn the_project_stream_pages_with_a_cursor() {
     let p = Production::new();
-    let first = p.app.get("/v1/projects/p1/events?limit=3");
+    let first = p.app.get("/v1/projects/acme-client:p1/events?limit=3");
     assert_eq!(first.status, 200);
     let versions: Vec<u64> =
         first.body["entries"].as_array().unwrap().iter().map(|e| e["version"].as_u64().unwrap()).collect();
     assert_eq!(versions, [1, 2, 3]);
     assert_eq!(first.body["next"], 4);
-    let length = p.app.stream("p1").len() as u64;
-    let last = p.app.get(&format!("/v1/projects/p1/events?from_version={}&limit=3", length - 1));
+    let length = p.app.stream("acme-client:p1").len() as u64;
+    let last = p.app.get(&format!("/v1/projects/acme-client:p1/events?from_version={}&limit=3", length - 1));
     let versions: Vec<u64> =
         last.body["entries"].as_array().unwrap().iter().map(|e| e["version"].as_u64().unwrap()).collect();
     assert_eq!(versions, [length - 1, length]);
     assert!(last.body["next"].is_null());
-    let past = p.app.get("/v1/projects/p1/events?from_version=99");
+    let past = p.app.get("/v1/projects/acme-client:p1/events?from_version=99");
     assert_eq!(past.status, 200);
     assert_eq!(past.body["entries"].as_array().unwrap().len(), 0);
 }
@@ -45,7 +45,7 @@ fn bad_reads_are_problems() {
         ("/v1/entries?limit=abc", 400, "invalid-query"),
         ("/v1/entries?from=-1", 400, "invalid-query"),
         ("/v1/entries?colour=teal", 400, "invalid-query"),
-        ("/v1/projects/p1/events?limit=5000", 400, "invalid-query"),
+        ("/v1/projects/acme-client:p1/events?limit=5000", 400, "invalid-query"),
         ("/v1/entries/abc", 400, "invalid-path"),
         ("/v1/entries/999999", 404, "not-found"),
         ("/v1/events/no-such-event", 404, "not-found"),
@@ -65,21 +65,29 @@ fn bad_reads_are_problems() {
 fn reads_need_a_token_scoped_to_the_project() {
     let p = Production::new();
     let answer = |client: &Client, path: &str| client.get(path).unwrap();
-    for path in
-        ["/v1/entries", "/v1/entries/0", "/v1/head", "/v1/actors", "/v1/projects/p1/events", "/v1/events/genesis-admin"]
-    {
+    for path in [
+        "/v1/entries",
+        "/v1/entries/0",
+        "/v1/head",
+        "/v1/actors",
+        "/v1/projects/acme-client:p1/events",
+        "/v1/events/genesis-admin",
+    ] {
         let anon = answer(&p.app.anon, path);
         assert_eq!(anon.status, 401, "{path}");
         assert_eq!(anon.body["type"], "urn:lineage:problem:unauthorized");
         let bad = answer(&Client::new(&p.app.url).with_token("lin_0000"), path);
         assert_eq!(bad.status, 401, "{path}");
     }
-    let issued =
-        p.app.client.post("/v1/tokens", json!({"name": "dam", "projects": ["p1"]}).to_string().as_bytes()).unwrap();
+    let issued = p
+        .app
+        .client
+        .post("/v1/tokens", json!({"name": "dam", "projects": ["acme-client:p1"]}).to_string().as_bytes())
+        .unwrap();
     assert_eq!(issued.status, 201, "{:?}", issued.body);
     let scoped = Client::new(&p.app.url).with_token(issued.body["token"].as_str().unwrap());
-    assert_eq!(answer(&scoped, "/v1/projects/p1/events").status, 200);
-    let in_p1 = p.app.stream("p1")[0]["sequence"].as_u64().unwrap();
+    assert_eq!(answer(&scoped, "/v1/projects/acme-client:p1/events").status, 200);
+    let in_p1 = p.app.stream("acme-client:p1")[0]["sequence"].as_u64().unwrap();
     assert_eq!(answer(&scoped, &format!("/v1/entries/{in_p1}")).status, 200, "an entry of p1");
     let hidden = answer(&scoped, "/v1/entries/0");
     assert_eq!(hidden.status, 404, "the genesis entry is in the system stream, answered as a missing entry");
@@ -88,8 +96,8 @@ fn reads_need_a_token_scoped_to_the_project() {
     assert_eq!(feed.status, 200, "the feed shows a scoped token its projects");
     let projects: Vec<&str> =
         feed.body["entries"].as_array().unwrap().iter().map(|e| e["project"].as_str().unwrap()).collect();
-    assert!(!projects.is_empty() && projects.iter().all(|p| *p == "p1"), "{projects:?}");
-    assert_eq!(answer(&scoped, "/v1/projects/p2/events").status, 403);
+    assert!(!projects.is_empty() && projects.iter().all(|p| *p == "acme-client:p1"), "{projects:?}");
+    assert_eq!(answer(&scoped, "/v1/projects/acme-client:p2/events").status, 403);
     let not_admin = scoped.post("/v1/tokens", br#"{"name": "x"}"#).unwrap();
     assert_eq!(not_admin.status, 403);
     let bad_request = p.app.client.post("/v1/tokens", br#"{"name": "x", "projects": ["a/b"]}"#).unwrap();
@@ -97,7 +105,8 @@ fn reads_need_a_token_scoped_to_the_project() {
     assert_eq!(bad_request.body["type"], "urn:lineage:problem:invalid-token-request");
     // The system stream is never a scoped token's: it names every organisation's actors.
     let head = p.app.head();
-    let system = p.app.client.post("/v1/tokens", br#"{"name": "x", "projects": ["p1", "system"]}"#).unwrap();
+    let system =
+        p.app.client.post("/v1/tokens", br#"{"name": "x", "projects": ["acme-client:p1", "system"]}"#).unwrap();
     assert_eq!(system.status, 400, "{:?}", system.body);
     assert_eq!(system.body["type"], "urn:lineage:problem:invalid-token-request");
     assert_eq!(system.body["field"], "projects");
@@ -163,7 +172,7 @@ fn keygen_sign_and_append_from_the_command_line() {
     ));
     assert_eq!(registered.status, 201, "{:?}", registered.body);
     let payload = dir.join("payload.json");
-    std::fs::write(&payload, r#"{"event_id":"cli-1","project":"cli","kind":"project_created","schema_version":2,"actor":"lea","occurred_at":"2026-11-27T10:00:00Z","body":{"content_type":"social","title":"From the shell","client_organization":"acme-client"}}"#).unwrap();
+    std::fs::write(&payload, r#"{"event_id":"cli-1","project":"acme-client:cli","kind":"project_created","schema_version":2,"actor":"lea","occurred_at":"2026-11-27T10:00:00Z","body":{"content_type":"social","title":"From the shell","client_organization":"acme-client"}}"#).unwrap();
     let signed = run(&["sign", "--key", key_path.to_str().unwrap(), payload.to_str().unwrap()]);
     assert!(signed.status.success());
     let envelope = dir.join("envelope.json");
@@ -190,9 +199,9 @@ fn projects_are_listed_as_far_as_the_token_reads() {
     let producer = app.register("list-prod", "producer");
     let rival = app.register_in("list-rival", "producer", "rival-brand");
     for (signer, project, content, client) in [
-        (&producer, "list-a", "campaign", CLIENT),
-        (&producer, "list-b", "ecomm", CLIENT),
-        (&rival, "list-r", "social", "rival-brand"),
+        (&producer, "acme-client:list-a", "campaign", CLIENT),
+        (&producer, "acme-client:list-b", "ecomm", CLIENT),
+        (&rival, "rival-brand:list-r", "social", "rival-brand"),
     ] {
         let created = app.send(&signer.envelope(
             project,
@@ -201,7 +210,7 @@ fn projects_are_listed_as_far_as_the_token_reads() {
         ));
         assert_eq!(created.status, 201, "{:?}", created.body);
     }
-    let last = app.send(&producer.envelope("list-a", "note_added", json!({"text": "latest"})));
+    let last = app.send(&producer.envelope("acme-client:list-a", "note_added", json!({"text": "latest"})));
     assert_eq!(last.status, 201);
     let listed = |client: &Client| -> Vec<Value> {
         let answer = client.get("/v1/projects").unwrap();
@@ -210,7 +219,11 @@ fn projects_are_listed_as_far_as_the_token_reads() {
     };
     let all = listed(&app.client);
     let names: Vec<&str> = all.iter().map(|p| p["project"].as_str().unwrap()).collect();
-    assert_eq!(names, ["list-a", "list-b", "list-r"], "every project, by id, never the system stream");
+    assert_eq!(
+        names,
+        ["acme-client:list-a", "acme-client:list-b", "rival-brand:list-r"],
+        "every project, by id, never the system stream"
+    );
     let a = &all[0];
     assert_eq!(
         (a["content_type"].as_str(), a["client_organization"].as_str(), a["governed"].as_bool()),
@@ -228,8 +241,8 @@ fn projects_are_listed_as_far_as_the_token_reads() {
     let seen = |client: &Client| -> Vec<String> {
         listed(client).iter().map(|p| p["project"].as_str().unwrap().to_owned()).collect()
     };
-    assert_eq!(seen(&token(json!({"name": "rival", "organization": "rival-brand"}))), ["list-r"]);
-    assert_eq!(seen(&token(json!({"name": "b", "projects": ["list-b", "nowhere"]}))), ["list-b"]);
+    assert_eq!(seen(&token(json!({"name": "rival", "organization": "rival-brand"}))), ["rival-brand:list-r"]);
+    assert_eq!(seen(&token(json!({"name": "b", "projects": ["acme-client:list-b"]}))), ["acme-client:list-b"]);
     assert_eq!(app.anon.get("/v1/projects").unwrap().status, 401);
     // The same after a restart.
     server.kill();

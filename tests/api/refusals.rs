@@ -83,9 +83,9 @@ fn refusals_write_nothing() {
     let p = Production::new();
     // A second project whose asset the first may not reference.
     p.send(&p.producer, "note_added", json!({"text": "warm-up"}));
-    p.create("p2", "social");
+    p.create("acme-client:p2", "social");
     let p2 = |signer: &lineage_ledger::cli::client::Signer, kind: &str, body: Value| {
-        p.app.send(&signer.envelope("p2", kind, body))
+        p.app.send(&signer.envelope("acme-client:p2", kind, body))
     };
     assert_eq!(p2(&p.artist, "model_version_registered", json!({"model_version_id": "mv-1", "provider": "p", "family": "f", "version": "1", "license": "l", "license_use": "commercial", "training_data_statement": "s"})).status, 201);
     assert_eq!(p2(&p.artist, "prompt_authored", json!({"prompt_id": "pr-1", "text": "x"})).status, 201);
@@ -161,7 +161,7 @@ fn refusals_write_nothing() {
         case("wrong role", e(&p.qc, "generation_recorded", json!({"generation_id": "g9", "model_version": "mv-1", "prompt": "pr-1", "outputs": [asset("img-9")]})), 403, "role-not-allowed", Some("payload.kind")),
         case("post artist approving", e(&p.post, "approval_recorded", json!({"approval_id": "a1", "asset": "img-1", "digest": digest("img-1"), "decision": "approved"})), 403, "role-not-allowed", Some("payload.kind")),
         case("brand compliance generating", e(&p.brand, "generation_recorded", json!({"generation_id": "g9", "model_version": "mv-1", "prompt": "pr-1", "outputs": [asset("img-9")]})), 403, "role-not-allowed", Some("payload.kind")),
-        case("client approver creating a project", Request::Single(p.client.envelope("p3", "project_created", json!({"content_type": "campaign", "title": "x", "client_organization": CLIENT}))), 403, "role-not-allowed", Some("payload.kind")),
+        case("client approver creating a project", Request::Single(p.client.envelope("acme-client:p3", "project_created", json!({"content_type": "campaign", "title": "x", "client_organization": CLIENT}))), 403, "role-not-allowed", Some("payload.kind")),
         // The payload.
         case("payload is not JSON", raw(&p.producer, json!("just a string")), 422, "invalid-payload", None),
         case("unknown kind", with("note_added", note.clone(), &|v| v["kind"] = json!("asset_teleported")), 422, "unknown-kind", Some("payload.kind")),

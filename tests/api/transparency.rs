@@ -243,10 +243,56 @@ fn the_cli_exports_verifies_and_imports() {
     let (mut child, port) = start_server(target.path());
     let restored = attach(target, port);
     assert_eq!(checkpoint(&restored), checkpoint(&p.app));
-    assert_eq!(restored.stream("p1").len(), p.app.stream("p1").len());
+    assert_eq!(restored.stream("acme-client:p1").len(), p.app.stream("acme-client:p1").len());
     let again = restored.send(&p.envelope(&p.producer, "note_added", json!({"text": "after the restore"})));
     assert_eq!(again.status, 201, "{:?}", again.body);
     child.kill();
+}
+
+#[test]
+fn verify_and_import_refuse_whatever_follows_the_checkpoint_line() {
+    let p = with_notes(3);
+    let bin = env!("CARGO_BIN_EXE_lineage");
+    let data = p.app.dir.path().join("data");
+    let file = p.app.dir.path().join("export.jsonl");
+    let run = |args: &[&str]| std::process::Command::new(bin).args(args).output().unwrap();
+    let exported =
+        run(&["export", "--url", &p.app.url, "--data", data.to_str().unwrap(), "--out", file.to_str().unwrap()]);
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let checkpoint_line = lines.len();
+    // An entry line of the log itself, copied after the checkpoint: well formed, signed, and
+    // covered by no checkpoint.
+    let forged_entry = lines[3];
+    // (case, what follows the checkpoint line)
+    let cases: [(&str, String); 4] = [
+        ("an entry line", format!("{forged_entry}\n")),
+        ("junk", "not even JSON\n".into()),
+        ("an empty line", "\n".into()),
+        ("a second checkpoint line", format!("{}\n", lines[checkpoint_line - 1])),
+    ];
+    for (case, after) in cases {
+        let bad = p.app.dir.path().join("trailing.jsonl");
+        std::fs::write(&bad, format!("{text}{after}")).unwrap();
+        let verified = run(&["verify", bad.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&verified.stderr);
+        assert!(!verified.status.success(), "{case}: {}", String::from_utf8_lossy(&verified.stdout));
+        assert!(verified.stdout.is_empty(), "{case}: nothing on stdout: {}", String::from_utf8_lossy(&verified.stdout));
+        assert!(stderr.contains(&format!("line {}", checkpoint_line + 1)), "{case}: {stderr}");
+        assert!(stderr.contains("nothing may follow"), "{case}: {stderr}");
+        let target = tempfile::tempdir().unwrap();
+        let imported = run(&[
+            "import",
+            bad.to_str().unwrap(),
+            "--data",
+            target.path().join("data").to_str().unwrap(),
+            "--ledger-key",
+            data.join("ledger.key").to_str().unwrap(),
+        ]);
+        assert!(!imported.status.success(), "{case}");
+        assert!(!target.path().join("data").join("store").exists(), "{case}: nothing was written");
+    }
 }
 
 #[test]
@@ -254,7 +300,7 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
     let app = spawn_app();
     let admin = lineage_ledger::crypto::keys::KeyFile::load(&app.data().admin_key()).unwrap();
     lineage_ledger::cli::demo::run(&app.client, admin, "aurora").unwrap();
-    let answer = app.get("/v1/projects/aurora/assets/hero-billboard/evidence");
+    let answer = app.get("/v1/projects/aurora-outdoor:aurora/assets/hero-billboard/evidence");
     assert_eq!(answer.status, 200, "{:?}", answer.body);
     let bundle: lineage_ledger::log::evidence::Bundle = serde_json::from_str(&answer.text).unwrap();
     let vkey = verifier(&app).vkey();
@@ -262,7 +308,7 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
     let kinds: Vec<String> = bundle
         .entries
         .iter()
-        .filter(|e| e.entry.project == "aurora")
+        .filter(|e| e.entry.project == "aurora-outdoor:aurora")
         .map(|e| {
             let entry = e.entry.to_entry().unwrap();
             lineage_ledger::log::open_entry(&entry).unwrap().1.kind().as_str().to_owned()
@@ -288,7 +334,7 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
     assert!(proven.lineage_entries < 50, "unrelated generations are left out: {}", proven.lineage_entries);
 
     let mut tampered = bundle.clone();
-    let i = tampered.entries.iter().position(|e| e.entry.project == "aurora").unwrap();
+    let i = tampered.entries.iter().position(|e| e.entry.project == "aurora-outdoor:aurora").unwrap();
     tampered.entries[i].inclusion.pop();
     assert!(lineage_ledger::log::evidence::verify(&tampered, Some(&vkey)).is_err());
     let mut forged = bundle.clone();
@@ -312,7 +358,11 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
         "post_edit_applied",
     ] {
         let mut omitted = bundle.clone();
-        let i = omitted.entries.iter().position(|e| e.entry.project == "aurora" && kind_of(e) == kind).unwrap();
+        let i = omitted
+            .entries
+            .iter()
+            .position(|e| e.entry.project == "aurora-outdoor:aurora" && kind_of(e) == kind)
+            .unwrap();
         omitted.entries.remove(i);
         match lineage_ledger::log::evidence::verify(&omitted, Some(&vkey)) {
             Err(e) => {
@@ -322,7 +372,7 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
             Ok(_) => panic!("a bundle without its {kind} verified"),
         }
     }
-    assert_eq!(app.get("/v1/projects/aurora/assets/nope/evidence").status, 404);
+    assert_eq!(app.get("/v1/projects/aurora-outdoor:aurora/assets/nope/evidence").status, 404);
 }
 
 #[test]
@@ -332,12 +382,12 @@ fn a_tampered_store_is_refused_at_start_naming_the_entry() {
     let app = attach(dir, port);
     let producer = app.register("tamper-prod", "producer");
     app.send(&producer.envelope(
-        "t",
+        "acme-client:t",
         "project_created",
         json!({"content_type": "social", "title": "T", "client_organization": CLIENT}),
     ));
     for i in 0..5 {
-        app.send(&producer.envelope("t", "note_added", json!({"text": format!("n{i}")})));
+        app.send(&producer.envelope("acme-client:t", "note_added", json!({"text": format!("n{i}")})));
     }
     child.kill();
     let bin = env!("CARGO_BIN_EXE_lineage");
@@ -395,11 +445,11 @@ fn a_byte_flipped_in_the_store_files_is_detected() {
     let app = attach(dir, port);
     let producer = app.register("flip-prod", "producer");
     app.send(&producer.envelope(
-        "f",
+        "acme-client:f",
         "project_created",
         json!({"content_type": "social", "title": "T", "client_organization": CLIENT}),
     ));
-    let sent = app.send(&producer.envelope("f", "note_added", json!({"text": "the note to flip"})));
+    let sent = app.send(&producer.envelope("acme-client:f", "note_added", json!({"text": "the note to flip"})));
     let payload = sent.body["envelope"]["payload"].as_str().unwrap().to_owned();
     child.kill();
     // The entry is in the journal, and in sled's file once sled has written it; sled's log may
@@ -457,7 +507,7 @@ fn verify_evidence_checks_the_file_and_another_checkpoint_and_warns_without_a_pi
         std::fs::write(&path, text).unwrap();
         path.to_str().unwrap().to_owned()
     };
-    let bundle = save("first.json", &p.app.get("/v1/projects/p1/assets/img-1/evidence").text);
+    let bundle = save("first.json", &p.app.get("/v1/projects/acme-client:p1/assets/img-1/evidence").text);
     let vkey = p.app.anon.get("/v1/vkey").unwrap().text.trim().to_owned();
     let run = |args: &[&str]| {
         let out = std::process::Command::new(bin)
@@ -487,7 +537,7 @@ fn verify_evidence_checks_the_file_and_another_checkpoint_and_warns_without_a_pi
     // A later bundle of the same log: consistent, with the proof fetched or given; without either
     // the check says what it needs.
     p.send(&p.producer, "note_added", json!({"text": "later", "assets": ["img-1"]}));
-    let later = save("later.json", &p.app.get("/v1/projects/p1/assets/img-1/evidence").text);
+    let later = save("later.json", &p.app.get("/v1/projects/acme-client:p1/assets/img-1/evidence").text);
     let (ok, _, stderr) = run(&[&bundle, "--vkey", &vkey, "--against", &later]);
     assert!(!ok && stderr.contains("give --consistency-proof"), "{stderr}");
     let (ok, stdout, stderr) = run(&[&bundle, "--vkey", &vkey, "--against", &later, "--url", &p.app.url]);

@@ -115,6 +115,14 @@ pub async fn issue_token(
                 )
                 .field("projects"));
             }
+            // A token names what exists: a project created later under a named id would be read
+            // by whoever holds the token, whoever created it.
+            if !state.ledger.with_catalogue(|catalogue| catalogue.contains_key(&project)) {
+                return Err(invalid(format!(
+                    "project `{project}` does not exist: a token is scoped to projects once they are created"
+                ))
+                .field("projects"));
+            }
         }
     }
     let scope = match (request.projects, request.organization) {

@@ -169,7 +169,7 @@ fn setup(client: &Client, admin: &Signer, run: &str, projects: usize) -> Result<
     check("register", client.append_batch(&registrations))?;
     let mut names = Vec::new();
     for p in 0..projects {
-        let project = format!("bench-{run}-{p}");
+        let project = format!("{organization}:bench-{p}");
         let batch = vec![
             admin.envelope(
                 &project,
@@ -457,7 +457,8 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
         );
     }
     let size = client.get("/v1/head").map_err(|e| e.to_string())?.body["size"].as_u64().unwrap_or(1);
-    let project = format!("bench-{run_id}-{}-0", options.clients.first().copied().unwrap_or(1));
+    let first = options.clients.first().copied().unwrap_or(1);
+    let project = format!("bench-client-{run_id}-{first}:bench-0");
     type PathOf = Box<dyn Fn(usize) -> String>;
     let reads: Vec<(&str, PathOf)> = vec![
         (
