@@ -221,6 +221,27 @@ def main() -> None:
         if got != want:
             print(f"{label}: the document says {got!r}, computed {want!r}")
             failed = True
+    # A new event names its ledger: the same key, its own payload.
+    payload_new = block(doc, "payload-new").encode()
+    if json.loads(payload_new).get("ledger") is None:
+        print("payload-new: names no ledger")
+        failed = True
+    message_new = pae(PAYLOAD_TYPE, payload_new)
+    for label, want in {
+        "pae-new": message_new.hex(),
+        "signature-new": base64.b64encode(key.sign(message_new)).decode(),
+    }.items():
+        got = block(doc, label)
+        if got != want:
+            print(f"{label}: the document says {got!r}, computed {want!r}")
+            failed = True
+    envelope_new = json.loads(block(doc, "envelope-new"))
+    if base64.b64decode(envelope_new["payload"]) != payload_new:
+        print("envelope-new: payload differs")
+        failed = True
+    Ed25519PublicKey.from_public_bytes(public).verify(
+        base64.b64decode(envelope_new["signatures"][0]["sig"]), pae(envelope_new["payloadType"], payload_new)
+    )
     envelope = json.loads(block(doc, "envelope"))
     if base64.b64decode(envelope["payload"]) != payload or envelope["payloadType"] != PAYLOAD_TYPE:
         print("envelope: payload or payloadType differ")
@@ -237,7 +258,7 @@ def main() -> None:
     rule_rows = check_signature_rule(doc, public, message)
     if failed:
         sys.exit(1)
-    print(f"vectors: {14 + rule_rows} checks passed, 0 failed")
+    print(f"vectors: {18 + rule_rows} checks passed, 0 failed")
 
 
 main()

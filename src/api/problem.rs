@@ -86,6 +86,7 @@ problem_types! {
     AsOfOutOfRange = "as-of-out-of-range", UNPROCESSABLE_ENTITY, "`as_of` names a sequence beyond the head of the log or a time in the future.";
     AlreadyRetracted = "already-retracted", UNPROCESSABLE_ENTITY, "The retracted event was already retracted.";
     UnknownActor = "unknown-actor", UNPROCESSABLE_ENTITY, "A key event names an actor that is not registered.";
+    WrongLedger = "wrong-ledger", UNPROCESSABLE_ENTITY, "The payload's `ledger` names another ledger than this one (an event signed for a staging ledger sent to production, say): an event is accepted only by the ledger it was signed for, whose name is the first line of `GET /v1/checkpoint`.";
     LimitExceeded = "limit-exceeded", UNPROCESSABLE_ENTITY, "An entry or a request names more ids than a documented limit allows (names per entry, names per request, derivation links in an asset's lineage); `field` and `detail` name the limit (docs/limits.md).";
     InvalidEvent = "invalid-event", UNPROCESSABLE_ENTITY, "The event breaks a rule of its kind (an empty list that must not be, an asset both selected and rejected, a reused key id); `field` and `detail` say which.";
     Internal = "internal", INTERNAL_SERVER_ERROR, "The server failed; nothing was written.";
@@ -286,6 +287,7 @@ fn refusal_field(r: &Refusal) -> Option<String> {
         Refusal::RoleNotAllowed { .. } => Some("payload.kind".into()),
         Refusal::ProjectNotFound { .. } | Refusal::ProjectExists { .. } => Some("payload.project".into()),
         Refusal::AlreadyRetracted { .. } => Some("payload.body.event_id".into()),
+        Refusal::WrongLedger { .. } => Some("payload.ledger".into()),
         Refusal::UnknownActor { .. } | Refusal::ActorExists { .. } => Some("payload.body.actor_id".into()),
         Refusal::Policy { .. } => Some("payload.body".into()),
     }
@@ -374,6 +376,7 @@ mod tests {
             Refusal::RetractionNotAllowed { event: EventId::parse("e").unwrap(), why: "w" },
             Refusal::PolicyNotStricter { field: "f".into(), reason: "r".into() },
             Refusal::LimitExceeded { field: "f".into(), limit: "l", max: 1, got: 2 },
+            Refusal::WrongLedger { named: "a".into(), this: "b".into() },
             Refusal::UnknownOrganization {
                 field: "f".into(),
                 organization: crate::domain::OrganizationId::parse("o").unwrap(),

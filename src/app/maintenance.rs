@@ -57,7 +57,7 @@ pub fn fsck(dir: &Path) -> Result<String, StartError> {
     let ledger_key = KeyFile::load(&data.ledger_key())?;
     let origin = std::fs::read_to_string(data.origin()).map_err(StartError::io(&data.origin()))?.trim().to_owned();
     let store = SledStore::open(&data.store())?;
-    let mut replay = Replay::new(genesis_state(&ledger_key), Depth::Full);
+    let mut replay = Replay::new(genesis_state(&ledger_key), Depth::Full, &origin);
     let broken = |b: Broken| StartError::Fsck(b.to_string());
     crate::store::read_whole_log(&store, |entry| {
         let mut check = replay.frontier.clone();

@@ -106,8 +106,9 @@ pub fn token(command: TokenCommand, server: &ServerArgs) {
 }
 
 pub fn key(command: KeyCommand, server: &ServerArgs, admin_key: &Path) {
-    let admin = Signer::new(KeyFile::load(admin_key).unwrap_or_else(|e| fail(e)));
     let client = server.client();
+    let ledger = client.ledger_name().unwrap_or_else(|e| fail(e));
+    let admin = Signer::new(KeyFile::load(admin_key).unwrap_or_else(|e| fail(e)), &ledger);
     let (doing, done, envelope) = match command {
         KeyCommand::Add { actor, key } => {
             let key = KeyFile::load(&key).unwrap_or_else(|e| fail(e));

@@ -102,6 +102,19 @@ impl Client {
     pub fn append_batch(&self, envelopes: &[Vec<u8>]) -> Result<Answer, ClientError> {
         self.post("/v1/batches", &batch_body(envelopes))
     }
+
+    /// The ledger's name, which every new event names in its `ledger` field: the first line of
+    /// its checkpoint.
+    pub fn ledger_name(&self) -> Result<String, ClientError> {
+        let answer = self.get("/v1/checkpoint")?;
+        match answer.text.lines().next().filter(|_| answer.ok()) {
+            Some(origin) if !origin.is_empty() => Ok(origin.to_owned()),
+            _ => Err(ClientError {
+                url: format!("{}/v1/checkpoint", self.base),
+                message: format!("no checkpoint to take the ledger's name from ({})", answer.status),
+            }),
+        }
+    }
 }
 
 /// The body of a batch append: the envelopes' bytes as they are, in `{"envelopes": [...]}`.
@@ -117,17 +130,19 @@ pub fn batch_body(envelopes: &[Vec<u8>]) -> Vec<u8> {
     body
 }
 
-/// Builds and signs payloads for one actor.
+/// Builds and signs payloads for one actor, for one ledger.
 pub struct Signer {
     pub key: KeyFile,
+    /// The name of the ledger its events are for ([`Client::ledger_name`]).
+    pub ledger: String,
     counter: AtomicU64,
     prefix: String,
 }
 
 impl Signer {
-    pub fn new(key: KeyFile) -> Signer {
+    pub fn new(key: KeyFile, ledger: &str) -> Signer {
         let prefix = format!("{}-{}", key.actor, &hex::encode(rand_bytes())[..8]);
-        Signer { key, counter: AtomicU64::new(0), prefix }
+        Signer { key, ledger: ledger.to_owned(), counter: AtomicU64::new(0), prefix }
     }
 
     /// A fresh event id, unique to this signer.
@@ -146,6 +161,7 @@ impl Signer {
             "schema_version": version,
             "actor": self.key.actor,
             "occurred_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "ledger": self.ledger,
             "body": body,
         })
     }

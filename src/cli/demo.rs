@@ -59,7 +59,8 @@ pub const DEMO_CLIENT: &str = "aurora-outdoor";
 /// Runs the demo, recording project `DEMO_CLIENT:name`. `admin` is the bootstrap admin key
 /// (`DATA/admin.key`); `client` carries the admin token.
 pub fn run(client: &Client, admin: KeyFile, name: &str) -> Result<DemoSummary, DemoError> {
-    let admin = Signer::new(admin);
+    let ledger = client.ledger_name()?;
+    let admin = Signer::new(admin, &ledger);
     let project = &format!("{DEMO_CLIENT}:{name}");
     // Actor ids carry a per-run suffix: each run registers a fresh crew with fresh keys.
     let run_id = &crate::cli::client::digest_of(name.as_bytes())[7..13];
@@ -118,7 +119,7 @@ pub fn run(client: &Client, admin: KeyFile, name: &str) -> Result<DemoSummary, D
     system_events += registrations.len();
     let roles: Vec<(String, String)> = members.iter().map(|(k, role, _)| (k.actor.clone(), role.clone())).collect();
     let [producer, director, ai_artist, post_artist, qc, brand, client_approver, pipeline] =
-        members.map(|(key, _, _)| Signer::new(key));
+        members.map(|(key, _, _)| Signer::new(key, &ledger));
     let crew = Crew { producer, director, ai_artist, post_artist, qc, brand, client: client_approver, pipeline };
 
     // The pipeline service rotates in a second key.

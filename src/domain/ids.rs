@@ -17,6 +17,8 @@ pub enum ValueError {
     Pattern { pattern: &'static str },
     #[error("{0}")]
     Invalid(&'static str),
+    #[error("holds U+{code:04X} ({what}) at character {at}: a label is one line, read as it is stored")]
+    ForbiddenInLabel { code: u32, what: &'static str, at: usize },
 }
 
 /// Longest identifier accepted anywhere.
@@ -204,7 +206,7 @@ impl JsonSchema for Digest {
 }
 
 macro_rules! bounded_text {
-    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+    ($(#[$doc:meta])* $name:ident, $max:expr, $strict:expr) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -228,6 +230,11 @@ macro_rules! bounded_text {
                 let len = s.chars().count();
                 if len > Self::MAX {
                     return Err(ValueError::TooLong { len, max: Self::MAX });
+                }
+                // A new payload's text is held to the strict profile; a stored one reads as written.
+                let strict: Option<fn(&str) -> Result<(), ValueError>> = $strict;
+                if let Some(check) = strict.filter(|_| super::profile::is_strict()) {
+                    check(&s)?;
                 }
                 Ok(Self(s))
             }
@@ -259,15 +266,34 @@ macro_rules! bounded_text {
 }
 
 bounded_text!(
-    /// A short human label: a title, a tool, a format, a channel (at most 200 characters).
+    /// A short human label: a title, a tool, a format, a channel (at most 200 characters; in a
+    /// new payload one line without bidirectional formatting, [`super::profile`]).
     Label,
-    200
+    200,
+    Some(label_chars)
 );
 bounded_text!(
-    /// Free text: a brief, a prompt, a rationale (at most 20,000 characters).
+    /// Free text: a brief, a prompt, a rationale (at most 20,000 characters; lines, tabs and
+    /// bidirectional marks and isolates allowed, [`super::profile`]).
     Text,
-    20_000
+    20_000,
+    None
 );
+
+/// What a label of a new payload may not hold ([`super::profile::forbidden_in_label`]).
+fn label_chars(s: &str) -> Result<(), ValueError> {
+    match s.chars().enumerate().find_map(|(i, c)| super::profile::forbidden_in_label(c).map(|w| (i, c, w))) {
+        Some((at, c, what)) => Err(ValueError::ForbiddenInLabel { code: c as u32, what, at }),
+        None => Ok(()),
+    }
+}
+
+impl Label {
+    /// A label given as new input (a token's name, say): held to the strict profile.
+    pub fn parse_new(s: &str) -> Result<Self, ValueError> {
+        super::profile::strictly(|| Self::parse(s))
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod limits;
 pub mod payload;
 pub mod policy;
+pub mod profile;
 pub mod refusal;
 pub mod roles;
 pub mod rules;

@@ -58,7 +58,7 @@ enum Accept {
     Written,
 }
 
-/// The signed document: who did what, when, in which stream.
+/// The signed document: who did what, when, in which stream, for which ledger.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Payload {
     pub event_id: EventId,
@@ -66,6 +66,9 @@ pub struct Payload {
     pub actor: ActorId,
     pub occurred_at: DateTime<Utc>,
     pub expected_version: Option<u64>,
+    /// The ledger the event was signed for (its checkpoint origin); required in a new event,
+    /// absent from events stored before it was asked.
+    pub ledger: Option<String>,
     pub body: Body,
 }
 
@@ -78,8 +81,15 @@ pub struct Header<B> {
     pub kind: String,
     pub schema_version: u32,
     pub actor: ActorId,
-    /// RFC 3339 time at which the work happened, as the client saw it.
-    pub occurred_at: DateTime<Utc>,
+    /// RFC 3339 time at which the work happened, as the client saw it: `T` and `Z` in capitals,
+    /// seconds 00 to 59, a year from 1970 to 9999 (docs/signing.md).
+    #[schemars(with = "DateTime<Utc>")]
+    pub occurred_at: String,
+    /// The name of the ledger the event is for: its checkpoint origin, the first line of
+    /// `GET /v1/checkpoint`. Required in a new event, so that an event signed for one ledger is
+    /// refused by every other.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger: Option<String>,
     /// The project's version the client expects before this event (0 for a new project).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_version: Option<u64>,
@@ -100,6 +110,14 @@ impl Payload {
     }
 
     fn decode(bytes: &[u8], accept: Accept, upcasters: &[Upcaster]) -> Result<Payload, PayloadError> {
+        match accept {
+            // Labels read under the strict profile are checked as they are read.
+            Accept::Current => super::profile::strictly(|| Self::decode_any(bytes, accept, upcasters)),
+            Accept::Written => Self::decode_any(bytes, accept, upcasters),
+        }
+    }
+
+    fn decode_any(bytes: &[u8], accept: Accept, upcasters: &[Upcaster]) -> Result<Payload, PayloadError> {
         let header: Header<Box<RawValue>> = match serde_json::from_slice(bytes) {
             Ok(header) => header,
             Err(_) => {
@@ -111,6 +129,18 @@ impl Payload {
                 header
             }
         };
+        if accept == Accept::Current {
+            super::profile::check_document(bytes)
+                .map_err(|v| PayloadError::Field { field: v.path, message: v.message })?;
+        }
+        let occurred_at = match accept {
+            Accept::Current => strict_time(&header.occurred_at),
+            // As every stored payload was read before the strict profile: chrono's reading.
+            Accept::Written => {
+                header.occurred_at.parse::<DateTime<Utc>>().map_err(|e| format!("is not an RFC 3339 time: {e}"))
+            }
+        }
+        .map_err(|message| PayloadError::Field { field: "occurred_at".into(), message })?;
         let kind = Kind::parse(&header.kind).ok_or_else(|| PayloadError::UnknownKind(header.kind.clone()))?;
         let current = current_version(kind, upcasters);
         let readable = match accept {
@@ -145,13 +175,22 @@ impl Payload {
             new_fields_are_given(&body)?;
             amended_rules_are_exact(&body, &header.body)?;
             in_its_clients_namespace(&header.project, &body)?;
+            if header.ledger.is_none() {
+                return Err(PayloadError::Field {
+                    field: "ledger".into(),
+                    message:
+                        "missing field: the name of the ledger the event is for (the first line of GET /v1/checkpoint)"
+                            .into(),
+                });
+            }
         }
         Ok(Payload {
             event_id: header.event_id,
             project: header.project,
             actor: header.actor,
-            occurred_at: header.occurred_at,
+            occurred_at,
             expected_version: header.expected_version,
+            ledger: header.ledger,
             body,
         })
     }
@@ -168,12 +207,66 @@ impl Payload {
             kind: self.kind().as_str().to_owned(),
             schema_version: self.kind().current_version(),
             actor: self.actor.clone(),
-            occurred_at: self.occurred_at,
+            occurred_at: self.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true),
+            ledger: self.ledger.clone(),
             expected_version: self.expected_version,
             body: self.body.to_json(),
         })
         .expect("payloads serialize")
     }
+}
+
+/// The earliest and latest years an event may say it happened in.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1970..=9999;
+
+/// `occurred_at` of a new event: RFC 3339's `date-time` (section 5.6) with `T` and `Z` in
+/// capitals (or a numeric offset), seconds 00 to 59 (no leap second), at most nine digits of
+/// fraction, a UTC year within [`YEARS`]. chrono alone also takes `t`, `z`, `:60` and year 0.
+pub fn strict_time(s: &str) -> Result<DateTime<Utc>, String> {
+    let b = s.as_bytes();
+    let digits = |range: std::ops::Range<usize>| b.get(range.clone()).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let shape = b.len() >= 20
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19);
+    let mut rest = if shape { &b[19..] } else { &[][..] };
+    let mut fraction_ok = true;
+    if let Some(after) = rest.strip_prefix(b".") {
+        let n = after.iter().take_while(|c| c.is_ascii_digit()).count();
+        fraction_ok = (1..=9).contains(&n);
+        rest = &after[n..];
+    }
+    let zone = rest == b"Z"
+        || (rest.len() == 6
+            && matches!(rest[0], b'+' | b'-')
+            && rest[1..3].iter().all(u8::is_ascii_digit)
+            && rest[3] == b':'
+            && rest[4..6].iter().all(u8::is_ascii_digit));
+    if !shape || !fraction_ok || !zone {
+        return Err("is not an RFC 3339 time as the ledger takes it: YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM), `T` and `Z` in capitals".into());
+    }
+    if &s[17..19] > "59" {
+        return Err("has seconds past 59: a leap second is not accepted (write :59)".into());
+    }
+    let time =
+        DateTime::parse_from_rfc3339(s).map_err(|e| format!("is not a valid date and time: {e}"))?.with_timezone(&Utc);
+    if !YEARS.contains(&chrono::Datelike::year(&time)) {
+        return Err(format!(
+            "is in year {}: the ledger takes years {} to {}",
+            chrono::Datelike::year(&time),
+            YEARS.start(),
+            YEARS.end()
+        ));
+    }
+    Ok(time)
 }
 
 /// A key a submission registers must be strict ([`PublicKeyBytes::strict`]).
@@ -301,7 +394,7 @@ mod tests {
 
     fn note(version: u32, body: serde_json::Value) -> Vec<u8> {
         serde_json::to_vec(&serde_json::json!({"event_id": "e1", "project": "p", "kind": "note_added",
-            "schema_version": version, "actor": "a", "occurred_at": "2026-01-01T00:00:00Z", "body": body}))
+            "schema_version": version, "actor": "a", "occurred_at": "2026-01-01T00:00:00Z", "ledger": "l", "body": body}))
         .unwrap()
     }
 
@@ -352,5 +445,88 @@ mod tests {
         }
         let bytes = note(1, serde_json::json!({"text": "t"}));
         assert_eq!(Payload::parse(&bytes).unwrap(), Payload::read(&bytes).unwrap());
+    }
+
+    #[test]
+    fn occurred_at_of_a_new_event_is_rfc_3339_as_the_docs_state_it() {
+        // (time as written, accepted by the strict profile, read from a stored payload)
+        let cases: &[(&str, bool, bool)] = &[
+            ("2026-11-27T09:30:00Z", true, true),
+            ("2026-11-27T09:30:00.123456789Z", true, true),
+            ("2026-11-27T10:30:00+01:00", true, true),
+            ("2026-11-27T09:30:00-00:00", true, true),
+            ("1970-01-01T00:00:00Z", true, true),
+            ("9999-12-31T23:59:59Z", true, true),
+            ("2026-11-27t09:30:00z", false, true),
+            ("2026-11-27T09:30:00z", false, true),
+            ("2026-11-27 09:30:00Z", false, true),
+            ("2026-12-31T23:59:60Z", false, true),
+            ("0000-01-01T00:00:00Z", false, true),
+            ("1969-12-31T23:59:59Z", false, true),
+            ("2026-11-27T09:30:00.1234567890Z", false, true),
+            ("2026-11-27T09:30:00.Z", false, false),
+            ("2026-11-27T09:30Z", false, false),
+            ("2026-02-30T09:30:00Z", false, false),
+            ("2026-11-27T24:00:00Z", false, false),
+            ("2026-11-27T09:30:00+0100", false, true),
+            ("2026-11-27T09:30:00", false, false),
+            ("+2026-11-27T09:30:00Z", false, true),
+        ];
+        for (time, strict, stored) in cases {
+            assert_eq!(strict_time(time).is_ok(), *strict, "strict {time}");
+            let bytes = serde_json::to_vec(&serde_json::json!({"event_id": "e1", "project": "p", "kind": "note_added",
+                "schema_version": 1, "actor": "a", "occurred_at": time, "ledger": "l", "body": {"text": "t"}}))
+            .unwrap();
+            assert_eq!(Payload::parse(&bytes).is_ok(), *strict, "parse {time}");
+            assert_eq!(Payload::read(&bytes).is_ok(), *stored, "read {time}");
+        }
+    }
+
+    #[test]
+    fn a_new_payload_names_no_key_twice_and_holds_no_character_that_hides_what_it_says() {
+        let doc = |body: &str| {
+            format!(
+                r#"{{"event_id":"e1","project":"p","kind":"pipeline_defined","schema_version":1,"actor":"a","occurred_at":"2026-01-01T00:00:00Z","ledger":"l","body":{body}}}"#
+            )
+        };
+        let steps = |settings: &str, tool: &str| {
+            doc(&format!(
+                r#"{{"pipeline_id":"pl","name":"n","steps":[{{"name":"s","tool":{tool},"settings":{settings}}}]}}"#
+            ))
+        };
+        // (case, payload, the field the strict reading names; `None` when it is accepted)
+        let cases: Vec<(&str, String, Option<&str>)> = vec![
+            ("plain", steps(r#"{"seed":1}"#, r#""t""#), None),
+            ("a key twice in settings", steps(r#"{"seed":1,"seed":2}"#, r#""t""#), Some("body.steps[0].settings.seed")),
+            ("a key twice, deeper", steps(r#"{"a":{"b":1,"b":1}}"#, r#""t""#), Some("body.steps[0].settings.a.b")),
+            ("NUL in a settings value", steps(r#"{"seed":"a\u0000b"}"#, r#""t""#), Some("body.steps[0].settings.seed")),
+            (
+                "an override in a settings key",
+                steps("{\"\u{202e}x\":1}", r#""t""#),
+                Some("body.steps[0].settings.\u{202e}x"),
+            ),
+            ("a line break in a label", steps("{}", r#""line\nbreak""#), Some("body.steps[0].tool")),
+            ("a bidi isolate in a label", steps("{}", "\"a\u{2067}b\""), Some("body.steps[0].tool")),
+            ("an override in a label", steps("{}", "\"a\u{202e}b\""), Some("body.steps[0].tool")),
+            ("a C1 control in a label", steps("{}", "\"a\u{85}b\""), Some("body.steps[0].tool")),
+        ];
+        for (case, payload, field) in cases {
+            match (Payload::parse(payload.as_bytes()), field) {
+                (Ok(_), None) => {}
+                (Err(PayloadError::Field { field: got, .. }), Some(field)) => assert_eq!(got, field, "{case}"),
+                (other, _) => panic!("{case}: {other:?}"),
+            }
+            // Stored, it reads as it was written.
+            assert!(Payload::read(payload.as_bytes()).is_ok(), "{case}: stored, it reads");
+        }
+        // Free text keeps its lines, tabs and the marks and isolates right-to-left text needs.
+        let note = |text: &str| {
+            serde_json::to_vec(&serde_json::json!({"event_id": "e1", "project": "p", "kind": "note_added",
+                "schema_version": 1, "actor": "a", "occurred_at": "2026-01-01T00:00:00Z", "ledger": "l", "body": {"text": text}}))
+            .unwrap()
+        };
+        assert!(Payload::parse(&note("two\nlines\tand \u{2067}\u{5e9}\u{5dc}\u{2069} \u{200f}")).is_ok());
+        assert!(Payload::parse(&note("an \u{202e}override")).is_err());
+        assert!(Payload::parse(&note("a \u{0}NUL")).is_err());
     }
 }

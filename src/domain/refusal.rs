@@ -45,6 +45,9 @@ pub enum Refusal {
     ActorExists { actor: ActorId },
     #[error("workflow policy `{rule}`: {missing}")]
     Policy { rule: &'static str, missing: String },
+    /// The payload names another ledger than the one it was sent to.
+    #[error("`ledger`: the event was signed for ledger `{named}`; this ledger is `{this}` (the first line of GET /v1/checkpoint)")]
+    WrongLedger { named: String, this: String },
     /// A documented bound on what one submission may ask (docs/limits.md).
     #[error("`{field}`: {got} {limit}, over the limit of {max} (docs/limits.md)")]
     LimitExceeded { field: String, limit: &'static str, max: usize, got: usize },
@@ -74,6 +77,7 @@ impl Refusal {
             Refusal::ActorExists { .. } => "actor-exists",
             Refusal::Policy { .. } => "policy-violation",
             Refusal::LimitExceeded { .. } => "limit-exceeded",
+            Refusal::WrongLedger { .. } => "wrong-ledger",
         }
     }
 }

@@ -155,7 +155,17 @@ impl Ledger {
     /// batch, unless its key id had a bad signature lately. Errors name the position of the
     /// envelope at fault.
     pub fn prepare(&self, raws: Vec<Vec<u8>>) -> Result<Vec<Submission>, (usize, PrepareError)> {
-        self.prepare_with(raws, Payload::parse)
+        let subs = self.prepare_with(raws, Payload::parse)?;
+        // An event names the ledger it was signed for: one signed for another (a staging
+        // ledger's, replayed here) is refused.
+        let origin = &self.published.verifier.name;
+        for (i, sub) in subs.iter().enumerate() {
+            if sub.payload.ledger.as_deref() != Some(origin.as_str()) {
+                let named = sub.payload.ledger.clone().unwrap_or_default();
+                return Err((i, Rejection::Rule(Refusal::WrongLedger { named, this: origin.clone() }).into()));
+            }
+        }
+        Ok(subs)
     }
 
     /// Prepares the genesis entry the server writes at first start: its payload keeps the

@@ -33,8 +33,11 @@ pub(super) fn payload(
     }
     let version = crate::domain::Kind::parse(kind).map_or(1, |k| k.current_version());
     serde_json::json!({"event_id": event_id, "project": project, "kind": kind, "schema_version": version,
-        "actor": actor, "occurred_at": "2026-01-01T00:00:00Z", "body": body})
+        "actor": actor, "occurred_at": "2026-01-01T00:00:00Z", "ledger": ORIGIN, "body": body})
 }
+
+/// The name of the test ledgers.
+pub(super) const ORIGIN: &str = "test/log";
 
 /// A ledger key `root-key` of the admin actor `root`: the genesis state and checkpoint signer.
 pub(super) fn root_of_trust() -> (KeyFile, SystemState, CheckpointSigner) {
@@ -45,7 +48,7 @@ pub(super) fn root_of_trust() -> (KeyFile, SystemState, CheckpointSigner) {
         PublicKeyBytes::from_key(key.key.verifying_key()),
     )
     .with_organization(CLIENT, crate::domain::event::OrganizationKind::Client);
-    let signer = CheckpointSigner { origin: "test/log".into(), key: key.key.clone() };
+    let signer = CheckpointSigner { origin: ORIGIN.into(), key: key.key.clone() };
     (key, genesis, signer)
 }
 

@@ -72,7 +72,7 @@ impl WriterState {
         genesis: SystemState,
         verifier: &NoteVerifier,
     ) -> Result<(WriterState, u64), StoreError> {
-        let mut replay = Replay::new(genesis.clone(), Depth::Structure);
+        let mut replay = Replay::new(genesis.clone(), Depth::Structure, &verifier.name);
         let corrupt = |b: Broken| StoreError::Corrupt { sequence: b.sequence, reason: b.reason };
         let mut last_received = i64::MIN;
         crate::store::read_whole_log(store, |entry| {

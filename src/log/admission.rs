@@ -53,6 +53,15 @@ pub enum Rejection {
     Lookup(LookupFailed),
 }
 
+/// An event that names the ledger it was signed for (every new one does) belongs to that ledger
+/// alone; events stored before it was asked name none.
+pub fn signed_for(payload: &Payload, origin: &str) -> Result<(), Refusal> {
+    match &payload.ledger {
+        Some(named) if named != origin => Err(Refusal::WrongLedger { named: named.clone(), this: origin.to_owned() }),
+        _ => Ok(()),
+    }
+}
+
 /// Whether the envelope's signature verifies with the key the system state registers under its
 /// key id (revoked or not: [`check_signer`] says whether that key may sign now).
 pub fn signature_holds(system: &SystemState, opened: &Opened) -> bool {

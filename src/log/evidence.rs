@@ -154,6 +154,7 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
         if payload.project.as_str() != entry.project {
             return Err(fail("its stream differs from its payload's project".into()));
         }
+        super::admission::signed_for(&payload, &bundle.origin).map_err(|r| fail(r.to_string()))?;
         let changes = Changes::default();
         let view = View { base: &state, changes: &changes, events: &crate::domain::NoEvents };
         let stream_version = entry.version.saturating_sub(1);

@@ -202,7 +202,7 @@ pub fn verify(input: impl BufRead, pinned_vkey: Option<&str>, keep_entries: bool
         return Err(format_error(n, format!("not a {EXPORT_FORMAT} version 1 file")));
     }
     let verifier = trusted_verifier(&header.vkey, &header.ledger_public_key, pinned_vkey)?;
-    let mut replay = Replay::new(genesis_from(&header.ledger_public_key)?, Depth::Full);
+    let mut replay = Replay::new(genesis_from(&header.ledger_public_key)?, Depth::Full, &header.origin);
     let mut kept = Vec::new();
     while let Some((n, line)) = lines.next() {
         let line = line?;

@@ -50,6 +50,9 @@ pub struct Replay {
     pub frontier: Frontier,
     pub next: u64,
     depth: Depth,
+    /// The ledger's name (its checkpoint origin): an entry whose payload names another ledger
+    /// does not belong to this log.
+    origin: String,
     /// The project of each event seen, by the rules' key, and its version (a full check of a
     /// large log holds millions).
     events: KeyMap<IdKey, (IdKey, u64)>,
@@ -65,13 +68,14 @@ impl Events for Seen<'_> {
 }
 
 impl Replay {
-    pub fn new(genesis: SystemState, depth: Depth) -> Replay {
+    pub fn new(genesis: SystemState, depth: Depth, origin: &str) -> Replay {
         Replay {
             ledger: LedgerState::new(genesis),
             chains: HashMap::new(),
             frontier: Frontier::default(),
             next: 0,
             depth,
+            origin: origin.to_owned(),
             events: KeyMap::default(),
         }
     }
@@ -96,6 +100,7 @@ impl Replay {
         if payload.project.as_str() != entry.project {
             return Err(broken(sequence, "its stream differs from its payload's project"));
         }
+        super::admission::signed_for(&payload, &self.origin).map_err(|r| broken(sequence, r.to_string()))?;
         let chain = self.chains.get(&payload.project).copied().unwrap_or_default();
         if entry.version != chain.version + 1 || entry.prev_hash != chain.head {
             return Err(broken(

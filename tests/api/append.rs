@@ -167,7 +167,7 @@ fn events_in_one_batch_may_reference_each_other() {
     app.organization(AGENCY, "agency");
     app.organization(CLIENT, "client");
     let key = lineage_ledger::crypto::keys::KeyFile::generate("newbie", "newbie-k1");
-    let newbie = lineage_ledger::cli::client::Signer::new(key.clone());
+    let newbie = app.signer(key.clone());
     // The actor is registered and signs in the same batch.
     let batch = [
         app.admin.envelope(
@@ -232,7 +232,7 @@ fn a_revoked_key_is_refused_from_the_revocation_on() {
         json!({"actor_id": actor, "key": {"key_id": key.key_id, "public_key": key.public_key_base64()}}),
     ));
     assert_eq!(added.status, 201, "{:?}", added.body);
-    let rotated = lineage_ledger::cli::client::Signer::new(key);
+    let rotated = p.app.signer(key);
     assert_eq!(p.send(&rotated, "note_added", json!({"text": "with the new key"})).status, 201);
     let actor_view = p.app.get(&format!("/v1/actors/{actor}"));
     let revoked: Vec<bool> =

@@ -79,10 +79,23 @@ fn the_signing_vector_holds() {
     for (what, value) in expected {
         assert!(doc.contains(&value), "docs/signing.md must give the {what}:\n{value}");
     }
-    // And the ledger accepts it: the payload parses, the signature verifies.
+    // A stored payload of before `ledger` was asked: it reads, and the signature verifies.
     let opened = envelope.open().unwrap();
     assert!(opened.verify(&key.key.verifying_key()));
-    lineage_ledger::domain::Payload::parse(&opened.payload).unwrap();
+    lineage_ledger::domain::Payload::read(&opened.payload).unwrap();
+    // The new event's vector: it names its ledger and parses as a new submission.
+    let new = br#"{"event_id":"evt-0002","project":"aurora-outdoor:spring-launch","kind":"note_added","schema_version":1,"actor":"ines-qc","occurred_at":"2026-11-27T09:31:00Z","ledger":"lineage.local/5a1c9e07","body":{"text":"Proofs look right."}}"#;
+    let envelope = Envelope::sign(new, &key.key_id, &key.key);
+    for (what, value) in [
+        ("new payload", String::from_utf8(new.to_vec()).unwrap()),
+        ("new PAE (hex)", hex::encode(pae(PAYLOAD_TYPE, new))),
+        ("new signature (base64)", envelope.signatures[0].sig.clone()),
+        ("new envelope", String::from_utf8(envelope.to_json()).unwrap()),
+    ] {
+        assert!(doc.contains(&value), "docs/signing.md must give the {what}:\n{value}");
+    }
+    let parsed = lineage_ledger::domain::Payload::parse(new).unwrap();
+    assert_eq!(parsed.ledger.as_deref(), Some("lineage.local/5a1c9e07"));
 }
 
 #[test]

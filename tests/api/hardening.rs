@@ -4,7 +4,7 @@
 
 use crate::helpers::*;
 use base64::Engine as _;
-use lineage_ledger::cli::client::{Answer, Signer};
+use lineage_ledger::cli::client::Answer;
 use lineage_ledger::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use lineage_ledger::crypto::keys::KeyFile;
 use lineage_ledger::crypto::merkle::Frontier;
@@ -70,7 +70,7 @@ fn a_batch_of_forged_signatures_is_refused_at_the_first_one() {
     assert_eq!(again.body["entries"], first.body["entries"]);
     let head = p.app.head();
     // A key nobody registered, in a request that registers no key: refused at it.
-    let stranger = Signer::new(KeyFile::generate("stranger", "stranger-1"));
+    let stranger = p.app.signer(KeyFile::generate("stranger", "stranger-1"));
     let mut unknown: Vec<Vec<u8>> = mixed[..3].to_vec();
     unknown.push(stranger.envelope(&p.project, "note_added", json!({"text": "who"})));
     let answer = p.app.batch(&unknown);
@@ -91,7 +91,7 @@ fn a_key_registered_earlier_in_the_same_batch_signs_later_events_of_it() {
         json!({"actor_id": "newcomer", "display_name": "N", "role": "producer", "organization": AGENCY,
                "keys": [{"key_id": newcomer.key_id, "public_key": newcomer.public_key_base64()}]}),
     );
-    let newcomer = Signer::new(newcomer);
+    let newcomer = p.app.signer(newcomer);
     let member = p.producer.envelope(&p.project, "member_added", json!({"actor_id": "newcomer", "role": "producer"}));
     let note = newcomer.envelope(&p.project, "note_added", json!({"text": "hello"}));
     let answer = p.app.batch(&[registration, member, note]);
@@ -136,7 +136,7 @@ fn ledger_key(app: &TestApp) -> KeyFile {
 fn the_ledger_key_signs_the_genesis_entry_and_nothing_else() {
     let p = Production::new();
     let key = ledger_key(&p.app);
-    let ledger = Signer::new(KeyFile::from_seed("ledger", "ledger", key.key.to_bytes()));
+    let ledger = p.app.signer(KeyFile::from_seed("ledger", "ledger", key.key.to_bytes()));
     let rogue = KeyFile::generate("rogue", "rogue-1");
     let head = p.app.head();
     let attempts = [

@@ -19,6 +19,8 @@ pub struct TestApp {
     pub client: Client,
     /// A client without a token.
     pub anon: Client,
+    /// The ledger's name, which every new event names.
+    pub ledger: String,
 }
 
 pub fn spawn_app() -> TestApp {
@@ -47,8 +49,9 @@ pub fn attach(dir: tempfile::TempDir, port: u16) -> TestApp {
     let url = format!("http://127.0.0.1:{port}");
     let data = DataDir { root: dir.path().join("data") };
     let token = std::fs::read_to_string(data.admin_token()).expect("admin token written");
-    let admin = Signer::new(KeyFile::load(&data.admin_key()).expect("admin key written"));
-    TestApp { client: Client::new(&url).with_token(&token), anon: Client::new(&url), url, dir, admin }
+    let ledger = std::fs::read_to_string(data.origin()).expect("origin written").trim().to_owned();
+    let admin = Signer::new(KeyFile::load(&data.admin_key()).expect("admin key written"), &ledger);
+    TestApp { client: Client::new(&url).with_token(&token), anon: Client::new(&url), url, dir, admin, ledger }
 }
 
 pub fn mode_of(path: &Path) -> u32 {
@@ -94,7 +97,12 @@ impl TestApp {
                    "keys": [{"key_id": key.key_id, "public_key": key.public_key_base64()}]}),
         ));
         assert_eq!(answer.status, 201, "registering {actor}: {:?}", answer.body);
-        Signer::new(key)
+        self.signer(key)
+    }
+
+    /// A signer of events for this ledger.
+    pub fn signer(&self, key: KeyFile) -> Signer {
+        Signer::new(key, &self.ledger)
     }
 
     pub fn send(&self, envelope: &[u8]) -> Answer {

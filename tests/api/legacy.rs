@@ -3,7 +3,6 @@
 //! project keeps the rules it was accepted under, and an admin can adopt it into governance.
 
 use crate::helpers::*;
-use lineage_ledger::cli::client::Signer;
 use lineage_ledger::crypto::keys::KeyFile;
 use serde_json::json;
 use std::path::Path;
@@ -62,7 +61,7 @@ fn a_log_of_the_release_before_organisations_verifies_imports_serves_and_can_be_
     assert_eq!(readiness.body["ready"], true, "it was delivered so under its rules: {:?}", readiness.body);
 
     // Its actors go on signing there by their registered roles; new events are of this release.
-    let admin = Signer::new(KeyFile::load(&app.data().admin_key()).unwrap());
+    let admin = app.signer(KeyFile::load(&app.data().admin_key()).unwrap());
     let note = app.send(&admin.envelope(PROJECT, "note_added", json!({"text": "read under the new release"})));
     assert_eq!(note.status, 201, "{:?}", note.body);
     let members = app.send(&admin.envelope(PROJECT, "member_added", json!({"actor_id": "admin", "role": "producer"})));

@@ -12,6 +12,7 @@ mod legacy;
 mod limits;
 mod operations;
 mod policies;
+mod profile;
 mod projections;
 mod reads;
 mod refusals;

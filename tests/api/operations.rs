@@ -85,7 +85,8 @@ fn a_log_backed_up_and_restored_keeps_its_admin_and_issues_a_new_admin_token() {
         anon: Client::new(&format!("http://127.0.0.1:{port}")),
         url: format!("http://127.0.0.1:{port}"),
         dir: restored,
-        admin: Signer::new(KeyFile::load(&backup.path().join("admin.key")).unwrap()),
+        admin: Signer::new(KeyFile::load(&backup.path().join("admin.key")).unwrap(), &ledger_name(&data)),
+        ledger: ledger_name(&data),
     };
     assert_eq!(app.head(), 5, "genesis, two organisations, a registration and a project");
     // The admin's key from the backup signs as before.
@@ -144,7 +145,7 @@ fn the_admin_key_can_live_off_the_server() {
     let (mut server, port) = start_server(dir.path());
     assert!(!data.join("admin.key").exists(), "no admin key is written again");
     let url = format!("http://127.0.0.1:{port}");
-    let admin = Signer::new(KeyFile::load(&admin_key).unwrap());
+    let admin = Signer::new(KeyFile::load(&admin_key).unwrap(), &ledger_name(&data));
     let key = KeyFile::generate("offline-prod", "offline-prod-1");
     let agency = json!({"organization_id": AGENCY, "display_name": "A", "kind": "agency"});
     let answer =
@@ -184,7 +185,7 @@ fn the_admin_key_can_live_off_the_server() {
     let (mut server, port) =
         start_server_with(fresh.path(), &["--admin-public-key", &elsewhere.public_key_base64()], &[]);
     assert!(!fresh.path().join("data/admin.key").exists());
-    let elsewhere = Signer::new(elsewhere);
+    let elsewhere = Signer::new(elsewhere, &ledger_name(&fresh.path().join("data")));
     let answer = Client::new(&format!("http://127.0.0.1:{port}"))
         .append(&elsewhere.envelope("system", "organization_registered", agency))
         .unwrap();
@@ -340,4 +341,9 @@ fn a_command_whose_reader_goes_away_ends_quietly() {
         assert!(!stderr.contains("panicked") && !stderr.contains("Broken pipe"), "{args:?}: {stderr}");
         assert_ne!(output.status.code(), Some(101), "{args:?}: no panic");
     }
+}
+
+/// The name of the ledger in a data directory: its origin file.
+fn ledger_name(data: &std::path::Path) -> String {
+    std::fs::read_to_string(data.join("origin")).expect("the origin is written").trim().to_owned()
 }

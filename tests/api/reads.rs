@@ -172,7 +172,11 @@ fn keygen_sign_and_append_from_the_command_line() {
     ));
     assert_eq!(registered.status, 201, "{:?}", registered.body);
     let payload = dir.join("payload.json");
-    std::fs::write(&payload, r#"{"event_id":"cli-1","project":"acme-client:cli","kind":"project_created","schema_version":2,"actor":"lea","occurred_at":"2026-11-27T10:00:00Z","body":{"content_type":"social","title":"From the shell","client_organization":"acme-client"}}"#).unwrap();
+    let text = format!(
+        r#"{{"event_id":"cli-1","project":"acme-client:cli","kind":"project_created","schema_version":2,"actor":"lea","occurred_at":"2026-11-27T10:00:00Z","ledger":"{}","body":{{"content_type":"social","title":"From the shell","client_organization":"acme-client"}}}}"#,
+        app.ledger
+    );
+    std::fs::write(&payload, text).unwrap();
     let signed = run(&["sign", "--key", key_path.to_str().unwrap(), payload.to_str().unwrap()]);
     assert!(signed.status.success());
     let envelope = dir.join("envelope.json");

@@ -123,10 +123,7 @@ fn refusals_write_nothing() {
     let mut reused_other = reused.clone();
     reused_other["body"]["text"] = json!("changed");
 
-    let stranger = lineage_ledger::cli::client::Signer::new(lineage_ledger::crypto::keys::KeyFile::generate(
-        "p1-producer",
-        "nobody-key",
-    ));
+    let stranger = p.app.signer(lineage_ledger::crypto::keys::KeyFile::generate("p1-producer", "nobody-key"));
     // Another actor's key id on the producer's signature: the signature is checked first.
     let other_key_id = tamper(&good_note, |v| v["signatures"][0]["keyid"] = json!(p.director.key.key_id));
     // The director's key signing a payload that names the producer.

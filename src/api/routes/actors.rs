@@ -103,7 +103,7 @@ pub async fn issue_token(
     let invalid = |detail: String| ApiError::new(ProblemType::InvalidTokenRequest, detail);
     let request: TokenRequest =
         serde_json::from_slice(&bytes).map_err(|e| if e.is_data() { invalid(e.to_string()) } else { malformed(e) })?;
-    crate::domain::ids::Label::parse(&request.name).map_err(|e| invalid(format!("`name` {e}")).field("name"))?;
+    crate::domain::ids::Label::parse_new(&request.name).map_err(|e| invalid(format!("`name` {e}")).field("name"))?;
     if let Some(projects) = &request.projects {
         for p in projects {
             let project = parse_project(p).map_err(|e| invalid(e.problem.detail).field("projects"))?;

@@ -69,7 +69,9 @@ const OUTPUTS_PER_GENERATION: usize = 200;
 pub fn setup(client: &Client, admin: &Signer, run: &str, members: usize, names: usize) -> Result<Flood, String> {
     let organization = format!("bench-flood-{run}");
     let signers: Vec<Signer> = (0..members.max(1))
-        .map(|m| Signer::new(KeyFile::generate(&format!("flood-{run}-{m}"), &format!("flood-{run}-{m}-k1"))))
+        .map(|m| {
+            Signer::new(KeyFile::generate(&format!("flood-{run}-{m}"), &format!("flood-{run}-{m}-k1")), &admin.ledger)
+        })
         .collect();
     let mut system = vec![admin.envelope(
         "system",
@@ -227,8 +229,9 @@ pub fn restart_times(entries: usize, names: usize, batch: usize) -> Result<[(f64
         let (mut server, url, data) = super::start_server(None)?;
         let dir = crate::app::DataDir { root: data.clone() };
         let token = std::fs::read_to_string(dir.admin_token()).map_err(|e| e.to_string())?;
-        let admin = Signer::new(KeyFile::load(&dir.admin_key()).map_err(|e| e.to_string())?);
         let client = Client::new(&url).with_token(token.trim());
+        let ledger = client.ledger_name().map_err(|e| e.to_string())?;
+        let admin = Signer::new(KeyFile::load(&dir.admin_key()).map_err(|e| e.to_string())?, &ledger);
         let flood = setup(&client, &admin, "restart", 1, names)?;
         let requests: Vec<_> = (0..entries.div_ceil(batch))
             .map(|_| {

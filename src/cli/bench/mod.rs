@@ -144,8 +144,10 @@ struct Setup {
 /// Registers the bench organisation and actor, and one project per client with the actor as a
 /// member, a model version and a prompt.
 fn setup(client: &Client, admin: &Signer, run: &str, projects: usize) -> Result<Setup, String> {
-    let integration =
-        Signer::new(KeyFile::generate(&format!("bench-pipeline-{run}"), &format!("bench-pipeline-{run}-k1")));
+    let integration = Signer::new(
+        KeyFile::generate(&format!("bench-pipeline-{run}"), &format!("bench-pipeline-{run}-k1")),
+        &admin.ledger,
+    );
     let check = |what: &str, a: Result<crate::cli::client::Answer, crate::cli::client::ClientError>| match a {
         Ok(a) if a.ok() => Ok(()),
         Ok(a) => Err(format!("{what}: {} {}", a.status, a.body)),
@@ -275,8 +277,9 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
     let pid = server.as_ref().map(|s| s.child.id());
     let dir = crate::app::DataDir { root: data };
     let token = std::fs::read_to_string(dir.admin_token()).map_err(|e| e.to_string())?.trim().to_owned();
-    let admin = Signer::new(KeyFile::load(&dir.admin_key()).map_err(|e| e.to_string())?);
     let client = Client::new(&url).with_token(&token);
+    let ledger = client.ledger_name().map_err(|e| e.to_string())?;
+    let admin = Signer::new(KeyFile::load(&dir.admin_key()).map_err(|e| e.to_string())?, &ledger);
     let run_id = chrono::Utc::now().format("%H%M%S").to_string();
     let mut rows = Vec::new();
     let peak = || pid.and_then(|p| status_kb(p, "VmHWM:")).map(|kb| kb / 1024.0);
