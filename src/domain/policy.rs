@@ -26,9 +26,13 @@ use super::refusal::Refusal;
 use super::state::{Namespace, Review, View};
 use std::collections::{HashSet, VecDeque};
 
-/// The version of the rule sets below. A future change of them keeps this one for the projects
-/// that were created under it.
-pub const RULE_SET_VERSION: u32 = 2;
+/// The version of the rule sets below, for projects created (or adopted) now. Version 3 weighs
+/// evidence against bytes wherever the bytes are recorded (a failed check, a refusal, a
+/// rejection, a retracted maker of the same bytes under another asset id), and a delivered
+/// variant carries its master's bytes or new ones; version 2, which projects created before keep
+/// for good (their logs verify as written), weighs each asset's own evidence only. Both have the
+/// same rules.
+pub const RULE_SET_VERSION: u32 = 3;
 /// The rule set of legacy projects.
 pub const LEGACY_RULE_SET: &str = "legacy@1";
 
@@ -108,7 +112,12 @@ pub fn base_rules(content: ContentType) -> Vec<RuleSpec> {
 }
 
 pub fn rule_set_name(content: ContentType) -> String {
-    format!("{}@{RULE_SET_VERSION}", snake(&content))
+    rule_set_at(content, RULE_SET_VERSION)
+}
+
+/// The name of a content type's rule set at a version.
+pub fn rule_set_at(content: ContentType, version: u32) -> String {
+    format!("{}@{version}", snake(&content))
 }
 
 /// What an amendment does to a policy.
@@ -177,7 +186,8 @@ pub fn policy_of(view: &View<'_>, project: &ProjectId) -> Option<Policy> {
             amended_by.push(event.clone());
         }
     }
-    Some(Policy { rule_set: rule_set_name(content), rules, amended_by })
+    let version = view.rule_set(project).clamp(2, RULE_SET_VERSION);
+    Some(Policy { rule_set: rule_set_at(content, version), rules, amended_by })
 }
 
 /// What the policy is asked about: a delivery or an approval about to be recorded.
@@ -274,6 +284,7 @@ pub fn evaluate(view: &View<'_>, project: &ProjectId, intent: Intent<'_>) -> Ass
         before_us: intent.occurred_at_us(),
         approvers: Default::default(),
         ancestry: Default::default(),
+        follows_bytes: view.rule_set(project) >= 3,
     };
     let mut outcomes = Vec::new();
     for rule in &policy.rules {
@@ -337,6 +348,24 @@ struct Judge<'a, 'v> {
     approvers: std::cell::RefCell<Vec<(super::ids::ActorId, &'static str)>>,
     /// The ancestry of the intent's asset, once walked.
     ancestry: std::cell::RefCell<Option<(Id, std::rc::Rc<Vec<Id>>)>>,
+    /// Whether evidence against bytes follows them to every asset recorded with them (rule set
+    /// version 3), or stays with the asset it was recorded for (version 2).
+    follows_bytes: bool,
+}
+
+/// The latest result of each check category among reviews in log order, and the review it comes
+/// from. A check found not applicable says nothing of it: it neither clears a failure nor passes.
+fn latest_results(reviews: &[Review]) -> Vec<(QcCheck, CheckResult, &Review)> {
+    let mut latest: Vec<(QcCheck, CheckResult, &Review)> = Vec::new();
+    for review in reviews {
+        for (check, result) in review.results.iter().filter(|(_, r)| *r != CheckResult::NotApplicable) {
+            match latest.iter_mut().find(|(c, _, _)| c == check) {
+                Some(slot) => *slot = (*check, *result, review),
+                None => latest.push((*check, *result, review)),
+            }
+        }
+    }
+    latest
 }
 
 fn passed(evidence: Vec<EventId>) -> Finding {
@@ -369,25 +398,23 @@ impl Judge<'_, '_> {
     }
 
     fn walk_ancestry(&self, asset: &Id) -> Vec<Id> {
-        let mut seen: HashSet<Id> = HashSet::new();
-        let mut queue: VecDeque<Id> = VecDeque::from([asset.clone()]);
-        let mut out = Vec::new();
-        while let Some(next) = queue.pop_front() {
-            if !seen.insert(next.clone()) {
-                continue;
-            }
-            queue.extend(self.view.parents(self.project, &next).into_iter().cloned());
-            out.push(next);
-        }
-        out
+        ancestry(self.view, self.project, asset)
     }
 
     /// The reviews of the asset at the digest, in log order. Evidence is the asset's own: a
     /// review of the same bytes under another asset id counts for that asset only. A review
     /// dated after the intent keeps only what counts against it, its failed checks.
     fn reviews(&self, asset: &Id, digest: &Digest) -> Vec<Review> {
-        let mut reviews: Vec<Review> =
-            self.view.reviews(self.project, digest).into_iter().filter(|r| &r.asset == asset).cloned().collect();
+        let mut reviews = self.bytes_reviews(digest);
+        reviews.retain(|r| &r.asset == asset);
+        reviews
+    }
+
+    /// The reviews of these bytes, whatever asset they were recorded for, in log order, as
+    /// [`Judge::reviews`] weighs them: what counts against the bytes counts against every asset
+    /// recorded with them.
+    fn bytes_reviews(&self, digest: &Digest) -> Vec<Review> {
+        let mut reviews: Vec<Review> = self.view.reviews(self.project, digest).into_iter().cloned().collect();
         for review in &mut reviews {
             if review.occurred_at_us > self.before_us {
                 review.results.retain(|(_, result)| *result == CheckResult::Fail);
@@ -400,25 +427,58 @@ impl Judge<'_, '_> {
     fn not_retracted(&self, asset: &Id) -> Finding {
         for ancestor in self.ancestry(asset).iter() {
             let Some(record) = self.view.asset(self.project, ancestor) else { continue };
+            let whose = if ancestor == asset { String::new() } else { format!(", in the ancestry of `{asset}`,") };
             if let Some(event) = self.view.retracted_maker(self.project, &record) {
-                let whose = if ancestor == asset { String::new() } else { format!(", in the ancestry of `{asset}`,") };
                 return failed(format!("asset `{ancestor}`{whose} was made by event `{event}`, which was retracted"));
+            }
+            for other in self.same_bytes(ancestor, &record) {
+                if let Some(event) =
+                    self.view.asset_at(self.project, &other).and_then(|r| self.view.retracted_maker(self.project, &r))
+                {
+                    return failed(format!(
+                        "the bytes of asset `{ancestor}`{whose} ({}) were also made by event `{event}`, which was retracted",
+                        Digest::from_bytes(&record.digest)
+                    ));
+                }
             }
         }
         passed(vec![])
     }
 
+    /// The other assets recorded with an asset's bytes, when evidence follows bytes.
+    fn same_bytes(&self, asset: &Id, record: &super::state::AssetRecord) -> Vec<super::state::IdKey> {
+        if !self.follows_bytes {
+            return Vec::new();
+        }
+        let own = super::state::asset_key(asset);
+        let mut all = self.view.assets_with_bytes(self.project, &record.digest);
+        all.retain(|k| *k != own);
+        all
+    }
+
     fn not_rejected(&self, master: &Id) -> Finding {
         for ancestor in self.ancestry(master).iter() {
+            let whose = if ancestor == master { String::new() } else { format!(", in the ancestry of `{master}`,") };
             let decisions = self.view.director_decisions(self.project, ancestor);
             let latest = decisions.into_iter().rfind(|d| d.rejected || d.occurred_at_us <= self.before_us);
             if let Some(rejection) = latest.filter(|d| d.rejected) {
-                let whose =
-                    if ancestor == master { String::new() } else { format!(", in the ancestry of `{master}`,") };
                 return failed(format!(
                     "asset `{ancestor}`{whose} was rejected by a creative director in selection `{}` (event `{}`) and no later selection of theirs reinstates it",
                     rejection.selection, rejection.event
                 ));
+            }
+            let Some(record) = self.view.asset(self.project, ancestor) else { continue };
+            for other in self.same_bytes(ancestor, &record) {
+                let decisions = self.view.director_decisions_at(self.project, &other);
+                let latest = decisions.into_iter().rfind(|d| d.rejected || d.occurred_at_us <= self.before_us);
+                if let Some(rejection) = latest.filter(|d| d.rejected) {
+                    return failed(format!(
+                        "the bytes of asset `{ancestor}`{whose} ({}) were rejected by a creative director as another asset, in selection `{}` (event `{}`), and no later selection of theirs reinstates that asset",
+                        Digest::from_bytes(&record.digest),
+                        rejection.selection,
+                        rejection.event
+                    ));
+                }
             }
         }
         passed(vec![])
@@ -439,29 +499,33 @@ impl Judge<'_, '_> {
         if reviews.is_empty() {
             return failed(format!("no QC review of {what} at {digest} recorded before it"));
         }
-        // The latest result of each check category, and the review it comes from. A check found
-        // not applicable says nothing of it: it neither clears a failure nor passes.
-        let mut latest: Vec<(QcCheck, CheckResult, &Review)> = Vec::new();
-        for review in &reviews {
-            for (check, result) in review.results.iter().filter(|(_, r)| *r != CheckResult::NotApplicable) {
-                match latest.iter_mut().find(|(c, _, _)| c == check) {
-                    Some(slot) => *slot = (*check, *result, review),
-                    None => latest.push((*check, *result, review)),
-                }
+        // The latest result of each check category, and the review it comes from: the asset's own
+        // for what passes, every review of its bytes for what fails (when evidence follows bytes).
+        let latest = latest_results(&reviews);
+        let weighed = if self.follows_bytes { self.bytes_reviews(digest) } else { reviews.clone() };
+        let against = latest_results(&weighed);
+        let of = |review: &Review| {
+            if &review.asset == asset {
+                String::new()
+            } else {
+                format!(" of the same bytes recorded as asset `{}`", review.asset)
             }
-        }
-        if let Some((check, _, review)) = latest.iter().find(|(_, r, _)| *r == CheckResult::Fail) {
+        };
+        if let Some((check, _, review)) = against.iter().find(|(_, r, _)| *r == CheckResult::Fail) {
             return failed(format!(
-                "QC check `{}` of {what} at {digest} last failed, in review `{}` (event `{}`)",
+                "QC check `{}` of {what} at {digest} last failed, in review `{}`{} (event `{}`)",
                 snake(check),
                 review.review,
+                of(review),
                 review.event
             ));
         }
-        if let Some(review) = reviews.last().filter(|r| r.verdict == Verdict::Fail) {
+        if let Some(review) = weighed.last().filter(|r| r.verdict == Verdict::Fail) {
             return failed(format!(
-                "the latest QC review of {what} at {digest}, `{}` (event `{}`), failed",
-                review.review, review.event
+                "the latest QC review of {what} at {digest}, `{}`{} (event `{}`), failed",
+                review.review,
+                of(review),
+                review.event
             ));
         }
         if latest.is_empty() {
@@ -489,6 +553,20 @@ impl Judge<'_, '_> {
         let adequate: Vec<&Review> =
             proofs.iter().copied().filter(|r| r.scale_percent.is_some_and(|s| s >= min_scale_percent)).collect();
         let names = list(media.iter().map(snake));
+        // A failed proof of the same bytes recorded as another asset counts against them.
+        if self.follows_bytes {
+            let failing = self.bytes_reviews(&digest).into_iter().rfind(|r| {
+                media.contains(&r.medium)
+                    && r.results.iter().any(|(_, x)| *x != CheckResult::NotApplicable)
+                    && r.scale_percent.is_some_and(|s| s >= min_scale_percent)
+            });
+            if let Some(review) = failing.filter(|r| r.verdict == Verdict::Fail && &r.asset != master) {
+                return failed(format!(
+                    "the latest {names} proof of the bytes of master `{master}` ({digest}) at {min_scale_percent}% scale or more, review `{}` of the same bytes recorded as asset `{}` (event `{}`), failed",
+                    review.review, review.asset, review.event
+                ));
+            }
+        }
         match adequate.last() {
             Some(review) if review.verdict == Verdict::Pass => passed(vec![review.event.clone()]),
             Some(review) => failed(format!(
@@ -515,6 +593,22 @@ impl Judge<'_, '_> {
     fn approved(&self, master: &Id, who: &'static str, counts: impl Fn(&super::state::Approval) -> bool) -> Finding {
         let digest = self.digest(master);
         let approvals = self.view.approvals(self.project, &digest);
+        // A refusal of the same bytes recorded as another asset, by the same kind of approver,
+        // counts against them unless an approval of them came after it.
+        if self.follows_bytes {
+            let latest = approvals
+                .iter()
+                .rfind(|a| counts(a) && (a.decision != Decision::Approved || a.occurred_at_us <= self.before_us));
+            if let Some(a) = latest.filter(|a| a.decision != Decision::Approved && &a.asset != master) {
+                return failed(format!(
+                    "the latest decision by {who} on the bytes of master `{master}` ({digest}), approval `{}` of the same bytes recorded as asset `{}` (event `{}`), is {}",
+                    a.approval,
+                    a.asset,
+                    a.event,
+                    snake(&a.decision)
+                ));
+            }
+        }
         // The master's own approvals; one dated after the intent counts only if it is not one.
         let latest = approvals.into_iter().rfind(|a| {
             &a.asset == master && counts(a) && (a.decision != Decision::Approved || a.occurred_at_us <= self.before_us)
@@ -560,6 +654,73 @@ impl Judge<'_, '_> {
             None => passed(vec![]),
         }
     }
+}
+
+/// The evidence against an asset's bytes that was recorded for other assets with the same bytes
+/// (rule set version 3; none before): their failed QC reviews (a failing verdict or check), their
+/// approvals that refused (changes requested, rejected), creative directors' rejections of them,
+/// and their making events that were retracted — each event once, in no particular order. The
+/// policy weighs these with the asset's own evidence ([`evaluate`]); the provenance summary, the
+/// audit trail and the evidence bundle show them.
+pub fn against_bytes(view: &View<'_>, project: &ProjectId, asset: &Id) -> Vec<EventId> {
+    if view.rule_set(project) < 3 {
+        return Vec::new();
+    }
+    let Some(record) = view.asset(project, asset) else { return Vec::new() };
+    let digest = Digest::from_bytes(&record.digest);
+    let own = super::state::asset_key(asset);
+    let mut out: Vec<EventId> = Vec::new();
+    let failed = |r: &&Review| r.verdict == Verdict::Fail || r.results.iter().any(|(_, x)| *x == CheckResult::Fail);
+    out.extend(
+        view.reviews(project, &digest)
+            .into_iter()
+            .filter(|r| &r.asset != asset)
+            .filter(failed)
+            .map(|r| r.event.clone()),
+    );
+    out.extend(
+        view.approvals(project, &digest)
+            .into_iter()
+            .filter(|a| &a.asset != asset && a.decision != Decision::Approved)
+            .map(|a| a.event.clone()),
+    );
+    for other in view.assets_with_bytes(project, &record.digest).into_iter().filter(|k| *k != own) {
+        out.extend(
+            view.director_decisions_at(project, &other).into_iter().filter(|d| d.rejected).map(|d| d.event.clone()),
+        );
+        if let Some(maker) = view.asset_at(project, &other).and_then(|r| view.retracted_maker(project, &r)) {
+            out.push(maker.clone());
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The asset and every asset it was made from, nearest first, each once.
+pub fn ancestry(view: &View<'_>, project: &ProjectId, asset: &Id) -> Vec<Id> {
+    let mut seen: HashSet<Id> = HashSet::new();
+    let mut queue: VecDeque<Id> = VecDeque::from([asset.clone()]);
+    let mut out = Vec::new();
+    while let Some(next) = queue.pop_front() {
+        if !seen.insert(next.clone()) {
+            continue;
+        }
+        queue.extend(view.parents(project, &next).into_iter().cloned());
+        out.push(next);
+    }
+    out
+}
+
+/// The evidence against the bytes of an asset and of every asset it was made from
+/// ([`against_bytes`] of each), each event once: what the policy weighs of other assets for a
+/// delivery of it, and what its evidence bundle carries for that.
+pub fn against_lineage(view: &View<'_>, project: &ProjectId, asset: &Id) -> Vec<EventId> {
+    let mut out: Vec<EventId> =
+        ancestry(view, project, asset).iter().flat_map(|a| against_bytes(view, project, a)).collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// An approval whose digest was superseded by a later post edit of its asset.

@@ -135,7 +135,12 @@ pub fn decide(view: &View<'_>, payload: &Payload, at: Position) -> Result<(), De
             }
         }
         Body::ApprovalRecorded(b) => refs.digest_matches("body.digest", &b.asset, &b.digest)?,
-        Body::DeliveryRecorded(b) => refs.exists("body.master_asset", N::Asset, &b.master_asset)?,
+        Body::DeliveryRecorded(b) => {
+            refs.exists("body.master_asset", N::Asset, &b.master_asset)?;
+            if view.rule_set(project) >= 3 {
+                variant_bytes(view, project, b)?;
+            }
+        }
         Body::ProjectAdopted(b) => client_organization(view, "body.client_organization", &b.client_organization)?,
         _ => {}
     }
@@ -347,6 +352,24 @@ fn decide_system(view: &View<'_>, body: &Body) -> Result<(), Refusal> {
         }
         _ => Ok(()),
     }
+}
+
+/// A delivered variant carries its master's bytes or new ones: bytes recorded as another asset
+/// of the project carry that asset's verdicts, and a delivery may not pass them off as a variant
+/// of an approved master (rule set version 3).
+fn variant_bytes(view: &View<'_>, project: &ProjectId, b: &DeliveryRecorded) -> Result<(), Refusal> {
+    let master = super::state::asset_key(&b.master_asset);
+    let others = view
+        .assets_with_bytes(project, &b.variant.digest.bytes())
+        .into_iter()
+        .filter(|k| *k != master && view.parents_at(project, k).as_slice() != [&b.master_asset]);
+    if others.count() > 0 {
+        return Err(invalid(
+            "body.variant.digest",
+            "the variant's bytes are recorded as another asset of the project than its master or the master's delivered variants: a variant carries its master's bytes or new ones (deliver that asset as the master, and its verdicts count)",
+        ));
+    }
+    Ok(())
 }
 
 fn invalid(field: &str, rule: &'static str) -> Refusal {
@@ -787,5 +810,53 @@ mod tests {
             let view = View { base: &base, changes: &changes, events: &logged };
             assert_eq!(decide(&view, &retract(&target), at()).err().map(|r| refused(r).slug()), expected, "case {i}");
         }
+    }
+
+    /// A delivery whose variant claims another asset's bytes: refused in a project of rule set
+    /// version 3 (created by an event that names its ledger), accepted in one created before.
+    #[test]
+    fn a_variant_carries_its_masters_bytes_in_a_project_of_the_current_rule_set() {
+        let variant_of_b = json!({"delivery_id": "d", "master_asset": "a", "variant": asset("v", "b"), "format": "jpeg",
+            "channel": "web", "medium": "digital", "dimensions": {"width": 1, "height": 1}, "locale": "en"});
+        let own_bytes = json!({"delivery_id": "d", "master_asset": "a", "variant": asset("v", "a"), "format": "jpeg",
+            "channel": "web", "medium": "digital", "dimensions": {"width": 1, "height": 1}, "locale": "en"});
+        for (named, refused) in [(false, false), (true, true)] {
+            let mut state = state();
+            // The project as if created now (its creation names its ledger), or before.
+            let mut json = json!({"event_id": "e-created", "project": "q", "kind": "project_created",
+                "schema_version": 1, "actor": "x", "occurred_at": "2026-01-01T00:00:00Z",
+                "body": {"content_type": "social", "title": "t"}});
+            if named {
+                json["ledger"] = json!("l");
+            }
+            let created = Payload::read(&serde_json::to_vec(&json).unwrap()).unwrap();
+            state.apply(&created, at(), Facts::default());
+            for (kind, body) in [
+                (
+                    "model_version_registered",
+                    json!({"model_version_id": "mv", "provider": "p", "family": "f", "version": "1", "license": "l", "training_data_statement": "s"}),
+                ),
+                ("prompt_authored", json!({"prompt_id": "pr", "text": "t"})),
+                (
+                    "generation_recorded",
+                    json!({"generation_id": "g", "model_version": "mv", "prompt": "pr", "outputs": [asset("a", "a"), asset("b", "b")]}),
+                ),
+            ] {
+                state.apply(&payload("q", "x", kind, body), at(), Facts::default());
+            }
+            let project = "q";
+            let view = View { base: &state, changes: &Changes::default(), events: &NoEvents };
+            let got = decide(&view, &payload(project, "x", "delivery_recorded", variant_of_b.clone()), at());
+            assert_eq!(got.is_err(), refused, "named {named}: {got:?}");
+            if let Err(e) = got {
+                assert!(matches!(refused_of(e), Refusal::Invalid { field, .. } if field == "body.variant.digest"));
+            }
+            let own = decide(&view, &payload(project, "x", "delivery_recorded", own_bytes.clone()), at());
+            assert!(own.is_ok(), "named {named}: the master's own bytes: {own:?}");
+        }
+    }
+
+    fn refused_of(e: DecideError) -> Refusal {
+        refused(e)
     }
 }

@@ -123,6 +123,24 @@ pub struct ProjectState {
     superseded_by: HashMap<IdKey, Vec<Supersession>>,
     /// Events a retraction may not take back, or only their author may.
     guarded: HashMap<EventId, Guard>,
+    /// The version of the rule sets the project is judged by: 3 for a project created (or
+    /// adopted) by an event that names its ledger, 2 for one created before (see
+    /// [`super::policy::RULE_SET_VERSION`]); 0 for none or a legacy project.
+    rule_set: u32,
+    /// The first asset recorded with each bytes, by [`bytes_key`] of its digest.
+    bytes: KeyMap<IdKey, IdKey>,
+    /// The other assets recorded with the same bytes, in log order (by [`bytes_key`]).
+    bytes_more: HashMap<IdKey, Vec<IdKey>>,
+}
+
+/// The key a digest's bytes are remembered by.
+pub fn bytes_key(digest: &[u8; 32]) -> IdKey {
+    keyed(&[b"bytes", digest])
+}
+
+/// The key an asset is remembered by.
+pub fn asset_key(id: &Id) -> IdKey {
+    record_key(Namespace::Asset, id.as_str())
 }
 
 /// What the rules keep of an asset (36 bytes).
@@ -535,6 +553,7 @@ impl ProjectState {
             Body::ProjectCreated(b) => {
                 self.content_type = Some(b.content_type);
                 self.client = b.client_organization.clone();
+                self.rule_set = rule_set_of(payload);
                 self.guarded.insert(event_id.clone(), Guard::Governance);
                 if self.client.is_some() && signer.ledger_role == Some(Role::Producer) {
                     self.members.insert(signer.actor.clone(), Membership::Member(Role::Producer));
@@ -542,6 +561,7 @@ impl ProjectState {
             }
             Body::ProjectAdopted(b) => {
                 self.client = Some(b.client_organization.clone());
+                self.rule_set = rule_set_of(payload);
                 self.guarded.insert(event_id.clone(), Guard::Governance);
             }
             Body::MemberAdded(b) => {
@@ -591,6 +611,9 @@ impl ProjectState {
                 let restriction = self.restriction_made(base, other);
                 for (ns, id, record) in created_records(other) {
                     self.insert(ns, id, &record, made_at);
+                    if let Record::Asset { digest } = &record {
+                        self.index_bytes(base, record_key(ns, id.as_str()), &digest.bytes());
+                    }
                     if ns == Namespace::Asset {
                         let key = record_key(ns, id.as_str());
                         let parents = parents_of(other);
@@ -625,6 +648,17 @@ impl ProjectState {
                     }
                 }
             }
+        }
+    }
+
+    /// Remembers which asset holds which bytes: the first asset of each, then the others.
+    fn index_bytes(&mut self, base: Option<&ProjectState>, asset: IdKey, digest: &[u8; 32]) {
+        let key = bytes_key(digest);
+        let known = self.bytes.contains_key(&key) || base.is_some_and(|b| b.bytes.contains_key(&key));
+        if known {
+            self.bytes_more.entry(key).or_default().push(asset);
+        } else {
+            self.bytes.insert(key, asset);
         }
     }
 
@@ -706,6 +740,14 @@ impl ProjectState {
             self.superseded_by.entry(asset).or_default().extend(edits);
         }
         self.guarded.extend(staged.guarded);
+        if staged.rule_set != 0 {
+            self.rule_set = staged.rule_set;
+        }
+        // A staged first asset of some bytes was staged so because the base had none of them.
+        self.bytes.extend(staged.bytes);
+        for (key, more) in staged.bytes_more {
+            self.bytes_more.entry(key).or_default().extend(more);
+        }
     }
 
     /// An estimate of the heap bytes held (for the projection cache's budget).
@@ -724,6 +766,19 @@ impl ProjectState {
             + self.director_decisions.len() * 96
             + self.superseded_by.len() * 112
             + self.guarded.len() * 64
+            + self.bytes.heap_bytes()
+            + self.bytes_more.values().map(|m| 48 + m.len() * 16).sum::<usize>()
+    }
+}
+
+/// The version of the rule sets a project created or adopted by this event is judged by: events
+/// that name their ledger (every new one) bring version 3, where evidence against bytes follows
+/// them; those written before keep the version their log was written under.
+fn rule_set_of(payload: &Payload) -> u32 {
+    if payload.ledger.is_some() {
+        3
+    } else {
+        2
     }
 }
 
@@ -974,6 +1029,36 @@ impl View<'_> {
     pub fn asset(&self, project: &ProjectId, id: &Id) -> Option<AssetRecord> {
         let key = record_key(Namespace::Asset, id.as_str());
         self.both(project).find_map(|p| p.assets.get(&key).copied())
+    }
+    /// The version of the rule sets a governed project is judged by (2 or 3; 0 for a legacy
+    /// project or none).
+    pub fn rule_set(&self, id: &ProjectId) -> u32 {
+        let staged = self.changes.projects.get(id).map(|p| p.rule_set).filter(|v| *v != 0);
+        staged.or_else(|| self.base.project(id).map(|p| p.rule_set)).unwrap_or(0)
+    }
+    /// Every asset recorded with these bytes, by the rules' key, in log order.
+    pub fn assets_with_bytes(&self, project: &ProjectId, digest: &[u8; 32]) -> Vec<IdKey> {
+        let key = bytes_key(digest);
+        let mut out: Vec<IdKey> = self.both(project).filter_map(|p| p.bytes.get(&key).copied()).collect();
+        for state in self.both(project) {
+            out.extend(state.bytes_more.get(&key).into_iter().flatten().copied());
+        }
+        out
+    }
+    /// An asset by the rules' key.
+    pub fn asset_at(&self, project: &ProjectId, key: &IdKey) -> Option<AssetRecord> {
+        self.both(project).find_map(|p| p.assets.get(key).copied())
+    }
+    /// The assets an asset (by the rules' key) was made from.
+    pub fn parents_at(&self, project: &ProjectId, key: &IdKey) -> Vec<&Id> {
+        self.both(project).find_map(|p| p.parents.get(key)).map(|p| p.iter().collect()).unwrap_or_default()
+    }
+    /// The creative directors' decisions on an asset (by the rules' key) not retracted, oldest
+    /// first.
+    pub fn director_decisions_at(&self, project: &ProjectId, key: &IdKey) -> Vec<&DirectorDecision> {
+        let all: Vec<&DirectorDecision> =
+            self.both(project).flat_map(|p| p.director_decisions.get(key).into_iter().flatten()).collect();
+        all.into_iter().filter(|d| !self.is_retracted(project, &d.event)).collect()
     }
     /// The assets an asset was made from (none for a generation's output without inputs).
     pub fn parents(&self, project: &ProjectId, asset: &Id) -> Vec<&Id> {

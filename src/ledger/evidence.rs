@@ -31,9 +31,23 @@ pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle
     let entries = ledger.stream_below(project, size)?;
     let decoded: Vec<_> =
         entries.iter().filter_map(|e| open_entry(e).ok().map(|(_, payload)| (e.sequence, payload))).collect();
-    let Some(mut lineage) = ProjectGraph::new(&decoded).lineage(asset) else { return Ok(None) };
+    let graph = ProjectGraph::new(&decoded);
+    let Some(mut lineage) = graph.lineage(asset) else { return Ok(None) };
     // The project's governance too: who was a member with which role, and its policy.
     lineage.extend(decoded.iter().filter(|(_, p)| is_governance(p.kind())).map(|(sequence, _)| *sequence));
+    // And what counts against the bytes of the lineage's assets recorded as other assets, with
+    // the retractions of those entries, as the policy weighs them.
+    let project_id = crate::domain::ProjectId::parse(project).map_err(|e| StoreError::Io(e.to_string()))?;
+    let against = ledger
+        .with_project(&project_id, |p, _| {
+            let changes = crate::domain::Changes::default();
+            let view = crate::domain::View { base: &p.rules, changes: &changes, events: &crate::domain::NoEvents };
+            crate::domain::policy::against_lineage(&view, &project_id, asset)
+        })?
+        .unwrap_or_default();
+    let against: Vec<u64> = against.iter().filter_map(|id| graph.sequence_of(id)).filter(|s| *s < size).collect();
+    lineage.extend(graph.retractions_of(&against));
+    lineage.extend(against);
     let mut chosen: Vec<Entry> = entries.into_iter().filter(|e| lineage.contains(&e.sequence)).collect();
     chosen.extend(ledger.stream_below(SYSTEM_PROJECT, size)?);
     chosen.sort_by_key(|e| e.sequence);

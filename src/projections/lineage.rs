@@ -15,6 +15,7 @@ pub struct ProjectGraph<'a> {
     revisions: HashMap<&'a Id, Vec<u64>>,
     retractions: HashMap<&'a EventId, Vec<u64>>,
     events: HashMap<u64, &'a EventId>,
+    sequences: HashMap<&'a EventId, u64>,
     project_created: Option<u64>,
 }
 
@@ -25,6 +26,7 @@ impl<'a> ProjectGraph<'a> {
         for (sequence, payload) in entries {
             let sequence = *sequence;
             graph.events.insert(sequence, &payload.event_id);
+            graph.sequences.insert(&payload.event_id, sequence);
             for (ns, id, _) in created_records(&payload.body) {
                 graph.created.insert((ns, id), (sequence, &payload.body));
             }
@@ -39,6 +41,20 @@ impl<'a> ProjectGraph<'a> {
             }
         }
         graph
+    }
+
+    /// The sequence of an event of the project.
+    pub fn sequence_of(&self, event: &EventId) -> Option<u64> {
+        self.sequences.get(event).copied()
+    }
+
+    /// The sequences of the retractions of the entries at `sequences`.
+    pub fn retractions_of(&self, sequences: &[u64]) -> Vec<u64> {
+        sequences
+            .iter()
+            .filter_map(|s| self.events.get(s))
+            .flat_map(|e| self.retractions.get(e).into_iter().flatten().copied())
+            .collect()
     }
 
     /// The sequences of every entry in the asset's lineage, or `None` when the project has no

@@ -62,21 +62,31 @@ pub struct Summary {
     pub people: Vec<String>,
     /// Tools of post edits and pipeline steps in the lineage.
     pub tools: Vec<String>,
-    /// QC reviews of this exact digest.
+    /// The QC reviews the workflow policy weighs for this asset: its own, of its exact digest,
+    /// and those that failed its bytes recorded as another asset (`asset` says which).
     pub reviews: Vec<ReviewInfo>,
-    /// Approvals of this exact digest.
+    /// The approvals the policy weighs: the asset's own, of its exact digest, and those that
+    /// refused its bytes recorded as another asset.
     pub approvals: Vec<ApprovalInfo>,
     /// QC reviews and approvals of the assets it derives from (other digests).
     pub upstream_reviews: Vec<ReviewInfo>,
     pub upstream_approvals: Vec<ApprovalInfo>,
 }
 
+/// What a summary reads of a node besides its payload.
+struct Node {
+    kind: NodeKind,
+    retracted: bool,
+}
+
 fn text<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
-/// Builds the summary from an ancestors walk; `load` reads the payload of an entry.
-pub fn summarize(ancestors: &Subgraph, load: impl Fn(u64) -> Option<Payload>) -> Summary {
+/// Builds the summary from an ancestors walk; `load` reads the payload of an entry; `against` are
+/// the payloads of the evidence against the asset's bytes recorded as other assets
+/// ([`crate::domain::policy::against_bytes`]).
+pub fn summarize(ancestors: &Subgraph, load: impl Fn(u64) -> Option<Payload>, against: &[Payload]) -> Summary {
     let root = ancestors.nodes.first().map(|n| n.id.clone()).unwrap_or_default();
     let digest = ancestors.nodes.first().and_then(|n| n.sequence).and_then(&load).and_then(|p| match p.body {
         Body::GenerationRecorded(b) => b.outputs.into_iter().find(|o| o.asset_id.as_str() == root).map(|o| o.digest),
@@ -100,12 +110,16 @@ pub fn summarize(ancestors: &Subgraph, load: impl Fn(u64) -> Option<Payload>) ->
     };
     let mut tools = BTreeSet::new();
     let mut people = BTreeSet::new();
-    for node in &ancestors.nodes {
+    let nodes = ancestors.nodes.iter().filter_map(|node| {
         if node.kind == NodeKind::Actor {
             people.insert(node.id.clone());
-            continue;
+            return None;
         }
-        let Some(payload) = node.sequence.and_then(&load) else { continue };
+        Some((node.sequence.and_then(&load)?, node.kind, node.retracted, false))
+    });
+    let nodes: Vec<_> = nodes.chain(against.iter().map(|p| (p.clone(), NodeKind::Asset, false, true))).collect();
+    for (payload, kind, retracted, is_against) in nodes {
+        let node = Node { kind, retracted };
         match &payload.body {
             Body::BriefRecorded(b) if node.kind == NodeKind::Brief => s.briefs.push(b.brief_id.to_string()),
             Body::ReferenceAdded(b) => s.references.push(ReferenceInfo {
@@ -145,7 +159,8 @@ pub fn summarize(ancestors: &Subgraph, load: impl Fn(u64) -> Option<Payload>) ->
                         .collect(),
                     retracted: node.retracted,
                 };
-                if Some(&info.digest) == s.digest.as_ref() {
+                // What the policy weighs: the asset's own at its digest, and what failed its bytes.
+                if is_against || (info.asset == s.asset && Some(&info.digest) == s.digest.as_ref()) {
                     s.reviews.push(info)
                 } else {
                     s.upstream_reviews.push(info)
@@ -160,7 +175,7 @@ pub fn summarize(ancestors: &Subgraph, load: impl Fn(u64) -> Option<Payload>) ->
                     approver: payload.actor.to_string(),
                     retracted: node.retracted,
                 };
-                if Some(&info.digest) == s.digest.as_ref() {
+                if is_against || (info.asset == s.asset && Some(&info.digest) == s.digest.as_ref()) {
                     s.approvals.push(info)
                 } else {
                     s.upstream_approvals.push(info)

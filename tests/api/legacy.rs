@@ -78,7 +78,7 @@ fn a_log_of_the_release_before_organisations_verifies_imports_serves_and_can_be_
     assert_eq!(adopted.status, 201, "{:?}", adopted.body);
     let governance = app.get(&format!("/v1/projects/{PROJECT}/governance")).body;
     assert_eq!(governance["governed"], true);
-    assert_eq!(governance["rule_set"], "campaign@2");
+    assert_eq!(governance["rule_set"], "campaign@3", "adopted now, it is judged by the current rule set");
     let again =
         app.send(&admin.envelope(PROJECT, "project_adopted", json!({"client_organization": CLIENT, "reason": "r"})));
     assert_eq!((again.status, again.body["field"].clone()), (422, json!("payload.body")), "{:?}", again.body);

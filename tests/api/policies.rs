@@ -153,6 +153,24 @@ impl Ctx<'_> {
             self.send(self.env_at(signer, "approval_recorded", body, -120), "approval");
         }
     }
+    /// The evidence a digital delivery of `target`, recorded with the bytes of `bytes_of`, needs:
+    /// its own, at those bytes.
+    fn evidence_as(&self, target: &str, bytes_of: &str) {
+        let checks = json!([{"check": "anatomy", "result": "pass"}, {"check": "product_accuracy", "result": "pass"}, {"check": "colour_accuracy", "result": "pass"}]);
+        let review = json!({"review_id": format!("qc-{target}"), "asset": target, "digest": digest(bytes_of), "checks": checks,
+                            "proof_medium": "screen", "proof_size": "A2", "proof_scale_percent": 100, "verdict": "pass"});
+        self.send(self.env(&self.p.qc, "qc_review_recorded", review), "qc");
+        for (signer, role) in [(&self.p.director, "cd"), (&self.p.client, "client"), (&self.p.brand, "brand")] {
+            let body = json!({"approval_id": format!("ap-{role}-{target}"), "asset": target, "digest": digest(bytes_of), "decision": "approved"});
+            self.send(self.env(signer, "approval_recorded", body), "approval");
+        }
+    }
+    /// A delivery of `m` whose variant claims the bytes of `bytes_of`.
+    fn deliver_bytes_env(&self, bytes_of: &str) -> Vec<u8> {
+        let mut body = Self::delivery_body("d", "m", "digital", "jpeg", "commercial");
+        body["variant"]["digest"] = json!(digest(bytes_of));
+        self.env(&self.p.integration, "delivery_recorded", body)
+    }
     /// The evidence a digital delivery of `target` needs in every content type.
     fn evidence(&self, target: &str) {
         self.qc(
@@ -856,6 +874,84 @@ fn cases() -> Vec<Case> {
             policy("qc.passed"),
         ),
         (
+            "a delivery whose variant is the bytes of an asset that failed QC and was rejected",
+            "campaign",
+            |c| {
+                c.ready();
+                c.generate("bad");
+                c.qc("qc-bad", "bad", &[("anatomy", "fail")], "screen", Some(100));
+                c.select(&c.p.director, "sel-bad", &[], &["bad"]);
+                Attempt::Single(c.deliver_bytes_env("bad"))
+            },
+            Expect { status: 422, problem: "invalid-event", rule_or_field: "payload.body.variant.digest", index: None },
+        ),
+        (
+            "a delivery whose variant is the bytes of an asset that passed everything",
+            "campaign",
+            |c| {
+                c.ready();
+                c.generate("other");
+                c.evidence("other");
+                Attempt::Single(c.deliver_bytes_env("other"))
+            },
+            Expect { status: 422, problem: "invalid-event", rule_or_field: "payload.body.variant.digest", index: None },
+        ),
+        (
+            "an edit's output passed under its own id, whose bytes then fail QC as another asset",
+            "campaign",
+            |c| {
+                c.ready();
+                let body = json!({"edit_id": "ed-m2", "technique": "retouch", "tool": "t", "performed_by": "human", "inputs": ["m"],
+                                  "output": {"asset_id": "m2", "digest": digest("bad"), "media_type": "image/png"}});
+                c.send(c.env(&c.p.post, "post_edit_applied", body), "edit");
+                c.evidence_as("m2", "bad");
+                c.generate("bad");
+                c.qc("qc-bad", "bad", &[("anatomy", "fail")], "screen", Some(100));
+                Attempt::Deliver(Delivery { master: "m2", ..DIGITAL })
+            },
+            policy("qc.passed"),
+        ),
+        (
+            "the bytes of an asset a creative director rejected, under a new id with evidence of its own",
+            "campaign",
+            |c| {
+                c.model("mv", "commercial");
+                c.prompt("pr", &[]);
+                c.generate("r");
+                c.select(&c.p.director, "sel-r", &[], &["r"]);
+                c.generate_as("m2", "r");
+                c.evidence_as("m2", "r");
+                Attempt::Deliver(Delivery { master: "m2", ..DIGITAL })
+            },
+            policy("selection.not-rejected"),
+        ),
+        (
+            "an asset with evidence of its own, whose bytes another generation then made and was retracted",
+            "campaign",
+            |c| {
+                c.model("mv", "commercial");
+                c.prompt("pr", &[]);
+                c.generate_as("m2", "r");
+                c.evidence_as("m2", "r");
+                let generation = c.generate("r");
+                c.send(c.retract_env(&c.p.producer, &generation), "retract");
+                Attempt::Deliver(Delivery { master: "m2", ..DIGITAL })
+            },
+            policy("ancestry.not-retracted"),
+        ),
+        (
+            "changes requested by the client on the same bytes recorded as another asset",
+            "campaign",
+            |c| {
+                c.ready();
+                c.generate_as("twin", "m");
+                let body = json!({"approval_id": "ap-twin", "asset": "twin", "digest": digest("m"), "decision": "changes_requested"});
+                c.send(c.env(&c.p.client, "approval_recorded", body), "approval");
+                Attempt::Deliver(DIGITAL)
+            },
+            policy("approval.client"),
+        ),
+        (
             "rejected and retracted bytes under a new asset id",
             "social",
             |c| {
@@ -868,7 +964,7 @@ fn cases() -> Vec<Case> {
                 c.generate_as("m3", "m");
                 Attempt::Deliver(Delivery { master: "m3", ..DIGITAL })
             },
-            policy("qc.passed"),
+            policy("ancestry.not-retracted"),
         ),
         (
             "an edit that keeps the approved bytes",
@@ -1188,7 +1284,7 @@ fn approval_drift_is_reported_on_the_project_and_the_asset() {
     c.send(c.amend_env(&p.producer, json!([{"rule": "master.current"}])), "amend");
     let ready = readiness(&p, "acme-client:drift", &DIGITAL);
     assert_eq!(first_failure(&ready).as_deref(), Some("master.current"));
-    assert_eq!(governance.body["rule_set"], "social@2");
+    assert_eq!(governance.body["rule_set"], "social@3");
     let amended = p.app.get("/v1/projects/acme-client:drift/governance").body;
     assert_eq!(amended["amended_by"].as_array().unwrap().len(), 1);
     assert!(amended["rules"].as_array().unwrap().iter().any(|r| r["rule"] == "master.current"));

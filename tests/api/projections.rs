@@ -324,3 +324,60 @@ fn the_audit_trail_says_what_was_retracted_and_whose_key_was_revoked_later() {
         .collect();
     assert!(others.iter().all(|e| e["retracted"] == false && e["key_revoked_since"] == false), "{others:?}");
 }
+
+/// Evidence against bytes follows them: an asset recorded with the bytes of another that failed
+/// QC and was rejected shows that evidence in its provenance summary, its audit trail and its
+/// evidence bundle, as the policy weighs it; what passed under another asset id is not shown as
+/// its own.
+#[test]
+fn evidence_against_bytes_follows_them_into_summary_audit_and_bundle() {
+    let p = Production::new();
+    let same_bytes = |id: &str, of: &str| json!({"asset_id": id, "digest": digest(of), "media_type": "image/png"});
+    let edit = json!({"edit_id": "ed-m2", "technique": "retouch", "tool": "t", "performed_by": "human", "inputs": ["img-1"], "output": same_bytes("m2", "bad")});
+    assert_eq!(p.send(&p.post, "post_edit_applied", edit).status, 201);
+    let bad = json!({"generation_id": "gen-bad", "model_version": "mv-1", "prompt": "pr-1", "outputs": [asset("bad")]});
+    assert_eq!(p.send(&p.integration, "generation_recorded", bad).status, 201);
+    let review = json!({"review_id": "qc-bad", "asset": "bad", "digest": digest("bad"), "checks": [{"check": "anatomy", "result": "fail"}],
+                        "proof_medium": "screen", "proof_size": "100%", "proof_scale_percent": 100, "verdict": "fail"});
+    assert_eq!(p.send(&p.qc, "qc_review_recorded", review).status, 201);
+    let rejection =
+        json!({"selection_id": "sel-bad", "round": 1, "selected": [], "rejected": ["bad"], "rationale": "no"});
+    assert_eq!(p.send(&p.director, "selection_made", rejection).status, 201);
+    // img-1 approved; m3 claims its bytes under a new id.
+    let approval =
+        json!({"approval_id": "ap-img-1", "asset": "img-1", "digest": digest("img-1"), "decision": "approved"});
+    assert_eq!(p.send(&p.director, "approval_recorded", approval).status, 201);
+    let m3 = json!({"generation_id": "gen-m3", "model_version": "mv-1", "prompt": "pr-1", "outputs": [same_bytes("m3", "img-1")]});
+    assert_eq!(p.send(&p.integration, "generation_recorded", m3).status, 201);
+
+    let project = &p.project;
+    let summary = p.app.get(&format!("/v1/projects/{project}/assets/m2/provenance")).body["summary"].clone();
+    let reviews: Vec<&str> =
+        summary["reviews"].as_array().unwrap().iter().map(|r| r["review_id"].as_str().unwrap()).collect();
+    assert_eq!(reviews, ["qc-bad"], "the failed review of the same bytes counts against m2: {summary:?}");
+    assert_eq!(summary["reviews"][0]["asset"], "bad");
+    let m3 = p.app.get(&format!("/v1/projects/{project}/assets/m3/provenance")).body["summary"].clone();
+    assert_eq!(m3["approvals"], json!([]), "img-1's approval is img-1's, not m3's: {m3:?}");
+
+    let trail = p.app.get(&format!("/v1/projects/{project}/assets/m2/audit"));
+    assert_eq!(trail.status, 200, "{:?}", trail.body);
+    let says: Vec<String> =
+        trail.body["entries"].as_array().unwrap().iter().map(|e| e["says"].as_str().unwrap().to_owned()).collect();
+    assert!(says.iter().any(|s| s.starts_with("against the same bytes") && s.contains("qc-bad")), "{says:?}");
+    assert!(says.iter().any(|s| s.starts_with("against the same bytes") && s.contains("sel-bad")), "{says:?}");
+
+    let bundle = p.app.get(&format!("/v1/projects/{project}/assets/m2/evidence"));
+    assert_eq!(bundle.status, 200, "{:?}", bundle.body);
+    let bundle: lineage_ledger::log::evidence::Bundle = serde_json::from_str(&bundle.text).unwrap();
+    let ids: Vec<String> = bundle
+        .entries
+        .iter()
+        .filter_map(|e| lineage_ledger::log::open_entry(&e.entry.to_entry().unwrap()).ok())
+        .map(|(_, payload)| payload.event_id.to_string())
+        .collect();
+    for event in trail.body["entries"].as_array().unwrap().iter().map(|e| e["event_id"].as_str().unwrap()) {
+        assert!(ids.iter().any(|id| id == event), "the bundle holds every audited entry, {event} too");
+    }
+    let vkey = p.app.get("/v1/vkey").text;
+    lineage_ledger::log::evidence::verify(&bundle, Some(vkey.trim())).expect("the bundle verifies");
+}

@@ -186,23 +186,29 @@ pub async fn provenance(
     let answer = state
         .reads
         .run(move || {
-            let graph = with_project(&shared, &project, size, |p, at| {
+            let (graph, against, log_size) = with_project(&shared, &project, size, |p, at| {
                 let within = at.events as u32;
-                if up {
+                let graph = if up {
                     p.graph.ancestors(asset.as_str(), depth, within)
                 } else {
                     p.graph.descendants(asset.as_str(), depth, within)
-                }
-            })?
-            .ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))?;
+                };
+                (graph, against_bytes(p, &project, &asset), at.log_size)
+            })?;
+            let graph =
+                graph.ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))?;
             if dot {
                 return Ok(Err(graph.to_dot()));
             }
+            let load = |sequence: u64| {
+                shared.ledger.entry(sequence).ok().flatten().and_then(|e| open_entry(&e).ok()).map(|(_, p)| p)
+            };
             let summary = up.then(|| {
-                crate::projections::summary::summarize(&graph, |sequence| {
-                    shared.ledger.entry(sequence).ok().flatten().and_then(|e| open_entry(&e).ok()).map(|(_, p)| p)
-                })
+                let against: Vec<crate::domain::Payload> =
+                    against_entries(&shared, &against, log_size)?.iter().filter_map(|e| load(e.sequence)).collect();
+                Ok::<_, ApiError>(crate::projections::summary::summarize(&graph, load, &against))
             });
+            let summary = summary.transpose()?;
             let direction = if up { "ancestors" } else { "descendants" }.to_owned();
             Ok(Ok(ProvenanceView { direction, graph, summary }))
         })
@@ -267,7 +273,32 @@ pub async fn audit(
     Ok(HttpResponse::Ok().json(trail))
 }
 
-/// The audit trail of an asset among the first `size` entries of the log.
+/// The evidence against an asset's bytes recorded as other assets, as the policy counts it
+/// ([`crate::domain::policy::against_bytes`]), in the project as the projection holds it.
+fn against_bytes(p: &ProjectProjection, project: &ProjectId, asset: &Id) -> Vec<crate::domain::EventId> {
+    let changes = crate::domain::Changes::default();
+    let view = crate::domain::View { base: &p.rules, changes: &changes, events: &crate::domain::NoEvents };
+    crate::domain::policy::against_bytes(&view, project, asset)
+}
+
+/// The entries of events among the first `size` entries of the log, in log order.
+fn against_entries(
+    state: &AppState,
+    events: &[crate::domain::EventId],
+    size: u64,
+) -> Result<Vec<crate::log::Entry>, ApiError> {
+    let mut out = Vec::new();
+    for event in events {
+        if let Some(entry) = state.ledger.entry_by_event(event.as_str())?.filter(|e| e.sequence < size) {
+            out.push(entry);
+        }
+    }
+    out.sort_by_key(|e| e.sequence);
+    Ok(out)
+}
+
+/// The audit trail of an asset among the first `size` entries of the log: every entry naming
+/// it, and the evidence against its bytes recorded as other assets, in log order.
 fn audit_trail(state: &AppState, project: ProjectId, asset: Id, size: u64) -> Result<AuditTrail, ApiError> {
     let system = state.ledger.system();
     let mut entries = Vec::new();
@@ -277,35 +308,20 @@ fn audit_trail(state: &AppState, project: ProjectId, asset: Id, size: u64) -> Re
             break;
         }
         let Some(entry) = state.ledger.entry(sequence)? else { continue };
-        let Ok((opened, payload)) = open_entry(&entry) else { continue };
-        let revoked = system.key(&opened.key_id).map(|(_, _, k)| k.revoked);
-        let signature = match (signature_holds(&system, &opened), revoked) {
-            (true, Some(true)) => "valid, key revoked since",
-            (true, _) => "valid",
-            (false, _) => "invalid",
-        };
-        entries.push(AuditEntry {
-            sequence,
-            version: entry.version,
-            event_id: payload.event_id.to_string(),
-            kind: payload.kind().as_str().to_owned(),
-            actor: payload.actor.to_string(),
-            key_id: opened.key_id.to_string(),
-            occurred_at: payload.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            received_at: entry.received_at().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            hash: hex::encode(entry.hash),
-            leaf_hash: hex::encode(entry.leaf_hash()),
-            payload_digest: crate::domain::Digest::of(&opened.payload).to_string(),
-            proof: format!("/v1/proofs/inclusion?sequence={sequence}"),
-            signature: signature.to_owned(),
-            key_revoked_since: revoked == Some(true),
-            says: crate::projections::audit::what_it_says(&payload, &asset),
-            retracted: false,
-        });
-        events.push(payload.event_id);
+        if let Some((audited, event)) = audit_entry(&system, &entry, &asset, false) {
+            entries.push(audited);
+            events.push(event);
+        }
     }
     if entries.is_empty() {
         return Err(ApiError::not_found(format!("project `{project}` has no asset `{asset}`")));
+    }
+    let against = state.ledger.with_project(&project, |p, _| against_bytes(p, &project, &asset))?.unwrap_or_default();
+    for entry in against_entries(state, &against, size)? {
+        if let Some((audited, event)) = audit_entry(&system, &entry, &asset, true) {
+            entries.push(audited);
+            events.push(event);
+        }
     }
     let retracted: Vec<bool> = state
         .ledger
@@ -318,7 +334,47 @@ fn audit_trail(state: &AppState, project: ProjectId, asset: Id, size: u64) -> Re
     for (entry, retracted) in entries.iter_mut().zip(retracted) {
         entry.retracted = retracted;
     }
+    entries.sort_by_key(|e| e.sequence);
     Ok(AuditTrail { project: project.to_string(), asset: asset.to_string(), entries })
+}
+
+/// One entry of an audit trail, and its event id; `against` for evidence against the asset's
+/// bytes recorded as another asset.
+fn audit_entry(
+    system: &crate::domain::SystemState,
+    entry: &crate::log::Entry,
+    asset: &Id,
+    against: bool,
+) -> Option<(AuditEntry, crate::domain::EventId)> {
+    let (opened, payload) = open_entry(entry).ok()?;
+    let revoked = system.key(&opened.key_id).map(|(_, _, k)| k.revoked);
+    let signature = match (signature_holds(system, &opened), revoked) {
+        (true, Some(true)) => "valid, key revoked since",
+        (true, _) => "valid",
+        (false, _) => "invalid",
+    };
+    let says = crate::projections::audit::what_it_says(&payload, asset);
+    let says = if against { format!("against the same bytes, recorded as another asset: {says}") } else { says };
+    let sequence = entry.sequence;
+    let audited = AuditEntry {
+        sequence,
+        version: entry.version,
+        event_id: payload.event_id.to_string(),
+        kind: payload.kind().as_str().to_owned(),
+        actor: payload.actor.to_string(),
+        key_id: opened.key_id.to_string(),
+        occurred_at: payload.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        received_at: entry.received_at().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        hash: hex::encode(entry.hash),
+        leaf_hash: hex::encode(entry.leaf_hash()),
+        payload_digest: crate::domain::Digest::of(&opened.payload).to_string(),
+        proof: format!("/v1/proofs/inclusion?sequence={sequence}"),
+        signature: signature.to_owned(),
+        key_revoked_since: revoked == Some(true),
+        says,
+        retracted: false,
+    };
+    Some((audited, payload.event_id))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
