@@ -103,6 +103,9 @@ pub struct ProjectState {
     /// Briefs (a few per project), by [`record_key`], with their deliverable formats as last
     /// revised.
     briefs: hashbrown::HashMap<IdKey, Vec<Label>>,
+    /// Each brief's recording and revisions that set its formats, in log order, with their
+    /// events: a retracted one no longer counts (rule set version 3).
+    brief_history: hashbrown::HashMap<IdKey, Vec<(EventId, Vec<Label>)>>,
     retracted: HashSet<EventId>,
     /// The project versions of retracted events, with their ids.
     retracted_versions: HashMap<u32, EventId>,
@@ -579,6 +582,8 @@ impl ProjectState {
             Body::BriefRevised(b) => {
                 if let Some(formats) = &b.deliverable_formats {
                     self.insert(Namespace::Brief, &b.brief_id, &Record::Brief { formats: formats.clone() }, made_at);
+                    let key = record_key(Namespace::Brief, b.brief_id.as_str());
+                    self.brief_history.entry(key).or_default().push((event_id.clone(), formats.clone()));
                 }
             }
             Body::EventRetracted(b) => {
@@ -608,6 +613,10 @@ impl ProjectState {
                 }
             }
             other => {
+                if let Body::BriefRecorded(b) = other {
+                    let key = record_key(Namespace::Brief, b.brief_id.as_str());
+                    self.brief_history.entry(key).or_default().push((event_id.clone(), b.deliverable_formats.clone()));
+                }
                 let restriction = self.restriction_made(base, other);
                 for (ns, id, record) in created_records(other) {
                     self.insert(ns, id, &record, made_at);
@@ -721,6 +730,9 @@ impl ProjectState {
         self.records.extend(staged.records);
         self.assets.extend(staged.assets);
         self.briefs.extend(staged.briefs);
+        for (brief, history) in staged.brief_history {
+            self.brief_history.entry(brief).or_default().extend(history);
+        }
         self.retracted.extend(staged.retracted);
         self.retracted_versions.extend(staged.retracted_versions);
         for (digest, reviews) in staged.reviews {
@@ -959,11 +971,35 @@ impl View<'_> {
 
     /// The deliverable formats every brief of the project declares, as last revised.
     pub fn brief_formats(&self, project: &ProjectId) -> Vec<Label> {
+        if self.rule_set(project) >= 3 {
+            return self.current_brief_formats(project);
+        }
         let mut briefs: HashMap<&IdKey, &Vec<Label>> = HashMap::new();
         for state in self.both(project) {
             briefs.extend(&state.briefs);
         }
         briefs.into_values().flatten().cloned().collect()
+    }
+
+    /// The deliverable formats of every brief whose recording was not retracted, each as its
+    /// latest recording or revision not retracted set them (rule set version 3).
+    fn current_brief_formats(&self, project: &ProjectId) -> Vec<Label> {
+        let mut history: HashMap<&IdKey, Vec<&(EventId, Vec<Label>)>> = HashMap::new();
+        for state in self.both(project) {
+            for (brief, entries) in &state.brief_history {
+                history.entry(brief).or_default().extend(entries);
+            }
+        }
+        let mut out = Vec::new();
+        for entries in history.into_values() {
+            let recorded = entries.first().is_some_and(|(event, _)| !self.is_retracted(project, event));
+            if let Some((_, formats)) =
+                entries.iter().rev().find(|(event, _)| !self.is_retracted(project, event)).filter(|_| recorded)
+            {
+                out.extend(formats.iter().cloned());
+            }
+        }
+        out
     }
 
     pub fn system(&self) -> &SystemState {

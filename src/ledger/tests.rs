@@ -490,7 +490,16 @@ mod projection_properties {
                 let anew = ledger.fold_anew("client-org:prop", size).unwrap();
                 let at = incremental.visible(size);
                 prop_assert_eq!(at, anew.events.len(), "events as of {}", size);
-                prop_assert_eq!(&incremental.events[..at], &anew.events[..], "history as of {}", size);
+                // A retraction after that point is not yet one.
+                let then: Vec<_> = incremental.events[..at]
+                    .iter()
+                    .cloned()
+                    .map(|mut m| {
+                        m.retracted_at = m.retracted_at.filter(|r| (*r as usize) < at);
+                        m
+                    })
+                    .collect();
+                prop_assert_eq!(&then[..], &anew.events[..], "history as of {}", size);
                 prop_assert_eq!(incremental.stage_view(at), anew.stage_view(anew.events.len()), "stages as of {}", size);
                 for asset in (0..ops.len()).flat_map(|i| [format!("g{i}-0"), format!("e{i}"), format!("v{i}")]) {
                     for walk in [crate::projections::graph::Graph::ancestors, crate::projections::graph::Graph::descendants] {

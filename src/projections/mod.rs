@@ -28,6 +28,16 @@ pub struct EventMeta {
     actor: u32,
     pub occurred_at_us: i64,
     pub received_at_us: i64,
+    /// The position (among the project's events) of the retraction of this event, if one
+    /// retracted it: views as of a later point leave it out of what counts.
+    pub retracted_at: Option<u32>,
+}
+
+impl EventMeta {
+    /// Whether the event was retracted among the project's first `within` events.
+    pub fn retracted_within(&self, within: usize) -> bool {
+        self.retracted_at.is_some_and(|at| (at as usize) < within)
+    }
 }
 
 impl EventMeta {
@@ -73,6 +83,13 @@ impl ProjectProjection {
     pub fn apply_rules(&mut self, entry: &Entry, payload: &Payload, system: &SystemState, facts: Facts) {
         let at = Position { version: entry.version, received_at_us: entry.received_at_us };
         self.rules.apply_project(payload, at, facts, system);
+        // A retraction marks the event it retracts, at its own position.
+        if let Some(version) = facts.retracted_version {
+            let position = u32::try_from(entry.version.saturating_sub(1)).unwrap_or(u32::MAX);
+            if let Some(meta) = usize::try_from(version.saturating_sub(1)).ok().and_then(|i| self.events.get_mut(i)) {
+                meta.retracted_at.get_or_insert(position);
+            }
+        }
     }
 
     /// Folds one committed entry in.
@@ -97,6 +114,7 @@ impl ProjectProjection {
             actor,
             occurred_at_us: payload.occurred_at.timestamp_micros(),
             received_at_us: entry.received_at_us,
+            retracted_at: None,
         });
     }
 

@@ -138,10 +138,13 @@ impl StageStatus {
         (Some(stage), mark)
     }
 
-    /// The six stages as the project's first events (`events`, in order) left them.
+    /// The six stages as the project's first events (`events`, in order) left them. An event
+    /// retracted among them counts for nothing: it neither moves its stage nor counts as its
+    /// activity.
     pub fn view(&self, events: &[EventMeta]) -> Vec<StageInfo> {
         let mut infos: Vec<StageInfo> = STAGES.iter().map(|&s| StageInfo::new(s)).collect();
-        for meta in events {
+        let within = events.len();
+        for meta in events.iter().filter(|m| !m.retracted_within(within)) {
             let Some(stage) = meta.stage else { continue };
             let info = &mut infos[index(stage)];
             let (state, reopened) = transition(info.state, meta.mark);

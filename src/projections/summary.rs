@@ -71,6 +71,9 @@ pub struct Summary {
     /// QC reviews and approvals of the assets it derives from (other digests).
     pub upstream_reviews: Vec<ReviewInfo>,
     pub upstream_approvals: Vec<ApprovalInfo>,
+    /// The ids of the summary's briefs, references, prompts, model versions, pipelines and
+    /// assets whose recording was retracted: listed, counting for nothing.
+    pub retracted: Vec<String>,
 }
 
 /// What a summary reads of a node besides its payload.
@@ -107,6 +110,7 @@ pub fn summarize(ancestors: &Subgraph, load: impl Fn(u64) -> Option<Payload>, ag
         approvals: vec![],
         upstream_reviews: vec![],
         upstream_approvals: vec![],
+        retracted: vec![],
     };
     let mut tools = BTreeSet::new();
     let mut people = BTreeSet::new();
@@ -118,8 +122,14 @@ pub fn summarize(ancestors: &Subgraph, load: impl Fn(u64) -> Option<Payload>, ag
         Some((node.sequence.and_then(&load)?, node.kind, node.retracted, false))
     });
     let nodes: Vec<_> = nodes.chain(against.iter().map(|p| (p.clone(), NodeKind::Asset, false, true))).collect();
+    let mut retracted_records = BTreeSet::new();
     for (payload, kind, retracted, is_against) in nodes {
         let node = Node { kind, retracted };
+        if retracted && !matches!(payload.body, Body::QcReviewRecorded(_) | Body::ApprovalRecorded(_)) {
+            retracted_records.extend(
+                crate::domain::state::created_records(&payload.body).into_iter().map(|(_, id, _)| id.to_string()),
+            );
+        }
         match &payload.body {
             Body::BriefRecorded(b) if node.kind == NodeKind::Brief => s.briefs.push(b.brief_id.to_string()),
             Body::ReferenceAdded(b) => s.references.push(ReferenceInfo {
@@ -184,6 +194,7 @@ pub fn summarize(ancestors: &Subgraph, load: impl Fn(u64) -> Option<Payload>, ag
             _ => {}
         }
     }
+    s.retracted = retracted_records.into_iter().collect();
     s.people = people.into_iter().collect();
     s.tools = tools.into_iter().collect();
     s

@@ -16,5 +16,6 @@ mod profile;
 mod projections;
 mod reads;
 mod refusals;
+mod retractions;
 mod rfc9162;
 mod transparency;
