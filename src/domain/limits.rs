@@ -23,6 +23,9 @@ pub const MAX_NAMES_PER_REQUEST: usize = 16_384;
 /// Most derivation links (an input of a generation or post edit) in the lineage of an asset a
 /// generation or post edit makes: the assets it is made from, theirs, and so on.
 pub const MAX_LINEAGE_LINKS: usize = 4_096;
+/// Most asset ids one project records the same bytes (one digest) under: the rules weigh what
+/// was recorded against bytes under every one of them.
+pub const MAX_ASSETS_PER_BYTES: usize = 64;
 
 /// The lists of ids a body names, with their fields, in the order the body declares them; a
 /// single id counts as a list of one.
@@ -120,6 +123,33 @@ pub fn check_lineage(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> 
             max: MAX_LINEAGE_LINKS,
             got: links,
         });
+    }
+    Ok(())
+}
+
+/// The assets an event makes carry bytes that at most [`MAX_ASSETS_PER_BYTES`] assets of the
+/// project carry, themselves included.
+pub fn check_bytes_shared(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> {
+    // A delivered variant of bytes already recorded (its master's, or an earlier variant's) is
+    // not counted: it adds nothing for the rules to weigh.
+    let made: Vec<(&str, &super::ids::Digest)> = match &payload.body {
+        Body::GenerationRecorded(b) => b.outputs.iter().map(|o| ("body.outputs", &o.digest)).collect(),
+        Body::PostEditApplied(b) => vec![("body.output.digest", &b.output.digest)],
+        _ => return Ok(()),
+    };
+    let mut counts: std::collections::HashMap<[u8; 32], usize> = std::collections::HashMap::new();
+    for (field, digest) in made {
+        let bytes = digest.bytes();
+        let shared = counts.entry(bytes).or_insert_with(|| view.assets_with_bytes(&payload.project, &bytes).len());
+        *shared += 1;
+        if *shared > MAX_ASSETS_PER_BYTES {
+            return Err(Refusal::LimitExceeded {
+                field: field.into(),
+                limit: "assets of the project recorded with these bytes",
+                max: MAX_ASSETS_PER_BYTES,
+                got: *shared,
+            });
+        }
     }
     Ok(())
 }

@@ -425,11 +425,16 @@ impl Judge<'_, '_> {
     }
 
     fn not_retracted(&self, asset: &Id) -> Finding {
+        let mut bytes_seen = HashSet::new();
         for ancestor in self.ancestry(asset).iter() {
             let Some(record) = self.view.asset(self.project, ancestor) else { continue };
             let whose = if ancestor == asset { String::new() } else { format!(", in the ancestry of `{asset}`,") };
             if let Some(event) = self.view.retracted_maker(self.project, &record) {
                 return failed(format!("asset `{ancestor}`{whose} was made by event `{event}`, which was retracted"));
+            }
+            // Each bytes once: the ancestry may hold them many times.
+            if !bytes_seen.insert(record.digest) {
+                continue;
             }
             for other in self.same_bytes(ancestor, &record) {
                 if let Some(event) =
@@ -457,6 +462,7 @@ impl Judge<'_, '_> {
     }
 
     fn not_rejected(&self, master: &Id) -> Finding {
+        let mut bytes_seen = HashSet::new();
         for ancestor in self.ancestry(master).iter() {
             let whose = if ancestor == master { String::new() } else { format!(", in the ancestry of `{master}`,") };
             let decisions = self.view.director_decisions(self.project, ancestor);
@@ -468,9 +474,13 @@ impl Judge<'_, '_> {
                 ));
             }
             let Some(record) = self.view.asset(self.project, ancestor) else { continue };
+            if !bytes_seen.insert(record.digest) {
+                continue;
+            }
             for other in self.same_bytes(ancestor, &record) {
-                let decisions = self.view.director_decisions_at(self.project, &other);
-                let latest = decisions.into_iter().rfind(|d| d.rejected || d.occurred_at_us <= self.before_us);
+                let latest = self.view.latest_director_decision_at(self.project, &other, |d| {
+                    d.rejected || d.occurred_at_us <= self.before_us
+                });
                 if let Some(rejection) = latest.filter(|d| d.rejected) {
                     return failed(format!(
                         "the bytes of asset `{ancestor}`{whose} ({}) were rejected by a creative director as another asset, in selection `{}` (event `{}`), and no later selection of theirs reinstates that asset",

@@ -620,8 +620,11 @@ impl ProjectState {
                 let restriction = self.restriction_made(base, other);
                 for (ns, id, record) in created_records(other) {
                     self.insert(ns, id, &record, made_at);
+                    // A delivered variant with bytes already recorded (its master's, or an earlier
+                    // variant's: the rules allow no others) adds nothing to weigh for them.
+                    let repeated_variant = matches!(other, Body::DeliveryRecorded(_));
                     if let Record::Asset { digest } = &record {
-                        self.index_bytes(base, record_key(ns, id.as_str()), &digest.bytes());
+                        self.index_bytes(base, record_key(ns, id.as_str()), &digest.bytes(), repeated_variant);
                     }
                     if ns == Namespace::Asset {
                         let key = record_key(ns, id.as_str());
@@ -661,9 +664,12 @@ impl ProjectState {
     }
 
     /// Remembers which asset holds which bytes: the first asset of each, then the others.
-    fn index_bytes(&mut self, base: Option<&ProjectState>, asset: IdKey, digest: &[u8; 32]) {
+    fn index_bytes(&mut self, base: Option<&ProjectState>, asset: IdKey, digest: &[u8; 32], variant: bool) {
         let key = bytes_key(digest);
         let known = self.bytes.contains_key(&key) || base.is_some_and(|b| b.bytes.contains_key(&key));
+        if known && variant {
+            return;
+        }
         if known {
             self.bytes_more.entry(key).or_default().push(asset);
         } else {
@@ -1091,6 +1097,22 @@ impl View<'_> {
     }
     /// The creative directors' decisions on an asset (by the rules' key) not retracted, oldest
     /// first.
+    /// The latest creative director's decision on an asset (by the rules' key) not retracted that
+    /// `counts`, without collecting the others: the newest first, staged ones before stored ones.
+    pub fn latest_director_decision_at(
+        &self,
+        project: &ProjectId,
+        key: &IdKey,
+        counts: impl Fn(&DirectorDecision) -> bool,
+    ) -> Option<&DirectorDecision> {
+        let staged = self.changes.projects.get(project).and_then(|p| p.director_decisions.get(key));
+        let stored = self.base.project(project).and_then(|p| p.director_decisions.get(key));
+        staged
+            .into_iter()
+            .flat_map(|d| d.iter().rev())
+            .chain(stored.into_iter().flat_map(|d| d.iter().rev()))
+            .find(|d| counts(d) && !self.is_retracted(project, &d.event))
+    }
     pub fn director_decisions_at(&self, project: &ProjectId, key: &IdKey) -> Vec<&DirectorDecision> {
         let all: Vec<&DirectorDecision> =
             self.both(project).flat_map(|p| p.director_decisions.get(key).into_iter().flatten()).collect();

@@ -553,7 +553,9 @@ impl Writer {
                 return fail(rejection.into());
             }
             // A limit of new submissions, not a rule of the log: a replay does not ask it.
-            if let Err(refusal) = crate::domain::limits::check_lineage(&view, payload) {
+            if let Err(refusal) = crate::domain::limits::check_lineage(&view, payload)
+                .and_then(|()| crate::domain::limits::check_bytes_shared(&view, payload))
+            {
                 return fail(AppendError::Refused(refusal));
             }
             let facts = match Facts::of(&view, payload) {

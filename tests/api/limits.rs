@@ -3,7 +3,9 @@
 //! batch, and nothing is written.
 
 use crate::helpers::*;
-use lineage_ledger::domain::limits::{MAX_LINEAGE_LINKS, MAX_NAMES_PER_ENTRY, MAX_NAMES_PER_REQUEST};
+use lineage_ledger::domain::limits::{
+    MAX_ASSETS_PER_BYTES, MAX_LINEAGE_LINKS, MAX_NAMES_PER_ENTRY, MAX_NAMES_PER_REQUEST,
+};
 use serde_json::{json, Value};
 
 const LIMIT: &str = "urn:lineage:problem:limit-exceeded";
@@ -153,4 +155,29 @@ fn a_lineage_grows_to_its_limit_and_no_further_in_separate_requests_or_one() {
         json!({"generation_id": "g-deep", "model_version": "mv-1", "prompt": "pr-1", "input_assets": inputs, "outputs": [asset("deep")]}),
     );
     refused(&crew, vec![generation], "payload.body.input_assets", None);
+}
+
+#[test]
+fn the_same_bytes_are_recorded_under_a_bounded_number_of_asset_ids() {
+    let crew = Production::new();
+    let same = |id: String| json!({"asset_id": id, "digest": digest("one-file"), "media_type": "image/png"});
+    // Within one generation, then across events: the asset past the limit is refused.
+    let outputs: Vec<Value> = (0..=MAX_ASSETS_PER_BYTES).map(|i| same(format!("copy-{i}"))).collect();
+    let generation = |id: &str, outputs: &[Value]| {
+        crew.envelope(
+            &crew.integration,
+            "generation_recorded",
+            json!({"generation_id": id, "model_version": "mv-1", "prompt": "pr-1", "outputs": outputs}),
+        )
+    };
+    refused(&crew, vec![generation("g-copies", &outputs)], "payload.body.outputs", None);
+    let answer = crew.app.send(&generation("g-copies", &outputs[..MAX_ASSETS_PER_BYTES]));
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    let edit = crew.envelope(
+        &crew.post,
+        "post_edit_applied",
+        json!({"edit_id": "e-copy", "technique": "retouch", "tool": "t",
+        "performed_by": "human", "inputs": ["img-1"], "output": same("one-more".into())}),
+    );
+    refused(&crew, vec![edit], "payload.body.output.digest", None);
 }
