@@ -17,7 +17,10 @@ pub fn prepare_import(dir: &Path, ledger_key: &KeyFile, origin: &str) -> Result<
     if data.import_marker().exists() {
         return Err(StartError::ImportUnfinished(dir.display().to_string()));
     }
-    if data.store().exists() && !SledStore::open(&data.store())?.is_empty()? {
+    // An import fills an empty directory: whatever is there (a store, a stale admin token or
+    // key of another ledger) would be served as this ledger's.
+    let occupied = std::fs::read_dir(dir).map(|mut entries| entries.next().is_some()).unwrap_or(false);
+    if occupied {
         return Err(StartError::NotEmpty(dir.display().to_string()));
     }
     crate::app::data_dir::create_private_dir(dir)?;

@@ -21,7 +21,7 @@ pub enum StartError {
     Store(#[from] crate::store::StoreError),
     #[error("the genesis entry was refused: {0}")]
     Genesis(String),
-    #[error("{0} already holds a log")]
+    #[error("{0} is not empty: an import loads a log into an empty directory")]
     NotEmpty(String),
     #[error("an import into {0} did not finish: remove the directory and run `lineage import` again")]
     ImportUnfinished(String),

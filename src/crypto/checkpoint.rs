@@ -98,8 +98,25 @@ impl Checkpoint {
         format!("{body}\n\u{2014} {name} {}\n", B64.encode(blob))
     }
 
-    /// Parses a signed note and checks the signature of `verifier`; other signatures are ignored.
+    /// Parses a signed note and checks the signature of `verifier`. The note must be exactly a
+    /// checkpoint and that one signature, as [`Checkpoint::sign`] writes them: a line the
+    /// verifier does not read (an extension line, another or a repeated signature, anything
+    /// after the signature, a missing final newline, a size written with a sign or leading zeros)
+    /// refuses it, so that nothing passes as verified that was not.
     pub fn open(note: &str, verifier: &NoteVerifier) -> Result<Checkpoint, CheckpointError> {
+        let checkpoint = Self::open_lenient(note, verifier)?;
+        let body = checkpoint.body();
+        let signatures = note.strip_prefix(&body).and_then(|rest| rest.strip_prefix('\n'));
+        let one = signatures.and_then(|s| s.strip_suffix('\n')).is_some_and(|line| !line.contains('\n'));
+        if !one {
+            return Err(CheckpointError::Malformed(
+                "the note holds more than the checkpoint and its one signature, or writes them otherwise",
+            ));
+        }
+        Ok(checkpoint)
+    }
+
+    fn open_lenient(note: &str, verifier: &NoteVerifier) -> Result<Checkpoint, CheckpointError> {
         let (body, signatures) =
             note.split_once("\n\n").ok_or(CheckpointError::Malformed("no blank line before the signatures"))?;
         let body = format!("{body}\n");
@@ -153,6 +170,20 @@ mod tests {
         assert!(Checkpoint::open(&resigned, &verifier).is_err(), "a note signed by another key is refused");
         for garbage in ["", "\n\n", "a\nb\nc\n\n", "o\n1\nAAAA\n\n\u{2014} x y\n"] {
             assert!(Checkpoint::open(garbage, &verifier).is_err(), "{garbage:?}");
+        }
+        // Lines the verifier does not read.
+        let signature_line = note.lines().last().unwrap().to_owned();
+        let padded = checkpoint.body().replacen("\n42\n", "\n042\n", 1);
+        let unread = [
+            format!("{note}junk\n"),
+            format!("{note}{signature_line}\n"),
+            format!("{note}\u{2014} other.example/log AAAAAAAA\n"),
+            note.trim_end_matches('\n').to_owned(),
+            note.replacen("\n\n", "\nextension line\n\n", 1),
+            format!("{padded}\n{signature_line}\n"),
+        ];
+        for case in unread {
+            assert!(Checkpoint::open(&case, &verifier).is_err(), "{case:?}");
         }
     }
 }

@@ -26,6 +26,45 @@ pub const MAX_LINEAGE_LINKS: usize = 4_096;
 /// Most asset ids one project records the same bytes (one digest) under: the rules weigh what
 /// was recorded against bytes under every one of them.
 pub const MAX_ASSETS_PER_BYTES: usize = 64;
+/// Most steps of work the rules take deciding one request: a step is an item of the state they
+/// read — a link of an ancestry walked, a review, approval or decision weighed, an asset sharing
+/// bytes looked at, a brief format or a policy amendment read. Deciding a request costs about
+/// 100 ns a step, so a request holds the writer for milliseconds at most.
+pub const MAX_WORK_PER_REQUEST: u64 = 262_144;
+
+thread_local! {
+    static WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Counts `n` steps of work on this thread ([`MAX_WORK_PER_REQUEST`]).
+pub fn tick(n: usize) {
+    WORK.with(|w| w.set(w.get().saturating_add(n as u64)));
+}
+
+/// The steps counted on this thread since [`reset_work`].
+pub fn work() -> u64 {
+    WORK.with(std::cell::Cell::get)
+}
+
+/// Starts counting a request's work anew.
+pub fn reset_work() {
+    WORK.with(|w| w.set(0));
+}
+
+/// A request whose work so far passes [`MAX_WORK_PER_REQUEST`], refused at the entry that took
+/// it past.
+pub fn check_work() -> Result<(), Refusal> {
+    let got = work();
+    if got > MAX_WORK_PER_REQUEST {
+        return Err(Refusal::LimitExceeded {
+            field: "body".into(),
+            limit: "steps of work deciding one request (ancestry links walked, evidence weighed)",
+            max: MAX_WORK_PER_REQUEST as usize,
+            got: got as usize,
+        });
+    }
+    Ok(())
+}
 
 /// The lists of ids a body names, with their fields, in the order the body declares them; a
 /// single id counts as a list of one.
@@ -113,6 +152,9 @@ pub fn check_lineage(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> 
     let (field, inputs): (&str, &[Id]) = match &payload.body {
         Body::GenerationRecorded(b) => ("body.input_assets", &b.input_assets),
         Body::PostEditApplied(b) => ("body.inputs", &b.inputs),
+        // A delivered variant's lineage is its master's and one link: a variant delivered again
+        // as a master would otherwise lengthen lineages past the limit.
+        Body::DeliveryRecorded(b) => ("body.master_asset", std::slice::from_ref(&b.master_asset)),
         _ => return Ok(()),
     };
     let links = lineage_links(view, &payload.project, inputs, MAX_LINEAGE_LINKS);

@@ -509,6 +509,8 @@ mod tests {
             ("a bidi isolate in a label", steps("{}", "\"a\u{2067}b\""), Some("body.steps[0].tool")),
             ("an override in a label", steps("{}", "\"a\u{202e}b\""), Some("body.steps[0].tool")),
             ("a C1 control in a label", steps("{}", "\"a\u{85}b\""), Some("body.steps[0].tool")),
+            ("a line separator in a label", steps("{}", "\"a\u{2028}b\""), Some("body.steps[0].tool")),
+            ("a paragraph separator in a label", steps("{}", "\"a\u{2029}b\""), Some("body.steps[0].tool")),
         ];
         for (case, payload, field) in cases {
             match (Payload::parse(payload.as_bytes()), field) {

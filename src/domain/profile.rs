@@ -54,7 +54,7 @@ pub fn forbidden_anywhere(c: char) -> Option<&'static str> {
 /// A character a label may not hold (beyond [`forbidden_anywhere`]), with what it is.
 pub fn forbidden_in_label(c: char) -> Option<&'static str> {
     match c {
-        '\t' | '\n' | '\r' => Some("a tab or line break"),
+        '\t' | '\n' | '\r' | '\u{2028}' | '\u{2029}' => Some("a tab or line break"),
         '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{2066}'..='\u{2069}' => Some("a bidirectional mark or isolate"),
         _ => forbidden_anywhere(c),
     }

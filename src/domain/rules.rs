@@ -74,6 +74,17 @@ pub fn decide(view: &View<'_>, payload: &Payload, at: Position) -> Result<(), De
                     )
                     .into());
                 }
+                // Projects are opened by the client or the agency that runs them; a vendor joins
+                // as a member. (Events written before the ledger named itself keep their reading.)
+                let vendor =
+                    own.and_then(|o| view.system().organization(o)).is_some_and(|o| o.kind == OrganizationKind::Vendor);
+                if vendor && payload.ledger.is_some() {
+                    return Err(invalid(
+                        "body.client_organization",
+                        "a vendor's producer does not create projects for a client: the client's or an agency's producers do, and add the vendor's people as members",
+                    )
+                    .into());
+                }
             }
             return Ok(());
         }

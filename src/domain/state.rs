@@ -958,6 +958,7 @@ impl View<'_> {
     /// QC reviews of a digest that were not retracted, oldest first.
     pub fn reviews(&self, project: &ProjectId, digest: &Digest) -> Vec<&Review> {
         let all: Vec<&Review> = self.both(project).flat_map(|p| p.reviews.get(digest).into_iter().flatten()).collect();
+        super::limits::tick(all.len());
         all.into_iter().filter(|r| !self.is_retracted(project, &r.event)).collect()
     }
 
@@ -965,18 +966,26 @@ impl View<'_> {
     pub fn approvals(&self, project: &ProjectId, digest: &Digest) -> Vec<&Approval> {
         let all: Vec<&Approval> =
             self.both(project).flat_map(|p| p.approvals.get(digest).into_iter().flatten()).collect();
+        super::limits::tick(all.len());
         all.into_iter().filter(|a| !self.is_retracted(project, &a.event)).collect()
     }
 
     /// Every approval of the project that was not retracted, oldest first.
     pub fn all_approvals(&self, project: &ProjectId) -> Vec<&Approval> {
         let mut all: Vec<&Approval> = self.both(project).flat_map(|p| p.approvals.values().flatten()).collect();
+        super::limits::tick(all.len());
         all.retain(|a| !self.is_retracted(project, &a.event));
         all
     }
 
     /// The deliverable formats every brief of the project declares, as last revised.
     pub fn brief_formats(&self, project: &ProjectId) -> Vec<Label> {
+        let formats = self.all_brief_formats(project);
+        super::limits::tick(formats.len());
+        formats
+    }
+
+    fn all_brief_formats(&self, project: &ProjectId) -> Vec<Label> {
         if self.rule_set(project) >= 3 {
             return self.current_brief_formats(project);
         }
@@ -1055,7 +1064,9 @@ impl View<'_> {
     }
     /// The policy amendments, in log order.
     pub fn amendments(&self, project: &ProjectId) -> Vec<&(EventId, RuleSpec)> {
-        self.both(project).flat_map(|p| p.amendments.iter()).collect()
+        let all: Vec<&(EventId, RuleSpec)> = self.both(project).flat_map(|p| p.amendments.iter()).collect();
+        super::limits::tick(all.len());
+        all
     }
     pub fn record(&self, project: &ProjectId, ns: Namespace, id: &Id) -> Option<Record> {
         let key = record_key(ns, id.as_str());
@@ -1085,6 +1096,7 @@ impl View<'_> {
         for state in self.both(project) {
             out.extend(state.bytes_more.get(&key).into_iter().flatten().copied());
         }
+        super::limits::tick(out.len());
         out
     }
     /// An asset by the rules' key.
@@ -1111,6 +1123,7 @@ impl View<'_> {
             .into_iter()
             .flat_map(|d| d.iter().rev())
             .chain(stored.into_iter().flat_map(|d| d.iter().rev()))
+            .inspect(|_| super::limits::tick(1))
             .find(|d| counts(d) && !self.is_retracted(project, &d.event))
     }
     pub fn director_decisions_at(&self, project: &ProjectId, key: &IdKey) -> Vec<&DirectorDecision> {
@@ -1121,7 +1134,10 @@ impl View<'_> {
     /// The assets an asset was made from (none for a generation's output without inputs).
     pub fn parents(&self, project: &ProjectId, asset: &Id) -> Vec<&Id> {
         let key = record_key(Namespace::Asset, asset.as_str());
-        self.both(project).find_map(|p| p.parents.get(&key)).map(|p| p.iter().collect()).unwrap_or_default()
+        let parents: Vec<&Id> =
+            self.both(project).find_map(|p| p.parents.get(&key)).map(|p| p.iter().collect()).unwrap_or_default();
+        super::limits::tick(1 + parents.len());
+        parents
     }
     /// Why an asset (or another record) may not go into a commercial delivery, if it may not.
     pub fn restriction(&self, project: &ProjectId, ns: Namespace, id: &Id) -> Option<&Restriction> {
@@ -1133,6 +1149,7 @@ impl View<'_> {
         let key = record_key(Namespace::Asset, asset.as_str());
         let all: Vec<&DirectorDecision> =
             self.both(project).flat_map(|p| p.director_decisions.get(&key).into_iter().flatten()).collect();
+        super::limits::tick(all.len());
         all.into_iter().filter(|d| !self.is_retracted(project, &d.event)).collect()
     }
     /// The post edits made on top of an asset and not retracted, oldest first.
@@ -1140,6 +1157,7 @@ impl View<'_> {
         let key = record_key(Namespace::Asset, asset.as_str());
         let all: Vec<&Supersession> =
             self.both(project).flat_map(|p| p.superseded_by.get(&key).into_iter().flatten()).collect();
+        super::limits::tick(all.len());
         all.into_iter().filter(|s| !self.is_retracted(project, &s.event)).collect()
     }
     /// The retracted event that made an asset, if it was retracted.

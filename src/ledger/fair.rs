@@ -23,6 +23,10 @@ pub(super) type Tenant = Option<OrganizationId>;
 /// The work a commit takes on at most, in names (an event counts one plus the ids it names): a
 /// request heavier than this is committed alone.
 pub(super) const BATCH_UNITS: usize = crate::domain::limits::MAX_NAMES_PER_REQUEST;
+/// The time deciding a commit's requests is expected to take at most (by their tenants' recent
+/// time per event): a request expected to take longer is committed alone, so that the light
+/// requests of others are not decided, and answered, behind it.
+const BATCH_SECONDS: f64 = 0.005;
 
 /// How long after its last request was charged a tenant still counts as sending: its clients
 /// answer within this and send again.
@@ -36,6 +40,8 @@ const MOST_AHEAD: Duration = Duration::from_secs(1);
 
 struct Account {
     charged: Duration,
+    /// Seconds an event of the tenant took to decide, lately (a moving average).
+    per_event: f64,
     /// When a request of the tenant was last queued or charged.
     seen: Instant,
 }
@@ -80,7 +86,8 @@ impl FairQueue {
             let least = self.least_active(now, Some(&tenant));
             let own = self.charged(&tenant);
             let charged = least.map_or(Duration::ZERO, |least| own.clamp(least, least + MOST_AHEAD));
-            self.accounts.insert(tenant.clone(), Account { charged, seen: now });
+            let per_event = self.accounts.get(&tenant).map_or(0.0, |a| a.per_event);
+            self.accounts.insert(tenant.clone(), Account { charged, per_event, seen: now });
         } else if let Some(account) = self.accounts.get_mut(&tenant) {
             account.seen = now;
         }
@@ -103,21 +110,22 @@ impl FairQueue {
             .filter(|(charged, _)| *charged <= floor + SLACK)
             .collect();
         order.sort();
-        let (mut batch, mut events, mut units) = (Vec::new(), 0usize, 0usize);
+        let (mut batch, mut events, mut units, mut expected) = (Vec::new(), 0usize, 0usize, 0.0f64);
         loop {
             let mut took = false;
             for (_, tenant) in &order {
-                let Some(queue) = self.waiting.get_mut(tenant) else { continue };
-                let Some(next) = queue.front() else { continue };
-                let (n, w) = (next.items.len(), next.units);
-                if !batch.is_empty() && (events + n > max_events || units + w > BATCH_UNITS) {
+                let Some(next) = self.waiting.get(tenant).and_then(|q| q.front()) else { continue };
+                let (n, w, e) = (next.items.len(), next.units, self.expected(next));
+                let full = events + n > max_events || units + w > BATCH_UNITS || expected + e > BATCH_SECONDS;
+                if !batch.is_empty() && full {
                     continue;
                 }
+                let queue = self.waiting.get_mut(tenant).expect("a queue");
                 batch.push(queue.pop_front().expect("a front"));
                 self.len -= 1;
-                (events, units, took) = (events + n, units + w, true);
+                (events, units, expected, took) = (events + n, units + w, expected + e, true);
             }
-            if !took || units >= BATCH_UNITS || events >= max_events {
+            if !took || units >= BATCH_UNITS || events >= max_events || expected >= BATCH_SECONDS {
                 break;
             }
         }
@@ -146,16 +154,34 @@ impl FairQueue {
 
     /// Charges the time deciding a request took to its tenant, weighted by how heavy its events
     /// are; returns its part of the commit, for [`FairQueue::share`].
-    pub fn charge_request(&mut self, request: &Request, spent: Duration) -> Work {
-        let weight = weight(request.units, request.items.len(), spent);
+    /// `decided` is how many of its events were decided (up to the one refused).
+    pub fn charge_request(&mut self, request: &Request, spent: Duration, decided: usize) -> Work {
+        let weight = weight(request.units, decided.max(1), spent);
         self.charge(&request.tenant, spent.mul_f64(weight));
+        // What an event of this tenant takes to decide, lately: how heavy its next requests are
+        // expected to be.
+        let per_event = spent.as_secs_f64() / decided.max(1) as f64;
+        if let Some(account) = self.accounts.get_mut(&request.tenant) {
+            account.per_event = account.per_event * 0.7 + per_event * 0.3;
+        }
         Work { tenant: request.tenant.clone(), units: request.units, weight }
+    }
+
+    /// The time a request is expected to take to decide: its events at its tenant's recent time
+    /// per event.
+    fn expected(&self, request: &Request) -> f64 {
+        let per_event = self.accounts.get(&request.tenant).map_or(0.0, |a| a.per_event);
+        per_event * request.items.len() as f64
     }
 
     /// Charges the time a request took to its tenant.
     fn charge(&mut self, tenant: &Tenant, spent: Duration) {
         let now = Instant::now();
-        let account = self.accounts.entry(tenant.clone()).or_insert(Account { charged: Duration::ZERO, seen: now });
+        let account = self.accounts.entry(tenant.clone()).or_insert(Account {
+            charged: Duration::ZERO,
+            per_event: 0.0,
+            seen: now,
+        });
         account.charged += spent;
         account.seen = now;
     }
@@ -181,10 +207,10 @@ pub(super) struct Work {
 /// Ids named per event at which a request's time counts once more: bulk work (entries naming
 /// hundreds of ids) yields to the light events most requests carry (a generation names three or
 /// four).
-const NAMES_PER_EVENT_STEP: f64 = 64.0;
+const NAMES_PER_EVENT_STEP: f64 = 32.0;
 /// Time per event at which a request's time counts once more: an event whose rules take long
 /// (a delivery walking a long lineage) yields to those that do not (about 20 µs).
-const TIME_PER_EVENT_STEP: Duration = Duration::from_micros(100);
+const TIME_PER_EVENT_STEP: Duration = Duration::from_micros(50);
 
 /// How much a request's time counts: 1 for light events, one more for every 64 ids its events
 /// name on average and for every 100 µs deciding them took on average — so that the time of
@@ -193,4 +219,64 @@ fn weight(units: usize, events: usize, spent: Duration) -> f64 {
     let events = events.max(1) as f64;
     1.0 + (units as f64 / events) / NAMES_PER_EVENT_STEP
         + spent.as_secs_f64() / events / TIME_PER_EVENT_STEP.as_secs_f64()
+}
+
+/// How many requests each tenant has waiting for the writer (queued or being decided), bounded
+/// per tenant so that one cannot fill the queue others need.
+pub(super) struct Waiting {
+    counts: std::sync::Mutex<HashMap<Tenant, usize>>,
+    per_tenant: usize,
+}
+
+/// A tenant's place among those waiting, given back when dropped (answered or abandoned).
+pub(super) struct Place<'a> {
+    waiting: &'a Waiting,
+    tenant: Tenant,
+}
+
+impl Waiting {
+    pub fn new(per_tenant: usize) -> Waiting {
+        Waiting { counts: Default::default(), per_tenant: per_tenant.max(1) }
+    }
+
+    /// A place for one more request of `tenant`, unless it has as many waiting as it may.
+    pub fn take(&self, tenant: &Tenant) -> Option<Place<'_>> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let count = counts.entry(tenant.clone()).or_default();
+        if *count >= self.per_tenant {
+            return None;
+        }
+        *count += 1;
+        Some(Place { waiting: self, tenant: tenant.clone() })
+    }
+}
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        let mut counts = self.waiting.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = counts.get_mut(&self.tenant) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.tenant);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_waits_with_as_many_requests_as_it_may_and_others_still_find_room() {
+        let waiting = Waiting::new(2);
+        let (a, b) = (Some(crate::domain::OrganizationId::parse("a").unwrap()), None);
+        let first = waiting.take(&a).expect("room");
+        let second = waiting.take(&a).expect("room");
+        assert!(waiting.take(&a).is_none(), "a has as many waiting as it may");
+        assert!(waiting.take(&b).is_some(), "another tenant still finds room");
+        drop(first);
+        assert!(waiting.take(&a).is_some(), "an answered request gives its place back");
+        drop(second);
+    }
 }

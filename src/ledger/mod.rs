@@ -118,6 +118,8 @@ pub struct Ledger {
     store: Arc<dyn LogStore>,
     submit: crossbeam_channel::Sender<persister::Request>,
     published: Arc<Published>,
+    /// Requests each organisation has waiting for the writer, and how many it may.
+    waiting: Arc<fair::Waiting>,
 }
 
 /// The envelopes of a request whose signatures are checked first, as one batch.
@@ -144,7 +146,8 @@ impl Ledger {
         ));
         let (tx, rx) = crossbeam_channel::bounded(config.writer.queue_capacity);
         writer::spawn(store.clone(), state, rx, published.clone(), config.writer, signer);
-        Ok(Ledger { store, submit: tx, published })
+        let waiting = Arc::new(fair::Waiting::new(config.writer.queue_capacity / 4));
+        Ok(Ledger { store, submit: tx, published, waiting })
     }
 
     /// Opens envelopes, checks their signatures and parses their payloads. A request is refused
@@ -260,11 +263,15 @@ impl Ledger {
     /// Queues submissions as one atomic request and waits until they are durable or refused.
     pub async fn append(&self, items: Vec<Submission>) -> Result<Vec<Appended>, Failed> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        // Charged to the organisation of the first event's actor: a request is one client's.
-        let tenant = items
-            .first()
-            .and_then(|s| self.published.with_system(|system| system.actor(&s.payload.actor)?.organization.clone()));
+        // A request is one organisation's, and is queued and charged as its: the events of
+        // actors of two organisations (an envelope of another's replayed among one's own, say)
+        // are refused, so that no request can take another organisation's turn.
+        let tenant = self.tenant_of(&items)?;
         let units = items.iter().map(|s| 1 + crate::domain::limits::names(&s.payload.body)).sum();
+        // One organisation may fill a quarter of the writer's queue, never all of it.
+        let Some(_place) = self.waiting.take(&tenant) else {
+            return Err(Failed { index: 0, error: AppendError::Busy });
+        };
         let request = persister::Request { items, reply, tenant, units };
         match self.submit.try_send(request) {
             Ok(()) => {}
@@ -274,6 +281,28 @@ impl Ledger {
             }
         }
         answer.await.unwrap_or(Err(Failed { index: 0, error: AppendError::ShuttingDown }))
+    }
+
+    /// The organisation a request's events are signed by (`None` for actors of none); `Err`
+    /// naming the first event of a second organisation.
+    fn tenant_of(&self, items: &[Submission]) -> Result<fair::Tenant, Failed> {
+        self.published.with_system(|system| {
+            let mut tenant: fair::Tenant = None;
+            for (index, sub) in items.iter().enumerate() {
+                let Some(org) = system.actor(&sub.payload.actor).and_then(|a| a.organization.as_ref()) else {
+                    continue;
+                };
+                match &tenant {
+                    None => tenant = Some(org.clone()),
+                    Some(first) if first == org => {}
+                    Some(_) => {
+                        let rule = "a request carries the events of one organisation's actors (and of actors of none, such as the bootstrap admin): each organisation's requests are served and charged as its own";
+                        return Err(Failed { index, error: AppendError::Refused(Refusal::Invalid { field: "actor".into(), rule }) });
+                    }
+                }
+            }
+            Ok(tenant)
+        })
     }
 
     /// Actors and keys as of the last commit.

@@ -291,7 +291,7 @@ struct Decided {
     /// Whether an accepted event changed a project's client or members.
     touches_governance: bool,
     /// What deciding each request took.
-    spent: Vec<Duration>,
+    spent: Vec<(Duration, usize)>,
 }
 
 /// How long the writer's queue stays empty before the memory commits freed is given back.
@@ -373,8 +373,11 @@ impl Writer {
             decided = self.decide_all(&batch, now);
         }
         let Decided { staged, written, ids, touches_system, touches_governance, spent } = decided;
-        let work: Vec<Work> =
-            batch.iter().zip(spent).map(|(request, spent)| self.queue.charge_request(request, spent)).collect();
+        let work: Vec<Work> = batch
+            .iter()
+            .zip(spent)
+            .map(|(request, (spent, decided))| self.queue.charge_request(request, spent, decided))
+            .collect();
         if written.is_empty() {
             answer(batch, staged);
             return;
@@ -436,7 +439,12 @@ impl Writer {
         for request in batch {
             let started = Instant::now();
             let result = self.stage(&request.items, now, &mut decided.written, &mut decided.ids);
-            decided.spent.push(started.elapsed());
+            // The events decided: all of them, or up to the one refused.
+            let events = match &result {
+                Staged::Refused(failed) => failed.index + 1,
+                Staged::Accepted(_) => request.items.len(),
+            };
+            decided.spent.push((started.elapsed(), events));
             if matches!(result, Staged::Accepted(_)) {
                 decided.touches_system |= request.items.iter().any(|s| s.payload.project.is_system());
                 decided.touches_governance |= request.items.iter().any(|s| {
@@ -502,6 +510,7 @@ impl Writer {
         let mut local_ids: HashMap<EventId, u64> = HashMap::new();
         let mut entries: Vec<(Entry, EventId)> = Vec::new();
         let mut answers: Vec<Appended> = Vec::with_capacity(items.len());
+        crate::domain::limits::reset_work();
         for (index, sub) in items.iter().enumerate() {
             let fail = |error| Staged::Refused(Failed { index, error });
             let payload = &sub.payload;
@@ -549,13 +558,17 @@ impl Writer {
                 }
                 continue;
             }
+            // Limits of new submissions, not rules of the log (a replay does not ask them), and
+            // asked before the rules, whose work they bound.
+            let limits = crate::domain::limits::check_lineage(&view, payload)
+                .and_then(|()| crate::domain::limits::check_bytes_shared(&view, payload));
+            if let Err(refusal) = limits {
+                return fail(AppendError::Refused(refusal));
+            }
             if let Err(rejection) = admit_after_signer(&view, payload, chain.version, now) {
                 return fail(rejection.into());
             }
-            // A limit of new submissions, not a rule of the log: a replay does not ask it.
-            if let Err(refusal) = crate::domain::limits::check_lineage(&view, payload)
-                .and_then(|()| crate::domain::limits::check_bytes_shared(&view, payload))
-            {
+            if let Err(refusal) = crate::domain::limits::check_work() {
                 return fail(AppendError::Refused(refusal));
             }
             let facts = match Facts::of(&view, payload) {

@@ -409,6 +409,8 @@ fn project_ids_cannot_be_taken_ahead_or_across_clients() {
     let app = &p.app;
     app.organization("rival-brand", "client");
     let rival_producer = app.register_in("rival-producer", "producer", "rival-brand");
+    app.organization("post-house", "vendor");
+    let vendor_producer = app.register_in("vendor-producer", "producer", "post-house");
     let wanted = pid("spring-2027");
     let tokens_before = app.get("/v1/tokens").body["tokens"].as_array().unwrap().len();
     // A token for the project before it exists is not issued.
@@ -460,6 +462,15 @@ fn project_ids_cannot_be_taken_ahead_or_across_clients() {
         ),
         ("a name with a colon", &p.producer, "acme-client:a:b", CLIENT, 422, "invalid-payload", "payload.project"),
         ("an empty name", &p.producer, "acme-client:", CLIENT, 422, "invalid-payload", "payload.project"),
+        (
+            "a vendor's producer, for this client",
+            &vendor_producer,
+            wanted.as_str(),
+            CLIENT,
+            422,
+            "invalid-event",
+            "payload.body.client_organization",
+        ),
     ];
     for (case, signer, project, client, status, problem, field) in cases {
         let answer = app.send(&signer.envelope(

@@ -146,6 +146,23 @@ fn a_lineage_grows_to_its_limit_and_no_further_in_separate_requests_or_one() {
     let answer = crew.app.send(&edit(within - 1));
     assert_eq!(answer.status, 201, "{:?}", answer.body);
     refused(&crew, vec![edit(within)], "payload.body.inputs", None);
+    // A delivery of it makes a variant one link deeper: held to the same limit once the
+    // master is at it (an edit of 32 more inputs takes it to exactly 4,096 links).
+    let to_the_limit = MAX_LINEAGE_LINKS - (253 + 254 * (within - 1)) - 1;
+    let mut inputs = vec![format!("out-{}", within - 1)];
+    inputs.extend(base.iter().take(to_the_limit).cloned());
+    let at_limit = crew.envelope(
+        &crew.post,
+        "post_edit_applied",
+        json!({"edit_id": "at-limit", "technique": "retouch", "tool": "t",
+        "performed_by": "human", "inputs": inputs, "output": asset("at-limit")}),
+    );
+    let answer = crew.app.send(&at_limit);
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+    let delivery = crew.envelope(&crew.integration, "delivery_recorded", json!({"delivery_id": "d-deep", "master_asset": "at-limit",
+        "variant": asset("v-deep"), "format": "jpeg", "channel": "web", "medium": "digital", "dimensions": {"width": 1, "height": 1},
+        "locale": "en", "usage": "commercial"}));
+    refused(&crew, vec![delivery], "payload.body.master_asset", None);
     // A generation taking that output and a few more as inputs is held to the same limit.
     let mut inputs = vec![format!("out-{}", within - 1)];
     inputs.extend(base.iter().take(MAX_LINEAGE_LINKS - (within * links_per_edit)).cloned());
@@ -180,4 +197,75 @@ fn the_same_bytes_are_recorded_under_a_bounded_number_of_asset_ids() {
         "performed_by": "human", "inputs": ["img-1"], "output": same("one-more".into())}),
     );
     refused(&crew, vec![edit], "payload.body.output.digest", None);
+}
+
+#[test]
+fn one_request_takes_no_more_than_its_share_of_work_however_few_names_it_carries() {
+    let per_edit = MAX_NAMES_PER_ENTRY - 2;
+    let crew = with_assets(per_edit);
+    let base = ids("a", per_edit - 1);
+    // A master some 4,000 links deep, ready for delivery.
+    for k in 0..16 {
+        let mut inputs = vec![if k == 0 { "a0".to_owned() } else { format!("out-{}", k - 1) }];
+        inputs.extend(base.iter().skip(usize::from(k == 0)).cloned());
+        let edit = json!({"edit_id": format!("edit-{k}"), "technique": "retouch", "tool": "t", "performed_by": "human", "inputs": inputs, "output": asset(&format!("out-{k}"))});
+        assert_eq!(crew.send(&crew.post, "post_edit_applied", edit).status, 201);
+    }
+    let master = "out-15";
+    let review = json!({"review_id": "qc-deep", "asset": master, "digest": digest(master), "checks": [{"check": "anatomy", "result": "pass"}],
+                        "proof_medium": "screen", "proof_size": "100%", "proof_scale_percent": 100, "verdict": "pass"});
+    assert_eq!(crew.send(&crew.qc, "qc_review_recorded", review).status, 201);
+    for (signer, id) in [(&crew.director, "ap-cd"), (&crew.client, "ap-client")] {
+        let body = json!({"approval_id": id, "asset": master, "digest": digest(master), "decision": "approved"});
+        assert_eq!(crew.send(signer, "approval_recorded", body).status, 201);
+    }
+    let delivery = |n: usize| {
+        crew.envelope(
+            &crew.integration,
+            "delivery_recorded",
+            json!({"delivery_id": format!("d-{n}"), "master_asset": master,
+            "variant": asset(&format!("v-{n}")), "format": "jpeg", "channel": format!("c{n}"), "medium": "digital",
+            "dimensions": {"width": 1, "height": 1}, "locale": "en", "usage": "commercial"}),
+        )
+    };
+    // Two names an entry, a thousand entries: within the names, past the work.
+    let batch: Vec<Vec<u8>> = (0..1000).map(delivery).collect();
+    let before = crew.app.head();
+    let answer = crew.app.batch(&batch);
+    assert_eq!(answer.status, 422, "{:?}", answer.body);
+    assert_eq!(answer.body["type"], LIMIT);
+    assert_eq!(answer.body["field"], "payload.body");
+    let at = answer.body["index"].as_u64().unwrap();
+    assert!((1..100).contains(&at), "refused early, at {at}: {:?}", answer.body);
+    assert!(answer.body["detail"].as_str().unwrap().contains("steps of work"), "{:?}", answer.body);
+    assert_eq!(crew.app.head(), before, "nothing is written");
+    // A few go through.
+    let answer = crew.app.batch(&batch[..10]);
+    assert_eq!(answer.status, 201, "{:?}", answer.body);
+}
+
+#[test]
+fn a_request_is_one_organisations() {
+    let crew = Production::new();
+    crew.app.organization("post-house", "vendor");
+    let retoucher = crew.app.register_in("vendor-retoucher", "post_artist", "post-house");
+    let added =
+        crew.send(&crew.producer, "member_added", json!({"actor_id": "vendor-retoucher", "role": "post_artist"}));
+    assert_eq!(added.status, 201);
+    // A note of the agency's, one of the vendor's: two organisations in one request.
+    let agency = crew.envelope(&crew.artist, "note_added", json!({"text": "ours"}));
+    let vendor = crew.envelope(&retoucher, "note_added", json!({"text": "theirs"}));
+    let before = crew.app.head();
+    let answer = crew.app.batch(&[agency.clone(), vendor.clone()]);
+    assert_eq!(answer.status, 422, "{:?}", answer.body);
+    assert_eq!(answer.body["type"], "urn:lineage:problem:invalid-event");
+    assert_eq!((answer.body["field"].as_str(), answer.body["index"].as_u64()), (Some("payload.actor"), Some(1)));
+    assert_eq!(crew.app.head(), before, "nothing is written");
+    // An envelope of another organisation already in the log, put first, is refused the same.
+    assert_eq!(crew.app.send(&vendor).status, 201);
+    let fresh = crew.envelope(&crew.artist, "note_added", json!({"text": "ours, again"}));
+    let answer = crew.app.batch(&[vendor, fresh]);
+    assert_eq!((answer.status, answer.body["index"].as_u64()), (422, Some(1)), "{:?}", answer.body);
+    // Each on its own, or with the admin's (an actor of no organisation), goes through.
+    assert_eq!(crew.app.batch(&[agency]).status, 201);
 }

@@ -228,6 +228,25 @@ fn the_cli_exports_verifies_and_imports() {
     assert!(!import_bad.status.success());
     assert!(!target.path().join("data").join("store").exists(), "nothing was written");
 
+    // Nor into a directory holding anything already (a stale admin token of another ledger).
+    let occupied = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(occupied.path().join("data")).unwrap();
+    std::fs::write(occupied.path().join("data/admin.token"), "lin_stale\n").unwrap();
+    let into_occupied = run(&[
+        "import",
+        file.to_str().unwrap(),
+        "--data",
+        occupied.path().join("data").to_str().unwrap(),
+        "--ledger-key",
+        ledger_key.to_str().unwrap(),
+    ]);
+    assert!(!into_occupied.status.success());
+    assert!(
+        String::from_utf8_lossy(&into_occupied.stderr).contains("is not empty"),
+        "{}",
+        String::from_utf8_lossy(&into_occupied.stderr)
+    );
+    assert!(!occupied.path().join("data/store").exists(), "nothing was written");
     // The good one imports, and a server on it serves the same log.
     let imported = run(&[
         "import",
@@ -266,21 +285,26 @@ fn verify_and_import_refuse_whatever_follows_the_checkpoint_line() {
     // covered by no checkpoint.
     let forged_entry = lines[3];
     // (case, what follows the checkpoint line)
-    let cases: [(&str, String); 4] = [
-        ("an entry line", format!("{forged_entry}\n")),
-        ("junk", "not even JSON\n".into()),
-        ("an empty line", "\n".into()),
-        ("a second checkpoint line", format!("{}\n", lines[checkpoint_line - 1])),
+    // The checkpoint line with a line its signed note does not need.
+    let mut padded: Value = serde_json::from_str(lines[checkpoint_line - 1]).unwrap();
+    padded["checkpoint"] = json!(format!("{}junk\n", padded["checkpoint"].as_str().unwrap()));
+    let head: Vec<&str> = lines[..checkpoint_line - 1].to_vec();
+    let cases: [(&str, String); 5] = [
+        ("an entry line", format!("{text}{forged_entry}\n")),
+        ("junk", format!("{text}not even JSON\n")),
+        ("an empty line", format!("{text}\n")),
+        ("a second checkpoint line", format!("{text}{}\n", lines[checkpoint_line - 1])),
+        ("a line inside the signed note", format!("{}\n{padded}\n", head.join("\n"))),
     ];
-    for (case, after) in cases {
+    for (case, content) in cases {
         let bad = p.app.dir.path().join("trailing.jsonl");
-        std::fs::write(&bad, format!("{text}{after}")).unwrap();
+        std::fs::write(&bad, content).unwrap();
         let verified = run(&["verify", bad.to_str().unwrap()]);
         let stderr = String::from_utf8_lossy(&verified.stderr);
         assert!(!verified.status.success(), "{case}: {}", String::from_utf8_lossy(&verified.stdout));
         assert!(verified.stdout.is_empty(), "{case}: nothing on stdout: {}", String::from_utf8_lossy(&verified.stdout));
-        assert!(stderr.contains(&format!("line {}", checkpoint_line + 1)), "{case}: {stderr}");
-        assert!(stderr.contains("nothing may follow"), "{case}: {stderr}");
+        let named = stderr.contains(&format!("line {}", checkpoint_line + 1)) && stderr.contains("nothing may follow");
+        assert!(named || stderr.contains("more than the checkpoint and its one signature"), "{case}: {stderr}");
         let target = tempfile::tempdir().unwrap();
         let imported = run(&[
             "import",

@@ -27,8 +27,9 @@ pub struct FloodOptions {
     #[arg(long, default_value_t = 20)]
     pub flood_requests: usize,
     /// What the flooding members send: `notes` (batches of notes naming as many assets as they
-    /// may) or `deliveries` (single deliveries of an asset whose lineage is as long as it may be,
-    /// each refused by the policy after its rules have walked that lineage).
+    /// may), `deliveries` (single deliveries of an asset whose lineage is as long as it may be,
+    /// each refused by the policy after its rules have walked that lineage) or
+    /// `delivery-batches` (batches of a thousand deliveries of it, never written).
     #[arg(long, value_enum, default_value_t = FloodKind::Notes)]
     pub flood_kind: FloodKind,
     /// Append this many plain notes to one new server and as many flooding notes to another,
@@ -44,11 +45,16 @@ pub type Bodies = Vec<Vec<u8>>;
 pub enum FloodKind {
     Notes,
     Deliveries,
+    /// Batches of a thousand deliveries of that asset (QC-passed, so each is decided), the last
+    /// one refused so that nothing is written and the batch can be sent again.
+    DeliveryBatches,
 }
 
 /// The flooding organisation: its members, their project and the assets its notes name.
 pub struct Flood {
     pub members: Vec<Signer>,
+    /// A reviewer of the flooding organisation, who passes the deepest asset's QC.
+    pub qc: Signer,
     pub project: String,
     pub assets: Vec<String>,
 }
@@ -97,6 +103,15 @@ pub fn setup(client: &Client, admin: &Signer, run: &str, members: usize, names: 
     for s in &signers {
         setup.push(admin.envelope(&project, "member_added", json!({"actor_id": s.key.actor, "role": "integration"})));
     }
+    let qc = Signer::new(KeyFile::generate(&format!("flood-{run}-qc"), &format!("flood-{run}-qc-k1")), &admin.ledger);
+    let qc_registered = admin.envelope(
+        "system",
+        "actor_registered",
+        json!({"actor_id": qc.key.actor, "display_name": "flooding reviewer", "role": "qc_reviewer", "organization": organization,
+               "keys": [{"key_id": qc.key.key_id, "public_key": qc.key.public_key_base64()}]}),
+    );
+    check("register the flooding reviewer", client.append(&qc_registered))?;
+    setup.push(admin.envelope(&project, "member_added", json!({"actor_id": qc.key.actor, "role": "qc_reviewer"})));
     let first = &signers[0];
     setup.push(first.envelope(&project, "model_version_registered", json!({"model_version_id": "mv", "provider": "p", "family": "f", "version": "1", "license": "l", "license_use": "commercial", "training_data_statement": "s"})));
     setup.push(first.envelope(&project, "prompt_authored", json!({"prompt_id": "pr", "text": "t"})));
@@ -115,7 +130,7 @@ pub fn setup(client: &Client, admin: &Signer, run: &str, members: usize, names: 
         );
         check("generate the flooding project's assets", client.append(&generation))?;
     }
-    Ok(Flood { members: signers, project, assets })
+    Ok(Flood { members: signers, qc, project, assets })
 }
 
 fn base36(mut n: usize) -> String {
@@ -163,6 +178,30 @@ impl Flood {
                 };
                 Ok(("/v1/events", self.members.iter().map(|m| vec![delivery(m); requests]).collect()))
             }
+            FloodKind::DeliveryBatches => {
+                let master = self.deepest(client)?;
+                let review = json!({"review_id": "flood-qc", "asset": master, "digest": digest_of(master.as_bytes()),
+                    "checks": [{"check": "anatomy", "result": "pass"}], "proof_medium": "screen", "proof_size": "100%",
+                    "proof_scale_percent": 100, "verdict": "pass"});
+                check(
+                    "review the deepest asset",
+                    client.append(&self.qc.envelope(&self.project, "qc_review_recorded", review)),
+                )?;
+                let delivery = |m: &Signer, n: usize, of: &str| {
+                    m.envelope(
+                        &self.project,
+                        "delivery_recorded",
+                        json!({"delivery_id": format!("fd-{n}"), "master_asset": of, "variant": {"asset_id": format!("fv-{n}"), "digest": digest_of(format!("fv-{n}").as_bytes()), "media_type": "image/jpeg"},
+                               "format": "jpeg", "channel": format!("c{n}"), "medium": "digital", "dimensions": {"width": 1, "height": 1}, "locale": "en", "usage": "commercial"}),
+                    )
+                };
+                let batch = |m: &Signer| {
+                    let mut envelopes: Vec<Vec<u8>> = (0..999).map(|n| delivery(m, n, &master)).collect();
+                    envelopes.push(delivery(m, 999, "no-such-master"));
+                    batch_body(&envelopes)
+                };
+                Ok(("/v1/batches", self.members.iter().map(|m| vec![batch(m); requests]).collect()))
+            }
         }
     }
 
@@ -175,7 +214,8 @@ impl Flood {
         for k in 0.. {
             let mut inputs = vec![last.clone()];
             inputs.extend(others.iter().cloned());
-            if links + inputs.len() > MAX_LINEAGE_LINKS {
+            // One link short of the limit, so that a delivery of it is within it.
+            if links + inputs.len() > MAX_LINEAGE_LINKS - 1 {
                 break;
             }
             let output = format!("deep-{k}");

@@ -249,6 +249,9 @@ fn flood_workload(
             flood::FloodKind::Deliveries => {
                 format!("append, single events, {members} members flooding (deliveries of the deepest lineage)")
             }
+            flood::FloodKind::DeliveryBatches => {
+                format!("append, single events, {members} members flooding (batches of 1,000 deliveries of it)")
+            }
         };
         let honest = record(&workload, clients, flooded);
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
