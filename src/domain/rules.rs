@@ -1,7 +1,7 @@
 //! The rules checked when an event is appended: `decide` reads the state and the event and either
 //! accepts it or names the rule it breaks. It never changes anything.
 //!
-//! About half of its 780 lines is its table of tests (`mod tests`).
+//! About half of its 870 lines is its table of tests (`mod tests`).
 
 use super::event::*;
 use super::ids::{Digest, Id, KeyId, OrganizationId, ProjectId};

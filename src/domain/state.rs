@@ -4,7 +4,7 @@
 //! when they were written, on replay). Events of one request are staged in a [`Changes`] overlay
 //! and merged only once the whole request is accepted, so a refused request leaves no trace.
 //!
-//! Kept whole (about 1,000 lines): the state, its `apply` and the `View` the rules read through
+//! Kept whole (about 1,200 lines): the state, its `apply` and the `View` the rules read through
 //! share private fields, and a split would open them to the rest of the crate.
 
 use super::event::RuleSpec;

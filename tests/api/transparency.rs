@@ -187,16 +187,25 @@ fn an_export_verifies_offline_and_every_tampering_is_named() {
     assert!(matches!(verify_lines(&lines, Some(&forged_vkey)), Err(VerifyError::Key(_))));
 }
 
-#[test]
-fn the_cli_exports_verifies_and_imports() {
-    let p = with_notes(5);
-    let bin = env!("CARGO_BIN_EXE_lineage");
+/// Runs the real binary.
+fn run(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_lineage")).args(args).output().unwrap()
+}
+
+/// Exports a production's log with the real binary; returns its data directory and the file.
+fn exported(p: &Production) -> (std::path::PathBuf, std::path::PathBuf) {
     let data = p.app.dir.path().join("data");
     let file = p.app.dir.path().join("export.jsonl");
-    let run = |args: &[&str]| std::process::Command::new(bin).args(args).output().unwrap();
     let exported =
         run(&["export", "--url", &p.app.url, "--data", data.to_str().unwrap(), "--out", file.to_str().unwrap()]);
     assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    (data, file)
+}
+
+#[test]
+fn the_cli_exports_verifies_and_imports() {
+    let p = with_notes(5);
+    let (data, file) = exported(&p);
     let vkey = verifier(&p.app).vkey();
     let verified = run(&["verify", file.to_str().unwrap(), "--vkey", &vkey]);
     assert!(verified.status.success(), "{}", String::from_utf8_lossy(&verified.stderr));
@@ -271,13 +280,7 @@ fn the_cli_exports_verifies_and_imports() {
 #[test]
 fn verify_and_import_refuse_whatever_follows_the_checkpoint_line() {
     let p = with_notes(3);
-    let bin = env!("CARGO_BIN_EXE_lineage");
-    let data = p.app.dir.path().join("data");
-    let file = p.app.dir.path().join("export.jsonl");
-    let run = |args: &[&str]| std::process::Command::new(bin).args(args).output().unwrap();
-    let exported =
-        run(&["export", "--url", &p.app.url, "--data", data.to_str().unwrap(), "--out", file.to_str().unwrap()]);
-    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    let (data, file) = exported(&p);
     let text = std::fs::read_to_string(&file).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let checkpoint_line = lines.len();
