@@ -52,19 +52,66 @@ struct HashIndex {
     first: KeyMap<u64, u64>,
     // Keyed 64-bit hashes already: hashbrown's foldhash places them at a fraction of SipHash's
     // cost.
-    more: hashbrown::HashMap<u64, Vec<u64>>,
+    more: hashbrown::HashMap<u64, Postings>,
+}
+
+/// The later sequences of one hash, ascending, each written as its distance from the one before
+/// in LEB128: an asset named by many entries costs a byte or two for each, not eight.
+#[derive(Default)]
+struct Postings {
+    bytes: Vec<u8>,
+    last: u64,
+}
+
+impl Postings {
+    fn push(&mut self, sequence: u64) {
+        let mut delta = sequence.saturating_sub(self.last);
+        self.last = sequence;
+        loop {
+            let low = (delta & 0x7f) as u8;
+            delta >>= 7;
+            if delta == 0 {
+                self.bytes.push(low);
+                return;
+            }
+            self.bytes.push(low | 0x80);
+        }
+    }
+
+    /// The sequences, from the one before the first (`start`).
+    fn iter(&self, start: u64) -> impl Iterator<Item = u64> + '_ {
+        let mut at = 0;
+        let mut current = start;
+        std::iter::from_fn(move || {
+            let (mut delta, mut shift) = (0u64, 0);
+            loop {
+                let byte = *self.bytes.get(at)?;
+                at += 1;
+                delta |= u64::from(byte & 0x7f) << shift;
+                shift += 7;
+                if byte & 0x80 == 0 {
+                    break;
+                }
+            }
+            current += delta;
+            Some(current)
+        })
+    }
 }
 
 impl HashIndex {
     fn add(&mut self, key: u64, sequence: u64) {
         if !self.first.insert_new(key, sequence) {
-            self.more.entry(key).or_default().push(sequence);
+            let first = self.first.get(&key).copied().unwrap_or_default();
+            self.more.entry(key).or_insert_with(|| Postings { bytes: Vec::new(), last: first }).push(sequence);
         }
     }
 
     /// In ascending order: sequences are added in log order.
     fn candidates(&self, key: u64) -> impl Iterator<Item = u64> + '_ {
-        self.first.get(&key).copied().into_iter().chain(self.more.get(&key).into_iter().flatten().copied())
+        let first = self.first.get(&key).copied();
+        let more = self.more.get(&key).zip(first).into_iter().flat_map(|(postings, first)| postings.iter(first));
+        first.into_iter().chain(more)
     }
 }
 
@@ -177,6 +224,17 @@ impl SharedIndexes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn postings_keep_every_sequence_in_a_few_bytes_each() {
+        let mut index = HashIndex::default();
+        let sequences = [3u64, 4, 130, 131, 20_000, 1 << 40, (1 << 40) + 1];
+        for s in sequences {
+            index.add(11, s);
+        }
+        assert_eq!(index.candidates(11).collect::<Vec<_>>(), sequences);
+        assert!(index.more[&11].bytes.len() <= 16, "{} bytes", index.more[&11].bytes.len());
+    }
 
     #[test]
     fn a_hash_shared_by_several_keys_keeps_every_sequence_in_order() {
