@@ -276,6 +276,7 @@ fn refusal_field(r: &Refusal) -> Option<String> {
         | Refusal::DuplicateId { field, .. }
         | Refusal::DigestMismatch { field, .. }
         | Refusal::Invalid { field, .. }
+        | Refusal::InvalidBecause { field, .. }
         | Refusal::PolicyNotStricter { field, .. }
         | Refusal::UnknownOrganization { field, .. }
         | Refusal::LimitExceeded { field, .. } => Some(format!("payload.{field}")),
@@ -368,6 +369,7 @@ mod tests {
                 actual: Digest::of(b"a"),
             },
             Refusal::Invalid { field: "f".into(), rule: "r" },
+            Refusal::InvalidBecause { field: "f".into(), rule: "r", because: "b".into() },
             Refusal::AlreadyRetracted { event: EventId::parse("e").unwrap() },
             Refusal::UnknownActor { actor: actor.clone() },
             Refusal::ActorExists { actor },

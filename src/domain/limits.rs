@@ -30,25 +30,49 @@ pub const MAX_ASSETS_PER_BYTES: usize = 64;
 /// read — a link of an ancestry walked, a review, approval or decision weighed, an asset sharing
 /// bytes looked at, a brief format or a policy amendment read. Deciding a request costs about
 /// 100 ns a step, so a request holds the writer for milliseconds at most.
-pub const MAX_WORK_PER_REQUEST: u64 = 262_144;
+pub const MAX_WORK_PER_REQUEST: u64 = 131_072;
 
 thread_local! {
-    static WORK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// The steps counted since [`reset_work`] on this thread; `None` while nothing is metered
+    /// (reads that are not deciding a request or judging readiness).
+    static WORK: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
 }
 
-/// Counts `n` steps of work on this thread ([`MAX_WORK_PER_REQUEST`]).
+/// Counts `n` steps of work on this thread, when it is metered ([`MAX_WORK_PER_REQUEST`]).
 pub fn tick(n: usize) {
-    WORK.with(|w| w.set(w.get().saturating_add(n as u64)));
+    WORK.with(|w| w.set(w.get().map(|steps| steps.saturating_add(n as u64))));
 }
 
 /// The steps counted on this thread since [`reset_work`].
 pub fn work() -> u64 {
-    WORK.with(std::cell::Cell::get)
+    WORK.with(std::cell::Cell::get).unwrap_or(0)
 }
 
-/// Starts counting a request's work anew.
-pub fn reset_work() {
-    WORK.with(|w| w.set(0));
+/// Runs `f` metered from zero (a request being decided, readiness being judged), and stops
+/// metering after it.
+pub fn metered<T>(f: impl FnOnce() -> T) -> T {
+    struct Stop;
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            WORK.with(|w| w.set(None));
+        }
+    }
+    WORK.with(|w| w.set(Some(0)));
+    let _stop = Stop;
+    f()
+}
+
+/// Whether this thread's work has passed [`MAX_WORK_PER_REQUEST`]: the rules stop weighing and
+/// the entry is refused (or, for readiness, reported not ready).
+pub fn exhausted() -> bool {
+    work() > MAX_WORK_PER_REQUEST
+}
+
+/// What a rule that stopped for [`exhausted`] says.
+pub fn exhausted_message() -> String {
+    format!(
+        "the rules' work deciding this request passed the limit of {MAX_WORK_PER_REQUEST} steps (docs/limits.md): split the request, or shorten the lineage or the evidence it weighs"
+    )
 }
 
 /// A request whose work so far passes [`MAX_WORK_PER_REQUEST`], refused at the entry that took

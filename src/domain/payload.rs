@@ -322,6 +322,15 @@ fn amended_rules_are_exact(body: &Body, raw: &RawValue) -> Result<(), PayloadErr
 /// its id ahead. Projects created before (legacy ones, and those of the release that introduced
 /// organisations) keep their ids.
 fn in_its_clients_namespace(project: &ProjectId, body: &Body) -> Result<(), PayloadError> {
+    // An organisation's id holds no `:`, so that `<organisation>:<name>` reads one way only.
+    if let Body::OrganizationRegistered(b) = body {
+        if b.organization_id.as_str().contains(':') {
+            return Err(PayloadError::Field {
+                field: "body.organization_id".into(),
+                message: "an organisation's id holds no ':' (its projects are named `<organisation>:<name>`)".into(),
+            });
+        }
+    }
     let Body::ProjectCreated(ProjectCreated { client_organization: Some(client), .. }) = body else { return Ok(()) };
     let name = project.as_str().strip_prefix(client.as_str()).and_then(|rest| rest.strip_prefix(':'));
     if name.is_some_and(|name| !name.is_empty() && !name.contains(':')) {

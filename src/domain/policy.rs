@@ -326,6 +326,8 @@ pub fn evaluate(view: &View<'_>, project: &ProjectId, intent: Intent<'_>) -> Ass
             (RuleSpec::CurrentMaster, Intent::Delivery { master, .. }) => judge.current(master),
             _ => continue,
         };
+        // Past the work limit nothing that follows is weighed: the rule fails saying so.
+        let finding = if super::limits::exhausted() { failed(super::limits::exhausted_message()) } else { finding };
         outcomes.push(Outcome { rule: rule.name(), requires: rule.requires(), finding });
     }
     Assessment { rule_set: policy.rule_set, amended_by: policy.amended_by, outcomes }
@@ -427,6 +429,9 @@ impl Judge<'_, '_> {
     fn not_retracted(&self, asset: &Id) -> Finding {
         let mut bytes_seen = HashSet::new();
         for ancestor in self.ancestry(asset).iter() {
+            if super::limits::exhausted() {
+                return failed(super::limits::exhausted_message());
+            }
             let Some(record) = self.view.asset(self.project, ancestor) else { continue };
             let whose = if ancestor == asset { String::new() } else { format!(", in the ancestry of `{asset}`,") };
             if let Some(event) = self.view.retracted_maker(self.project, &record) {
@@ -464,6 +469,9 @@ impl Judge<'_, '_> {
     fn not_rejected(&self, master: &Id) -> Finding {
         let mut bytes_seen = HashSet::new();
         for ancestor in self.ancestry(master).iter() {
+            if super::limits::exhausted() {
+                return failed(super::limits::exhausted_message());
+            }
             let whose = if ancestor == master { String::new() } else { format!(", in the ancestry of `{master}`,") };
             let decisions = self.view.director_decisions(self.project, ancestor);
             let latest = decisions.into_iter().rfind(|d| d.rejected || d.occurred_at_us <= self.before_us);
@@ -495,6 +503,18 @@ impl Judge<'_, '_> {
     }
 
     fn commercial(&self, master: &Id) -> Finding {
+        // Bytes of a reference-only reference, wherever in the lineage they are recorded, are
+        // that reference reproduced.
+        if self.follows_bytes {
+            for ancestor in self.ancestry(master).iter() {
+                let Some(record) = self.view.asset(self.project, ancestor) else { continue };
+                if let Some((reference, true)) = self.view.reference_bytes(self.project, &record.digest) {
+                    return failed(format!(
+                        "the bytes of asset `{ancestor}`, in the lineage of master `{master}`, are those of reference `{reference}`, which is for reference only (no reproduction); a commercial delivery may not use it"
+                    ));
+                }
+            }
+        }
         match self.view.restriction(self.project, Namespace::Asset, master) {
             Some(restriction) => failed(format!(
                 "the ancestry of master `{master}` holds {}; a commercial delivery may not use it",
@@ -707,12 +727,66 @@ pub fn against_bytes(view: &View<'_>, project: &ProjectId, asset: &Id) -> Vec<Ev
     out
 }
 
+/// What stands against bytes wherever they are recorded (rule set version 3): a QC check whose
+/// latest result among all reviews of them failed or the latest of those reviews failing, an
+/// approver role whose latest decision on them refused, a creative director's latest decision
+/// on an asset recorded with them rejecting it, a retracted event that made one. `None` when
+/// nothing does. What a delivered variant's bytes, already recorded, are checked for.
+pub fn against_these_bytes(view: &View<'_>, project: &ProjectId, digest: &Digest) -> Option<String> {
+    let reviews: Vec<Review> = view.reviews(project, digest).into_iter().cloned().collect();
+    if let Some((check, _, review)) = latest_results(&reviews).into_iter().find(|(_, r, _)| *r == CheckResult::Fail) {
+        return Some(format!(
+            "QC check `{}` of these bytes last failed, in review `{}` of asset `{}` (event `{}`)",
+            snake(&check),
+            review.review,
+            review.asset,
+            review.event
+        ));
+    }
+    if let Some(review) = reviews.last().filter(|r| r.verdict == Verdict::Fail) {
+        return Some(format!(
+            "the latest QC review of these bytes, `{}` (event `{}`), failed",
+            review.review, review.event
+        ));
+    }
+    let approvals = view.approvals(project, digest);
+    let mut latest: Vec<&super::state::Approval> = Vec::new();
+    for approval in &approvals {
+        latest.retain(|a| a.role != approval.role);
+        latest.push(approval);
+    }
+    if let Some(a) = latest.into_iter().find(|a| a.decision != Decision::Approved) {
+        return Some(format!(
+            "approval `{}` of these bytes (event `{}`) is {}",
+            a.approval,
+            a.event,
+            snake(&a.decision)
+        ));
+    }
+    for holder in view.assets_with_bytes(project, &digest.bytes()) {
+        if let Some(d) = view.latest_director_decision_at(project, &holder, |_| true).filter(|d| d.rejected) {
+            return Some(format!(
+                "a creative director rejected an asset recorded with these bytes in selection `{}` (event `{}`)",
+                d.selection, d.event
+            ));
+        }
+        if let Some(event) = view.asset_at(project, &holder).and_then(|r| view.retracted_maker(project, &r)) {
+            return Some(format!("event `{event}`, which made an asset recorded with these bytes, was retracted"));
+        }
+    }
+    None
+}
+
 /// The asset and every asset it was made from, nearest first, each once.
 pub fn ancestry(view: &View<'_>, project: &ProjectId, asset: &Id) -> Vec<Id> {
     let mut seen: HashSet<Id> = HashSet::new();
     let mut queue: VecDeque<Id> = VecDeque::from([asset.clone()]);
     let mut out = Vec::new();
     while let Some(next) = queue.pop_front() {
+        // Past the work limit the walk stops; the rules that read it say so (`exhausted`).
+        if super::limits::exhausted() {
+            break;
+        }
         if !seen.insert(next.clone()) {
             continue;
         }

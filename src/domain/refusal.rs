@@ -35,6 +35,9 @@ pub enum Refusal {
     DigestMismatch { field: String, asset: Id, given: Digest, actual: Digest },
     #[error("`{field}`: {rule}")]
     Invalid { field: String, rule: &'static str },
+    /// As [`Refusal::Invalid`], with what in the log breaks the rule.
+    #[error("`{field}`: {rule}: {because}")]
+    InvalidBecause { field: String, rule: &'static str, because: String },
     #[error("`body.event_id`: event `{event}` was already retracted")]
     AlreadyRetracted { event: EventId },
     #[error("`{field}` names organisation `{organization}`, which is not registered")]
@@ -70,7 +73,7 @@ impl Refusal {
             Refusal::UnknownReference { .. } => "unknown-reference",
             Refusal::DuplicateId { .. } => "duplicate-id",
             Refusal::DigestMismatch { .. } => "digest-mismatch",
-            Refusal::Invalid { .. } => "invalid-event",
+            Refusal::Invalid { .. } | Refusal::InvalidBecause { .. } => "invalid-event",
             Refusal::AlreadyRetracted { .. } => "already-retracted",
             Refusal::UnknownOrganization { .. } => "unknown-organization",
             Refusal::UnknownActor { .. } => "unknown-actor",

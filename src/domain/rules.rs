@@ -380,6 +380,20 @@ fn variant_bytes(view: &View<'_>, project: &ProjectId, b: &DeliveryRecorded) -> 
             "the variant's bytes are recorded as another asset of the project than its master or the master's delivered variants: a variant carries its master's bytes or new ones (deliver that asset as the master, and its verdicts count)",
         ));
     }
+    // Bytes recorded already (the master's, an earlier variant's) carry their verdicts.
+    if let Some(because) = super::policy::against_these_bytes(view, project, &b.variant.digest) {
+        return Err(Refusal::InvalidBecause {
+            field: "body.variant.digest".into(),
+            rule: "the variant's bytes carry a verdict against them, recorded for them under some asset id",
+            because,
+        });
+    }
+    if view.reference_bytes(project, &b.variant.digest.bytes()).is_some() {
+        return Err(invalid(
+            "body.variant.digest",
+            "the variant's bytes are those of a reference of the project: a variant carries its master's bytes or new ones",
+        ));
+    }
     Ok(())
 }
 
@@ -869,5 +883,34 @@ mod tests {
 
     fn refused_of(e: DecideError) -> Refusal {
         refused(e)
+    }
+
+    /// Past the work limit the rules stop weighing: every rule then says so, and the limit
+    /// refuses the entry; unmetered reads (views) are never cut short.
+    #[test]
+    fn past_the_work_limit_the_rules_stop_and_say_so() {
+        use crate::domain::limits::{check_work, metered, tick, MAX_WORK_PER_REQUEST};
+        use crate::domain::policy::{ancestry, evaluate, Intent};
+        let state = state();
+        let view = View { base: &state, changes: &Changes::default(), events: &NoEvents };
+        let project = ProjectId::parse("p").unwrap();
+        let (a, format) = (Id::parse("a").unwrap(), crate::domain::ids::Label::parse("jpeg").unwrap());
+        let intent = Intent::Delivery {
+            master: &a,
+            medium: DeliveryMedium::Digital,
+            format: &format,
+            usage: Usage::Commercial,
+            occurred_at_us: 0,
+        };
+        let (assessment, refused) = metered(|| {
+            tick(MAX_WORK_PER_REQUEST as usize + 1);
+            (evaluate(&view, &project, intent), check_work())
+        });
+        assert!(matches!(refused, Err(Refusal::LimitExceeded { .. })));
+        assert!(assessment.outcomes.iter().all(|o| !o.passed()), "{assessment:?}");
+        // Not metered: a walk is whole, and nothing is refused.
+        tick(MAX_WORK_PER_REQUEST as usize + 1);
+        assert_eq!(ancestry(&view, &project, &a), vec![a.clone()]);
+        assert!(check_work().is_ok());
     }
 }

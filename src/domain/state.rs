@@ -134,6 +134,9 @@ pub struct ProjectState {
     bytes: KeyMap<IdKey, IdKey>,
     /// The other assets recorded with the same bytes, in log order (by [`bytes_key`]).
     bytes_more: HashMap<IdKey, Vec<IdKey>>,
+    /// References recorded with the digest of their bytes (by [`bytes_key`]), and whether each
+    /// is for reference only.
+    reference_bytes: HashMap<IdKey, (Id, bool)>,
 }
 
 /// The key a digest's bytes are remembered by.
@@ -613,6 +616,12 @@ impl ProjectState {
                 }
             }
             other => {
+                if let Body::ReferenceAdded(b) = other {
+                    if let Some(digest) = &b.digest {
+                        let only = b.rights.reproduction == Some(Reproduction::ReferenceOnly);
+                        self.reference_bytes.insert(bytes_key(&digest.bytes()), (b.reference_id.clone(), only));
+                    }
+                }
                 if let Body::BriefRecorded(b) = other {
                     let key = record_key(Namespace::Brief, b.brief_id.as_str());
                     self.brief_history.entry(key).or_default().push((event_id.clone(), b.deliverable_formats.clone()));
@@ -761,6 +770,7 @@ impl ProjectState {
         if staged.rule_set != 0 {
             self.rule_set = staged.rule_set;
         }
+        self.reference_bytes.extend(staged.reference_bytes);
         // A staged first asset of some bytes was staged so because the base had none of them.
         self.bytes.extend(staged.bytes);
         for (key, more) in staged.bytes_more {
@@ -1098,6 +1108,12 @@ impl View<'_> {
         }
         super::limits::tick(out.len());
         out
+    }
+    /// The reference recorded with these bytes, if one was, and whether it is for reference
+    /// only.
+    pub fn reference_bytes(&self, project: &ProjectId, digest: &[u8; 32]) -> Option<&(Id, bool)> {
+        let key = bytes_key(digest);
+        self.both(project).find_map(|p| p.reference_bytes.get(&key))
     }
     /// An asset by the rules' key.
     pub fn asset_at(&self, project: &ProjectId, key: &IdKey) -> Option<AssetRecord> {

@@ -47,6 +47,14 @@ pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle
         .unwrap_or_default();
     let against: Vec<u64> = against.iter().filter_map(|id| graph.sequence_of(id)).filter(|s| *s < size).collect();
     lineage.extend(graph.retractions_of(&against));
+    // Each with what it was made from, so that the bundle stays whole backwards.
+    let bodies: std::collections::HashMap<u64, &crate::domain::Body> =
+        decoded.iter().map(|(s, p)| (*s, &p.body)).collect();
+    for sequence in &against {
+        if let Some(body) = bodies.get(sequence) {
+            lineage.extend(graph.lineage_of_entry(body));
+        }
+    }
     lineage.extend(against);
     let mut chosen: Vec<Entry> = entries.into_iter().filter(|e| lineage.contains(&e.sequence)).collect();
     chosen.extend(ledger.stream_below(SYSTEM_PROJECT, size)?);

@@ -7,6 +7,7 @@
 
 pub mod evidence;
 mod fair;
+mod known;
 mod persister;
 mod projection_cache;
 mod published;

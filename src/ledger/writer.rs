@@ -5,6 +5,8 @@
 //! [persister](super::persister) on a thread of its own while the writer decides the next batch.
 
 use super::fair::{FairQueue, Work};
+use super::known::Known;
+pub(crate) use super::known::StoreEvents;
 use super::persister::{answer, created, fail_all, Job, Outcome, Persister, Request, Staged};
 use super::published::{Published, SignedCheckpoint};
 use super::{AppendError, Appended, Failed, Submission};
@@ -12,7 +14,7 @@ use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
 
 use crate::domain::state::{Facts, Listing, Position};
-use crate::domain::{Changes, EventId, Events, Kind, LedgerState, LookupFailed, Payload, ProjectId, SystemState, View};
+use crate::domain::{Changes, EventId, Kind, LedgerState, Payload, ProjectId, SystemState, View};
 use crate::log::admission::{admit_after_signer, authenticate};
 use crate::log::replay::{Broken, Chain, Depth, Replay};
 use crate::log::{open_entry, Entry};
@@ -214,72 +216,12 @@ struct Writer {
     queue: FairQueue,
 }
 
-struct InFlight {
-    ids: HashMap<EventId, u64>,
-    commit: Arc<Commit>,
+pub(super) struct InFlight {
+    pub ids: HashMap<EventId, u64>,
+    pub commit: Arc<Commit>,
     /// Who its requests are charged to, with their work: the time writing it takes is shared
     /// among them.
     work: Vec<Work>,
-}
-
-/// The events the writer knows of while it decides a request: the request's earlier ones, those
-/// of earlier requests in its batch, of the commit in flight, and the store's.
-struct Known<'a> {
-    store: &'a dyn LogStore,
-    local: &'a HashMap<EventId, u64>,
-    pending: &'a HashMap<EventId, u64>,
-    in_flight: Option<&'a InFlight>,
-    /// Entries not written yet: the request's and its batch's.
-    entries: [&'a [(Entry, EventId)]; 2],
-}
-
-impl Known<'_> {
-    /// The sequence of the entry an event id made, written or not.
-    fn sequence_of(&self, event: &EventId) -> Result<Option<u64>, StoreError> {
-        let unwritten = self.local.get(event).or_else(|| self.pending.get(event));
-        match unwritten.or_else(|| self.in_flight.and_then(|f| f.ids.get(event))) {
-            Some(&sequence) => Ok(Some(sequence)),
-            None => self.store.sequence_of_event(event.as_str()),
-        }
-    }
-
-    /// The entry at a sequence, written or not.
-    fn entry_at(&self, sequence: u64) -> Result<Option<Entry>, StoreError> {
-        let in_flight = self.in_flight.map(|f| f.commit.entries.as_slice()).unwrap_or_default();
-        let unwritten =
-            self.entries.iter().flat_map(|e| e.iter()).chain(in_flight).find(|(e, _)| e.sequence == sequence);
-        match unwritten {
-            Some((entry, _)) => Ok(Some(entry.clone())),
-            None => self.store.entry(sequence),
-        }
-    }
-}
-
-impl Events for Known<'_> {
-    fn version_in_project(&self, project: &ProjectId, event: &EventId) -> Result<Option<u64>, LookupFailed> {
-        let found = self.sequence_of(event).and_then(|s| s.map_or(Ok(None), |s| self.entry_at(s)));
-        match found {
-            Ok(entry) => Ok(entry.filter(|e| e.project == project.as_str()).map(|e| e.version)),
-            Err(e) => Err(LookupFailed(e.to_string())),
-        }
-    }
-}
-
-/// The events of a stored log, for a replay of it (the writer's state at start).
-pub(crate) struct StoreEvents<'a>(pub &'a dyn LogStore);
-
-impl Events for StoreEvents<'_> {
-    fn version_in_project(&self, project: &ProjectId, event: &EventId) -> Result<Option<u64>, LookupFailed> {
-        let entry = match self.0.sequence_of_event(event.as_str()) {
-            Ok(Some(sequence)) => self.0.entry(sequence),
-            Ok(None) => Ok(None),
-            Err(e) => Err(e),
-        };
-        match entry {
-            Ok(entry) => Ok(entry.filter(|e| e.project == project.as_str()).map(|e| e.version)),
-            Err(e) => Err(LookupFailed(e.to_string())),
-        }
-    }
 }
 
 /// One batch decided against the state: the answers, and the entries to write.
@@ -505,12 +447,22 @@ impl Writer {
         written: &mut Vec<(Entry, EventId)>,
         pending_ids: &mut HashMap<EventId, u64>,
     ) -> Staged {
+        crate::domain::limits::metered(|| self.stage_metered(items, now, written, pending_ids))
+    }
+
+    /// [`Writer::stage`], its work metered.
+    fn stage_metered(
+        &mut self,
+        items: &[Submission],
+        now: i64,
+        written: &mut Vec<(Entry, EventId)>,
+        pending_ids: &mut HashMap<EventId, u64>,
+    ) -> Staged {
         let mut changes = Changes::default();
         let mut chains: HashMap<ProjectId, Chain> = HashMap::new();
         let mut local_ids: HashMap<EventId, u64> = HashMap::new();
         let mut entries: Vec<(Entry, EventId)> = Vec::new();
         let mut answers: Vec<Appended> = Vec::with_capacity(items.len());
-        crate::domain::limits::reset_work();
         for (index, sub) in items.iter().enumerate() {
             let fail = |error| Staged::Refused(Failed { index, error });
             let payload = &sub.payload;
@@ -565,11 +517,14 @@ impl Writer {
             if let Err(refusal) = limits {
                 return fail(AppendError::Refused(refusal));
             }
-            if let Err(rejection) = admit_after_signer(&view, payload, chain.version, now) {
-                return fail(rejection.into());
-            }
+            let admitted = admit_after_signer(&view, payload, chain.version, now);
+            // Past the work limit the rules stopped weighing: that is the refusal, whatever rule
+            // said so first.
             if let Err(refusal) = crate::domain::limits::check_work() {
                 return fail(AppendError::Refused(refusal));
+            }
+            if let Err(rejection) = admitted {
+                return fail(rejection.into());
             }
             let facts = match Facts::of(&view, payload) {
                 Ok(facts) => facts,

@@ -60,6 +60,8 @@ pub struct Proven {
     /// The deliveries in the bundle that name the asset as master or delivered variant: the
     /// delivery id, the variant's asset id and its digest.
     pub deliveries: Vec<(Id, Id, Digest)>,
+    /// Deliveries of the asset that the bundle shows retracted, as `deliveries`.
+    pub retracted_deliveries: Vec<(Id, Id, Digest)>,
 }
 
 impl Proven {
@@ -74,6 +76,11 @@ impl Proven {
         }
         if let Some((delivery, variant, _)) = self.deliveries.iter().find(|(_, _, d)| d == digest) {
             return Ok(format!("the file is `{variant}` ({digest}), delivered from `{asset}` in `{delivery}`"));
+        }
+        if let Some((delivery, variant, _)) = self.retracted_deliveries.iter().find(|(_, _, d)| d == digest) {
+            return Err(format!(
+                "the file is `{variant}` ({digest}), delivered from `{asset}` in `{delivery}`, a delivery that was retracted: it is not a delivered file of the asset"
+            ));
         }
         let recorded = match &self.asset_digest {
             Some(d) => d.to_string(),
@@ -130,6 +137,7 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
     let mut system_chain = Chain::default();
     let (mut lineage_entries, mut system_entries) = (0, 0);
     let (mut asset_digest, mut deliveries) = (None, Vec::new());
+    let mut retracted: std::collections::HashSet<crate::domain::EventId> = std::collections::HashSet::new();
     // What the lineage's entries make, and what each is made from: every such record must have
     // its making entry in the bundle, or an ancestor (a non-commercial model, a rejected input,
     // a retracted generation) could have been left out unseen.
@@ -200,8 +208,12 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
             }
             if let Body::DeliveryRecorded(d) = &payload.body {
                 if d.master_asset.as_str() == bundle.asset || d.variant.asset_id.as_str() == bundle.asset {
-                    deliveries.push((d.delivery_id.clone(), d.variant.asset_id.clone(), d.variant.digest.clone()));
+                    let delivered = (d.delivery_id.clone(), d.variant.asset_id.clone(), d.variant.digest.clone());
+                    deliveries.push((payload.event_id.clone(), delivered));
                 }
+            }
+            if let Body::EventRetracted(r) = &payload.body {
+                retracted.insert(r.event_id.clone());
             }
         } else {
             return Err(fail(format!("it belongs to project `{}`, not `{}`", entry.project, bundle.project)));
@@ -223,5 +235,9 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
         }
         .into());
     }
-    Ok(Proven { checkpoint, lineage_entries, system_entries, asset_digest, deliveries })
+    let (retracted_deliveries, deliveries): (Vec<_>, Vec<_>) =
+        deliveries.into_iter().partition(|(event, _)| retracted.contains(event));
+    let deliveries = deliveries.into_iter().map(|(_, d)| d).collect();
+    let retracted_deliveries = retracted_deliveries.into_iter().map(|(_, d)| d).collect();
+    Ok(Proven { checkpoint, lineage_entries, system_entries, asset_digest, deliveries, retracted_deliveries })
 }

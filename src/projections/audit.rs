@@ -5,6 +5,35 @@
 use crate::domain::event::{wire_name as name, Body};
 use crate::domain::{Id, Payload};
 
+/// What an event recorded for other assets says against bytes (`digest`) that `asset` shares:
+/// the asset it made with those bytes, or the review, approval or selection of it.
+pub fn what_it_says_of_bytes(payload: &Payload, digest: &crate::domain::Digest) -> String {
+    let made = match &payload.body {
+        Body::GenerationRecorded(b) => b
+            .outputs
+            .iter()
+            .find(|o| &o.digest == digest)
+            .map(|o| format!("made asset `{}` in generation `{}`", o.asset_id, b.generation_id)),
+        Body::PostEditApplied(b) if &b.output.digest == digest => {
+            Some(format!("made asset `{}` in post edit `{}`", b.output.asset_id, b.edit_id))
+        }
+        Body::DeliveryRecorded(b) if &b.variant.digest == digest => Some(format!(
+            "made asset `{}`, delivered in `{}` from `{}`",
+            b.variant.asset_id, b.delivery_id, b.master_asset
+        )),
+        _ => None,
+    };
+    let said = made.unwrap_or_else(|| match &payload.body {
+        Body::QcReviewRecorded(b) => format!("{}, of asset `{}`", what_it_says(payload, &b.asset), b.asset),
+        Body::ApprovalRecorded(b) => format!("{}, of asset `{}`", what_it_says(payload, &b.asset), b.asset),
+        Body::SelectionMade(b) => {
+            format!("selection `{}`: rejected an asset recorded with these bytes", b.selection_id)
+        }
+        other => format!("a `{}` event", other.kind().as_str()),
+    });
+    format!("against the same bytes, recorded as another asset: {said}")
+}
+
 /// What the event says about `asset`.
 pub fn what_it_says(payload: &Payload, asset: &Id) -> String {
     match &payload.body {

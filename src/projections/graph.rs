@@ -137,6 +137,8 @@ pub struct Graph {
     created_by: KeyMap<IdKey, u32>,
     /// Retracted nodes, with the position of the retraction.
     retracted: HashMap<u32, u32>,
+    /// The asset nodes each generation, post edit or delivery node made: retracted with it.
+    made: HashMap<u32, Vec<u32>>,
     /// The position of the event being folded.
     position: u32,
 }
@@ -150,6 +152,7 @@ impl PartialEq for Graph {
             && self.inbound == other.inbound
             && self.created_by == other.created_by
             && self.retracted == other.retracted
+            && self.made == other.made
     }
 }
 
@@ -229,6 +232,8 @@ impl Graph {
             + (self.out.capacity() + self.inbound.capacity()) * size_of::<Link>()
             + self.created_by.heap_bytes()
             + table(self.retracted.capacity(), 2 * size_of::<u32>())
+            + table(self.made.capacity(), size_of::<u32>() + size_of::<Vec<u32>>())
+            + self.made.values().map(|m| m.capacity() * size_of::<u32>()).sum::<usize>()
     }
 
     fn name(&self, node: &Node) -> &str {
@@ -372,6 +377,7 @@ impl Graph {
                 for output in &b.outputs {
                     let a = self.node(N::Asset, output.asset_id.as_str(), seq);
                     self.edge(a, g, E::GeneratedBy);
+                    self.made.entry(g).or_default().push(a);
                 }
             }
             Body::SelectionMade(b) => {
@@ -395,6 +401,7 @@ impl Graph {
                 }
                 let out = self.node(N::Asset, b.output.asset_id.as_str(), seq);
                 self.edge(out, e, E::GeneratedBy);
+                self.made.entry(e).or_default().push(out);
                 for input in &b.inputs {
                     let input = self.node(N::Asset, input.as_str(), None);
                     self.edge(out, input, E::DerivedFrom);
@@ -414,6 +421,7 @@ impl Graph {
                 let d = event_node(self, N::Delivery, b.delivery_id.as_str());
                 let master = self.node(N::Asset, b.master_asset.as_str(), None);
                 let variant = self.node(N::Asset, b.variant.asset_id.as_str(), seq);
+                self.made.entry(d).or_default().push(variant);
                 self.edge(d, master, E::Used);
                 self.edge(variant, d, E::GeneratedBy);
                 self.edge(variant, master, E::DerivedFrom);
@@ -422,6 +430,10 @@ impl Graph {
             Body::EventRetracted(b) => {
                 if let Some(&n) = self.created_by.get(&id_key(b.event_id.as_str())) {
                     self.retracted.entry(n).or_insert(position);
+                    // What it made counts for nothing either.
+                    for &asset in self.made.get(&n).into_iter().flatten() {
+                        self.retracted.entry(asset).or_insert(position);
+                    }
                 }
             }
             _ => {}

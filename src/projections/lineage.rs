@@ -61,8 +61,19 @@ impl<'a> ProjectGraph<'a> {
     /// such asset.
     pub fn lineage(&self, asset: &Id) -> Option<BTreeSet<u64>> {
         self.created.get(&(Namespace::Asset, asset))?;
+        Some(self.walk(vec![(Namespace::Asset, asset)]))
+    }
+
+    /// The sequences of every entry the records an entry is made from depend on (their lineage,
+    /// as [`ProjectGraph::lineage`]): what a bundle carrying that entry needs for it to be whole
+    /// backwards.
+    pub fn lineage_of_entry(&self, body: &'a Body) -> BTreeSet<u64> {
+        self.walk(derivation_refs(body))
+    }
+
+    fn walk(&self, start: Vec<(Namespace, &'a Id)>) -> BTreeSet<u64> {
         let mut out: BTreeSet<u64> = self.project_created.into_iter().collect();
-        let mut queue: VecDeque<(Namespace, &Id)> = VecDeque::from([(Namespace::Asset, asset)]);
+        let mut queue: VecDeque<(Namespace, &Id)> = start.into_iter().collect();
         let mut seen = BTreeSet::new();
         while let Some((ns, id)) = queue.pop_front() {
             if !seen.insert((ns, id)) {
@@ -84,6 +95,6 @@ impl<'a> ProjectGraph<'a> {
             .flat_map(|e| self.retractions.get(e).into_iter().flatten().copied())
             .collect();
         out.extend(retractions);
-        Some(out)
+        out
     }
 }

@@ -70,9 +70,9 @@ fn transition(state: StageState, mark: Option<StageMark>) -> (StageState, bool) 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageStatus {
     states: [StageState; 6],
-    /// Per stage, every asset its events named, with the position (among the project's events)
-    /// of the first event that named it there.
-    assets: [BTreeMap<String, u32>; 6],
+    /// Per stage, every asset its events named, with the positions (among the project's events)
+    /// of the events that named it there.
+    assets: [BTreeMap<String, Vec<u32>>; 6],
 }
 
 impl Default for StageStatus {
@@ -133,7 +133,10 @@ impl StageStatus {
         let i = index(stage);
         self.states[i] = transition(self.states[i], mark).0;
         for asset in named_assets(body) {
-            self.assets[i].entry(asset.to_string()).or_insert(position);
+            let positions = self.assets[i].entry(asset.to_string()).or_default();
+            if positions.last() != Some(&position) {
+                positions.push(position);
+            }
         }
         (Some(stage), mark)
     }
@@ -157,17 +160,23 @@ impl StageStatus {
             }
             info.last_activity = Some(occurred);
         }
-        let within = events.len() as u32;
+        // An asset is the stage's when an event of it that counts (not retracted) named it.
+        let counts = |p: u32| events.get(p as usize).is_some_and(|m| !m.retracted_within(within));
         for (info, assets) in infos.iter_mut().zip(&self.assets) {
-            info.assets = assets.iter().filter(|(_, first)| **first < within).map(|(a, _)| a.clone()).collect();
+            info.assets = assets
+                .iter()
+                .filter(|(_, positions)| positions.iter().any(|p| counts(*p)))
+                .map(|(a, _)| a.clone())
+                .collect();
         }
         infos
     }
 
     /// About how many bytes the asset maps hold on the heap (names counted at a typical length).
     pub fn heap_bytes(&self) -> usize {
-        const STAGE_ASSET: usize = 72;
-        self.assets.iter().map(BTreeMap::len).sum::<usize>() * STAGE_ASSET
+        const STAGE_ASSET: usize = 96;
+        let positions: usize = self.assets.iter().flat_map(|a| a.values()).map(|p| p.capacity() * 4).sum();
+        self.assets.iter().map(BTreeMap::len).sum::<usize>() * STAGE_ASSET + positions
     }
 }
 

@@ -125,7 +125,16 @@ pub fn summarize(ancestors: &Subgraph, load: impl Fn(u64) -> Option<Payload>, ag
     let mut retracted_records = BTreeSet::new();
     for (payload, kind, retracted, is_against) in nodes {
         let node = Node { kind, retracted };
-        if retracted && !matches!(payload.body, Body::QcReviewRecorded(_) | Body::ApprovalRecorded(_)) {
+        // What a retracted event made, and (against the asset's bytes) what a retracted maker of
+        // the same bytes made.
+        let retracted_maker = is_against
+            && matches!(
+                payload.body,
+                Body::GenerationRecorded(_) | Body::PostEditApplied(_) | Body::DeliveryRecorded(_)
+            );
+        if (retracted || retracted_maker)
+            && !matches!(payload.body, Body::QcReviewRecorded(_) | Body::ApprovalRecorded(_))
+        {
             retracted_records.extend(
                 crate::domain::state::created_records(&payload.body).into_iter().map(|(_, id, _)| id.to_string()),
             );

@@ -193,7 +193,8 @@ pub fn for_each_entry<E: From<StoreError>>(
 ) -> Result<(), E> {
     let mut next = from;
     loop {
-        let page = store.range(next, 4096)?;
+        // A page of the largest entries (a payload of 64 KiB) is about 25 MiB.
+        let page = store.range(next, PAGE_ENTRIES)?;
         let Some(last) = page.last() else { return Ok(()) };
         next = last.sequence + 1;
         page.iter().try_for_each(&mut f)?;
@@ -202,10 +203,16 @@ pub fn for_each_entry<E: From<StoreError>>(
 
 /// How many entries [`read_whole_log`] reads between two [`Store::release_cache`] calls.
 const RELEASE_EVERY: u64 = 1 << 18;
+/// Bytes of entries read after which a whole-log read lets go of what it read, whatever their
+/// number: a log of large entries is never cached more than this much at once.
+const RELEASE_EVERY_BYTES: usize = 128 << 20;
+/// Entries read at once by a walk over the log.
+const PAGE_ENTRIES: usize = 256;
 
 /// Calls `f` on every stored entry, in order (the start-up replay, the writer's reload after a
 /// failed write, `fsck`, `rebuild`): what it read is let go of every [`RELEASE_EVERY`] entries
-/// and at the end, so that the whole log is never cached at once.
+/// or [`RELEASE_EVERY_BYTES`] of them, and at the end, so that the whole log is never cached at
+/// once.
 pub fn read_whole_log<E: From<StoreError>>(
     store: &dyn LogStore,
     mut f: impl FnMut(&Entry) -> Result<(), E>,
@@ -217,10 +224,13 @@ pub fn read_whole_log<E: From<StoreError>>(
             log::warn!("the store keeps what this read cached: {e}");
         }
     };
+    let mut bytes = 0usize;
     for_each_entry(store, 0, |entry| -> Result<(), E> {
         f(entry)?;
-        if entry.sequence % RELEASE_EVERY == RELEASE_EVERY - 1 {
+        bytes += entry.envelope.len() + entry.project.len() + 80;
+        if entry.sequence % RELEASE_EVERY == RELEASE_EVERY - 1 || bytes >= RELEASE_EVERY_BYTES {
             release();
+            bytes = 0;
         }
         Ok(())
     })?;

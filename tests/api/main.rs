@@ -3,6 +3,7 @@
 
 mod append;
 mod authorization;
+mod bytes;
 mod contract;
 mod crash;
 mod disk_full;

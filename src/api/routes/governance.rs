@@ -243,7 +243,8 @@ pub async fn readiness(
                     return Err(ApiError::not_found(format!("asset `{asset}` does not exist in project `{project}`")));
                 };
                 let intent = Intent::Delivery { master: &asset, medium, format: &format, usage, occurred_at_us };
-                let assessment = policy::evaluate(&view, &project, intent);
+                // Judged within the work an append may take, as the append is.
+                let assessment = crate::domain::limits::metered(|| policy::evaluate(&view, &project, intent));
                 let rules: Vec<OutcomeView> = assessment
                     .outcomes
                     .iter()

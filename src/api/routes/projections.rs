@@ -159,8 +159,12 @@ pub struct ProvenanceQuery {
 pub struct ProvenanceView {
     pub direction: String,
     pub graph: Subgraph,
+    /// Whether the walk stopped at `depth` with nodes at that depth, beyond which there may be
+    /// more (ask again with a larger `depth`).
+    pub truncated: bool,
     /// For ancestors: the brief, references, prompts, pinned model versions, people, tools,
-    /// and the QC reviews and approvals of this exact digest.
+    /// and the QC reviews and approvals the policy weighs — of the whole ancestry, whatever
+    /// `depth` the graph was cut at.
     pub summary: Option<Summary>,
 }
 
@@ -186,14 +190,16 @@ pub async fn provenance(
     let answer = state
         .reads
         .run(move || {
-            let (graph, against, log_size) = with_project(&shared, &project, size, |p, at| {
+            let (graph, whole, against, log_size) = with_project(&shared, &project, size, |p, at| {
                 let within = at.events as u32;
                 let graph = if up {
                     p.graph.ancestors(asset.as_str(), depth, within)
                 } else {
                     p.graph.descendants(asset.as_str(), depth, within)
                 };
-                (graph, against_bytes(p, &project, &asset), at.log_size)
+                // The summary reads the whole ancestry (at most the lineage limit's links).
+                let whole = up.then(|| p.graph.ancestors(asset.as_str(), u32::MAX, within)).flatten();
+                (graph, whole, against_bytes(p, &project, &asset), at.log_size)
             })?;
             let graph =
                 graph.ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))?;
@@ -203,14 +209,15 @@ pub async fn provenance(
             let load = |sequence: u64| {
                 shared.ledger.entry(sequence).ok().flatten().and_then(|e| open_entry(&e).ok()).map(|(_, p)| p)
             };
-            let summary = up.then(|| {
+            let summary = whole.map(|whole| {
                 let against: Vec<crate::domain::Payload> =
                     against_entries(&shared, &against, log_size)?.iter().filter_map(|e| load(e.sequence)).collect();
-                Ok::<_, ApiError>(crate::projections::summary::summarize(&graph, load, &against))
+                Ok::<_, ApiError>(crate::projections::summary::summarize(&whole, load, &against))
             });
             let summary = summary.transpose()?;
             let direction = if up { "ancestors" } else { "descendants" }.to_owned();
-            Ok(Ok(ProvenanceView { direction, graph, summary }))
+            let truncated = graph.nodes.iter().any(|n| n.depth >= depth);
+            Ok(Ok(ProvenanceView { direction, graph, truncated, summary }))
         })
         .await?;
     Ok(match answer {
@@ -308,7 +315,7 @@ fn audit_trail(state: &AppState, project: ProjectId, asset: Id, size: u64) -> Re
             break;
         }
         let Some(entry) = state.ledger.entry(sequence)? else { continue };
-        if let Some((audited, event)) = audit_entry(&system, &entry, &asset, false) {
+        if let Some((audited, event)) = audit_entry(&system, &entry, &asset, None) {
             entries.push(audited);
             events.push(event);
         }
@@ -316,9 +323,17 @@ fn audit_trail(state: &AppState, project: ProjectId, asset: Id, size: u64) -> Re
     if entries.is_empty() {
         return Err(ApiError::not_found(format!("project `{project}` has no asset `{asset}`")));
     }
-    let against = state.ledger.with_project(&project, |p, _| against_bytes(p, &project, &asset))?.unwrap_or_default();
+    let (against, digest) = state
+        .ledger
+        .with_project(&project, |p, _| {
+            let changes = crate::domain::Changes::default();
+            let view = crate::domain::View { base: &p.rules, changes: &changes, events: &crate::domain::NoEvents };
+            let digest = view.asset(&project, &asset).map(|r| crate::domain::Digest::from_bytes(&r.digest));
+            (against_bytes(p, &project, &asset), digest)
+        })?
+        .unwrap_or_default();
     for entry in against_entries(state, &against, size)? {
-        if let Some((audited, event)) = audit_entry(&system, &entry, &asset, true) {
+        if let Some((audited, event)) = audit_entry(&system, &entry, &asset, digest.as_ref()) {
             entries.push(audited);
             events.push(event);
         }
@@ -338,13 +353,13 @@ fn audit_trail(state: &AppState, project: ProjectId, asset: Id, size: u64) -> Re
     Ok(AuditTrail { project: project.to_string(), asset: asset.to_string(), entries })
 }
 
-/// One entry of an audit trail, and its event id; `against` for evidence against the asset's
-/// bytes recorded as another asset.
+/// One entry of an audit trail, and its event id; `against` the asset's digest, for evidence
+/// against its bytes recorded as another asset.
 fn audit_entry(
     system: &crate::domain::SystemState,
     entry: &crate::log::Entry,
     asset: &Id,
-    against: bool,
+    against: Option<&crate::domain::Digest>,
 ) -> Option<(AuditEntry, crate::domain::EventId)> {
     let (opened, payload) = open_entry(entry).ok()?;
     let revoked = system.key(&opened.key_id).map(|(_, _, k)| k.revoked);
@@ -353,8 +368,10 @@ fn audit_entry(
         (true, _) => "valid",
         (false, _) => "invalid",
     };
-    let says = crate::projections::audit::what_it_says(&payload, asset);
-    let says = if against { format!("against the same bytes, recorded as another asset: {says}") } else { says };
+    let says = match against {
+        Some(digest) => crate::projections::audit::what_it_says_of_bytes(&payload, digest),
+        None => crate::projections::audit::what_it_says(&payload, asset),
+    };
     let sequence = entry.sequence;
     let audited = AuditEntry {
         sequence,
