@@ -32,7 +32,7 @@ fn report(name: &str, per: &str, d: Duration, n: usize) {
 
 fn payload(i: usize) -> Vec<u8> {
     serde_json::to_vec(&json!({"event_id": format!("e{i}"), "project": "bench", "kind": "generation_recorded", "schema_version": 1,
-        "actor": "pipe", "occurred_at": "2026-11-27T10:00:00Z",
+        "actor": "pipe", "occurred_at": "2026-11-27T10:00:00Z", "ledger": "bench.local/log",
         "body": {"generation_id": format!("g{i}"), "model_version": "mv", "prompt": "pr", "seed": i,
                  "outputs": [{"asset_id": format!("a{i}"), "digest": format!("sha256:{}", "ab".repeat(32)), "media_type": "image/png"}]}}))
     .unwrap()
@@ -92,6 +92,37 @@ fn main() {
             for r in &raw {
                 let o = Envelope::from_json(r).unwrap().open().unwrap();
                 black_box(Payload::parse(&o.payload).unwrap());
+            }
+        }),
+        256,
+    );
+    let payloads: Vec<Vec<u8>> = (0..256).map(payload).collect();
+    report(
+        "parse payload as stored (Payload::read)",
+        "event",
+        median(9, || {
+            for p in &payloads {
+                black_box(Payload::read(p).unwrap());
+            }
+        }),
+        256,
+    );
+    report(
+        "parse payload as submitted (Payload::parse: the strict profile too)",
+        "event",
+        median(9, || {
+            for p in &payloads {
+                black_box(Payload::parse(p).unwrap());
+            }
+        }),
+        256,
+    );
+    report(
+        "the strict profile's walk alone (profile::check_document)",
+        "event",
+        median(9, || {
+            for p in &payloads {
+                black_box(lineage_ledger::domain::profile::check_document(black_box(p)).is_ok());
             }
         }),
         256,

@@ -203,10 +203,18 @@ pub fn check_bytes_shared(view: &View<'_>, payload: &Payload) -> Result<(), Refu
         Body::PostEditApplied(b) => vec![("body.output.digest", &b.output.digest)],
         _ => return Ok(()),
     };
-    let mut counts: std::collections::HashMap<[u8; 32], usize> = std::collections::HashMap::new();
+    // The event's own outputs with the same bytes count too: a list, as an event makes few.
+    let mut counts: Vec<([u8; 32], usize)> = Vec::with_capacity(made.len());
     for (field, digest) in made {
         let bytes = digest.bytes();
-        let shared = counts.entry(bytes).or_insert_with(|| view.assets_with_bytes(&payload.project, &bytes).len());
+        let i = match counts.iter().position(|(b, _)| *b == bytes) {
+            Some(i) => i,
+            None => {
+                counts.push((bytes, view.assets_with_bytes(&payload.project, &bytes).len()));
+                counts.len() - 1
+            }
+        };
+        let shared = &mut counts[i].1;
         *shared += 1;
         if *shared > MAX_ASSETS_PER_BYTES {
             return Err(Refusal::LimitExceeded {

@@ -69,22 +69,44 @@ pub struct Violation {
 
 /// Walks a whole JSON document once: the first key named twice in one object, or the first
 /// string (key or value) holding a character [`forbidden_anywhere`] refuses. Linear in the
-/// document; its depth is bounded by the JSON parser's recursion limit.
+/// document, allocating only for keys with escapes and for the path of a violation; its depth is
+/// bounded by the JSON parser's recursion limit.
 pub fn check_document(bytes: &[u8]) -> Result<(), Violation> {
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let mut found = None;
-    let walked = Walk { path: String::new(), found: &mut found }.deserialize(&mut de);
-    match (found, walked) {
-        (Some(violation), _) => Err(violation),
-        // Malformed JSON is named by the typed reading, which runs first.
-        (None, _) => Ok(()),
+    let _ = Walk { at: &Seg::Root, found: &mut found }.deserialize(&mut de);
+    // Malformed JSON is named by the typed reading, which runs first.
+    found.map_or(Ok(()), Err)
+}
+
+/// Where a value sits, rendered only for a violation.
+enum Seg<'a> {
+    Root,
+    Key(&'a Seg<'a>, &'a str),
+    Index(&'a Seg<'a>, usize),
+}
+
+impl Seg<'_> {
+    fn path(&self) -> String {
+        match self {
+            Seg::Root => String::new(),
+            Seg::Key(parent, key) => {
+                let parent = parent.path();
+                if parent.is_empty() {
+                    (*key).to_owned()
+                } else {
+                    format!("{parent}.{key}")
+                }
+            }
+            Seg::Index(parent, i) => format!("{}[{i}]", parent.path()),
+        }
     }
 }
 
-/// One value of the document at `path`; records the first violation in `found` and stops.
-struct Walk<'a> {
-    path: String,
-    found: &'a mut Option<Violation>,
+/// One value of the document at `at`; records the first violation in `found` and stops.
+struct Walk<'p, 'f> {
+    at: &'p Seg<'p>,
+    found: &'f mut Option<Violation>,
 }
 
 /// Why a string of a new payload is refused, if it is.
@@ -113,22 +135,51 @@ impl serde::de::Error for StopWalk {
     }
 }
 
-fn join(path: &str, key: &str) -> String {
-    if path.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{path}.{key}")
+/// An object's key: borrowed from the document unless it holds an escape.
+enum Key<'de> {
+    Borrowed(&'de str),
+    Owned(String),
+}
+
+impl Key<'_> {
+    fn as_str(&self) -> &str {
+        match self {
+            Key::Borrowed(s) => s,
+            Key::Owned(s) => s,
+        }
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Walk<'_> {
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = Key<'de>;
+    fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<Key<'de>, D::Error> {
+        de.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = Key<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+    fn visit_borrowed_str<E: serde::de::Error>(self, s: &'de str) -> Result<Key<'de>, E> {
+        Ok(Key::Borrowed(s))
+    }
+    fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Key<'de>, E> {
+        Ok(Key::Owned(s.to_owned()))
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, de: D) -> Result<(), D::Error> {
         de.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Walk<'_> {
+impl<'de> Visitor<'de> for Walk<'_, '_> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -153,7 +204,7 @@ impl<'de> Visitor<'de> for Walk<'_> {
     fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<(), E> {
         match bad_string(s, "the string") {
             Some(message) => {
-                *self.found = Some(Violation { path: self.path, message });
+                *self.found = Some(Violation { path: self.at.path(), message });
                 Err(E::custom(StopWalk))
             }
             None => Ok(()),
@@ -163,8 +214,8 @@ impl<'de> Visitor<'de> for Walk<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut i = 0usize;
         loop {
-            let path = format!("{}[{i}]", self.path);
-            match seq.next_element_seed(Walk { path, found: &mut *self.found })? {
+            let at = Seg::Index(self.at, i);
+            match seq.next_element_seed(Walk { at: &at, found: &mut *self.found })? {
                 Some(()) => i += 1,
                 None => return Ok(()),
             }
@@ -172,19 +223,30 @@ impl<'de> Visitor<'de> for Walk<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let mut seen: HashSet<String> = HashSet::new();
-        while let Some(key) = map.next_key::<String>()? {
-            let path = join(&self.path, &key);
-            let problem = bad_string(&key, "the key").or_else(|| {
-                seen.contains(&key)
-                    .then(|| "the key appears twice in its object: readers disagree on which one counts".to_owned())
+        // Objects are small: their keys are compared in a list, through a set past a few dozen.
+        let mut seen: Vec<Key<'de>> = Vec::new();
+        let mut many: HashSet<String> = HashSet::new();
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let name = key.as_str();
+            let twice = if seen.len() < 32 {
+                seen.iter().any(|k| k.as_str() == name)
+            } else {
+                many.contains(name) || seen.iter().any(|k| k.as_str() == name)
+            };
+            let problem = bad_string(name, "the key").or_else(|| {
+                twice.then(|| "the key appears twice in its object: readers disagree on which one counts".to_owned())
             });
+            let at = Seg::Key(self.at, name);
             if let Some(message) = problem {
-                *self.found = Some(Violation { path, message });
+                *self.found = Some(Violation { path: at.path(), message });
                 return Err(serde::de::Error::custom(StopWalk));
             }
-            map.next_value_seed(Walk { path, found: &mut *self.found })?;
-            seen.insert(key);
+            map.next_value_seed(Walk { at: &at, found: &mut *self.found })?;
+            if seen.len() < 32 {
+                seen.push(key);
+            } else {
+                many.insert(name.to_owned());
+            }
         }
         Ok(())
     }

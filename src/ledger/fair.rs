@@ -13,7 +13,8 @@
 
 use super::persister::Request;
 use crate::domain::OrganizationId;
-use std::collections::{HashMap, VecDeque};
+use hashbrown::HashMap;
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 /// Who a request is charged to: an organisation, or `None` for actors of none (the bootstrap
@@ -222,16 +223,16 @@ fn weight(units: usize, events: usize, spent: Duration) -> f64 {
 }
 
 /// How many requests each tenant has waiting for the writer (queued or being decided), bounded
-/// per tenant so that one cannot fill the queue others need.
+/// per tenant so that one cannot fill the queue others need. A tenant's count is an atomic,
+/// found under a read lock: requests of several threads do not wait on each other.
 pub(super) struct Waiting {
-    counts: std::sync::Mutex<HashMap<Tenant, usize>>,
+    counts: std::sync::RwLock<HashMap<Tenant, std::sync::Arc<std::sync::atomic::AtomicUsize>>>,
     per_tenant: usize,
 }
 
 /// A tenant's place among those waiting, given back when dropped (answered or abandoned).
-pub(super) struct Place<'a> {
-    waiting: &'a Waiting,
-    tenant: Tenant,
+pub(super) struct Place {
+    count: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Waiting {
@@ -239,27 +240,25 @@ impl Waiting {
         Waiting { counts: Default::default(), per_tenant: per_tenant.max(1) }
     }
 
-    /// A place for one more request of `tenant`, unless it has as many waiting as it may.
-    pub fn take(&self, tenant: &Tenant) -> Option<Place<'_>> {
-        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
-        let count = counts.entry(tenant.clone()).or_default();
-        if *count >= self.per_tenant {
-            return None;
+    fn count_of(&self, tenant: &Tenant) -> std::sync::Arc<std::sync::atomic::AtomicUsize> {
+        if let Some(count) = self.counts.read().unwrap_or_else(|e| e.into_inner()).get(tenant) {
+            return count.clone();
         }
-        *count += 1;
-        Some(Place { waiting: self, tenant: tenant.clone() })
+        self.counts.write().unwrap_or_else(|e| e.into_inner()).entry(tenant.clone()).or_default().clone()
+    }
+
+    /// A place for one more request of `tenant`, unless it has as many waiting as it may.
+    pub fn take(&self, tenant: &Tenant) -> Option<Place> {
+        use std::sync::atomic::Ordering;
+        let count = self.count_of(tenant);
+        let taken = count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < self.per_tenant).then_some(n + 1));
+        taken.ok().map(|_| Place { count })
     }
 }
 
-impl Drop for Place<'_> {
+impl Drop for Place {
     fn drop(&mut self) {
-        let mut counts = self.waiting.counts.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(count) = counts.get_mut(&self.tenant) {
-            *count -= 1;
-            if *count == 0 {
-                counts.remove(&self.tenant);
-            }
-        }
+        self.count.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }
 
