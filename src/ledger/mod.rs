@@ -50,6 +50,9 @@ pub struct Submission {
     signature: SignatureCheck,
     /// The entry that holds this very envelope, when the request was found to replay it.
     stored: Option<Entry>,
+    /// Its part of the time preparing its request took (opening, checking signatures,
+    /// parsing): charged to its organisation with the writer's time (see [`fair`]).
+    prepared_in: std::time::Duration,
 }
 
 /// Why a request is refused before it reaches the writer.
@@ -184,6 +187,7 @@ impl Ledger {
         raws: Vec<Vec<u8>>,
         parse: fn(&[u8]) -> Result<Payload, crate::domain::PayloadError>,
     ) -> Result<Vec<Submission>, (usize, PrepareError)> {
+        let began = std::time::Instant::now();
         let n = raws.len();
         let mut opened: Vec<Opened> = Vec::with_capacity(n);
         let mut keys: Vec<Option<ed25519_dalek::VerifyingKey>> = Vec::with_capacity(n);
@@ -243,10 +247,12 @@ impl Ledger {
             }
             let stored = stored[i].take();
             crate::domain::limits::check_entry(&payload.body).map_err(|r| (i, Rejection::Rule(r).into()))?;
-            subs.push(Submission { raw, opened, payload, signature, stored });
+            subs.push(Submission { raw, opened, payload, signature, stored, prepared_in: Default::default() });
         }
         crate::domain::limits::check_request(subs.iter().map(|s| &s.payload.body))
             .map_err(|(i, r)| (i, Rejection::Rule(r).into()))?;
+        let share = began.elapsed() / n.max(1) as u32;
+        subs.iter_mut().for_each(|s| s.prepared_in = share);
         Ok(subs)
     }
 
@@ -273,7 +279,8 @@ impl Ledger {
         let Some(_place) = self.waiting.take(&tenant) else {
             return Err(Failed { index: 0, error: AppendError::Busy });
         };
-        let request = persister::Request { items, reply, tenant, units };
+        let prepared_in = items.iter().map(|s| s.prepared_in).sum();
+        let request = persister::Request { items, reply, tenant, units, prepared_in };
         match self.submit.try_send(request) {
             Ok(()) => {}
             Err(crossbeam_channel::TrySendError::Full(_)) => return Err(Failed { index: 0, error: AppendError::Busy }),

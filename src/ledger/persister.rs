@@ -23,6 +23,8 @@ pub(super) struct Request {
     pub tenant: super::fair::Tenant,
     /// Its work, in names: each event one, plus the ids it names.
     pub units: usize,
+    /// The time preparing it took before it was queued, charged with the writer's.
+    pub prepared_in: std::time::Duration,
 }
 
 /// A sealed commit, with what to publish and answer once it is durable.
