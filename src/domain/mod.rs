@@ -7,7 +7,7 @@ pub mod genesis;
 pub mod ids;
 pub mod limits;
 pub mod payload;
-pub mod policy;
+pub use rules::policy;
 pub mod profile;
 pub mod refusal;
 pub mod roles;

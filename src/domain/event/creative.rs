@@ -1,0 +1,185 @@
+//! The creative work: briefs, references, model versions, pipelines, prompts, generations and
+//! selections.
+
+use super::*;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BriefRecorded {
+    pub brief_id: Id,
+    pub title: Label,
+    pub text: Text,
+    /// Formats the deliverables may take (for e-comm, the only ones a delivery may use).
+    #[serde(default)]
+    pub deliverable_formats: Vec<Label>,
+    #[serde(default)]
+    pub channels: Vec<Label>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BriefRevised {
+    pub brief_id: Id,
+    pub text: Text,
+    /// When present, replaces the brief's deliverable formats.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deliverable_formats: Option<Vec<Label>>,
+    pub reason: Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReferenceCategory {
+    Visual,
+    Cultural,
+    BrandGuideline,
+    BrandCode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RightsStatus {
+    Owned,
+    Licensed,
+    PublicDomain,
+    Restricted,
+    Unknown,
+}
+
+/// Whether a reference may be reproduced, or only looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reproduction {
+    Allowed,
+    /// Reference only, no reproduction: nothing made from it may be delivered commercially.
+    ReferenceOnly,
+}
+
+/// What a licence or a delivery allows: commercial use, or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Usage {
+    Commercial,
+    NonCommercial,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Rights {
+    /// Whether it may be reproduced (schema_version 2 of `reference_added`; required in a new
+    /// event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reproduction: Option<Reproduction>,
+    pub status: RightsStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<Label>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<Text>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceAdded {
+    pub reference_id: Id,
+    pub category: ReferenceCategory,
+    pub title: Label,
+    /// Where it comes from: a URL, a book, a brand book section.
+    pub source: Text,
+    pub rights: Rights,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Digest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModelVersionRegistered {
+    pub model_version_id: Id,
+    pub provider: Label,
+    pub family: Label,
+    pub version: Label,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_digest: Option<Digest>,
+    pub license: Label,
+    /// What the licence allows (schema_version 2; required in a new event).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_use: Option<Usage>,
+    pub training_data_statement: Text,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineStep {
+    pub name: Label,
+    pub tool: Label,
+    #[serde(default)]
+    pub settings: Parameters,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineDefined {
+    pub pipeline_id: Id,
+    pub name: Label,
+    pub steps: Vec<PipelineStep>,
+    /// Model versions the pipeline runs; each must be registered in the project.
+    #[serde(default)]
+    pub model_versions: Vec<Id>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromptAuthored {
+    pub prompt_id: Id,
+    pub text: Text,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub negative_prompt: Option<Text>,
+    #[serde(default)]
+    pub parameters: Parameters,
+    #[serde(default)]
+    pub references: Vec<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_prompt: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brief_id: Option<Id>,
+}
+
+/// A file the ledger learns about: a stable id and the digest of its bytes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssetOutput {
+    pub asset_id: Id,
+    pub digest: Digest,
+    pub media_type: Label,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenerationRecorded {
+    pub generation_id: Id,
+    pub model_version: Id,
+    pub prompt: Id,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pipeline: Option<Id>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    #[serde(default)]
+    pub parameters: Parameters,
+    #[serde(default)]
+    pub input_assets: Vec<Id>,
+    pub outputs: Vec<AssetOutput>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SelectionMade {
+    pub selection_id: Id,
+    pub round: u32,
+    pub selected: Vec<Id>,
+    #[serde(default)]
+    pub rejected: Vec<Id>,
+    pub rationale: Text,
+}
