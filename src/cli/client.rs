@@ -93,6 +93,29 @@ impl Client {
         self.answer(&url, request.set("Content-Type", "application/json").send_bytes(body))
     }
 
+    /// Streams the body of `GET path` into `out`, however long (a whole log runs to gigabytes:
+    /// no deadline for the whole answer, one of 60 s between reads); an error status is an error
+    /// carrying the server's problem text.
+    pub fn download(&self, path: &str, out: &mut dyn std::io::Write) -> Result<u64, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(60))
+            .timeout_read(Duration::from_secs(60))
+            .build();
+        let mut request = agent.get(&url);
+        if let Some(token) = &self.token {
+            request = request.set("Authorization", &format!("Bearer {token}"));
+        }
+        let failed = |message: String| ClientError { url: url.clone(), message };
+        match request.call() {
+            Ok(response) => std::io::copy(&mut response.into_reader(), out).map_err(|e| failed(e.to_string())),
+            Err(ureq::Error::Status(status, response)) => {
+                Err(failed(format!("{status}: {}", response.into_string().unwrap_or_default().trim())))
+            }
+            Err(e) => Err(failed(e.to_string())),
+        }
+    }
+
     /// Appends one envelope.
     pub fn append(&self, envelope: &[u8]) -> Result<Answer, ClientError> {
         self.post("/v1/events", envelope)

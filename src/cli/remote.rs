@@ -1,0 +1,46 @@
+//! The commands that talk to a running server beyond reads: export and the demo.
+
+use super::{fail, ServerArgs};
+use crate::app::DataDir;
+use crate::cli::client::Client;
+use crate::crypto::keys::KeyFile;
+use std::path::PathBuf;
+
+/// Downloads the whole log to `out` (standard output by default).
+pub(super) fn export(server: &ServerArgs, out: Option<PathBuf>) {
+    let client = server.client();
+    let bytes = match out {
+        Some(path) => {
+            let mut file = std::fs::File::create(&path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+            let bytes = client.download("/v1/export", &mut file).unwrap_or_else(|e| fail(e));
+            file.sync_all().unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+            bytes
+        }
+        None => client.download("/v1/export", &mut std::io::stdout().lock()).unwrap_or_else(|e| fail(e)),
+    };
+    eprintln!("exported {bytes} bytes");
+}
+
+/// Records the demo campaign against the server at `url`.
+pub(super) fn demo(url: &str, data: PathBuf, admin_key: Option<PathBuf>, project: Option<String>) {
+    let dir = DataDir { root: data };
+    let admin = KeyFile::load(&admin_key.unwrap_or_else(|| dir.admin_key())).unwrap_or_else(|e| fail(e));
+    let token = std::fs::read_to_string(dir.admin_token())
+        .unwrap_or_else(|e| fail(format!("{}: {e}", dir.admin_token().display())));
+    let client = Client::new(url).with_token(&token);
+    let project = project.unwrap_or_else(|| format!("demo-campaign-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S")));
+    let summary = crate::cli::demo::run(&client, admin, &project).unwrap_or_else(|e| fail(e));
+    println!(
+        "recorded project `{}`: {} project events, {} system events, deliveries {}",
+        summary.project,
+        summary.project_events,
+        summary.system_events,
+        summary.deliveries.join(", ")
+    );
+    println!("read it back:");
+    println!(
+        "  curl -H \"Authorization: Bearer $(cat {})\" '{url}/v1/projects/{}/events?limit=1000'",
+        dir.admin_token().display(),
+        summary.project
+    );
+}
