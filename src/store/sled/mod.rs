@@ -26,14 +26,22 @@
 //! entries and at their end ([`LogStore::release_cache`]); after a start on 1,000,000 entries
 //! that is the difference between 1.8 GB and 0.8 GB resident.
 //!
-//! About 700 lines: the store's write path (journal, staging, full-disk recovery) in one place,
-//! so that its crash windows can be read together; key layout, journal, staging and the
-//! acknowledged record are in their own files.
+//! The write path (journal, staging, full-disk recovery) is here, so that its crash windows can
+//! be read together; the database handle, the disk's reserve, the reads, the tokens, the key
+//! layout, the journal, the staging and the acknowledged record are in their own files.
 
 mod acknowledged;
+mod database;
 mod journal;
 mod layout;
+mod reads;
+mod reserve;
 mod staged;
+mod tokens;
+
+use database::{Database, Opened};
+pub use reserve::MIN_FREE_BYTES;
+use reserve::{free_bytes, Reserve, RECOVERY_ROOM};
 
 use super::failpoint;
 use super::index::{found_in, Found, SharedIndexes};
@@ -50,90 +58,6 @@ use staged::StagedCommits;
 pub use staged::STAGED_BYTES;
 use std::fs::File;
 use std::path::Path;
-
-/// The open database and its trees; replaced as a whole by [`LogStore::release_cache`].
-struct Database {
-    db: sled::Db,
-    log: sled::Tree,
-    tokens: sled::Tree,
-}
-
-impl Database {
-    /// Opens the database, waiting up to ten seconds for a lock this process may still be
-    /// releasing.
-    fn open(dir: &Path) -> Result<Database, StoreError> {
-        discard_interrupted_snapshots(dir)?;
-        let config = sled::Config::new()
-            .path(dir)
-            .cache_capacity(64 * 1024 * 1024)
-            .segment_size(SEGMENT_SIZE)
-            .mode(sled::Mode::HighThroughput)
-            .flush_every_ms(None);
-        // A store this process closed a moment ago keeps its lock until sled's I/O threads have
-        // finished their last write, which on a loaded machine took over a second: wait for it
-        // rather than fail. A lock another process holds fails after the wait.
-        // sled 0.34 reports the held lock as an `Other` error whose message names it.
-        let held =
-            |e: &sled::Error| matches!(e, sled::Error::Io(e) if e.to_string().starts_with("could not acquire lock"));
-        let mut attempts = 0;
-        let db = loop {
-            match config.open() {
-                Err(e) if held(&e) && attempts < 500 => {
-                    attempts += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                other => break other.map_err(io)?,
-            }
-        };
-        let log = db.open_tree("log").map_err(io)?;
-        let tokens = db.open_tree("tokens").map_err(io)?;
-        Ok(Database { db, log, tokens })
-    }
-}
-
-/// Removes the snapshot files sled began and did not finish (`snap.<lsn>.generating`).
-///
-/// sled writes a snapshot of its page table to `snap.<lsn>.generating`, syncs it, and renames it
-/// to `snap.<lsn>`; but when it opens it reads the newest `snap.` file of either name. One left
-/// empty or half written — by a crash while it was written, or a full disk, which is where sled's
-/// own recovery writes one — made every later start fail with "Read corrupted data". The
-/// snapshot only speeds up sled's recovery (it is rebuilt from the log segments without one), so
-/// an unfinished one is dropped. Only while no sled instance has the store open: sled's lock on
-/// `db` is taken for it, with the same wait as [`Database::open`].
-fn discard_interrupted_snapshots(dir: &Path) -> Result<(), StoreError> {
-    use std::os::fd::AsRawFd as _;
-    let Ok(db) = File::open(dir.join("db")) else { return Ok(()) };
-    let mut attempts = 0;
-    // SAFETY: flock(2) on a descriptor `db` owns for the whole loop; the lock goes with it.
-    while unsafe { libc::flock(db.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        attempts += 1;
-        if attempts == 500 {
-            // Held by another process: sled's own open says so.
-            return Ok(());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    for found in std::fs::read_dir(dir).map_err(io)? {
-        let path = found.map_err(io)?.path();
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        if name.starts_with("snap.") && name.ends_with(".generating") {
-            std::fs::remove_file(&path).map_err(io)?;
-            log::warn!("removed {}: a snapshot sled did not finish writing", path.display());
-        }
-    }
-    drop(db);
-    Ok(())
-}
-
-/// The database, checked open when the guard was taken.
-struct Opened<'a>(std::sync::RwLockReadGuard<'a, Option<Database>>);
-
-impl std::ops::Deref for Opened<'_> {
-    type Target = Database;
-    fn deref(&self) -> &Database {
-        self.0.as_ref().expect("checked open when taken")
-    }
-}
 
 pub struct SledStore {
     dir: std::path::PathBuf,
@@ -156,57 +80,6 @@ pub struct SledStore {
     /// the pages the failed one dropped. The next append reopens sled and gives it the journal
     /// again before anything else ([`SledStore::recover`]).
     poisoned: std::sync::atomic::AtomicBool,
-}
-
-/// Free space kept in reserve by default: the journal may grow to 32 MiB, and sled writes log
-/// segments of 2 MiB.
-pub const MIN_FREE_BYTES: u64 = 64 << 20;
-
-/// Free space a recovery from a failed write waits for: sled's reopening and the journal given
-/// to it again.
-const RECOVERY_ROOM: u64 = 40 << 20;
-
-/// A file of [`RESERVE_BYTES`] beside sled's, given up when a write fails on a full disk, so that
-/// sled can be reopened (its recovery writes) and reads go on.
-struct Reserve {
-    path: std::path::PathBuf,
-}
-
-/// The room [`Reserve`] keeps.
-const RESERVE_BYTES: usize = 8 << 20;
-
-impl Reserve {
-    /// Takes the room, when the file system has it; quietly does without otherwise.
-    fn take(&self) {
-        if std::fs::metadata(&self.path).is_ok_and(|m| m.len() == RESERVE_BYTES as u64) {
-            return;
-        }
-        let written =
-            std::fs::write(&self.path, vec![0u8; RESERVE_BYTES]).and_then(|_| File::open(&self.path)?.sync_all());
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&self.path);
-            log::warn!(
-                "no room for the store's reserve ({e}): a write that fills the disk may stop reads until there is room"
-            );
-        }
-    }
-
-    fn release(&self) {
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-/// The bytes an unprivileged writer may still use on the file system holding `dir`.
-fn free_bytes(dir: &Path) -> Result<u64, StoreError> {
-    use std::os::unix::ffi::OsStrExt as _;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).map_err(io)?;
-    // SAFETY: statvfs(3) fills the struct it is given for a NUL-terminated path; both live
-    // across the call.
-    let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
-    if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
-        return Err(StoreError::of_io(&std::io::Error::last_os_error(), "statvfs"));
-    }
-    Ok(stat.f_bavail as u64 * stat.f_frsize as u64)
 }
 
 fn batch_of(record: Record) -> sled::Batch {
@@ -508,212 +381,6 @@ impl SledStore {
         }
         *synced = present;
         Ok(())
-    }
-}
-
-impl SledStore {
-    /// Writes one commit (see the module's notes on durability).
-    fn append_commit(&self, commit: &Commit) -> Result<(), StoreError> {
-        let entries = &commit.entries;
-        // One hold of the database for the whole append: it cannot be reopened halfway.
-        let database = self.database()?;
-        let len = self.len_in(&database)?;
-        for (i, (entry, _)) in entries.iter().enumerate() {
-            if entry.sequence != len + i as u64 {
-                return Err(StoreError::Io(format!("entry {} does not continue the log of {len}", entry.sequence)));
-            }
-        }
-        let found = found_in(commit, len)?;
-        let pairs = commit_pairs(commit, &found)?;
-        let record = Record { first: len, entries: entries.len() as u64, pairs };
-        if record.encoded_len() > LARGEST_RECORD {
-            // Atomic through sled's batch, durable through its sync, which makes the journal's
-            // commits durable too: a replay must not write older values over this one's. The
-            // staged commits go to sled first.
-            self.poison_on_err(self.apply_staged(&database))?;
-            self.poison_on_err(database.log.apply_batch(batch_of(record)).map_err(io))?;
-            failpoint::hit("large-applied");
-            self.sync_and_empty_journal(&database)?;
-        } else {
-            // Applied before this commit is journaled, so that a failure fails this commit alone:
-            // the staged ones are durable and stay readable from memory.
-            if self.staged.now()?.bytes >= STAGED_BYTES {
-                self.poison_on_err(self.apply_staged(&database))?;
-            }
-            let written = match self.journal.write(&record)? {
-                Some(written) => written,
-                None => {
-                    // The journal is full: once sled is durable it holds all the journal held.
-                    self.sync_and_empty_journal(&database)?;
-                    self.journal.write(&record)?.ok_or_else(|| io("a record does not fit in the emptied journal"))?
-                }
-            };
-            failpoint::hit("journal-synced");
-            self.staged.stage(record.pairs)?;
-            written.keep();
-            failpoint::hit("staged");
-        }
-        {
-            let mut indexes = self.indexes.write()?;
-            for ((entry, _), found) in entries.iter().zip(&found) {
-                indexes.add(entry.sequence, found);
-            }
-        }
-        if let Some(note) = &commit.checkpoint {
-            self.acknowledged.record(note)?;
-            failpoint::hit("acknowledged");
-        }
-        Ok(())
-    }
-}
-
-impl LogStore for SledStore {
-    fn append(&self, commit: &Commit) -> Result<(), StoreError> {
-        if self.poisoned.load(std::sync::atomic::Ordering::SeqCst) {
-            self.room()?;
-            self.after_failure(self.recover())?;
-        }
-        self.after_failure(self.append_commit(commit))
-    }
-
-    fn len(&self) -> Result<u64, StoreError> {
-        let database = self.database()?;
-        self.len_in(&database)
-    }
-
-    fn entry(&self, sequence: u64) -> Result<Option<Entry>, StoreError> {
-        let Some((key, value)) = self.holding(&seq_key(b'E', 0), &seq_key(b'E', sequence))? else {
-            return Ok(None);
-        };
-        match chunk_entries(&key, &value)?.into_iter().find(|(seq, _)| *seq == sequence) {
-            None => Ok(None),
-            Some((_, bytes)) => decode_entry(sequence, &value[bytes]).map(Some),
-        }
-    }
-
-    fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
-        /// Adds the chunk's entries from `from` on; false once `out` holds `limit`.
-        fn take(out: &mut Vec<Entry>, from: u64, limit: usize, key: &[u8], value: &[u8]) -> Result<bool, StoreError> {
-            for (seq, bytes) in chunk_entries(key, value)? {
-                if out.len() == limit {
-                    return Ok(false);
-                }
-                if seq >= from {
-                    out.push(decode_entry(seq, &value[bytes])?);
-                }
-            }
-            Ok(out.len() < limit)
-        }
-        let mut out = Vec::with_capacity(limit.min(1024));
-        let staged = self.staged.snapshot()?;
-        let start = match self.holding(&seq_key(b'E', 0), &seq_key(b'E', from))? {
-            Some((key, _)) => key.to_vec(),
-            None => seq_key(b'E', from).to_vec(),
-        };
-        let end = seq_key(b'E', u64::MAX).to_vec();
-        let mut last = None;
-        for kv in self.database()?.log.range(start.clone()..=end.clone()) {
-            let (key, value) = kv.map_err(io)?;
-            if !take(&mut out, from, limit, &key, &value)? {
-                return Ok(out);
-            }
-            last = Some(key.to_vec());
-        }
-        // The staged chunks follow sled's; one that sled was given meanwhile is read once.
-        let after = last.map_or(std::ops::Bound::Included(start), std::ops::Bound::Excluded);
-        for (key, value) in staged.pairs.range((after, std::ops::Bound::Included(end))) {
-            if !take(&mut out, from, limit, key, value)? {
-                break;
-            }
-        }
-        Ok(out)
-    }
-
-    fn project_sequences(&self, project: &str, from_version: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
-        self.indexes.project_sequences(project, from_version, limit)
-    }
-
-    fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
-        self.indexes.sequence_of_event(event_id, |sequence| self.found(sequence))
-    }
-
-    fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
-        match self.value(&node_key(id))? {
-            None => Ok(None),
-            Some(v) => {
-                v.as_ref().try_into().map(Some).map_err(|_| StoreError::Io(format!("node {id:?} is not 32 bytes")))
-            }
-        }
-    }
-
-    fn checkpoint(&self) -> Result<Option<String>, StoreError> {
-        match self.value(layout::CHECKPOINT_KEY)? {
-            None => Ok(None),
-            Some(v) => String::from_utf8(v.to_vec())
-                .map(Some)
-                .map_err(|_| StoreError::Io("the checkpoint is not UTF-8".into())),
-        }
-    }
-
-    fn acknowledged_checkpoint(&self) -> Result<Option<String>, StoreError> {
-        Ok(AcknowledgedRecord::read(&self.dir)?.map(|(_, note)| note))
-    }
-
-    fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
-        self.indexes.asset_sequences(project, asset, |sequence| self.found(sequence))
-    }
-
-    fn room(&self) -> Result<(), StoreError> {
-        let wanted = self.min_free_bytes.load(std::sync::atomic::Ordering::Relaxed);
-        if wanted == 0 {
-            return Ok(());
-        }
-        let free = free_bytes(&self.dir)?;
-        if free < wanted {
-            return Err(StoreError::Full(format!(
-                "{} has {free} bytes free; appends wait until {wanted} are",
-                self.dir.display()
-            )));
-        }
-        Ok(())
-    }
-
-    /// Reopens the database (see the module's notes on sled's LRU). Every other operation holds
-    /// the database for its whole length, so the reopening waits for those under way, and
-    /// those that come meanwhile wait for it.
-    fn release_cache(&self) -> Result<(), StoreError> {
-        let mut database = self.database.write().map_err(|_| io("database lock poisoned"))?;
-        // What the journal holds is made durable in sled first: the database is reopened from
-        // its files alone.
-        if let Some(open) = database.as_ref() {
-            self.sync_and_empty_journal(open)?;
-        }
-        drop(database.take());
-        crate::memory::release_freed();
-        *database = Some(Database::open(&self.dir)?);
-        Ok(())
-    }
-}
-
-impl TokenStore for SledStore {
-    fn put_token(&self, hash: [u8; 32], record: &TokenRecord) -> Result<(), StoreError> {
-        let written = (|| {
-            let database = self.database()?;
-            self.poison_on_err(database.tokens.insert(hash, record.encode()).map_err(io))?;
-            self.poison_on_err(self.sync(&database))
-        })();
-        self.after_failure(written)
-    }
-
-    fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError> {
-        let mut out = Vec::new();
-        for kv in self.database()?.tokens.iter() {
-            let (key, value) = kv.map_err(io)?;
-            let hash: [u8; 32] =
-                key.as_ref().try_into().map_err(|_| StoreError::Io("token key is not 32 bytes".into()))?;
-            out.push((hash, TokenRecord::decode(&value)?));
-        }
-        Ok(out)
     }
 }
 

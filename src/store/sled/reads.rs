@@ -1,0 +1,187 @@
+//! The store's reads and its `LogStore` face.
+
+use super::*;
+
+impl SledStore {
+    /// Writes one commit (see the module's notes on durability).
+    fn append_commit(&self, commit: &Commit) -> Result<(), StoreError> {
+        let entries = &commit.entries;
+        // One hold of the database for the whole append: it cannot be reopened halfway.
+        let database = self.database()?;
+        let len = self.len_in(&database)?;
+        for (i, (entry, _)) in entries.iter().enumerate() {
+            if entry.sequence != len + i as u64 {
+                return Err(StoreError::Io(format!("entry {} does not continue the log of {len}", entry.sequence)));
+            }
+        }
+        let found = found_in(commit, len)?;
+        let pairs = commit_pairs(commit, &found)?;
+        let record = Record { first: len, entries: entries.len() as u64, pairs };
+        if record.encoded_len() > LARGEST_RECORD {
+            // Atomic through sled's batch, durable through its sync, which makes the journal's
+            // commits durable too: a replay must not write older values over this one's. The
+            // staged commits go to sled first.
+            self.poison_on_err(self.apply_staged(&database))?;
+            self.poison_on_err(database.log.apply_batch(batch_of(record)).map_err(io))?;
+            failpoint::hit("large-applied");
+            self.sync_and_empty_journal(&database)?;
+        } else {
+            // Applied before this commit is journaled, so that a failure fails this commit alone:
+            // the staged ones are durable and stay readable from memory.
+            if self.staged.now()?.bytes >= STAGED_BYTES {
+                self.poison_on_err(self.apply_staged(&database))?;
+            }
+            let written = match self.journal.write(&record)? {
+                Some(written) => written,
+                None => {
+                    // The journal is full: once sled is durable it holds all the journal held.
+                    self.sync_and_empty_journal(&database)?;
+                    self.journal.write(&record)?.ok_or_else(|| io("a record does not fit in the emptied journal"))?
+                }
+            };
+            failpoint::hit("journal-synced");
+            self.staged.stage(record.pairs)?;
+            written.keep();
+            failpoint::hit("staged");
+        }
+        {
+            let mut indexes = self.indexes.write()?;
+            for ((entry, _), found) in entries.iter().zip(&found) {
+                indexes.add(entry.sequence, found);
+            }
+        }
+        if let Some(note) = &commit.checkpoint {
+            self.acknowledged.record(note)?;
+            failpoint::hit("acknowledged");
+        }
+        Ok(())
+    }
+}
+
+impl LogStore for SledStore {
+    fn append(&self, commit: &Commit) -> Result<(), StoreError> {
+        if self.poisoned.load(std::sync::atomic::Ordering::SeqCst) {
+            self.room()?;
+            self.after_failure(self.recover())?;
+        }
+        self.after_failure(self.append_commit(commit))
+    }
+
+    fn len(&self) -> Result<u64, StoreError> {
+        let database = self.database()?;
+        self.len_in(&database)
+    }
+
+    fn entry(&self, sequence: u64) -> Result<Option<Entry>, StoreError> {
+        let Some((key, value)) = self.holding(&seq_key(b'E', 0), &seq_key(b'E', sequence))? else {
+            return Ok(None);
+        };
+        match chunk_entries(&key, &value)?.into_iter().find(|(seq, _)| *seq == sequence) {
+            None => Ok(None),
+            Some((_, bytes)) => decode_entry(sequence, &value[bytes]).map(Some),
+        }
+    }
+
+    fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
+        /// Adds the chunk's entries from `from` on; false once `out` holds `limit`.
+        fn take(out: &mut Vec<Entry>, from: u64, limit: usize, key: &[u8], value: &[u8]) -> Result<bool, StoreError> {
+            for (seq, bytes) in chunk_entries(key, value)? {
+                if out.len() == limit {
+                    return Ok(false);
+                }
+                if seq >= from {
+                    out.push(decode_entry(seq, &value[bytes])?);
+                }
+            }
+            Ok(out.len() < limit)
+        }
+        let mut out = Vec::with_capacity(limit.min(1024));
+        let staged = self.staged.snapshot()?;
+        let start = match self.holding(&seq_key(b'E', 0), &seq_key(b'E', from))? {
+            Some((key, _)) => key.to_vec(),
+            None => seq_key(b'E', from).to_vec(),
+        };
+        let end = seq_key(b'E', u64::MAX).to_vec();
+        let mut last = None;
+        for kv in self.database()?.log.range(start.clone()..=end.clone()) {
+            let (key, value) = kv.map_err(io)?;
+            if !take(&mut out, from, limit, &key, &value)? {
+                return Ok(out);
+            }
+            last = Some(key.to_vec());
+        }
+        // The staged chunks follow sled's; one that sled was given meanwhile is read once.
+        let after = last.map_or(std::ops::Bound::Included(start), std::ops::Bound::Excluded);
+        for (key, value) in staged.pairs.range((after, std::ops::Bound::Included(end))) {
+            if !take(&mut out, from, limit, key, value)? {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn project_sequences(&self, project: &str, from_version: u64, limit: usize) -> Result<Vec<u64>, StoreError> {
+        self.indexes.project_sequences(project, from_version, limit)
+    }
+
+    fn sequence_of_event(&self, event_id: &str) -> Result<Option<u64>, StoreError> {
+        self.indexes.sequence_of_event(event_id, |sequence| self.found(sequence))
+    }
+
+    fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
+        match self.value(&node_key(id))? {
+            None => Ok(None),
+            Some(v) => {
+                v.as_ref().try_into().map(Some).map_err(|_| StoreError::Io(format!("node {id:?} is not 32 bytes")))
+            }
+        }
+    }
+
+    fn checkpoint(&self) -> Result<Option<String>, StoreError> {
+        match self.value(layout::CHECKPOINT_KEY)? {
+            None => Ok(None),
+            Some(v) => String::from_utf8(v.to_vec())
+                .map(Some)
+                .map_err(|_| StoreError::Io("the checkpoint is not UTF-8".into())),
+        }
+    }
+
+    fn acknowledged_checkpoint(&self) -> Result<Option<String>, StoreError> {
+        Ok(AcknowledgedRecord::read(&self.dir)?.map(|(_, note)| note))
+    }
+
+    fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
+        self.indexes.asset_sequences(project, asset, |sequence| self.found(sequence))
+    }
+
+    fn room(&self) -> Result<(), StoreError> {
+        let wanted = self.min_free_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        if wanted == 0 {
+            return Ok(());
+        }
+        let free = free_bytes(&self.dir)?;
+        if free < wanted {
+            return Err(StoreError::Full(format!(
+                "{} has {free} bytes free; appends wait until {wanted} are",
+                self.dir.display()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Reopens the database (see the module's notes on sled's LRU). Every other operation holds
+    /// the database for its whole length, so the reopening waits for those under way, and
+    /// those that come meanwhile wait for it.
+    fn release_cache(&self) -> Result<(), StoreError> {
+        let mut database = self.database.write().map_err(|_| io("database lock poisoned"))?;
+        // What the journal holds is made durable in sled first: the database is reopened from
+        // its files alone.
+        if let Some(open) = database.as_ref() {
+            self.sync_and_empty_journal(open)?;
+        }
+        drop(database.take());
+        crate::memory::release_freed();
+        *database = Some(Database::open(&self.dir)?);
+        Ok(())
+    }
+}
