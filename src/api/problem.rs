@@ -196,7 +196,7 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         log::error!("store: {e}");
         match e {
-            StoreError::Full(_) => ApiError::new(ProblemType::InsufficientStorage, e.to_string()).retry_after(5),
+            StoreError::Full { .. } => ApiError::new(ProblemType::InsufficientStorage, e.to_string()).retry_after(5),
             _ => ApiError::new(ProblemType::StorageUnavailable, e.to_string()).retry_after(1),
         }
     }
@@ -323,8 +323,12 @@ impl From<Failed> for ApiError {
             AppendError::Busy | AppendError::ShuttingDown => {
                 return ApiError::new(ProblemType::Unavailable, f.error.to_string()).retry_after(1)
             }
-            AppendError::Storage(msg) => return ApiError::new(ProblemType::StorageUnavailable, msg).retry_after(1),
-            AppendError::Full(msg) => return ApiError::new(ProblemType::InsufficientStorage, msg).retry_after(5),
+            AppendError::Storage(cause) => {
+                return ApiError::new(ProblemType::StorageUnavailable, cause.to_string()).retry_after(1)
+            }
+            AppendError::Full(cause) => {
+                return ApiError::new(ProblemType::InsufficientStorage, cause.to_string()).retry_after(5)
+            }
         };
         error.at(f.index)
     }

@@ -235,7 +235,7 @@ async fn append_genesis(ledger: &Ledger, ledger_key: &KeyFile, admin: &PublicKey
     let payload = genesis::genesis_payload(admin, chrono::Utc::now());
     let bytes = serde_json::to_vec(&payload).expect("json serializes");
     let envelope = Envelope::sign(&bytes, LEDGER_KEY_ID, &ledger_key.key);
-    let subs = ledger.prepare_genesis(envelope.to_json()).map_err(|(_, e)| StartError::Genesis(e.to_string()))?;
-    ledger.append(subs).await.map_err(|f| StartError::Genesis(f.error.to_string()))?;
+    let subs = ledger.prepare_genesis(envelope.to_json()).map_err(|(_, e)| StartError::GenesisUnprepared(e))?;
+    ledger.append(subs).await.map_err(|f| StartError::Genesis(f.error))?;
     Ok(())
 }

@@ -55,20 +55,20 @@ pub fn finish_import(dir: &Path) -> Result<(), StartError> {
 pub fn fsck(dir: &Path) -> Result<String, StartError> {
     use crate::crypto::checkpoint::NoteVerifier;
     use crate::ledger::tree::{stored_node, LOWEST_STORED_LEVEL};
-    use crate::log::replay::{Broken, Depth, Replay};
+    use crate::log::replay::{Depth, Replay};
     let data = DataDir { root: dir.to_owned() };
     let ledger_key = KeyFile::load(&data.ledger_key())?;
     let origin = std::fs::read_to_string(data.origin()).map_err(StartError::io(&data.origin()))?.trim().to_owned();
     let store = SledStore::open(&data.store())?;
     let mut replay = Replay::new(genesis_state(&ledger_key), Depth::Full, &origin);
-    let broken = |b: Broken| StartError::Fsck(b.to_string());
+    let broken = StartError::Fsck;
     crate::store::read_whole_log(&store, |entry| {
         let mut check = replay.frontier.clone();
         replay.push(entry).map_err(broken)?;
         // Lower levels are not stored: they are hashed from the entries whenever they are read.
         for (id, hash) in check.push(entry.leaf_hash()).into_iter().filter(|(id, _)| id.0 >= LOWEST_STORED_LEVEL) {
             if stored_node(&store, id)? != Some(hash) {
-                return Err(StartError::Fsck(format!("entry {}: Merkle node {id:?} differs", entry.sequence)));
+                return Err(StartError::FsckNode { sequence: entry.sequence, node: format!("{id:?}") });
             }
         }
         Ok(())
@@ -93,7 +93,8 @@ pub fn rebuild(dir: &Path) -> Result<String, StartError> {
     let mut projections = crate::projections::Projections::default();
     let mut next = 0;
     crate::store::read_whole_log(&store, |entry| {
-        let (_, payload) = open_entry(entry).map_err(|e| StartError::Fsck(format!("entry {}: {e}", entry.sequence)))?;
+        let (_, payload) =
+            open_entry(entry).map_err(|source| StartError::FsckOpen { sequence: entry.sequence, source })?;
         projections.apply(entry, &payload);
         next = entry.sequence + 1;
         Ok::<_, StartError>(())

@@ -20,7 +20,9 @@ pub enum StartError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error("the genesis entry was refused: {0}")]
-    Genesis(String),
+    GenesisUnprepared(#[source] crate::ledger::PrepareError),
+    #[error("the genesis entry was refused: {0}")]
+    Genesis(#[source] crate::ledger::AppendError),
     #[error("{0} is not empty: an import loads a log into an empty directory")]
     NotEmpty(String),
     #[error("an import into {0} did not finish: remove the directory and run `lineage import` again")]
@@ -28,7 +30,11 @@ pub enum StartError {
     #[error("{0} holds a ledger key but no log: to restore a backup, run `lineage import` into an empty directory; to begin a new ledger, remove its ledger.key")]
     KeysWithoutLog(String),
     #[error("fsck: {0}")]
-    Fsck(String),
+    Fsck(#[source] crate::log::replay::Broken),
+    #[error("fsck: entry {sequence}: Merkle node {node} differs")]
+    FsckNode { sequence: u64, node: String },
+    #[error("fsck: entry {sequence}: {source}")]
+    FsckOpen { sequence: u64, source: crate::log::OpenError },
     #[error("{0} is missing: this log's checkpoints are signed by that key; restore it from the backup (see docs/operations.md)")]
     MissingLedgerKey(String),
     #[error("origin `{0}` is not valid: it must be non-empty, without spaces or '+'")]

@@ -89,11 +89,19 @@ pub enum AppendError {
     Busy,
     #[error("the ledger is shutting down")]
     ShuttingDown,
+    /// The store failed (shared by every request of the commit it failed).
     #[error("{0}")]
-    Storage(String),
+    Storage(#[source] std::sync::Arc<crate::store::StoreError>),
     /// The disk holding the store is full: nothing was written.
     #[error("{0}")]
-    Full(String),
+    Full(#[source] std::sync::Arc<crate::store::StoreError>),
+}
+
+impl AppendError {
+    /// The store's failure, as the cause of a refusal.
+    pub fn storage(cause: crate::store::StoreError) -> AppendError {
+        AppendError::Storage(std::sync::Arc::new(cause))
+    }
 }
 
 impl From<Rejection> for AppendError {
@@ -105,7 +113,7 @@ impl From<Rejection> for AppendError {
                 AppendError::VersionConflict { project, expected, actual }
             }
             // A decision the store's failure left open is the store's failure.
-            Rejection::Lookup(failed) => AppendError::Storage(failed.to_string()),
+            Rejection::Lookup(failed) => AppendError::storage(crate::store::StoreError::Lookup(failed)),
         }
     }
 }

@@ -117,13 +117,13 @@ impl Persister {
             }
             Err(error) => {
                 log::error!("a commit failed: {error}");
-                let full = matches!(error, crate::store::StoreError::Full(_));
-                let message = error.to_string();
+                let full = matches!(error, crate::store::StoreError::Full { .. });
+                let cause = std::sync::Arc::new(error);
                 fail_all(job.batch, || {
                     if full {
-                        AppendError::Full(message.clone())
+                        AppendError::Full(cause.clone())
                     } else {
-                        AppendError::Storage(message.clone())
+                        AppendError::Storage(cause.clone())
                     }
                 });
                 false

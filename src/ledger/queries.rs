@@ -113,7 +113,7 @@ impl Ledger {
                 let facts = {
                     let changes = Changes::default();
                     let view = View { base: &projection.rules, changes: &changes, events: &log };
-                    Facts::of(&view, &payload).map_err(|e| StoreError::Io(e.to_string()))?
+                    Facts::of(&view, &payload).map_err(StoreError::Lookup)?
                 };
                 projection.apply(&entry, &payload);
                 projection.apply_rules(&entry, &payload, &system, facts);

@@ -63,7 +63,7 @@ impl LogStore for Flaky {
     fn append(&self, commit: &crate::store::Commit) -> Result<(), StoreError> {
         std::thread::sleep(self.delay);
         if self.fail_next.swap(false, Ordering::SeqCst) {
-            return Err(StoreError::Io("disk on fire".into()));
+            return Err(StoreError::Io { what: "append", source: std::io::Error::other("disk on fire") });
         }
         self.inner.append(commit)
     }

@@ -211,7 +211,7 @@ struct Writer {
     /// The commit the persister holds: its event ids and entries count as written while staging.
     in_flight: Option<InFlight>,
     /// Why the state could not be read back after a failed write, while it cannot.
-    broken: Option<String>,
+    broken: Option<Arc<crate::store::StoreError>>,
     /// The requests waiting, per tenant.
     queue: FairQueue,
 }
@@ -290,8 +290,8 @@ impl Writer {
         }
         // A full disk refuses the batch before anything is decided: nothing to undo.
         if let Err(e) = self.store.room() {
-            let message = e.to_string();
-            fail_all(batch, || AppendError::Full(message.clone()));
+            let cause = Arc::new(e);
+            fail_all(batch, || AppendError::Full(cause.clone()));
             return;
         }
         // The state could not be read back after a failed write: try again, and refuse
@@ -432,7 +432,7 @@ impl Writer {
             }
             Err(e) => {
                 log::error!("cannot read the log back after a failed write: {e}; appends are refused until it can");
-                self.broken = Some(format!("the log could not be read back after a failed write: {e}"));
+                self.broken = Some(Arc::new(e));
                 false
             }
         }
@@ -486,7 +486,7 @@ impl Writer {
             }
             let earlier = match known.sequence_of(&payload.event_id) {
                 Ok(found) => found,
-                Err(e) => return fail(AppendError::Storage(e.to_string())),
+                Err(e) => return fail(AppendError::storage(e)),
             };
             // An event id seen before: the same payload is answered with the entry it made,
             // another one is a conflict. Only then is the earlier entry opened.
@@ -498,15 +498,22 @@ impl Writer {
                 }
                 let entry = match known.entry_at(sequence) {
                     Ok(Some(entry)) => entry,
-                    Ok(None) => return fail(AppendError::Storage(format!("entry {sequence} vanished"))),
-                    Err(e) => return fail(AppendError::Storage(format!("entry {sequence} is unreadable: {e}"))),
+                    Ok(None) => {
+                        return fail(AppendError::storage(StoreError::Corrupt {
+                            sequence,
+                            reason: "it vanished".into(),
+                        }))
+                    }
+                    Err(e) => return fail(AppendError::storage(e)),
                 };
                 match open_entry(&entry) {
                     Ok((earlier, _)) if earlier.payload == sub.opened.payload => {
                         answers.push(Appended { entry, created: false })
                     }
                     Ok(_) => return fail(AppendError::EventIdConflict { event_id: payload.event_id.to_string() }),
-                    Err(e) => return fail(AppendError::Storage(format!("entry {sequence} is unreadable: {e}"))),
+                    Err(e) => {
+                        return fail(AppendError::storage(StoreError::Corrupt { sequence, reason: e.to_string() }))
+                    }
                 }
                 continue;
             }
@@ -528,7 +535,7 @@ impl Writer {
             }
             let facts = match Facts::of(&view, payload) {
                 Ok(facts) => facts,
-                Err(e) => return fail(AppendError::Storage(e.to_string())),
+                Err(e) => return fail(AppendError::storage(StoreError::Lookup(e))),
             };
             let at = Position { version: chain.version + 1, received_at_us: now };
             changes.stage(&self.state.ledger, payload, at, facts);

@@ -66,7 +66,7 @@ pub struct Proven {
 
 impl Proven {
     /// Which recorded bytes a file's digest is: the asset's own, or a variant delivered from it.
-    pub fn file_matches(&self, asset: &str, digest: &Digest) -> Result<String, String> {
+    pub fn file_matches(&self, asset: &str, digest: &Digest) -> Result<String, FileMismatch> {
         if self.asset_digest.as_ref() == Some(digest) {
             let delivered = self.deliveries.iter().find(|(_, variant, _)| variant.as_str() == asset);
             return Ok(match delivered {
@@ -78,46 +78,60 @@ impl Proven {
             return Ok(format!("the file is `{variant}` ({digest}), delivered from `{asset}` in `{delivery}`"));
         }
         if let Some((delivery, variant, _)) = self.retracted_deliveries.iter().find(|(_, _, d)| d == digest) {
-            return Err(format!(
-                "the file is `{variant}` ({digest}), delivered from `{asset}` in `{delivery}`, a delivery that was retracted: it is not a delivered file of the asset"
-            ));
+            return Err(FileMismatch::Retracted {
+                variant: variant.clone(),
+                digest: digest.clone(),
+                asset: asset.to_owned(),
+                delivery: delivery.clone(),
+            });
         }
         let recorded = match &self.asset_digest {
             Some(d) => d.to_string(),
             None => "no digest".into(),
         };
-        Err(format!(
-            "the file's digest {digest} is neither asset `{asset}`'s ({recorded}) nor that of a variant delivered from it"
-        ))
+        Err(FileMismatch::Neither { digest: digest.clone(), asset: asset.to_owned(), recorded })
     }
+}
+
+/// Why a file is not the asset of a bundle, nor a variant delivered from it.
+#[derive(Debug, thiserror::Error)]
+pub enum FileMismatch {
+    #[error("the file is `{variant}` ({digest}), delivered from `{asset}` in `{delivery}`, a delivery that was retracted: it is not a delivered file of the asset")]
+    Retracted { variant: Id, digest: Digest, asset: String, delivery: Id },
+    #[error(
+        "the file's digest {digest} is neither asset `{asset}`'s ({recorded}) nor that of a variant delivered from it"
+    )]
+    Neither { digest: Digest, asset: String, recorded: String },
+}
+
+/// Why two checkpoints are not shown to be of one log.
+#[derive(Debug, thiserror::Error)]
+pub enum Inconsistent {
+    #[error("the checkpoints are of two logs: `{0}` and `{1}`")]
+    TwoLogs(String, String),
+    #[error("two checkpoints of {0} entries with different roots: the log was shown two ways (a split view)")]
+    SplitView(u64),
+    #[error("the checkpoints are of {earlier} and {later} entries: a consistency proof between them is needed (GET /v1/proofs/consistency?from={earlier}&to={later})")]
+    ProofNeeded { earlier: u64, later: u64 },
+    #[error("the log of {later} entries does not extend the log of {earlier} entries: {source}")]
+    NotExtended { earlier: u64, later: u64, source: crate::crypto::merkle::ProofError },
 }
 
 /// Checks that two checkpoints of the same log agree: the same root at the same size, or the
 /// later one's tree extending the earlier one's by a consistency proof (RFC 9162 §2.1.4).
-pub fn consistent(a: &Checkpoint, b: &Checkpoint, proof: Option<&[Vec<u8>]>) -> Result<(), String> {
+pub fn consistent(a: &Checkpoint, b: &Checkpoint, proof: Option<&[Vec<u8>]>) -> Result<(), Inconsistent> {
     if a.origin != b.origin {
-        return Err(format!("the checkpoints are of two logs: `{}` and `{}`", a.origin, b.origin));
+        return Err(Inconsistent::TwoLogs(a.origin.clone(), b.origin.clone()));
     }
     let (earlier, later) = if a.size <= b.size { (a, b) } else { (b, a) };
     if earlier.size == later.size {
-        return if earlier.root == later.root {
-            Ok(())
-        } else {
-            Err(format!(
-                "two checkpoints of {} entries with different roots: the log was shown two ways (a split view)",
-                earlier.size
-            ))
-        };
+        return if earlier.root == later.root { Ok(()) } else { Err(Inconsistent::SplitView(earlier.size)) };
     }
     let Some(proof) = proof else {
-        return Err(format!(
-            "the checkpoints are of {} and {} entries: a consistency proof between them is needed (GET /v1/proofs/consistency?from={}&to={})",
-            earlier.size, later.size, earlier.size, later.size
-        ));
+        return Err(Inconsistent::ProofNeeded { earlier: earlier.size, later: later.size });
     };
-    crate::crypto::merkle::verify_consistency(earlier.size, later.size, &earlier.root, &later.root, proof).map_err(
-        |e| format!("the log of {} entries does not extend the log of {} entries: {e}", later.size, earlier.size),
-    )
+    crate::crypto::merkle::verify_consistency(earlier.size, later.size, &earlier.root, &later.root, proof)
+        .map_err(|source| Inconsistent::NotExtended { earlier: earlier.size, later: later.size, source })
 }
 
 /// Verifies a bundle offline: the checkpoint's signature, each entry's inclusion in it, each

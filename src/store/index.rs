@@ -27,7 +27,9 @@ pub fn found_in(commit: &Commit, first: u64) -> Result<Vec<Found>, StoreError> {
     for (project, asset, sequence) in &commit.mentions {
         let entry = sequence.checked_sub(first).and_then(|i| entries.get(i as usize));
         if entry.is_none_or(|(e, _)| e.project != *project) {
-            return Err(StoreError::Io(format!("a mention of {asset} names no entry of {project} in the commit")));
+            return Err(StoreError::Malformed(format!(
+                "a mention of {asset} names no entry of {project} in the commit"
+            )));
         }
         if seen.insert((*sequence, asset.as_str())) {
             assets.entry(*sequence).or_default().push(asset.clone());
@@ -177,11 +179,11 @@ pub struct SharedIndexes(std::sync::RwLock<Indexes>);
 
 impl SharedIndexes {
     pub fn read(&self) -> Result<std::sync::RwLockReadGuard<'_, Indexes>, StoreError> {
-        self.0.read().map_err(|_| StoreError::Io("index lock poisoned".into()))
+        self.0.read().map_err(|_| StoreError::Malformed("index lock poisoned".into()))
     }
 
     pub fn write(&self) -> Result<std::sync::RwLockWriteGuard<'_, Indexes>, StoreError> {
-        self.0.write().map_err(|_| StoreError::Io("index lock poisoned".into()))
+        self.0.write().map_err(|_| StoreError::Malformed("index lock poisoned".into()))
     }
 
     /// The sequence of the entry with this event id. The lock is not held while confirming.

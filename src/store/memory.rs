@@ -39,7 +39,7 @@ impl LogStore for MemoryStore {
         let first = inner.entries.len() as u64;
         for (i, (entry, _)) in commit.entries.iter().enumerate() {
             if entry.sequence != first + i as u64 {
-                return Err(StoreError::Io(format!("entry {} does not continue the log", entry.sequence)));
+                return Err(StoreError::Malformed(format!("entry {} does not continue the log", entry.sequence)));
             }
         }
         let found = found_in(commit, first)?;

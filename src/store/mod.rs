@@ -39,24 +39,83 @@ pub struct Commit {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// An operation on the store's files failed.
+    #[error("storage I/O failed: {what}: {source}")]
+    Io { what: &'static str, source: std::io::Error },
+    /// sled failed other than in I/O.
+    #[error("storage I/O failed: {what}: {source}")]
+    Sled { what: &'static str, source: ::sled::Error },
+    /// What the store holds is not what it writes (a record of the wrong length, a malformed
+    /// chunk, a lock a panic left poisoned): nothing underneath to name.
     #[error("storage I/O failed: {0}")]
-    Io(String),
+    Malformed(String),
+    /// A record could not be encoded (nothing was written).
+    #[error("storage I/O failed: {what}: {source}")]
+    Encode { what: &'static str, source: bincode::error::EncodeError },
     #[error("stored entry {sequence} is unreadable: {reason}")]
     Corrupt { sequence: u64, reason: String },
-    /// The file system holding the store is (nearly) full: nothing was written.
-    #[error("the disk holding the store is full: {0}")]
-    Full(String),
+    /// A lookup the rules asked of the log failed.
+    #[error("storage I/O failed: {0}")]
+    Lookup(#[source] crate::domain::LookupFailed),
+    /// The file system holding the store is (nearly) full: nothing was written. `source` is
+    /// the failure that said so, when one did (not when the free space was found short).
+    #[error("the disk holding the store is full: {what}{}", .source.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
+    Full { what: String, source: Option<std::io::Error> },
+}
+
+/// A failure of what the store is built on, kept as the cause of the [`StoreError`] it becomes.
+pub trait IntoStoreError {
+    fn into_store_error(self, what: &'static str) -> StoreError;
+}
+
+impl IntoStoreError for std::io::Error {
+    fn into_store_error(self, what: &'static str) -> StoreError {
+        StoreError::of_io(self, what)
+    }
+}
+
+impl IntoStoreError for ::sled::Error {
+    fn into_store_error(self, what: &'static str) -> StoreError {
+        match self {
+            ::sled::Error::Io(inner) => StoreError::of_io(inner, what),
+            other => StoreError::Sled { what, source: other },
+        }
+    }
+}
+
+impl IntoStoreError for bincode::error::EncodeError {
+    fn into_store_error(self, what: &'static str) -> StoreError {
+        StoreError::Encode { what, source: self }
+    }
+}
+
+impl IntoStoreError for std::ffi::NulError {
+    fn into_store_error(self, what: &'static str) -> StoreError {
+        StoreError::of_io(std::io::Error::new(std::io::ErrorKind::InvalidInput, self), what)
+    }
+}
+
+impl IntoStoreError for &str {
+    fn into_store_error(self, what: &'static str) -> StoreError {
+        StoreError::Malformed(format!("{what}: {self}"))
+    }
+}
+
+impl IntoStoreError for String {
+    fn into_store_error(self, what: &'static str) -> StoreError {
+        self.as_str().into_store_error(what)
+    }
 }
 
 impl StoreError {
     /// An I/O failure, told apart as a full disk (ENOSPC, EDQUOT) when that is what it is.
-    pub fn of_io(error: &std::io::Error, what: impl std::fmt::Display) -> StoreError {
+    pub fn of_io(error: std::io::Error, what: &'static str) -> StoreError {
         let full = matches!(error.raw_os_error(), Some(code) if code == libc::ENOSPC || code == libc::EDQUOT)
             || matches!(error.kind(), std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded);
         if full {
-            StoreError::Full(format!("{what}: {error}"))
+            StoreError::Full { what: what.to_owned(), source: Some(error) }
         } else {
-            StoreError::Io(format!("{what}: {error}"))
+            StoreError::Io { what, source: error }
         }
     }
 }
@@ -126,7 +185,7 @@ impl TokenRecord {
             }
         }
         let (old, _): (TokenRecordV1, _) = bincode::decode_from_slice(bytes, config)
-            .map_err(|e| StoreError::Io(format!("a stored token grant is malformed: {e}")))?;
+            .map_err(|e| StoreError::Malformed(format!("a stored token grant is malformed: {e}")))?;
         Ok(TokenRecord {
             name: old.name,
             projects: old.projects,

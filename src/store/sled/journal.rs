@@ -165,11 +165,8 @@ impl Written<'_> {
     }
 }
 
-fn io(e: impl std::fmt::Display + 'static) -> StoreError {
-    match (&e as &dyn std::any::Any).downcast_ref::<std::io::Error>() {
-        Some(error) => StoreError::of_io(error, "journal"),
-        None => StoreError::Io(format!("journal: {e}")),
-    }
+fn io(e: impl crate::store::IntoStoreError) -> StoreError {
+    e.into_store_error("journal")
 }
 
 impl Journal {

@@ -17,16 +17,8 @@ use crate::crypto::merkle::NodeId;
 use crate::log::Entry;
 
 /// A failure of sled or of the file system as a store error: a full disk is told apart.
-pub(super) fn io(e: impl std::fmt::Display + 'static) -> StoreError {
-    let any = &e as &dyn std::any::Any;
-    let os = any.downcast_ref::<std::io::Error>().or_else(|| match any.downcast_ref::<sled::Error>() {
-        Some(sled::Error::Io(inner)) => Some(inner),
-        _ => None,
-    });
-    match os {
-        Some(error) => StoreError::of_io(error, "sled"),
-        None => StoreError::Io(e.to_string()),
-    }
+pub(super) fn io(e: impl crate::store::IntoStoreError) -> StoreError {
+    e.into_store_error("sled")
 }
 
 pub(super) fn seq_key(prefix: u8, sequence: u64) -> [u8; 9] {
@@ -45,7 +37,7 @@ pub const SEGMENT_SIZE: usize = 2 * 1024 * 1024;
 
 /// The entries of one chunk, as (sequence, encoded entry), without decoding them.
 pub(super) fn chunk_entries(key: &[u8], value: &[u8]) -> Result<Vec<(u64, std::ops::Range<usize>)>, StoreError> {
-    let bad = |why: &str| StoreError::Io(format!("a stored chunk is malformed: {why}"));
+    let bad = |why: &str| StoreError::Malformed(format!("a stored chunk is malformed: {why}"));
     let first = read_u64(&key[1..])?;
     let count = u32::from_be_bytes(value.get(..4).ok_or_else(|| bad("no count"))?.try_into().expect("4 bytes"));
     let mut at = 4;
@@ -123,11 +115,11 @@ pub(super) fn commit_pairs(commit: &Commit, found: &[Found]) -> Result<Vec<Pair>
 pub(super) fn decode_found(bytes: &[u8]) -> Result<Vec<Found>, StoreError> {
     bincode::decode_from_slice(bytes, bincode::config::standard())
         .map(|(found, _)| found)
-        .map_err(|e| StoreError::Io(format!("a stored index record is malformed: {e}")))
+        .map_err(|e| StoreError::Malformed(format!("a stored index record is malformed: {e}")))
 }
 
 pub(super) fn read_u64(bytes: &[u8]) -> Result<u64, StoreError> {
-    let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Io("index value is not 8 bytes".into()))?;
+    let arr: [u8; 8] = bytes.try_into().map_err(|_| StoreError::Malformed("index value is not 8 bytes".into()))?;
     Ok(u64::from_be_bytes(arr))
 }
 

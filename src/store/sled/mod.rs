@@ -105,7 +105,7 @@ fn replay(log: &sled::Tree, records: Vec<Record>, all: bool) -> Result<(), Store
     // What came before the journal's first commit was made durable before it was written.
     let len = log_len(log)?;
     if first.first > len {
-        return Err(StoreError::Io(format!(
+        return Err(StoreError::Malformed(format!(
             "the journal's commit of entries {} to {} does not continue the stored log of {len} entries",
             first.first,
             first.first + first.entries
@@ -115,7 +115,7 @@ fn replay(log: &sled::Tree, records: Vec<Record>, all: bool) -> Result<(), Store
     let mut next = first.first;
     for record in records {
         if record.first != next {
-            return Err(StoreError::Io(format!(
+            return Err(StoreError::Malformed(format!(
                 "the journal's commit of entries {} to {} does not follow the one before it, which ends at {next}",
                 record.first,
                 record.first + record.entries
@@ -139,7 +139,7 @@ impl SledStore {
         std::fs::create_dir_all(dir).map_err(io)?;
         let database = Database::open(dir)?;
         if database.log.scan_prefix([b'e']).next().is_some() {
-            return Err(StoreError::Io(format!(
+            return Err(StoreError::Malformed(format!(
                 "{} holds a log in an older storage layout: export it with the version that wrote it and import it",
                 dir.display()
             )));
@@ -208,10 +208,13 @@ impl SledStore {
         // Applying and syncing write: on a disk still full they would fail halfway.
         let free = free_bytes(&self.dir)?;
         if free < RECOVERY_ROOM {
-            return Err(StoreError::Full(format!(
-                "{} has {free} bytes free; the store needs {RECOVERY_ROOM} to recover from a failed write",
-                self.dir.display()
-            )));
+            return Err(StoreError::Full {
+                what: format!(
+                    "{} has {free} bytes free; the store needs {RECOVERY_ROOM} to recover from a failed write",
+                    self.dir.display()
+                ),
+                source: None,
+            });
         }
         let database = self.database()?;
         if !self.poisoned.load(std::sync::atomic::Ordering::SeqCst) {
@@ -232,7 +235,7 @@ impl SledStore {
     /// disk counts as sled's failure even when the journal met it first: sled writes its
     /// buffers in the background and will meet it next.
     fn after_failure<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
-        if matches!(result, Err(StoreError::Full(_))) {
+        if matches!(result, Err(StoreError::Full { .. })) {
             self.poisoned.store(true, std::sync::atomic::Ordering::SeqCst);
         }
         if result.is_err() && self.poisoned.load(std::sync::atomic::Ordering::SeqCst) {
@@ -353,7 +356,8 @@ impl SledStore {
     }
 
     fn sync_new_blobs(&self) -> Result<(), StoreError> {
-        let mut synced = self.synced_blobs.lock().map_err(|_| StoreError::Io("blob sync lock poisoned".into()))?;
+        let mut synced =
+            self.synced_blobs.lock().map_err(|_| StoreError::Malformed("blob sync lock poisoned".into()))?;
         let dir = self.dir.join("blobs");
         let listing = match std::fs::read_dir(&dir) {
             Ok(listing) => listing,

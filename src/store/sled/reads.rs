@@ -11,7 +11,10 @@ impl SledStore {
         let len = self.len_in(&database)?;
         for (i, (entry, _)) in entries.iter().enumerate() {
             if entry.sequence != len + i as u64 {
-                return Err(StoreError::Io(format!("entry {} does not continue the log of {len}", entry.sequence)));
+                return Err(StoreError::Malformed(format!(
+                    "entry {} does not continue the log of {len}",
+                    entry.sequence
+                )));
             }
         }
         let found = found_in(commit, len)?;
@@ -131,9 +134,11 @@ impl LogStore for SledStore {
     fn node(&self, id: NodeId) -> Result<Option<Hash>, StoreError> {
         match self.value(&node_key(id))? {
             None => Ok(None),
-            Some(v) => {
-                v.as_ref().try_into().map(Some).map_err(|_| StoreError::Io(format!("node {id:?} is not 32 bytes")))
-            }
+            Some(v) => v
+                .as_ref()
+                .try_into()
+                .map(Some)
+                .map_err(|_| StoreError::Malformed(format!("node {id:?} is not 32 bytes"))),
         }
     }
 
@@ -142,7 +147,7 @@ impl LogStore for SledStore {
             None => Ok(None),
             Some(v) => String::from_utf8(v.to_vec())
                 .map(Some)
-                .map_err(|_| StoreError::Io("the checkpoint is not UTF-8".into())),
+                .map_err(|_| StoreError::Malformed("the checkpoint is not UTF-8".into())),
         }
     }
 
@@ -161,10 +166,10 @@ impl LogStore for SledStore {
         }
         let free = free_bytes(&self.dir)?;
         if free < wanted {
-            return Err(StoreError::Full(format!(
-                "{} has {free} bytes free; appends wait until {wanted} are",
-                self.dir.display()
-            )));
+            return Err(StoreError::Full {
+                what: format!("{} has {free} bytes free; appends wait until {wanted} are", self.dir.display()),
+                source: None,
+            });
         }
         Ok(())
     }

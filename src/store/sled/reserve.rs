@@ -49,7 +49,7 @@ pub(super) fn free_bytes(dir: &Path) -> Result<u64, StoreError> {
     // across the call.
     let mut stat: libc::statvfs = unsafe { std::mem::zeroed() };
     if unsafe { libc::statvfs(path.as_ptr(), &mut stat) } != 0 {
-        return Err(StoreError::of_io(&std::io::Error::last_os_error(), "statvfs"));
+        return Err(StoreError::of_io(std::io::Error::last_os_error(), "statvfs"));
     }
     Ok(stat.f_bavail as u64 * stat.f_frsize as u64)
 }

@@ -17,7 +17,7 @@ impl TokenStore for SledStore {
         for kv in self.database()?.tokens.iter() {
             let (key, value) = kv.map_err(io)?;
             let hash: [u8; 32] =
-                key.as_ref().try_into().map_err(|_| StoreError::Io("token key is not 32 bytes".into()))?;
+                key.as_ref().try_into().map_err(|_| StoreError::Malformed("token key is not 32 bytes".into()))?;
             out.push((hash, TokenRecord::decode(&value)?));
         }
         Ok(out)
