@@ -5,6 +5,7 @@
 //! proofs, [`writer`] decides commits and [`persister`] makes them durable, [`published`] is what
 //! they show readers.
 
+pub mod audit;
 pub mod evidence;
 mod fair;
 mod known;

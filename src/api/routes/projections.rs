@@ -9,7 +9,6 @@ use crate::api::state::AppState;
 use crate::api::views::*;
 use crate::domain::event::{ContentType, Kind, Stage};
 use crate::domain::{Id, ProjectId};
-use crate::log::admission::signature_holds;
 use crate::log::open_entry;
 use crate::projections::graph::Subgraph;
 use crate::projections::stages::StageInfo;
@@ -199,7 +198,7 @@ pub async fn provenance(
                 };
                 // The summary reads the whole ancestry (at most the lineage limit's links).
                 let whole = up.then(|| p.graph.ancestors(asset.as_str(), u32::MAX, within)).flatten();
-                (graph, whole, against_bytes(p, &project, &asset), at.log_size)
+                (graph, whole, crate::ledger::audit::against_bytes(p, &project, &asset), at.log_size)
             })?;
             let graph =
                 graph.ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))?;
@@ -211,7 +210,10 @@ pub async fn provenance(
             };
             let summary = whole.map(|whole| {
                 let against: Vec<crate::domain::Payload> =
-                    against_entries(&shared, &against, log_size)?.iter().filter_map(|e| load(e.sequence)).collect();
+                    crate::ledger::audit::against_entries(&shared.ledger, &against, log_size)?
+                        .iter()
+                        .filter_map(|e| load(e.sequence))
+                        .collect();
                 Ok::<_, ApiError>(crate::projections::summary::summarize(&whole, load, &against))
             });
             let summary = summary.transpose()?;
@@ -226,47 +228,10 @@ pub async fn provenance(
     })
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AuditEntry {
-    pub sequence: u64,
-    pub version: u64,
-    pub event_id: String,
-    pub kind: String,
-    pub actor: String,
-    pub key_id: String,
-    pub occurred_at: String,
-    pub received_at: String,
-    /// Hex entry hash.
-    pub hash: String,
-    /// Hex leaf hash (the entry's hash in the Merkle tree, `docs/formats.md`).
-    pub leaf_hash: String,
-    /// `sha256:` of the payload bytes the signature covers.
-    pub payload_digest: String,
-    /// Where to fetch the entry's inclusion proof.
-    pub proof: String,
-    /// `valid`, `valid, key revoked since`, or `invalid`.
-    pub signature: String,
-    /// Whether the signing key was revoked after this entry (the entry stays valid).
-    pub key_revoked_since: bool,
-    /// What the event says about the asset: a review's verdict and failed checks, an approval's
-    /// decision, a selection's, which event made the asset or took it as an input.
-    pub says: String,
-    /// Whether an entry of the log as it is now retracted this event (its evidence no longer
-    /// counts).
-    pub retracted: bool,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct AuditTrail {
-    pub project: String,
-    pub asset: String,
-    pub entries: Vec<AuditEntry>,
-}
-
 /// Every entry that names the asset (as subject, input or output), in ledger order.
 #[utoipa::path(get, path = "/v1/projects/{project}/assets/{asset}/audit", tag = "projections",
     params(("project" = String, Path), ("asset" = String, Path), StatusQuery), security(("bearer" = [])),
-    responses((status = 200, body = AuditTrail), AsOfReadProblems))]
+    responses((status = 200, body = crate::ledger::audit::AuditTrail), AsOfReadProblems))]
 pub async fn audit(
     reader: Reader,
     path: web::Path<(String, String)>,
@@ -276,122 +241,14 @@ pub async fn audit(
     let (project, asset) = readable_asset(&reader, &state, path.into_inner())?;
     let size = resolve_as_of(&state, query.as_of.as_deref())?.unwrap_or_else(|| state.ledger.len());
     let shared = state.clone();
-    let trail = state.reads.run(move || audit_trail(&shared, project, asset, size)).await?;
+    let trail = state
+        .reads
+        .run(move || {
+            crate::ledger::audit::trail(&shared.ledger, &project, &asset, size)?
+                .ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(trail))
-}
-
-/// The evidence against an asset's bytes recorded as other assets, as the policy counts it
-/// ([`crate::domain::policy::against_bytes`]), in the project as the projection holds it.
-fn against_bytes(p: &ProjectProjection, project: &ProjectId, asset: &Id) -> Vec<crate::domain::EventId> {
-    let changes = crate::domain::Changes::default();
-    let view = crate::domain::View { base: &p.rules, changes: &changes, events: &crate::domain::NoEvents };
-    crate::domain::policy::against_bytes(&view, project, asset)
-}
-
-/// The entries of events among the first `size` entries of the log, in log order.
-fn against_entries(
-    state: &AppState,
-    events: &[crate::domain::EventId],
-    size: u64,
-) -> Result<Vec<crate::log::Entry>, ApiError> {
-    let mut out = Vec::new();
-    for event in events {
-        if let Some(entry) = state.ledger.entry_by_event(event.as_str())?.filter(|e| e.sequence < size) {
-            out.push(entry);
-        }
-    }
-    out.sort_by_key(|e| e.sequence);
-    Ok(out)
-}
-
-/// The audit trail of an asset among the first `size` entries of the log: every entry naming
-/// it, and the evidence against its bytes recorded as other assets, in log order.
-fn audit_trail(state: &AppState, project: ProjectId, asset: Id, size: u64) -> Result<AuditTrail, ApiError> {
-    let system = state.ledger.system();
-    let mut entries = Vec::new();
-    let mut events = Vec::new();
-    for sequence in state.ledger.asset_sequences(project.as_str(), asset.as_str())? {
-        if sequence >= size {
-            break;
-        }
-        let Some(entry) = state.ledger.entry(sequence)? else { continue };
-        if let Some((audited, event)) = audit_entry(&system, &entry, &asset, None) {
-            entries.push(audited);
-            events.push(event);
-        }
-    }
-    if entries.is_empty() {
-        return Err(ApiError::not_found(format!("project `{project}` has no asset `{asset}`")));
-    }
-    let (against, digest) = state
-        .ledger
-        .with_project(&project, |p, _| {
-            let changes = crate::domain::Changes::default();
-            let view = crate::domain::View { base: &p.rules, changes: &changes, events: &crate::domain::NoEvents };
-            let digest = view.asset(&project, &asset).map(|r| crate::domain::Digest::from_bytes(&r.digest));
-            (against_bytes(p, &project, &asset), digest)
-        })?
-        .unwrap_or_default();
-    for entry in against_entries(state, &against, size)? {
-        if let Some((audited, event)) = audit_entry(&system, &entry, &asset, digest.as_ref()) {
-            entries.push(audited);
-            events.push(event);
-        }
-    }
-    let retracted: Vec<bool> = state
-        .ledger
-        .with_project(&project, |p, _| {
-            let changes = crate::domain::Changes::default();
-            let view = crate::domain::View { base: &p.rules, changes: &changes, events: &crate::domain::NoEvents };
-            events.iter().map(|id| view.is_retracted(&project, id)).collect()
-        })?
-        .unwrap_or_default();
-    for (entry, retracted) in entries.iter_mut().zip(retracted) {
-        entry.retracted = retracted;
-    }
-    entries.sort_by_key(|e| e.sequence);
-    Ok(AuditTrail { project: project.to_string(), asset: asset.to_string(), entries })
-}
-
-/// One entry of an audit trail, and its event id; `against` the asset's digest, for evidence
-/// against its bytes recorded as another asset.
-fn audit_entry(
-    system: &crate::domain::SystemState,
-    entry: &crate::log::Entry,
-    asset: &Id,
-    against: Option<&crate::domain::Digest>,
-) -> Option<(AuditEntry, crate::domain::EventId)> {
-    let (opened, payload) = open_entry(entry).ok()?;
-    let revoked = system.key(&opened.key_id).map(|(_, _, k)| k.revoked);
-    let signature = match (signature_holds(system, &opened), revoked) {
-        (true, Some(true)) => "valid, key revoked since",
-        (true, _) => "valid",
-        (false, _) => "invalid",
-    };
-    let says = match against {
-        Some(digest) => crate::projections::audit::what_it_says_of_bytes(&payload, digest),
-        None => crate::projections::audit::what_it_says(&payload, asset),
-    };
-    let sequence = entry.sequence;
-    let audited = AuditEntry {
-        sequence,
-        version: entry.version,
-        event_id: payload.event_id.to_string(),
-        kind: payload.kind().as_str().to_owned(),
-        actor: payload.actor.to_string(),
-        key_id: opened.key_id.to_string(),
-        occurred_at: payload.occurred_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        received_at: entry.received_at().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        hash: hex::encode(entry.hash),
-        leaf_hash: hex::encode(entry.leaf_hash()),
-        payload_digest: crate::domain::Digest::of(&opened.payload).to_string(),
-        proof: format!("/v1/proofs/inclusion?sequence={sequence}"),
-        signature: signature.to_owned(),
-        key_revoked_since: revoked == Some(true),
-        says,
-        retracted: false,
-    };
-    Some((audited, payload.event_id))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
