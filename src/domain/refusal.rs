@@ -1,5 +1,5 @@
 //! Why an event was refused: one variant per stable problem type at the API. Shared by the
-//! rules (`rules.rs`) and the workflow policies (`policy.rs`), which both refuse with it.
+//! rules (`rules/`) and the workflow policies (`rules/policy/`), which both refuse with it.
 
 use super::ids::{ActorId, Digest, EventId, Id, KeyId, OrganizationId, ProjectId};
 
