@@ -488,32 +488,11 @@ impl Writer {
                 Ok(found) => found,
                 Err(e) => return fail(AppendError::storage(e)),
             };
-            // An event id seen before: the same payload is answered with the entry it made,
-            // another one is a conflict. Only then is the earlier entry opened.
+            // An event id seen before: the same payload is answered with the entry it made.
             if let Some(sequence) = earlier {
-                // Found as these very bytes where the request arrived: nothing to open again.
-                if let Some(entry) = sub.stored.as_ref().filter(|e| e.sequence == sequence) {
-                    answers.push(Appended { entry: entry.clone(), created: false });
-                    continue;
-                }
-                let entry = match known.entry_at(sequence) {
-                    Ok(Some(entry)) => entry,
-                    Ok(None) => {
-                        return fail(AppendError::storage(StoreError::Corrupt {
-                            sequence,
-                            reason: "it vanished".into(),
-                        }))
-                    }
-                    Err(e) => return fail(AppendError::storage(e)),
-                };
-                match open_entry(&entry) {
-                    Ok((earlier, _)) if earlier.payload == sub.opened.payload => {
-                        answers.push(Appended { entry, created: false })
-                    }
-                    Ok(_) => return fail(AppendError::EventIdConflict { event_id: payload.event_id.to_string() }),
-                    Err(e) => {
-                        return fail(AppendError::storage(StoreError::Corrupt { sequence, reason: e.to_string() }))
-                    }
+                match answer_again(&known, sub, sequence) {
+                    Ok(answer) => answers.push(answer),
+                    Err(error) => return fail(error),
                 }
                 continue;
             }
@@ -557,5 +536,21 @@ impl Writer {
         pending_ids.extend(local_ids);
         written.extend(entries);
         Staged::Accepted(answers)
+    }
+}
+
+/// The answer to an event id the log (or this batch) already holds: the entry it made when the
+/// payload is the same, a conflict otherwise. The earlier entry is opened only then, and not at
+/// all when these very bytes were found where the request arrived.
+fn answer_again(known: &Known<'_>, sub: &Submission, sequence: u64) -> Result<Appended, AppendError> {
+    if let Some(entry) = sub.stored.as_ref().filter(|e| e.sequence == sequence) {
+        return Ok(Appended { entry: entry.clone(), created: false });
+    }
+    let vanished = || AppendError::storage(StoreError::Corrupt { sequence, reason: "it vanished".into() });
+    let entry = known.entry_at(sequence).map_err(AppendError::storage)?.ok_or_else(vanished)?;
+    match open_entry(&entry) {
+        Ok((earlier, _)) if earlier.payload == sub.opened.payload => Ok(Appended { entry, created: false }),
+        Ok(_) => Err(AppendError::EventIdConflict { event_id: sub.payload.event_id.to_string() }),
+        Err(e) => Err(AppendError::storage(StoreError::Corrupt { sequence, reason: e.to_string() })),
     }
 }

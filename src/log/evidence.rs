@@ -159,40 +159,10 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
     let mut made_from: Vec<(u64, Namespace, String)> = Vec::new();
     let mut previous: Option<u64> = None;
     for item in &bundle.entries {
-        let entry = item.entry.to_entry()?;
+        let (entry, payload) = checked(item, &checkpoint, &state, &bundle.origin, previous)?;
         let sequence = entry.sequence;
         let fail = |reason: String| VerifyError::Entry(Broken { sequence, reason });
-        if previous.is_some_and(|p| p >= sequence) {
-            return Err(fail("entries are not in ledger order".into()));
-        }
         previous = Some(sequence);
-        if entry.computed_hash() != entry.hash {
-            return Err(fail("its hash does not match its bytes".into()));
-        }
-        let proof: Vec<Vec<u8>> = item.inclusion.iter().map(|h| hex::decode(h).unwrap_or_default()).collect();
-        verify_inclusion(sequence, checkpoint.size, &entry.leaf_hash(), &proof, &checkpoint.root)
-            .map_err(|e| fail(format!("it is not in the checkpointed log: {e}")))?;
-        let (opened, payload) = open_entry(&entry).map_err(|e| fail(e.to_string()))?;
-        if payload.project.as_str() != entry.project {
-            return Err(fail("its stream differs from its payload's project".into()));
-        }
-        super::admission::signed_for(&payload, &bundle.origin).map_err(|r| fail(r.to_string()))?;
-        let changes = Changes::default();
-        let view = View { base: &state, changes: &changes, events: &crate::domain::NoEvents };
-        let stream_version = entry.version.saturating_sub(1);
-        admit(
-            &view,
-            &payload,
-            &opened,
-            SignatureCheck::Unchecked,
-            stream_version,
-            entry.received_at_us,
-            Extent::Signer,
-        )
-        .map_err(|rejection| match rejection {
-            Rejection::BadSignature { key } => fail(format!("the signature by key `{key}` does not verify")),
-            other => fail(other.to_string()),
-        })?;
         if payload.project.is_system() {
             if entry.version != system_chain.version + 1 || entry.prev_hash != system_chain.head {
                 return Err(fail("the system stream is incomplete or out of order".into()));
@@ -254,4 +224,42 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
     let deliveries = deliveries.into_iter().map(|(_, d)| d).collect();
     let retracted_deliveries = retracted_deliveries.into_iter().map(|(_, d)| d).collect();
     Ok(Proven { checkpoint, lineage_entries, system_entries, asset_digest, deliveries, retracted_deliveries })
+}
+
+/// One entry of a bundle, checked on its own: after the previous one in ledger order, its hash,
+/// its inclusion in the checkpoint, its stream, the ledger it was signed for, and its signer
+/// and signature as the state so far knows them.
+fn checked(
+    item: &EvidenceEntry,
+    checkpoint: &Checkpoint,
+    state: &LedgerState,
+    origin: &str,
+    previous: Option<u64>,
+) -> Result<(crate::log::Entry, crate::domain::Payload), VerifyError> {
+    let entry = item.entry.to_entry()?;
+    let sequence = entry.sequence;
+    let fail = |reason: String| VerifyError::Entry(Broken { sequence, reason });
+    if previous.is_some_and(|p| p >= sequence) {
+        return Err(fail("entries are not in ledger order".into()));
+    }
+    if entry.computed_hash() != entry.hash {
+        return Err(fail("its hash does not match its bytes".into()));
+    }
+    let proof: Vec<Vec<u8>> = item.inclusion.iter().map(|h| hex::decode(h).unwrap_or_default()).collect();
+    verify_inclusion(sequence, checkpoint.size, &entry.leaf_hash(), &proof, &checkpoint.root)
+        .map_err(|e| fail(format!("it is not in the checkpointed log: {e}")))?;
+    let (opened, payload) = open_entry(&entry).map_err(|e| fail(e.to_string()))?;
+    if payload.project.as_str() != entry.project {
+        return Err(fail("its stream differs from its payload's project".into()));
+    }
+    super::admission::signed_for(&payload, origin).map_err(|r| fail(r.to_string()))?;
+    let changes = Changes::default();
+    let view = View { base: state, changes: &changes, events: &crate::domain::NoEvents };
+    let stream_version = entry.version.saturating_sub(1);
+    admit(&view, &payload, &opened, SignatureCheck::Unchecked, stream_version, entry.received_at_us, Extent::Signer)
+        .map_err(|rejection| match rejection {
+            Rejection::BadSignature { key } => fail(format!("the signature by key `{key}` does not verify")),
+            other => fail(other.to_string()),
+        })?;
+    Ok((entry, payload))
 }

@@ -318,35 +318,42 @@ impl Graph {
     /// Folds in one event, at `position` among the project's events (cannot fail).
     pub fn apply(&mut self, sequence: u64, position: u32, payload: &Payload) {
         self.position = position;
+        let actor = self.node(NodeKind::Actor, payload.actor.as_str(), None);
+        let made = MadeBy { seq: Some(sequence), actor, event: id_key(payload.event_id.as_str()) };
+        match &payload.body {
+            Body::EventRetracted(b) => self.retract(b, position),
+            body => {
+                if !self.apply_sources(body, &made) {
+                    self.apply_work(body, &made);
+                }
+            }
+        }
+    }
+
+    /// Briefs, references, model versions, pipelines and prompts: what work is made from.
+    /// `false` for other events.
+    fn apply_sources(&mut self, body: &Body, made: &MadeBy) -> bool {
         use EdgeKind as E;
         use NodeKind as N;
-        let seq = Some(sequence);
-        let actor = self.node(N::Actor, payload.actor.as_str(), None);
-        let event_node = |g: &mut Graph, kind: NodeKind, id: &str| {
-            let n = g.node(kind, id, seq);
-            g.edge(n, actor, E::SignedBy);
-            g.created_by.insert(id_key(payload.event_id.as_str()), n);
-            n
-        };
-        match &payload.body {
+        match body {
             Body::BriefRecorded(b) => {
-                event_node(self, N::Brief, b.brief_id.as_str());
+                made.node(self, N::Brief, b.brief_id.as_str());
             }
             Body::ReferenceAdded(b) => {
-                event_node(self, N::Reference, b.reference_id.as_str());
+                made.node(self, N::Reference, b.reference_id.as_str());
             }
             Body::ModelVersionRegistered(b) => {
-                event_node(self, N::ModelVersion, b.model_version_id.as_str());
+                made.node(self, N::ModelVersion, b.model_version_id.as_str());
             }
             Body::PipelineDefined(b) => {
-                let p = event_node(self, N::Pipeline, b.pipeline_id.as_str());
+                let p = made.node(self, N::Pipeline, b.pipeline_id.as_str());
                 for m in &b.model_versions {
                     let m = self.node(N::ModelVersion, m.as_str(), None);
                     self.edge(p, m, E::Used);
                 }
             }
             Body::PromptAuthored(b) => {
-                let p = event_node(self, N::Prompt, b.prompt_id.as_str());
+                let p = made.node(self, N::Prompt, b.prompt_id.as_str());
                 if let Some(parent) = &b.parent_prompt {
                     let parent = self.node(N::Prompt, parent.as_str(), None);
                     self.edge(p, parent, E::DerivedFrom);
@@ -360,8 +367,19 @@ impl Graph {
                     self.edge(p, brief, E::Used);
                 }
             }
+            _ => return false,
+        }
+        true
+    }
+
+    /// Generations, selections, post edits, reviews, approvals and deliveries.
+    fn apply_work(&mut self, body: &Body, made: &MadeBy) {
+        use EdgeKind as E;
+        use NodeKind as N;
+        let seq = made.seq;
+        match body {
             Body::GenerationRecorded(b) => {
-                let g = event_node(self, N::Generation, b.generation_id.as_str());
+                let g = made.node(self, N::Generation, b.generation_id.as_str());
                 let prompt = self.node(N::Prompt, b.prompt.as_str(), None);
                 self.edge(g, prompt, E::PromptedBy);
                 let model = self.node(N::ModelVersion, b.model_version.as_str(), None);
@@ -381,7 +399,7 @@ impl Graph {
                 }
             }
             Body::SelectionMade(b) => {
-                let s = event_node(self, N::Selection, b.selection_id.as_str());
+                let s = made.node(self, N::Selection, b.selection_id.as_str());
                 for (assets, kind) in [(&b.selected, E::SelectedIn), (&b.rejected, E::RejectedIn)] {
                     for a in assets {
                         let a = self.node(N::Asset, a.as_str(), None);
@@ -390,7 +408,7 @@ impl Graph {
                 }
             }
             Body::PostEditApplied(b) => {
-                let e = event_node(self, N::PostEdit, b.edit_id.as_str());
+                let e = made.node(self, N::PostEdit, b.edit_id.as_str());
                 for input in &b.inputs {
                     let input = self.node(N::Asset, input.as_str(), None);
                     self.edge(e, input, E::Used);
@@ -408,17 +426,17 @@ impl Graph {
                 }
             }
             Body::QcReviewRecorded(b) => {
-                let r = event_node(self, N::QcReview, b.review_id.as_str());
+                let r = made.node(self, N::QcReview, b.review_id.as_str());
                 let a = self.node(N::Asset, b.asset.as_str(), None);
                 self.edge(a, r, E::ReviewedBy);
             }
             Body::ApprovalRecorded(b) => {
-                let r = event_node(self, N::Approval, b.approval_id.as_str());
+                let r = made.node(self, N::Approval, b.approval_id.as_str());
                 let a = self.node(N::Asset, b.asset.as_str(), None);
                 self.edge(a, r, E::ApprovedBy);
             }
             Body::DeliveryRecorded(b) => {
-                let d = event_node(self, N::Delivery, b.delivery_id.as_str());
+                let d = made.node(self, N::Delivery, b.delivery_id.as_str());
                 let master = self.node(N::Asset, b.master_asset.as_str(), None);
                 let variant = self.node(N::Asset, b.variant.asset_id.as_str(), seq);
                 self.made.entry(d).or_default().push(variant);
@@ -427,16 +445,18 @@ impl Graph {
                 self.edge(variant, master, E::DerivedFrom);
                 self.edge(master, variant, E::DeliveredAs);
             }
-            Body::EventRetracted(b) => {
-                if let Some(&n) = self.created_by.get(&id_key(b.event_id.as_str())) {
-                    self.retracted.entry(n).or_insert(position);
-                    // What it made counts for nothing either.
-                    for &asset in self.made.get(&n).into_iter().flatten() {
-                        self.retracted.entry(asset).or_insert(position);
-                    }
-                }
-            }
             _ => {}
+        }
+    }
+
+    /// A retraction: the node its event made, and what that made, count for nothing from here.
+    fn retract(&mut self, b: &crate::domain::event::EventRetracted, position: u32) {
+        if let Some(&n) = self.created_by.get(&id_key(b.event_id.as_str())) {
+            self.retracted.entry(n).or_insert(position);
+            // What it made counts for nothing either.
+            for &asset in self.made.get(&n).into_iter().flatten() {
+                self.retracted.entry(asset).or_insert(position);
+            }
         }
     }
 
@@ -537,5 +557,22 @@ impl Subgraph {
         }
         out.push_str("}\n");
         out
+    }
+}
+
+/// The event being folded: its entry's sequence, its signer's node and its id's key.
+struct MadeBy {
+    seq: Option<u64>,
+    actor: u32,
+    event: IdKey,
+}
+
+impl MadeBy {
+    /// The node the event makes, signed by its actor and remembered as made by it.
+    fn node(&self, g: &mut Graph, kind: NodeKind, id: &str) -> u32 {
+        let n = g.node(kind, id, self.seq);
+        g.edge(n, self.actor, EdgeKind::SignedBy);
+        g.created_by.insert(self.event, n);
+        n
     }
 }

@@ -139,72 +139,78 @@ pub fn summarize(ancestors: &Subgraph, load: impl Fn(u64) -> Option<Payload>, ag
                 crate::domain::state::created_records(&payload.body).into_iter().map(|(_, id, _)| id.to_string()),
             );
         }
-        match &payload.body {
-            Body::BriefRecorded(b) if node.kind == NodeKind::Brief => s.briefs.push(b.brief_id.to_string()),
-            Body::ReferenceAdded(b) => s.references.push(ReferenceInfo {
-                reference_id: b.reference_id.to_string(),
-                title: b.title.to_string(),
-                category: text(&b.category),
-                source: b.source.to_string(),
-                rights: text(&b.rights.status),
-            }),
-            Body::PromptAuthored(b) => s.prompts.push(b.prompt_id.to_string()),
-            Body::ModelVersionRegistered(b) => s.model_versions.push(ModelInfo {
-                model_version_id: b.model_version_id.to_string(),
-                provider: b.provider.to_string(),
-                family: b.family.to_string(),
-                version: b.version.to_string(),
-                weights_digest: b.weights_digest.as_ref().map(|d| d.to_string()),
-                license: b.license.to_string(),
-                training_data_statement: b.training_data_statement.to_string(),
-            }),
-            Body::PipelineDefined(b) => tools.extend(b.steps.iter().map(|st| st.tool.to_string())),
-            Body::PostEditApplied(b) if node.kind == NodeKind::PostEdit => {
-                tools.insert(b.tool.to_string());
-            }
-            Body::QcReviewRecorded(b) => {
-                let info = ReviewInfo {
-                    review_id: b.review_id.to_string(),
-                    asset: b.asset.to_string(),
-                    digest: b.digest.to_string(),
-                    verdict: text(&b.verdict),
-                    proof_medium: text(&b.proof_medium),
-                    proof_size: b.proof_size.to_string(),
-                    failed_checks: b
-                        .checks
-                        .iter()
-                        .filter(|c| c.result == CheckResult::Fail)
-                        .map(|c| text(&c.check))
-                        .collect(),
-                    retracted: node.retracted,
-                };
-                // What the policy weighs: the asset's own at its digest, and what failed its bytes.
-                if is_against || (info.asset == s.asset && Some(&info.digest) == s.digest.as_ref()) {
-                    s.reviews.push(info)
-                } else {
-                    s.upstream_reviews.push(info)
-                }
-            }
-            Body::ApprovalRecorded(b) => {
-                let info = ApprovalInfo {
-                    approval_id: b.approval_id.to_string(),
-                    asset: b.asset.to_string(),
-                    digest: b.digest.to_string(),
-                    decision: text(&b.decision),
-                    approver: payload.actor.to_string(),
-                    retracted: node.retracted,
-                };
-                if is_against || (info.asset == s.asset && Some(&info.digest) == s.digest.as_ref()) {
-                    s.approvals.push(info)
-                } else {
-                    s.upstream_approvals.push(info)
-                }
-            }
-            _ => {}
-        }
+        add(&mut s, &mut tools, &payload, &node, is_against);
     }
     s.retracted = retracted_records.into_iter().collect();
     s.people = people.into_iter().collect();
     s.tools = tools.into_iter().collect();
     s
+}
+
+/// Adds what one payload of the ancestry (or of the evidence against the asset's bytes, when
+/// `is_against`) tells of the asset's making to the summary.
+fn add(s: &mut Summary, tools: &mut BTreeSet<String>, payload: &Payload, node: &Node, is_against: bool) {
+    match &payload.body {
+        Body::BriefRecorded(b) if node.kind == NodeKind::Brief => s.briefs.push(b.brief_id.to_string()),
+        Body::ReferenceAdded(b) => s.references.push(ReferenceInfo {
+            reference_id: b.reference_id.to_string(),
+            title: b.title.to_string(),
+            category: text(&b.category),
+            source: b.source.to_string(),
+            rights: text(&b.rights.status),
+        }),
+        Body::PromptAuthored(b) => s.prompts.push(b.prompt_id.to_string()),
+        Body::ModelVersionRegistered(b) => s.model_versions.push(ModelInfo {
+            model_version_id: b.model_version_id.to_string(),
+            provider: b.provider.to_string(),
+            family: b.family.to_string(),
+            version: b.version.to_string(),
+            weights_digest: b.weights_digest.as_ref().map(|d| d.to_string()),
+            license: b.license.to_string(),
+            training_data_statement: b.training_data_statement.to_string(),
+        }),
+        Body::PipelineDefined(b) => tools.extend(b.steps.iter().map(|st| st.tool.to_string())),
+        Body::PostEditApplied(b) if node.kind == NodeKind::PostEdit => {
+            tools.insert(b.tool.to_string());
+        }
+        Body::QcReviewRecorded(b) => {
+            let info = ReviewInfo {
+                review_id: b.review_id.to_string(),
+                asset: b.asset.to_string(),
+                digest: b.digest.to_string(),
+                verdict: text(&b.verdict),
+                proof_medium: text(&b.proof_medium),
+                proof_size: b.proof_size.to_string(),
+                failed_checks: b
+                    .checks
+                    .iter()
+                    .filter(|c| c.result == CheckResult::Fail)
+                    .map(|c| text(&c.check))
+                    .collect(),
+                retracted: node.retracted,
+            };
+            // What the policy weighs: the asset's own at its digest, and what failed its bytes.
+            if is_against || (info.asset == s.asset && Some(&info.digest) == s.digest.as_ref()) {
+                s.reviews.push(info)
+            } else {
+                s.upstream_reviews.push(info)
+            }
+        }
+        Body::ApprovalRecorded(b) => {
+            let info = ApprovalInfo {
+                approval_id: b.approval_id.to_string(),
+                asset: b.asset.to_string(),
+                digest: b.digest.to_string(),
+                decision: text(&b.decision),
+                approver: payload.actor.to_string(),
+                retracted: node.retracted,
+            };
+            if is_against || (info.asset == s.asset && Some(&info.digest) == s.digest.as_ref()) {
+                s.approvals.push(info)
+            } else {
+                s.upstream_approvals.push(info)
+            }
+        }
+        _ => {}
+    }
 }
