@@ -43,27 +43,12 @@ fn check_identifier(s: &str) -> Result<(), ValueError> {
     }
 }
 
-macro_rules! identifier {
-    ($(#[$doc:meta])* $name:ident) => {
-        $(#[$doc])*
-        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-        #[serde(try_from = "String", into = "String")]
-        pub struct $name(String);
-
+/// What every text value here has: its text, and how it shows (as it is; quoted for debugging).
+macro_rules! string_value {
+    ($name:ident) => {
         impl $name {
-            pub fn parse(s: &str) -> Result<Self, ValueError> {
-                check_identifier(s)?;
-                Ok(Self(s.to_owned()))
-            }
             pub fn as_str(&self) -> &str {
                 &self.0
-            }
-        }
-        impl TryFrom<String> for $name {
-            type Error = ValueError;
-            fn try_from(s: String) -> Result<Self, ValueError> {
-                check_identifier(&s)?;
-                Ok(Self(s))
             }
         }
         impl From<$name> for String {
@@ -81,6 +66,30 @@ macro_rules! identifier {
                 write!(f, "{:?}", self.0)
             }
         }
+    };
+}
+
+macro_rules! identifier {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(try_from = "String", into = "String")]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn parse(s: &str) -> Result<Self, ValueError> {
+                check_identifier(s)?;
+                Ok(Self(s.to_owned()))
+            }
+        }
+        impl TryFrom<String> for $name {
+            type Error = ValueError;
+            fn try_from(s: String) -> Result<Self, ValueError> {
+                check_identifier(&s)?;
+                Ok(Self(s))
+            }
+        }
+        string_value!($name);
         impl JsonSchema for $name {
             fn schema_name() -> Cow<'static, str> {
                 "Identifier".into()
@@ -167,29 +176,12 @@ impl Digest {
         use sha2::Digest as _;
         Self(format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes))))
     }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
 }
+string_value!(Digest);
 impl TryFrom<String> for Digest {
     type Error = ValueError;
     fn try_from(s: String) -> Result<Self, ValueError> {
         Self::parse(&s)
-    }
-}
-impl From<Digest> for String {
-    fn from(v: Digest) -> String {
-        v.0
-    }
-}
-impl fmt::Display for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-impl fmt::Debug for Digest {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.0)
     }
 }
 impl JsonSchema for Digest {
@@ -217,9 +209,6 @@ macro_rules! bounded_text {
             pub fn parse(s: &str) -> Result<Self, ValueError> {
                 Self::try_from(s.to_owned())
             }
-            pub fn as_str(&self) -> &str {
-                &self.0
-            }
         }
         impl TryFrom<String> for $name {
             type Error = ValueError;
@@ -239,21 +228,7 @@ macro_rules! bounded_text {
                 Ok(Self(s))
             }
         }
-        impl From<$name> for String {
-            fn from(v: $name) -> String {
-                v.0
-            }
-        }
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(&self.0)
-            }
-        }
-        impl fmt::Debug for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                write!(f, "{:?}", self.0)
-            }
-        }
+        string_value!($name);
         impl JsonSchema for $name {
             fn schema_name() -> Cow<'static, str> {
                 stringify!($name).into()

@@ -3,7 +3,7 @@
 
 use super::Ledger;
 use crate::domain::ids::SYSTEM_PROJECT;
-use crate::domain::{Id, Kind};
+use crate::domain::Id;
 use crate::log::evidence::{Bundle, EvidenceEntry, EVIDENCE_FORMAT};
 use crate::log::export::EntryRecord;
 use crate::log::{open_entry, Entry};
@@ -11,14 +11,6 @@ use crate::projections::lineage::ProjectGraph;
 use crate::store::StoreError;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-
-/// The kinds that say who may act in a project and under which policy.
-pub fn is_governance(kind: Kind) -> bool {
-    matches!(
-        kind,
-        Kind::ProjectCreated | Kind::ProjectAdopted | Kind::MemberAdded | Kind::MemberRemoved | Kind::PolicyAmended
-    )
-}
 
 /// Builds the bundle of an asset; `None` when the project has no such asset.
 pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle>, StoreError> {
@@ -34,7 +26,7 @@ pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle
     let graph = ProjectGraph::new(&decoded);
     let Some(mut lineage) = graph.lineage(asset) else { return Ok(None) };
     // The project's governance too: who was a member with which role, and its policy.
-    lineage.extend(decoded.iter().filter(|(_, p)| is_governance(p.kind())).map(|(sequence, _)| *sequence));
+    lineage.extend(decoded.iter().filter(|(_, p)| p.kind().is_governance()).map(|(sequence, _)| *sequence));
     // And what counts against the bytes of the lineage's assets recorded as other assets, with
     // the retractions of those entries, as the policy weighs them.
     let project_id = crate::domain::ProjectId::parse(project)

@@ -14,7 +14,7 @@ use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
 
 use crate::domain::state::{Facts, Listing, Position};
-use crate::domain::{Changes, EventId, Kind, LedgerState, Payload, ProjectId, SystemState, View};
+use crate::domain::{Changes, EventId, LedgerState, Payload, ProjectId, SystemState, View};
 use crate::log::admission::{admit_after_signer, authenticate};
 use crate::log::replay::{Broken, Chain, Depth, Replay};
 use crate::log::{open_entry, Entry};
@@ -389,12 +389,7 @@ impl Writer {
             decided.spent.push((started.elapsed(), events));
             if matches!(result, Staged::Accepted(_)) {
                 decided.touches_system |= request.items.iter().any(|s| s.payload.project.is_system());
-                decided.touches_governance |= request.items.iter().any(|s| {
-                    matches!(
-                        s.payload.kind(),
-                        Kind::ProjectCreated | Kind::ProjectAdopted | Kind::MemberAdded | Kind::MemberRemoved
-                    )
-                });
+                decided.touches_governance |= request.items.iter().any(|s| s.payload.kind().is_membership());
             }
             decided.staged.push(result);
         }

@@ -82,9 +82,7 @@ struct Node {
     retracted: bool,
 }
 
-fn text<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
-}
+use crate::domain::event::wire_name as text;
 
 /// Builds the summary from an ancestors walk; `load` reads the payload of an entry; `against` are
 /// the payloads of the evidence against the asset's bytes recorded as other assets

@@ -106,6 +106,20 @@ catalogue! {
     KeyRevoked(KeyRevoked) = "key_revoked", system: true;
 }
 
+impl Kind {
+    /// The kinds that say who works on a project (its client and its members): what readers'
+    /// scopes follow.
+    pub fn is_membership(self) -> bool {
+        matches!(self, Kind::ProjectCreated | Kind::ProjectAdopted | Kind::MemberAdded | Kind::MemberRemoved)
+    }
+
+    /// Membership, and the amendments of the policy a project is judged by: what an evidence
+    /// bundle carries so that every signer's role and every rule are known.
+    pub fn is_governance(self) -> bool {
+        self.is_membership() || self == Kind::PolicyAmended
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PayloadError {
     #[error("payload field `{field}`: {message}")]

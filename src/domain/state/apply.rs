@@ -78,7 +78,7 @@ impl ProjectState {
         let (role, of_client, signer) = (event.role, event.of_client, event.signer);
         match body {
             Body::QcReviewRecorded(b) => {
-                self.insert(Namespace::Review, &b.review_id, &Record::Plain, made_at);
+                self.insert(Namespace::QcReview, &b.review_id, &Record::Plain, made_at);
                 let review = Review {
                     event: event_id.clone(),
                     review: b.review_id.clone(),
@@ -374,9 +374,9 @@ pub fn created_records(body: &Body) -> Vec<(Namespace, &Id, Record)> {
         }
         Body::SelectionMade(b) => vec![(N::Selection, &b.selection_id, Record::Plain)],
         Body::PostEditApplied(b) => {
-            vec![(N::Edit, &b.edit_id, Record::Plain), (N::Asset, &b.output.asset_id, asset(&b.output))]
+            vec![(N::PostEdit, &b.edit_id, Record::Plain), (N::Asset, &b.output.asset_id, asset(&b.output))]
         }
-        Body::QcReviewRecorded(b) => vec![(N::Review, &b.review_id, Record::Plain)],
+        Body::QcReviewRecorded(b) => vec![(N::QcReview, &b.review_id, Record::Plain)],
         Body::ApprovalRecorded(b) => vec![(N::Approval, &b.approval_id, Record::Plain)],
         Body::DeliveryRecorded(b) => {
             vec![(N::Delivery, &b.delivery_id, Record::Plain), (N::Asset, &b.variant.asset_id, asset(&b.variant))]

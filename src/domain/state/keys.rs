@@ -12,8 +12,8 @@ pub enum Namespace {
     Asset,
     Generation,
     Selection,
-    Edit,
-    Review,
+    PostEdit,
+    QcReview,
     Approval,
     Delivery,
 }
@@ -29,8 +29,8 @@ impl Namespace {
             Namespace::Asset => "asset",
             Namespace::Generation => "generation",
             Namespace::Selection => "selection",
-            Namespace::Edit => "post edit",
-            Namespace::Review => "QC review",
+            Namespace::PostEdit => "post edit",
+            Namespace::QcReview => "QC review",
             Namespace::Approval => "approval",
             Namespace::Delivery => "delivery",
         }
