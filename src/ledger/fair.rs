@@ -11,15 +11,10 @@
 //! so that time spent idle is no credit, and no further ahead than a second, so that old debts
 //! fade.
 
-use super::persister::Request;
-use crate::domain::OrganizationId;
+use super::persister::{Request, Tenant};
 use hashbrown::HashMap;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
-
-/// Who a request is charged to: an organisation, or `None` for actors of none (the bootstrap
-/// admin, actors registered before organisations).
-pub(super) type Tenant = Option<OrganizationId>;
 
 /// The work a commit takes on at most, in names (an event counts one plus the ids it names): a
 /// request heavier than this is committed alone.

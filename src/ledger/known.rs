@@ -2,7 +2,6 @@
 //! batch's entries not written yet, the commit in flight, the store) and while a stored log is
 //! replayed ([`StoreEvents`]).
 
-use super::writer::InFlight;
 use crate::domain::{EventId, Events, LookupFailed, ProjectId};
 use crate::log::Entry;
 use crate::store::{LogStore, StoreError};
@@ -66,4 +65,14 @@ impl Events for StoreEvents<'_> {
             Err(e) => Err(LookupFailed(e.to_string())),
         }
     }
+}
+
+/// The commit being made durable while the writer decides the next batch: what it names is
+/// known to the rules before it is in the store.
+pub(super) struct InFlight {
+    pub ids: HashMap<EventId, u64>,
+    pub commit: std::sync::Arc<crate::store::Commit>,
+    /// Who its requests are charged to, with their work: the time writing it takes is shared
+    /// among them.
+    pub work: Vec<super::fair::Work>,
 }

@@ -302,9 +302,9 @@ impl Ledger {
 
     /// The organisation a request's events are signed by (`None` for actors of none); `Err`
     /// naming the first event of a second organisation.
-    fn tenant_of(&self, items: &[Submission]) -> Result<fair::Tenant, Failed> {
+    fn tenant_of(&self, items: &[Submission]) -> Result<persister::Tenant, Failed> {
         self.published.with_system(|system| {
-            let mut tenant: fair::Tenant = None;
+            let mut tenant: persister::Tenant = None;
             for (index, sub) in items.iter().enumerate() {
                 let Some(org) = system.actor(&sub.payload.actor).and_then(|a| a.organization.as_ref()) else {
                     continue;

@@ -11,6 +11,10 @@ use crate::log::Entry;
 use crate::store::{Commit, LogStore};
 use std::sync::Arc;
 
+/// Who a request is charged to: an organisation, or `None` for actors of none (the bootstrap
+/// admin, actors registered before organisations).
+pub(super) type Tenant = Option<crate::domain::OrganizationId>;
+
 /// Where a request's answer goes.
 pub(super) type Reply = tokio::sync::oneshot::Sender<Result<Vec<Appended>, Failed>>;
 
@@ -20,7 +24,7 @@ pub(super) struct Request {
     pub items: Vec<Submission>,
     pub reply: Reply,
     /// Whom the writer's time deciding it is charged to (see [`super::fair`]).
-    pub tenant: super::fair::Tenant,
+    pub tenant: Tenant,
     /// Its work, in names: each event one, plus the ids it names.
     pub units: usize,
     /// The time preparing it took before it was queued, charged with the writer's.

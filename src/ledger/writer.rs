@@ -5,8 +5,8 @@
 //! [persister](super::persister) on a thread of its own while the writer decides the next batch.
 
 use super::fair::{FairQueue, Work};
-use super::known::Known;
 pub(crate) use super::known::StoreEvents;
+use super::known::{InFlight, Known};
 use super::persister::{answer, created, fail_all, Job, Outcome, Persister, Request, Staged};
 use super::published::{Published, SignedCheckpoint};
 use super::{AppendError, Appended, Failed, Submission};
@@ -214,14 +214,6 @@ struct Writer {
     broken: Option<Arc<crate::store::StoreError>>,
     /// The requests waiting, per tenant.
     queue: FairQueue,
-}
-
-pub(super) struct InFlight {
-    pub ids: HashMap<EventId, u64>,
-    pub commit: Arc<Commit>,
-    /// Who its requests are charged to, with their work: the time writing it takes is shared
-    /// among them.
-    work: Vec<Work>,
 }
 
 /// One batch decided against the state: the answers, and the entries to write.
