@@ -110,7 +110,7 @@ pub async fn open(dir: &Path, config: LedgerConfig, setup: &Setup) -> Result<Ope
     // started, it would look like a first start and write a genesis entry of its own under the
     // production ledger key — a second history of the same log.
     if data.import_marker().exists() {
-        return Err(StartError::ImportUnfinished(dir.display().to_string()));
+        return Err(StartError::ImportUnfinished(dir.to_path_buf()));
     }
     let mut created = Vec::new();
     let sled = Arc::new(SledStore::open(&data.store())?);
@@ -118,14 +118,14 @@ pub async fn open(dir: &Path, config: LedgerConfig, setup: &Setup) -> Result<Ope
     let store: Arc<dyn LogStore> = sled.clone();
     let first_start = store.is_empty()?;
     if !first_start && !data.ledger_key().exists() {
-        return Err(StartError::MissingLedgerKey(data.ledger_key().display().to_string()));
+        return Err(StartError::MissingLedgerKey(data.ledger_key()));
     }
     // A ledger key beside an empty store is a first start that was cut short (its marker says
     // so) or keys copied without their log: started, the latter would begin a second history
     // signed by the same key.
     let marker = data.first_start_marker();
     if first_start && data.ledger_key().exists() && !marker.exists() {
-        return Err(StartError::KeysWithoutLog(dir.display().to_string()));
+        return Err(StartError::KeysWithoutLog(dir.to_path_buf()));
     }
     if first_start && !marker.exists() {
         write_private(&marker, b"the first start of this data directory has not finished\n")

@@ -15,13 +15,13 @@ use std::path::Path;
 pub fn prepare_import(dir: &Path, ledger_key: &KeyFile, origin: &str) -> Result<(), StartError> {
     let data = DataDir { root: dir.to_owned() };
     if data.import_marker().exists() {
-        return Err(StartError::ImportUnfinished(dir.display().to_string()));
+        return Err(StartError::ImportUnfinished(dir.to_path_buf()));
     }
     // An import fills an empty directory: whatever is there (a store, a stale admin token or
     // key of another ledger) would be served as this ledger's.
     let occupied = std::fs::read_dir(dir).map(|mut entries| entries.next().is_some()).unwrap_or(false);
     if occupied {
-        return Err(StartError::NotEmpty(dir.display().to_string()));
+        return Err(StartError::NotEmpty(dir.to_path_buf()));
     }
     crate::app::data_dir::create_private_dir(dir)?;
     // Before anything of the log is written, and durable: until `finish_import` removes it, the

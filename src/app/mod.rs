@@ -9,7 +9,7 @@ pub mod server;
 pub use data_dir::DataDir;
 pub use server::{Application, Settings};
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -23,20 +23,20 @@ pub enum StartError {
     GenesisUnprepared(#[source] crate::ledger::PrepareError),
     #[error("the genesis entry was refused: {0}")]
     Genesis(#[source] crate::ledger::AppendError),
-    #[error("{0} is not empty: an import loads a log into an empty directory")]
-    NotEmpty(String),
-    #[error("an import into {0} did not finish: remove the directory and run `lineage import` again")]
-    ImportUnfinished(String),
-    #[error("{0} holds a ledger key but no log: to restore a backup, run `lineage import` into an empty directory; to begin a new ledger, remove its ledger.key")]
-    KeysWithoutLog(String),
+    #[error("{} is not empty: an import loads a log into an empty directory", .0.display())]
+    NotEmpty(PathBuf),
+    #[error("an import into {} did not finish: remove the directory and run `lineage import` again", .0.display())]
+    ImportUnfinished(PathBuf),
+    #[error("{} holds a ledger key but no log: to restore a backup, run `lineage import` into an empty directory; to begin a new ledger, remove its ledger.key", .0.display())]
+    KeysWithoutLog(PathBuf),
     #[error("fsck: {0}")]
     Fsck(#[source] crate::log::replay::Broken),
     #[error("fsck: entry {sequence}: Merkle node {node} differs")]
     FsckNode { sequence: u64, node: String },
     #[error("fsck: entry {sequence}: {source}")]
     FsckOpen { sequence: u64, source: crate::log::OpenError },
-    #[error("{0} is missing: this log's checkpoints are signed by that key; restore it from the backup (see docs/operations.md)")]
-    MissingLedgerKey(String),
+    #[error("{} is missing: this log's checkpoints are signed by that key; restore it from the backup (see docs/operations.md)", .0.display())]
+    MissingLedgerKey(PathBuf),
     #[error("origin `{0}` is not valid: it must be non-empty, without spaces or '+'")]
     BadOrigin(String),
     #[error("this data directory's origin is `{stored}`; it cannot become `{asked}`")]
