@@ -323,6 +323,9 @@ impl From<Failed> for ApiError {
             AppendError::Busy | AppendError::ShuttingDown => {
                 return ApiError::new(ProblemType::Unavailable, f.error.to_string()).retry_after(1)
             }
+            AppendError::Lookup(failed) => {
+                return ApiError::new(ProblemType::StorageUnavailable, failed.to_string()).retry_after(1)
+            }
             AppendError::Storage(cause) => {
                 return ApiError::new(ProblemType::StorageUnavailable, cause.to_string()).retry_after(1)
             }

@@ -6,18 +6,28 @@ use crate::cli::client::Client;
 use crate::crypto::keys::KeyFile;
 use std::path::PathBuf;
 
-/// Downloads the whole log to `out` (standard output by default).
+/// Downloads the whole log to `out` (standard output by default). A file is written beside
+/// `out` and renamed over it once whole and synced, so that a failed download leaves an earlier
+/// export where it was.
 pub(super) fn export(server: &ServerArgs, out: Option<PathBuf>) {
     let client = server.client();
-    let bytes = match out {
-        Some(path) => {
-            let mut file = std::fs::File::create(&path).unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
-            let bytes = client.download("/v1/export", &mut file).unwrap_or_else(|e| fail(e));
-            file.sync_all().unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
-            bytes
-        }
-        None => client.download("/v1/export", &mut std::io::stdout().lock()).unwrap_or_else(|e| fail(e)),
+    let Some(path) = out else {
+        let bytes = client.download("/v1/export", &mut std::io::stdout().lock()).unwrap_or_else(|e| fail(e));
+        eprintln!("exported {bytes} bytes");
+        return;
     };
+    let partial = path.with_file_name(format!(
+        ".{}.partial",
+        path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "export".into())
+    ));
+    let failed = |e: &dyn std::fmt::Display| -> ! {
+        std::fs::remove_file(&partial).ok();
+        fail(e)
+    };
+    let mut file = std::fs::File::create(&partial).unwrap_or_else(|e| fail(format!("{}: {e}", partial.display())));
+    let bytes = client.download("/v1/export", &mut file).unwrap_or_else(|e| failed(&e));
+    file.sync_all().unwrap_or_else(|e| failed(&format!("{}: {e}", partial.display())));
+    std::fs::rename(&partial, &path).unwrap_or_else(|e| failed(&format!("{}: {e}", path.display())));
     eprintln!("exported {bytes} bytes");
 }
 

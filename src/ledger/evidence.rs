@@ -29,8 +29,7 @@ pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle
     lineage.extend(decoded.iter().filter(|(_, p)| p.kind().is_governance()).map(|(sequence, _)| *sequence));
     // And what counts against the bytes of the lineage's assets recorded as other assets, with
     // the retractions of those entries, as the policy weighs them.
-    let project_id = crate::domain::ProjectId::parse(project)
-        .map_err(|e| StoreError::Malformed(format!("project id `{project}`: {e}")))?;
+    let project_id = crate::domain::ProjectId::parse(project).map_err(|e| StoreError::Malformed(e.to_string()))?;
     let against = ledger
         .with_project(&project_id, |p, _| {
             let changes = crate::domain::Changes::default();

@@ -93,6 +93,10 @@ pub enum AppendError {
     /// The store failed (shared by every request of the commit it failed).
     #[error("{0}")]
     Storage(#[source] std::sync::Arc<crate::store::StoreError>),
+    /// A lookup of the log the rules asked for failed: the decision is neither an acceptance
+    /// nor a refusal.
+    #[error("{0}")]
+    Lookup(#[source] crate::domain::LookupFailed),
     /// The disk holding the store is full: nothing was written.
     #[error("{0}")]
     Full(#[source] std::sync::Arc<crate::store::StoreError>),
@@ -114,7 +118,7 @@ impl From<Rejection> for AppendError {
                 AppendError::VersionConflict { project, expected, actual }
             }
             // A decision the store's failure left open is the store's failure.
-            Rejection::Lookup(failed) => AppendError::storage(crate::store::StoreError::Lookup(failed)),
+            Rejection::Lookup(failed) => AppendError::Lookup(failed),
         }
     }
 }

@@ -419,7 +419,8 @@ impl Writer {
             }
             Err(e) => {
                 log::error!("cannot read the log back after a failed write: {e}; appends are refused until it can");
-                self.broken = Some(Arc::new(e));
+                let context = "the log could not be read back after a failed write".to_owned();
+                self.broken = Some(Arc::new(StoreError::While { context, source: Box::new(e) }));
                 false
             }
         }
@@ -501,7 +502,7 @@ impl Writer {
             }
             let facts = match Facts::of(&view, payload) {
                 Ok(facts) => facts,
-                Err(e) => return fail(AppendError::storage(StoreError::Lookup(e))),
+                Err(e) => return fail(AppendError::Lookup(e)),
             };
             let at = Position { version: chain.version + 1, received_at_us: now };
             changes.stage(&self.state.ledger, payload, at, facts);
@@ -533,11 +534,14 @@ fn answer_again(known: &Known<'_>, sub: &Submission, sequence: u64) -> Result<Ap
     if let Some(entry) = sub.stored.as_ref().filter(|e| e.sequence == sequence) {
         return Ok(Appended { entry: entry.clone(), created: false });
     }
-    let vanished = || AppendError::storage(StoreError::Corrupt { sequence, reason: "it vanished".into() });
-    let entry = known.entry_at(sequence).map_err(AppendError::storage)?.ok_or_else(vanished)?;
+    let unreadable = |e| StoreError::While { context: format!("entry {sequence} is unreadable"), source: Box::new(e) };
+    let entry = known
+        .entry_at(sequence)
+        .map_err(|e| AppendError::storage(unreadable(e)))?
+        .ok_or_else(|| AppendError::storage(StoreError::Vanished { sequence }))?;
     match open_entry(&entry) {
         Ok((earlier, _)) if earlier.payload == sub.opened.payload => Ok(Appended { entry, created: false }),
         Ok(_) => Err(AppendError::EventIdConflict { event_id: sub.payload.event_id.to_string() }),
-        Err(e) => Err(AppendError::storage(StoreError::Corrupt { sequence, reason: e.to_string() })),
+        Err(source) => Err(AppendError::storage(StoreError::Unopenable { sequence, source })),
     }
 }

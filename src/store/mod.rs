@@ -43,17 +43,26 @@ pub enum StoreError {
     #[error("storage I/O failed: {what}: {source}")]
     Io { what: &'static str, source: std::io::Error },
     /// sled failed other than in I/O.
-    #[error("storage I/O failed: {what}: {source}")]
-    Sled { what: &'static str, source: ::sled::Error },
+    #[error("storage I/O failed: {source}")]
+    Sled { source: ::sled::Error },
     /// What the store holds is not what it writes (a record of the wrong length, a malformed
     /// chunk, a lock a panic left poisoned): nothing underneath to name.
     #[error("storage I/O failed: {0}")]
     Malformed(String),
     /// A record could not be encoded (nothing was written).
-    #[error("storage I/O failed: {what}: {source}")]
-    Encode { what: &'static str, source: bincode::error::EncodeError },
+    #[error("storage I/O failed: {source}")]
+    Encode { source: bincode::error::EncodeError },
     #[error("stored entry {sequence} is unreadable: {reason}")]
     Corrupt { sequence: u64, reason: String },
+    /// An entry the index names is not in the store.
+    #[error("entry {sequence} vanished")]
+    Vanished { sequence: u64 },
+    /// An entry read back does not open (its envelope or payload).
+    #[error("entry {sequence} is unreadable: {source}")]
+    Unopenable { sequence: u64, source: crate::log::OpenError },
+    /// A failure, with what was being done when it happened.
+    #[error("{context}: {source}")]
+    While { context: String, source: Box<StoreError> },
     /// A lookup the rules asked of the log failed.
     #[error("storage I/O failed: {0}")]
     Lookup(#[source] crate::domain::LookupFailed),
@@ -78,14 +87,14 @@ impl IntoStoreError for ::sled::Error {
     fn into_store_error(self, what: &'static str) -> StoreError {
         match self {
             ::sled::Error::Io(inner) => StoreError::of_io(inner, what),
-            other => StoreError::Sled { what, source: other },
+            other => StoreError::Sled { source: other },
         }
     }
 }
 
 impl IntoStoreError for bincode::error::EncodeError {
-    fn into_store_error(self, what: &'static str) -> StoreError {
-        StoreError::Encode { what, source: self }
+    fn into_store_error(self, _: &'static str) -> StoreError {
+        StoreError::Encode { source: self }
     }
 }
 
@@ -96,8 +105,8 @@ impl IntoStoreError for std::ffi::NulError {
 }
 
 impl IntoStoreError for &str {
-    fn into_store_error(self, what: &'static str) -> StoreError {
-        StoreError::Malformed(format!("{what}: {self}"))
+    fn into_store_error(self, _: &'static str) -> StoreError {
+        StoreError::Malformed(self.to_owned())
     }
 }
 

@@ -347,3 +347,20 @@ fn a_command_whose_reader_goes_away_ends_quietly() {
 fn ledger_name(data: &std::path::Path) -> String {
     std::fs::read_to_string(data.join("origin")).expect("the origin is written").trim().to_owned()
 }
+
+#[test]
+fn an_export_that_fails_leaves_the_earlier_export_where_it_was() {
+    let app = spawn_app();
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("ledger.jsonl");
+    ok(lineage(&["export", "--url", &app.url, "--data", path(&app.data().root), "--out", path(&export)]));
+    let before = std::fs::read(&export).unwrap();
+    assert!(before.len() > 100, "the first export holds the log");
+    let refused = lineage(&["export", "--url", &app.url, "--token", "not-a-token", "--out", path(&export)]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("401"), "the refusal is named: {stderr}");
+    assert_eq!(std::fs::read(&export).unwrap(), before, "the earlier export is untouched");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("ledger.jsonl")], "no partial file is left behind");
+}
