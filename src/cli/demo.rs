@@ -360,12 +360,22 @@ fn production(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "inputs": ["img-12"], "output": output("hero-retouched", 1024, 1280), "notes": "laces and sole cleaned"}),
     )?;
     r.send(
+        "import the packshot",
+        &c.post_artist,
+        "asset_imported",
+        json!({
+        "asset": output("shoe-packshot", 4000, 3000), "origin": "packshot",
+        "source": "Aurora product studio, trail shoe TR-2027, side view",
+        "rights": {"status": "owned", "holder": "Aurora Outdoor", "reproduction": "allowed"}}),
+    )?;
+    r.send(
         "composite",
         &c.post_artist,
         "post_edit_applied",
         json!({
         "edit_id": "ed-comp-1", "technique": "compositing", "tool": "Nuke 15", "performed_by": "human",
-        "inputs": ["hero-retouched", "img-15"], "output": output("hero-comp", 1024, 1280), "notes": "sky from 15"}),
+        "inputs": ["hero-retouched", "img-15", "shoe-packshot"], "output": output("hero-comp", 1024, 1280),
+        "notes": "sky from 15, the real shoe from the packshot"}),
     )?;
     r.send(
         "upres",

@@ -120,6 +120,7 @@ fn named_lists(body: &Body) -> Vec<(&'static str, usize)> {
         Body::BriefRevised(b) => vec![("body.deliverable_formats", b.deliverable_formats.as_ref().map_or(0, Vec::len))],
         Body::QcReviewRecorded(_) | Body::ApprovalRecorded(_) => vec![("body.asset", 1)],
         Body::DeliveryRecorded(_) => vec![("body.master_asset", 1), ("body.variant", 1)],
+        Body::AssetImported(_) => vec![("body.asset", 1)],
         _ => vec![],
     }
 }
@@ -201,6 +202,7 @@ pub fn check_bytes_shared(view: &View<'_>, payload: &Payload) -> Result<(), Refu
     let made: Vec<(&str, &super::ids::Digest)> = match &payload.body {
         Body::GenerationRecorded(b) => b.outputs.iter().map(|o| ("body.outputs", &o.digest)).collect(),
         Body::PostEditApplied(b) => vec![("body.output.digest", &b.output.digest)],
+        Body::AssetImported(b) => vec![("body.asset.digest", &b.asset.digest)],
         _ => return Ok(()),
     };
     // The event's own outputs with the same bytes count too: a list, as an event makes few.

@@ -354,12 +354,18 @@ fn new_fields_are_given(body: &Body) -> Result<(), PayloadError> {
         Body::DeliveryRecorded(b) if b.usage.is_none() => Some("body.usage"),
         _ => None,
     };
-    match missing {
-        Some(field) => Err(PayloadError::Field {
+    if let Some(field) = missing {
+        return Err(PayloadError::Field {
             field: field.to_owned(),
             message: "missing field (required since this kind's schema_version 2)".into(),
+        });
+    }
+    match body {
+        Body::AssetImported(b) if b.rights.reproduction.is_none() => Err(PayloadError::Field {
+            field: "body.rights.reproduction".into(),
+            message: "missing field: an imported asset says whether it may be reproduced".into(),
         }),
-        None => Ok(()),
+        _ => Ok(()),
     }
 }
 

@@ -29,6 +29,7 @@ pub fn may_submit(role: Role, kind: Kind) -> bool {
                 | BriefRecorded
                 | BriefRevised
                 | ReferenceAdded
+                | AssetImported
                 | SelectionMade
                 | DeliveryRecorded
                 | StageMarked
@@ -53,6 +54,7 @@ pub fn may_submit(role: Role, kind: Kind) -> bool {
         AiArtist => matches!(
             kind,
             ReferenceAdded
+                | AssetImported
                 | ModelVersionRegistered
                 | PipelineDefined
                 | PromptAuthored
@@ -61,7 +63,7 @@ pub fn may_submit(role: Role, kind: Kind) -> bool {
                 | PostEditApplied
                 | NoteAdded
         ),
-        PostArtist => matches!(kind, ReferenceAdded | PostEditApplied | NoteAdded),
+        PostArtist => matches!(kind, ReferenceAdded | AssetImported | PostEditApplied | NoteAdded),
         QcReviewer => matches!(kind, QcReviewRecorded | StageMarked | NoteAdded),
         BrandCompliance => {
             matches!(
@@ -72,7 +74,8 @@ pub fn may_submit(role: Role, kind: Kind) -> bool {
         ClientApprover => matches!(kind, ApprovalRecorded | NoteAdded),
         Integration => matches!(
             kind,
-            ModelVersionRegistered
+            AssetImported
+                | ModelVersionRegistered
                 | PipelineDefined
                 | PromptAuthored
                 | GenerationRecorded

@@ -17,6 +17,9 @@ pub fn what_it_says_of_bytes(payload: &Payload, digest: &crate::domain::Digest) 
         Body::PostEditApplied(b) if &b.output.digest == digest => {
             Some(format!("made asset `{}` in post edit `{}`", b.output.asset_id, b.edit_id))
         }
+        Body::AssetImported(b) if &b.asset.digest == digest => {
+            Some(format!("imported asset `{}` ({}, from {})", b.asset.asset_id, name(&b.origin), b.source))
+        }
         Body::DeliveryRecorded(b) if &b.variant.digest == digest => Some(format!(
             "made asset `{}`, delivered in `{}` from `{}`",
             b.variant.asset_id, b.delivery_id, b.master_asset
@@ -73,6 +76,7 @@ pub fn what_it_says(payload: &Payload, asset: &Id) -> String {
         Body::DeliveryRecorded(b) => {
             format!("master of delivery `{}` ({}, {})", b.delivery_id, name(&b.medium), b.format)
         }
+        Body::AssetImported(b) => format!("imported: {}, from {}", name(&b.origin), b.source),
         Body::NoteAdded(_) => "a note".into(),
         other => format!("a `{}` event", other.kind().as_str()),
     }

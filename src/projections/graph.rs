@@ -339,6 +339,9 @@ impl Graph {
             Body::BriefRecorded(b) => {
                 made.node(self, N::Brief, b.brief_id.as_str());
             }
+            Body::AssetImported(b) => {
+                made.node(self, N::Asset, b.asset.asset_id.as_str());
+            }
             Body::ReferenceAdded(b) => {
                 made.node(self, N::Reference, b.reference_id.as_str());
             }

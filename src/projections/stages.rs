@@ -100,6 +100,7 @@ impl StageStatus {
                 Stage::Ideation
             }
             Body::ModelVersionRegistered(_) | Body::PipelineDefined(_) => Stage::Rnd,
+            Body::AssetImported(_) => Stage::Production,
             Body::PromptAuthored(_) | Body::GenerationRecorded(_) | Body::SelectionMade(_) => {
                 if open(Stage::Production) {
                     Stage::Production

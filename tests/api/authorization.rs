@@ -117,6 +117,9 @@ fn body(kind: Kind, tag: &str) -> Value {
         Kind::ReferenceAdded => {
             json!({"reference_id": format!("r-{tag}"), "category": "visual", "title": "t", "source": "s", "rights": {"status": "owned", "reproduction": "allowed"}})
         }
+        Kind::AssetImported => {
+            json!({"asset": asset(format!("imp-{tag}")), "origin": "photograph", "source": "s", "rights": {"status": "owned", "reproduction": "allowed"}})
+        }
         Kind::ModelVersionRegistered => {
             json!({"model_version_id": format!("mv-{tag}"), "provider": "p", "family": "f", "version": "1", "license": "l", "license_use": "commercial", "training_data_statement": "s"})
         }

@@ -9,6 +9,7 @@ mod crash;
 mod disk_full;
 mod hardening;
 mod helpers;
+mod imports;
 mod legacy;
 mod limits;
 mod operations;

@@ -215,8 +215,10 @@ fn history_filters_and_pages() {
         assert_eq!(answer.status, 200, "{query}: {:?}", answer.body);
         answer.body["entries"].as_array().unwrap().len()
     };
-    // 59 of the work, 7 members added and one removed, a policy amendment and the print proof.
-    assert_eq!(count(""), 69);
+    // 60 of the work (the packshot's import among them), 7 members added and one removed, a policy
+    // amendment and the print proof.
+    assert_eq!(count(""), 70);
+    assert_eq!(count("kind=asset_imported"), 1);
     assert_eq!(count("kind=generation_recorded"), 20);
     assert_eq!(count("actor=genpipe-9b8902"), 23);
     assert_eq!(count("stage=delivery"), 5);

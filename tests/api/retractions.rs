@@ -203,6 +203,17 @@ fn cases() -> Vec<Case> {
             },
             e("m2", Some("post_edit:ed"), Some("m2"), Some("ancestry.not-retracted"), true),
         ),
+        (
+            "asset_imported",
+            |r| {
+                r.ready();
+                let import = r.send(&r.p.post, "asset_imported", json!({"asset": asset("ph"), "origin": "photograph", "source": "s", "rights": {"status": "owned", "reproduction": "allowed"}}));
+                r.send(&r.p.post, "post_edit_applied", json!({"edit_id": "ed-ph", "technique": "compositing", "tool": "t", "performed_by": "human", "inputs": ["m", "ph"], "output": asset("m3")}));
+                r.evidence("m3");
+                (import, &r.p.producer)
+            },
+            e("m3", Some("asset:ph"), Some("ph"), Some("ancestry.not-retracted"), false),
+        ),
         // Only its author may retract a review, and brand compliance is the reviewing role that may retract.
         (
             "qc_review_recorded",

@@ -143,6 +143,46 @@ pub struct PromptAuthored {
     pub brief_id: Option<Id>,
 }
 
+/// Where an asset that was not generated comes from: what its pixels were made by. The
+/// disclosure of every asset made from it starts here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetOrigin {
+    /// Taken with a camera: a photograph of a scene or a person.
+    Photograph,
+    /// A product photographed: a packshot.
+    Packshot,
+    /// A stock photograph, licensed from a library.
+    StockPhotograph,
+    /// Rendered from a 3D scene built by people (CG).
+    CgRender,
+    /// Drawn or painted by a person with software.
+    Illustration,
+    /// A scan of a print.
+    ScanOfPrint,
+    /// A scan of a negative film.
+    ScanOfNegative,
+    /// A scan of a slide (positive film).
+    ScanOfSlide,
+    /// A capture of a screen.
+    ScreenCapture,
+}
+
+/// An asset that was not generated enters the project: a photograph, a packshot, a stock image,
+/// a CG render, a scan. It can then be an input to generations and post edits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssetImported {
+    pub asset: AssetOutput,
+    pub origin: AssetOrigin,
+    /// Where it comes from: the photographer, the studio, the library and its item number.
+    pub source: Label,
+    /// Its rights; `reproduction` is required.
+    pub rights: Rights,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<Text>,
+}
+
 /// A file the ledger learns about: a stable id and the digest of its bytes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

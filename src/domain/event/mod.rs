@@ -84,6 +84,7 @@ catalogue! {
     BriefRecorded(BriefRecorded) = "brief_recorded", system: false;
     BriefRevised(BriefRevised) = "brief_revised", system: false;
     ReferenceAdded(ReferenceAdded) = "reference_added", system: false;
+    AssetImported(AssetImported) = "asset_imported", system: false;
     ModelVersionRegistered(ModelVersionRegistered) = "model_version_registered", system: false;
     PipelineDefined(PipelineDefined) = "pipeline_defined", system: false;
     PromptAuthored(PromptAuthored) = "prompt_authored", system: false;

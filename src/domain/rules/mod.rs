@@ -283,6 +283,7 @@ fn id_field(body: &Body, ns: Namespace) -> &'static str {
         (Body::DeliveryRecorded(_), Namespace::Asset) => "body.variant.asset_id",
         (Body::BriefRecorded(_), _) => "body.brief_id",
         (Body::ReferenceAdded(_), _) => "body.reference_id",
+        (Body::AssetImported(_), _) => "body.asset.asset_id",
         (Body::ModelVersionRegistered(_), _) => "body.model_version_id",
         (Body::PipelineDefined(_), _) => "body.pipeline_id",
         (Body::PromptAuthored(_), _) => "body.prompt_id",

@@ -269,6 +269,9 @@ impl ProjectState {
                     b.model_version_id, b.license
                 ),
             }),
+            Body::AssetImported(b) if b.rights.reproduction == Some(Reproduction::ReferenceOnly) => Some(Restriction {
+                origin: format!("asset `{}`, imported for reference only (no reproduction)", b.asset.asset_id),
+            }),
             Body::ReferenceAdded(b) if b.rights.reproduction == Some(Reproduction::ReferenceOnly) => {
                 Some(Restriction {
                     origin: format!("reference `{}`, which is for reference only (no reproduction)", b.reference_id),
@@ -362,6 +365,7 @@ pub fn created_records(body: &Body) -> Vec<(Namespace, &Id, Record)> {
             vec![(N::Brief, &b.brief_id, Record::Brief { formats: b.deliverable_formats.clone() })]
         }
         Body::ReferenceAdded(b) => vec![(N::Reference, &b.reference_id, Record::Plain)],
+        Body::AssetImported(b) => vec![(N::Asset, &b.asset.asset_id, asset(&b.asset))],
         Body::ModelVersionRegistered(b) => {
             vec![(N::ModelVersion, &b.model_version_id, Record::Plain)]
         }
@@ -395,6 +399,7 @@ pub fn named_assets(body: &Body) -> Vec<&Id> {
         Body::ApprovalRecorded(b) => vec![&b.asset],
         Body::DeliveryRecorded(b) => vec![&b.master_asset, &b.variant.asset_id],
         Body::NoteAdded(b) => b.assets.iter().collect(),
+        Body::AssetImported(b) => vec![&b.asset.asset_id],
         _ => vec![],
     }
 }
