@@ -211,7 +211,7 @@ fn main() {
     for i in 1..=chain {
         let edit = json!({"event_id": format!("p{i}"), "project": "bench", "kind": "post_edit_applied", "schema_version": 1, "actor": "pipe",
             "occurred_at": "2026-11-27T10:00:00Z", "body": {"edit_id": format!("ed{i}"), "technique": "retouch", "tool": "t",
-            "performed_by": "human", "inputs": [format!("a{}", i - 1)],
+            "performed_by": "human", "generative": false, "inputs": [format!("a{}", i - 1)],
             "output": {"asset_id": format!("a{i}"), "digest": format!("sha256:{}", "cd".repeat(32)), "media_type": "image/png"}}});
         decoded.push(Payload::parse(&serde_json::to_vec(&edit).unwrap()).unwrap());
     }

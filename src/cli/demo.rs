@@ -356,7 +356,7 @@ fn production(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         &c.post_artist,
         "post_edit_applied",
         json!({
-        "edit_id": "ed-retouch-1", "technique": "retouch", "tool": "Photoshop 2027", "performed_by": "human",
+        "edit_id": "ed-retouch-1", "technique": "retouch", "tool": "Photoshop 2027", "performed_by": "human", "generative": false,
         "inputs": ["img-12"], "output": output("hero-retouched", 1024, 1280), "notes": "laces and sole cleaned"}),
     )?;
     r.send(
@@ -373,7 +373,7 @@ fn production(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         &c.post_artist,
         "post_edit_applied",
         json!({
-        "edit_id": "ed-comp-1", "technique": "compositing", "tool": "Nuke 15", "performed_by": "human",
+        "edit_id": "ed-comp-1", "technique": "compositing", "tool": "Nuke 15", "performed_by": "human", "generative": false,
         "inputs": ["hero-retouched", "img-15", "shoe-packshot"], "output": output("hero-comp", 1024, 1280),
         "notes": "sky from 15, the real shoe from the packshot"}),
     )?;
@@ -382,7 +382,7 @@ fn production(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         &c.ai_artist,
         "post_edit_applied",
         json!({
-        "edit_id": "ed-upres-1", "technique": "upres", "tool": "Topaz Gigapixel 8", "performed_by": "ai",
+        "edit_id": "ed-upres-1", "technique": "upres", "tool": "Topaz Gigapixel 8", "performed_by": "ai", "generative": false,
         "inputs": ["hero-comp"], "output": output("hero-master", 8192, 10240)}),
     )?;
     r.send("complete production", &c.producer, "stage_marked", json!({"stage": "production", "mark": "completed"}))?;
@@ -418,7 +418,7 @@ fn refinement(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         &c.post_artist,
         "post_edit_applied",
         json!({
-        "edit_id": "ed-cleanup-1", "technique": "cleanup", "tool": "Photoshop 2027", "performed_by": "human",
+        "edit_id": "ed-cleanup-1", "technique": "cleanup", "tool": "Photoshop 2027", "performed_by": "human", "generative": false,
         "inputs": ["hero-master"], "output": output("hero-master-v2", 8192, 10240), "notes": "hand repainted"}),
     )?;
     r.send(

@@ -36,6 +36,8 @@ pub const UPCASTERS: &[Upcaster] = &[
     Upcaster { kind: Kind::QcReviewRecorded, from: 1, upcast: added_optional_fields },
     // v2 adds `usage`.
     Upcaster { kind: Kind::DeliveryRecorded, from: 1, upcast: added_optional_fields },
+    // v2 adds `generative`: an edit written before is generative when it names a model version.
+    Upcaster { kind: Kind::PostEditApplied, from: 1, upcast: added_optional_fields },
 ];
 
 impl Kind {
@@ -352,6 +354,7 @@ fn new_fields_are_given(body: &Body) -> Result<(), PayloadError> {
         Body::ModelVersionRegistered(b) if b.license_use.is_none() => Some("body.license_use"),
         Body::ReferenceAdded(b) if b.rights.reproduction.is_none() => Some("body.rights.reproduction"),
         Body::DeliveryRecorded(b) if b.usage.is_none() => Some("body.usage"),
+        Body::PostEditApplied(b) if b.generative.is_none() => Some("body.generative"),
         _ => None,
     };
     if let Some(field) = missing {
@@ -453,6 +456,7 @@ mod tests {
             Kind::ReferenceAdded,
             Kind::QcReviewRecorded,
             Kind::DeliveryRecorded,
+            Kind::PostEditApplied,
         ];
         for kind in Kind::ALL {
             let expected = if at_two.contains(kind) { 2 } else { 1 };

@@ -386,7 +386,7 @@ mod projection_properties {
                     made = vec![format!("e{i}")];
                     inputs_of.insert(format!("e{i}"), vec![input.clone()]);
                     assets.push(format!("e{i}"));
-                    crew.sign("post_artist", p, "post_edit_applied", json!({"edit_id": format!("ed{i}"), "technique": technique, "tool": "t", "performed_by": "human", "inputs": [input], "output": asset(&format!("e{i}"))}))
+                    crew.sign("post_artist", p, "post_edit_applied", json!({"edit_id": format!("ed{i}"), "technique": technique, "tool": "t", "performed_by": "human", "generative": false, "inputs": [input], "output": asset(&format!("e{i}"))}))
                 }
                 4 if !assets.is_empty() => {
                     let target = pick(&assets, a).unwrap();

@@ -134,7 +134,7 @@ fn body(kind: Kind, tag: &str) -> Value {
             json!({"selection_id": format!("s-{tag}"), "round": 1, "selected": ["img-1"], "rationale": "r"})
         }
         Kind::PostEditApplied => {
-            json!({"edit_id": format!("e-{tag}"), "technique": "retouch", "tool": "t", "performed_by": "human", "inputs": ["img-1"], "output": asset(format!("o-{tag}"))})
+            json!({"edit_id": format!("e-{tag}"), "technique": "retouch", "tool": "t", "performed_by": "human", "generative": false, "inputs": ["img-1"], "output": asset(format!("o-{tag}"))})
         }
         Kind::QcReviewRecorded => {
             json!({"review_id": format!("q-{tag}"), "asset": "img-1", "digest": digest("img-1"), "checks": [{"check": "edges", "result": "pass"}], "proof_medium": "screen", "proof_size": "1", "verdict": "pass"})

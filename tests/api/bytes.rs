@@ -78,7 +78,7 @@ fn a_retracted_maker_of_the_same_bytes_is_in_the_bundle_whole_and_said_so_in_the
     let p = Production::new();
     ready(&p);
     // img-2's post edit makes `twin` with img-1's bytes, then is retracted.
-    let edit = json!({"edit_id": "ed-twin", "technique": "retouch", "tool": "t", "performed_by": "human", "inputs": ["img-2"], "output": same("twin", "img-1")});
+    let edit = json!({"edit_id": "ed-twin", "technique": "retouch", "tool": "t", "performed_by": "human", "generative": false, "inputs": ["img-2"], "output": same("twin", "img-1")});
     let made = p.send(&p.post, "post_edit_applied", edit);
     assert_eq!(made.status, 201);
     let retract = json!({"event_id": made.body["event_id"], "reason": "wrong file"});
@@ -105,7 +105,7 @@ fn provenance_summarises_the_whole_ancestry_and_says_when_its_graph_is_cut() {
     let edits: Vec<Vec<u8>> = (0..70)
         .map(|k| {
             let out = format!("c{k}");
-            let body = json!({"edit_id": format!("e{k}"), "technique": "retouch", "tool": "t", "performed_by": "human", "inputs": [last], "output": asset(&out)});
+            let body = json!({"edit_id": format!("e{k}"), "technique": "retouch", "tool": "t", "performed_by": "human", "generative": false, "inputs": [last], "output": asset(&out)});
             last = out;
             p.envelope(&p.post, "post_edit_applied", body)
         })

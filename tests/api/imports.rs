@@ -21,7 +21,7 @@ fn an_imported_photograph_is_an_asset_that_post_edits_and_generations_take_as_in
     let composite = p.send(
         &p.post,
         "post_edit_applied",
-        json!({"edit_id": "comp-1", "technique": "compositing", "tool": "Nuke", "performed_by": "human",
+        json!({"edit_id": "comp-1", "technique": "compositing", "tool": "Nuke", "performed_by": "human", "generative": false,
                "inputs": ["pack-1", "img-1"], "output": asset("comp-out")}),
     );
     assert_eq!(composite.status, 201, "{:?}", composite.body);
@@ -57,7 +57,7 @@ fn an_asset_imported_for_reference_only_restricts_what_is_made_from_it() {
     let edit = p.send(
         &p.post,
         "post_edit_applied",
-        json!({"edit_id": "over-1", "technique": "compositing", "tool": "Nuke", "performed_by": "human",
+        json!({"edit_id": "over-1", "technique": "compositing", "tool": "Nuke", "performed_by": "human", "generative": false,
                "inputs": ["img-1", "mood-photo"], "output": asset("over-out")}),
     );
     assert_eq!(edit.status, 201, "{:?}", edit.body);

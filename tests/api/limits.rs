@@ -82,7 +82,7 @@ fn every_way_of_naming_more_than_an_entry_may_is_refused() {
             crew.envelope(
                 &crew.post,
                 "post_edit_applied",
-                json!({"edit_id": "e-big", "technique": "compositing", "tool": "t", "performed_by": "human", "inputs": all, "output": asset("comp")}),
+                json!({"edit_id": "e-big", "technique": "compositing", "tool": "t", "performed_by": "human", "generative": false, "inputs": all, "output": asset("comp")}),
             ),
             "payload.body.inputs",
         ),
@@ -132,7 +132,7 @@ fn a_lineage_grows_to_its_limit_and_no_further_in_separate_requests_or_one() {
         crew.envelope(
             &crew.post,
             "post_edit_applied",
-            json!({"edit_id": format!("edit-{k}"), "technique": "retouch", "tool": "t", "performed_by": "human", "inputs": inputs, "output": asset(&format!("out-{k}"))}),
+            json!({"edit_id": format!("edit-{k}"), "technique": "retouch", "tool": "t", "performed_by": "human", "generative": false, "inputs": inputs, "output": asset(&format!("out-{k}"))}),
         )
     };
     let links_per_edit = per_edit - 1;
@@ -155,7 +155,7 @@ fn a_lineage_grows_to_its_limit_and_no_further_in_separate_requests_or_one() {
         &crew.post,
         "post_edit_applied",
         json!({"edit_id": "at-limit", "technique": "retouch", "tool": "t",
-        "performed_by": "human", "inputs": inputs, "output": asset("at-limit")}),
+        "performed_by": "human", "generative": false, "inputs": inputs, "output": asset("at-limit")}),
     );
     let answer = crew.app.send(&at_limit);
     assert_eq!(answer.status, 201, "{:?}", answer.body);
@@ -194,7 +194,7 @@ fn the_same_bytes_are_recorded_under_a_bounded_number_of_asset_ids() {
         &crew.post,
         "post_edit_applied",
         json!({"edit_id": "e-copy", "technique": "retouch", "tool": "t",
-        "performed_by": "human", "inputs": ["img-1"], "output": same("one-more".into())}),
+        "performed_by": "human", "generative": false, "inputs": ["img-1"], "output": same("one-more".into())}),
     );
     refused(&crew, vec![edit], "payload.body.output.digest", None);
 }
@@ -208,7 +208,7 @@ fn one_request_takes_no_more_than_its_share_of_work_however_few_names_it_carries
     for k in 0..16 {
         let mut inputs = vec![if k == 0 { "a0".to_owned() } else { format!("out-{}", k - 1) }];
         inputs.extend(base.iter().skip(usize::from(k == 0)).cloned());
-        let edit = json!({"edit_id": format!("edit-{k}"), "technique": "retouch", "tool": "t", "performed_by": "human", "inputs": inputs, "output": asset(&format!("out-{k}"))});
+        let edit = json!({"edit_id": format!("edit-{k}"), "technique": "retouch", "tool": "t", "performed_by": "human", "generative": false, "inputs": inputs, "output": asset(&format!("out-{k}"))});
         assert_eq!(crew.send(&crew.post, "post_edit_applied", edit).status, 201);
     }
     let master = "out-15";

@@ -73,10 +73,11 @@ impl Ctx<'_> {
     }
     /// A post edit of `inputs` into `output`; returns the event id.
     fn edit(&self, output: &str, inputs: &[&str], model: Option<&str>) -> String {
-        let mut body = json!({"edit_id": format!("ed-{output}"), "technique": "retouch", "tool": "t", "performed_by": "human", "inputs": inputs, "output": asset(output)});
+        let mut body = json!({"edit_id": format!("ed-{output}"), "technique": "retouch", "tool": "t", "performed_by": "human", "generative": false, "inputs": inputs, "output": asset(output)});
         if let Some(model) = model {
             body["model_version"] = json!(model);
             body["performed_by"] = json!("ai");
+            body["generative"] = json!(true);
         }
         Self::event_id(&self.send(self.env(&self.p.post, "post_edit_applied", body), "edit"))
     }
@@ -901,7 +902,7 @@ fn cases() -> Vec<Case> {
             "campaign",
             |c| {
                 c.ready();
-                let body = json!({"edit_id": "ed-m2", "technique": "retouch", "tool": "t", "performed_by": "human", "inputs": ["m"],
+                let body = json!({"edit_id": "ed-m2", "technique": "retouch", "tool": "t", "performed_by": "human", "generative": false, "inputs": ["m"],
                                   "output": {"asset_id": "m2", "digest": digest("bad"), "media_type": "image/png"}});
                 c.send(c.env(&c.p.post, "post_edit_applied", body), "edit");
                 c.evidence_as("m2", "bad");
@@ -971,7 +972,7 @@ fn cases() -> Vec<Case> {
             "campaign",
             |c| {
                 c.ready();
-                let body = json!({"edit_id": "ed-same", "technique": "retouch", "tool": "t", "performed_by": "human", "inputs": ["m"],
+                let body = json!({"edit_id": "ed-same", "technique": "retouch", "tool": "t", "performed_by": "human", "generative": false, "inputs": ["m"],
                                   "output": {"asset_id": "m2", "digest": digest("m"), "media_type": "image/png"}});
                 c.send(c.env(&c.p.post, "post_edit_applied", body), "edit");
                 Attempt::Deliver(Delivery { master: "m2", ..DIGITAL })

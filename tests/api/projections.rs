@@ -335,7 +335,7 @@ fn the_audit_trail_says_what_was_retracted_and_whose_key_was_revoked_later() {
 fn evidence_against_bytes_follows_them_into_summary_audit_and_bundle() {
     let p = Production::new();
     let same_bytes = |id: &str, of: &str| json!({"asset_id": id, "digest": digest(of), "media_type": "image/png"});
-    let edit = json!({"edit_id": "ed-m2", "technique": "retouch", "tool": "t", "performed_by": "human", "inputs": ["img-1"], "output": same_bytes("m2", "bad")});
+    let edit = json!({"edit_id": "ed-m2", "technique": "retouch", "tool": "t", "performed_by": "human", "generative": false, "inputs": ["img-1"], "output": same_bytes("m2", "bad")});
     assert_eq!(p.send(&p.post, "post_edit_applied", edit).status, 201);
     let bad = json!({"generation_id": "gen-bad", "model_version": "mv-1", "prompt": "pr-1", "outputs": [asset("bad")]});
     assert_eq!(p.send(&p.integration, "generation_recorded", bad).status, 201);

@@ -197,7 +197,7 @@ fn cases() -> Vec<Case> {
             "post_edit_applied",
             |r| {
                 r.ready();
-                let edit = r.send(&r.p.post, "post_edit_applied", json!({"edit_id": "ed", "technique": "retouch", "tool": "t", "performed_by": "human", "inputs": ["m"], "output": asset("m2")}));
+                let edit = r.send(&r.p.post, "post_edit_applied", json!({"edit_id": "ed", "technique": "retouch", "tool": "t", "performed_by": "human", "generative": false, "inputs": ["m"], "output": asset("m2")}));
                 r.evidence("m2");
                 (edit, &r.p.producer)
             },
@@ -208,7 +208,7 @@ fn cases() -> Vec<Case> {
             |r| {
                 r.ready();
                 let import = r.send(&r.p.post, "asset_imported", json!({"asset": asset("ph"), "origin": "photograph", "source": "s", "rights": {"status": "owned", "reproduction": "allowed"}}));
-                r.send(&r.p.post, "post_edit_applied", json!({"edit_id": "ed-ph", "technique": "compositing", "tool": "t", "performed_by": "human", "inputs": ["m", "ph"], "output": asset("m3")}));
+                r.send(&r.p.post, "post_edit_applied", json!({"edit_id": "ed-ph", "technique": "compositing", "tool": "t", "performed_by": "human", "generative": false, "inputs": ["m", "ph"], "output": asset("m3")}));
                 r.evidence("m3");
                 (import, &r.p.producer)
             },

@@ -351,6 +351,7 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
         "prompt_authored",
         "generation_recorded",
         "selection_made",
+        "asset_imported",
         "post_edit_applied",
         "qc_review_recorded",
         "approval_recorded",
@@ -382,6 +383,7 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
         "reference_added",
         "brief_recorded",
         "generation_recorded",
+        "asset_imported",
         "post_edit_applied",
     ] {
         let mut omitted = bundle.clone();

@@ -222,7 +222,7 @@ impl Flood {
             let edit = first.envelope(
                 &self.project,
                 "post_edit_applied",
-                json!({"edit_id": output, "technique": "compositing", "tool": "t", "performed_by": "human", "inputs": inputs,
+                json!({"edit_id": output, "technique": "compositing", "tool": "t", "performed_by": "human", "generative": false, "inputs": inputs,
                        "output": {"asset_id": output, "digest": digest_of(output.as_bytes()), "media_type": "image/png"}}),
             );
             check("build the deepest lineage", client.append(&edit))?;

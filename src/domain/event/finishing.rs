@@ -32,8 +32,22 @@ pub struct PostEditApplied {
     pub output: AssetOutput,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_version: Option<Id>,
+    /// Whether a generative model made pixels of the output (generative fill, outpainting, an
+    /// upscaler that invents detail): the signer's claim, recorded as such. Required in a new
+    /// event (schema_version 2); an entry written before reads as generative when it names a
+    /// model version ([`PostEditApplied::is_generative`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generative: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notes: Option<Text>,
+}
+
+impl PostEditApplied {
+    /// Whether the edit was generative: as claimed, or (for an entry written before the claim
+    /// existed) whether it names a model version.
+    pub fn is_generative(&self) -> bool {
+        self.generative.unwrap_or(self.model_version.is_some())
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]

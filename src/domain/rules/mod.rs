@@ -154,6 +154,13 @@ fn decide_references(refs: &Refs<'_, '_>, body: &Body) -> Result<(), DecideError
             }
         }
         Body::PostEditApplied(b) => {
+            if b.generative == Some(true) && b.model_version.is_none() {
+                return Err(invalid(
+                    "body.model_version",
+                    "a generative edit names the model version that made its pixels (generative: true)",
+                )
+                .into());
+            }
             non_empty("body.inputs", &b.inputs)?;
             refs.all_exist("body.inputs", N::Asset, &b.inputs)?;
             refs.maybe("body.model_version", N::ModelVersion, b.model_version.as_ref())?;
