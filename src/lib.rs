@@ -9,5 +9,6 @@ pub mod domain;
 pub mod ledger;
 pub mod log;
 pub mod memory;
+pub mod outputs;
 pub mod projections;
 pub mod store;

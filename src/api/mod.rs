@@ -25,7 +25,9 @@ use problem::{ApiError, ProblemType};
 
 /// Registers every route on an actix app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use routes::{actors::*, append::*, governance::*, health::*, projections::*, read::*, transparency::*};
+    use routes::{
+        actors::*, append::*, compliance::*, governance::*, health::*, projections::*, read::*, transparency::*,
+    };
     let openapi = openapi::document();
     cfg.app_data(
         web::PathConfig::default().error_handler(|e, _| ApiError::new(ProblemType::InvalidPath, e.to_string()).into()),
@@ -68,6 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/projects/{project}/assets/{asset}/evidence").route(web::get().to(evidence)))
             .service(resource("/projects/{project}/assets/{asset}/provenance").route(web::get().to(provenance)))
             .service(resource("/projects/{project}/assets/{asset}/audit").route(web::get().to(audit)))
+            .service(resource("/projects/{project}/assets/{asset}/disclosure").route(web::get().to(disclosure)))
             .service(resource("/projects/{project}/status").route(web::get().to(status)))
             .service(resource("/projects/{project}/history").route(web::get().to(history)))
             .service(resource("/projects/{project}/governance").route(web::get().to(governance)))

@@ -31,6 +31,7 @@ use utoipa::{Modify, OpenApi};
         super::routes::projections::provenance,
         super::routes::projections::audit,
         super::routes::projections::history,
+        super::routes::compliance::disclosure,
         super::routes::governance::governance,
         super::routes::governance::readiness,
         super::routes::health::healthz,

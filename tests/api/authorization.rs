@@ -69,6 +69,7 @@ fn every_endpoint_for_every_caller() {
         ("/v1/projects/acme-client:p1/history".into(), project_read),
         ("/v1/projects/acme-client:p1/assets/img-1/provenance".into(), project_read),
         ("/v1/projects/acme-client:p1/assets/img-1/audit".into(), project_read),
+        ("/v1/projects/acme-client:p1/assets/img-1/disclosure".into(), project_read),
         ("/v1/projects/acme-client:p1/assets/img-1/evidence".into(), whole_log),
         ("/v1/projects/acme-client:p1/governance".into(), project_read),
         (

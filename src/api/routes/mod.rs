@@ -2,6 +2,7 @@
 
 pub mod actors;
 pub mod append;
+pub mod compliance;
 pub mod governance;
 pub mod health;
 pub mod projections;

@@ -1,0 +1,46 @@
+//! Compliance outputs of an asset: its AI disclosure, derived from its ancestry.
+
+use crate::api::auth::Reader;
+use crate::api::extract::{resolve_as_of, Query};
+use crate::api::problem::ApiError;
+use crate::api::responses::AsOfReadProblems;
+use crate::api::routes::projections::{readable_asset, with_project, StatusQuery};
+use crate::api::state::AppState;
+use crate::domain::event::Role;
+use crate::log::open_entry;
+use crate::outputs::disclosure::{disclose, Disclosure};
+use actix_web::{web, HttpResponse};
+
+/// The AI disclosure of an asset, derived from its whole ancestry: its IPTC digital source type
+/// (full URI), the derivation-table row that gave it, whether AI made some of its pixels, the
+/// model versions that did, what people did, and a statement (`docs/compliance.md`).
+#[utoipa::path(get, path = "/v1/projects/{project}/assets/{asset}/disclosure", tag = "compliance",
+    params(("project" = String, Path), ("asset" = String, Path), StatusQuery), security(("bearer" = [])),
+    responses((status = 200, body = Disclosure), AsOfReadProblems))]
+pub async fn disclosure(
+    reader: Reader,
+    path: web::Path<(String, String)>,
+    query: Query<StatusQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (project, asset) = readable_asset(&reader, &state, path.into_inner())?;
+    let size = resolve_as_of(&state, query.as_of.as_deref())?;
+    let shared = state.clone();
+    let answer = state
+        .reads
+        .run(move || {
+            let ancestry = with_project(&shared, &project, size, |p, at| {
+                p.graph.ancestors(asset.as_str(), u32::MAX, at.events as u32)
+            })?
+            .ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))?;
+            let load = |sequence: u64| {
+                shared.ledger.entry(sequence).ok().flatten().and_then(|e| open_entry(&e).ok()).map(|(_, p)| p)
+            };
+            let system = shared.ledger.system();
+            let is_person =
+                |actor: &crate::domain::ActorId| system.actor(actor).is_none_or(|a| a.role != Role::Integration);
+            Ok::<_, ApiError>(disclose(&ancestry, load, is_person))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(answer))
+}

@@ -1,0 +1,222 @@
+//! AI disclosure derived from ancestry: one row per line of the derivation table in
+//! `docs/compliance.md`, each built through the API and read back from the disclosure endpoint.
+
+use crate::helpers::*;
+use lineage_ledger::cli::client::Signer;
+use serde_json::{json, Value};
+
+/// One row: what to record (signer, kind, body), the asset to read, the term and the
+/// derivation-table row expected.
+struct Row {
+    name: &'static str,
+    steps: Vec<(Who, &'static str, Value)>,
+    asset: &'static str,
+    term: &'static str,
+    derivation: &'static str,
+}
+
+#[derive(Clone, Copy)]
+enum Who {
+    Post,
+    Artist,
+    Integration,
+}
+
+fn import(id: &str, origin: &str) -> (Who, &'static str, Value) {
+    let rights = json!({"status": "owned", "reproduction": "allowed"});
+    (Who::Post, "asset_imported", json!({"asset": asset(id), "origin": origin, "source": "a studio", "rights": rights}))
+}
+
+fn edit(id: &str, technique: &str, by: &str, generative: bool, inputs: &[&str]) -> (Who, &'static str, Value) {
+    let mut body = json!({"edit_id": format!("ed-{id}"), "technique": technique, "tool": "t", "performed_by": by,
+                          "generative": generative, "inputs": inputs, "output": asset(id)});
+    if generative {
+        body["model_version"] = json!("mv-1");
+    }
+    (if by == "ai" { Who::Artist } else { Who::Post }, "post_edit_applied", body)
+}
+
+fn generate(id: &str, inputs: &[&str]) -> (Who, &'static str, Value) {
+    let body = json!({"generation_id": format!("gen-{id}"), "model_version": "mv-1", "prompt": "pr-1",
+                      "input_assets": inputs, "outputs": [asset(id)]});
+    (Who::Integration, "generation_recorded", body)
+}
+
+fn rows() -> Vec<Row> {
+    let row = |name, steps, asset, term, derivation| Row { name, steps, asset, term, derivation };
+    vec![
+        row("text-to-image output", vec![], "img-1", "trainedAlgorithmicMedia", "generated_from_nothing"),
+        row(
+            "a photograph as imported",
+            vec![import("ph-a", "photograph")],
+            "ph-a",
+            "digitalCapture",
+            "imported_capture",
+        ),
+        row(
+            "a photo retouched with generative fill",
+            vec![import("ph-b", "photograph"), edit("fill-b", "retouch", "ai", true, &["ph-b"])],
+            "fill-b",
+            "compositeWithTrainedAlgorithmicMedia",
+            "generative_edit_of_non_synthetic",
+        ),
+        row(
+            "a real packshot composited over a generated background",
+            vec![import("pack-c", "packshot"), edit("comp-c", "compositing", "human", false, &["img-1", "pack-c"])],
+            "comp-c",
+            "compositeSynthetic",
+            "composite_with_synthetic",
+        ),
+        row(
+            "a photo upscaled without a generative model",
+            vec![import("ph-d", "photograph"), edit("up-d", "upres", "ai", false, &["ph-d"])],
+            "up-d",
+            "algorithmicallyEnhanced",
+            "enhancement_of_capture",
+        ),
+        row(
+            "a photo upscaled with a generative model",
+            vec![import("ph-e", "photograph"), edit("up-e", "upres", "ai", true, &["ph-e"])],
+            "up-e",
+            "compositeWithTrainedAlgorithmicMedia",
+            "generative_edit_of_non_synthetic",
+        ),
+        row("a CG render", vec![import("cg-f", "cg_render")], "cg-f", "digitalCreation", "imported_creation"),
+        row(
+            "a photo only colour-graded",
+            vec![import("ph-g", "photograph"), edit("grade-g", "colour", "human", false, &["ph-g"])],
+            "grade-g",
+            "humanEdits",
+            "human_edit_of_capture",
+        ),
+        row(
+            "a scan of a negative",
+            vec![import("neg-h", "scan_of_negative")],
+            "neg-h",
+            "negativeFilm",
+            "imported_scan",
+        ),
+        row(
+            "a composite of photographs only",
+            vec![
+                import("ph-i1", "photograph"),
+                import("ph-i2", "stock_photograph"),
+                edit("comp-i", "compositing", "human", false, &["ph-i1", "ph-i2"]),
+            ],
+            "comp-i",
+            "compositeCapture",
+            "composite_of_captures",
+        ),
+        row(
+            "a photograph composited with a CG render",
+            vec![
+                import("ph-j", "photograph"),
+                import("cg-j", "cg_render"),
+                edit("comp-j", "compositing", "human", false, &["ph-j", "cg-j"]),
+            ],
+            "comp-j",
+            "composite",
+            "composite_of_captures_and_creations",
+        ),
+        row(
+            "an image generated from a photograph",
+            vec![import("ph-k", "photograph"), generate("i2i-k", &["ph-k"])],
+            "i2i-k",
+            "compositeWithTrainedAlgorithmicMedia",
+            "generated_from_non_synthetic",
+        ),
+        row(
+            "a generated image retouched by hand",
+            vec![edit("ret-l", "retouch", "human", false, &["img-2"])],
+            "ret-l",
+            "trainedAlgorithmicMedia",
+            "edit_of_synthetic",
+        ),
+        row(
+            "a CG render retouched by hand",
+            vec![import("cg-m", "cg_render"), edit("ret-m", "retouch", "human", false, &["cg-m"])],
+            "ret-m",
+            "digitalCreation",
+            "edit_of_creation",
+        ),
+    ]
+}
+
+#[test]
+fn every_row_of_the_derivation_table_derives_its_term() {
+    let p = Production::new();
+    let signer = |who: Who| -> &Signer {
+        match who {
+            Who::Post => &p.post,
+            Who::Artist => &p.artist,
+            Who::Integration => &p.integration,
+        }
+    };
+    for row in rows() {
+        for (who, kind, body) in &row.steps {
+            let answer = p.send(signer(*who), kind, body.clone());
+            assert_eq!(answer.status, 201, "{}: {kind}: {:?}", row.name, answer.body);
+        }
+        let disclosure = p.app.get(&format!("/v1/projects/{}/assets/{}/disclosure", p.project, row.asset));
+        assert_eq!(disclosure.status, 200, "{}: {:?}", row.name, disclosure.body);
+        let body = &disclosure.body;
+        assert_eq!(body["term"], row.term, "{}: {body}", row.name);
+        assert_eq!(body["derivation"], row.derivation, "{}: {body}", row.name);
+        assert_eq!(
+            body["digital_source_type"],
+            format!("http://cv.iptc.org/newscodes/digitalsourcetype/{}", row.term),
+            "{}",
+            row.name
+        );
+        let synthetic = row.term.contains("Synthetic")
+            || row.term.contains("TrainedAlgorithmic")
+            || row.term == "trainedAlgorithmicMedia";
+        assert_eq!(body["ai_generated"], synthetic, "{}: {body}", row.name);
+        assert_eq!(body["models"].as_array().unwrap().is_empty(), !synthetic, "{}: {body}", row.name);
+    }
+}
+
+#[test]
+fn the_human_part_and_the_statement_say_what_people_did() {
+    let p = Production::new();
+    // img-1 was generated from a prompt the AI artist wrote, under a brief.
+    let generated = p.app.get(&format!("/v1/projects/{}/assets/img-1/disclosure", p.project)).body;
+    assert_eq!(generated["human"], json!(["directed", "prompted"]), "{generated}");
+    assert_eq!(
+        generated["statement"], "Generated by AI (model version mv-1). People directed and prompted.",
+        "{generated}"
+    );
+    // Selected, retouched by hand and approved.
+    let steps = [
+        (
+            &p.director,
+            "selection_made",
+            json!({"selection_id": "s-1", "round": 1, "selected": ["img-1"], "rationale": "r"}),
+        ),
+        (
+            &p.post,
+            "post_edit_applied",
+            json!({"edit_id": "ed-1", "technique": "retouch", "tool": "t", "performed_by": "human", "generative": false, "inputs": ["img-1"], "output": asset("hero")}),
+        ),
+        (
+            &p.brand,
+            "approval_recorded",
+            json!({"approval_id": "ap-1", "asset": "hero", "digest": digest("hero"), "decision": "approved"}),
+        ),
+    ];
+    for (signer, kind, body) in steps {
+        assert_eq!(p.send(signer, kind, body).status, 201, "{kind}");
+    }
+    let hero = p.app.get(&format!("/v1/projects/{}/assets/hero/disclosure", p.project)).body;
+    assert_eq!(hero["term"], "trainedAlgorithmicMedia", "{hero}");
+    assert_eq!(hero["human"], json!(["directed", "prompted", "selected", "edited", "approved"]), "{hero}");
+    assert_eq!(
+        hero["statement"],
+        "Generated by AI (model version mv-1). People directed, prompted, selected, edited and approved.",
+        "{hero}"
+    );
+    // An asset the project does not have.
+    let missing = p.app.get(&format!("/v1/projects/{}/assets/ghost/disclosure", p.project));
+    assert_eq!(missing.status, 404, "{:?}", missing.body);
+    assert_eq!(missing.body["type"], "urn:lineage:problem:not-found");
+}
