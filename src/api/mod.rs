@@ -71,6 +71,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/projects/{project}/assets/{asset}/provenance").route(web::get().to(provenance)))
             .service(resource("/projects/{project}/assets/{asset}/audit").route(web::get().to(audit)))
             .service(resource("/projects/{project}/assets/{asset}/disclosure").route(web::get().to(disclosure)))
+            .service(resource("/projects/{project}/assets/{asset}/prov").route(web::get().to(prov)))
             .service(resource("/projects/{project}/status").route(web::get().to(status)))
             .service(resource("/projects/{project}/history").route(web::get().to(history)))
             .service(resource("/projects/{project}/governance").route(web::get().to(governance)))

@@ -32,6 +32,7 @@ use utoipa::{Modify, OpenApi};
         super::routes::projections::audit,
         super::routes::projections::history,
         super::routes::compliance::disclosure,
+        super::routes::compliance::prov,
         super::routes::governance::governance,
         super::routes::governance::readiness,
         super::routes::health::healthz,

@@ -327,6 +327,11 @@ impl Ledger {
     }
 
     /// Actors and keys as of the last commit.
+    /// The ledger's name: its checkpoints' origin, which new events name as their `ledger`.
+    pub fn origin(&self) -> String {
+        self.published.verifier.name.clone()
+    }
+
     pub fn system(&self) -> SystemState {
         self.published.system()
     }

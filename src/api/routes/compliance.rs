@@ -1,4 +1,5 @@
-//! Compliance outputs of an asset: its AI disclosure, derived from its ancestry.
+//! Compliance outputs of an asset: its AI disclosure, derived from its ancestry, and that
+//! ancestry as W3C PROV-JSON.
 
 use crate::api::auth::Reader;
 use crate::api::extract::{resolve_as_of, Query};
@@ -43,4 +44,39 @@ pub async fn disclosure(
         })
         .await?;
     Ok(HttpResponse::Ok().json(answer))
+}
+
+/// An asset's whole ancestry as W3C PROV-JSON (`application/json`): entities, activities and
+/// agents, with `wasGeneratedBy`, `used`, `wasDerivedFrom`, `wasAssociatedWith` and
+/// `wasAttributedTo` (`docs/compliance.md`).
+#[utoipa::path(get, path = "/v1/projects/{project}/assets/{asset}/prov", tag = "compliance",
+    params(("project" = String, Path), ("asset" = String, Path), StatusQuery), security(("bearer" = [])),
+    responses((status = 200, body = Object, description = "A PROV-JSON document"), AsOfReadProblems))]
+pub async fn prov(
+    reader: Reader,
+    path: web::Path<(String, String)>,
+    query: Query<StatusQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (project, asset) = readable_asset(&reader, &state, path.into_inner())?;
+    let size = resolve_as_of(&state, query.as_of.as_deref())?;
+    let shared = state.clone();
+    let document = state
+        .reads
+        .run(move || {
+            let ancestry = with_project(&shared, &project, size, |p, at| {
+                p.graph.ancestors(asset.as_str(), u32::MAX, at.events as u32)
+            })?
+            .ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))?;
+            let load = |sequence: u64| {
+                shared.ledger.entry(sequence).ok().flatten().and_then(|e| open_entry(&e).ok()).map(|(_, p)| p)
+            };
+            let system = shared.ledger.system();
+            let is_person =
+                |actor: &crate::domain::ActorId| system.actor(actor).is_none_or(|a| a.role != Role::Integration);
+            let origin = shared.ledger.origin();
+            Ok::<_, ApiError>(crate::outputs::prov::document(&origin, project.as_str(), &ancestry, load, is_person))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(document))
 }

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""Checks PROV-JSON documents as an independent reader would: against the PROV-JSON schema the
+`prov` package ships, then loaded with `prov` with its warnings as errors, then for a derivation
+cycle. Usage: prov_check.py FILE...; exit 0 when every file passes, 1 naming the first failure."""
+import json
+import os
+import sys
+import warnings
+
+import jsonschema
+import prov
+import prov.model
+
+
+def check(path):
+    with open(path) as f:
+        text = f.read()
+    document = json.loads(text)
+    schema_path = os.path.join(os.path.dirname(prov.__file__), "tests", "schemas", "prov-json.schema.json")
+    with open(schema_path) as f:
+        schema = json.load(f)
+    jsonschema.validate(document, schema)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", prov.model.ProvWarning)
+        loaded = prov.model.ProvDocument.deserialize(content=text, format="json")
+    if not loaded.get_records():
+        raise ValueError("no records")
+    edges = {}
+    for relation in document.get("wasDerivedFrom", {}).values():
+        edges.setdefault(relation["prov:generatedEntity"], []).append(relation["prov:usedEntity"])
+    state = {}
+
+    def visit(node, path):
+        if state.get(node) == "done":
+            return
+        if state.get(node) == "open":
+            raise ValueError("a derivation cycle: " + " -> ".join(path + [node]))
+        state[node] = "open"
+        for used in edges.get(node, []):
+            visit(used, path + [node])
+        state[node] = "done"
+
+    sys.setrecursionlimit(100000)
+    for node in list(edges):
+        visit(node, [])
+    return len(loaded.get_records())
+
+
+def main():
+    for path in sys.argv[1:]:
+        try:
+            records = check(path)
+        except Exception as e:  # every failure is the file's
+            print(f"{path}: {type(e).__name__}: {e}")
+            return 1
+        print(f"{path}: valid PROV-JSON, {records} records, derivations acyclic")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
