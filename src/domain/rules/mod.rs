@@ -181,6 +181,15 @@ fn decide_references(refs: &Refs<'_, '_>, body: &Body) -> Result<(), DecideError
             }
         }
         Body::ProjectAdopted(b) => client_organization(view, "body.client_organization", &b.client_organization)?,
+        // An import says how its pixels were made: bytes the project already holds as an asset
+        // (a generation's output, say) cannot be imported again as a photograph.
+        Body::AssetImported(b) if !view.assets_with_bytes(project, &b.asset.digest.bytes()).is_empty() => {
+            return Err(invalid(
+                "body.asset.digest",
+                "these bytes are already recorded in the project as an asset: an import brings bytes the project does not hold, and what made them is what that asset's entry says",
+            )
+            .into());
+        }
         _ => {}
     }
     Ok(())
