@@ -126,6 +126,25 @@ enum Command {
         #[arg(long)]
         as_of: Option<String>,
     },
+    /// An asset's AI disclosure, derived from its ancestry: IPTC digital source type, models,
+    /// what people did, a statement (docs/compliance.md).
+    Disclosure {
+        project: String,
+        asset: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+    /// An asset's ancestry as W3C PROV-JSON.
+    Prov {
+        project: String,
+        asset: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
     /// Rebuild every projection from the entries of a stopped server's data directory, and
     /// report the time and memory it took.
     Rebuild {
@@ -300,6 +319,14 @@ pub fn run() {
         }
         Command::Audit { project, asset, server, as_of } => {
             let path = with_as_of(format!("/v1/projects/{project}/assets/{asset}/audit"), &as_of);
+            show(server.client().get(&path).unwrap_or_else(|e| fail(e)));
+        }
+        Command::Disclosure { project, asset, server, as_of } => {
+            let path = with_as_of(format!("/v1/projects/{project}/assets/{asset}/disclosure"), &as_of);
+            show(server.client().get(&path).unwrap_or_else(|e| fail(e)));
+        }
+        Command::Prov { project, asset, server, as_of } => {
+            let path = with_as_of(format!("/v1/projects/{project}/assets/{asset}/prov"), &as_of);
             show(server.client().get(&path).unwrap_or_else(|e| fail(e)));
         }
         Command::Rebuild { data } => match crate::app::maintenance::rebuild(&data) {

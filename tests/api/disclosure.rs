@@ -283,4 +283,22 @@ fn the_ancestry_of_a_delivery_is_valid_prov_json_and_a_broken_document_is_not() 
         json!({"prov:generatedEntity": "ln:asset-hero-master-v2", "prov:usedEntity": "ln:asset-hero-billboard"});
     let (valid, said) = prov_check(&cycle);
     assert!(!valid && said.contains("cycle"), "{said}");
+    // The same through the command line.
+    let token = std::fs::read_to_string(app.data().admin_token()).unwrap();
+    let cli = |command: &str, asset: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lineage"))
+            .args([command, "aurora-outdoor:aurora", asset, "--url", app.url.as_str(), "--token", token.trim()])
+            .output()
+            .unwrap()
+    };
+    let disclosure = cli("disclosure", "hero-billboard");
+    assert!(disclosure.status.success(), "{}", String::from_utf8_lossy(&disclosure.stderr));
+    let disclosure: Value = serde_json::from_slice(&disclosure.stdout).unwrap();
+    assert_eq!(disclosure["term"], "compositeSynthetic", "{disclosure}");
+    assert_eq!(disclosure["ai_generated"], true);
+    let prov = cli("prov", "hero-billboard");
+    assert!(prov.status.success());
+    assert_eq!(serde_json::from_slice::<Value>(&prov.stdout).unwrap(), document, "the CLI prints the document");
+    let missing = cli("disclosure", "ghost");
+    assert_eq!(missing.status.code(), Some(1), "an asset the project does not have");
 }
