@@ -186,7 +186,15 @@ pub fn disclose(
         .collect();
     let lineage: BTreeSet<&str> = makers.keys().copied().collect();
     let models = models(makers.values());
-    let human = human_part(makers.values().chain(&payloads), &lineage, &is_person);
+    // What a retracted event made still has the type its making gives it, but a retracted
+    // event is no part people took.
+    let standing: Vec<&Payload> = ancestry
+        .nodes
+        .iter()
+        .filter(|n| n.kind == NodeKind::Asset && !n.retracted)
+        .filter_map(|n| makers.get(n.id.as_str()))
+        .collect();
+    let human = human_part(standing.into_iter().chain(&payloads), &lineage, &is_person);
     let statement = statement(term, &models, &human);
     Disclosure {
         asset: root,
