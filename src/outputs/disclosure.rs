@@ -117,6 +117,7 @@ pub enum Derivation {
     GenerativeComposite,
     EditOfSynthetic,
     EditOfCreation,
+    EditOfComposite,
     EnhancementOfCapture,
     HumanEditOfCapture,
     CompositeWithSynthetic,
@@ -178,14 +179,17 @@ pub fn disclose(
     let derived = derive_all(&root, &makers);
     let (term, derivation) =
         derived.get(root.as_str()).copied().unwrap_or((SourceType::DigitalCreation, Derivation::Unknown));
-    let payloads: Vec<Payload> = ancestry
+    // The other events of the ancestry that still stand, in log order (the latest decision of
+    // each decider counts).
+    let mut events: Vec<(u64, Payload)> = ancestry
         .nodes
         .iter()
         .filter(|n| n.kind != NodeKind::Asset && n.kind != NodeKind::Actor && !n.retracted)
-        .filter_map(|n| load(n.sequence?))
+        .filter_map(|n| Some((n.sequence?, load(n.sequence?)?)))
         .collect();
+    events.sort_by_key(|(sequence, _)| *sequence);
     let lineage: BTreeSet<&str> = makers.keys().copied().collect();
-    let models = models(makers.values());
+    let models = models(makers.values().chain(events.iter().map(|(_, p)| p)));
     // What a retracted event made still has the type its making gives it, but a retracted
     // event is no part people took.
     let standing: Vec<&Payload> = ancestry
@@ -194,7 +198,7 @@ pub fn disclose(
         .filter(|n| n.kind == NodeKind::Asset && !n.retracted)
         .filter_map(|n| makers.get(n.id.as_str()))
         .collect();
-    let human = human_part(standing.into_iter().chain(&payloads), &lineage, &is_person);
+    let human = human_part(&standing, &events, &lineage, &is_person);
     let statement = statement(term, &models, &human);
     Disclosure {
         asset: root,
@@ -264,7 +268,8 @@ fn made_by(body: &Body, inputs: &[SourceType]) -> (SourceType, Derivation) {
         Body::PostEditApplied(_) if inputs.len() > 1 => composed(inputs),
         Body::PostEditApplied(b) => match base {
             Some(t) if t.is_synthetic() => (t, D::EditOfSynthetic),
-            Some(T::DigitalCreation) | Some(T::Composite) | None => (T::DigitalCreation, D::EditOfCreation),
+            Some(T::DigitalCreation) | None => (T::DigitalCreation, D::EditOfCreation),
+            Some(t @ (T::Composite | T::CompositeCapture)) => (t, D::EditOfComposite),
             Some(T::AlgorithmicallyEnhanced) => (T::AlgorithmicallyEnhanced, D::EnhancementOfCapture),
             Some(_) if b.performed_by == PerformedBy::Ai => (T::AlgorithmicallyEnhanced, D::EnhancementOfCapture),
             Some(_) => (T::HumanEdits, D::HumanEditOfCapture),
@@ -300,49 +305,70 @@ fn composed(inputs: &[SourceType]) -> (SourceType, Derivation) {
     }
 }
 
-/// The model versions that made pixels: of generations, and of generative edits.
-fn models<'a>(makers: impl Iterator<Item = &'a Payload>) -> Vec<String> {
+/// The model versions of the ancestry: those of its generations, of the pipelines they ran and
+/// of its post edits (generative or not: a model an edit names is part of the asset's making).
+fn models<'a>(payloads: impl Iterator<Item = &'a Payload>) -> Vec<String> {
     let mut out = BTreeSet::new();
-    for payload in makers {
+    for payload in payloads {
         match &payload.body {
             Body::GenerationRecorded(b) => {
                 out.insert(b.model_version.to_string());
             }
-            Body::PostEditApplied(b) if b.is_generative() => {
-                out.extend(b.model_version.iter().map(|m| m.to_string()));
-            }
+            Body::PipelineDefined(b) => out.extend(b.model_versions.iter().map(|m| m.to_string())),
+            Body::PostEditApplied(b) => out.extend(b.model_version.iter().map(|m| m.to_string())),
             _ => {}
         }
     }
     out.into_iter().collect()
 }
 
-/// What people did: from the lineage's making events and the other events of the ancestry
-/// (briefs, prompts, selections, approvals), signed by people.
-fn human_part<'a>(
-    payloads: impl Iterator<Item = &'a Payload>,
+/// What people did: from the lineage's making events that stand and the other events of the
+/// ancestry (briefs, prompts, selections, approvals, in log order), signed by people. A
+/// selection or an approval counts as its decider's latest decision on that asset.
+fn human_part(
+    standing: &[&Payload],
+    events: &[(u64, Payload)],
     lineage: &BTreeSet<&str>,
     is_person: &impl Fn(&ActorId) -> bool,
 ) -> Vec<HumanPart> {
     let mut out = BTreeSet::new();
-    for payload in payloads.filter(|p| is_person(&p.actor)) {
-        let part = match &payload.body {
-            Body::BriefRecorded(_) | Body::BriefRevised(_) => Some(HumanPart::Directed),
-            Body::PromptAuthored(_) => Some(HumanPart::Prompted),
-            Body::SelectionMade(b) if b.selected.iter().any(|a| lineage.contains(a.as_str())) => {
-                Some(HumanPart::Selected)
+    let edited = |b: &crate::domain::event::PostEditApplied| b.performed_by != PerformedBy::Ai && !b.is_generative();
+    for payload in standing.iter().filter(|p| is_person(&p.actor)) {
+        if matches!(&payload.body, Body::PostEditApplied(b) if edited(b)) {
+            out.insert(HumanPart::Edited);
+        }
+    }
+    // (decider, asset) -> whether the decider's latest decision on it keeps or approves it.
+    let (mut selections, mut approvals) = (HashMap::new(), HashMap::new());
+    for (_, payload) in events.iter().filter(|(_, p)| is_person(&p.actor)) {
+        match &payload.body {
+            Body::BriefRecorded(_) | Body::BriefRevised(_) => {
+                out.insert(HumanPart::Directed);
             }
-            Body::PostEditApplied(b) if b.performed_by == PerformedBy::Human && !b.is_generative() => {
-                Some(HumanPart::Edited)
+            Body::PromptAuthored(_) => {
+                out.insert(HumanPart::Prompted);
             }
-            Body::ApprovalRecorded(b)
-                if b.decision == crate::domain::event::Decision::Approved && lineage.contains(b.asset.as_str()) =>
-            {
-                Some(HumanPart::Approved)
+            Body::PostEditApplied(b) if edited(b) => {
+                out.insert(HumanPart::Edited);
             }
-            _ => None,
-        };
-        out.extend(part);
+            Body::SelectionMade(b) => {
+                let decided = b.selected.iter().map(|a| (a, true)).chain(b.rejected.iter().map(|a| (a, false)));
+                for (asset, kept) in decided.filter(|(a, _)| lineage.contains(a.as_str())) {
+                    selections.insert((payload.actor.clone(), asset.to_string()), kept);
+                }
+            }
+            Body::ApprovalRecorded(b) if lineage.contains(b.asset.as_str()) => {
+                let approved = b.decision == crate::domain::event::Decision::Approved;
+                approvals.insert((payload.actor.clone(), b.asset.to_string()), approved);
+            }
+            _ => {}
+        }
+    }
+    if selections.values().any(|kept| *kept) {
+        out.insert(HumanPart::Selected);
+    }
+    if approvals.values().any(|approved| *approved) {
+        out.insert(HumanPart::Approved);
     }
     out.into_iter().collect()
 }

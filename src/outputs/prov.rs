@@ -51,19 +51,25 @@ pub fn document(
             _ => entity.insert(name(&node.key), record),
         };
     }
-    let mut relations: [(&str, Map<String, Value>); 5] = [
+    let mut relations: [(&str, Map<String, Value>); 6] = [
         ("wasGeneratedBy", Map::new()),
         ("used", Map::new()),
         ("wasDerivedFrom", Map::new()),
         ("wasAssociatedWith", Map::new()),
         ("wasAttributedTo", Map::new()),
+        ("wasInfluencedBy", Map::new()),
     ];
     for (i, edge) in ancestry.edges.iter().enumerate() {
         let (from, to) = (name(&edge.from), name(&edge.to));
         let from_kind = kinds.get(&*edge.from).copied();
         let (slot, body) = match edge.kind {
             EdgeKind::GeneratedBy => (0, json!({"prov:entity": from, "prov:activity": to})),
-            EdgeKind::Used | EdgeKind::PromptedBy => (1, json!({"prov:activity": from, "prov:entity": to})),
+            EdgeKind::Used | EdgeKind::PromptedBy if from_kind.is_some_and(is_activity) => {
+                (1, json!({"prov:activity": from, "prov:entity": to}))
+            }
+            // An entity that cites another (a prompt its references and brief, a pipeline the
+            // model versions it runs): only an activity uses, so the entity was influenced.
+            EdgeKind::Used | EdgeKind::PromptedBy => (5, json!({"prov:influencee": from, "prov:influencer": to})),
             // An asset reviewed, approved or selected: the activity used it.
             EdgeKind::ReviewedBy | EdgeKind::ApprovedBy | EdgeKind::SelectedIn | EdgeKind::RejectedIn => {
                 let role = edge.kind.as_str();

@@ -93,6 +93,7 @@ pub fn summarize(ancestors: &Subgraph, load: impl Fn(u64) -> Option<Payload>, ag
         Body::GenerationRecorded(b) => b.outputs.into_iter().find(|o| o.asset_id.as_str() == root).map(|o| o.digest),
         Body::PostEditApplied(b) => Some(b.output.digest),
         Body::DeliveryRecorded(b) => Some(b.variant.digest),
+        Body::AssetImported(b) => Some(b.asset.digest),
         _ => None,
     });
     let mut s = Summary {

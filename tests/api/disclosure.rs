@@ -283,6 +283,15 @@ fn the_ancestry_of_a_delivery_is_valid_prov_json_and_a_broken_document_is_not() 
         json!({"prov:generatedEntity": "ln:asset-hero-master-v2", "prov:usedEntity": "ln:asset-hero-billboard"});
     let (valid, said) = prov_check(&cycle);
     assert!(!valid && said.contains("cycle"), "{said}");
+    let mut mistyped = document.clone();
+    mistyped["used"]["_:mistyped"] = json!({"prov:activity": "ln:prompt-pr-2", "prov:entity": "ln:brief-brief-main"});
+    let (valid, said) = prov_check(&mistyped);
+    assert!(!valid && said.contains("not an activity"), "an entity cannot use: {said}");
+    assert!(document["wasInfluencedBy"]
+        .as_object()
+        .unwrap()
+        .values()
+        .any(|r| r["prov:influencee"] == "ln:prompt-pr-2"));
     // The same through the command line.
     let token = std::fs::read_to_string(app.data().admin_token()).unwrap();
     let cli = |command: &str, asset: &str| {
@@ -301,4 +310,56 @@ fn the_ancestry_of_a_delivery_is_valid_prov_json_and_a_broken_document_is_not() 
     assert_eq!(serde_json::from_slice::<Value>(&prov.stdout).unwrap(), document, "the CLI prints the document");
     let missing = cli("disclosure", "ghost");
     assert_eq!(missing.status.code(), Some(1), "an asset the project does not have");
+}
+
+#[test]
+fn withdrawn_decisions_retracted_edits_and_pipeline_models_are_told_as_they_stand() {
+    let p = Production::new();
+    let d = |asset: &str| p.app.get(&format!("/v1/projects/{}/assets/{asset}/disclosure", p.project)).body;
+    // The pipeline gen-1 ran is a model's too: a second model version it runs is disclosed.
+    let second = json!({"model_version_id": "mv-2", "provider": "p", "family": "f", "version": "2", "license": "l", "license_use": "commercial", "training_data_statement": "s"});
+    assert_eq!(p.send(&p.artist, "model_version_registered", second).status, 201);
+    let pipeline = json!({"pipeline_id": "pl-2", "name": "two", "steps": [{"name": "gen", "tool": "t"}], "model_versions": ["mv-1", "mv-2"]});
+    assert_eq!(p.send(&p.artist, "pipeline_defined", pipeline).status, 201);
+    let generation = json!({"generation_id": "gen-2", "model_version": "mv-1", "prompt": "pr-1", "pipeline": "pl-2", "outputs": [asset("two")]});
+    assert_eq!(p.send(&p.integration, "generation_recorded", generation).status, 201);
+    assert_eq!(d("two")["models"], json!(["mv-1", "mv-2"]));
+    // Selected, then rejected; approved, then changes requested: neither stands.
+    let steps = [
+        (
+            &p.director,
+            "selection_made",
+            json!({"selection_id": "s-1", "round": 1, "selected": ["two"], "rationale": "r"}),
+        ),
+        (
+            &p.director,
+            "selection_made",
+            json!({"selection_id": "s-2", "round": 2, "selected": [], "rejected": ["two"], "rationale": "r"}),
+        ),
+        (
+            &p.brand,
+            "approval_recorded",
+            json!({"approval_id": "ap-1", "asset": "two", "digest": digest("two"), "decision": "approved"}),
+        ),
+        (
+            &p.brand,
+            "approval_recorded",
+            json!({"approval_id": "ap-2", "asset": "two", "digest": digest("two"), "decision": "changes_requested"}),
+        ),
+    ];
+    for (signer, kind, body) in steps {
+        assert_eq!(p.send(signer, kind, body).status, 201, "{kind}");
+    }
+    assert_eq!(d("two")["human"], json!(["directed", "prompted"]), "withdrawn decisions do not stand");
+    // A hand retouch, retracted: nobody edited.
+    let edit = p.send(
+        &p.post,
+        "post_edit_applied",
+        json!({"edit_id": "ed-r", "technique": "retouch", "tool": "t", "performed_by": "human", "generative": false, "inputs": ["two"], "output": asset("two-r")}),
+    );
+    assert_eq!(edit.status, 201);
+    assert!(d("two-r")["human"].as_array().unwrap().contains(&json!("edited")));
+    let event = edit.body["event_id"].as_str().unwrap();
+    assert_eq!(p.send(&p.producer, "event_retracted", json!({"event_id": event, "reason": "r"})).status, 201);
+    assert!(!d("two-r")["human"].as_array().unwrap().contains(&json!("edited")), "{}", d("two-r"));
 }

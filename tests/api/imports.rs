@@ -39,6 +39,13 @@ fn an_imported_photograph_is_an_asset_that_post_edits_and_generations_take_as_in
     let pack = nodes.iter().find(|n| n["id"] == "pack-1").expect("the packshot is an ancestor");
     assert_eq!(pack["kind"], "asset");
     assert!(pack["sequence"].as_u64().is_some(), "the packshot's making entry is named: {pack:?}");
+    // Its own provenance summary names its digest, and counts its own reviews as its own.
+    let review = json!({"review_id": "qc-pack", "asset": "pack-1", "digest": digest("pack-1"),
+        "checks": [{"check": "colour_accuracy", "result": "pass"}], "proof_medium": "screen", "proof_size": "1", "verdict": "pass"});
+    assert_eq!(p.send(&p.qc, "qc_review_recorded", review).status, 201);
+    let own = p.app.get(&format!("/v1/projects/{}/assets/pack-1/provenance", p.project)).body;
+    assert_eq!(own["summary"]["digest"], digest("pack-1"), "{own}");
+    assert_eq!(own["summary"]["reviews"][0]["review_id"], "qc-pack", "{own}");
     // Its audit trail says what it is.
     let audit = p.app.get(&format!("/v1/projects/{}/assets/pack-1/audit", p.project));
     assert_eq!(audit.status, 200, "{:?}", audit.body);

@@ -136,6 +136,9 @@ fn decide_references(refs: &Refs<'_, '_>, body: &Body) -> Result<(), DecideError
             refs.maybe("body.brief_id", N::Brief, b.brief_id.as_ref())?;
         }
         Body::GenerationRecorded(b) => {
+            for (i, output) in b.outputs.iter().enumerate() {
+                not_imported(view, project, format!("body.outputs[{i}].digest"), &output.digest)?;
+            }
             refs.exists("body.model_version", N::ModelVersion, &b.model_version)?;
             refs.exists("body.prompt", N::Prompt, &b.prompt)?;
             refs.maybe("body.pipeline", N::Pipeline, b.pipeline.as_ref())?;
@@ -163,6 +166,7 @@ fn decide_references(refs: &Refs<'_, '_>, body: &Body) -> Result<(), DecideError
             }
             non_empty("body.inputs", &b.inputs)?;
             refs.all_exist("body.inputs", N::Asset, &b.inputs)?;
+            not_imported(view, project, "body.output.digest".into(), &b.output.digest)?;
             refs.maybe("body.model_version", N::ModelVersion, b.model_version.as_ref())?;
         }
         Body::QcReviewRecorded(b) => {
@@ -289,6 +293,25 @@ impl Refs<'_, '_> {
             }
         }
         Ok(())
+    }
+}
+
+/// What a generation or an edit makes is not bytes the project holds as imported: those a
+/// camera, a scanner or a person made, and the disclosure says so of them.
+fn not_imported(
+    view: &View<'_>,
+    project: &ProjectId,
+    field: String,
+    digest: &crate::domain::Digest,
+) -> Result<(), Refusal> {
+    match view.imported_bytes(project, &digest.bytes()) {
+        Some(asset) => Err(Refusal::InvalidBecause {
+            field,
+            rule:
+                "a generation or an edit makes bytes of its own: imported bytes keep the origin their import gave them",
+            because: format!("these bytes are those of imported asset `{asset}`"),
+        }),
+        None => Ok(()),
     }
 }
 

@@ -191,6 +191,9 @@ impl ProjectState {
                 self.reference_bytes.insert(bytes_key(&digest.bytes()), (b.reference_id.clone(), only));
             }
         }
+        if let Body::AssetImported(b) = other {
+            self.imported_bytes.insert(bytes_key(&b.asset.digest.bytes()), b.asset.asset_id.clone());
+        }
         if let Body::BriefRecorded(b) = other {
             let key = record_key(Namespace::Brief, b.brief_id.as_str());
             self.brief_history.entry(key).or_default().push((event_id.clone(), b.deliverable_formats.clone()));

@@ -49,6 +49,9 @@ pub struct ProjectState {
     /// References recorded with the digest of their bytes (by [`bytes_key`]), and whether each
     /// is for reference only.
     pub(super) reference_bytes: HashMap<IdKey, (Id, bool)>,
+    /// Assets imported (`asset_imported`), by [`bytes_key`] of their bytes: what a camera, a
+    /// scanner or a person made, which no generation or edit makes again.
+    pub(super) imported_bytes: HashMap<IdKey, Id>,
 }
 
 /// What the rules keep of an asset (36 bytes).
@@ -217,6 +220,7 @@ impl ProjectState {
             self.rule_set = staged.rule_set;
         }
         self.reference_bytes.extend(staged.reference_bytes);
+        self.imported_bytes.extend(staged.imported_bytes);
         // A staged first asset of some bytes was staged so because the base had none of them.
         self.bytes.extend(staged.bytes);
         for (key, more) in staged.bytes_more {
@@ -241,6 +245,7 @@ impl ProjectState {
             + self.superseded_by.len() * 112
             + self.guarded.len() * 64
             + self.bytes.heap_bytes()
+            + self.imported_bytes.len() * 64
             + self.bytes_more.values().map(|m| 48 + m.len() * 16).sum::<usize>()
     }
 }

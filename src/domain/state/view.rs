@@ -166,6 +166,11 @@ impl View<'_> {
         let key = bytes_key(digest);
         self.both(project).find_map(|p| p.reference_bytes.get(&key))
     }
+    /// The imported asset recorded with these bytes, if one was.
+    pub fn imported_bytes(&self, project: &ProjectId, digest: &[u8; 32]) -> Option<&Id> {
+        let key = bytes_key(digest);
+        self.both(project).find_map(|p| p.imported_bytes.get(&key))
+    }
     /// An asset by the rules' key.
     pub fn asset_at(&self, project: &ProjectId, key: &IdKey) -> Option<AssetRecord> {
         self.both(project).find_map(|p| p.assets.get(key).copied())
