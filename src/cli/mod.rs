@@ -220,6 +220,12 @@ fn show(answer: crate::cli::client::Answer) {
     }
 }
 
+/// Prints one of an asset's reads (`audit`, `disclosure`, `prov`), as of a point when asked.
+fn show_asset(read: &str, project: &str, asset: &str, server: &ServerArgs, as_of: &Option<String>) {
+    let path = with_as_of(format!("/v1/projects/{project}/assets/{asset}/{read}"), as_of);
+    show(server.client().get(&path).unwrap_or_else(|e| fail(e)));
+}
+
 fn with_as_of(path: String, as_of: &Option<String>) -> String {
     match as_of {
         Some(a) => format!("{path}{}as_of={}", if path.contains('?') { '&' } else { '?' }, a.replace('+', "%2B")),
@@ -317,18 +323,11 @@ pub fn run() {
             }
             show(server.client().get(&with_as_of(path, &as_of)).unwrap_or_else(|e| fail(e)));
         }
-        Command::Audit { project, asset, server, as_of } => {
-            let path = with_as_of(format!("/v1/projects/{project}/assets/{asset}/audit"), &as_of);
-            show(server.client().get(&path).unwrap_or_else(|e| fail(e)));
-        }
+        Command::Audit { project, asset, server, as_of } => show_asset("audit", &project, &asset, &server, &as_of),
         Command::Disclosure { project, asset, server, as_of } => {
-            let path = with_as_of(format!("/v1/projects/{project}/assets/{asset}/disclosure"), &as_of);
-            show(server.client().get(&path).unwrap_or_else(|e| fail(e)));
+            show_asset("disclosure", &project, &asset, &server, &as_of)
         }
-        Command::Prov { project, asset, server, as_of } => {
-            let path = with_as_of(format!("/v1/projects/{project}/assets/{asset}/prov"), &as_of);
-            show(server.client().get(&path).unwrap_or_else(|e| fail(e)));
-        }
+        Command::Prov { project, asset, server, as_of } => show_asset("prov", &project, &asset, &server, &as_of),
         Command::Rebuild { data } => match crate::app::maintenance::rebuild(&data) {
             Ok(report) => println!("{report}"),
             Err(e) => fail(e),
