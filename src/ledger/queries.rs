@@ -32,6 +32,13 @@ impl Ledger {
         self.store.entry(sequence)
     }
 
+    /// The payload of the durable entry at `sequence`, read as stored; `None` when there is no
+    /// such entry or it cannot be read (the projections' walks skip what they cannot load).
+    pub fn payload_at(&self, sequence: u64) -> Option<crate::domain::Payload> {
+        let entry = self.entry(sequence).ok().flatten()?;
+        open_entry(&entry).ok().map(|(_, payload)| payload)
+    }
+
     pub fn entry_by_event(&self, event_id: &str) -> Result<Option<Entry>, StoreError> {
         match self.store.sequence_of_event(event_id)? {
             Some(seq) => self.entry(seq),

@@ -7,7 +7,7 @@ use crate::domain::event::{AssetOrigin, Body, PerformedBy};
 use crate::domain::{ActorId, Payload};
 use crate::projections::graph::{NodeKind, Subgraph};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// The IPTC vocabulary's prefix; a term is appended to it.
 pub const IPTC_PREFIX: &str = "http://cv.iptc.org/newscodes/digitalsourcetype/";
@@ -170,35 +170,32 @@ pub fn disclose(
 ) -> Disclosure {
     // The walk's first node is its root, the asset itself.
     let root = ancestry.nodes.first().map(|n| n.id.clone()).unwrap_or_default();
-    let makers: HashMap<&str, Payload> = ancestry
+    // Each entry read once, in log order: a post edit's entry makes both its node and its
+    // output's.
+    let sequences: BTreeSet<u64> = ancestry.nodes.iter().filter_map(|n| n.sequence).collect();
+    let payloads: BTreeMap<u64, Payload> = sequences.into_iter().filter_map(|s| Some((s, load(s)?))).collect();
+    let makers: HashMap<&str, &Payload> = ancestry
         .nodes
         .iter()
         .filter(|n| n.kind == NodeKind::Asset)
-        .filter_map(|n| Some((n.id.as_str(), load(n.sequence?)?)))
+        .filter_map(|n| Some((n.id.as_str(), payloads.get(&n.sequence?)?)))
         .collect();
     let derived = derive_all(&root, &makers);
     let (term, derivation) =
         derived.get(root.as_str()).copied().unwrap_or((SourceType::DigitalCreation, Derivation::Unknown));
-    // The other events of the ancestry that still stand, in log order (the latest decision of
-    // each decider counts).
-    let mut events: Vec<(u64, Payload)> = ancestry
+    // The events of the ancestry that still stand, in log order (the latest decision of each
+    // decider counts; a retracted event is no part people took, though what it made keeps the
+    // type its making gives it).
+    let standing: BTreeSet<u64> = ancestry
         .nodes
         .iter()
         .filter(|n| n.kind != NodeKind::Asset && n.kind != NodeKind::Actor && !n.retracted)
-        .filter_map(|n| Some((n.sequence?, load(n.sequence?)?)))
+        .filter_map(|n| n.sequence)
         .collect();
-    events.sort_by_key(|(sequence, _)| *sequence);
+    let events: Vec<&Payload> = standing.iter().filter_map(|s| payloads.get(s)).collect();
     let lineage: BTreeSet<&str> = makers.keys().copied().collect();
-    let models = models(makers.values().chain(events.iter().map(|(_, p)| p)));
-    // What a retracted event made still has the type its making gives it, but a retracted
-    // event is no part people took.
-    let standing: Vec<&Payload> = ancestry
-        .nodes
-        .iter()
-        .filter(|n| n.kind == NodeKind::Asset && !n.retracted)
-        .filter_map(|n| makers.get(n.id.as_str()))
-        .collect();
-    let human = human_part(&standing, &events, &lineage, &is_person);
+    let models = models(makers.values().chain(events.iter()).copied());
+    let human = human_part(&events, &lineage, &is_person);
     let statement = statement(term, &models, &human);
     Disclosure {
         asset: root,
@@ -214,7 +211,7 @@ pub fn disclose(
 
 /// The type of every asset of the lineage, inputs before what is made from them (iteratively:
 /// a lineage runs to thousands of links).
-fn derive_all<'a>(root: &'a str, makers: &'a HashMap<&'a str, Payload>) -> HashMap<&'a str, (SourceType, Derivation)> {
+fn derive_all<'a>(root: &'a str, makers: &HashMap<&'a str, &'a Payload>) -> HashMap<&'a str, (SourceType, Derivation)> {
     let mut done: HashMap<&str, (SourceType, Derivation)> = HashMap::new();
     let mut stack: Vec<(&str, bool)> = vec![(root, false)];
     while let Some((asset, inputs_done)) = stack.pop() {
@@ -322,25 +319,15 @@ fn models<'a>(payloads: impl Iterator<Item = &'a Payload>) -> Vec<String> {
     out.into_iter().collect()
 }
 
-/// What people did: from the lineage's making events that stand and the other events of the
-/// ancestry (briefs, prompts, selections, approvals, in log order), signed by people. A
-/// selection or an approval counts as its decider's latest decision on that asset.
-fn human_part(
-    standing: &[&Payload],
-    events: &[(u64, Payload)],
-    lineage: &BTreeSet<&str>,
-    is_person: &impl Fn(&ActorId) -> bool,
-) -> Vec<HumanPart> {
+/// What people did: from the events of the ancestry that stand (briefs, prompts, post edits,
+/// selections, approvals, in log order), signed by people. A selection or an approval counts as
+/// its decider's latest decision on that asset.
+fn human_part(events: &[&Payload], lineage: &BTreeSet<&str>, is_person: &impl Fn(&ActorId) -> bool) -> Vec<HumanPart> {
     let mut out = BTreeSet::new();
     let edited = |b: &crate::domain::event::PostEditApplied| b.performed_by != PerformedBy::Ai && !b.is_generative();
-    for payload in standing.iter().filter(|p| is_person(&p.actor)) {
-        if matches!(&payload.body, Body::PostEditApplied(b) if edited(b)) {
-            out.insert(HumanPart::Edited);
-        }
-    }
     // (decider, asset) -> whether the decider's latest decision on it keeps or approves it.
     let (mut selections, mut approvals) = (HashMap::new(), HashMap::new());
-    for (_, payload) in events.iter().filter(|(_, p)| is_person(&p.actor)) {
+    for payload in events.iter().filter(|p| is_person(&p.actor)) {
         match &payload.body {
             Body::BriefRecorded(_) | Body::BriefRevised(_) => {
                 out.insert(HumanPart::Directed);

@@ -205,14 +205,12 @@ pub async fn provenance(
             if dot {
                 return Ok(Err(graph.to_dot()));
             }
-            let load = |sequence: u64| {
-                shared.ledger.entry(sequence).ok().flatten().and_then(|e| open_entry(&e).ok()).map(|(_, p)| p)
-            };
+            let load = |sequence: u64| shared.ledger.payload_at(sequence);
             let summary = whole.map(|whole| {
                 let against: Vec<crate::domain::Payload> =
                     crate::ledger::audit::against_entries(&shared.ledger, &against, log_size)?
                         .iter()
-                        .filter_map(|e| load(e.sequence))
+                        .filter_map(|e| open_entry(e).ok().map(|(_, p)| p))
                         .collect();
                 Ok::<_, ApiError>(crate::projections::summary::summarize(&whole, load, &against))
             });

@@ -66,6 +66,11 @@ impl SystemState {
     pub fn actors(&self) -> impl Iterator<Item = (&ActorId, &ActorState)> {
         self.actors.iter()
     }
+    /// Whether an actor is a person rather than a service: every actor but an integration (an
+    /// actor the system stream does not know is taken as a person).
+    pub fn is_person(&self, actor: &ActorId) -> bool {
+        self.actor(actor).is_none_or(|a| a.role != Role::Integration)
+    }
     pub fn key_owner(&self, key: &KeyId) -> Option<&ActorId> {
         self.key_owner.get(key)
     }
