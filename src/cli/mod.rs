@@ -118,33 +118,12 @@ enum Command {
         as_of: Option<String>,
     },
     /// Every entry that names an asset, in ledger order.
-    Audit {
-        project: String,
-        asset: String,
-        #[command(flatten)]
-        server: ServerArgs,
-        #[arg(long)]
-        as_of: Option<String>,
-    },
+    Audit(AssetRead),
     /// An asset's AI disclosure, derived from its ancestry: IPTC digital source type, models,
     /// what people did, a statement (docs/compliance.md).
-    Disclosure {
-        project: String,
-        asset: String,
-        #[command(flatten)]
-        server: ServerArgs,
-        #[arg(long)]
-        as_of: Option<String>,
-    },
+    Disclosure(AssetRead),
     /// An asset's ancestry as W3C PROV-JSON.
-    Prov {
-        project: String,
-        asset: String,
-        #[command(flatten)]
-        server: ServerArgs,
-        #[arg(long)]
-        as_of: Option<String>,
-    },
+    Prov(AssetRead),
     /// Rebuild every projection from the entries of a stopped server's data directory, and
     /// report the time and memory it took.
     Rebuild {
@@ -220,10 +199,21 @@ fn show(answer: crate::cli::client::Answer) {
     }
 }
 
-/// Prints one of an asset's reads (`audit`, `disclosure`, `prov`), as of a point when asked.
-fn show_asset(read: &str, project: &str, asset: &str, server: &ServerArgs, as_of: &Option<String>) {
-    let path = with_as_of(format!("/v1/projects/{project}/assets/{asset}/{read}"), as_of);
-    show(server.client().get(&path).unwrap_or_else(|e| fail(e)));
+/// An asset of a project, read from a server, now or as of an earlier point.
+#[derive(clap::Args)]
+struct AssetRead {
+    project: String,
+    asset: String,
+    #[command(flatten)]
+    server: ServerArgs,
+    #[arg(long)]
+    as_of: Option<String>,
+}
+
+/// Prints one of an asset's reads (`audit`, `disclosure`, `prov`).
+fn show_asset(read: &str, a: &AssetRead) {
+    let path = with_as_of(format!("/v1/projects/{}/assets/{}/{read}", a.project, a.asset), &a.as_of);
+    show(a.server.client().get(&path).unwrap_or_else(|e| fail(e)));
 }
 
 fn with_as_of(path: String, as_of: &Option<String>) -> String {
@@ -323,11 +313,9 @@ pub fn run() {
             }
             show(server.client().get(&with_as_of(path, &as_of)).unwrap_or_else(|e| fail(e)));
         }
-        Command::Audit { project, asset, server, as_of } => show_asset("audit", &project, &asset, &server, &as_of),
-        Command::Disclosure { project, asset, server, as_of } => {
-            show_asset("disclosure", &project, &asset, &server, &as_of)
-        }
-        Command::Prov { project, asset, server, as_of } => show_asset("prov", &project, &asset, &server, &as_of),
+        Command::Audit(read) => show_asset("audit", &read),
+        Command::Disclosure(read) => show_asset("disclosure", &read),
+        Command::Prov(read) => show_asset("prov", &read),
         Command::Rebuild { data } => match crate::app::maintenance::rebuild(&data) {
             Ok(report) => println!("{report}"),
             Err(e) => fail(e),
