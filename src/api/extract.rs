@@ -75,18 +75,31 @@ impl std::ops::Deref for Body<'_> {
 /// bytes held across requests.
 pub async fn json_body<'a>(
     req: &HttpRequest,
-    mut body: web::Payload,
+    body: web::Payload,
     limit: usize,
     state: &'a AppState,
 ) -> Result<Body<'a>, ApiError> {
+    read_body(req, body, &["application/json"], limit, state).await.map(|(body, _)| body)
+}
+
+/// Reads a request body of one of the media types `accepted`, of at most `limit` bytes, within
+/// the body deadline and the budget of bytes held across requests; answers it with its type.
+pub async fn read_body<'a>(
+    req: &HttpRequest,
+    mut body: web::Payload,
+    accepted: &[&'static str],
+    limit: usize,
+    state: &'a AppState,
+) -> Result<(Body<'a>, &'static str), ApiError> {
     let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim();
-    if !essence.eq_ignore_ascii_case("application/json") {
+    let Some(media_type) = accepted.iter().copied().find(|a| essence.eq_ignore_ascii_case(a)) else {
+        let names: Vec<String> = accepted.iter().map(|a| format!("`{a}`")).collect();
         return Err(ApiError::new(
             ProblemType::UnsupportedMediaType,
-            format!("the body must be `application/json`, got `{content_type}`"),
+            format!("the body must be {}, got `{content_type}`", names.join(" or ")),
         ));
-    }
+    };
     let too_large =
         || ApiError::new(ProblemType::BodyTooLarge, format!("the request body is over the limit of {limit} bytes"));
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
@@ -131,7 +144,7 @@ pub async fn json_body<'a>(
         }
         bytes.extend_from_slice(&chunk);
     }
-    Ok(Body { bytes: bytes.freeze(), _held: held })
+    Ok((Body { bytes: bytes.freeze(), _held: held }, media_type))
 }
 
 pub fn malformed(e: serde_json::Error) -> ApiError {

@@ -72,6 +72,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/projects/{project}/assets/{asset}/audit").route(web::get().to(audit)))
             .service(resource("/projects/{project}/assets/{asset}/disclosure").route(web::get().to(disclosure)))
             .service(resource("/projects/{project}/assets/{asset}/prov").route(web::get().to(prov)))
+            .service(resource("/projects/{project}/assets/{asset}/c2pa").route(web::get().to(c2pa_manifest)))
+            .service(resource("/projects/{project}/assets/{asset}/credentials").route(web::post().to(credentials)))
             .service(resource("/projects/{project}/status").route(web::get().to(status)))
             .service(resource("/projects/{project}/history").route(web::get().to(history)))
             .service(resource("/projects/{project}/governance").route(web::get().to(governance)))

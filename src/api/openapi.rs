@@ -33,6 +33,8 @@ use utoipa::{Modify, OpenApi};
         super::routes::projections::history,
         super::routes::compliance::disclosure,
         super::routes::compliance::prov,
+        super::routes::compliance::c2pa_manifest,
+        super::routes::compliance::credentials,
         super::routes::governance::governance,
         super::routes::governance::readiness,
         super::routes::health::healthz,

@@ -70,7 +70,7 @@ problem_types! {
     BodyTooLarge = "body-too-large", PAYLOAD_TOO_LARGE, "The request body is over the limit (256 KiB for one event, 16 MiB for a batch, by default).";
     PayloadTooLarge = "payload-too-large", PAYLOAD_TOO_LARGE, "The decoded payload is over 64 KiB.";
     BatchTooLarge = "batch-too-large", PAYLOAD_TOO_LARGE, "A batch holds more envelopes than the limit (1000 by default).";
-    UnsupportedMediaType = "unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "The body is not `application/json`.";
+    UnsupportedMediaType = "unsupported-media-type", UNSUPPORTED_MEDIA_TYPE, "The body is not of a type the route takes: `application/json`, or for signing Content Credentials the asset's own `image/jpeg` or `image/png`.";
     InvalidPayload = "invalid-payload", UNPROCESSABLE_ENTITY, "The payload is not a valid event: a field is missing, unknown, of the wrong type or out of bounds; `field` names it.";
     UnknownKind = "unknown-kind", UNPROCESSABLE_ENTITY, "`kind` is not in the catalogue.";
     UnsupportedSchemaVersion = "unsupported-schema-version", UNPROCESSABLE_ENTITY, "`schema_version` is not the kind's current version.";
@@ -78,7 +78,8 @@ problem_types! {
     EmptyBatch = "empty-batch", UNPROCESSABLE_ENTITY, "A batch with no envelopes.";
     ProjectNotFound = "project-not-found", UNPROCESSABLE_ENTITY, "The event names a project that does not exist.";
     UnknownReference = "unknown-reference", UNPROCESSABLE_ENTITY, "A referenced asset, prompt, model version, pipeline, brief, reference or event does not exist in the same project; `field` names the reference.";
-    DigestMismatch = "digest-mismatch", UNPROCESSABLE_ENTITY, "A review or approval names a digest that is not the asset's.";
+    DigestMismatch = "digest-mismatch", UNPROCESSABLE_ENTITY, "A review or approval names a digest that is not the asset's; a file sent to be signed is not the asset's bytes.";
+    UnsignableFile = "unsignable-file", UNPROCESSABLE_ENTITY, "The asset's file could not carry Content Credentials: the C2PA SDK could not read it as its media type says.";
     TreeSizeOutOfRange = "tree-size-out-of-range", UNPROCESSABLE_ENTITY, "A proof was asked for a tree size the log has not reached, or that does not contain the entry.";
     PolicyNotStricter = "policy-not-stricter", UNPROCESSABLE_ENTITY, "A policy amendment asks for nothing new, or for less than the policy requires: a policy is only made stricter; `field` names the rule.";
     UnknownOrganization = "unknown-organization", UNPROCESSABLE_ENTITY, "The event names an organisation that is not registered.";
@@ -91,6 +92,7 @@ problem_types! {
     InvalidEvent = "invalid-event", UNPROCESSABLE_ENTITY, "The event breaks a rule of its kind (an empty list that must not be, an asset both selected and rejected, a reused key id); `field` and `detail` say which.";
     Internal = "internal", INTERNAL_SERVER_ERROR, "The server failed; nothing was written.";
     Unavailable = "unavailable", SERVICE_UNAVAILABLE, "The writer queue is full, the server holds as many request bodies as it may at once (256 MiB by default), or the ledger is stopping; retry after `Retry-After` seconds.";
+    SigningNotConfigured = "signing-not-configured", SERVICE_UNAVAILABLE, "The server holds no certificate to sign Content Credentials with (`lineage serve --c2pa-cert --c2pa-key`); `lineage credentials` signs with your own.";
     StorageUnavailable = "storage-unavailable", SERVICE_UNAVAILABLE, "The store failed; the append was not acknowledged and may be retried.";
     InsufficientStorage = "insufficient-storage", INSUFFICIENT_STORAGE, "The disk holding the store is full (or below its reserve, `--min-free-mb`); nothing was written; retry after `Retry-After` seconds. Reads go on.";
 }

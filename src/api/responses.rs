@@ -59,6 +59,19 @@ problem_set!(
     422 => "`as_of` beyond the log",
 );
 problem_set!(
+    /// Signing an asset's Content Credentials into its file.
+    CredentialsProblems:
+    400 => "A malformed path",
+    401 => "No valid bearer token",
+    403 => "The token may not read the project",
+    404 => "No such project or asset",
+    408 => "The file did not arrive within the body deadline",
+    413 => "The file is over 64 MiB",
+    415 => "The body is not `image/jpeg` or `image/png`, or not the asset's recorded media type",
+    422 => "The file is not the asset's bytes, or cannot carry Content Credentials",
+    503 => "The server holds no signing certificate, or as many request bodies as it may",
+);
+problem_set!(
     /// A read of the whole log.
     FeedProblems:
     400 => "A malformed query",

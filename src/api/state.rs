@@ -49,6 +49,8 @@ pub struct AppState {
     pub buffered: BodyBudget,
     /// Where reads that fold, walk or read the store run: off the async workers, a few at once.
     pub reads: ReadSlots,
+    /// What signs Content Credentials asked of the server, when the operator gave it.
+    pub signing: Option<Arc<crate::outputs::signing::SigningCredentials>>,
 }
 
 /// Runs reads that may take long (folds, walks, store reads, proofs) on the blocking pool, at

@@ -21,6 +21,9 @@ pub struct Settings {
     pub read_slots: usize,
     /// The origin, the bootstrap admin and the disk reserve the data directory is opened with.
     pub setup: super::data_dir::Setup,
+    /// The certificate and key that sign Content Credentials asked of the server; without
+    /// them, the route that signs files answers 503 `signing-not-configured`.
+    pub signing: Option<crate::outputs::signing::SigningCredentials>,
 }
 
 impl Settings {
@@ -34,6 +37,7 @@ impl Settings {
             // Half the cores: long reads never take the whole machine from appends.
             read_slots: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             setup: Default::default(),
+            signing: None,
         }
     }
 }
@@ -57,6 +61,7 @@ impl Application {
             limits: settings.limits,
             buffered: Default::default(),
             reads: crate::api::state::ReadSlots::new(settings.read_slots, 256),
+            signing: settings.signing.map(std::sync::Arc::new),
         });
         let mut server = HttpServer::new(move || {
             App::new()

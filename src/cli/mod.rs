@@ -9,6 +9,7 @@
 mod admin;
 pub mod bench;
 pub mod client;
+mod credentials;
 pub mod demo;
 mod evidence;
 mod offline;
@@ -124,6 +125,9 @@ enum Command {
     Disclosure(AssetRead),
     /// An asset's ancestry as W3C PROV-JSON.
     Prov(AssetRead),
+    /// Sign an asset's Content Credentials (C2PA) into its file with your certificate and key:
+    /// the manifest is the server's (`…/c2pa`), the signing happens here.
+    Credentials(credentials::CredentialsArgs),
     /// Rebuild every projection from the entries of a stopped server's data directory, and
     /// report the time and memory it took.
     Rebuild {
@@ -144,6 +148,10 @@ enum Command {
         /// `aurora-outdoor:NAME` (default: a fresh `demo-campaign-…`).
         #[arg(long)]
         project: Option<String>,
+        /// Write every file the demo records (its images, real PNG, JPEG and TIFF, and the
+        /// models' stand-in weights) to this directory, as `ASSET.EXT`.
+        #[arg(long)]
+        files: Option<PathBuf>,
     },
     /// Read tokens: issue, list, revoke (with an admin token).
     Token {
@@ -316,11 +324,12 @@ pub fn run() {
         Command::Audit(read) => show_asset("audit", &read),
         Command::Disclosure(read) => show_asset("disclosure", &read),
         Command::Prov(read) => show_asset("prov", &read),
+        Command::Credentials(args) => credentials::credentials(args),
         Command::Rebuild { data } => match crate::app::maintenance::rebuild(&data) {
             Ok(report) => println!("{report}"),
             Err(e) => fail(e),
         },
-        Command::Demo { url, data, admin_key, project } => remote::demo(&url, data, admin_key, project),
+        Command::Demo { url, data, admin_key, project, files } => remote::demo(&url, data, admin_key, project, files),
         Command::Token { command, server } => admin::token(command, &server),
         Command::Key { command, server, admin_key } => {
             let admin = admin_key.unwrap_or_else(|| DataDir { root: server.data.clone() }.admin_key());

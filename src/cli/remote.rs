@@ -32,7 +32,13 @@ pub(super) fn export(server: &ServerArgs, out: Option<PathBuf>) {
 }
 
 /// Records the demo campaign against the server at `url`.
-pub(super) fn demo(url: &str, data: PathBuf, admin_key: Option<PathBuf>, project: Option<String>) {
+pub(super) fn demo(
+    url: &str,
+    data: PathBuf,
+    admin_key: Option<PathBuf>,
+    project: Option<String>,
+    files: Option<PathBuf>,
+) {
     let dir = DataDir { root: data };
     let admin = KeyFile::load(&admin_key.unwrap_or_else(|| dir.admin_key())).unwrap_or_else(|e| fail(e));
     let token = std::fs::read_to_string(dir.admin_token())
@@ -47,6 +53,10 @@ pub(super) fn demo(url: &str, data: PathBuf, admin_key: Option<PathBuf>, project
         summary.system_events,
         summary.deliveries.join(", ")
     );
+    if let Some(dir) = files {
+        let written = summary.files.write(&dir).unwrap_or_else(|e| fail(format!("{}: {e}", dir.display())));
+        println!("wrote its {written} files to {}", dir.display());
+    }
     println!("read it back:");
     println!(
         "  curl -H \"Authorization: Bearer $(cat {})\" '{url}/v1/projects/{}/events?limit=1000'",

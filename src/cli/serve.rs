@@ -47,6 +47,13 @@ pub struct ServeArgs {
     /// once, off the HTTP workers (default: half the cores, at least one).
     #[arg(long)]
     pub read_slots: Option<usize>,
+    /// Certificate chain (PEM, end-entity first) that signs Content Credentials asked of the
+    /// server (`POST …/credentials`); with `--c2pa-key`.
+    #[arg(long, env = "LINEAGE_C2PA_CERT", requires = "c2pa_key")]
+    pub c2pa_cert: Option<PathBuf>,
+    /// Its private key (PKCS#8 PEM, Ed25519 or ECDSA P-256), readable by the server alone.
+    #[arg(long, env = "LINEAGE_C2PA_KEY", requires = "c2pa_cert")]
+    pub c2pa_key: Option<PathBuf>,
 }
 
 /// Runs the service until SIGTERM or SIGINT.
@@ -64,6 +71,8 @@ pub(super) fn serve(args: ServeArgs) {
         admin_public_key,
         projection_cache_mb,
         read_slots,
+        c2pa_cert,
+        c2pa_key,
     } = args;
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     // Everything the server creates (keys, token, every file of the store) is its owner's
@@ -87,6 +96,10 @@ pub(super) fn serve(args: ServeArgs) {
     settings.ledger.projection_cache_bytes = projection_cache_mb << 20;
     if let Some(slots) = read_slots {
         settings.read_slots = slots;
+    }
+    if let (Some(cert), Some(key)) = (c2pa_cert, c2pa_key) {
+        let credentials = crate::outputs::signing::SigningCredentials::load(&cert, &key);
+        settings.signing = Some(credentials.unwrap_or_else(|e| fail(format!("--c2pa-cert/--c2pa-key: {e}"))));
     }
     let runtime = actix_web::rt::System::new();
     runtime.block_on(async move {

@@ -12,8 +12,8 @@ use crate::store::{Commit, LogStore, StoreError};
 /// few more entries, and the store holds one node per sixteen entries instead of one per entry.
 pub const LOWEST_STORED_LEVEL: u8 = 4;
 
-/// Adds to a commit the Merkle nodes the entries complete (advancing `frontier`) and the assets
-/// each entry's payload names.
+/// Adds to a commit the Merkle nodes the entries complete (advancing `frontier`), the assets
+/// each entry's payload names and the bytes it records.
 pub fn index_entries<'a>(
     entries: impl Iterator<Item = (&'a Entry, &'a Payload)>,
     frontier: &mut Frontier,
@@ -28,6 +28,14 @@ pub fn index_entries<'a>(
         for asset in crate::domain::state::named_assets(&payload.body) {
             if named.insert(asset) {
                 commit.mentions.push((entry.project.clone(), asset.to_string(), entry.sequence));
+            }
+        }
+        // And the bytes it records, so that an asset is found by its file (`GET /v1/assets`).
+        let mut digests = std::collections::HashSet::new();
+        for output in crate::domain::state::recorded_outputs(&payload.body) {
+            if digests.insert(&output.digest) {
+                let key = crate::domain::state::bytes_mention(&output.digest);
+                commit.mentions.push((entry.project.clone(), key, entry.sequence));
             }
         }
     }

@@ -168,18 +168,46 @@ pub fn disclose(
     load: impl Fn(u64) -> Option<Payload>,
     is_person: impl Fn(&ActorId) -> bool,
 ) -> Disclosure {
-    // The walk's first node is its root, the asset itself.
-    let root = ancestry.nodes.first().map(|n| n.id.clone()).unwrap_or_default();
-    // Each entry read once, in log order: a post edit's entry makes both its node and its
-    // output's.
+    disclose_read(ancestry, &read_entries(ancestry, load), is_person)
+}
+
+/// The payloads of the entries of an ancestry, each read once, in log order (a post edit's
+/// entry makes both its node and its output's).
+pub fn read_entries(ancestry: &Subgraph, load: impl Fn(u64) -> Option<Payload>) -> BTreeMap<u64, Payload> {
     let sequences: BTreeSet<u64> = ancestry.nodes.iter().filter_map(|n| n.sequence).collect();
-    let payloads: BTreeMap<u64, Payload> = sequences.into_iter().filter_map(|s| Some((s, load(s)?))).collect();
-    let makers: HashMap<&str, &Payload> = ancestry
+    sequences.into_iter().filter_map(|s| Some((s, load(s)?))).collect()
+}
+
+/// The entry that made each asset of an ancestry, by asset id.
+pub fn makers<'a>(ancestry: &'a Subgraph, payloads: &'a BTreeMap<u64, Payload>) -> HashMap<&'a str, &'a Payload> {
+    ancestry
         .nodes
         .iter()
         .filter(|n| n.kind == NodeKind::Asset)
         .filter_map(|n| Some((n.id.as_str(), payloads.get(&n.sequence?)?)))
-        .collect();
+        .collect()
+}
+
+/// The derived type of every asset of an ancestry, with the derivation-table row that gave it.
+pub fn terms<'a>(
+    ancestry: &'a Subgraph,
+    makers: &HashMap<&'a str, &'a Payload>,
+) -> HashMap<&'a str, (SourceType, Derivation)> {
+    match ancestry.nodes.first() {
+        Some(root) => derive_all(root.id.as_str(), makers),
+        None => HashMap::new(),
+    }
+}
+
+/// [`disclose`] on entries already read ([`read_entries`]).
+pub fn disclose_read(
+    ancestry: &Subgraph,
+    payloads: &BTreeMap<u64, Payload>,
+    is_person: impl Fn(&ActorId) -> bool,
+) -> Disclosure {
+    // The walk's first node is its root, the asset itself.
+    let root = ancestry.nodes.first().map(|n| n.id.clone()).unwrap_or_default();
+    let makers = makers(ancestry, payloads);
     let derived = derive_all(&root, &makers);
     let (term, derivation) =
         derived.get(root.as_str()).copied().unwrap_or((SourceType::DigitalCreation, Derivation::Unknown));
@@ -236,7 +264,7 @@ fn derive_all<'a>(root: &'a str, makers: &HashMap<&'a str, &'a Payload>) -> Hash
 }
 
 /// The assets an asset's making event took as inputs.
-fn inputs_of(body: &Body) -> Vec<&str> {
+pub fn inputs_of(body: &Body) -> Vec<&str> {
     match body {
         Body::GenerationRecorded(b) => b.input_assets.iter().map(|a| a.as_str()).collect(),
         Body::PostEditApplied(b) => b.inputs.iter().map(|a| a.as_str()).collect(),

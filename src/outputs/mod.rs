@@ -1,6 +1,8 @@
-//! Standard outputs derived from the log and the projections, each pure: the AI disclosure of an
-//! asset (IPTC digital source type, what people did, a statement) and its ancestry as W3C
-//! PROV-JSON.
+//! Standard outputs derived from the log and the projections: the AI disclosure of an asset (IPTC
+//! digital source type, what people did, a statement), its ancestry as W3C PROV-JSON, and its C2PA
+//! manifest (pure), signed into a file with the C2PA SDK (`signing`, the one part that is not).
 
+pub mod credentials;
 pub mod disclosure;
 pub mod prov;
+pub mod signing;

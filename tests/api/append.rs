@@ -88,7 +88,7 @@ fn the_demo_records_every_kind_and_reads_back_whole() {
     let summary = lineage_ledger::cli::demo::run(&app.client, admin, "aurora").expect("the demo runs");
     let stream = app.stream("aurora-outdoor:aurora");
     assert_eq!(stream.len(), summary.project_events);
-    assert!(summary.project_events >= 55, "{summary:?}");
+    assert!(summary.project_events >= 55, "{}", summary.project_events);
     let entries = all_entries(&app);
     assert_eq!(entries.len(), 1 + summary.system_events + summary.project_events);
     let kinds: BTreeSet<String> = entries.iter().map(|(e, _)| e["kind"].as_str().unwrap().to_owned()).collect();

@@ -6,6 +6,7 @@ mod authorization;
 mod bytes;
 mod contract;
 mod crash;
+mod credentials;
 mod disclosure;
 mod disk_full;
 mod hardening;

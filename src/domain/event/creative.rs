@@ -14,6 +14,39 @@ pub struct BriefRecorded {
     pub deliverable_formats: Vec<Label>,
     #[serde(default)]
     pub channels: Vec<Label>,
+    /// What the client allows of the project's content for AI training and data mining; the
+    /// Content Credentials of every asset made under the brief carry it
+    /// (`cawg.training-mining`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub training_and_mining: Option<TrainingAndMining>,
+}
+
+/// A rights holder's choices on AI training and data mining, as the Creator Assertions Working
+/// Group's training-and-mining assertion names them. An absent use says nothing of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingAndMining {
+    /// Training a generative model on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_generative_training: Option<Permission>,
+    /// Training any AI model on it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_training: Option<Permission>,
+    /// Using it as an input to a model's inference (a prompt image, say).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ai_inference: Option<Permission>,
+    /// Mining it as data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_mining: Option<Permission>,
+}
+
+/// Whether a use is allowed, not allowed, or allowed under conditions agreed elsewhere.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    Allowed,
+    Constrained,
+    NotAllowed,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -393,6 +393,24 @@ pub fn created_records(body: &Body) -> Vec<(Namespace, &Id, Record)> {
 }
 
 /// Every asset an event names, as subject, input or output, in the order it names them.
+/// The assets an event records the bytes of: what it imports, generates, edits into being or
+/// delivers — each with its digest.
+pub fn recorded_outputs(body: &Body) -> Vec<&AssetOutput> {
+    match body {
+        Body::GenerationRecorded(b) => b.outputs.iter().collect(),
+        Body::PostEditApplied(b) => vec![&b.output],
+        Body::DeliveryRecorded(b) => vec![&b.variant],
+        Body::AssetImported(b) => vec![&b.asset],
+        _ => vec![],
+    }
+}
+
+/// The index key under which the store finds the entries recording bytes of `digest`: `#` and
+/// the digest, which no asset id can be (ids begin with a letter or a digit).
+pub fn bytes_mention(digest: &Digest) -> String {
+    format!("#{digest}")
+}
+
 pub fn named_assets(body: &Body) -> Vec<&Id> {
     match body {
         Body::GenerationRecorded(b) => b.input_assets.iter().chain(b.outputs.iter().map(|o| &o.asset_id)).collect(),

@@ -1,8 +1,12 @@
 //! `lineage demo`: registers a crew and records a realistic campaign through every stage, over
 //! the REST API of a running server.
 
-use super::client::{digest_of, Answer, Client, Signer};
+mod files;
+mod images;
+
+use super::client::{Answer, Client, Signer};
 use crate::crypto::keys::KeyFile;
+pub use files::DemoFiles;
 use serde_json::{json, Value};
 
 #[derive(Debug, thiserror::Error)]
@@ -14,7 +18,6 @@ pub enum DemoError {
 }
 
 /// What the demo recorded.
-#[derive(Debug, Clone)]
 pub struct DemoSummary {
     pub project: String,
     /// Events appended to the project stream.
@@ -23,6 +26,8 @@ pub struct DemoSummary {
     pub system_events: usize,
     /// The delivered variants' asset ids.
     pub deliveries: Vec<String>,
+    /// Every file it recorded.
+    pub files: DemoFiles,
 }
 
 struct Crew {
@@ -44,14 +49,6 @@ fn check(step: &str, answer: Answer) -> Result<Answer, DemoError> {
     }
 }
 
-fn fake_file(name: &str) -> String {
-    digest_of(format!("demo file {name}").as_bytes())
-}
-
-fn output(asset: &str, width: u32, height: u32) -> Value {
-    json!({"asset_id": asset, "digest": fake_file(asset), "media_type": "image/png", "width": width, "height": height})
-}
-
 /// The client organisation the demo's projects are made for: a project named `NAME` is
 /// `aurora-outdoor:NAME`.
 pub const DEMO_CLIENT: &str = "aurora-outdoor";
@@ -62,6 +59,7 @@ pub fn run(client: &Client, admin: KeyFile, name: &str) -> Result<DemoSummary, D
     let ledger = client.ledger_name()?;
     let admin = Signer::new(admin, &ledger);
     let project = &format!("{DEMO_CLIENT}:{name}");
+    let files = DemoFiles::make(project);
     // Actor ids carry a per-run suffix: each run registers a fresh crew with fresh keys.
     let run_id = &crate::cli::client::digest_of(name.as_bytes())[7..13];
     // The agency runs the production for its client; a post house is the vendor. A second run
@@ -135,7 +133,7 @@ pub fn run(client: &Client, admin: KeyFile, name: &str) -> Result<DemoSummary, D
     )?;
     system_events += 1;
 
-    let mut r = Recording { client, project, count: 0 };
+    let mut r = Recording { client, project, files: &files, count: 0 };
     let c = &crew;
     ideation(&mut r, c, &roles, &client_org)?;
     rnd(&mut r, c)?;
@@ -154,13 +152,15 @@ pub fn run(client: &Client, admin: KeyFile, name: &str) -> Result<DemoSummary, D
     )?;
     system_events += 1;
 
-    Ok(DemoSummary { project: project.to_owned(), project_events: r.count, system_events, deliveries: delivered })
+    let project_events = r.count;
+    Ok(DemoSummary { project: project.to_owned(), project_events, system_events, deliveries: delivered, files })
 }
 
 /// Appends the project's events one by one (or as a batch), counting them.
 struct Recording<'a> {
     client: &'a Client,
     project: &'a str,
+    files: &'a DemoFiles,
     count: usize,
 }
 
@@ -213,9 +213,11 @@ fn ideation(r: &mut Recording<'_>, c: &Crew, roles: &[(String, String)], client_
         json!({
         "brief_id": "brief-main", "title": "Spring launch key visual",
         "text": "A runner at first light on a ridge, the Aurora shoe hero-lit; optimistic, cold air, real terrain.",
-        "deliverable_formats": ["jpeg", "tiff", "pdf-x4"], "channels": ["instagram", "magazine", "billboard"]}),
+        "deliverable_formats": ["jpeg", "tiff"], "channels": ["instagram", "magazine", "billboard"],
+        "training_and_mining": {"ai_generative_training": "not_allowed", "ai_training": "not_allowed",
+                                "ai_inference": "constrained", "data_mining": "not_allowed"}}),
     )?;
-    let moodboard = fake_file("moodboard");
+    let moodboard = r.files.digest("moodboard");
     r.send(
         "add a visual reference",
         &c.director,
@@ -263,7 +265,7 @@ fn rnd(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "model_version_registered",
         json!({
         "model_version_id": "mv-base-xl-2", "provider": "Stability AI", "family": "SDXL", "version": "1.0",
-        "weights_digest": fake_file("sdxl-weights"), "license": "CreativeML Open RAIL++-M", "license_use": "commercial",
+        "weights_digest": r.files.digest("sdxl-weights"), "license": "CreativeML Open RAIL++-M", "license_use": "commercial",
         "training_data_statement": "Vendor statement: LAION-derived, filtered; see model card."}),
     )?;
     r.send(
@@ -272,7 +274,7 @@ fn rnd(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "model_version_registered",
         json!({
         "model_version_id": "mv-aurora-lora-3", "provider": "in-house", "family": "SDXL LoRA", "version": "3",
-        "weights_digest": fake_file("aurora-lora-3"), "license": "proprietary", "license_use": "commercial",
+        "weights_digest": r.files.digest("aurora-lora-3"), "license": "proprietary", "license_use": "commercial",
         "training_data_statement": "Trained only on Aurora-owned product photography (412 images, rights cleared)."}),
     )?;
     r.send(
@@ -321,8 +323,8 @@ fn exploration(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
             "generation_recorded",
             json!({
             "generation_id": format!("gen-{i:02}"), "model_version": model, "prompt": prompt, "pipeline": "pl-hero",
-            "seed": 1000 + u64::from(i) * 7, "parameters": {"steps": 40, "cfg": 7},
-            "outputs": [output(&format!("img-{i:02}"), 1024, 1280)]}),
+            "seed": files::seed(i), "parameters": {"steps": 40, "cfg": 7},
+            "outputs": [r.files.output(&format!("img-{i:02}"))]}),
         ));
     }
     r.batch("record 20 generations", &generations)?;
@@ -357,14 +359,14 @@ fn production(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "post_edit_applied",
         json!({
         "edit_id": "ed-retouch-1", "technique": "retouch", "tool": "Photoshop 2027", "performed_by": "human", "generative": false,
-        "inputs": ["img-12"], "output": output("hero-retouched", 1024, 1280), "notes": "laces and sole cleaned"}),
+        "inputs": ["img-12"], "output": r.files.output("hero-retouched"), "notes": "laces and sole cleaned"}),
     )?;
     r.send(
         "import the packshot",
         &c.post_artist,
         "asset_imported",
         json!({
-        "asset": output("shoe-packshot", 4000, 3000), "origin": "packshot",
+        "asset": r.files.output("shoe-packshot"), "origin": "packshot",
         "source": "Aurora product studio, trail shoe TR-2027, side view",
         "rights": {"status": "owned", "holder": "Aurora Outdoor", "reproduction": "allowed"}}),
     )?;
@@ -374,7 +376,7 @@ fn production(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "post_edit_applied",
         json!({
         "edit_id": "ed-comp-1", "technique": "compositing", "tool": "Nuke 15", "performed_by": "human", "generative": false,
-        "inputs": ["hero-retouched", "img-15", "shoe-packshot"], "output": output("hero-comp", 1024, 1280),
+        "inputs": ["hero-retouched", "img-15", "shoe-packshot"], "output": r.files.output("hero-comp"),
         "notes": "sky from 15, the real shoe from the packshot"}),
     )?;
     r.send(
@@ -383,7 +385,7 @@ fn production(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "post_edit_applied",
         json!({
         "edit_id": "ed-upres-1", "technique": "upres", "tool": "Topaz Gigapixel 8", "performed_by": "ai", "generative": false,
-        "inputs": ["hero-comp"], "output": output("hero-master", 8192, 10240)}),
+        "inputs": ["hero-comp"], "output": r.files.output("hero-master")}),
     )?;
     r.send("complete production", &c.producer, "stage_marked", json!({"stage": "production", "mark": "completed"}))?;
     Ok(())
@@ -410,7 +412,7 @@ fn refinement(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         &c.qc,
         "qc_review_recorded",
         json!({
-        "review_id": "qc-1", "asset": "hero-master", "digest": fake_file("hero-master"),
+        "review_id": "qc-1", "asset": "hero-master", "digest": r.files.digest("hero-master"),
         "checks": checks("fail"), "proof_medium": "screen", "proof_size": "100%", "proof_scale_percent": 100, "verdict": "fail"}),
     )?;
     r.send(
@@ -419,14 +421,14 @@ fn refinement(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "post_edit_applied",
         json!({
         "edit_id": "ed-cleanup-1", "technique": "cleanup", "tool": "Photoshop 2027", "performed_by": "human", "generative": false,
-        "inputs": ["hero-master"], "output": output("hero-master-v2", 8192, 10240), "notes": "hand repainted"}),
+        "inputs": ["hero-master"], "output": r.files.output("hero-master-v2"), "notes": "hand repainted"}),
     )?;
     r.send(
         "second QC review",
         &c.qc,
         "qc_review_recorded",
         json!({
-        "review_id": "qc-2", "asset": "hero-master-v2", "digest": fake_file("hero-master-v2"),
+        "review_id": "qc-2", "asset": "hero-master-v2", "digest": r.files.digest("hero-master-v2"),
         "checks": checks("pass"), "proof_medium": "large_format", "proof_size": "3x1.5 m section of the 6x3 m board",
         "proof_scale_percent": 50, "verdict": "pass"}),
     )?;
@@ -435,7 +437,7 @@ fn refinement(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         &c.qc,
         "qc_review_recorded",
         json!({
-        "review_id": "qc-3", "asset": "hero-master-v2", "digest": fake_file("hero-master-v2"),
+        "review_id": "qc-3", "asset": "hero-master-v2", "digest": r.files.digest("hero-master-v2"),
         "checks": [{"check": "colour_accuracy", "result": "pass"}, {"check": "grain", "result": "pass"}],
         "proof_medium": "print", "proof_size": "A4 contract proof", "proof_scale_percent": 100, "verdict": "pass"}),
     )?;
@@ -444,14 +446,14 @@ fn refinement(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         &c.director,
         "approval_recorded",
         json!({
-        "approval_id": "ap-cd", "asset": "hero-master-v2", "digest": fake_file("hero-master-v2"), "decision": "approved"}),
+        "approval_id": "ap-cd", "asset": "hero-master-v2", "digest": r.files.digest("hero-master-v2"), "decision": "approved"}),
     )?;
     r.send(
         "brand approval",
         &c.brand,
         "approval_recorded",
         json!({
-        "approval_id": "ap-brand", "asset": "hero-master-v2", "digest": fake_file("hero-master-v2"), "decision": "approved",
+        "approval_id": "ap-brand", "asset": "hero-master-v2", "digest": r.files.digest("hero-master-v2"), "decision": "approved",
         "conditions": ["use only with the 2027 logo lock-up"]}),
     )?;
     r.send(
@@ -459,7 +461,7 @@ fn refinement(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         &c.client,
         "approval_recorded",
         json!({
-        "approval_id": "ap-client", "asset": "hero-master-v2", "digest": fake_file("hero-master-v2"), "decision": "approved"}),
+        "approval_id": "ap-client", "asset": "hero-master-v2", "digest": r.files.digest("hero-master-v2"), "decision": "approved"}),
     )?;
     r.send("complete refinement", &c.producer, "stage_marked", json!({"stage": "refinement", "mark": "completed"}))?;
     let hold = r.send("a mistaken note", &c.producer, "note_added", json!({"text": "Hold delivery until Monday."}))?;
@@ -477,23 +479,18 @@ fn refinement(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
 /// Delivery: three variants of the master; the vendor released. Returns the variants.
 fn delivery(r: &mut Recording<'_>, c: &Crew) -> Result<Vec<String>, DemoError> {
     r.send("open delivery", &c.producer, "stage_marked", json!({"stage": "delivery", "mark": "opened"}))?;
-    let deliveries = [
-        ("dl-instagram", "hero-ig-4x5", "jpeg", "instagram", "digital", 1080, 1350, "en-GB"),
-        ("dl-magazine", "hero-print-a4", "tiff", "magazine", "print", 2480, 3508, "en-GB"),
-        ("dl-billboard", "hero-billboard", "pdf-x4", "billboard", "large_format", 8192, 4096, "de-DE"),
-    ];
     let mut delivered = Vec::new();
-    for (id, variant, format, channel, medium, w, h, locale) in deliveries {
+    for d in files::DELIVERIES {
         r.send(
-            &format!("deliver {id}"),
+            &format!("deliver {}", d.id),
             &c.pipeline,
             "delivery_recorded",
             json!({
-            "delivery_id": id, "master_asset": "hero-master-v2", "variant": output(variant, w, h),
-            "format": format, "channel": channel, "medium": medium, "dimensions": {"width": w, "height": h}, "locale": locale,
-            "usage": "commercial"}),
+            "delivery_id": d.id, "master_asset": "hero-master-v2", "variant": r.files.output(d.variant),
+            "format": d.format, "channel": d.channel, "medium": d.medium,
+            "dimensions": {"width": d.width, "height": d.height}, "locale": d.locale, "usage": "commercial"}),
         )?;
-        delivered.push(variant.to_owned());
+        delivered.push(d.variant.to_owned());
     }
     r.send("complete delivery", &c.producer, "stage_marked", json!({"stage": "delivery", "mark": "completed"}))?;
     // The post house's work is done: it no longer writes into the project.
