@@ -27,6 +27,7 @@ use problem::{ApiError, ProblemType};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use routes::{
         actors::*, append::*, compliance::*, governance::*, health::*, projections::*, read::*, transparency::*,
+        verdicts::*, whence::*,
     };
     let openapi = openapi::document();
     cfg.app_data(
@@ -55,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/entries").route(web::get().to(feed)))
             .service(resource("/entries/{sequence}").route(web::get().to(entry)))
             .service(resource("/projects").route(web::get().to(projects)))
+            .service(resource("/assets").route(web::get().to(find_assets)))
             .service(resource("/projects/{project}/events").route(web::get().to(project_events)))
             .service(resource("/head").route(web::get().to(head)))
             .service(resource("/actors").route(web::get().to(actors)))
@@ -74,6 +76,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/projects/{project}/assets/{asset}/prov").route(web::get().to(prov)))
             .service(resource("/projects/{project}/assets/{asset}/c2pa").route(web::get().to(c2pa_manifest)))
             .service(resource("/projects/{project}/assets/{asset}/credentials").route(web::post().to(credentials)))
+            .service(resource("/projects/{project}/assets/{asset}/verdict").route(web::get().to(verdict)))
+            .service(resource("/projects/{project}/compliance").route(web::get().to(compliance_report)))
             .service(resource("/projects/{project}/status").route(web::get().to(status)))
             .service(resource("/projects/{project}/history").route(web::get().to(history)))
             .service(resource("/projects/{project}/governance").route(web::get().to(governance)))

@@ -72,6 +72,12 @@ problem_set!(
     503 => "The server holds no signing certificate, or as many request bodies as it may",
 );
 problem_set!(
+    /// A search of the projects the token may read.
+    FindProblems:
+    400 => "A malformed query (`digest` not `sha256:` and 64 hex digits, `limit` out of range)",
+    401 => "No valid bearer token",
+);
+problem_set!(
     /// A read of the whole log.
     FeedProblems:
     400 => "A malformed query",

@@ -15,6 +15,7 @@ mod evidence;
 mod offline;
 mod remote;
 mod serve;
+mod whence;
 
 use crate::app::DataDir;
 use crate::crypto::dsse::Envelope;
@@ -128,6 +129,20 @@ enum Command {
     /// Sign an asset's Content Credentials (C2PA) into its file with your certificate and key:
     /// the manifest is the server's (`…/c2pa`), the signing happens here.
     Credentials(credentials::CredentialsArgs),
+    /// Where a file comes from, by its bytes: the projects and assets that recorded them, their
+    /// disclosure, lineage and compliance verdict (within the token's scope).
+    Whence(whence::WhenceArgs),
+    /// The compliance verdict of a delivered asset: pass or fail, each check and why.
+    Verdict(AssetRead),
+    /// A project's compliance report: the verdict of every delivered asset (`--html` for a
+    /// printable page).
+    Compliance {
+        project: String,
+        #[arg(long)]
+        html: bool,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Rebuild every projection from the entries of a stopped server's data directory, and
     /// report the time and memory it took.
     Rebuild {
@@ -325,6 +340,17 @@ pub fn run() {
         Command::Disclosure(read) => show_asset("disclosure", &read),
         Command::Prov(read) => show_asset("prov", &read),
         Command::Credentials(args) => credentials::credentials(args),
+        Command::Whence(args) => whence::whence(args),
+        Command::Verdict(read) => show_asset("verdict", &read),
+        Command::Compliance { project, html, server } => {
+            let format = if html { "html" } else { "json" };
+            show(
+                server
+                    .client()
+                    .get(&format!("/v1/projects/{project}/compliance?format={format}"))
+                    .unwrap_or_else(|e| fail(e)),
+            )
+        }
         Command::Rebuild { data } => match crate::app::maintenance::rebuild(&data) {
             Ok(report) => println!("{report}"),
             Err(e) => fail(e),

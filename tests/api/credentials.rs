@@ -158,6 +158,30 @@ fn the_demo_files_carry_content_credentials_that_c2pa_python_reads_back_as_the_l
         "the brief's choices travel with the file"
     );
     assert_eq!(read["assertions"]["cawg.training-mining"]["entries"]["cawg.ai_inference"]["use"], "constrained");
+    // `whence` finds the delivered file by its bytes, and the signed one by what its manifest names.
+    let whence = |file: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_lineage"))
+            .args(["whence", "--url", app.url.as_str(), "--token", token.trim()])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let plain = whence(&files.join("hero-billboard.jpg"));
+    let said = String::from_utf8_lossy(&plain.stdout);
+    assert!(plain.status.success() && said.contains("aurora-outdoor:aurora / hero-billboard"), "{said}");
+    assert!(said.contains("compliance verdict: pass") && said.contains("compositeSynthetic"), "{said}");
+    let from_manifest = whence(&signed);
+    let said = String::from_utf8_lossy(&from_manifest.stdout);
+    assert!(from_manifest.status.success(), "{said}");
+    assert!(
+        said.contains("its bytes are not recorded; it carries Content Credentials")
+            && said.contains("signed by lineage test signer"),
+        "{said}"
+    );
+    assert!(said.contains("aurora-outdoor:aurora / hero-billboard"), "{said}");
+    let unknown = whence(&es256.join("ca.pem"));
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stdout).contains("not recorded in any project this token may read"));
     // Another CA is not trusted; a byte changed after signing fails the hard binding.
     let untrusted = read_back(&signed, &ed25519.join("ca.pem"));
     assert_ne!(untrusted["validation_state"], "Trusted", "{untrusted}");

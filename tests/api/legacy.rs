@@ -53,7 +53,15 @@ fn a_log_of_the_release_before_organisations_verifies_imports_serves_and_can_be_
     let evidence = app.get(&format!("/v1/projects/{PROJECT}/assets/hero-billboard/evidence"));
     assert_eq!(evidence.status, 200);
     let bundle: lineage_ledger::log::evidence::Bundle = serde_json::from_str(&evidence.text).unwrap();
-    lineage_ledger::log::evidence::verify(&bundle, Some(&vkey)).expect("a legacy bundle verifies");
+    let proven = lineage_ledger::log::evidence::verify(&bundle, Some(&vkey)).expect("a legacy bundle verifies");
+    // No workflow policy judged its deliveries: their verdict says so; their bytes find them.
+    let verdict = app.get(&format!("/v1/projects/{PROJECT}/assets/hero-billboard/verdict")).body;
+    assert_eq!(verdict["verdict"], "fail", "{verdict}");
+    assert_eq!(verdict["checks"][0]["check"], "rules_at_delivery");
+    assert!(verdict["checks"][0]["reasons"][0].as_str().unwrap().contains("not governed"), "{verdict}");
+    let (_, _, digest) = proven.deliveries.iter().find(|(_, variant, _)| variant.as_str() == "hero-billboard").unwrap();
+    let found = app.get(&format!("/v1/assets?digest={digest}")).body;
+    assert_eq!(found["assets"][0]["asset"], "hero-billboard", "{found}");
     let readiness = app.get(&format!(
         "/v1/projects/{PROJECT}/assets/hero-master-v2/readiness?medium=large_format&format=pdf-x4&channel=billboard"
     ));

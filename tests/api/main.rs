@@ -23,3 +23,4 @@ mod refusals;
 mod retractions;
 mod rfc9162;
 mod transparency;
+mod verdicts;

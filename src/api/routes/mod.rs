@@ -1,4 +1,5 @@
-//! The handlers under `/v1` and the health checks, one file per OpenAPI tag.
+//! The handlers under `/v1` and the health checks, one file per resource (a tag may span
+//! several: `compliance` is `compliance.rs`, `verdicts.rs` and `whence.rs`).
 
 pub mod actors;
 pub mod append;
@@ -8,3 +9,5 @@ pub mod health;
 pub mod projections;
 pub mod read;
 pub mod transparency;
+pub mod verdicts;
+pub mod whence;

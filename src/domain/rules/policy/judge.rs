@@ -84,7 +84,18 @@ pub fn check(view: &View<'_>, payload: &Payload) -> Result<(), Refusal> {
 /// Every rule of the project's policy that applies to the intent, with its verdict. The
 /// delivery's master (or the approval's asset) must exist in the project.
 pub fn evaluate(view: &View<'_>, project: &ProjectId, intent: Intent<'_>) -> Assessment {
-    let Some(policy) = policy_of(view, project) else {
+    evaluate_under(view, project, intent, &|_| true)
+}
+
+/// [`evaluate`] under the policy with only the amendments `in_force` keeps
+/// ([`super::policy_under`]).
+pub fn evaluate_under(
+    view: &View<'_>,
+    project: &ProjectId,
+    intent: Intent<'_>,
+    in_force: &dyn Fn(&EventId) -> bool,
+) -> Assessment {
+    let Some(policy) = super::policy_under(view, project, in_force) else {
         return Assessment {
             rule_set: LEGACY_RULE_SET.into(),
             amended_by: vec![],

@@ -184,11 +184,17 @@ pub struct Policy {
 
 /// The policy in force in a governed project; `None` for a legacy project or none.
 pub fn policy_of(view: &View<'_>, project: &ProjectId) -> Option<Policy> {
+    policy_under(view, project, &|_| true)
+}
+
+/// The project's policy with only the amendments `in_force` keeps (those before a delivery, for
+/// the rules that were in force when it was made).
+pub fn policy_under(view: &View<'_>, project: &ProjectId, in_force: &dyn Fn(&EventId) -> bool) -> Option<Policy> {
     view.client(project)?;
     let content = view.content_type(project)?;
     let mut rules = base_rules(content);
     let mut amended_by: Vec<EventId> = Vec::new();
-    for (event, rule) in view.amendments(project) {
+    for (event, rule) in view.amendments(project).into_iter().filter(|(event, _)| in_force(event)) {
         amend(&mut rules, rule);
         if amended_by.last() != Some(event) {
             amended_by.push(event.clone());

@@ -1,0 +1,158 @@
+//! Finding an asset by its bytes: which projects the caller may read recorded a file with this
+//! digest, as which asset, made how, and — for a delivered variant — its compliance verdict.
+
+use crate::api::auth::Reader;
+use crate::api::extract::Query;
+use crate::api::problem::ApiError;
+use crate::api::responses::FindProblems;
+use crate::api::routes::verdicts::verdict_of;
+use crate::api::state::AppState;
+use crate::domain::ids::Id;
+use crate::domain::state::recorded_outputs;
+use crate::domain::{Digest, ProjectId};
+use crate::outputs::disclosure::{disclose_read, read_entries, Disclosure};
+use crate::outputs::verdict::Verdict;
+use crate::projections::graph::NodeKind;
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+
+/// Most assets one answer lists by default, and at most.
+const DEFAULT_LIMIT: usize = 20;
+const MAX_LIMIT: usize = 100;
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct FindQuery {
+    /// The file's `sha256:` digest (64 lowercase hex digits).
+    pub digest: String,
+    /// Most assets to list (1 to 100, default 20).
+    pub limit: Option<usize>,
+}
+
+/// The entry that recorded an asset's bytes.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RecordedBy {
+    pub sequence: u64,
+    pub kind: String,
+    pub event_id: String,
+}
+
+/// What an asset's ancestry holds, in short (`…/provenance` has it whole).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LineageSummary {
+    /// The assets it was made from, nearest first.
+    pub assets: Vec<String>,
+    pub prompts: Vec<String>,
+    pub model_versions: Vec<String>,
+    pub provenance: String,
+}
+
+/// An asset recorded with the bytes.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FoundAsset {
+    pub project: String,
+    pub asset: String,
+    pub media_type: String,
+    pub recorded_by: RecordedBy,
+    pub disclosure: Disclosure,
+    pub lineage: LineageSummary,
+    /// For a delivered variant, its compliance verdict.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FoundAssets {
+    pub digest: String,
+    pub assets: Vec<FoundAsset>,
+    /// More assets hold these bytes than `limit` lets the answer list.
+    pub truncated: bool,
+}
+
+/// Every asset recorded with a file's bytes in the projects the token may read: its project,
+/// the entry that recorded it, its AI disclosure, a summary of its lineage and, for a delivered
+/// variant, its compliance verdict.
+#[utoipa::path(get, path = "/v1/assets", tag = "compliance", params(FindQuery), security(("bearer" = [])),
+    responses((status = 200, body = FoundAssets), FindProblems))]
+pub async fn find_assets(
+    reader: Reader,
+    query: Query<FindQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let digest =
+        Digest::parse(&query.digest).map_err(|e| ApiError::bad_query(format!("`digest` {e}")).field("digest"))?;
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::bad_query(format!("`limit` is 1 to {MAX_LIMIT}")).field("limit"));
+    }
+    // Only the projects the token may read are looked in: others are neither named nor counted.
+    let projects: Vec<ProjectId> = state.ledger.with_catalogue(|c| c.keys().cloned().collect());
+    let projects: Vec<ProjectId> =
+        projects.into_iter().filter(|p| reader.may_read(&state.ledger, p.as_str())).collect();
+    let shared = state.clone();
+    let found = state.reads.run(move || find(&shared, &projects, &digest, limit)).await?;
+    Ok(HttpResponse::Ok().json(found))
+}
+
+fn find(shared: &AppState, projects: &[ProjectId], digest: &Digest, limit: usize) -> Result<FoundAssets, ApiError> {
+    let key = crate::domain::state::bytes_mention(digest);
+    let mut assets = Vec::new();
+    let mut truncated = false;
+    'projects: for project in projects {
+        for sequence in shared.ledger.asset_sequences(project.as_str(), &key)? {
+            let Some(payload) = shared.ledger.payload_at(sequence) else { continue };
+            for output in recorded_outputs(&payload.body).into_iter().filter(|o| o.digest == *digest) {
+                if assets.len() == limit {
+                    truncated = true;
+                    break 'projects;
+                }
+                let recorded_by = RecordedBy {
+                    sequence,
+                    kind: payload.body.kind().as_str().to_owned(),
+                    event_id: payload.event_id.to_string(),
+                };
+                assets.push(describe(shared, project, &output.asset_id, &output.media_type.to_string(), recorded_by)?);
+            }
+        }
+    }
+    Ok(FoundAssets { digest: digest.to_string(), assets, truncated })
+}
+
+/// An asset found by its bytes: its disclosure, lineage and (when delivered) verdict.
+fn describe(
+    shared: &AppState,
+    project: &ProjectId,
+    asset: &Id,
+    media_type: &str,
+    recorded_by: RecordedBy,
+) -> Result<FoundAsset, ApiError> {
+    let ancestry = crate::api::routes::projections::with_project(shared, project, None, |p, at| {
+        p.graph.ancestors(asset.as_str(), u32::MAX, at.events as u32)
+    })?
+    .ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))?;
+    let system = shared.ledger.system();
+    let payloads = read_entries(&ancestry, |sequence| shared.ledger.payload_at(sequence));
+    let disclosure = disclose_read(&ancestry, &payloads, |actor| system.is_person(actor));
+    let ids = |kind: NodeKind| -> Vec<String> {
+        ancestry.nodes.iter().skip(1).filter(|n| n.kind == kind).map(|n| n.id.clone()).collect()
+    };
+    let lineage = LineageSummary {
+        assets: ids(NodeKind::Asset),
+        prompts: ids(NodeKind::Prompt),
+        model_versions: ids(NodeKind::ModelVersion),
+        provenance: format!("/v1/projects/{project}/assets/{asset}/provenance"),
+    };
+    let verdict = match recorded_by.kind.as_str() {
+        "delivery_recorded" => Some(verdict_of(shared, project, asset)?),
+        _ => None,
+    };
+    Ok(FoundAsset {
+        project: project.to_string(),
+        asset: asset.to_string(),
+        media_type: media_type.to_owned(),
+        recorded_by,
+        disclosure,
+        lineage,
+        verdict,
+    })
+}
