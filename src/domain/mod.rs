@@ -12,6 +12,7 @@ pub mod profile;
 pub mod refusal;
 pub mod roles;
 pub mod rules;
+pub mod source_type;
 pub mod state;
 
 pub use event::{Body, Kind, PayloadError, Role};

@@ -363,3 +363,49 @@ fn withdrawn_decisions_retracted_edits_and_pipeline_models_are_told_as_they_stan
     assert_eq!(p.send(&p.producer, "event_retracted", json!({"event_id": event, "reason": "r"})).status, 201);
     assert!(!d("two-r")["human"].as_array().unwrap().contains(&json!("edited")), "{}", d("two-r"));
 }
+
+#[test]
+fn a_declared_source_type_is_taken_when_it_is_what_the_ledger_derives() {
+    let p = Production::new();
+    let uri = |term: &str| format!("http://cv.iptc.org/newscodes/digitalsourcetype/{term}");
+    let out = |id: &str, term: &str| json!({"asset_id": id, "digest": digest(id), "media_type": "image/png", "digital_source_type": uri(term)});
+    let rights = json!({"status": "owned", "reproduction": "allowed"});
+    let steps: Vec<(&Signer, &str, Value)> = vec![
+        (
+            &p.integration,
+            "generation_recorded",
+            json!({"generation_id": "g-d", "model_version": "mv-1", "prompt": "pr-1", "outputs": [out("bg", "trainedAlgorithmicMedia")]}),
+        ),
+        (
+            &p.post,
+            "asset_imported",
+            json!({"asset": out("pack", "digitalCapture"), "origin": "packshot", "source": "studio", "rights": rights}),
+        ),
+        (
+            &p.post,
+            "post_edit_applied",
+            json!({"edit_id": "ed-grade", "technique": "colour", "tool": "t", "performed_by": "human", "generative": false, "inputs": ["pack"], "output": out("pack-graded", "humanEdits")}),
+        ),
+        (
+            &p.post,
+            "post_edit_applied",
+            json!({"edit_id": "ed-comp", "technique": "compositing", "tool": "t", "performed_by": "human", "generative": false, "inputs": ["bg", "pack-graded"], "output": out("comp", "compositeSynthetic")}),
+        ),
+    ];
+    for (signer, kind, body) in steps {
+        let answer = p.send(signer, kind, body);
+        assert_eq!(answer.status, 201, "{kind}: {:?}", answer.body);
+    }
+    let disclosure = p.app.get(&format!("/v1/projects/{}/assets/comp/disclosure", p.project)).body;
+    assert_eq!(disclosure["digital_source_type"], uri("compositeSynthetic"));
+    // The declaration is kept as signed: the entry reads back with it.
+    let stream = p.app.stream(&p.project);
+    let generation =
+        stream.iter().find(|e| e["kind"] == "generation_recorded" && e["payload"]["body"]["generation_id"] == "g-d");
+    let generation = generation.expect("the generation is in the stream");
+    assert_eq!(
+        generation["payload"]["body"]["outputs"][0]["digital_source_type"],
+        uri("trainedAlgorithmicMedia"),
+        "{generation}"
+    );
+}

@@ -227,6 +227,11 @@ pub struct AssetOutput {
     pub width: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
+    /// What the signer says made its pixels, as the full URI of an IPTC digital source type
+    /// (what a tool writes into the file's metadata): refused when the ledger's derivation from
+    /// its ancestry says otherwise (`docs/compliance.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digital_source_type: Option<crate::domain::source_type::DeclaredSourceType>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

@@ -78,7 +78,7 @@ impl ProjectState {
         let (role, of_client, signer) = (event.role, event.of_client, event.signer);
         match body {
             Body::QcReviewRecorded(b) => {
-                self.insert(Namespace::QcReview, &b.review_id, &Record::Plain, made_at);
+                self.insert(Namespace::QcReview, &b.review_id, &Record::Plain, made_at, SourceType::DigitalCreation);
                 let review = Review {
                     event: event_id.clone(),
                     review: b.review_id.clone(),
@@ -93,7 +93,7 @@ impl ProjectState {
                 self.guarded.insert(event_id.clone(), Guard::Evidence { author: signer.actor.clone() });
             }
             Body::ApprovalRecorded(b) => {
-                self.insert(Namespace::Approval, &b.approval_id, &Record::Plain, made_at);
+                self.insert(Namespace::Approval, &b.approval_id, &Record::Plain, made_at, SourceType::DigitalCreation);
                 let approval = Approval {
                     event: event_id.clone(),
                     approval: b.approval_id.clone(),
@@ -108,7 +108,13 @@ impl ProjectState {
                 self.guarded.insert(event_id.clone(), Guard::Evidence { author: signer.actor.clone() });
             }
             Body::SelectionMade(b) => {
-                self.insert(Namespace::Selection, &b.selection_id, &Record::Plain, made_at);
+                self.insert(
+                    Namespace::Selection,
+                    &b.selection_id,
+                    &Record::Plain,
+                    made_at,
+                    SourceType::DigitalCreation,
+                );
                 if role == Some(Role::CreativeDirector) {
                     let decisions = b.selected.iter().map(|a| (a, false)).chain(b.rejected.iter().map(|a| (a, true)));
                     for (asset, rejected) in decisions {
@@ -180,7 +186,13 @@ impl ProjectState {
         let (event_id, made_at) = (event.id, event.made_at);
         if let Body::BriefRevised(b) = other {
             if let Some(formats) = &b.deliverable_formats {
-                self.insert(Namespace::Brief, &b.brief_id, &Record::Brief { formats: formats.clone() }, made_at);
+                self.insert(
+                    Namespace::Brief,
+                    &b.brief_id,
+                    &Record::Brief { formats: formats.clone() },
+                    made_at,
+                    SourceType::DigitalCreation,
+                );
                 let key = record_key(Namespace::Brief, b.brief_id.as_str());
                 self.brief_history.entry(key).or_default().push((event_id.clone(), formats.clone()));
             }
@@ -199,8 +211,9 @@ impl ProjectState {
             self.brief_history.entry(key).or_default().push((event_id.clone(), b.deliverable_formats.clone()));
         }
         let restriction = self.restriction_made(base, other);
+        let term = self.term_made(base, other);
         for (ns, id, record) in created_records(other) {
-            self.insert(ns, id, &record, made_at);
+            self.insert(ns, id, &record, made_at, term);
             // A delivered variant with bytes already recorded (its master's, or an earlier
             // variant's: the rules allow no others) adds nothing to weigh for them.
             let repeated_variant = matches!(other, Body::DeliveryRecorded(_));
@@ -254,6 +267,17 @@ impl ProjectState {
         } else {
             self.bytes.insert(key, asset);
         }
+    }
+
+    /// The digital source type of the assets the event makes, from the types of its inputs.
+    fn term_made(&self, base: Option<&ProjectState>, body: &Body) -> SourceType {
+        let term_of = |asset: &str| {
+            let key = record_key(Namespace::Asset, asset);
+            self.assets.get(&key).or_else(|| base.and_then(|b| b.assets.get(&key))).map(|a| a.term)
+        };
+        let inputs: Vec<SourceType> =
+            inputs_of(body).into_iter().map(|i| term_of(i).unwrap_or(SourceType::DigitalCreation)).collect();
+        made_by(body, &inputs).0
     }
 
     /// The restriction a record the event makes inherits or has of its own: the first restricted

@@ -27,4 +27,5 @@ use super::event::*;
 use super::ids::{ActorId, Digest, EventId, Id, KeyId, Label, OrganizationId, ProjectId, PublicKeyBytes};
 use super::payload::Payload;
 pub use super::refusal::LookupFailed;
+use super::source_type::{inputs_of, made_by, SourceType};
 use std::collections::{BTreeMap, HashMap, HashSet};

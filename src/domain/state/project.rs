@@ -54,12 +54,14 @@ pub struct ProjectState {
     pub(super) imported_bytes: HashMap<IdKey, Id>,
 }
 
-/// What the rules keep of an asset (36 bytes).
+/// What the rules keep of an asset (40 bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AssetRecord {
     pub digest: [u8; 32],
     /// The project version of the event that made it (a project holds fewer than 2³² events).
     pub made_at: u32,
+    /// The digital source type its making derives ([`crate::domain::source_type::made_by`]).
+    pub term: crate::domain::source_type::SourceType,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,7 +167,7 @@ impl ProjectState {
         }
     }
 
-    pub(super) fn insert(&mut self, ns: Namespace, id: &Id, record: &Record, made_at: u32) {
+    pub(super) fn insert(&mut self, ns: Namespace, id: &Id, record: &Record, made_at: u32, term: SourceType) {
         let key = record_key(ns, id.as_str());
         match record {
             Record::Plain => {
@@ -175,7 +177,7 @@ impl ProjectState {
                 self.briefs.insert(key, formats.clone());
             }
             Record::Asset { digest } => {
-                self.assets.insert(key, AssetRecord { digest: digest.bytes(), made_at });
+                self.assets.insert(key, AssetRecord { digest: digest.bytes(), made_at, term });
             }
         }
     }
