@@ -78,6 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/projects/{project}/assets/{asset}/credentials").route(web::post().to(credentials)))
             .service(resource("/projects/{project}/assets/{asset}/verdict").route(web::get().to(verdict)))
             .service(resource("/projects/{project}/compliance").route(web::get().to(compliance_report)))
+            .service(resource("/projects/{project}/prov").route(web::get().to(project_prov)))
             .service(resource("/projects/{project}/status").route(web::get().to(status)))
             .service(resource("/projects/{project}/history").route(web::get().to(history)))
             .service(resource("/projects/{project}/governance").route(web::get().to(governance)))

@@ -33,6 +33,7 @@ use utoipa::{Modify, OpenApi};
         super::routes::projections::history,
         super::routes::compliance::disclosure,
         super::routes::compliance::prov,
+        super::routes::compliance::project_prov,
         super::routes::compliance::c2pa_manifest,
         super::routes::compliance::credentials,
         super::routes::verdicts::verdict,

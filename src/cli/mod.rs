@@ -124,8 +124,16 @@ enum Command {
     /// An asset's AI disclosure, derived from its ancestry: IPTC digital source type, models,
     /// what people did, a statement (docs/compliance.md).
     Disclosure(AssetRead),
-    /// An asset's ancestry as W3C PROV-JSON.
-    Prov(AssetRead),
+    /// A project, or an asset's ancestry, as W3C PROV-JSON.
+    Prov {
+        project: String,
+        /// The asset whose ancestry to give (default: the whole project).
+        asset: Option<String>,
+        #[command(flatten)]
+        server: ServerArgs,
+        #[arg(long)]
+        as_of: Option<String>,
+    },
     /// Sign an asset's Content Credentials (C2PA) into its file with your certificate and key:
     /// the manifest is the server's (`…/c2pa`), the signing happens here.
     Credentials(credentials::CredentialsArgs),
@@ -338,7 +346,13 @@ pub fn run() {
         }
         Command::Audit(read) => show_asset("audit", &read),
         Command::Disclosure(read) => show_asset("disclosure", &read),
-        Command::Prov(read) => show_asset("prov", &read),
+        Command::Prov { project, asset, server, as_of } => {
+            let path = match asset {
+                Some(asset) => format!("/v1/projects/{project}/assets/{asset}/prov"),
+                None => format!("/v1/projects/{project}/prov"),
+            };
+            show(server.client().get(&with_as_of(path, &as_of)).unwrap_or_else(|e| fail(e)))
+        }
         Command::Credentials(args) => credentials::credentials(args),
         Command::Whence(args) => whence::whence(args),
         Command::Verdict(read) => show_asset("verdict", &read),

@@ -529,37 +529,43 @@ impl Graph {
         self.find(NodeKind::Asset, asset, within).map(|root| self.walk(root, max_depth, true, within))
     }
 
+    /// The whole graph as the project's first `within` events drew it: every node they named and
+    /// every upstream edge between them (what each record was made from, used, was signed by).
+    pub fn whole(&self, within: u32) -> Subgraph {
+        let visible: Vec<u32> =
+            (0..self.nodes.len() as u32).filter(|&i| self.nodes[i as usize].since < within).collect();
+        let keys: HashMap<u32, Arc<str>> = visible
+            .iter()
+            .map(|&i| (i, Arc::from(key(self.nodes[i as usize].kind, self.name(&self.nodes[i as usize])))))
+            .collect();
+        let mut edges = Vec::new();
+        for &from in &visible {
+            for (to, kind) in self.out_of(from, within).filter(|(_, k)| k.upstream()) {
+                if let (Some(f), Some(t)) = (keys.get(&from), keys.get(&to)) {
+                    edges.push(EdgeView { from: f.clone(), to: t.clone(), kind });
+                }
+            }
+        }
+        let nodes = visible
+            .iter()
+            .map(|&i| {
+                let n = &self.nodes[i as usize];
+                NodeView {
+                    key: keys[&i].clone(),
+                    kind: n.kind,
+                    id: self.name(n).to_owned(),
+                    sequence: (n.sequence != NO_SEQUENCE && n.created < within).then_some(n.sequence),
+                    depth: 0,
+                    retracted: self.retracted.get(&i).is_some_and(|at| *at < within),
+                }
+            })
+            .collect();
+        Subgraph { root: Arc::from("project"), nodes, edges }
+    }
+
     /// Everything derived from an asset, forward to every variant and delivery.
     pub fn descendants(&self, asset: &str, max_depth: u32, within: u32) -> Option<Subgraph> {
         self.find(NodeKind::Asset, asset, within).map(|root| self.walk(root, max_depth, false, within))
-    }
-}
-
-impl Subgraph {
-    /// Graphviz DOT.
-    pub fn to_dot(&self) -> String {
-        let escape = |s: &str| s.replace('\\', "\\\\").replace('"', "\\\"");
-        let mut out =
-            String::from("digraph provenance {\n  rankdir=LR;\n  node [shape=box, fontname=\"Helvetica\"];\n");
-        for n in &self.nodes {
-            let style = if n.retracted { ", style=dashed" } else { "" };
-            out.push_str(&format!(
-                "  \"{}\" [label=\"{}\\n{}\"{style}];\n",
-                escape(&n.key),
-                n.kind.as_str(),
-                escape(&n.id)
-            ));
-        }
-        for e in &self.edges {
-            out.push_str(&format!(
-                "  \"{}\" -> \"{}\" [label=\"{}\"];\n",
-                escape(&e.from),
-                escape(&e.to),
-                e.kind.as_str()
-            ));
-        }
-        out.push_str("}\n");
-        out
     }
 }
 

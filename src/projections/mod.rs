@@ -5,6 +5,7 @@
 //! [`ProjectProjection::visible`] says how many of the project's events a log size covers.
 
 pub mod audit;
+mod dot;
 pub mod graph;
 pub mod lineage;
 pub mod stages;

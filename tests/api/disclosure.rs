@@ -310,6 +310,24 @@ fn the_ancestry_of_a_delivery_is_valid_prov_json_and_a_broken_document_is_not() 
     assert_eq!(serde_json::from_slice::<Value>(&prov.stdout).unwrap(), document, "the CLI prints the document");
     let missing = cli("disclosure", "ghost");
     assert_eq!(missing.status.code(), Some(1), "an asset the project does not have");
+
+    // The whole project: every record, activity and signer, valid PROV-JSON all the same.
+    let whole = app.get("/v1/projects/aurora-outdoor:aurora/prov");
+    assert_eq!(whole.status, 200, "{:?}", whole.body);
+    let (valid, said) = prov_check(&whole.body);
+    assert!(valid, "{said}");
+    let entities = whole.body["entity"].as_object().unwrap();
+    assert!((1..=20).all(|i| entities.contains_key(&format!("ln:asset-img-{i:02}"))), "every generation's output");
+    assert!(entities.contains_key("ln:asset-hero-ig-4x5") && entities.contains_key("ln:reference-ref-fell-running"));
+    assert_eq!(whole.body["agent"].as_object().unwrap().len(), 8, "the crew that signed the project");
+    let activities = whole.body["activity"].as_object().unwrap();
+    assert!(activities.contains_key("ln:selection-sel-round-1") && activities.contains_key("ln:qc_review-qc-1"));
+    let project = std::process::Command::new(env!("CARGO_BIN_EXE_lineage"))
+        .args(["prov", "aurora-outdoor:aurora", "--url", app.url.as_str(), "--token", token.trim()])
+        .output()
+        .unwrap();
+    assert!(project.status.success());
+    assert_eq!(serde_json::from_slice::<Value>(&project.stdout).unwrap(), whole.body, "the CLI prints the project's");
 }
 
 #[test]

@@ -91,6 +91,35 @@ pub async fn prov(
     Ok(HttpResponse::Ok().json(answer))
 }
 
+/// The whole project as W3C PROV-JSON: every record, activity and signer of its graph and every
+/// relation between them, as the per-asset document has them (`docs/compliance.md`).
+#[utoipa::path(get, path = "/v1/projects/{project}/prov", tag = "compliance",
+    params(("project" = String, Path), StatusQuery), security(("bearer" = [])),
+    responses((status = 200, body = Object, description = "A PROV-JSON document"), AsOfReadProblems))]
+pub async fn project_prov(
+    reader: Reader,
+    project: web::Path<String>,
+    query: Query<StatusQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let project = crate::api::extract::parse_project(&project)?;
+    reader.project(&state.ledger, project.as_str())?;
+    let size = resolve_as_of(&state, query.as_of.as_deref())?;
+    let shared = state.clone();
+    let document = state
+        .reads
+        .run(move || {
+            let graph = with_project(&shared, &project, size, |p, at| p.graph.whole(at.events as u32))?;
+            let (origin, system) = (shared.ledger.origin(), shared.ledger.system());
+            let load = |sequence| shared.ledger.payload_at(sequence);
+            Ok::<_, ApiError>(crate::outputs::prov::document(&origin, project.as_str(), &graph, load, |actor| {
+                system.is_person(actor)
+            }))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(document))
+}
+
 /// An asset's manifest, with the digest and media type its making entry recorded.
 struct Derived {
     manifest: Value,

@@ -4,6 +4,7 @@
 //! drives a number of concurrent clients (threads, each with one keep-alive HTTP/1.1 connection)
 //! and records every request's latency.
 
+mod ancestry;
 mod flood;
 mod load;
 mod workloads;
@@ -53,6 +54,10 @@ pub struct BenchOptions {
     /// Events of that large project.
     #[arg(long, default_value_t = 200_000)]
     pub as_of_events: usize,
+    /// Also time the compliance reads (C2PA manifest, disclosure, PROV-JSON, provenance) of one
+    /// asset made from this many generations' outputs, about ten ancestors each (at most 1,010).
+    #[arg(long, default_value_t = 0)]
+    pub ancestry_generations: usize,
     #[command(flatten)]
     pub flood: flood::FloodOptions,
     /// Where to write bench.md and bench.json.
@@ -250,6 +255,9 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
     }
     if options.flood.restart_entries > 0 {
         bench.restart()?;
+    }
+    if options.ancestry_generations > 0 {
+        bench.ancestry()?;
     }
     bench.reads()?;
     let memory = if options.memory_events > 0 { bench.memory()? } else { None };

@@ -430,9 +430,12 @@ pub fn recorded_outputs(body: &Body) -> Vec<&AssetOutput> {
 }
 
 /// The index key under which the store finds the entries recording bytes of `digest`: `#` and
-/// the digest, which no asset id can be (ids begin with a letter or a digit).
+/// the digest's first 64 bits in hex, which no asset id can be (ids begin with a letter or a
+/// digit). Short, because every entry that records bytes stores it; a lookup reads the entries
+/// found and keeps those whose digest is the one asked (a recorded digest is a claim anyone may
+/// repeat, so a longer key would keep out nothing a shorter one lets in).
 pub fn bytes_mention(digest: &Digest) -> String {
-    format!("#{digest}")
+    format!("#{}", hex::encode(&digest.bytes()[..8]))
 }
 
 pub fn named_assets(body: &Body) -> Vec<&Id> {
