@@ -148,6 +148,12 @@ enum Command {
         project: String,
         #[arg(long)]
         html: bool,
+        /// The page after this delivery entry (a report's `next_after`).
+        #[arg(long)]
+        after: Option<u64>,
+        /// Deliveries per page (1 to 50, default 20).
+        #[arg(long)]
+        limit: Option<usize>,
         #[command(flatten)]
         server: ServerArgs,
     },
@@ -356,14 +362,11 @@ pub fn run() {
         Command::Credentials(args) => credentials::credentials(args),
         Command::Whence(args) => whence::whence(args),
         Command::Verdict(read) => show_asset("verdict", &read),
-        Command::Compliance { project, html, server } => {
-            let format = if html { "html" } else { "json" };
-            show(
-                server
-                    .client()
-                    .get(&format!("/v1/projects/{project}/compliance?format={format}"))
-                    .unwrap_or_else(|e| fail(e)),
-            )
+        Command::Compliance { project, html, after, limit, server } => {
+            let mut path = format!("/v1/projects/{project}/compliance?format={}", if html { "html" } else { "json" });
+            path.extend(after.map(|a| format!("&after={a}")));
+            path.extend(limit.map(|l| format!("&limit={l}")));
+            show(server.client().get(&path).unwrap_or_else(|e| fail(e)))
         }
         Command::Rebuild { data } => match crate::app::maintenance::rebuild(&data) {
             Ok(report) => println!("{report}"),

@@ -20,21 +20,27 @@ pub struct WhenceArgs {
     server: ServerArgs,
 }
 
-/// The ledger record a file's Content Credentials carry, if it has any the ledger signed, with
-/// the SDK's validation state of the file.
-fn credentials_of(bytes: &[u8]) -> Option<(Value, String)> {
+/// What a file's Content Credentials say, when it carries a manifest with the ledger's record.
+struct Credentials {
+    /// The `lineage.ledger` assertion.
+    record: Value,
+    /// The C2PA SDK's validation state and the signer, in words.
+    state: String,
+    /// Whether the manifest validates: its hard binding matches these bytes and its signature
+    /// verifies (trusted or not).
+    valid: bool,
+}
+
+fn credentials_of(bytes: &[u8]) -> Option<Credentials> {
     let format = if bytes.starts_with(b"\x89PNG") { "image/png" } else { "image/jpeg" };
     let reader =
         c2pa::Reader::from_context(c2pa::Context::new()).with_stream(format, std::io::Cursor::new(bytes)).ok()?;
     let manifest = reader.active_manifest()?;
     let signer = [manifest.common_name(), manifest.issuer()].into_iter().flatten().collect::<Vec<_>>().join(", ");
-    let state = format!(
-        "{:?}, signed by {}",
-        reader.validation_state(),
-        if signer.is_empty() { "an unnamed signer" } else { &signer }
-    );
-    let record = manifest.assertions().iter().find(|a| a.label() == LEDGER_ASSERTION)?.value().ok()?;
-    Some((record.clone(), state))
+    let validation = reader.validation_state();
+    let state = format!("{validation:?}, signed by {}", if signer.is_empty() { "an unnamed signer" } else { &signer });
+    let record = manifest.assertions().iter().find(|a| a.label() == LEDGER_ASSERTION)?.value().ok()?.clone();
+    Some(Credentials { record, state, valid: validation != c2pa::ValidationState::Invalid })
 }
 
 fn lookup(server: &ServerArgs, digest: &str) -> Value {
@@ -48,35 +54,57 @@ fn lookup(server: &ServerArgs, digest: &str) -> Value {
 pub(super) fn whence(args: WhenceArgs) {
     let bytes = std::fs::read(&args.file).unwrap_or_else(|e| fail(format!("{}: {e}", args.file.display())));
     let digest = Digest::of(&bytes).to_string();
-    let mut found = lookup(&args.server, &digest);
-    let mut credentials = None;
-    if found["assets"].as_array().is_some_and(|a| a.is_empty()) {
-        // A signed file is the recorded bytes with a manifest inside: look up the digest its
-        // manifest names.
-        if let Some((record, state)) = credentials_of(&bytes) {
-            if let Some(recorded) = record["record"]["digest"].as_str() {
-                found = lookup(&args.server, recorded);
-                credentials = Some((record, state));
-            }
+    let by_bytes = lookup(&args.server, &digest);
+    let recorded = by_bytes["assets"].as_array().is_some_and(|a| !a.is_empty());
+    // A signed file is the recorded bytes with a manifest inside: when its own bytes are not
+    // recorded, what its valid manifest names is looked up — that asset alone.
+    let credentials = if recorded { None } else { credentials_of(&bytes) };
+    let (found_by, assets, truncated) = match &credentials {
+        None => ("bytes", by_bytes["assets"].as_array().cloned().unwrap_or_default(), by_bytes["truncated"] == true),
+        Some(c) if !c.valid => ("nothing", vec![], false),
+        Some(c) => {
+            let named = &c.record["record"];
+            let answer = lookup(&args.server, named["digest"].as_str().unwrap_or_default());
+            let all = answer["assets"].as_array().cloned().unwrap_or_default();
+            let same = |a: &Value| a["project"] == named["project"] && a["asset"] == named["asset"];
+            ("credentials", all.into_iter().filter(same).collect(), false)
         }
-    }
+    };
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&found).unwrap_or_default());
+        let mut out = serde_json::json!({"file": args.file.display().to_string(), "digest": digest,
+            "found_by": if assets.is_empty() { "nothing" } else { found_by }, "assets": assets, "truncated": truncated});
+        if let Some(c) = &credentials {
+            out["credentials"] =
+                serde_json::json!({"validation": c.state, "valid": c.valid, "names": c.record["record"]});
+        }
+        println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+        if assets.is_empty() {
+            std::process::exit(1);
+        }
         return;
     }
     println!("{}: {digest}", args.file.display());
-    if let Some((record, state)) = &credentials {
-        println!(
-            "  its bytes are not recorded; it carries Content Credentials (the C2PA SDK finds them {state}) that name \
-             `{}` of `{}` (entry {}, recorded as {}): the claim of whoever signed them, as far as you trust that \
-             signer. What the ledger holds of that asset:",
-            record["record"]["asset"].as_str().unwrap_or("?"),
-            record["record"]["project"].as_str().unwrap_or("?"),
-            record["record"]["sequence"],
-            record["record"]["digest"].as_str().unwrap_or("?"),
-        );
+    if let Some(c) = &credentials {
+        let named = &c.record["record"];
+        let (project, asset) = (named["project"].as_str().unwrap_or("?"), named["asset"].as_str().unwrap_or("?"));
+        if c.valid {
+            println!(
+                "  its bytes are not recorded; it carries Content Credentials (the C2PA SDK finds them {}) that name \
+                 `{asset}` of `{project}` (entry {}, recorded as {}): the claim of whoever signed them, as far as you \
+                 trust that signer. What the ledger holds of that asset:",
+                c.state,
+                named["sequence"],
+                named["digest"].as_str().unwrap_or("?"),
+            );
+        } else {
+            println!(
+                "  its bytes are not recorded, and the Content Credentials it carries do not validate ({}): its bytes \
+                 changed after signing, or the manifest is not its own. It names `{asset}` of `{project}`; nothing can be \
+                 said of this file from that.",
+                c.state
+            );
+        }
     }
-    let assets = found["assets"].as_array().cloned().unwrap_or_default();
     if assets.is_empty() {
         println!("  not recorded in any project this token may read");
         std::process::exit(1);
@@ -104,7 +132,9 @@ pub(super) fn whence(args: WhenceArgs) {
             count("model_versions"),
             lineage["provenance"].as_str().unwrap_or("")
         );
-        if let Some(verdict) = a.get("verdict") {
+        let verdict = a["verdict"].as_str().map(|path| args.server.client().get(path).map(|v| v.body));
+        if let Some(verdict) = verdict {
+            let verdict = verdict.unwrap_or_else(|e| fail(e));
             let failing: Vec<String> = verdict["checks"]
                 .as_array()
                 .into_iter()
@@ -119,7 +149,7 @@ pub(super) fn whence(args: WhenceArgs) {
             );
         }
     }
-    if found["truncated"] == true {
+    if truncated {
         println!("  (more assets hold these bytes than were listed)");
     }
 }

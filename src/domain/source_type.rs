@@ -211,7 +211,7 @@ pub fn made_by(body: &Body, inputs: &[SourceType]) -> (SourceType, Derivation) {
             Some(t) if t.is_synthetic() => (t, D::EditOfSynthetic),
             Some(T::DigitalCreation) | None => (T::DigitalCreation, D::EditOfCreation),
             Some(t @ (T::Composite | T::CompositeCapture)) => (t, D::EditOfComposite),
-            Some(T::AlgorithmicallyEnhanced) => (T::AlgorithmicallyEnhanced, D::EnhancementOfCapture),
+            // A capture, edited by people or enhanced by software: the latest edit says which.
             Some(_) if b.performed_by == PerformedBy::Ai => (T::AlgorithmicallyEnhanced, D::EnhancementOfCapture),
             Some(_) => (T::HumanEdits, D::HumanEditOfCapture),
         },

@@ -30,13 +30,11 @@ pub fn index_entries<'a>(
                 commit.mentions.push((entry.project.clone(), asset.to_string(), entry.sequence));
             }
         }
-        // And the bytes it records, so that an asset is found by its file (`GET /v1/assets`).
-        let mut digests = std::collections::HashSet::new();
+        // And the bytes it records, so that an asset is found by its file (`GET /v1/assets`);
+        // the store keeps a key an entry names twice once (`store::index::found_in`).
         for output in crate::domain::state::recorded_outputs(&payload.body) {
-            if digests.insert(&output.digest) {
-                let key = crate::domain::state::bytes_mention(&output.digest);
-                commit.mentions.push((entry.project.clone(), key, entry.sequence));
-            }
+            let key = crate::domain::state::bytes_mention(&output.digest);
+            commit.mentions.push((entry.project.clone(), key, entry.sequence));
         }
     }
 }

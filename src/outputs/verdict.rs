@@ -128,6 +128,9 @@ pub struct Report {
     pub passed: usize,
     pub failed: usize,
     pub deliveries: Vec<Verdict>,
+    /// More deliveries follow: ask again with `after` this sequence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_after: Option<u64>,
 }
 
 /// The report as a printable HTML page (no script, no external resource).
@@ -143,14 +146,18 @@ pub fn html(report: &Report) -> String {
     );
     out.push_str(&format!(
         "<h1>Compliance report</h1>\n<p><b>{}</b> (<code>{}</code>) — {} delivered assets: {} pass, {} fail. \
-         Log size {}, generated {}.</p>\n",
+         Log size {}, generated {}.{}</p>\n",
         e(&report.title),
         e(&report.project),
         report.deliveries.len(),
         report.passed,
         report.failed,
         report.tree_size,
-        e(&report.generated_at)
+        e(&report.generated_at),
+        report
+            .next_after
+            .map(|a| format!(" More deliveries follow: the next page is <code>?after={a}</code>."))
+            .unwrap_or_default()
     ));
     for v in &report.deliveries {
         let (class, word) = match v.verdict {
@@ -305,6 +312,7 @@ mod tests {
             passed: 1,
             failed: 0,
             deliveries: vec![verdict],
+            next_after: None,
         };
         let page = html(&report);
         assert!(!page.contains("<script>"), "{page}");

@@ -179,6 +179,20 @@ fn the_demo_files_carry_content_credentials_that_c2pa_python_reads_back_as_the_l
         "{said}"
     );
     assert!(said.contains("aurora-outdoor:aurora / hero-billboard"), "{said}");
+    let json = Command::new(env!("CARGO_BIN_EXE_lineage"))
+        .args(["whence", "--json", "--url", app.url.as_str(), "--token", token.trim()])
+        .arg(&signed)
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(
+        (json["found_by"].as_str(), json["credentials"]["valid"].as_bool()),
+        (Some("credentials"), Some(true)),
+        "{json}"
+    );
+    assert_ne!(json["digest"], json["credentials"]["names"]["digest"], "the file's own digest, not the recorded one");
+    let names: Vec<&str> = json["assets"].as_array().unwrap().iter().map(|a| a["asset"].as_str().unwrap()).collect();
+    assert_eq!(names, ["hero-billboard"], "the asset the manifest names, alone");
     let unknown = whence(&es256.join("ca.pem"));
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stdout).contains("not recorded in any project this token may read"));
@@ -192,6 +206,10 @@ fn the_demo_files_carry_content_credentials_that_c2pa_python_reads_back_as_the_l
     std::fs::write(&tampered_file, tampered).unwrap();
     let broken = read_back(&tampered_file, &es256.join("ca.pem"));
     assert_eq!(broken["validation_state"], "Invalid", "{broken}");
+    // whence will not vouch for it by what its manifest names.
+    let forged = whence(&tampered_file);
+    assert_eq!(forged.status.code(), Some(1), "{}", String::from_utf8_lossy(&forged.stdout));
+    assert!(String::from_utf8_lossy(&forged.stdout).contains("do not validate"));
     assert!(broken["failures"].as_array().unwrap().iter().any(|f| f == "assertion.dataHash.mismatch"), "{broken}");
     // A file that is not the asset's bytes is refused, and nothing is written.
     let wrong = dir.path().join("wrong.jpg");

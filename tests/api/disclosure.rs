@@ -75,6 +75,17 @@ fn rows() -> Vec<Row> {
             "enhancement_of_capture",
         ),
         row(
+            "a photo upscaled, then retouched by a person: the latest edit says which",
+            vec![
+                import("ph-d2", "photograph"),
+                edit("up-d2", "upres", "ai", false, &["ph-d2"]),
+                edit("re-d2", "retouch", "human", false, &["up-d2"]),
+            ],
+            "re-d2",
+            "humanEdits",
+            "human_edit_of_capture",
+        ),
+        row(
             "a photo upscaled with a generative model",
             vec![import("ph-e", "photograph"), edit("up-e", "upres", "ai", true, &["ph-e"])],
             "up-e",

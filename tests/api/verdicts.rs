@@ -22,6 +22,11 @@ impl<'a> Delivered<'a> {
     }
 
     fn new(p: &'a Production, name: &str) -> Delivered<'a> {
+        Delivered::made(p, name, false)
+    }
+
+    /// With `behind_a_parent`, the prompt rewrites one that cites a reference-only reference.
+    fn made(p: &'a Production, name: &str, behind_a_parent: bool) -> Delivered<'a> {
         let project = pid(name);
         p.create(&project, "ecomm");
         let mut d = Delivered { p, project, ids: Default::default() };
@@ -31,7 +36,18 @@ impl<'a> Delivered<'a> {
             json!({"brief_id": "b", "title": "t", "text": "t", "deliverable_formats": ["jpeg"]}),
         );
         d.send(&p.artist, "model_version_registered", json!({"model_version_id": "mv", "provider": "p", "family": "f", "version": "1", "license": "l", "license_use": "commercial", "training_data_statement": "s"}));
-        d.send(&p.artist, "prompt_authored", json!({"prompt_id": "pr", "text": "t", "brief_id": "b"}));
+        if behind_a_parent {
+            let rights = json!({"status": "licensed", "reproduction": "reference_only"});
+            d.send(&p.director, "reference_added", json!({"reference_id": "ref-ro", "category": "visual", "title": "t", "source": "an archive", "rights": rights}));
+            d.send(&p.artist, "prompt_authored", json!({"prompt_id": "pr-ro", "text": "t", "references": ["ref-ro"]}));
+            d.send(
+                &p.artist,
+                "prompt_authored",
+                json!({"prompt_id": "pr", "text": "t", "brief_id": "b", "parent_prompt": "pr-ro"}),
+            );
+        } else {
+            d.send(&p.artist, "prompt_authored", json!({"prompt_id": "pr", "text": "t", "brief_id": "b"}));
+        }
         let generation = d.send(
             &p.integration,
             "generation_recorded",
@@ -161,6 +177,18 @@ fn each_kind_of_non_compliant_delivery_fails_its_check_and_only_that() {
         assert_eq!(verdict["delivery"]["delivery_id"], "dl");
         assert_eq!(verdict["disclosure"]["term"], "trainedAlgorithmicMedia");
     }
+    // A reference-only reference reached through a parent prompt: the append's rule does not
+    // follow a prompt's parent (rule set 3), the verdict's walk of the whole ancestry does.
+    let d = Delivered::made(&p, "verdict-parent", true);
+    let verdict = d.verdict();
+    assert_eq!(
+        failing(&verdict),
+        vec![(
+            "rights".to_owned(),
+            vec!["reference `ref-ro`, which is for reference only (no reproduction), is in its ancestry".to_owned()]
+        )],
+        "{verdict}"
+    );
     // A verdict is of a delivered variant: not of its master, nor of what the project lacks.
     for asset in ["m", "ghost"] {
         let answer = p.app.get(&format!("/v1/projects/{}/assets/{asset}/verdict", pid("verdict-0")));
@@ -196,6 +224,18 @@ fn the_demo_deliveries_pass_and_the_report_says_so_as_json_and_as_a_page() {
     assert!(!page.text.contains("<script"), "a printable page runs nothing");
     let bad = app.get("/v1/projects/aurora-outdoor:aurora/compliance?format=pdf");
     assert_eq!((bad.status, bad.body["type"].as_str()), (400, Some("urn:lineage:problem:invalid-query")));
+    // Pages: each verdict verifies a bundle, so a report comes a bounded page at a time.
+    let first = app.get("/v1/projects/aurora-outdoor:aurora/compliance?limit=2").body;
+    assert_eq!(first["deliveries"].as_array().unwrap().len(), 2);
+    let next = first["next_after"].as_u64().expect("a next page");
+    let rest = app.get(&format!("/v1/projects/aurora-outdoor:aurora/compliance?limit=2&after={next}")).body;
+    let assets: Vec<&str> =
+        rest["deliveries"].as_array().unwrap().iter().map(|v| v["asset"].as_str().unwrap()).collect();
+    assert_eq!((assets, rest.get("next_after")), (vec!["hero-billboard"], None));
+    for limit in ["0", "51"] {
+        let refused = app.get(&format!("/v1/projects/aurora-outdoor:aurora/compliance?limit={limit}"));
+        assert_eq!((refused.status, refused.body["field"].as_str()), (400, Some("limit")), "{limit}");
+    }
 }
 
 #[test]

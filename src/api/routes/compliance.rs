@@ -247,7 +247,8 @@ pub async fn credentials(
             return Err(ApiError::new(
                 ProblemType::DigestMismatch,
                 format!("the file is not the asset's bytes: its digest is {sent}, the asset's is {recorded}"),
-            ));
+            )
+            .field("body"));
         }
         if derived.media_type.as_deref() != Some(media_type) {
             return Err(ApiError::new(

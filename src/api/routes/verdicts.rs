@@ -11,7 +11,6 @@ use crate::api::state::AppState;
 use crate::domain::event::{wire_name, Body, Kind, Usage};
 use crate::domain::ids::Id;
 use crate::domain::policy::{self, Finding, Intent};
-use crate::domain::state::Namespace;
 use crate::domain::{Changes, NoEvents, Payload, ProjectId, View};
 use crate::outputs::disclosure::{disclose_read, makers, read_entries, terms, Derivation};
 use crate::outputs::verdict::{html, judge, DeliveryFacts, Facts, Outcome, Report, Verdict};
@@ -23,7 +22,6 @@ use serde::Deserialize;
 struct Judged {
     ancestry: Subgraph,
     rules: Option<Vec<String>>,
-    rights: Vec<String>,
     drift: Vec<String>,
 }
 
@@ -69,14 +67,6 @@ pub(crate) fn verdict_of(shared: &AppState, project: &ProjectId, variant: &Id) -
                 })
                 .collect()
         });
-        let rights = match usage {
-            Usage::Commercial => view
-                .restriction(project, Namespace::Asset, &delivery.master_asset)
-                .map(|r| format!("a commercial delivery of what was made from {}", r.origin))
-                .into_iter()
-                .collect(),
-            Usage::NonCommercial => vec![],
-        };
         let in_lineage =
             |asset: &Id| ancestry.nodes.iter().any(|n| n.kind == NodeKind::Asset && n.id == asset.as_str());
         let drift = policy::approval_drift(&view, project)
@@ -89,11 +79,15 @@ pub(crate) fn verdict_of(shared: &AppState, project: &ProjectId, variant: &Id) -
                 )
             })
             .collect();
-        Ok(Judged { ancestry, rules, rights, drift })
+        Ok(Judged { ancestry, rules, drift })
     })??;
     let system = shared.ledger.system();
     let payloads = read_entries(&judged.ancestry, |sequence| shared.ledger.payload_at(sequence));
     let disclosure = disclose_read(&judged.ancestry, &payloads, |actor| system.is_person(actor));
+    let rights = match delivery_usage(payloads.get(&root_sequence(&judged.ancestry))) {
+        Usage::Commercial => restricted_ancestors(&judged.ancestry, &payloads),
+        Usage::NonCommercial => vec![],
+    };
     let makers = makers(&judged.ancestry, &payloads);
     let terms = terms(&judged.ancestry, &makers);
     let mut unknown_making: Vec<String> = judged
@@ -120,13 +114,62 @@ pub(crate) fn verdict_of(shared: &AppState, project: &ProjectId, variant: &Id) -
         asset: variant.to_string(),
         delivery,
         rules: judged.rules,
-        rights: judged.rights,
+        rights,
         unknown_making,
         disclosure,
         drift: judged.drift,
         retracted,
         evidence,
     }))
+}
+
+fn root_sequence(ancestry: &Subgraph) -> u64 {
+    ancestry.nodes.first().and_then(|n| n.sequence).unwrap_or_default()
+}
+
+fn delivery_usage(payload: Option<&Payload>) -> Usage {
+    match payload.map(|p| &p.body) {
+        Some(Body::DeliveryRecorded(d)) => d.usage.unwrap_or(Usage::Commercial),
+        _ => Usage::Commercial,
+    }
+}
+
+/// What in the whole ancestry forbids a commercial use, however it is reached (a reference a
+/// parent prompt cited, say, which the append's `rights.commercial` does not follow): references
+/// and imports for reference only, model versions licensed for non-commercial use.
+fn restricted_ancestors(ancestry: &Subgraph, payloads: &std::collections::BTreeMap<u64, Payload>) -> Vec<String> {
+    use crate::domain::event::Reproduction;
+    let mut out = Vec::new();
+    for node in &ancestry.nodes {
+        let Some(payload) = node.sequence.and_then(|s| payloads.get(&s)) else { continue };
+        let reason = match (&payload.body, node.kind) {
+            (Body::ReferenceAdded(b), NodeKind::Reference)
+                if b.rights.reproduction == Some(Reproduction::ReferenceOnly) =>
+            {
+                format!(
+                    "reference `{}`, which is for reference only (no reproduction), is in its ancestry",
+                    b.reference_id
+                )
+            }
+            (Body::AssetImported(b), NodeKind::Asset) if b.rights.reproduction == Some(Reproduction::ReferenceOnly) => {
+                format!(
+                    "asset `{}`, imported for reference only (no reproduction), is in its ancestry",
+                    b.asset.asset_id
+                )
+            }
+            (Body::ModelVersionRegistered(b), NodeKind::ModelVersion)
+                if b.license_use == Some(Usage::NonCommercial) =>
+            {
+                format!(
+                    "model version `{}`, whose licence `{}` is non-commercial, is in its ancestry",
+                    b.model_version_id, b.license
+                )
+            }
+            _ => continue,
+        };
+        out.push(reason);
+    }
+    out
 }
 
 fn delivery_facts(payload: Option<&Payload>, sequence: u64) -> DeliveryFacts {
@@ -192,16 +235,26 @@ pub enum ReportFormat {
     Html,
 }
 
+/// Most verdicts one page of a report holds by default, and at most: each verifies an evidence
+/// bundle, so a page's work is bounded by its size.
+const REPORT_PAGE: usize = 20;
+const MAX_REPORT_PAGE: usize = 50;
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ReportQuery {
     /// `json` (default) or `html`: a printable page.
     #[param(value_type = Option<String>)]
     pub format: Option<ReportFormat>,
+    /// Deliveries per page (1 to 50, default 20).
+    pub limit: Option<usize>,
+    /// The page after this delivery entry's sequence (a report's `next_after`).
+    pub after: Option<u64>,
 }
 
-/// A project's compliance report: the verdict of every delivered asset, in log order, as JSON or
-/// as a printable HTML page (`?format=html`).
+/// A project's compliance report: the verdict of every delivered asset, in log order, a page of
+/// at most `limit` at a time (`next_after` names the next page's `after`), as JSON or as a
+/// printable HTML page (`?format=html`).
 #[utoipa::path(get, path = "/v1/projects/{project}/compliance", tag = "compliance",
     params(("project" = String, Path), ReportQuery), security(("bearer" = [])),
     responses((status = 200, body = Report, description = "The report (JSON), or a printable page (`text/html`)"), ProjectReadProblems))]
@@ -212,21 +265,37 @@ pub async fn compliance_report(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let project = crate::api::extract::parse_project(&project)?;
+    let limit = query.limit.unwrap_or(REPORT_PAGE);
+    if !(1..=MAX_REPORT_PAGE).contains(&limit) {
+        return Err(ApiError::bad_query(format!("`limit` is 1 to {MAX_REPORT_PAGE}")).field("limit"));
+    }
     reader.project(&state.ledger, project.as_str())?;
     let shared = state.clone();
-    let report = state.reads.run(move || report_of(&shared, &project)).await?;
+    let after = query.after;
+    let report = state.reads.run(move || report_of(&shared, &project, after, limit)).await?;
     Ok(match query.format.unwrap_or_default() {
         ReportFormat::Json => HttpResponse::Ok().json(report),
         ReportFormat::Html => HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html(&report)),
     })
 }
 
-/// The verdicts of every variant the project's deliveries recorded.
-fn report_of(shared: &AppState, project: &ProjectId) -> Result<Report, ApiError> {
+/// The verdicts of the variants the project's deliveries recorded, `limit` of them after the
+/// delivery entry `after`.
+fn report_of(shared: &AppState, project: &ProjectId, after: Option<u64>, limit: usize) -> Result<Report, ApiError> {
     let tree_size = shared.ledger.len();
-    let deliveries = with_project(shared, project, None, |p, _| {
-        p.events.iter().filter(|e| e.kind == Kind::DeliveryRecorded).map(|e| e.sequence).collect::<Vec<u64>>()
+    let mut deliveries = with_project(shared, project, None, |p, _| {
+        let later = |e: &&crate::projections::EventMeta| after.is_none_or(|a| e.sequence > a);
+        p.events
+            .iter()
+            .filter(|e| e.kind == Kind::DeliveryRecorded)
+            .filter(later)
+            .map(|e| e.sequence)
+            .take(limit + 1)
+            .collect::<Vec<u64>>()
     })?;
+    let more = deliveries.len() > limit;
+    deliveries.truncate(limit);
+    let next_after = if more { deliveries.last().copied() } else { None };
     let mut title = String::new();
     if let Some(Body::ProjectCreated(created)) = shared
         .ledger
@@ -251,5 +320,6 @@ fn report_of(shared: &AppState, project: &ProjectId) -> Result<Report, ApiError>
         passed,
         failed: verdicts.len() - passed,
         deliveries: verdicts,
+        next_after,
     })
 }

@@ -5,13 +5,11 @@ use crate::api::auth::Reader;
 use crate::api::extract::Query;
 use crate::api::problem::ApiError;
 use crate::api::responses::FindProblems;
-use crate::api::routes::verdicts::verdict_of;
 use crate::api::state::AppState;
 use crate::domain::ids::Id;
 use crate::domain::state::recorded_outputs;
 use crate::domain::{Digest, ProjectId};
 use crate::outputs::disclosure::{disclose_read, read_entries, Disclosure};
-use crate::outputs::verdict::Verdict;
 use crate::projections::graph::NodeKind;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -56,9 +54,10 @@ pub struct FoundAsset {
     pub recorded_by: RecordedBy,
     pub disclosure: Disclosure,
     pub lineage: LineageSummary,
-    /// For a delivered variant, its compliance verdict.
+    /// For a delivered variant, where its compliance verdict is answered (a verdict verifies
+    /// the asset's evidence bundle: asked one by one, not for every asset found at once).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<Verdict>,
+    pub verdict: Option<String>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -71,7 +70,7 @@ pub struct FoundAssets {
 
 /// Every asset recorded with a file's bytes in the projects the token may read: its project,
 /// the entry that recorded it, its AI disclosure, a summary of its lineage and, for a delivered
-/// variant, its compliance verdict.
+/// variant, where its compliance verdict is answered.
 #[utoipa::path(get, path = "/v1/assets", tag = "compliance", params(FindQuery), security(("bearer" = [])),
     responses((status = 200, body = FoundAssets), FindProblems))]
 pub async fn find_assets(
@@ -142,10 +141,8 @@ fn describe(
         model_versions: ids(NodeKind::ModelVersion),
         provenance: format!("/v1/projects/{project}/assets/{asset}/provenance"),
     };
-    let verdict = match recorded_by.kind.as_str() {
-        "delivery_recorded" => Some(verdict_of(shared, project, asset)?),
-        _ => None,
-    };
+    let verdict =
+        (recorded_by.kind == "delivery_recorded").then(|| format!("/v1/projects/{project}/assets/{asset}/verdict"));
     Ok(FoundAsset {
         project: project.to_string(),
         asset: asset.to_string(),

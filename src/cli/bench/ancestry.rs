@@ -65,7 +65,7 @@ impl Bench<'_> {
             envelopes.push(a.envelope(
                 &project,
                 "selection_made",
-                json!({"selection_id": format!("sel-{g}"), "round": 1, "selected": made}),
+                json!({"selection_id": format!("sel-{g}"), "round": 1, "selected": made, "rationale": "kept"}),
             ));
             outputs.extend(made);
         }
@@ -81,17 +81,19 @@ impl Bench<'_> {
                 return Err(format!("recording the ancestry: {} {}", answer.status, answer.body));
             }
         }
-        let provenance =
-            self.client.get(&format!("/v1/projects/{project}/assets/root/provenance")).map_err(|e| e.to_string())?;
-        let ancestors = provenance.body["nodes"].as_array().map_or(0, |n| n.len()) - 1;
-        eprintln!("an asset with {ancestors} ancestors ({generations} generations, {} entries)", envelopes.len());
         let base = format!("/v1/projects/{project}/assets/root");
-        for (read, path) in [
+        let whole = self.client.get(&format!("{base}/provenance?depth=100000")).map_err(|e| e.to_string())?;
+        let ancestors = whole.body["graph"]["nodes"].as_array().map_or(0, |n| n.len().saturating_sub(1));
+        eprintln!("an asset with {ancestors} ancestors ({generations} generations, {} entries)", envelopes.len());
+        let reads = [
             ("C2PA manifest", "c2pa"),
             ("disclosure", "disclosure"),
             ("PROV-JSON", "prov"),
-            ("provenance", "provenance"),
-        ] {
+            ("provenance", "provenance?depth=100000"),
+        ];
+        for (read, path) in reads {
+            let size = self.client.get(&format!("{base}/{path}")).map_err(|e| e.to_string())?.text.len();
+            eprintln!("{read}: {size} bytes");
             let requests = (0..5).map(|_| (format!("{base}/{path}"), None, 1)).collect();
             self.record(&format!("read, {read} of {ancestors} ancestors"), 1, requests)?;
         }

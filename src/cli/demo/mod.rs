@@ -304,7 +304,7 @@ fn exploration(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         json!({
         "prompt_id": "pr-1", "text": "trail runner on a misty ridge at dawn, Aurora shoe in focus, 35mm, f/2.8",
         "negative_prompt": "lens flare, extra limbs, text", "parameters": {"cfg": 6.5},
-        "references": ["ref-moodboard", "ref-fell-running"], "brief_id": "brief-main"}),
+        "references": ["ref-moodboard"], "brief_id": "brief-main"}),
     )?;
     r.send(
         "iterate the prompt",

@@ -15,6 +15,7 @@ use std::collections::HashSet;
 
 mod governed;
 pub mod policy;
+mod source_types;
 mod system;
 #[cfg(test)]
 mod tests;
@@ -196,50 +197,7 @@ fn decide_references(refs: &Refs<'_, '_>, body: &Body) -> Result<(), DecideError
         }
         _ => {}
     }
-    declared_types(view, project, body)
-}
-
-/// A digital source type an output declares must be the one its making derives.
-fn declared_types(view: &View<'_>, project: &ProjectId, body: &Body) -> Result<(), DecideError> {
-    use crate::domain::source_type::{made_by, SourceType};
-    let (outputs, field): (Vec<&AssetOutput>, &dyn Fn(usize) -> String) = match body {
-        Body::GenerationRecorded(b) => {
-            (b.outputs.iter().collect(), &|i| format!("body.outputs[{i}].digital_source_type"))
-        }
-        Body::PostEditApplied(b) => (vec![&b.output], &|_| "body.output.digital_source_type".into()),
-        Body::DeliveryRecorded(b) => (vec![&b.variant], &|_| "body.variant.digital_source_type".into()),
-        Body::AssetImported(b) => (vec![&b.asset], &|_| "body.asset.digital_source_type".into()),
-        _ => return Ok(()),
-    };
-    if outputs.iter().all(|o| o.digital_source_type.is_none()) {
-        return Ok(());
-    }
-    let inputs: Vec<&Id> = match body {
-        Body::GenerationRecorded(b) => b.input_assets.iter().collect(),
-        Body::PostEditApplied(b) => b.inputs.iter().collect(),
-        Body::DeliveryRecorded(b) => vec![&b.master_asset],
-        _ => vec![],
-    };
-    let terms: Vec<SourceType> =
-        inputs.iter().map(|i| view.asset(project, i).map_or(SourceType::DigitalCreation, |a| a.term)).collect();
-    let (derived, _) = made_by(body, &terms);
-    for (i, output) in outputs.iter().enumerate() {
-        if let Some(declared) = output.digital_source_type.filter(|d| d.0 != derived) {
-            return Err(Refusal::InvalidBecause {
-                field: field(i),
-                rule: "a declared digital source type must be the one its making derives (docs/compliance.md, the derivation table)",
-                because: format!(
-                    "`{}` declares {}, but its making derives {} ({})",
-                    output.asset_id,
-                    declared.0.term(),
-                    derived.term(),
-                    derived.says().to_lowercase()
-                ),
-            }
-            .into());
-        }
-    }
-    Ok(())
+    source_types::check(view, project, body)
 }
 
 /// What is checked once the policy passed: the assets a note names, the event a retraction

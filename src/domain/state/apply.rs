@@ -435,7 +435,8 @@ pub fn recorded_outputs(body: &Body) -> Vec<&AssetOutput> {
 /// found and keeps those whose digest is the one asked (a recorded digest is a claim anyone may
 /// repeat, so a longer key would keep out nothing a shorter one lets in).
 pub fn bytes_mention(digest: &Digest) -> String {
-    format!("#{}", hex::encode(&digest.bytes()[..8]))
+    // `sha256:` is 7 bytes; the next 16 are the first 64 bits in hex.
+    format!("#{}", &digest.as_str()[7..23])
 }
 
 pub fn named_assets(body: &Body) -> Vec<&Id> {
