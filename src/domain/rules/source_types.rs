@@ -38,7 +38,7 @@ fn derived(view: &View<'_>, project: &ProjectId, body: &Body) -> SourceType {
 pub(super) fn check(view: &View<'_>, project: &ProjectId, body: &Body) -> Result<(), DecideError> {
     let mut made: Option<SourceType> = None;
     for (output, field) in outputs(body) {
-        let known = view.assets_with_bytes(project, &output.digest.bytes()).first().copied();
+        let known = view.first_asset_with_bytes(project, &output.digest.bytes());
         if output.digital_source_type.is_none() && known.is_none() {
             continue;
         }

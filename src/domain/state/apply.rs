@@ -211,7 +211,12 @@ impl ProjectState {
             self.brief_history.entry(key).or_default().push((event_id.clone(), b.deliverable_formats.clone()));
         }
         let restriction = self.restriction_made(base, other);
-        let term = self.term_made(base, other);
+        // Only the kinds that make assets have a type to derive.
+        let makes_assets = matches!(
+            other,
+            Body::GenerationRecorded(_) | Body::PostEditApplied(_) | Body::DeliveryRecorded(_) | Body::AssetImported(_)
+        );
+        let term = if makes_assets { self.term_made(base, other) } else { SourceType::DigitalCreation };
         for (ns, id, record) in created_records(other) {
             self.insert(ns, id, &record, made_at, term);
             // A delivered variant with bytes already recorded (its master's, or an earlier

@@ -151,6 +151,13 @@ impl View<'_> {
         staged.or_else(|| self.base.project(id).map(|p| p.rule_set)).unwrap_or(0)
     }
     /// Every asset recorded with these bytes, by the rules' key, in log order.
+    /// The first asset recorded with these bytes, if any (one lookup, nothing collected).
+    pub fn first_asset_with_bytes(&self, project: &ProjectId, digest: &[u8; 32]) -> Option<IdKey> {
+        let key = bytes_key(digest);
+        crate::domain::limits::tick(1);
+        self.both(project).find_map(|p| p.bytes.get(&key).copied())
+    }
+
     pub fn assets_with_bytes(&self, project: &ProjectId, digest: &[u8; 32]) -> Vec<IdKey> {
         let key = bytes_key(digest);
         let mut out: Vec<IdKey> = self.both(project).filter_map(|p| p.bytes.get(&key).copied()).collect();
