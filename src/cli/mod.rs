@@ -253,6 +253,23 @@ fn show_asset(read: &str, a: &AssetRead) {
     show(a.server.client().get(&path).unwrap_or_else(|e| fail(e)));
 }
 
+/// Prints a project's, or an asset's, PROV-JSON.
+fn prov(project: &str, asset: Option<&str>, server: &ServerArgs, as_of: &Option<String>) {
+    let path = match asset {
+        Some(asset) => format!("/v1/projects/{project}/assets/{asset}/prov"),
+        None => format!("/v1/projects/{project}/prov"),
+    };
+    show(server.client().get(&with_as_of(path, as_of)).unwrap_or_else(|e| fail(e)))
+}
+
+/// Prints a page of a project's compliance report, as JSON or HTML.
+fn compliance(project: &str, html: bool, after: Option<u64>, limit: Option<usize>, server: &ServerArgs) {
+    let mut path = format!("/v1/projects/{project}/compliance?format={}", if html { "html" } else { "json" });
+    path.extend(after.map(|a| format!("&after={a}")));
+    path.extend(limit.map(|l| format!("&limit={l}")));
+    show(server.client().get(&path).unwrap_or_else(|e| fail(e)))
+}
+
 fn with_as_of(path: String, as_of: &Option<String>) -> String {
     match as_of {
         Some(a) => format!("{path}{}as_of={}", if path.contains('?') { '&' } else { '?' }, a.replace('+', "%2B")),
@@ -352,21 +369,12 @@ pub fn run() {
         }
         Command::Audit(read) => show_asset("audit", &read),
         Command::Disclosure(read) => show_asset("disclosure", &read),
-        Command::Prov { project, asset, server, as_of } => {
-            let path = match asset {
-                Some(asset) => format!("/v1/projects/{project}/assets/{asset}/prov"),
-                None => format!("/v1/projects/{project}/prov"),
-            };
-            show(server.client().get(&with_as_of(path, &as_of)).unwrap_or_else(|e| fail(e)))
-        }
+        Command::Prov { project, asset, server, as_of } => prov(&project, asset.as_deref(), &server, &as_of),
         Command::Credentials(args) => credentials::credentials(args),
         Command::Whence(args) => whence::whence(args),
         Command::Verdict(read) => show_asset("verdict", &read),
         Command::Compliance { project, html, after, limit, server } => {
-            let mut path = format!("/v1/projects/{project}/compliance?format={}", if html { "html" } else { "json" });
-            path.extend(after.map(|a| format!("&after={a}")));
-            path.extend(limit.map(|l| format!("&limit={l}")));
-            show(server.client().get(&path).unwrap_or_else(|e| fail(e)))
+            compliance(&project, html, after, limit, &server)
         }
         Command::Rebuild { data } => match crate::app::maintenance::rebuild(&data) {
             Ok(report) => println!("{report}"),

@@ -110,46 +110,51 @@ pub(super) fn whence(args: WhenceArgs) {
         std::process::exit(1);
     }
     for a in &assets {
-        println!(
-            "  {} / {} ({}), recorded by {} at entry {}",
-            a["project"].as_str().unwrap_or("?"),
-            a["asset"].as_str().unwrap_or("?"),
-            a["media_type"].as_str().unwrap_or("?"),
-            a["recorded_by"]["kind"].as_str().unwrap_or("?"),
-            a["recorded_by"]["sequence"],
-        );
-        println!(
-            "    {} ({})",
-            a["disclosure"]["statement"].as_str().unwrap_or(""),
-            a["disclosure"]["term"].as_str().unwrap_or("")
-        );
-        let lineage = &a["lineage"];
-        let count = |k: &str| lineage[k].as_array().map_or(0, |l| l.len());
-        println!(
-            "    made from {} assets, {} prompts, {} model versions: {}",
-            count("assets"),
-            count("prompts"),
-            count("model_versions"),
-            lineage["provenance"].as_str().unwrap_or("")
-        );
-        let verdict = a["verdict"].as_str().map(|path| args.server.client().get(path).map(|v| v.body));
-        if let Some(verdict) = verdict {
-            let verdict = verdict.unwrap_or_else(|e| fail(e));
-            let failing: Vec<String> = verdict["checks"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|c| c["passed"] == false)
-                .map(|c| format!("{}: {}", c["check"].as_str().unwrap_or("?"), c["reasons"][0].as_str().unwrap_or("")))
-                .collect();
-            println!(
-                "    compliance verdict: {}{}",
-                verdict["verdict"].as_str().unwrap_or("?"),
-                if failing.is_empty() { String::new() } else { format!(" — {}", failing.join("; ")) }
-            );
-        }
+        print_asset(&args.server, a);
     }
     if truncated {
         println!("  (more assets hold these bytes than were listed)");
+    }
+}
+
+/// Prints one asset found: where it is, what made it, its lineage and, delivered, its verdict.
+fn print_asset(server: &ServerArgs, a: &Value) {
+    println!(
+        "  {} / {} ({}), recorded by {} at entry {}",
+        a["project"].as_str().unwrap_or("?"),
+        a["asset"].as_str().unwrap_or("?"),
+        a["media_type"].as_str().unwrap_or("?"),
+        a["recorded_by"]["kind"].as_str().unwrap_or("?"),
+        a["recorded_by"]["sequence"],
+    );
+    println!(
+        "    {} ({})",
+        a["disclosure"]["statement"].as_str().unwrap_or(""),
+        a["disclosure"]["term"].as_str().unwrap_or("")
+    );
+    let lineage = &a["lineage"];
+    let count = |k: &str| lineage[k].as_array().map_or(0, |l| l.len());
+    println!(
+        "    made from {} assets, {} prompts, {} model versions: {}",
+        count("assets"),
+        count("prompts"),
+        count("model_versions"),
+        lineage["provenance"].as_str().unwrap_or("")
+    );
+    let verdict = a["verdict"].as_str().map(|path| server.client().get(path).map(|v| v.body));
+    if let Some(verdict) = verdict {
+        let verdict = verdict.unwrap_or_else(|e| fail(e));
+        let failing: Vec<String> = verdict["checks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|c| c["passed"] == false)
+            .map(|c| format!("{}: {}", c["check"].as_str().unwrap_or("?"), c["reasons"][0].as_str().unwrap_or("")))
+            .collect();
+        println!(
+            "    compliance verdict: {}{}",
+            verdict["verdict"].as_str().unwrap_or("?"),
+            if failing.is_empty() { String::new() } else { format!(" — {}", failing.join("; ")) }
+        );
     }
 }
