@@ -15,8 +15,11 @@ pub enum TokenCommand {
         #[arg(long)]
         name: String,
         /// A project it may read (repeat for several; none: every project).
-        #[arg(long = "project")]
+        #[arg(long = "project", conflicts_with = "organization")]
         projects: Vec<String>,
+        /// An organisation whose projects it may read (its own and those made for it).
+        #[arg(long)]
+        organization: Option<String>,
         /// Days until it expires (default 90).
         #[arg(long)]
         expires_in_days: Option<u32>,
@@ -58,11 +61,28 @@ fn expect_ok(what: &str, answer: Answer) -> serde_json::Value {
     answer.body
 }
 
+/// A token's scope in words: the projects it lists, its organisation's, or every project.
+fn scope_words(token: &serde_json::Value) -> String {
+    let names = |list: &serde_json::Value| -> Vec<String> {
+        list.as_array().into_iter().flatten().filter_map(|v| v.as_str()).map(|p| format!("`{p}`")).collect()
+    };
+    if let Some(organization) = token["organization"].as_str() {
+        format!("the projects of organisation `{organization}`")
+    } else if token["projects"].is_array() {
+        format!("project {}", names(&token["projects"]).join(", "))
+    } else {
+        "every project".to_owned()
+    }
+}
+
 pub fn token(command: TokenCommand, server: &ServerArgs) {
     let client = server.client();
     match command {
-        TokenCommand::Issue { name, projects, expires_in_days } => {
+        TokenCommand::Issue { name, projects, organization, expires_in_days } => {
             let mut request = json!({"name": name});
+            if let Some(organization) = organization {
+                request["organization"] = json!(organization);
+            }
             if !projects.is_empty() {
                 request["projects"] = json!(projects);
             }
@@ -75,7 +95,7 @@ pub fn token(command: TokenCommand, server: &ServerArgs) {
             eprintln!(
                 "token `{}` for {}, expires {} (shown once; revoke it with `lineage token revoke {}`)",
                 issued["id"].as_str().unwrap_or_default(),
-                issued["projects"].as_array().map_or("every project".to_owned(), |p| format!("{p:?}")),
+                scope_words(&issued),
                 issued["expires_at"].as_str().unwrap_or("never"),
                 issued["id"].as_str().unwrap_or_default()
             );
@@ -84,9 +104,7 @@ pub fn token(command: TokenCommand, server: &ServerArgs) {
             let list = expect_ok("list tokens", client.get("/v1/tokens").unwrap_or_else(|e| fail(e)));
             println!("{:<16}  {:<24}  {:<6}  {:<20}  {:<20}  scope", "id", "name", "admin", "expires", "revoked");
             for t in list["tokens"].as_array().into_iter().flatten() {
-                let scope = t["projects"].as_array().map_or("every project".to_owned(), |p| {
-                    p.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
-                });
+                let scope = scope_words(t);
                 println!(
                     "{:<16}  {:<24}  {:<6}  {:<20}  {:<20}  {scope}",
                     t["id"].as_str().unwrap_or_default(),

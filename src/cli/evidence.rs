@@ -43,6 +43,15 @@ pub(super) fn verify_evidence(args: VerifyEvidenceArgs) {
     }
     let proven = crate::log::evidence::verify(&bundle, vkey.as_deref())
         .unwrap_or_else(|e| fail(format!("{}: {e}", path.display())));
+    // A file that is not the asset's fails before anything is said to be verified.
+    let file_said = file.map(|file| {
+        let bytes = std::fs::read(&file).unwrap_or_else(|e| fail(format!("{}: {e}", file.display())));
+        let digest = crate::domain::Digest::of(&bytes);
+        match proven.file_matches(&bundle.asset, &digest) {
+            Ok(said) => format!("{}: {said}", file.display()),
+            Err(why) => fail(format!("{}: {why}", file.display())),
+        }
+    });
     println!(
         "verified the evidence of asset `{}` in `{}`: {} lineage entries and {} system entries, included in the log of {} entries with root {}{}",
         bundle.asset,
@@ -53,13 +62,8 @@ pub(super) fn verify_evidence(args: VerifyEvidenceArgs) {
         hex::encode(proven.checkpoint.root),
         if vkey.is_some() { " (checkpoint key pinned)" } else { " (checkpoint key NOT pinned)" }
     );
-    if let Some(file) = file {
-        let bytes = std::fs::read(&file).unwrap_or_else(|e| fail(format!("{}: {e}", file.display())));
-        let digest = crate::domain::Digest::of(&bytes);
-        match proven.file_matches(&bundle.asset, &digest) {
-            Ok(said) => println!("{}: {said}", file.display()),
-            Err(why) => fail(format!("{}: {why}", file.display())),
-        }
+    if let Some(said) = file_said {
+        println!("{said}");
     }
     if let Some(other) = against {
         check_against(&bundle, &proven, vkey.as_deref(), &other, consistency_proof.as_deref(), url.as_deref());

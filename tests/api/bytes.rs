@@ -168,6 +168,7 @@ fn a_retracted_delivery_leaves_the_status_and_does_not_deliver_a_file() {
         "{}",
         String::from_utf8_lossy(&after.stderr)
     );
+    assert!(after.stdout.is_empty(), "nothing is said to be verified: {}", String::from_utf8_lossy(&after.stdout));
 }
 
 #[test]

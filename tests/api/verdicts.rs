@@ -288,6 +288,21 @@ fn a_file_finds_its_asset_by_its_bytes_within_the_tokens_scope_only() {
             answer.body["assets"].as_array().unwrap().iter().map(|a| a["project"].as_str().unwrap()).collect();
         assert_eq!(projects, [project], "{organization}: {:?}", answer.body);
     }
+    // `lineage token issue` says a scoped token's scope in words.
+    let data = p.app.data().root;
+    let issue = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_lineage"))
+            .args(["token", "issue", "--name", "scoped", "--url", p.app.url.as_str(), "--data", data.to_str().unwrap()])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        String::from_utf8(output.stderr).unwrap()
+    };
+    let said = issue(&["--project", &p.project]);
+    assert!(said.contains(&format!("for project `{}`,", p.project)), "{said}");
+    let said = issue(&["--organization", "other-client"]);
+    assert!(said.contains("for the projects of organisation `other-client`"), "{said}");
     // Unknown bytes find nothing; a malformed query is refused naming the parameter.
     let none = find(&p.app.client, &digest("never recorded"));
     assert_eq!(
