@@ -269,6 +269,7 @@ pub struct HistoryQuery {
     /// Cursor: only events after this sequence (the `next` of the previous page).
     pub after: Option<u64>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// A sequence or an RFC 3339 time, as in the status endpoint.
     pub as_of: Option<String>,

@@ -15,6 +15,7 @@ pub struct StreamQuery {
     /// First version to return (default 1).
     pub from_version: Option<u64>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 
@@ -24,6 +25,7 @@ pub struct FeedQuery {
     /// First sequence to return (default 0).
     pub from: Option<u64>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 

@@ -247,6 +247,7 @@ pub struct ReportQuery {
     #[param(value_type = Option<String>)]
     pub format: Option<ReportFormat>,
     /// Deliveries per page (1 to 50, default 20).
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<usize>,
     /// The page after this delivery entry's sequence (a report's `next_after`).
     pub after: Option<u64>,

@@ -24,6 +24,7 @@ pub struct FindQuery {
     /// The file's `sha256:` digest (64 lowercase hex digits).
     pub digest: String,
     /// Most assets to list (1 to 100, default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<usize>,
 }
 
