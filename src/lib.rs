@@ -12,3 +12,4 @@ pub mod memory;
 pub mod outputs;
 pub mod projections;
 pub mod store;
+pub mod ui;

@@ -10,7 +10,8 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
 use std::future::{ready, Ready};
 
-/// A valid bearer token and what it grants.
+/// A valid bearer token (or a browser session standing for one) and what it grants.
+#[derive(Clone)]
 pub struct Reader(TokenRecord);
 
 impl FromRequest for Reader {
@@ -24,10 +25,10 @@ impl FromRequest for Reader {
 fn authenticate(req: &HttpRequest) -> Result<Reader, ApiError> {
     let unauthorized = |detail: &str| ApiError::new(ProblemType::Unauthorized, detail);
     let state = req.app_data::<web::Data<AppState>>().expect("app state is registered");
-    let value = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .ok_or_else(|| unauthorized("this endpoint needs an `Authorization: Bearer <token>` header"))?;
+    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+        return session(req, state)
+            .ok_or_else(|| unauthorized("this endpoint needs an `Authorization: Bearer <token>` header"))?;
+    };
     let token = value
         .to_str()
         .ok()
@@ -36,7 +37,29 @@ fn authenticate(req: &HttpRequest) -> Result<Reader, ApiError> {
     state.tokens.check(token.trim()).map(Reader).map_err(|refused| unauthorized(&refused.to_string()))
 }
 
+/// The reader a browser session stands for: only on reads (GET and HEAD), so that a session
+/// cookie never authorises a change, whatever page sends it.
+fn session(req: &HttpRequest, state: &AppState) -> Option<Result<Reader, ApiError>> {
+    if !matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD) {
+        return None;
+    }
+    let cookie = req.cookie(super::sessions::COOKIE)?;
+    let refused = || ApiError::new(ProblemType::Unauthorized, "the session has ended: sign in again at /ui/sign-in");
+    let Some(token) = state.sessions.token_of(cookie.value()) else { return Some(Err(refused())) };
+    Some(state.tokens.check_hash(&token).map(Reader).map_err(|_| refused()))
+}
+
 impl Reader {
+    /// The reader of a token's grant (a session's sign-in).
+    pub fn of(record: TokenRecord) -> Reader {
+        Reader(record)
+    }
+
+    /// The token's name, as issued.
+    pub fn name(&self) -> &str {
+        &self.0.name
+    }
+
     fn forbidden(detail: String) -> ApiError {
         ApiError::new(ProblemType::Forbidden, detail)
     }

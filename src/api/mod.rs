@@ -5,11 +5,13 @@
 
 pub mod auth;
 pub mod extract;
+pub mod files;
 pub mod openapi;
 pub mod problem;
 pub mod responses;
 pub mod routes;
 pub mod schema;
+pub mod sessions;
 pub mod state;
 pub mod tokens;
 pub mod views;
@@ -76,6 +78,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/projects/{project}/assets/{asset}/prov").route(web::get().to(prov)))
             .service(resource("/projects/{project}/assets/{asset}/c2pa").route(web::get().to(c2pa_manifest)))
             .service(resource("/projects/{project}/assets/{asset}/credentials").route(web::post().to(credentials)))
+            .service(resource("/projects/{project}/assets/{asset}/file").route(web::get().to(asset_file)))
             .service(resource("/projects/{project}/assets/{asset}/verdict").route(web::get().to(verdict)))
             .service(resource("/projects/{project}/compliance").route(web::get().to(compliance_report)))
             .service(resource("/projects/{project}/prov").route(web::get().to(project_prov)))
@@ -104,11 +107,9 @@ pub async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
 /// extractor errors) into one, so that every error the API sends is `application/problem+json`.
 pub fn problem_responses<B: actix_web::body::MessageBody + 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(|res: ServiceResponse<B>| {
-        let is_problem = res
-            .response()
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+        let is_problem = res.response().headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+            v.as_bytes().starts_with(b"application/problem+json") || v.as_bytes().starts_with(b"text/html")
+        });
         if is_problem {
             return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
         }

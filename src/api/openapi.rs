@@ -39,6 +39,7 @@ use utoipa::{Modify, OpenApi};
         super::routes::verdicts::verdict,
         super::routes::verdicts::compliance_report,
         super::routes::whence::find_assets,
+        super::routes::whence::asset_file,
         super::routes::governance::governance,
         super::routes::governance::readiness,
         super::routes::health::healthz,

@@ -51,6 +51,10 @@ pub struct AppState {
     pub reads: ReadSlots,
     /// What signs Content Credentials asked of the server, when the operator gave it.
     pub signing: Option<Arc<crate::outputs::signing::SigningCredentials>>,
+    /// Browser sessions of the web UI.
+    pub sessions: super::sessions::Sessions,
+    /// The files of recorded assets the server may show (thumbnails, downloads), by digest.
+    pub files: super::files::AssetFiles,
 }
 
 /// Runs reads that may take long (folds, walks, store reads, proofs) on the blocking pool, at

@@ -99,8 +99,13 @@ impl Tokens {
 
     /// The grant of a token that is known, not expired and not revoked.
     pub fn check(&self, token: &str) -> Result<TokenRecord, Refused> {
+        self.check_hash(&hash(token))
+    }
+
+    /// The grant of a token known by its hash (what a UI session holds), if it still lets in.
+    pub fn check_hash(&self, digest: &[u8; 32]) -> Result<TokenRecord, Refused> {
         let grants = self.grants.read().expect("token lock");
-        let record = grants.get(&hash(token)).ok_or(Refused::Unknown)?;
+        let record = grants.get(digest).ok_or(Refused::Unknown)?;
         if record.revoked_at_us.is_some() {
             return Err(Refused::Revoked);
         }

@@ -24,12 +24,16 @@ pub struct Settings {
     /// The certificate and key that sign Content Credentials asked of the server; without
     /// them, the route that signs files answers 503 `signing-not-configured`.
     pub signing: Option<crate::outputs::signing::SigningCredentials>,
+    /// The folder of asset files the server may show by digest (`DATA/files` by default).
+    pub files: Option<PathBuf>,
 }
 
 impl Settings {
     pub fn new(data_dir: impl Into<PathBuf>, addr: impl Into<String>) -> Settings {
+        let data_dir = data_dir.into();
         Settings {
-            data_dir: data_dir.into(),
+            files: Some(data_dir.join("files")),
+            data_dir,
             addr: addr.into(),
             limits: Limits::default(),
             ledger: LedgerConfig::default(),
@@ -62,12 +66,15 @@ impl Application {
             buffered: Default::default(),
             reads: crate::api::state::ReadSlots::new(settings.read_slots, 256),
             signing: settings.signing.map(std::sync::Arc::new),
+            sessions: Default::default(),
+            files: crate::api::files::AssetFiles::new(settings.files),
         });
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(api::problem_responses())
                 .app_data(state.clone())
                 .configure(api::configure)
+                .configure(crate::ui::configure)
                 .default_service(web::to(api::not_found))
         })
         // A client gets 5 s to send its request head and 1 s to close; SIGTERM/SIGINT stop

@@ -173,6 +173,11 @@ impl Signer {
     /// The payload JSON for an event, with a fresh event id, at the kind's current schema
     /// version (1 for a kind the catalogue does not know).
     pub fn payload(&self, project: &str, kind: &str, body: Value) -> Value {
+        self.payload_at(project, kind, body, chrono::Utc::now())
+    }
+
+    /// The payload JSON for an event that says it happened at `at`.
+    pub fn payload_at(&self, project: &str, kind: &str, body: Value, at: chrono::DateTime<chrono::Utc>) -> Value {
         let version = crate::domain::Kind::parse(kind).map_or(1, |k| k.current_version());
         json!({
             "event_id": self.next_event_id(),
@@ -180,7 +185,7 @@ impl Signer {
             "kind": kind,
             "schema_version": version,
             "actor": self.key.actor,
-            "occurred_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "occurred_at": at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             "ledger": self.ledger,
             "body": body,
         })
@@ -195,6 +200,11 @@ impl Signer {
     /// Builds and signs in one step.
     pub fn envelope(&self, project: &str, kind: &str, body: Value) -> Vec<u8> {
         self.sign(&self.payload(project, kind, body))
+    }
+
+    /// Builds and signs an event that says it happened at `at`.
+    pub fn envelope_at(&self, project: &str, kind: &str, body: Value, at: chrono::DateTime<chrono::Utc>) -> Vec<u8> {
+        self.sign(&self.payload_at(project, kind, body, at))
     }
 }
 

@@ -54,6 +54,11 @@ pub struct ServeArgs {
     /// Its private key (PKCS#8 PEM, Ed25519 or ECDSA P-256), readable by the server alone.
     #[arg(long, env = "LINEAGE_C2PA_KEY", requires = "c2pa_cert")]
     pub c2pa_key: Option<PathBuf>,
+    /// A folder of the recorded assets' files (the demo's `--files`, a DAM's export): the web
+    /// UI shows an asset's image, and `GET …/assets/{asset}/file` serves it, when a file there
+    /// has the asset's recorded digest. `DATA/files` by default.
+    #[arg(long, env = "LINEAGE_FILES")]
+    pub files: Option<PathBuf>,
 }
 
 /// Runs the service until SIGTERM or SIGINT.
@@ -73,6 +78,7 @@ pub(super) fn serve(args: ServeArgs) {
         read_slots,
         c2pa_cert,
         c2pa_key,
+        files,
     } = args;
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     // Everything the server creates (keys, token, every file of the store) is its owner's
@@ -94,6 +100,9 @@ pub(super) fn serve(args: ServeArgs) {
         settings.setup.admin_key = crate::app::data_dir::AdminKey::Public(Box::new(key));
     }
     settings.ledger.projection_cache_bytes = projection_cache_mb << 20;
+    if let Some(files) = files {
+        settings.files = Some(files);
+    }
     if let Some(slots) = read_slots {
         settings.read_slots = slots;
     }

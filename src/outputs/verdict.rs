@@ -200,7 +200,7 @@ pub fn html(report: &Report) -> String {
 }
 
 /// Text as HTML.
-fn escape(text: &str) -> String {
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

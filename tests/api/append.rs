@@ -98,7 +98,7 @@ fn the_demo_records_every_kind_and_reads_back_whole() {
     assert_eq!(kinds, all, "every kind of the catalogue is accepted");
     assert_chains(&entries);
     let generations = stream.iter().filter(|e| e["kind"] == "generation_recorded").count();
-    assert_eq!(generations, 20);
+    assert_eq!(generations, 22);
 }
 
 #[test]

@@ -23,4 +23,5 @@ mod refusals;
 mod retractions;
 mod rfc9162;
 mod transparency;
+mod ui;
 mod verdicts;

@@ -298,26 +298,11 @@ pub async fn history(
     };
     let size = resolve_as_of(&state, query.as_of.as_deref())?;
     let shared = state.clone();
-    let query = query.0;
+    let filter = HistoryFilter { kind, stage, actor: query.actor.clone(), from, to, assets, after: query.after };
     let page = state
         .reads
         .run(move || {
-            let after = query.after;
-            let mut sequences = with_project(&shared, &project, size, |p, at| {
-                p.events[..at.events]
-                    .iter()
-                    .filter(|m| after.is_none_or(|a| m.sequence > a))
-                    .filter(|m| kind.is_none_or(|k| m.kind == k))
-                    .filter(|m| stage.is_none_or(|s| m.stage == Some(s)))
-                    .filter(|m| query.actor.as_deref().is_none_or(|a| p.actor_of(m) == a))
-                    .filter(|m| from.is_none_or(|f| m.occurred_at_us >= f) && to.is_none_or(|t| m.occurred_at_us < t))
-                    .filter(|m| assets.as_ref().is_none_or(|set| set.contains(&m.sequence)))
-                    .map(|m| m.sequence)
-                    .take(limit + 1)
-                    .collect::<Vec<u64>>()
-            })?;
-            let next = (sequences.len() > limit).then(|| sequences[limit - 1]);
-            sequences.truncate(limit);
+            let (sequences, next) = history_sequences(&shared, &project, size, &filter, limit)?;
             let mut entries = Vec::with_capacity(sequences.len());
             for sequence in sequences {
                 if let Some(entry) = shared.ledger.entry(sequence)? {
@@ -328,4 +313,47 @@ pub async fn history(
         })
         .await?;
     Ok(HttpResponse::Ok().json(page))
+}
+
+/// What a history query keeps of a project's events.
+#[derive(Debug, Default)]
+pub(crate) struct HistoryFilter {
+    pub kind: Option<Kind>,
+    pub stage: Option<Stage>,
+    pub actor: Option<String>,
+    /// `occurred_at` at or after, and before (microseconds).
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    /// The sequences of the entries naming an asset, when one is asked for.
+    pub assets: Option<std::collections::HashSet<u64>>,
+    /// Only events after this sequence.
+    pub after: Option<u64>,
+}
+
+/// The sequences of a page of a project's history (at most `limit`), and the cursor of the next
+/// page when there is one. Blocking.
+pub(crate) fn history_sequences(
+    shared: &AppState,
+    project: &ProjectId,
+    size: Option<u64>,
+    filter: &HistoryFilter,
+    limit: usize,
+) -> Result<(Vec<u64>, Option<u64>), ApiError> {
+    let f = filter;
+    let mut sequences = with_project(shared, project, size, |p, at| {
+        p.events[..at.events]
+            .iter()
+            .filter(|m| f.after.is_none_or(|a| m.sequence > a))
+            .filter(|m| f.kind.is_none_or(|k| m.kind == k))
+            .filter(|m| f.stage.is_none_or(|s| m.stage == Some(s)))
+            .filter(|m| f.actor.as_deref().is_none_or(|a| p.actor_of(m) == a))
+            .filter(|m| f.from.is_none_or(|t| m.occurred_at_us >= t) && f.to.is_none_or(|t| m.occurred_at_us < t))
+            .filter(|m| f.assets.as_ref().is_none_or(|set| set.contains(&m.sequence)))
+            .map(|m| m.sequence)
+            .take(limit + 1)
+            .collect::<Vec<u64>>()
+    })?;
+    let next = (sequences.len() > limit).then(|| sequences[limit - 1]);
+    sequences.truncate(limit);
+    Ok((sequences, next))
 }

@@ -119,7 +119,7 @@ fn find(shared: &AppState, projects: &[ProjectId], digest: &Digest, limit: usize
 }
 
 /// An asset found by its bytes: its disclosure, lineage and (when delivered) verdict.
-fn describe(
+pub(crate) fn describe(
     shared: &AppState,
     project: &ProjectId,
     asset: &Id,
@@ -153,4 +153,59 @@ fn describe(
         lineage,
         verdict,
     })
+}
+
+/// The media types a file is served as; any other is sent as `application/octet-stream`.
+const SHOWN_AS_IS: [&str; 5] = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff"];
+
+/// The asset's recorded digest and media type: from the entry that made it.
+pub(crate) fn recorded_file(shared: &AppState, project: &ProjectId, asset: &Id) -> Result<(Digest, String), ApiError> {
+    let missing = || ApiError::not_found(format!("project `{project}` has no asset `{asset}`"));
+    let making = crate::api::routes::projections::with_project(shared, project, None, |p, at| {
+        p.graph.ancestors(asset.as_str(), 0, at.events as u32).and_then(|g| g.nodes.first().and_then(|n| n.sequence))
+    })?
+    .ok_or_else(missing)?;
+    let payload = shared.ledger.payload_at(making).ok_or_else(missing)?;
+    let output = recorded_outputs(&payload.body).into_iter().find(|o| o.asset_id == *asset).ok_or_else(missing)?;
+    Ok((output.digest.clone(), output.media_type.to_string()))
+}
+
+/// The asset's file, when the server holds a file with its recorded digest (`serve --files`):
+/// its bytes as recorded, with the recorded media type.
+#[utoipa::path(get, path = "/v1/projects/{project}/assets/{asset}/file", tag = "compliance",
+    params(("project" = String, Path), ("asset" = String, Path)), security(("bearer" = [])),
+    responses((status = 200, description = "The asset's bytes", content_type = "application/octet-stream", body = Vec<u8>),
+        crate::api::responses::ProjectReadProblems))]
+pub async fn asset_file(
+    reader: Reader,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let (project, asset) = crate::api::routes::projections::readable_asset(&reader, &state, path.into_inner())?;
+    let shared = state.clone();
+    let (bytes, media_type) = state
+        .reads
+        .run(move || {
+            let (digest, media_type) = recorded_file(&shared, &project, &asset)?;
+            let bytes = shared.files.read(&digest.bytes()).ok_or_else(|| {
+                ApiError::not_found(format!(
+                    "the server holds no file with asset `{asset}`'s digest {digest} (`serve --files` names where it looks)"
+                ))
+            })?;
+            Ok::<_, ApiError>((bytes, media_type))
+        })
+        .await?;
+    // The media type is the signer's claim: only images are served as what they say they are,
+    // anything else as a download, so that no recorded file runs as a page of this origin.
+    let image = SHOWN_AS_IS.contains(&media_type.as_str());
+    let mut answer = HttpResponse::Ok();
+    if image {
+        answer.content_type(media_type);
+    } else {
+        answer.content_type("application/octet-stream").insert_header(("Content-Disposition", "attachment"));
+    }
+    Ok(answer
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Content-Security-Policy", "default-src 'none'; sandbox"))
+        .body(bytes))
 }

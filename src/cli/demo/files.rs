@@ -86,7 +86,7 @@ impl DemoFiles {
         let mut add = |name: &str, file: DemoFile| {
             files.insert(name.to_owned(), file);
         };
-        let generations: Vec<Image> = (1..=20).map(|i| Image::generated(seed(i) ^ salt, 256, 320)).collect();
+        let generations: Vec<Image> = (1..=22).map(|i| Image::generated(seed(i) ^ salt, 256, 320)).collect();
         for (i, image) in generations.iter().enumerate() {
             add(&format!("img-{:02}", i + 1), DemoFile::image(image, "image/png"));
         }

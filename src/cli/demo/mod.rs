@@ -133,13 +133,25 @@ pub fn run(client: &Client, admin: KeyFile, name: &str) -> Result<DemoSummary, D
     )?;
     system_events += 1;
 
-    let mut r = Recording { client, project, files: &files, count: 0 };
+    let today = chrono::Utc::now().date_naive().and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+    let start = today - chrono::Duration::days(DEMO_DAYS);
+    let mut r = Recording { client, project, files: &files, count: 0, start, clock: start };
     let c = &crew;
+    // Stages overlap as they do in a studio: R&D starts before ideation closes, production
+    // before exploration does.
+    r.day(0, 9, 0);
     ideation(&mut r, c, &roles, &client_org)?;
+    r.day(1, 10, 0);
     rnd(&mut r, c)?;
+    r.day(2, 15, 0);
+    revise_brief(&mut r, c)?;
+    r.day(3, 9, 30);
     exploration(&mut r, c)?;
+    r.day(6, 9, 0);
     production(&mut r, c)?;
+    r.day(10, 9, 0);
     refinement(&mut r, c)?;
+    r.day(12, 9, 0);
     let delivered = delivery(&mut r, c)?;
 
     check(
@@ -157,16 +169,37 @@ pub fn run(client: &Client, admin: KeyFile, name: &str) -> Result<DemoSummary, D
 }
 
 /// Appends the project's events one by one (or as a batch), counting them.
+/// Each event says when it happened: the production runs over the two weeks before the demo,
+/// a working day at a time, so that its stages have durations, overlaps and days of activity.
 struct Recording<'a> {
     client: &'a Client,
     project: &'a str,
     files: &'a DemoFiles,
     count: usize,
+    /// Midnight (UTC) of the production's first day, and when the next event happens.
+    start: chrono::DateTime<chrono::Utc>,
+    clock: chrono::DateTime<chrono::Utc>,
 }
 
+/// Days the demo's production lasts, ending the day before it is run.
+const DEMO_DAYS: i64 = 14;
+
 impl Recording<'_> {
+    /// The next events happen from day `day` (0 is the first) at `hour`:`minute` UTC.
+    fn day(&mut self, day: i64, hour: i64, minute: i64) {
+        self.clock = self.start + chrono::Duration::days(day) + chrono::Duration::minutes(hour * 60 + minute);
+    }
+
+    /// When the next event happens; the clock then moves on by `minutes`.
+    fn tick(&mut self, minutes: i64) -> chrono::DateTime<chrono::Utc> {
+        let at = self.clock;
+        self.clock += chrono::Duration::minutes(minutes);
+        at
+    }
+
     fn send(&mut self, step: &str, signer: &Signer, kind: &str, body: Value) -> Result<Answer, DemoError> {
-        let answer = check(step, self.client.append(&signer.envelope(self.project, kind, body))?)?;
+        let at = self.tick(35);
+        let answer = check(step, self.client.append(&signer.envelope_at(self.project, kind, body, at))?)?;
         self.count += 1;
         Ok(answer)
     }
@@ -243,6 +276,11 @@ fn ideation(r: &mut Recording<'_>, c: &Crew, roles: &[(String, String)], client_
         "reference_id": "ref-brand-book", "category": "brand_guideline", "title": "Aurora brand book 2027",
         "source": "brand book section 4: product colour", "rights": {"status": "owned", "reproduction": "allowed"}}),
     )?;
+    Ok(())
+}
+
+/// Day 3: the client's feedback revises the brief, and ideation closes.
+fn revise_brief(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
     r.send(
         "revise the brief",
         &c.director,
@@ -252,7 +290,6 @@ fn ideation(r: &mut Recording<'_>, c: &Crew, roles: &[(String, String)], client_
         "reason": "client feedback: product colour must read as brand teal"}),
     )?;
     r.send("complete ideation", &c.producer, "stage_marked", json!({"stage": "ideation", "mark": "completed"}))?;
-
     Ok(())
 }
 
@@ -289,8 +326,6 @@ fn rnd(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         ],
         "model_versions": ["mv-base-xl-2", "mv-aurora-lora-3"]}),
     )?;
-    r.send("complete R&D", &c.producer, "stage_marked", json!({"stage": "rnd", "mark": "completed"}))?;
-
     Ok(())
 }
 
@@ -316,18 +351,22 @@ fn exploration(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "references": ["ref-moodboard", "ref-brand-book"], "parent_prompt": "pr-1", "brief_id": "brief-main"}),
     )?;
     let mut generations = Vec::new();
+    r.day(4, 10, 0);
     for i in 1..=20u32 {
         let (prompt, model) = if i <= 8 { ("pr-1", "mv-base-xl-2") } else { ("pr-2", "mv-aurora-lora-3") };
-        generations.push(c.pipeline.envelope(
+        let at = r.tick(12);
+        generations.push(c.pipeline.envelope_at(
             r.project,
             "generation_recorded",
             json!({
             "generation_id": format!("gen-{i:02}"), "model_version": model, "prompt": prompt, "pipeline": "pl-hero",
             "seed": files::seed(i), "parameters": {"steps": 40, "cfg": 7},
             "outputs": [r.files.output(&format!("img-{i:02}"))]}),
+            at,
         ));
     }
     r.batch("record 20 generations", &generations)?;
+    r.day(5, 14, 0);
     let selected = ["img-12", "img-15", "img-18"];
     let rejected: Vec<String> =
         (1..=20).map(|i| format!("img-{i:02}")).filter(|a| !selected.contains(&a.as_str())).collect();
@@ -345,14 +384,13 @@ fn exploration(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "note_added",
         json!({"text": "Base-model outputs lose the brand teal; keep the LoRA for production.", "assets": ["img-03"]}),
     )?;
-    r.send("complete exploration", &c.producer, "stage_marked", json!({"stage": "exploration", "mark": "completed"}))?;
-
     Ok(())
 }
 
 /// Production: retouch, compositing and upres.
 fn production(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
     r.send("open production", &c.producer, "stage_marked", json!({"stage": "production", "mark": "opened"}))?;
+    r.send("complete R&D", &c.producer, "stage_marked", json!({"stage": "rnd", "mark": "completed"}))?;
     r.send(
         "retouch",
         &c.post_artist,
@@ -361,6 +399,8 @@ fn production(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "edit_id": "ed-retouch-1", "technique": "retouch", "tool": "Photoshop 2027", "performed_by": "human", "generative": false,
         "inputs": ["img-12"], "output": r.files.output("hero-retouched"), "notes": "laces and sole cleaned"}),
     )?;
+    r.day(7, 9, 30);
+    r.send("complete exploration", &c.producer, "stage_marked", json!({"stage": "exploration", "mark": "completed"}))?;
     r.send(
         "import the packshot",
         &c.post_artist,
@@ -370,6 +410,8 @@ fn production(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "source": "Aurora product studio, trail shoe TR-2027, side view",
         "rights": {"status": "owned", "holder": "Aurora Outdoor", "reproduction": "allowed"}}),
     )?;
+    sky_again(r, c)?;
+    r.day(8, 10, 0);
     r.send(
         "composite",
         &c.post_artist,
@@ -379,6 +421,7 @@ fn production(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "inputs": ["hero-retouched", "img-15", "shoe-packshot"], "output": r.files.output("hero-comp"),
         "notes": "sky from 15, the real shoe from the packshot"}),
     )?;
+    r.day(9, 11, 0);
     r.send(
         "upres",
         &c.ai_artist,
@@ -388,6 +431,40 @@ fn production(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "inputs": ["hero-comp"], "output": r.files.output("hero-master")}),
     )?;
     r.send("complete production", &c.producer, "stage_marked", json!({"stage": "production", "mark": "completed"}))?;
+    Ok(())
+}
+
+/// Back to generation in the middle of post: two new skies from a third prompt, neither better
+/// than img-15's, both rejected.
+fn sky_again(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
+    r.day(7, 14, 0);
+    r.send(
+        "a prompt for the sky",
+        &c.ai_artist,
+        "prompt_authored",
+        json!({
+        "prompt_id": "pr-3", "text": "misty ridge at first light, empty sky with high cirrus, 35mm, f/2.8",
+        "negative_prompt": "people, text, lens flare", "parameters": {"cfg": 6},
+        "references": ["ref-moodboard"], "parent_prompt": "pr-2", "brief_id": "brief-main"}),
+    )?;
+    for i in 21..=22u32 {
+        r.send(
+            &format!("generate sky {i}"),
+            &c.pipeline,
+            "generation_recorded",
+            json!({
+            "generation_id": format!("gen-{i:02}"), "model_version": "mv-aurora-lora-3", "prompt": "pr-3", "pipeline": "pl-hero",
+            "seed": files::seed(i), "parameters": {"steps": 40, "cfg": 6}, "outputs": [r.files.output(&format!("img-{i:02}"))]}),
+        )?;
+    }
+    r.send(
+        "keep img-15's sky",
+        &c.director,
+        "selection_made",
+        json!({
+        "selection_id": "sel-round-2", "round": 2, "selected": [], "rejected": ["img-21", "img-22"],
+        "rationale": "neither sky beats img-15's light; the composite keeps it"}),
+    )?;
     Ok(())
 }
 
@@ -413,8 +490,10 @@ fn refinement(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "qc_review_recorded",
         json!({
         "review_id": "qc-1", "asset": "hero-master", "digest": r.files.digest("hero-master"),
-        "checks": checks("fail"), "proof_medium": "screen", "proof_size": "100%", "proof_scale_percent": 100, "verdict": "fail"}),
+        "checks": checks("fail"), "proof_medium": "large_format", "proof_size": "1.5x0.75 m section of the 6x3 m board",
+        "proof_scale_percent": 25, "verdict": "fail"}),
     )?;
+    r.day(10, 15, 0);
     r.send(
         "fix the hand",
         &c.post_artist,
@@ -423,6 +502,7 @@ fn refinement(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "edit_id": "ed-cleanup-1", "technique": "cleanup", "tool": "Photoshop 2027", "performed_by": "human", "generative": false,
         "inputs": ["hero-master"], "output": r.files.output("hero-master-v2"), "notes": "hand repainted"}),
     )?;
+    r.day(11, 9, 0);
     r.send(
         "second QC review",
         &c.qc,
@@ -492,6 +572,7 @@ fn delivery(r: &mut Recording<'_>, c: &Crew) -> Result<Vec<String>, DemoError> {
         )?;
         delivered.push(d.variant.to_owned());
     }
+    r.day(13, 10, 0);
     r.send("complete delivery", &c.producer, "stage_marked", json!({"stage": "delivery", "mark": "completed"}))?;
     // The post house's work is done: it no longer writes into the project.
     r.send(

@@ -1,0 +1,98 @@
+//! What still blocks delivery: every asset a person selected or approved that is the latest of
+//! its line (no later edit took it as its base, not itself a delivered variant), judged for each
+//! deliverable format of the briefs and each medium by the append's own evaluator — the answer
+//! `…/readiness` gives, for the whole project at once.
+
+use super::facts::ProjectFacts;
+use crate::domain::event::{DeliveryMedium, Usage};
+use crate::domain::ids::{Id, Label};
+use crate::domain::policy::{self, Intent};
+use crate::domain::{Changes, NoEvents, ProjectId, View};
+use crate::projections::ProjectProjection;
+
+/// At most this many candidates are judged for one page.
+pub const MAX_CANDIDATES: usize = 200;
+pub const MEDIA: [DeliveryMedium; 3] = [DeliveryMedium::Digital, DeliveryMedium::Print, DeliveryMedium::LargeFormat];
+
+/// One candidate for delivery and how each way of delivering it is judged.
+#[derive(Debug, Clone)]
+pub struct Candidate {
+    pub asset: String,
+    pub selected: bool,
+    pub approved: bool,
+    pub delivered: bool,
+    /// For each (format, medium): `None` when ready, else the first failing rule and what it
+    /// misses.
+    pub ways: Vec<Way>,
+}
+
+/// A format and a medium, and the first rule that blocks delivering that way with what it
+/// misses (`None`: ready).
+pub type Way = (String, DeliveryMedium, Option<(String, String)>);
+
+impl Candidate {
+    pub fn ready_somewhere(&self) -> bool {
+        self.ways.iter().any(|(_, _, failure)| failure.is_none())
+    }
+}
+
+/// The project's candidates, judged (at most [`MAX_CANDIDATES`]; the count of all of them too).
+pub fn judge(p: &ProjectProjection, project: &ProjectId, facts: &ProjectFacts) -> (Vec<Candidate>, usize) {
+    let mut formats: Vec<String> = facts.briefs.iter().flat_map(|b| b.formats.iter().cloned()).collect();
+    formats.sort();
+    formats.dedup();
+    let candidates: Vec<_> = facts
+        .assets
+        .iter()
+        .filter(|a| !a.retracted && a.master.is_none() && !a.edited_further)
+        .filter(|a| a.selected || a.approvals.iter().any(|x| !x.retracted))
+        .collect();
+    let total = candidates.len();
+    let changes = Changes::default();
+    let view = View { base: &p.rules, changes: &changes, events: &NoEvents };
+    let now_us = chrono::Utc::now().timestamp_micros();
+    let judged = candidates
+        .into_iter()
+        .take(MAX_CANDIDATES)
+        .map(|a| {
+            let id = Id::parse(&a.id).ok();
+            let mut ways = Vec::new();
+            for format in &formats {
+                let (Some(id), Ok(label)) = (&id, Label::parse(format)) else { continue };
+                for medium in MEDIA {
+                    let intent = Intent::Delivery {
+                        master: id,
+                        medium,
+                        format: &label,
+                        usage: Usage::Commercial,
+                        occurred_at_us: now_us,
+                    };
+                    let assessment = crate::domain::limits::metered(|| policy::evaluate(&view, project, intent));
+                    let failure =
+                        assessment.first_failure().map(|(rule, missing)| (rule.to_owned(), missing.to_owned()));
+                    ways.push((format.clone(), medium, failure));
+                }
+            }
+            Candidate {
+                asset: a.id.clone(),
+                selected: a.selected,
+                approved: a
+                    .approvals
+                    .iter()
+                    .any(|x| !x.retracted && x.decision == crate::domain::event::Decision::Approved),
+                delivered: !a.delivered_as.is_empty(),
+                ways,
+            }
+        })
+        .collect();
+    (judged, total)
+}
+
+/// The medium as the API names it.
+pub fn medium_name(medium: DeliveryMedium) -> &'static str {
+    match medium {
+        DeliveryMedium::Digital => "digital",
+        DeliveryMedium::Print => "print",
+        DeliveryMedium::LargeFormat => "large format",
+    }
+}

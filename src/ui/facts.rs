@@ -1,0 +1,241 @@
+//! What the pages show of a project, read in one pass over its entries: its title and client,
+//! its briefs' formats and channels, every asset (how it was made, by which model version and
+//! pipeline, selections, QC, approvals, deliveries, retractions). A page reads the project once; the cost is linear in the project's entries.
+
+use crate::domain::event::{Body, CheckResult, ContentType, Decision, QcCheck, Verdict};
+use crate::domain::{Payload, ProjectId};
+use crate::ledger::Ledger;
+use crate::log::open_entry;
+use crate::store::StoreError;
+use std::collections::{BTreeMap, HashMap};
+
+/// Entries read per store call.
+const PAGE: usize = 1000;
+
+#[derive(Debug, Default)]
+pub struct ProjectFacts {
+    pub title: String,
+    /// The client's name as the project gives it, and its organisation.
+    pub client_name: Option<String>,
+    pub client_organization: Option<String>,
+    pub content_type: Option<ContentType>,
+    pub briefs: Vec<Brief>,
+    pub assets: Vec<Asset>,
+    index: HashMap<String, usize>,
+    /// What each event a retraction may take back recorded: assets made, a review, an approval.
+    targets: HashMap<String, Target>,
+    /// Model versions registered in the project: id → "provider family version".
+    pub models: BTreeMap<String, String>,
+    pub events: u64,
+    pub last_activity_us: i64,
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    Made(Vec<usize>),
+    Review(usize, usize),
+    Approval(usize, usize),
+}
+
+#[derive(Debug, Clone)]
+pub struct Brief {
+    pub id: String,
+    pub title: String,
+    pub formats: Vec<String>,
+    pub channels: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Asset {
+    pub id: String,
+    pub sequence: u64,
+    /// `generation`, `post edit`, `import` or `delivery`.
+    pub made_by: &'static str,
+    pub digest: String,
+    /// The model version and pipeline it comes from: its generation's, or (for an edit or a
+    /// delivered variant) its base's.
+    pub model_version: Option<String>,
+    pub pipeline: Option<String>,
+    pub selected: bool,
+    pub rejected: bool,
+    pub reviews: Vec<Review>,
+    pub approvals: Vec<Approval>,
+    /// The variants delivered from it, and for a variant its master.
+    pub delivered_as: Vec<String>,
+    pub master: Option<String>,
+    /// Whether a post edit took it as its base.
+    pub edited_further: bool,
+    /// Whether its making was retracted.
+    pub retracted: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Review {
+    pub passed: bool,
+    pub failed: Vec<QcCheck>,
+    pub large_format: bool,
+    pub retracted: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Approval {
+    pub decision: Decision,
+    pub retracted: bool,
+}
+
+impl ProjectFacts {
+    /// Reads the project's entries (all of them, in order) and folds them.
+    pub fn read(ledger: &Ledger, project: &ProjectId) -> Result<ProjectFacts, StoreError> {
+        let mut facts = ProjectFacts::default();
+        let mut from = 1;
+        loop {
+            let page = ledger.project_entries(project.as_str(), from, PAGE)?;
+            for entry in &page {
+                let (_, payload) = open_entry(entry)
+                    .map_err(|e| StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() })?;
+                facts.apply(entry.sequence, entry.received_at_us, &payload);
+            }
+            if page.len() < PAGE {
+                return Ok(facts);
+            }
+            from += page.len() as u64;
+        }
+    }
+
+    fn apply(&mut self, sequence: u64, received_at_us: i64, payload: &Payload) {
+        self.events += 1;
+        self.last_activity_us = self.last_activity_us.max(received_at_us);
+        let event = payload.event_id.to_string();
+        match &payload.body {
+            Body::ProjectCreated(b) => {
+                self.title = b.title.to_string();
+                self.client_name = b.client.as_ref().map(|c| c.to_string());
+                self.client_organization = b.client_organization.as_ref().map(|c| c.to_string());
+                self.content_type = Some(b.content_type);
+            }
+            Body::ProjectAdopted(b) => self.client_organization = Some(b.client_organization.to_string()),
+            Body::BriefRecorded(b) => self.briefs.push(Brief {
+                id: b.brief_id.to_string(),
+                title: b.title.to_string(),
+                formats: b.deliverable_formats.iter().map(|f| f.to_string()).collect(),
+                channels: b.channels.iter().map(|c| c.to_string()).collect(),
+            }),
+            Body::BriefRevised(b) => {
+                if let (Some(brief), Some(formats)) =
+                    (self.briefs.iter_mut().find(|x| x.id == b.brief_id.as_str()), &b.deliverable_formats)
+                {
+                    brief.formats = formats.iter().map(|f| f.to_string()).collect();
+                }
+            }
+            Body::ModelVersionRegistered(b) => {
+                let name = format!("{} {} {}", b.provider, b.family, b.version);
+                self.models.insert(b.model_version_id.to_string(), name);
+            }
+            Body::EventRetracted(b) => self.retract(b.event_id.as_str()),
+            body => self.apply_work(body, sequence, &event),
+        }
+    }
+
+    fn apply_work(&mut self, body: &Body, sequence: u64, event: &str) {
+        let made = |id: &str, made_by, digest: String| Asset {
+            id: id.to_owned(),
+            sequence,
+            made_by,
+            digest,
+            ..Asset::default()
+        };
+        match body {
+            Body::GenerationRecorded(b) => {
+                for o in &b.outputs {
+                    let mut a = made(o.asset_id.as_str(), "generation", o.digest.to_string());
+                    a.model_version = Some(b.model_version.to_string());
+                    a.pipeline = b.pipeline.as_ref().map(|p| p.to_string());
+                    self.add(a, event);
+                }
+            }
+            Body::AssetImported(b) => {
+                let o = &b.asset;
+                self.add(made(o.asset_id.as_str(), "import", o.digest.to_string()), event);
+            }
+            Body::PostEditApplied(b) => {
+                let o = &b.output;
+                let mut a = made(o.asset_id.as_str(), "post edit", o.digest.to_string());
+                if let Some(base) = b.inputs.first().and_then(|i| self.index.get(i.as_str()).copied()) {
+                    self.assets[base].edited_further = true;
+                    a.model_version = self.assets[base].model_version.clone();
+                    a.pipeline = self.assets[base].pipeline.clone();
+                }
+                self.add(a, event);
+            }
+            Body::DeliveryRecorded(b) => {
+                let o = &b.variant;
+                let mut a = made(o.asset_id.as_str(), "delivery", o.digest.to_string());
+                a.master = Some(b.master_asset.to_string());
+                if let Some(&m) = self.index.get(b.master_asset.as_str()) {
+                    self.assets[m].delivered_as.push(o.asset_id.to_string());
+                    a.model_version = self.assets[m].model_version.clone();
+                    a.pipeline = self.assets[m].pipeline.clone();
+                }
+                self.add(a, event);
+            }
+            Body::SelectionMade(b) => {
+                for (ids, selected) in [(&b.selected, true), (&b.rejected, false)] {
+                    for id in ids {
+                        if let Some(&i) = self.index.get(id.as_str()) {
+                            if selected {
+                                self.assets[i].selected = true;
+                            } else {
+                                self.assets[i].rejected = true;
+                            }
+                        }
+                    }
+                }
+            }
+            Body::QcReviewRecorded(b) => {
+                if let Some(&i) = self.index.get(b.asset.as_str()) {
+                    self.targets.insert(event.to_owned(), Target::Review(i, self.assets[i].reviews.len()));
+                    let of = |r: CheckResult| b.checks.iter().filter(|c| c.result == r).map(|c| c.check).collect();
+                    self.assets[i].reviews.push(Review {
+                        passed: b.verdict == Verdict::Pass,
+                        failed: of(CheckResult::Fail),
+                        large_format: b.proof_medium == crate::domain::event::ProofMedium::LargeFormat,
+                        retracted: false,
+                    });
+                }
+            }
+            Body::ApprovalRecorded(b) => {
+                if let Some(&i) = self.index.get(b.asset.as_str()) {
+                    self.targets.insert(event.to_owned(), Target::Approval(i, self.assets[i].approvals.len()));
+                    self.assets[i].approvals.push(Approval { decision: b.decision, retracted: false });
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn add(&mut self, asset: Asset, event: &str) {
+        if self.index.contains_key(&asset.id) {
+            return;
+        }
+        let i = self.assets.len();
+        self.index.insert(asset.id.clone(), i);
+        self.assets.push(asset);
+        if let Target::Made(made) = self.targets.entry(event.to_owned()).or_insert_with(|| Target::Made(vec![])) {
+            made.push(i);
+        }
+    }
+
+    /// Marks what a retraction took back: an asset's making, a review, an approval.
+    fn retract(&mut self, event: &str) {
+        match self.targets.get(event) {
+            Some(Target::Made(made)) => {
+                for &i in made {
+                    self.assets[i].retracted = true;
+                }
+            }
+            Some(&Target::Review(a, r)) => self.assets[a].reviews[r].retracted = true,
+            Some(&Target::Approval(a, p)) => self.assets[a].approvals[p].retracted = true,
+            None => {}
+        }
+    }
+}
