@@ -13,6 +13,7 @@ mod credentials;
 pub mod demo;
 mod evidence;
 mod offline;
+mod people;
 mod remote;
 mod serve;
 mod whence;
@@ -95,7 +96,9 @@ enum Command {
     },
     /// Load benchmark over HTTP: appends (single and batched) and reads at several client counts.
     Bench(crate::cli::bench::BenchOptions),
-    /// Stage status of a project.
+    /// The projects the token may read: type, client, entries, last activity.
+    Projects(people::ProjectsArgs),
+    /// Stage status of a project: a table of the six stages (`--json` for the API's answer).
     Status {
         project: String,
         #[command(flatten)]
@@ -103,7 +106,14 @@ enum Command {
         /// A sequence or an RFC 3339 time: the status as it was then.
         #[arg(long)]
         as_of: Option<String>,
+        /// The API's JSON, as it is.
+        #[arg(long)]
+        json: bool,
     },
+    /// A project's events, filtered by kind, actor, stage, asset and time, a page at a time.
+    History(people::HistoryArgs),
+    /// Whether an asset could be delivered a given way now: every rule, passed or what it misses.
+    Readiness(people::ReadinessArgs),
     /// Provenance of an asset: its ancestors (default) or descendants, as JSON or Graphviz DOT.
     Provenance {
         project: String,
@@ -119,7 +129,8 @@ enum Command {
         #[arg(long)]
         as_of: Option<String>,
     },
-    /// Every entry that names an asset, in ledger order.
+    /// Every entry that names an asset, in ledger order, with its signature's standing and what
+    /// it says (`--json` for the API's answer).
     Audit(AssetRead),
     /// An asset's AI disclosure, derived from its ancestry: IPTC digital source type, models,
     /// what people did, a statement (docs/compliance.md).
@@ -226,14 +237,7 @@ impl ServerArgs {
 
 /// Prints an answer's body (JSON pretty, text as is); exits 1 on an error status.
 fn show(answer: crate::cli::client::Answer) {
-    if answer.body.is_null() {
-        print!("{}", answer.text);
-    } else {
-        println!("{}", serde_json::to_string_pretty(&answer.body).expect("JSON serializes"));
-    }
-    if !answer.ok() {
-        std::process::exit(1);
-    }
+    people::print(answer, true, |_| String::new());
 }
 
 /// An asset of a project, read from a server, now or as of an earlier point.
@@ -245,6 +249,9 @@ struct AssetRead {
     server: ServerArgs,
     #[arg(long)]
     as_of: Option<String>,
+    /// The API's JSON, as it is (`audit` prints a table without it).
+    #[arg(long)]
+    json: bool,
 }
 
 /// Prints one of an asset's reads (`audit`, `disclosure`, `prov`).
@@ -352,10 +359,13 @@ pub fn run() {
             println!("{}", crate::cli::bench::markdown(&report));
             eprintln!("written to {}/bench.md and bench.json", out.display());
         }
-        Command::Status { project, server, as_of } => {
+        Command::Projects(args) => people::projects(args),
+        Command::Status { project, server, as_of, json } => {
             let path = with_as_of(format!("/v1/projects/{project}/status"), &as_of);
-            show(server.client().get(&path).unwrap_or_else(|e| fail(e)));
+            people::print(server.client().get(&path).unwrap_or_else(|e| fail(e)), json, people::status);
         }
+        Command::History(args) => people::history(args),
+        Command::Readiness(args) => people::readiness(args),
         Command::Provenance { project, asset, server, descendants, dot, depth, as_of } => {
             let mut path = format!(
                 "/v1/projects/{project}/assets/{asset}/provenance?direction={}&format={}",
@@ -367,7 +377,10 @@ pub fn run() {
             }
             show(server.client().get(&with_as_of(path, &as_of)).unwrap_or_else(|e| fail(e)));
         }
-        Command::Audit(read) => show_asset("audit", &read),
+        Command::Audit(read) => {
+            let path = with_as_of(format!("/v1/projects/{}/assets/{}/audit", read.project, read.asset), &read.as_of);
+            people::print(read.server.client().get(&path).unwrap_or_else(|e| fail(e)), read.json, people::audit);
+        }
         Command::Disclosure(read) => show_asset("disclosure", &read),
         Command::Prov { project, asset, server, as_of } => prov(&project, asset.as_deref(), &server, &as_of),
         Command::Credentials(args) => credentials::credentials(args),

@@ -15,6 +15,7 @@ mod imports;
 mod legacy;
 mod limits;
 mod operations;
+mod people;
 mod policies;
 mod profile;
 mod projections;
