@@ -37,10 +37,10 @@ fn authenticate(req: &HttpRequest) -> Result<Reader, ApiError> {
     state.tokens.check(token.trim()).map(Reader).map_err(|refused| unauthorized(&refused.to_string()))
 }
 
-/// The reader a browser session stands for: only on reads (GET and HEAD), so that a session
-/// cookie never authorises a change, whatever page sends it.
+/// The reader a browser session stands for: only on reads (`GET`), so that a session cookie
+/// never authorises a change, whatever page sends it.
 fn session(req: &HttpRequest, state: &AppState) -> Option<Result<Reader, ApiError>> {
-    if !matches!(*req.method(), actix_web::http::Method::GET | actix_web::http::Method::HEAD) {
+    if *req.method() != actix_web::http::Method::GET {
         return None;
     }
     let cookie = req.cookie(super::sessions::COOKIE)?;

@@ -1,8 +1,10 @@
 //! The files of recorded assets that the server may show: a folder the operator names
-//! (`serve --files`, `DATA/files` by default), indexed by the SHA-256 of each file's bytes. The
-//! ledger holds digests, never bytes; a file is shown only for an asset whose recorded digest it
-//! matches, checked again on every read, so that a file changed since it was indexed is never
-//! shown as the asset.
+//! (`serve --files`, `DATA/files` by default) holding each project's files under
+//! `<client>/<name>/` (its id's two parts), indexed by the SHA-256 of each file's bytes. The
+//! ledger holds digests, never bytes; a file is shown only for an asset of the project whose
+//! folder holds it and whose recorded digest it matches — a member who records another project's
+//! digest gets nothing of that project's files. A file whose size or modification time changed
+//! since it was hashed is hashed again before it is served.
 
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
@@ -30,46 +32,62 @@ struct Index {
 
 pub struct AssetFiles {
     dir: Option<PathBuf>,
-    index: Mutex<Index>,
+    /// One index per project folder looked at.
+    indexes: Mutex<HashMap<PathBuf, Index>>,
+}
+
+/// A project's folder under the files folder: `<client>/<name>`, neither part hidden (so that
+/// no id reaches outside its own folder).
+fn folder(project: &str) -> Option<PathBuf> {
+    let (client, name) = project.split_once(':')?;
+    let safe = |part: &str| !part.is_empty() && !part.starts_with('.') && !part.contains('/');
+    (safe(client) && safe(name)).then(|| Path::new(client).join(name))
 }
 
 impl AssetFiles {
     pub fn new(dir: Option<PathBuf>) -> AssetFiles {
-        AssetFiles { dir, index: Mutex::new(Index::default()) }
+        AssetFiles { dir, indexes: Mutex::new(HashMap::new()) }
     }
 
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
     }
 
-    /// Whether a file with these bytes was found (the folder is looked at again, at most every
-    /// few seconds, when one is not): what a page asks before linking a thumbnail.
-    pub fn has(&self, digest: &[u8; 32]) -> bool {
-        let Some(dir) = self.dir.as_deref() else { return false };
-        let mut index = self.index.lock().expect("file index lock");
+    /// The path of the project's file with these bytes, looking at its folder again (at most
+    /// every few seconds) when none is known.
+    fn find(&self, project: &str, digest: &[u8; 32]) -> Option<(PathBuf, u64, Option<SystemTime>)> {
+        let dir = self.dir.as_deref()?.join(folder(project)?);
+        let mut indexes = self.indexes.lock().expect("file index lock");
+        let index = indexes.entry(dir.clone()).or_default();
         if !index.by_digest.contains_key(digest) && index.scanned.is_none_or(|at| at.elapsed() >= RESCAN_EVERY) {
-            scan(dir, &mut index);
+            scan(&dir, index);
         }
-        index.by_digest.contains_key(digest)
+        let path = index.by_digest.get(digest)?;
+        let (size, modified, _) = index.seen.get(path)?;
+        Some((path.clone(), *size, *modified))
     }
 
-    /// The bytes of the file whose SHA-256 is `digest`, if the folder holds one (read and
-    /// checked now). Blocking: call it off the async workers.
-    pub fn read(&self, digest: &[u8; 32]) -> Option<Vec<u8>> {
-        let dir = self.dir.as_deref()?;
-        let mut index = self.index.lock().expect("file index lock");
-        let stale = index.scanned.is_none_or(|at| at.elapsed() >= RESCAN_EVERY);
-        if !index.by_digest.contains_key(digest) && stale {
-            scan(dir, &mut index);
-        }
-        let path = index.by_digest.get(digest)?.clone();
-        drop(index);
+    /// Whether the project's folder holds a file with these bytes: what a page asks before
+    /// linking a thumbnail.
+    pub fn has(&self, project: &str, digest: &[u8; 32]) -> bool {
+        self.find(project, digest).is_some()
+    }
+
+    /// The bytes of the project's file whose SHA-256 is `digest`, if its folder holds one (hashed
+    /// again when the file changed since it was indexed). Blocking: call it off the async
+    /// workers.
+    pub fn read(&self, project: &str, digest: &[u8; 32]) -> Option<Vec<u8>> {
+        let (path, size, modified) = self.find(project, digest)?;
+        let meta = std::fs::metadata(&path).ok()?;
         let bytes = std::fs::read(&path).ok()?;
-        if bytes.len() as u64 > MAX_FILE_BYTES || <[u8; 32]>::from(Sha256::digest(&bytes)) != *digest {
+        let unchanged = meta.len() == size && meta.modified().ok() == modified && bytes.len() as u64 == size;
+        if bytes.len() as u64 > MAX_FILE_BYTES || (!unchanged && <[u8; 32]>::from(Sha256::digest(&bytes)) != *digest) {
             // Changed since it was indexed: forgotten until the next look.
-            let mut index = self.index.lock().expect("file index lock");
-            index.by_digest.remove(digest);
-            index.seen.remove(&path);
+            let mut indexes = self.indexes.lock().expect("file index lock");
+            for index in indexes.values_mut() {
+                index.by_digest.retain(|_, p| *p != path);
+                index.seen.remove(&path);
+            }
             return None;
         }
         Some(bytes)
@@ -117,15 +135,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_file_is_found_by_its_bytes_and_only_while_they_match() {
+    fn a_file_is_found_by_its_bytes_in_its_project_folder_and_only_while_they_match() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("sub")).unwrap();
-        std::fs::write(dir.path().join("sub/a.png"), b"first").unwrap();
+        std::fs::create_dir_all(dir.path().join("acme/p1/sub")).unwrap();
+        std::fs::write(dir.path().join("acme/p1/sub/a.png"), b"first").unwrap();
         let files = AssetFiles::new(Some(dir.path().to_owned()));
         let digest: [u8; 32] = Sha256::digest(b"first").into();
-        assert_eq!(files.read(&digest).as_deref(), Some(&b"first"[..]));
-        std::fs::write(dir.path().join("sub/a.png"), b"changed").unwrap();
-        assert_eq!(files.read(&digest), None);
-        assert_eq!(AssetFiles::new(None).read(&digest), None);
+        assert_eq!(files.read("acme:p1", &digest).as_deref(), Some(&b"first"[..]));
+        // Another project, whatever digest it recorded, never reads this folder.
+        assert_eq!(files.read("acme:p2", &digest), None);
+        assert!(!files.has("acme:..", &digest) && !files.has("..:p1", &digest) && !files.has("acme", &digest));
+        std::fs::write(dir.path().join("acme/p1/sub/a.png"), b"changed").unwrap();
+        assert_eq!(files.read("acme:p1", &digest), None);
+        assert_eq!(AssetFiles::new(None).read("acme:p1", &digest), None);
     }
 }

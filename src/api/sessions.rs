@@ -12,6 +12,9 @@ use std::sync::Mutex;
 pub const COOKIE: &str = "lineage_session";
 /// How long a session lasts at most (the token's own expiry may end it sooner).
 pub const LIFETIME_SECS: i64 = 12 * 3600;
+/// Sessions one token may hold at once: signing in again past it ends that token's oldest
+/// session, never another token's.
+pub const PER_TOKEN: usize = 16;
 
 struct Session {
     token_hash: [u8; 32],
@@ -20,8 +23,28 @@ struct Session {
 
 /// The sessions open now, at most `capacity` (the oldest to expire make room for new ones).
 pub struct Sessions {
-    open: Mutex<HashMap<[u8; 32], Session>>,
+    open: Mutex<Open>,
     capacity: usize,
+}
+
+#[derive(Default)]
+struct Open {
+    by_id: HashMap<[u8; 32], Session>,
+    /// Each token's sessions, oldest first.
+    by_token: HashMap<[u8; 32], std::collections::VecDeque<[u8; 32]>>,
+}
+
+impl Open {
+    fn remove(&mut self, id: &[u8; 32]) {
+        if let Some(session) = self.by_id.remove(id) {
+            if let Some(ids) = self.by_token.get_mut(&session.token_hash) {
+                ids.retain(|k| k != id);
+                if ids.is_empty() {
+                    self.by_token.remove(&session.token_hash);
+                }
+            }
+        }
+    }
 }
 
 impl Default for Sessions {
@@ -32,7 +55,7 @@ impl Default for Sessions {
 
 impl Sessions {
     pub fn with_capacity(capacity: usize) -> Sessions {
-        Sessions { open: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
+        Sessions { open: Mutex::new(Open::default()), capacity: capacity.max(1) }
     }
 
     /// Opens a session for a token (by its hash), ending with the token or after
@@ -45,18 +68,32 @@ impl Sessions {
         let lifetime = now.saturating_add(LIFETIME_SECS * 1_000_000);
         let expires_at_us = token_expires_at_us.map_or(lifetime, |t| t.min(lifetime));
         let mut open = self.open.lock().expect("session lock");
-        if open.len() >= self.capacity {
-            open.retain(|_, s| s.expires_at_us > now);
+        // The token's own oldest session makes room first.
+        while open.by_token.get(&token_hash).is_some_and(|ids| ids.len() >= PER_TOKEN) {
+            let oldest = open.by_token.get(&token_hash).and_then(|ids| ids.front().copied());
+            match oldest {
+                Some(oldest) => open.remove(&oldest),
+                None => break,
+            }
         }
-        if open.len() >= self.capacity {
+        if open.by_id.len() >= self.capacity {
+            let ended: Vec<[u8; 32]> =
+                open.by_id.iter().filter(|(_, s)| s.expires_at_us <= now).map(|(k, _)| *k).collect();
+            for id in ended {
+                open.remove(&id);
+            }
+        }
+        if open.by_id.len() >= self.capacity {
             // Full of live sessions: the one closest to its end makes room (linear, and only
             // when the table is full).
-            let oldest = open.iter().min_by_key(|(_, s)| s.expires_at_us).map(|(k, _)| *k);
+            let oldest = open.by_id.iter().min_by_key(|(_, s)| s.expires_at_us).map(|(k, _)| *k);
             if let Some(oldest) = oldest {
                 open.remove(&oldest);
             }
         }
-        open.insert(hash(&id), Session { token_hash, expires_at_us });
+        let key = hash(&id);
+        open.by_id.insert(key, Session { token_hash, expires_at_us });
+        open.by_token.entry(token_hash).or_default().push_back(key);
         id
     }
 
@@ -65,7 +102,7 @@ impl Sessions {
         let now = chrono::Utc::now().timestamp_micros();
         let mut open = self.open.lock().expect("session lock");
         let key = hash(id);
-        match open.get(&key) {
+        match open.by_id.get(&key) {
             Some(s) if s.expires_at_us > now => Some(s.token_hash),
             Some(_) => {
                 open.remove(&key);
@@ -80,7 +117,7 @@ impl Sessions {
     }
 
     pub fn len(&self) -> usize {
-        self.open.lock().expect("session lock").len()
+        self.open.lock().expect("session lock").by_id.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -114,5 +151,18 @@ mod tests {
         assert_eq!(sessions.len(), 2);
         assert_eq!(sessions.token_of(&b), None);
         assert_eq!((sessions.token_of(&c), sessions.token_of(&d)), (Some([4; 32]), Some([5; 32])));
+    }
+
+    #[test]
+    fn one_token_signing_in_again_and_again_ends_only_its_own_sessions() {
+        let sessions = Sessions::with_capacity(100);
+        let other = sessions.open([9; 32], None);
+        let first = sessions.open([1; 32], None);
+        for _ in 0..(3 * PER_TOKEN) {
+            sessions.open([1; 32], None);
+        }
+        assert_eq!(sessions.len(), PER_TOKEN + 1);
+        assert_eq!(sessions.token_of(&other), Some([9; 32]));
+        assert_eq!(sessions.token_of(&first), None, "the token's oldest made room");
     }
 }

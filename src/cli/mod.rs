@@ -189,7 +189,8 @@ enum Command {
         #[arg(long)]
         project: Option<String>,
         /// Write every file the demo records (its images, real PNG, JPEG and TIFF, and the
-        /// models' stand-in weights) to this directory, as `ASSET.EXT`.
+        /// models' stand-in weights) under this directory, as `CLIENT/NAME/ASSET.EXT` — where
+        /// `serve --files` looks for a project's files (`DATA/files` is the server's default).
         #[arg(long)]
         files: Option<PathBuf>,
     },

@@ -44,7 +44,7 @@ pub(super) fn demo(
     let token = std::fs::read_to_string(dir.admin_token())
         .unwrap_or_else(|e| fail(format!("{}: {e}", dir.admin_token().display())));
     let client = Client::new(url).with_token(&token);
-    let project = project.unwrap_or_else(|| format!("demo-campaign-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S")));
+    let project = project.unwrap_or_else(|| format!("demo-campaign-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S%3f")));
     let summary = crate::cli::demo::run(&client, admin, &project).unwrap_or_else(|e| fail(e));
     println!(
         "recorded project `{}`: {} project events, {} system events, deliveries {}",
@@ -53,7 +53,9 @@ pub(super) fn demo(
         summary.system_events,
         summary.deliveries.join(", ")
     );
-    if let Some(dir) = files {
+    if let Some(root) = files {
+        // Under the project's own folder, `<client>/<name>/`, where `serve --files` looks for it.
+        let dir = summary.project.split(':').fold(root, |dir, part| dir.join(part));
         let written = summary.files.write(&dir).unwrap_or_else(|e| fail(format!("{}: {e}", dir.display())));
         println!("wrote its {written} files to {}", dir.display());
     }

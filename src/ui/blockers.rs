@@ -10,8 +10,12 @@ use crate::domain::policy::{self, Intent};
 use crate::domain::{Changes, NoEvents, ProjectId, View};
 use crate::projections::ProjectProjection;
 
-/// At most this many candidates are judged for one page.
-pub const MAX_CANDIDATES: usize = 200;
+/// At most this many candidates are judged for a project's page, and for each project of the
+/// projects list; at most this many formats (the briefs' first, in order) for each: a page's
+/// work is bounded whatever the briefs and selections hold.
+pub const MAX_CANDIDATES: usize = 100;
+pub const LISTED_CANDIDATES: usize = 20;
+pub const MAX_FORMATS: usize = 6;
 pub const MEDIA: [DeliveryMedium; 3] = [DeliveryMedium::Digital, DeliveryMedium::Print, DeliveryMedium::LargeFormat];
 
 /// One candidate for delivery and how each way of delivering it is judged.
@@ -36,11 +40,23 @@ impl Candidate {
     }
 }
 
-/// The project's candidates, judged (at most [`MAX_CANDIDATES`]; the count of all of them too).
-pub fn judge(p: &ProjectProjection, project: &ProjectId, facts: &ProjectFacts) -> (Vec<Candidate>, usize) {
-    let mut formats: Vec<String> = facts.briefs.iter().flat_map(|b| b.formats.iter().cloned()).collect();
-    formats.sort();
-    formats.dedup();
+/// The project's candidates, judged (at most `limit` of them, each for at most [`MAX_FORMATS`]
+/// formats); the count of all of them too.
+pub fn judge(
+    p: &ProjectProjection,
+    project: &ProjectId,
+    facts: &ProjectFacts,
+    limit: usize,
+) -> (Vec<Candidate>, usize) {
+    let mut formats: Vec<String> = Vec::new();
+    for format in facts.briefs.iter().flat_map(|b| b.formats.iter()) {
+        if formats.len() == MAX_FORMATS {
+            break;
+        }
+        if !formats.contains(format) {
+            formats.push(format.clone());
+        }
+    }
     let candidates: Vec<_> = facts
         .assets
         .iter()
@@ -53,7 +69,7 @@ pub fn judge(p: &ProjectProjection, project: &ProjectId, facts: &ProjectFacts) -
     let now_us = chrono::Utc::now().timestamp_micros();
     let judged = candidates
         .into_iter()
-        .take(MAX_CANDIDATES)
+        .take(limit)
         .map(|a| {
             let id = Id::parse(&a.id).ok();
             let mut ways = Vec::new();

@@ -18,6 +18,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use std::future::{ready, Ready};
 
+/// The formats a project page judges each candidate for, at most.
+pub const MAX_FORMATS_JUDGED: usize = blockers::MAX_FORMATS;
+
 /// Registers `/`, `/ui` and every page.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index)).route("/ui", web::get().to(|| async { see_other("/ui/") })).service(

@@ -22,7 +22,15 @@ pub struct SignIn {
 /// Where to go after signing in: a page of the UI, never elsewhere.
 fn destination(next: Option<&str>) -> &str {
     match next {
-        Some(n) if n.starts_with("/ui/") && !n.starts_with("/ui//") && !n.contains('\\') => n,
+        // A path of the UI, in printable ASCII without spaces: nothing a header may not hold,
+        // nothing a browser reads as another host.
+        Some(n)
+            if n.starts_with("/ui/")
+                && !n.starts_with("/ui//")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
+            n
+        }
         _ => "/ui/",
     }
 }

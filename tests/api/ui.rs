@@ -4,6 +4,7 @@
 //! sees nothing of the other. Screenshots of every page land in `target/ui-screenshots/`.
 
 use crate::helpers::*;
+use serde_json::json;
 use std::process::Command;
 
 /// Installs selenium when it is missing (as `.ci/run` does), once. Chromium and chromedriver
@@ -109,7 +110,102 @@ fn pages_need_a_session_and_a_session_reads_only() {
     let Err(ureq::Error::Status(401, refused)) = issue else { panic!("a session cookie issued a token") };
     let problem: serde_json::Value = refused.into_json().unwrap();
     assert_eq!(problem["type"], "urn:lineage:problem:unauthorized");
+    for next in ["/ui/\r\nSet-Cookie: a=b", "/ui/\t/evil.example", "//evil.example/ui/", "/ui//evil.example"] {
+        let answer = agent
+            .post(&format!("{}/ui/sign-in", app.url))
+            .send_form(&[("token", token.trim()), ("next", next)])
+            .unwrap();
+        assert_eq!(answer.header("Location"), Some("/ui/"), "{next:?} is not followed");
+    }
+    for page in
+        ["/ui/?page=18446744073709551615", "/ui/?page=0", "/ui/projects/acme:none/assets?page=18446744073709551615"]
+    {
+        let answer = match agent.get(&format!("{}{page}", app.url)).set("Cookie", &session).call() {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{page}: {e}"),
+        };
+        assert!(answer.status() < 500, "{page}: {}", answer.status());
+    }
     let bad = agent.post(&format!("{}/ui/sign-in", app.url)).send_form(&[("token", "lin_nothing")]);
     let Err(ureq::Error::Status(401, refused)) = bad else { panic!("an unknown token signed in") };
     assert!(refused.into_string().unwrap().contains("the bearer token is not valid"));
+}
+
+/// An asset's file comes from its own project's folder only, served as an image only when the
+/// recorded media type is one, and not read again when the browser holds it.
+#[test]
+fn an_asset_file_is_served_from_its_own_project_only() {
+    let files = tempfile::tempdir().unwrap();
+    let folder = |name: &str| files.path().join(CLIENT).join(name);
+    std::fs::create_dir_all(folder("p1")).unwrap();
+    std::fs::write(folder("p1").join("img-1.png"), b"img-1").unwrap();
+    std::fs::write(folder("p1").join("page.html"), b"page").unwrap();
+    let dir = files.path().to_owned();
+    let p = Production::on(spawn_app_with(move |s| s.files = Some(dir)), "p1");
+    let import = |project: &str, id: &str, bytes: &str, media_type: &str| {
+        let body = json!({"asset": {"asset_id": id, "digest": digest(bytes), "media_type": media_type},
+            "origin": "packshot", "source": "studio", "rights": {"status": "owned", "reproduction": "allowed"}});
+        let answer = p.app.send(&p.post.envelope(project, "asset_imported", body));
+        assert_eq!(answer.status, 201, "{:?}", answer.body);
+    };
+    import(&pid("p1"), "page", "page", "text/html");
+    // Another project of the same client records p1's bytes as an asset of its own.
+    p.create(&pid("p2"), "campaign");
+    import(&pid("p2"), "borrowed", "img-1", "image/png");
+    let token = std::fs::read_to_string(p.app.data().admin_token()).unwrap();
+    let get = |path: &str, etag: Option<&str>| {
+        let mut request =
+            ureq::get(&format!("{}{path}", p.app.url)).set("Authorization", &format!("Bearer {}", token.trim()));
+        if let Some(etag) = etag {
+            request = request.set("If-None-Match", etag);
+        }
+        match request.call() {
+            Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => panic!("{e}"),
+        }
+    };
+    let own = get(&format!("/v1/projects/{}/assets/img-1/file", pid("p1")), None);
+    assert_eq!((own.status(), own.content_type().to_owned()), (200, "image/png".to_owned()));
+    let etag = own.header("ETag").unwrap().to_owned();
+    assert_eq!(own.into_string().unwrap(), "img-1");
+    let held = get(&format!("/v1/projects/{}/assets/img-1/file", pid("p1")), Some(&etag));
+    assert_eq!(held.status(), 304, "a browser holding the bytes is not sent them again");
+    let borrowed = get(&format!("/v1/projects/{}/assets/borrowed/file", pid("p2")), None);
+    assert_eq!(borrowed.status(), 404, "p2's asset gets nothing of p1's folder");
+    let problem: serde_json::Value = borrowed.into_json().unwrap();
+    assert_eq!(problem["type"], "urn:lineage:problem:not-found");
+    let page = get(&format!("/v1/projects/{}/assets/page/file", pid("p1")), None);
+    assert_eq!(page.status(), 200);
+    assert_eq!(page.content_type(), "application/octet-stream", "a claimed text/html is never served as a page");
+    assert_eq!(page.header("Content-Disposition"), Some("attachment"));
+    assert_eq!(page.header("X-Content-Type-Options"), Some("nosniff"));
+}
+
+/// A project page judges a bounded number of ways to deliver, whatever the briefs name: a
+/// brief with 50 formats costs the page no more than one with six.
+#[test]
+fn a_project_page_judges_a_bounded_number_of_formats() {
+    let p = Production::new();
+    let formats: Vec<String> = (0..50).map(|i| format!("fmt-{i}")).collect();
+    let revised = p.send(
+        &p.producer,
+        "brief_revised",
+        json!({"brief_id": "brief-1", "text": "Every format there is.", "deliverable_formats": formats, "reason": "scope"}),
+    );
+    assert_eq!(revised.status, 201, "{:?}", revised.body);
+    let selected = p.send(
+        &p.director,
+        "selection_made",
+        json!({"selection_id": "sel-1", "round": 1, "selected": ["img-1"], "rationale": "best"}),
+    );
+    assert_eq!(selected.status, 201, "{:?}", selected.body);
+    let token = std::fs::read_to_string(p.app.data().admin_token()).unwrap();
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let signed_in = agent.post(&format!("{}/ui/sign-in", p.app.url)).send_form(&[("token", token.trim())]).unwrap();
+    let session = signed_in.header("Set-Cookie").unwrap().split(';').next().unwrap().to_owned();
+    let page = agent.get(&format!("{}/ui/projects/{}", p.app.url, p.project)).set("Cookie", &session).call().unwrap();
+    let html = page.into_string().unwrap();
+    let ways = html.matches(" · digital</span>").count();
+    assert_eq!(ways, lineage_ledger::ui::MAX_FORMATS_JUDGED, "one way per judged format and medium");
+    assert!(html.contains("fmt-0, fmt-1") && html.contains("and 30 more"), "the brief's formats, 20 shown");
 }

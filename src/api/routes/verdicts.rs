@@ -276,7 +276,15 @@ pub async fn compliance_report(
     let report = state.reads.run(move || report_of(&shared, &project, after, limit)).await?;
     Ok(match query.format.unwrap_or_default() {
         ReportFormat::Json => HttpResponse::Ok().json(report),
-        ReportFormat::Html => HttpResponse::Ok().content_type("text/html; charset=utf-8").body(html(&report)),
+        // A page of the ledger's origin, which a browser session may open: no script, not framed.
+        ReportFormat::Html => HttpResponse::Ok()
+            .content_type("text/html; charset=utf-8")
+            .insert_header((
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+            ))
+            .insert_header(("X-Content-Type-Options", "nosniff"))
+            .body(html(&report)),
     })
 }
 

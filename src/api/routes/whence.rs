@@ -177,35 +177,50 @@ pub(crate) fn recorded_file(shared: &AppState, project: &ProjectId, asset: &Id) 
     responses((status = 200, description = "The asset's bytes", content_type = "application/octet-stream", body = Vec<u8>),
         crate::api::responses::ProjectReadProblems))]
 pub async fn asset_file(
+    req: actix_web::HttpRequest,
     reader: Reader,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (project, asset) = crate::api::routes::projections::readable_asset(&reader, &state, path.into_inner())?;
     let shared = state.clone();
-    let (bytes, media_type) = state
+    // The bytes are content-addressed: their digest is their version, and a browser that holds
+    // them is answered without reading the file again.
+    let held =
+        req.headers().get(actix_web::http::header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let answer = state
         .reads
         .run(move || {
             let (digest, media_type) = recorded_file(&shared, &project, &asset)?;
-            let bytes = shared.files.read(&digest.bytes()).ok_or_else(|| {
+            let etag = format!("\"{}\"", digest.as_str().trim_start_matches("sha256:"));
+            if held.as_deref() == Some(etag.as_str()) && shared.files.has(project.as_str(), &digest.bytes()) {
+                return Ok::<_, ApiError>((None, media_type, etag));
+            }
+            let bytes = shared.files.read(project.as_str(), &digest.bytes()).ok_or_else(|| {
                 ApiError::not_found(format!(
-                    "the server holds no file with asset `{asset}`'s digest {digest} (`serve --files` names where it looks)"
+                    "the server holds no file of project `{project}` with asset `{asset}`'s digest {digest} (`serve --files` names where it looks)"
                 ))
             })?;
-            Ok::<_, ApiError>((bytes, media_type))
+            Ok((Some(bytes), media_type, etag))
         })
         .await?;
+    let (bytes, media_type, etag) = answer;
+    let mut response = match bytes {
+        None => HttpResponse::NotModified(),
+        Some(_) => HttpResponse::Ok(),
+    };
+    response
+        .insert_header(("ETag", etag))
+        .insert_header(("Cache-Control", "private, max-age=86400"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header(("Content-Security-Policy", "default-src 'none'; sandbox"));
+    let Some(bytes) = bytes else { return Ok(response.finish()) };
     // The media type is the signer's claim: only images are served as what they say they are,
     // anything else as a download, so that no recorded file runs as a page of this origin.
-    let image = SHOWN_AS_IS.contains(&media_type.as_str());
-    let mut answer = HttpResponse::Ok();
-    if image {
-        answer.content_type(media_type);
+    if SHOWN_AS_IS.contains(&media_type.as_str()) {
+        response.content_type(media_type);
     } else {
-        answer.content_type("application/octet-stream").insert_header(("Content-Disposition", "attachment"));
+        response.content_type("application/octet-stream").insert_header(("Content-Disposition", "attachment"));
     }
-    Ok(answer
-        .insert_header(("X-Content-Type-Options", "nosniff"))
-        .insert_header(("Content-Security-Policy", "default-src 'none'; sandbox"))
-        .body(bytes))
+    Ok(response.body(bytes))
 }

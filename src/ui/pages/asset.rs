@@ -67,7 +67,7 @@ pub async fn page(
             if delivered { Some(crate::api::routes::verdicts::verdict_of(shared, &project, &asset)?) } else { None };
         let (graph, cut) = cut(graph_whole);
         let names = Names::of(shared, trail.entries.iter().map(|e| e.actor.as_str()), []);
-        let has_file = shared.files.has(&digest.bytes());
+        let has_file = shared.files.has(project.as_str(), &digest.bytes());
         Ok::<_, ApiError>(Shown { found, digest: digest.to_string(), has_file, graph, cut, trail, verdict, names })
     })
     .await?;

@@ -61,26 +61,31 @@ pub async fn page(
     let project = readable(&viewer, &state, &path)?;
     let id = project.to_string();
     let show = query.show.clone().filter(|s| SHOWS.iter().any(|(k, _)| k == s)).unwrap_or_else(|| "all".to_owned());
-    let page = query.page.unwrap_or(1).max(1);
+    let page = query.page.unwrap_or(1).clamp(1, super::MAX_PAGE);
     let filter = show.clone();
     let (title, cards, count) = read(&state, move |shared| {
         let facts = ProjectFacts::read(&shared.ledger, &project)?;
         let matching: Vec<Asset> = facts.assets.iter().filter(|a| shown(&filter, a)).cloned().collect();
         let count = matching.len();
         let page_of: Vec<Asset> = matching.into_iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).collect();
-        let cards = with_project(shared, &project, None, |p, _| {
+        let terms = with_project(shared, &project, None, |p, _| {
             let changes = Changes::default();
             let view = View { base: &p.rules, changes: &changes, events: &NoEvents };
             page_of
-                .into_iter()
-                .map(|asset| {
-                    let term = Id::parse(&asset.id).ok().and_then(|i| view.asset(&project, &i)).map(|r| r.term);
-                    let digest = crate::domain::Digest::parse(&asset.digest).map(|d| d.bytes());
-                    let has_file = digest.is_ok_and(|d| shared.files.has(&d));
-                    Card { asset, term, has_file }
-                })
-                .collect::<Vec<Card>>()
+                .iter()
+                .map(|asset| Id::parse(&asset.id).ok().and_then(|i| view.asset(&project, &i)).map(|r| r.term))
+                .collect::<Vec<_>>()
         })?;
+        // The files are looked for after the projection is let go.
+        let cards: Vec<Card> = page_of
+            .into_iter()
+            .zip(terms)
+            .map(|(asset, term)| {
+                let digest = crate::domain::Digest::parse(&asset.digest).map(|d| d.bytes());
+                let has_file = digest.is_ok_and(|d| shared.files.has(project.as_str(), &d));
+                Card { asset, term, has_file }
+            })
+            .collect();
         Ok::<_, ApiError>((facts.title, cards, count))
     })
     .await?;

@@ -15,6 +15,9 @@ use crate::domain::ProjectId;
 use actix_web::web;
 use std::collections::HashMap;
 
+/// The highest page number a paged page takes (past it, pages are empty).
+pub const MAX_PAGE: usize = 1_000_000;
+
 /// Runs a page's reads in one of the long-read slots.
 async fn read<T: Send + 'static>(
     state: &web::Data<AppState>,

@@ -47,7 +47,7 @@ pub async fn page(
                 .filter(|m| !m.retracted_within(at.events))
                 .filter_map(|m| Some(StageEvent { stage: m.stage?, at_us: m.occurred_at_us, mark: m.mark }))
                 .collect();
-            let (candidates, total) = blockers::judge(p, &project, &facts);
+            let (candidates, total) = blockers::judge(p, &project, &facts, blockers::MAX_CANDIDATES);
             let changes = Changes::default();
             let view = View { base: &p.rules, changes: &changes, events: &NoEvents };
             let drift = policy::approval_drift(&view, &project)
@@ -99,13 +99,23 @@ fn render(id: &str, b: &Board) -> String {
         .map(|o| b.names.organization(o).to_owned())
         .or(b.facts.client_name.clone());
     let _ = write!(out, "<dt>Client</dt><dd>{}</dd>", esc(client.as_deref().unwrap_or("—")));
-    for brief in &b.facts.briefs {
+    // A list is shown up to 20 items (a brief may name thousands).
+    let some = |items: &[String]| {
+        let shown: Vec<&str> = items.iter().take(20).map(String::as_str).collect();
+        let more = items.len().saturating_sub(20);
+        if more > 0 {
+            format!("{} and {more} more", shown.join(", "))
+        } else {
+            shown.join(", ")
+        }
+    };
+    for brief in b.facts.briefs.iter().take(20) {
         let _ = write!(
             out,
             "<dt>Brief</dt><dd>{} — formats {}, channels {}</dd>",
             esc(&brief.title),
-            esc(&brief.formats.join(", ")),
-            esc(&brief.channels.join(", "))
+            esc(&some(&brief.formats)),
+            esc(&some(&brief.channels))
         );
     }
     let _ = write!(
@@ -126,8 +136,9 @@ fn render(id: &str, b: &Board) -> String {
     out.push_str(&activity(&b.events));
     let _ = write!(
         out,
-        "<h2>What blocks delivery</h2><p class=\"sub\">{}</p>",
-        super::projects::blocking(&b.candidates, b.total)
+        "<h2>What blocks delivery</h2><p class=\"sub\">{} Each selected or approved asset, judged for the briefs' first {} formats in each medium.</p>",
+        super::projects::blocking(&b.candidates, b.total),
+        crate::ui::blockers::MAX_FORMATS
     );
     out.push_str(&blocker_table(id, &b.candidates));
     if b.total > b.candidates.len() {

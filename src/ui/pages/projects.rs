@@ -40,7 +40,7 @@ pub async fn page(
     listed.retain(|(id, _)| viewer.reader.may_read(&state.ledger, id.as_str()));
     listed.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     let count = listed.len();
-    let page = query.page.unwrap_or(1).max(1);
+    let page = query.page.unwrap_or(1).clamp(1, super::MAX_PAGE);
     let shown: Vec<ProjectId> =
         listed.into_iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).map(|(id, _)| id).collect();
     let (rows, names) = read(&state, move |shared| {
@@ -48,7 +48,7 @@ pub async fn page(
         for project in shown {
             let facts = ProjectFacts::read(&shared.ledger, &project)?;
             let (stages, (candidates, total)) = with_project(shared, &project, None, |p, at| {
-                (p.stage_view(at.events), blockers::judge(p, &project, &facts))
+                (p.stage_view(at.events), blockers::judge(p, &project, &facts, blockers::LISTED_CANDIDATES))
             })?;
             rows.push(Row { project, facts, stages, candidates, total });
         }
