@@ -53,7 +53,7 @@ pub enum KeyCommand {
 }
 
 /// The answer's body, or exits naming the problem.
-fn expect_ok(what: &str, answer: Answer) -> serde_json::Value {
+pub(super) fn expect_ok(what: &str, answer: Answer) -> serde_json::Value {
     if !answer.ok() {
         let detail = answer.body["detail"].as_str().unwrap_or(&answer.text).to_owned();
         fail(format!("{what}: {} {detail}", answer.status));

@@ -31,11 +31,26 @@ impl Answer {
     }
 }
 
+/// Why a request got no answer: the server could not be reached (named once, with how to point
+/// the command elsewhere), or what came back could not be read.
 #[derive(Debug, thiserror::Error)]
-#[error("{url}: {message}")]
-pub struct ClientError {
-    pub url: String,
-    pub message: String,
+pub enum ClientError {
+    #[error("cannot reach the server at {base} ({}); point the command at it with --url or LINEAGE_URL", why(.cause))]
+    Unreachable {
+        base: String,
+        #[source]
+        cause: Box<ureq::Transport>,
+    },
+    #[error("{url}: {message}")]
+    Failed { url: String, message: String },
+}
+
+/// What went wrong in reaching a server, without the URL (the message names it once).
+fn why(cause: &ureq::Transport) -> String {
+    match std::error::Error::source(cause) {
+        Some(source) => format!("{}: {source}", cause.kind()),
+        None => cause.message().map_or_else(|| cause.kind().to_string(), str::to_owned),
+    }
 }
 
 impl Client {
@@ -58,14 +73,16 @@ impl Client {
         let response = match result {
             Ok(r) => r,
             Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => return Err(ClientError { url: url.to_owned(), message: e.to_string() }),
+            Err(ureq::Error::Transport(cause)) => {
+                return Err(ClientError::Unreachable { base: self.base.clone(), cause: Box::new(cause) })
+            }
         };
         let status = response.status();
         // A page of a thousand large entries runs to tens of megabytes: read it whole, within a
         // bound (ureq's `into_string` stops at ten).
         let mut text = String::new();
         std::io::Read::read_to_string(&mut std::io::Read::take(response.into_reader(), MAX_ANSWER_BYTES), &mut text)
-            .map_err(|e| ClientError { url: url.to_owned(), message: e.to_string() })?;
+            .map_err(|e| ClientError::Failed { url: url.to_owned(), message: e.to_string() })?;
         Ok(Answer { status, body: serde_json::from_str(&text).unwrap_or(Value::Null), text })
     }
 
@@ -103,13 +120,15 @@ impl Client {
         if let Some(token) = &self.token {
             request = request.set("Authorization", &format!("Bearer {token}"));
         }
-        let failed = |message: String| ClientError { url: url.clone(), message };
+        let failed = |message: String| ClientError::Failed { url: url.clone(), message };
         match request.call() {
             Ok(response) => std::io::copy(&mut response.into_reader(), out).map_err(|e| failed(e.to_string())),
             Err(ureq::Error::Status(status, response)) => {
                 Err(failed(format!("{status}: {}", response.into_string().unwrap_or_default().trim())))
             }
-            Err(e) => Err(failed(e.to_string())),
+            Err(ureq::Error::Transport(cause)) => {
+                Err(ClientError::Unreachable { base: self.base.clone(), cause: Box::new(cause) })
+            }
         }
     }
 
@@ -129,7 +148,7 @@ impl Client {
         let answer = self.get("/v1/checkpoint")?;
         match answer.text.lines().next().filter(|_| answer.ok()) {
             Some(origin) if !origin.is_empty() => Ok(origin.to_owned()),
-            _ => Err(ClientError {
+            _ => Err(ClientError::Failed {
                 url: format!("{}/v1/checkpoint", self.base),
                 message: format!("no checkpoint to take the ledger's name from ({})", answer.status),
             }),

@@ -13,6 +13,7 @@ mod credentials;
 pub mod demo;
 mod evidence;
 mod offline;
+mod operators;
 mod people;
 mod remote;
 mod serve;
@@ -201,6 +202,33 @@ enum Command {
         #[command(flatten)]
         server: ServerArgs,
     },
+    /// Organisations: register one (signed with an admin's key).
+    Org {
+        #[command(subcommand)]
+        command: operators::OrgCommand,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The admin's key file (default: DATA/admin.key).
+        #[arg(long, global = true, env = "LINEAGE_ADMIN_KEY")]
+        admin_key: Option<PathBuf>,
+    },
+    /// Actors: register a person or a pipeline with its key (signed with an admin's key).
+    Actor {
+        #[command(subcommand)]
+        command: operators::ActorCommand,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The admin's key file (default: DATA/admin.key).
+        #[arg(long, global = true, env = "LINEAGE_ADMIN_KEY")]
+        admin_key: Option<PathBuf>,
+    },
+    /// A project's members: add or remove one (signed with a producer's key).
+    Member {
+        #[command(subcommand)]
+        command: operators::MemberCommand,
+        #[command(flatten)]
+        server: ServerArgs,
+    },
     /// Actors' keys: add one, revoke one (signed with an admin's key).
     Key {
         #[command(subcommand)]
@@ -290,7 +318,13 @@ fn open_file(path: &std::path::Path) -> std::io::BufReader<std::fs::File> {
 }
 
 fn read_token(dir: &DataDir) -> String {
-    std::fs::read_to_string(dir.admin_token()).unwrap_or_else(|e| fail(format!("{}: {e}", dir.admin_token().display())))
+    let path = dir.admin_token();
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        fail(format!(
+            "no read token: {} ({e}); give one with --token (or LINEAGE_TOKEN), or name the server's data directory with --data (or LINEAGE_DATA)",
+            path.display()
+        ))
+    })
 }
 
 pub fn fail(message: impl std::fmt::Display) -> ! {
@@ -396,6 +430,15 @@ pub fn run() {
         },
         Command::Demo { url, data, admin_key, project, files } => remote::demo(&url, data, admin_key, project, files),
         Command::Token { command, server } => admin::token(command, &server),
+        Command::Org { command, server, admin_key } => {
+            let admin = admin_key.unwrap_or_else(|| DataDir { root: server.data.clone() }.admin_key());
+            operators::org(command, &server, &admin)
+        }
+        Command::Actor { command, server, admin_key } => {
+            let admin = admin_key.unwrap_or_else(|| DataDir { root: server.data.clone() }.admin_key());
+            operators::actor(command, &server, &admin)
+        }
+        Command::Member { command, server } => operators::member(command, &server),
         Command::Key { command, server, admin_key } => {
             let admin = admin_key.unwrap_or_else(|| DataDir { root: server.data.clone() }.admin_key());
             admin::key(command, &server, &admin)
