@@ -122,6 +122,7 @@ impl EntryView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct EntryPage {
     pub entries: Vec<EntryView>,
+    /// The cursor of the next page: pass it as `after` (absent on the last page).
     pub next: Option<u64>,
 }
 

@@ -160,7 +160,7 @@ enum Command {
         project: String,
         #[arg(long)]
         html: bool,
-        /// The page after this delivery entry (a report's `next_after`).
+        /// The page after this delivery entry (a report's `next`).
         #[arg(long)]
         after: Option<u64>,
         /// Deliveries per page (1 to 50, default 20).

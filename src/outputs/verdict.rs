@@ -130,7 +130,7 @@ pub struct Report {
     pub deliveries: Vec<Verdict>,
     /// More deliveries follow: ask again with `after` this sequence.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub next_after: Option<u64>,
+    pub next: Option<u64>,
 }
 
 /// The report as a printable HTML page (no script, no external resource).
@@ -155,7 +155,7 @@ pub fn html(report: &Report) -> String {
         report.tree_size,
         e(&report.generated_at),
         report
-            .next_after
+            .next
             .map(|a| format!(" More deliveries follow: the next page is <code>?after={a}</code>."))
             .unwrap_or_default()
     ));
@@ -312,7 +312,7 @@ mod tests {
             passed: 1,
             failed: 0,
             deliveries: vec![verdict],
-            next_after: None,
+            next: None,
         };
         let page = html(&report);
         assert!(!page.contains("<script>"), "{page}");

@@ -49,15 +49,15 @@ pub fn assert_chains(entries: &[(Value, Vec<u8>)]) {
 /// Every entry, with its envelope's exact bytes.
 pub fn all_entries(app: &TestApp) -> Vec<(Value, Vec<u8>)> {
     let mut out = Vec::new();
-    let mut from = 0;
+    let mut after = String::new();
     loop {
-        let page = app.get(&format!("/v1/entries?from={from}&limit=1000"));
+        let page = app.get(&format!("/v1/entries?limit=1000{after}"));
         assert_eq!(page.status, 200, "{:?}", page.body);
         let raw: RawPage = serde_json::from_str(&page.text).unwrap();
         let views = page.body["entries"].as_array().unwrap().iter().cloned();
         out.extend(views.zip(raw.entries.into_iter().map(|r| r.envelope.get().as_bytes().to_vec())));
         match page.body["next"].as_u64() {
-            Some(next) => from = next,
+            Some(next) => after = format!("&after={next}"),
             None => return out,
         }
     }

@@ -10,14 +10,14 @@ fn the_project_stream_pages_with_a_cursor() {
     let versions: Vec<u64> =
         first.body["entries"].as_array().unwrap().iter().map(|e| e["version"].as_u64().unwrap()).collect();
     assert_eq!(versions, [1, 2, 3]);
-    assert_eq!(first.body["next"], 4);
+    assert_eq!(first.body["next"], 3, "the cursor of the next page: the last version of this one");
     let length = p.app.stream("acme-client:p1").len() as u64;
-    let last = p.app.get(&format!("/v1/projects/acme-client:p1/events?from_version={}&limit=3", length - 1));
+    let last = p.app.get(&format!("/v1/projects/acme-client:p1/events?after={}&limit=3", length - 2));
     let versions: Vec<u64> =
         last.body["entries"].as_array().unwrap().iter().map(|e| e["version"].as_u64().unwrap()).collect();
     assert_eq!(versions, [length - 1, length]);
     assert!(last.body["next"].is_null());
-    let past = p.app.get("/v1/projects/acme-client:p1/events?from_version=99");
+    let past = p.app.get("/v1/projects/acme-client:p1/events?after=99");
     assert_eq!(past.status, 200);
     assert_eq!(past.body["entries"].as_array().unwrap().len(), 0);
 }
@@ -25,13 +25,15 @@ fn the_project_stream_pages_with_a_cursor() {
 #[test]
 fn the_feed_pages_in_ledger_order() {
     let p = Production::new();
-    let page = p.app.get("/v1/entries?from=2&limit=5");
+    let page = p.app.get("/v1/entries?after=1&limit=5");
     let seqs: Vec<u64> =
         page.body["entries"].as_array().unwrap().iter().map(|e| e["sequence"].as_u64().unwrap()).collect();
     assert_eq!(seqs, [2, 3, 4, 5, 6]);
-    assert_eq!(page.body["next"], 7);
+    assert_eq!(page.body["next"], 6);
+    let again = p.app.get("/v1/entries?after=6&limit=1");
+    assert_eq!(again.body["entries"][0]["sequence"], 7, "the next page starts after the cursor");
     let head = p.app.head();
-    let end = p.app.get(&format!("/v1/entries?from={}", head - 1));
+    let end = p.app.get(&format!("/v1/entries?after={}", head - 2));
     assert_eq!(end.body["entries"].as_array().unwrap().len(), 1);
     assert!(end.body["next"].is_null());
 }
@@ -43,7 +45,9 @@ fn bad_reads_are_problems() {
         ("/v1/entries?limit=0", 400, "invalid-query"),
         ("/v1/entries?limit=1001", 400, "invalid-query"),
         ("/v1/entries?limit=abc", 400, "invalid-query"),
-        ("/v1/entries?from=-1", 400, "invalid-query"),
+        ("/v1/entries?after=-1", 400, "invalid-query"),
+        ("/v1/entries?from=2", 400, "invalid-query"),
+        ("/v1/projects/acme-client:p1/events?from_version=2", 400, "invalid-query"),
         ("/v1/entries?colour=teal", 400, "invalid-query"),
         ("/v1/projects/acme-client:p1/events?limit=5000", 400, "invalid-query"),
         ("/v1/entries/abc", 400, "invalid-path"),

@@ -227,11 +227,11 @@ fn the_demo_deliveries_pass_and_the_report_says_so_as_json_and_as_a_page() {
     // Pages: each verdict verifies a bundle, so a report comes a bounded page at a time.
     let first = app.get("/v1/projects/aurora-outdoor:aurora/compliance?limit=2").body;
     assert_eq!(first["deliveries"].as_array().unwrap().len(), 2);
-    let next = first["next_after"].as_u64().expect("a next page");
+    let next = first["next"].as_u64().expect("a next page");
     let rest = app.get(&format!("/v1/projects/aurora-outdoor:aurora/compliance?limit=2&after={next}")).body;
     let assets: Vec<&str> =
         rest["deliveries"].as_array().unwrap().iter().map(|v| v["asset"].as_str().unwrap()).collect();
-    assert_eq!((assets, rest.get("next_after")), (vec!["hero-billboard"], None));
+    assert_eq!((assets, rest.get("next")), (vec!["hero-billboard"], None));
     for limit in ["0", "51"] {
         let refused = app.get(&format!("/v1/projects/aurora-outdoor:aurora/compliance?limit={limit}"));
         assert_eq!((refused.status, refused.body["field"].as_str()), (400, Some("limit")), "{limit}");

@@ -12,8 +12,9 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct StreamQuery {
-    /// First version to return (default 1).
-    pub from_version: Option<u64>,
+    /// Cursor: only entries after this version (the `next` of the previous page; default: from
+    /// the first).
+    pub after: Option<u64>,
     /// Page size, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
@@ -22,8 +23,9 @@ pub struct StreamQuery {
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct FeedQuery {
-    /// First sequence to return (default 0).
-    pub from: Option<u64>,
+    /// Cursor: only entries after this sequence (the `next` of the previous page; default: from
+    /// the first).
+    pub after: Option<u64>,
     /// Page size, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
@@ -65,14 +67,14 @@ pub async fn project_events(
     let project = parse_project(&project)?;
     reader.project(&state.ledger, project.as_str())?;
     let limit = page_size(query.limit)?;
-    let from = query.from_version.unwrap_or(1).max(1);
+    let from = query.after.unwrap_or(0).saturating_add(1);
     let ledger = state.ledger.clone();
     let id = project.to_string();
     let entries = state.reads.run(move || Ok(ledger.project_entries(&id, from, limit + 1)?)).await?;
     if entries.is_empty() && from == 1 {
         return Err(ApiError::not_found(format!("project `{project}` does not exist")));
     }
-    let next = (entries.len() > limit).then(|| entries[limit].version);
+    let next = (entries.len() > limit).then(|| entries[limit - 1].version);
     let entries = entries.iter().take(limit).map(EntryView::of).collect();
     Ok(HttpResponse::Ok().json(EntryPage { entries, next }))
 }
@@ -87,10 +89,10 @@ pub async fn feed(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page_size(query.limit)?;
-    let from = query.from.unwrap_or(0);
+    let from = query.after.map_or(0, |a| a.saturating_add(1));
     let ledger = state.ledger.clone();
     let entries = state.reads.run(move || Ok(ledger.range(from, limit)?)).await?;
-    let next = entries.last().map(|e| e.sequence + 1).filter(|n| *n < state.ledger.len());
+    let next = entries.last().map(|e| e.sequence).filter(|last| last + 1 < state.ledger.len());
     // A scoped token reads the entries of its projects among those of the page: a page may hold
     // fewer than `limit`, and `next` goes on from the last entry looked at.
     let entries = entries

@@ -249,12 +249,12 @@ pub struct ReportQuery {
     /// Deliveries per page (1 to 50, default 20).
     #[param(minimum = 1, maximum = 50)]
     pub limit: Option<usize>,
-    /// The page after this delivery entry's sequence (a report's `next_after`).
+    /// The page after this delivery entry's sequence (a report's `next`).
     pub after: Option<u64>,
 }
 
 /// A project's compliance report: the verdict of every delivered asset, in log order, a page of
-/// at most `limit` at a time (`next_after` names the next page's `after`), as JSON or as a
+/// at most `limit` at a time (`next` names the next page's `after`), as JSON or as a
 /// printable HTML page (`?format=html`).
 #[utoipa::path(get, path = "/v1/projects/{project}/compliance", tag = "compliance",
     params(("project" = String, Path), ReportQuery), security(("bearer" = [])),
@@ -304,7 +304,7 @@ fn report_of(shared: &AppState, project: &ProjectId, after: Option<u64>, limit: 
     })?;
     let more = deliveries.len() > limit;
     deliveries.truncate(limit);
-    let next_after = if more { deliveries.last().copied() } else { None };
+    let next = if more { deliveries.last().copied() } else { None };
     let mut title = String::new();
     if let Some(Body::ProjectCreated(created)) = shared
         .ledger
@@ -329,6 +329,6 @@ fn report_of(shared: &AppState, project: &ProjectId, after: Option<u64>, limit: 
         passed,
         failed: verdicts.len() - passed,
         deliveries: verdicts,
-        next_after,
+        next,
     })
 }

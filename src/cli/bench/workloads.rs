@@ -255,13 +255,11 @@ impl Bench<'_> {
         let reads: Vec<(&str, PathOf)> = vec![
             (
                 "read, project stream page of 100",
-                Box::new(move |i| {
-                    format!("/v1/projects/{project}/events?from_version={}&limit=100", 1 + (i * 97) % 1000)
-                }),
+                Box::new(move |i| format!("/v1/projects/{project}/events?after={}&limit=100", (i * 97) % 1000)),
             ),
             (
                 "read, feed page of 100",
-                Box::new(move |i| format!("/v1/entries?from={}&limit=100", (i as u64 * 7919) % size)),
+                Box::new(move |i| format!("/v1/entries?after={}&limit=100", (i as u64 * 7919) % size)),
             ),
             (
                 "read, inclusion proof",
