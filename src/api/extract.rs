@@ -184,7 +184,10 @@ pub fn resolve_as_of(state: &AppState, raw: Option<&str>) -> Result<Option<u64>,
     }
     let time = chrono::DateTime::parse_from_rfc3339(raw)
         .map_err(|_| {
-            ApiError::bad_query(format!("`as_of` must be a sequence or an RFC 3339 time, got `{raw}`")).field("as_of")
+            ApiError::bad_query(format!(
+                "`as_of` must be a sequence or an RFC 3339 time with its zone (2026-11-27T10:15:00Z), got `{raw}`"
+            ))
+            .field("as_of")
         })?
         .with_timezone(&chrono::Utc);
     if time > chrono::Utc::now() {
@@ -196,9 +199,12 @@ pub fn resolve_as_of(state: &AppState, raw: Option<&str>) -> Result<Option<u64>,
 /// An RFC 3339 time given as a query parameter, in microseconds.
 pub fn query_time(raw: Option<&str>, field: &str) -> Result<Option<i64>, ApiError> {
     raw.map(|t| {
-        chrono::DateTime::parse_from_rfc3339(t)
-            .map(|d| d.timestamp_micros())
-            .map_err(|_| ApiError::bad_query(format!("`{field}` must be an RFC 3339 time, got `{t}`")).field(field))
+        chrono::DateTime::parse_from_rfc3339(t).map(|d| d.timestamp_micros()).map_err(|_| {
+            ApiError::bad_query(format!(
+                "`{field}` must be an RFC 3339 time with its zone (2026-11-27T10:15:00Z), got `{t}`"
+            ))
+            .field(field)
+        })
     })
     .transpose()
 }

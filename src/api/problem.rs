@@ -249,11 +249,7 @@ impl From<crate::ledger::PrepareError> for ApiError {
         match e {
             crate::ledger::PrepareError::Open(e) => e.into(),
             // Refused where it arrived, for what the writer would refuse it for.
-            crate::ledger::PrepareError::Rejected(r) => {
-                let mut error = ApiError::from(Failed { index: 0, error: r.into() });
-                error.problem.index = None;
-                error
-            }
+            crate::ledger::PrepareError::Rejected(r) => ApiError::from(Failed { index: 0, error: r.into() }),
         }
     }
 }

@@ -60,6 +60,9 @@ fn check(app: &TestApp, cases: Vec<Case>) {
         if let Some(field) = case.field {
             assert_eq!(answer.body["field"], field, "{}: {:?}", case.name, answer.body);
         }
+        if matches!(case.request, Request::Single(_)) && answer.status != 503 {
+            assert_eq!(answer.body["index"], 0, "{}: a single append's envelope is envelope 0", case.name);
+        }
         assert_eq!(app.head(), head, "{}: nothing was written", case.name);
     }
 }
@@ -167,7 +170,12 @@ fn refusals_write_nothing() {
         case("unknown kind", with("note_added", note.clone(), &|v| v["kind"] = json!("asset_teleported")), 422, "unknown-kind", Some("payload.kind")),
         case("unknown header field", with("note_added", note.clone(), &|v| v["colour"] = json!("teal")), 422, "invalid-payload", None),
         case("unknown body field", e(&p.producer, "note_added", json!({"text": "x", "mood": "sad"})), 422, "invalid-payload", Some("payload.body.mood")),
-        case("missing field", e(&p.producer, "brief_recorded", json!({"brief_id": "b2", "title": "t"})), 422, "invalid-payload", Some("payload.body")),
+        case("no occurred_at", Request::Single({
+            let mut payload = p.producer.payload(&p.project, "note_added", json!({"text": "when?"}));
+            payload.as_object_mut().unwrap().remove("occurred_at");
+            p.producer.sign(&payload)
+        }), 422, "invalid-payload", Some("payload.occurred_at")),
+        case("missing field", e(&p.producer, "brief_recorded", json!({"brief_id": "b2", "title": "t"})), 422, "invalid-payload", Some("payload.body.text")),
         case("missing header field", with("note_added", note.clone(), &|v| { v.as_object_mut().unwrap().remove("actor"); }), 422, "invalid-payload", None),
         case("wrong type", e(&p.director, "selection_made", json!({"selection_id": "s", "round": "one", "selected": ["img-1"], "rationale": "r"})), 422, "invalid-payload", Some("payload.body.round")),
         case("negative number", e(&p.director, "selection_made", json!({"selection_id": "s", "round": -1, "selected": ["img-1"], "rationale": "r"})), 422, "invalid-payload", Some("payload.body.round")),
@@ -226,6 +234,7 @@ fn refusals_write_nothing() {
         case("retraction of another project's event", e(&p.producer, "event_retracted", json!({"event_id": p2_event, "reason": "r"})), 422, "unknown-reference", Some("payload.body.event_id")),
         case("retraction twice", e(&p.producer, "event_retracted", json!({"event_id": retracted_id, "reason": "again"})), 422, "already-retracted", Some("payload.body.event_id")),
         case("a key for the ledger's own actor", Request::Single(p.app.admin.envelope("system", "key_added", json!({"actor_id": "ledger", "key": {"key_id": "ledger-2", "public_key": p.producer.key.public_key_base64()}}))), 422, "invalid-event", Some("payload.body.actor_id")),
+        case("a key id taken already", Request::Single(p.app.admin.envelope("system", "key_added", json!({"actor_id": p.artist.key.actor, "key": {"key_id": p.producer.key.key_id, "public_key": lineage_ledger::crypto::keys::KeyFile::generate("x", "x-1").public_key_base64()}}))), 422, "invalid-event", Some("payload.body.key")),
         case("key for an unknown actor", Request::Single(p.app.admin.envelope("system", "key_added", json!({"actor_id": "ghost", "key": {"key_id": "g1", "public_key": p.producer.key.public_key_base64()}}))), 422, "unknown-actor", Some("payload.body.actor_id")),
         case("actor registered twice", Request::Single(p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "p1-qc", "display_name": "x", "role": "producer", "organization": AGENCY, "keys": [{"key_id": "fresh-1", "public_key": p.producer.key.public_key_base64()}]}))), 409, "actor-exists", Some("payload.body.actor_id")),
         case("reused key id", Request::Single(p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "fresh", "display_name": "x", "role": "producer", "organization": AGENCY, "keys": [{"key_id": p.qc.key.key_id, "public_key": p.producer.key.public_key_base64()}]}))), 422, "invalid-event", Some("payload.body.keys")),

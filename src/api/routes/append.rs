@@ -82,7 +82,7 @@ pub async fn append_event(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let bytes = json_body(&req, body, state.limits.body_bytes, &state).await?;
-    let raw: &RawValue = serde_json::from_slice(&bytes).map_err(malformed)?;
+    let raw: &RawValue = serde_json::from_slice(&bytes).map_err(|e| malformed(e).at(0))?;
     submit(&state, vec![raw.get().as_bytes().to_vec()], false, query.proof.unwrap_or(false)).await
 }
 
@@ -102,7 +102,8 @@ async fn submit(state: &AppState, raws: Vec<Vec<u8>>, batch: bool, with_proof: b
         Ok(subs) => subs,
         Err((i, e)) => {
             let error = ApiError::from(e);
-            return Err(unverified_delay(state, if batch { error.at(i) } else { error }).await);
+            // A single append's envelope is the request's envelope 0.
+            return Err(unverified_delay(state, error.at(i)).await);
         }
     };
     let heads = subs.iter().map(EntryHead::of).collect();

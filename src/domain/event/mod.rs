@@ -142,7 +142,12 @@ impl PayloadError {
         if let Some(at) = message.rfind(" at line ") {
             message.truncate(at);
         }
-        let field = if field.ends_with('.') { field.trim_end_matches('.').to_owned() } else { field };
+        let mut field = if field.ends_with('.') { field.trim_end_matches('.').to_owned() } else { field };
+        // A missing field is reported at its parent's path: the path names the field itself.
+        if let Some(name) = message.strip_prefix("missing field `").and_then(|m| m.strip_suffix('`')) {
+            field = if field.is_empty() { name.to_owned() } else { format!("{field}.{name}") };
+            message = "is missing".to_owned();
+        }
         PayloadError::Field { field, message }
     }
 

@@ -4,14 +4,12 @@ use super::*;
 
 pub(super) fn decide_system(view: &View<'_>, body: &Body) -> Result<(), Refusal> {
     let system = view.system();
-    let new_keys = |keys: &[&PublicKey]| -> Result<(), Refusal> {
+    // `field`: where the keys are (`body.keys` of a registration, `body.key` of an added key).
+    let new_keys = |field: &str, keys: &[&PublicKey]| -> Result<(), Refusal> {
         let mut seen = HashSet::new();
         for key in keys {
             if system.key_owner(&key.key_id).is_some() || !seen.insert(&key.key_id) {
-                return Err(Refusal::Invalid {
-                    field: "body.keys".into(),
-                    rule: "key ids are unique across the ledger",
-                });
+                return Err(Refusal::Invalid { field: field.into(), rule: "key ids are unique across the ledger" });
             }
         }
         // One public key, one registration: under a new id the ledger's own key would sign as
@@ -21,7 +19,7 @@ pub(super) fn decide_system(view: &View<'_>, body: &Body) -> Result<(), Refusal>
                 || keys[..i].iter().any(|k| k.public_key == key.public_key);
             if taken {
                 return Err(Refusal::Invalid {
-                    field: "body.keys".into(),
+                    field: field.into(),
                     rule: "the public key is registered already (the ledger's own or an actor's): a key is registered once",
                 });
             }
@@ -48,7 +46,7 @@ pub(super) fn decide_system(view: &View<'_>, body: &Body) -> Result<(), Refusal>
                 }
             }
             non_empty("body.keys", &b.keys)?;
-            new_keys(&b.keys.iter().collect::<Vec<_>>())
+            new_keys("body.keys", &b.keys.iter().collect::<Vec<_>>())
         }
         Body::KeyAdded(b) => {
             if system.actor(&b.actor_id).is_none() {
@@ -60,7 +58,7 @@ pub(super) fn decide_system(view: &View<'_>, body: &Body) -> Result<(), Refusal>
                     "the ledger's actor has the genesis key only: its keys sign nothing else",
                 ));
             }
-            new_keys(&[&b.key])
+            new_keys("body.key", &[&b.key])
         }
         Body::KeyRevoked(b) => {
             let actor = system.actor(&b.actor_id).ok_or_else(|| Refusal::UnknownActor { actor: b.actor_id.clone() })?;
