@@ -76,7 +76,7 @@ problem_types! {
     UnsupportedSchemaVersion = "unsupported-schema-version", UNPROCESSABLE_ENTITY, "`schema_version` is not the kind's current version.";
     WrongStream = "wrong-stream", UNPROCESSABLE_ENTITY, "An actor or key event outside the `system` stream, or a project event inside it.";
     EmptyBatch = "empty-batch", UNPROCESSABLE_ENTITY, "A batch with no envelopes.";
-    ProjectNotFound = "project-not-found", UNPROCESSABLE_ENTITY, "The event names a project that does not exist.";
+    ProjectNotFound = "project-not-found", UNPROCESSABLE_ENTITY, "The event names a project that does not exist; answered to an admin, who acts without membership (any other signer gets `not-a-member`, as for a project it is not a member of).";
     UnknownReference = "unknown-reference", UNPROCESSABLE_ENTITY, "A referenced asset, prompt, model version, pipeline, brief, reference or event does not exist in the same project; `field` names the reference.";
     DigestMismatch = "digest-mismatch", UNPROCESSABLE_ENTITY, "A review or approval names a digest that is not the asset's; a file sent to be signed is not the asset's bytes.";
     UnsignableFile = "unsignable-file", UNPROCESSABLE_ENTITY, "The asset's file could not carry Content Credentials: the C2PA SDK could not read it as its media type says.";

@@ -82,15 +82,13 @@ problem_set!(
     FeedProblems:
     400 => "A malformed query",
     401 => "No valid bearer token",
-    403 => "The token does not cover every project",
 );
 problem_set!(
     /// A read of one entry.
     EntryProblems:
     400 => "A malformed path",
     401 => "No valid bearer token",
-    403 => "The token may not read the entry's project",
-    404 => "No such entry",
+    404 => "No such entry, or one of a project the token may not read (the same answer: a scoped token learns nothing of other projects)",
 );
 problem_set!(
     /// A read that only needs a valid token.
@@ -129,8 +127,7 @@ problem_set!(
     InclusionProblems:
     400 => "A malformed query",
     401 => "No valid bearer token",
-    403 => "The token may not read the entry's project",
-    404 => "No such entry",
+    404 => "No such entry, or one of a project the token may not read (the same answer)",
     422 => "A tree size the log has not reached or that does not hold the entry",
 );
 problem_set!(

@@ -79,8 +79,9 @@ pub async fn project_events(
     Ok(HttpResponse::Ok().json(EntryPage { entries, next }))
 }
 
-/// Read the global feed: every entry, in ledger order (for a scoped token, those of the projects
-/// it may read).
+/// Read the global feed: every entry, in ledger order. A scoped token reads the entries of the
+/// projects it may read among each page's (a page may hold fewer than `limit`; `next` goes on
+/// from the last entry looked at); it is never refused.
 #[utoipa::path(get, path = "/v1/entries", tag = "read", params(FeedQuery), security(("bearer" = [])),
     responses((status = 200, body = EntryPage), FeedProblems))]
 pub async fn feed(
