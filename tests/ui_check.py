@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """The web UI in a real browser: headless Chromium driven by WebDriver (selenium, chromedriver).
 
-    python3 tests/ui_check.py URL ADMIN_TOKEN SCOPED_TOKEN PROJECT OTHER_PROJECT SCREENSHOTS_DIR
+    python3 tests/ui_check.py URL ADMIN_TOKEN SCOPED_TOKEN CAMPAIGN SCOPED_PROJECT ECOMM SCREENSHOTS_DIR
 
-Signs in with the admin token, opens every page on the demo's data and checks what each shows,
-saves a screenshot of each, then signs in with a token scoped to PROJECT and checks that
-OTHER_PROJECT is neither listed nor readable. Exits non-zero, naming the failed check, on any
+Signs in with the admin token, opens every page on the demo's data (its campaign CAMPAIGN, its
+e-comm run ECOMM) and checks what each shows, saves a screenshot of each, then signs in with a
+token scoped to another client's organisation, whose project is SCOPED_PROJECT, and checks that
+the campaign is neither listed nor readable. Exits non-zero, naming the failed check, on any
 difference. Chromium and chromedriver are Debian's (`chromium`, `chromium-driver`).
 """
 
@@ -85,7 +86,7 @@ class Check:
             return e.code, e.read()
 
 
-def admin_pages(c, project, other):
+def admin_pages(c, project, other, ecomm):
     c.open("/ui/")
     c.expect("the sign-in form is shown first", "/ui/sign-in" in c.d.current_url)
     c.shows("Read token")
@@ -97,7 +98,8 @@ def admin_pages(c, project, other):
     c.expect("the session cookie is HttpOnly", cookie and cookie.get("httpOnly"))
     c.expect("the session cookie is SameSite=Strict", cookie.get("sameSite") == "Strict")
 
-    c.shows("Projects", project, other, "Aurora trail shoe", "ready to deliver", "Production")
+    c.shows("Projects", project, other, ecomm, "Aurora trail shoe", "Brightwave summer fizz", "Northpeak spring catalogue",
+            "ready to deliver", "Production", "Aurora Outdoor", "Brightwave Drinks", "Northpeak Gear")
     c.shot("1-projects")
 
     c.open(f"/ui/projects/{project}")
@@ -110,9 +112,17 @@ def admin_pages(c, project, other):
     c.open(f"/ui/projects/{project}/assets")
     cards = c.d.find_elements(By.CSS_SELECTOR, ".card")
     c.expect("the grid shows every asset of the demo", len(cards) >= 25)
-    images = c.d.find_elements(By.CSS_SELECTOR, ".card img")
-    loaded = [i for i in images if c.d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", i)]
-    c.expect("thumbnails of the files the server holds load", len(loaded) >= 20)
+    # Thumbnails load lazily: bring them all into view, then wait for them.
+    c.d.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+    loaded = lambda d: [i for i in d.find_elements(By.CSS_SELECTOR, ".card img")
+                        if d.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0", i)]
+    try:
+        WebDriverWait(c.d, 15).until(lambda d: len(loaded(d)) >= 20)
+    except Exception:
+        pass
+    count = len(c.d.find_elements(By.CSS_SELECTOR, ".card img"))
+    c.expect(f"thumbnails of the files the server holds load ({len(loaded(c.d))} of {count})", len(loaded(c.d)) >= 20)
+    c.d.execute_script("window.scrollTo(0, 0)")
     c.shows("AI: trainedAlgorithmicMedia", "QC fail", "QC pass", "approved", "delivered", "not selected", "digitalCapture")
     c.shot("3-assets")
     c.open(f"/ui/projects/{project}/assets?show=rejected")
@@ -129,6 +139,15 @@ def admin_pages(c, project, other):
     evidence = c.d.find_element(By.PARTIAL_LINK_TEXT, "evidence bundle").get_attribute("href")
     status, body = c.fetch_status(evidence.replace(c.url, ""))
     c.expect(f"the evidence bundle downloads ({status})", status == 200 and json.loads(body).get("asset") == "hero-billboard")
+
+    c.open(f"/ui/projects/{ecomm}")
+    c.shows("Northpeak spring catalogue", "ecomm", "12 of 12 ready to deliver")
+    c.open(f"/ui/projects/{ecomm}/assets?show=delivered")
+    c.shows("Delivered", "delivered ×20")
+    c.d.find_element(By.LINK_TEXT, "Next page →").click()
+    WebDriverWait(c.d, 10).until(lambda d: "page=2" in d.current_url)
+    c.expect("the grid pages", len(c.d.find_elements(By.CSS_SELECTOR, ".card")) > 0)
+    c.shot("3b-ecomm-assets")
 
     c.open(f"/ui/projects/{project}/assets/hero-master-v2")
     c.shows("post edit applied", "upres")
@@ -169,7 +188,7 @@ def admin_pages(c, project, other):
 
 def scoped_pages(c, project, other):
     c.sign_in(SCOPED)
-    c.shows(project, "1 project(s)")
+    c.shows(project, "1 project(s)", "Brightwave summer fizz")
     c.expect("a scoped token does not list another project", other not in c.text())
     c.shot("8-scoped-projects")
     c.open(f"/ui/projects/{other}")
@@ -181,18 +200,21 @@ def scoped_pages(c, project, other):
         c.shows("may not read project")
     status, _ = c.fetch_status(f"/v1/projects/{other}/assets/img-12/file")
     c.expect(f"a scoped session gets no file of another project ({status})", status == 403)
-    c.open(f"/ui/projects/{project}/assets/hero-billboard")
-    c.shows("the evidence bundle needs a token for every project")
+    c.open(f"/ui/projects/{project}")
+    c.shows("Stages over time", "reopened", "What blocks delivery")
+    c.shot("10-scoped-project")
+    c.open(f"/ui/projects/{project}/assets/fizz-02-instagram")
+    c.shows("Compliance verdict", "the evidence bundle needs a token for every project")
 
 
 if __name__ == "__main__":
-    URL, ADMIN, SCOPED, PROJECT, OTHER, SHOTS = sys.argv[1:7]
+    URL, ADMIN, SCOPED, CAMPAIGN, SCOPED_PROJECT, ECOMM, SHOTS = sys.argv[1:8]
     os.makedirs(SHOTS, exist_ok=True)
     driver = browser()
     try:
         check = Check(driver, URL, SHOTS)
-        admin_pages(check, PROJECT, OTHER)
-        scoped_pages(check, PROJECT, OTHER)
+        admin_pages(check, CAMPAIGN, SCOPED_PROJECT, ECOMM)
+        scoped_pages(check, SCOPED_PROJECT, CAMPAIGN)
     except AssertionError as failure:
         print(f"ui check failed: {failure}", file=sys.stderr)
         sys.exit(1)

@@ -44,8 +44,8 @@ pub(super) fn demo(
     let token = std::fs::read_to_string(dir.admin_token())
         .unwrap_or_else(|e| fail(format!("{}: {e}", dir.admin_token().display())));
     let client = Client::new(url).with_token(&token);
-    let project = project.unwrap_or_else(|| format!("demo-campaign-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S%3f")));
-    let summary = crate::cli::demo::run(&client, admin, &project).unwrap_or_else(|e| fail(e));
+    let project = project.unwrap_or_else(|| format!("demo-{}", chrono::Utc::now().format("%Y%m%d-%H%M%S%3f")));
+    let summary = crate::cli::demo::run_all(&client, admin, &project).unwrap_or_else(|e| fail(e));
     println!(
         "recorded project `{}`: {} project events, {} system events, deliveries {}",
         summary.project,
@@ -53,11 +53,19 @@ pub(super) fn demo(
         summary.system_events,
         summary.deliveries.join(", ")
     );
+    for (other, events, _) in &summary.others {
+        println!("recorded project `{other}`: {events} project events");
+    }
     if let Some(root) = files {
-        // Under the project's own folder, `<client>/<name>/`, where `serve --files` looks for it.
-        let dir = summary.project.split(':').fold(root, |dir, part| dir.join(part));
-        let written = summary.files.write(&dir).unwrap_or_else(|e| fail(format!("{}: {e}", dir.display())));
-        println!("wrote its {written} files to {}", dir.display());
+        // Under each project's own folder, `<client>/<name>/`, where `serve --files` looks.
+        let all =
+            std::iter::once((&summary.project, &summary.files)).chain(summary.others.iter().map(|(p, _, f)| (p, f)));
+        let mut written = 0;
+        for (project, files) in all {
+            let dir = project.split(':').fold(root.clone(), |dir, part| dir.join(part));
+            written += files.write(&dir).unwrap_or_else(|e| fail(format!("{}: {e}", dir.display())));
+        }
+        println!("wrote their {written} files under {}", root.display());
     }
     println!("read it back:");
     println!(

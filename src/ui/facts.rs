@@ -52,6 +52,7 @@ pub struct Asset {
     /// `generation`, `post edit`, `import` or `delivery`.
     pub made_by: &'static str,
     pub digest: String,
+    pub media_type: String,
     /// The model version and pipeline it comes from: its generation's, or (for an edit or a
     /// delivered variant) its base's.
     pub model_version: Option<String>,
@@ -137,17 +138,18 @@ impl ProjectFacts {
     }
 
     fn apply_work(&mut self, body: &Body, sequence: u64, event: &str) {
-        let made = |id: &str, made_by, digest: String| Asset {
+        let made = |id: &str, made_by, o: &crate::domain::event::AssetOutput| Asset {
             id: id.to_owned(),
             sequence,
             made_by,
-            digest,
+            digest: o.digest.to_string(),
+            media_type: o.media_type.to_string(),
             ..Asset::default()
         };
         match body {
             Body::GenerationRecorded(b) => {
                 for o in &b.outputs {
-                    let mut a = made(o.asset_id.as_str(), "generation", o.digest.to_string());
+                    let mut a = made(o.asset_id.as_str(), "generation", o);
                     a.model_version = Some(b.model_version.to_string());
                     a.pipeline = b.pipeline.as_ref().map(|p| p.to_string());
                     self.add(a, event);
@@ -155,11 +157,11 @@ impl ProjectFacts {
             }
             Body::AssetImported(b) => {
                 let o = &b.asset;
-                self.add(made(o.asset_id.as_str(), "import", o.digest.to_string()), event);
+                self.add(made(o.asset_id.as_str(), "import", o), event);
             }
             Body::PostEditApplied(b) => {
                 let o = &b.output;
-                let mut a = made(o.asset_id.as_str(), "post edit", o.digest.to_string());
+                let mut a = made(o.asset_id.as_str(), "post edit", o);
                 if let Some(base) = b.inputs.first().and_then(|i| self.index.get(i.as_str()).copied()) {
                     self.assets[base].edited_further = true;
                     a.model_version = self.assets[base].model_version.clone();
@@ -169,7 +171,7 @@ impl ProjectFacts {
             }
             Body::DeliveryRecorded(b) => {
                 let o = &b.variant;
-                let mut a = made(o.asset_id.as_str(), "delivery", o.digest.to_string());
+                let mut a = made(o.asset_id.as_str(), "delivery", o);
                 a.master = Some(b.master_asset.to_string());
                 if let Some(&m) = self.index.get(b.master_asset.as_str()) {
                     self.assets[m].delivered_as.push(o.asset_id.to_string());

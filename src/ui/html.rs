@@ -143,3 +143,8 @@ pub fn asset_path(project: &str, asset: &str) -> String {
 pub fn api_asset_path(project: &str, asset: &str, what: &str) -> String {
     format!("/v1/projects/{project}/assets/{asset}/{what}")
 }
+
+/// Whether a browser shows images of this media type (a TIFF it does not).
+pub fn browser_shows(media_type: &str) -> bool {
+    matches!(media_type, "image/jpeg" | "image/png" | "image/webp" | "image/gif")
+}

@@ -1,7 +1,8 @@
-//! The web UI in a real browser: the real binary serves the demo's data (two projects, their
-//! files), and `tests/ui_check.py` drives headless Chromium through WebDriver — signing in,
-//! opening every page, checking what each shows, and checking that a token scoped to one project
-//! sees nothing of the other. Screenshots of every page land in `target/ui-screenshots/`.
+//! The web UI in a real browser: the real binary serves the demo's data (a campaign, a social
+//! series and an e-comm run for three clients, with their files), and `tests/ui_check.py` drives
+//! headless Chromium through WebDriver — signing in, opening every page, checking what each
+//! shows, and checking that a token scoped to one client's organisation sees nothing of
+//! another's. Screenshots of every page land in `target/ui-screenshots/`.
 
 use crate::helpers::*;
 use serde_json::json;
@@ -40,24 +41,13 @@ fn every_page_shows_what_the_token_may_read_in_a_real_browser() {
     let (_server, port) = start_server_with(dir.path(), &["--files", files.to_str().unwrap()], &[]);
     let url = format!("http://127.0.0.1:{port}");
     let data = dir.path().join("data");
-    for name in ["aurora", "other"] {
-        let into = files.join(name);
-        lineage(&[
-            "demo",
-            "--url",
-            &url,
-            "--data",
-            data.to_str().unwrap(),
-            "--project",
-            name,
-            "--files",
-            into.to_str().unwrap(),
-        ]);
-    }
+    let into = files.to_str().unwrap();
+    lineage(&["demo", "--url", &url, "--data", data.to_str().unwrap(), "--project", "aurora", "--files", into]);
+    assert!(files.join("aurora-outdoor/aurora/img-12.png").exists(), "each project's files in its own folder");
     let admin = std::fs::read_to_string(data.join("admin.token")).unwrap().trim().to_owned();
     let issued = ureq::post(&format!("{url}/v1/tokens"))
         .set("Authorization", &format!("Bearer {admin}"))
-        .send_json(serde_json::json!({"name": "aurora reviewer", "projects": ["aurora-outdoor:aurora"]}))
+        .send_json(serde_json::json!({"name": "brightwave reviewer", "organization": "brightwave-drinks"}))
         .unwrap()
         .into_json::<serde_json::Value>()
         .unwrap();
@@ -65,7 +55,14 @@ fn every_page_shows_what_the_token_may_read_in_a_real_browser() {
     let shots = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/ui-screenshots");
     let run = Command::new("python3")
         .arg("tests/ui_check.py")
-        .args([&url, &admin, scoped, "aurora-outdoor:aurora", "aurora-outdoor:other"])
+        .args([
+            &url,
+            &admin,
+            scoped,
+            "aurora-outdoor:aurora",
+            "brightwave-drinks:aurora-social",
+            "northpeak-gear:aurora-ecomm",
+        ])
         .arg(&shots)
         .output()
         .unwrap();

@@ -133,6 +133,16 @@ impl DemoFiles {
         output
     }
 
+    /// No files yet: a project of the demo adds its own.
+    pub fn empty() -> DemoFiles {
+        DemoFiles { files: BTreeMap::new() }
+    }
+
+    /// Adds an image, encoded as `media_type` says.
+    pub fn add_image(&mut self, name: &str, image: &Image, media_type: &'static str) {
+        self.files.insert(name.to_owned(), DemoFile::image(image, media_type));
+    }
+
     /// Writes every file to `dir` as `NAME.EXT`; returns how many.
     pub fn write(&self, dir: &Path) -> std::io::Result<usize> {
         std::fs::create_dir_all(dir)?;

@@ -2,7 +2,9 @@
 //! the REST API of a running server.
 
 mod files;
+mod finishing;
 mod images;
+mod series;
 
 use super::client::{Answer, Client, Signer};
 use crate::crypto::keys::KeyFile;
@@ -28,6 +30,8 @@ pub struct DemoSummary {
     pub deliveries: Vec<String>,
     /// Every file it recorded.
     pub files: DemoFiles,
+    /// The other productions it recorded (`run_all`): their ids, events and files.
+    pub others: Vec<(String, usize, DemoFiles)>,
 }
 
 struct Crew {
@@ -56,6 +60,17 @@ pub const DEMO_CLIENT: &str = "aurora-outdoor";
 /// Runs the demo, recording project `DEMO_CLIENT:name`. `admin` is the bootstrap admin key
 /// (`DATA/admin.key`); `client` carries the admin token.
 pub fn run(client: &Client, admin: KeyFile, name: &str) -> Result<DemoSummary, DemoError> {
+    run_with(client, admin, name, false)
+}
+
+/// Runs the demo with the agency's other productions too: the campaign `DEMO_CLIENT:name`, a
+/// social series `brightwave-drinks:name-social` and an e-comm run `northpeak-gear:name-ecomm`,
+/// each for a client of its own.
+pub fn run_all(client: &Client, admin: KeyFile, name: &str) -> Result<DemoSummary, DemoError> {
+    run_with(client, admin, name, true)
+}
+
+fn run_with(client: &Client, admin: KeyFile, name: &str, series: bool) -> Result<DemoSummary, DemoError> {
     let ledger = client.ledger_name()?;
     let admin = Signer::new(admin, &ledger);
     let project = &format!("{DEMO_CLIENT}:{name}");
@@ -150,9 +165,9 @@ pub fn run(client: &Client, admin: KeyFile, name: &str) -> Result<DemoSummary, D
     r.day(6, 9, 0);
     production(&mut r, c)?;
     r.day(10, 9, 0);
-    refinement(&mut r, c)?;
+    finishing::refinement(&mut r, c)?;
     r.day(12, 9, 0);
-    let delivered = delivery(&mut r, c)?;
+    let delivered = finishing::delivery(&mut r, c)?;
 
     check(
         "revoke the rotated key",
@@ -165,7 +180,26 @@ pub fn run(client: &Client, admin: KeyFile, name: &str) -> Result<DemoSummary, D
     system_events += 1;
 
     let project_events = r.count;
-    Ok(DemoSummary { project: project.to_owned(), project_events, system_events, deliveries: delivered, files })
+    let others = if series { others(client, &admin, c, name, run_id, &ledger)? } else { vec![] };
+    Ok(DemoSummary { project: project.to_owned(), project_events, system_events, deliveries: delivered, files, others })
+}
+
+/// The social series and the e-comm run, for two more clients.
+fn others(
+    client: &Client,
+    admin: &Signer,
+    c: &Crew,
+    name: &str,
+    run_id: &str,
+    ledger: &str,
+) -> Result<Vec<(String, usize, DemoFiles)>, DemoError> {
+    let drinks = series::client_side(client, admin, ("brightwave-drinks", "Brightwave Drinks"), run_id, ledger)?;
+    let social = format!("brightwave-drinks:{name}-social");
+    let (social_files, social_events) = series::social(client, c, &drinks, &social)?;
+    let gear = series::client_side(client, admin, ("northpeak-gear", "Northpeak Gear"), run_id, ledger)?;
+    let ecomm = format!("northpeak-gear:{name}-ecomm");
+    let (ecomm_files, ecomm_events) = series::ecomm(client, c, &gear, &ecomm)?;
+    Ok(vec![(social, social_events, social_files), (ecomm, ecomm_events, ecomm_files)])
 }
 
 /// Appends the project's events one by one (or as a batch), counting them.
@@ -466,121 +500,4 @@ fn sky_again(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "rationale": "neither sky beats img-15's light; the composite keeps it"}),
     )?;
     Ok(())
-}
-
-/// Refinement: a failed and a passing QC review, a print proof, three approvals, a retracted
-/// note.
-fn refinement(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
-    r.send("open refinement", &c.producer, "stage_marked", json!({"stage": "refinement", "mark": "opened"}))?;
-    let checks = |anatomy: &str| {
-        json!([
-            {"check": "colour_accuracy", "result": "pass"},
-            {"check": "anatomy", "result": anatomy, "note": if anatomy == "fail" { "left hand has six fingers" } else { "ok" }},
-            {"check": "product_accuracy", "result": "pass"},
-            {"check": "light_shadow", "result": "pass"},
-            {"check": "artifacts", "result": "pass"},
-            {"check": "resolution", "result": "pass"},
-            {"check": "edges", "result": "pass"},
-            {"check": "hallucination", "result": "pass"},
-        ])
-    };
-    r.send(
-        "first QC review",
-        &c.qc,
-        "qc_review_recorded",
-        json!({
-        "review_id": "qc-1", "asset": "hero-master", "digest": r.files.digest("hero-master"),
-        "checks": checks("fail"), "proof_medium": "large_format", "proof_size": "1.5x0.75 m section of the 6x3 m board",
-        "proof_scale_percent": 25, "verdict": "fail"}),
-    )?;
-    r.day(10, 15, 0);
-    r.send(
-        "fix the hand",
-        &c.post_artist,
-        "post_edit_applied",
-        json!({
-        "edit_id": "ed-cleanup-1", "technique": "cleanup", "tool": "Photoshop 2027", "performed_by": "human", "generative": false,
-        "inputs": ["hero-master"], "output": r.files.output("hero-master-v2"), "notes": "hand repainted"}),
-    )?;
-    r.day(11, 9, 0);
-    r.send(
-        "second QC review",
-        &c.qc,
-        "qc_review_recorded",
-        json!({
-        "review_id": "qc-2", "asset": "hero-master-v2", "digest": r.files.digest("hero-master-v2"),
-        "checks": checks("pass"), "proof_medium": "large_format", "proof_size": "3x1.5 m section of the 6x3 m board",
-        "proof_scale_percent": 50, "verdict": "pass"}),
-    )?;
-    r.send(
-        "print proof",
-        &c.qc,
-        "qc_review_recorded",
-        json!({
-        "review_id": "qc-3", "asset": "hero-master-v2", "digest": r.files.digest("hero-master-v2"),
-        "checks": [{"check": "colour_accuracy", "result": "pass"}, {"check": "grain", "result": "pass"}],
-        "proof_medium": "print", "proof_size": "A4 contract proof", "proof_scale_percent": 100, "verdict": "pass"}),
-    )?;
-    r.send(
-        "creative approval",
-        &c.director,
-        "approval_recorded",
-        json!({
-        "approval_id": "ap-cd", "asset": "hero-master-v2", "digest": r.files.digest("hero-master-v2"), "decision": "approved"}),
-    )?;
-    r.send(
-        "brand approval",
-        &c.brand,
-        "approval_recorded",
-        json!({
-        "approval_id": "ap-brand", "asset": "hero-master-v2", "digest": r.files.digest("hero-master-v2"), "decision": "approved",
-        "conditions": ["use only with the 2027 logo lock-up"]}),
-    )?;
-    r.send(
-        "client approval",
-        &c.client,
-        "approval_recorded",
-        json!({
-        "approval_id": "ap-client", "asset": "hero-master-v2", "digest": r.files.digest("hero-master-v2"), "decision": "approved"}),
-    )?;
-    r.send("complete refinement", &c.producer, "stage_marked", json!({"stage": "refinement", "mark": "completed"}))?;
-    let hold = r.send("a mistaken note", &c.producer, "note_added", json!({"text": "Hold delivery until Monday."}))?;
-    let hold = hold.body["event_id"].as_str().unwrap_or_default().to_owned();
-    r.send(
-        "retract the note",
-        &c.producer,
-        "event_retracted",
-        json!({"event_id": hold, "reason": "sent to the wrong project"}),
-    )?;
-
-    Ok(())
-}
-
-/// Delivery: three variants of the master; the vendor released. Returns the variants.
-fn delivery(r: &mut Recording<'_>, c: &Crew) -> Result<Vec<String>, DemoError> {
-    r.send("open delivery", &c.producer, "stage_marked", json!({"stage": "delivery", "mark": "opened"}))?;
-    let mut delivered = Vec::new();
-    for d in files::DELIVERIES {
-        r.send(
-            &format!("deliver {}", d.id),
-            &c.pipeline,
-            "delivery_recorded",
-            json!({
-            "delivery_id": d.id, "master_asset": "hero-master-v2", "variant": r.files.output(d.variant),
-            "format": d.format, "channel": d.channel, "medium": d.medium,
-            "dimensions": {"width": d.width, "height": d.height}, "locale": d.locale, "usage": "commercial"}),
-        )?;
-        delivered.push(d.variant.to_owned());
-    }
-    r.day(13, 10, 0);
-    r.send("complete delivery", &c.producer, "stage_marked", json!({"stage": "delivery", "mark": "completed"}))?;
-    // The post house's work is done: it no longer writes into the project.
-    r.send(
-        "release the vendor",
-        &c.producer,
-        "member_removed",
-        json!({"actor_id": c.post_artist.key.actor, "reason": "post production wrapped"}),
-    )?;
-
-    Ok(delivered)
 }

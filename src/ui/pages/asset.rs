@@ -95,9 +95,11 @@ fn cut(mut graph: Subgraph) -> (Subgraph, bool) {
 fn render(project: &str, asset: &str, s: &Shown, scoped: bool) -> String {
     let d = &s.found.disclosure;
     let mut out = String::from("<div class=\"cols\"><div class=\"hero\">");
-    if s.has_file {
-        let _ =
-            write!(out, "<img src=\"{}\" alt=\"{}\">", esc(&html::api_asset_path(project, asset, "file")), esc(asset));
+    let file = html::api_asset_path(project, asset, "file");
+    if s.has_file && html::browser_shows(&s.found.media_type) {
+        let _ = write!(out, "<img src=\"{}\" alt=\"{}\">", esc(&file), esc(asset));
+    } else if s.has_file {
+        let _ = write!(out, "<p>{} (no preview): {}</p>", esc(&s.found.media_type), link(&file, "download the file"));
     } else {
         out.push_str("<p class=\"sub\">The server holds no file with this asset's digest.</p>");
     }

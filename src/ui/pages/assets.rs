@@ -117,14 +117,11 @@ pub async fn page(
 
 fn render(project: &str, card: &Card) -> String {
     let a = &card.asset;
-    let thumb = if card.has_file {
-        format!(
-            "<img src=\"{}\" alt=\"{}\" loading=\"lazy\">",
-            esc(&html::api_asset_path(project, &a.id, "file")),
-            esc(&a.id)
-        )
-    } else {
-        "no file on the server".to_owned()
+    let file = html::api_asset_path(project, &a.id, "file");
+    let thumb = match (card.has_file, html::browser_shows(&a.media_type)) {
+        (true, true) => format!("<img src=\"{}\" alt=\"{}\" loading=\"lazy\">", esc(&file), esc(&a.id)),
+        (true, false) => format!("{} (no preview): {}", esc(&a.media_type), link(&file, "download")),
+        (false, _) => "no file on the server".to_owned(),
     };
     let mut chips = String::new();
     match card.term {
