@@ -166,7 +166,7 @@ def admin_pages(c, project, other, ecomm):
     c.shows("History", "project created", "retracted")
     rows = c.d.find_elements(By.CSS_SELECTOR, "table.history tbody tr")
     c.expect("a history page holds at most 50 events", 0 < len(rows) <= 50)
-    c.expect("names, not ids, say who", "maya producer" in c.text())
+    c.expect("names, not ids, say who", "Maya (producer)" in c.text())
     c.shot("7-history")
     c.d.find_element(By.LINK_TEXT, "Next page →").click()
     WebDriverWait(c.d, 10).until(lambda d: "after=" in d.current_url)

@@ -115,7 +115,8 @@ enum Command {
     History(people::HistoryArgs),
     /// Whether an asset could be delivered a given way now: every rule, passed or what it misses.
     Readiness(people::ReadinessArgs),
-    /// Provenance of an asset: its ancestors (default) or descendants, as JSON or Graphviz DOT.
+    /// Provenance of an asset: its ancestors (default) or descendants, as a tree (`--json`, or
+    /// Graphviz DOT with `--dot`).
     Provenance {
         project: String,
         asset: String,
@@ -123,12 +124,16 @@ enum Command {
         server: ServerArgs,
         #[arg(long)]
         descendants: bool,
+        /// Graphviz DOT instead of a tree.
         #[arg(long)]
         dot: bool,
         #[arg(long)]
         depth: Option<u32>,
         #[arg(long)]
         as_of: Option<String>,
+        /// The API's JSON, as it is.
+        #[arg(long)]
+        json: bool,
     },
     /// Every entry that names an asset, in ledger order, with its signature's standing and what
     /// it says (`--json` for the API's answer).
@@ -401,7 +406,7 @@ pub fn run() {
         }
         Command::History(args) => people::history(args),
         Command::Readiness(args) => people::readiness(args),
-        Command::Provenance { project, asset, server, descendants, dot, depth, as_of } => {
+        Command::Provenance { project, asset, server, descendants, dot, depth, as_of, json } => {
             let mut path = format!(
                 "/v1/projects/{project}/assets/{asset}/provenance?direction={}&format={}",
                 if descendants { "descendants" } else { "ancestors" },
@@ -410,7 +415,8 @@ pub fn run() {
             if let Some(depth) = depth {
                 path.push_str(&format!("&depth={depth}"));
             }
-            show(server.client().get(&with_as_of(path, &as_of)).unwrap_or_else(|e| fail(e)));
+            let answer = server.client().get(&with_as_of(path, &as_of)).unwrap_or_else(|e| fail(e));
+            people::print(answer, json || dot, people::provenance);
         }
         Command::Audit(read) => {
             let path = with_as_of(format!("/v1/projects/{}/assets/{}/audit", read.project, read.asset), &read.as_of);

@@ -272,3 +272,55 @@ pub fn readiness(args: ReadinessArgs) {
         out
     });
 }
+
+/// A provenance graph as a tree from the asset: each node under the one that depends on it, a
+/// node reached again marked `(above)` rather than repeated; people are left out (the audit
+/// trail names who signed what).
+pub fn provenance(body: &Value) -> String {
+    use std::collections::{HashMap, HashSet};
+    let graph = &body["graph"];
+    let root = s(&graph["root"]);
+    // Each child once under its parent, with every kind of edge between them.
+    let mut children: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    let descendants = body["direction"] == "descendants";
+    for e in graph["edges"].as_array().into_iter().flatten() {
+        let (from, to, kind) = (s(&e["from"]), s(&e["to"]), s(&e["kind"]));
+        if from.starts_with("actor:") || to.starts_with("actor:") {
+            continue;
+        }
+        let (parent, child) = if descendants { (to, from) } else { (from, to) };
+        let list = children.entry(parent).or_default();
+        match list.iter_mut().find(|(_, c)| *c == child) {
+            Some((kinds, _)) => kinds.push_str(&format!(", {kind}")),
+            None => list.push((kind, child)),
+        }
+    }
+    let retracted: HashSet<String> = graph["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["retracted"] == true)
+        .map(|n| s(&n["key"]))
+        .collect();
+    let mut out = String::new();
+    let mut seen = HashSet::new();
+    // An explicit stack: a deep lineage draws without deep recursion.
+    let mut stack = vec![(root.clone(), String::new(), 0usize)];
+    while let Some((node, via, depth)) = stack.pop() {
+        let indent = "  ".repeat(depth);
+        let mark = if retracted.contains(&node) { " (retracted)" } else { "" };
+        let arrow = if via.is_empty() { String::new() } else { format!("{via} → ") };
+        if !seen.insert(node.clone()) {
+            out.push_str(&format!("{indent}{arrow}{node} (above)\n"));
+            continue;
+        }
+        out.push_str(&format!("{indent}{arrow}{node}{mark}\n"));
+        for (kind, child) in children.get(&node).into_iter().flatten().rev() {
+            stack.push((child.clone(), kind.clone(), depth + 1));
+        }
+    }
+    if body["truncated"] == true {
+        out.push_str("… cut at --depth; ask again with a larger one\n");
+    }
+    out
+}

@@ -57,6 +57,7 @@ pub struct Asset {
     /// delivered variant) its base's.
     pub model_version: Option<String>,
     pub pipeline: Option<String>,
+    /// Whether the latest selection that named it selected it, or rejected it.
     pub selected: bool,
     pub rejected: bool,
     pub reviews: Vec<Review>,
@@ -183,12 +184,10 @@ impl ProjectFacts {
             Body::SelectionMade(b) => {
                 for (ids, selected) in [(&b.selected, true), (&b.rejected, false)] {
                     for id in ids {
+                        // The latest decision on an asset is the one that stands.
                         if let Some(&i) = self.index.get(id.as_str()) {
-                            if selected {
-                                self.assets[i].selected = true;
-                            } else {
-                                self.assets[i].rejected = true;
-                            }
+                            self.assets[i].selected = selected;
+                            self.assets[i].rejected = !selected;
                         }
                     }
                 }

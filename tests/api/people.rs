@@ -23,7 +23,11 @@ fn reads_print_tables_json_on_request_and_problems_on_stderr() {
         )
     };
     let p = "aurora-outdoor:aurora";
-    let table_cases: [(&[&str], &[&str]); 5] = [
+    let table_cases: [(&[&str], &[&str]); 6] = [
+        (
+            &["provenance", p, "hero-billboard"],
+            &["asset:hero-billboard\n", "  generated_by → delivery:dl-billboard", "(above)"],
+        ),
         (&["projects"], &["PROJECT", "aurora-outdoor:aurora", "campaign"]),
         (&["status", p], &["STAGE", "exploration  completed", "production   completed"]),
         (&["audit", p, "hero-master-v2"], &["SIGNATURE", "post_edit_applied", "valid"]),

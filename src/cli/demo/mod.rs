@@ -19,6 +19,15 @@ pub enum DemoError {
     Refused { step: String, status: u16, body: Value },
 }
 
+/// How people read an actor of the demo: `maya-producer-1a2b3c` is "Maya (producer)", the
+/// pipeline `genpipe-…` "Genpipe (integration)".
+fn display_name(actor: &str, role: &str) -> String {
+    let first = actor.split('-').next().unwrap_or(actor);
+    let mut name: String = first.chars().take(1).flat_map(char::to_uppercase).collect();
+    name.push_str(&first[first.chars().next().map_or(0, char::len_utf8)..]);
+    format!("{name} ({})", role.replace('_', " "))
+}
+
 /// What the demo recorded.
 pub struct DemoSummary {
     pub project: String,
@@ -121,7 +130,7 @@ fn run_with(client: &Client, admin: KeyFile, name: &str, series: bool) -> Result
             "actor_registered",
             json!({
                 "actor_id": key.actor,
-                "display_name": key.actor.replace('-', " "),
+                "display_name": display_name(&key.actor, role),
                 "role": role,
                 "organization": organization,
                 "keys": [{"key_id": key.key_id, "public_key": key.public_key_base64()}],
@@ -193,10 +202,24 @@ fn others(
     run_id: &str,
     ledger: &str,
 ) -> Result<Vec<(String, usize, DemoFiles)>, DemoError> {
-    let drinks = series::client_side(client, admin, ("brightwave-drinks", "Brightwave Drinks"), run_id, ledger)?;
+    let drinks = series::client_side(
+        client,
+        admin,
+        ("brightwave-drinks", "Brightwave Drinks"),
+        ("ben-brand", "chloe-client"),
+        run_id,
+        ledger,
+    )?;
     let social = format!("brightwave-drinks:{name}-social");
     let (social_files, social_events) = series::social(client, c, &drinks, &social)?;
-    let gear = series::client_side(client, admin, ("northpeak-gear", "Northpeak Gear"), run_id, ledger)?;
+    let gear = series::client_side(
+        client,
+        admin,
+        ("northpeak-gear", "Northpeak Gear"),
+        ("nora-brand", "olaf-client"),
+        run_id,
+        ledger,
+    )?;
     let ecomm = format!("northpeak-gear:{name}-ecomm");
     let (ecomm_files, ecomm_events) = series::ecomm(client, c, &gear, &ecomm)?;
     Ok(vec![(social, social_events, social_files), (ecomm, ecomm_events, ecomm_files)])

@@ -27,6 +27,7 @@ pub fn client_side(
     client: &Client,
     admin: &Signer,
     (id, name): (&str, &str),
+    (brand_person, approver_person): (&str, &str),
     run_id: &str,
     ledger: &str,
 ) -> Result<ClientSide, DemoError> {
@@ -47,13 +48,13 @@ pub fn client_side(
         let event = admin.envelope(
             "system",
             "actor_registered",
-            json!({"actor_id": actor, "display_name": who.replace('-', " "), "role": role, "organization": id,
+            json!({"actor_id": actor, "display_name": super::display_name(&actor, role), "role": role, "organization": id,
                    "keys": [{"key_id": key.key_id, "public_key": key.public_key_base64()}]}),
         );
         (Signer::new(key, ledger), event)
     };
-    let (brand, brand_event) = person(&format!("{}-brand", &id[..4]), "brand_compliance");
-    let (approver, approver_event) = person(&format!("{}-client", &id[..4]), "client_approver");
+    let (brand, brand_event) = person(brand_person, "brand_compliance");
+    let (approver, approver_event) = person(approver_person, "client_approver");
     events.extend([brand_event, approver_event]);
     check(&format!("register {id} and its people"), client.append_batch(&events)?)?;
     Ok(ClientSide { organization: id.to_owned(), brand, approver })

@@ -121,7 +121,7 @@ pub async fn page(
             esc(&r.payload.kind().as_str().replace('_', " ")),
             esc(names.actor(r.payload.actor.as_str())),
             r.stage.map(stage_name).unwrap_or(""),
-            says(&id, &r.payload),
+            says(&id, &r.payload, &names),
         );
     }
     if rows.is_empty() {
@@ -192,7 +192,7 @@ fn form(base: &str, f: &Filters, members: &[String], names: &Names) -> String {
 }
 
 /// What an event says, in a line; assets it names link to their pages.
-fn says(project: &str, p: &Payload) -> String {
+fn says(project: &str, p: &Payload, names: &Names) -> String {
     let a = |id: &str| link(&html::asset_path(project, id), id);
     let list = |ids: &[crate::domain::Id]| ids.iter().map(|i| a(i.as_str())).collect::<Vec<_>>().join(", ");
     match &p.body {
@@ -248,8 +248,12 @@ fn says(project: &str, p: &Payload) -> String {
         }
         Body::NoteAdded(b) => esc(&b.text.as_str().chars().take(280).collect::<String>()),
         Body::EventRetracted(b) => format!("retracted {}: {}", esc(b.event_id.as_str()), esc(b.reason.as_str())),
-        Body::MemberAdded(b) => format!("added {} as {}", esc(b.actor_id.as_str()), esc(b.role.as_str())),
-        Body::MemberRemoved(b) => format!("removed {}: {}", esc(b.actor_id.as_str()), esc(b.reason.as_str())),
+        Body::MemberAdded(b) => {
+            format!("added {} as {}", esc(names.actor(b.actor_id.as_str())), esc(&b.role.as_str().replace('_', " ")))
+        }
+        Body::MemberRemoved(b) => {
+            format!("removed {}: {}", esc(names.actor(b.actor_id.as_str())), esc(b.reason.as_str()))
+        }
         Body::PolicyAmended(_) => "made the policy stricter".to_owned(),
         Body::ProjectAdopted(b) => format!("adopted for {}", esc(b.client_organization.as_str())),
         _ => String::new(),
