@@ -110,7 +110,7 @@ pub struct Problem {
     /// The payload field the problem is about, where there is one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
-    /// Position of the offending envelope in a batch.
+    /// Position of the offending envelope in the request (0 for a single append).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<usize>,
     /// For version conflicts: the version the client expected.

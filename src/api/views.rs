@@ -300,6 +300,8 @@ pub struct AppendedEntry {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectListing {
     pub project: String,
+    /// The title its `project_created` gave it.
+    pub title: Option<String>,
     /// `campaign`, `social` or `ecomm`.
     pub content_type: Option<String>,
     /// The client organisation the project is made for; absent for a legacy project.

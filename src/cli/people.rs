@@ -135,6 +135,7 @@ pub fn projects(args: ProjectsArgs) {
             .map(|p| {
                 vec![
                     s(&p["project"]),
+                    s(&p["title"]),
                     s(&p["content_type"]),
                     s(&p["client_organization"]),
                     s(&p["events"]),
@@ -142,7 +143,7 @@ pub fn projects(args: ProjectsArgs) {
                 ]
             })
             .collect();
-        table(&["PROJECT", "TYPE", "CLIENT", "ENTRIES", "LAST ACTIVITY (UTC)"], &rows)
+        table(&["PROJECT", "TITLE", "TYPE", "CLIENT", "ENTRIES", "LAST ACTIVITY (UTC)"], &rows)
     });
 }
 

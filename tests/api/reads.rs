@@ -238,6 +238,7 @@ fn projects_are_listed_as_far_as_the_token_reads() {
         (Some("campaign"), Some(CLIENT), Some(true))
     );
     assert_eq!(a["events"], 2);
+    assert_eq!(a["title"], "T", "the title its creation gave it");
     let received = app.get(&format!("/v1/entries/{}", last.body["sequence"])).body["received_at"].clone();
     assert_eq!(a["last_activity"], received, "the last entry's time");
     // A token scoped to the rival sees its project only; a token listing projects, those.

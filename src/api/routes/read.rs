@@ -31,27 +31,43 @@ pub struct FeedQuery {
     pub limit: Option<usize>,
 }
 
-/// Every project the token may read, by id: content type, client, entries, last activity.
+/// Every project the token may read, by id: title, content type, client, entries, last
+/// activity.
 #[utoipa::path(get, path = "/v1/projects", tag = "read", security(("bearer" = [])),
     responses((status = 200, body = ProjectList), TokenProblems))]
-pub async fn projects(reader: Reader, state: web::Data<AppState>) -> HttpResponse {
+pub async fn projects(reader: Reader, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let listings: Vec<(crate::domain::ProjectId, crate::domain::state::Listing)> =
         state.ledger.with_catalogue(|c| c.iter().map(|(id, l)| (id.clone(), l.clone())).collect());
-    let projects = listings
-        .into_iter()
-        .filter(|(id, _)| reader.may_read(&state.ledger, id.as_str()))
-        .map(|(id, listing)| ProjectListing {
-            project: id.to_string(),
-            content_type: listing.content_type.map(|c| crate::domain::event::wire_name(&c)),
-            governed: listing.client.is_some(),
-            client_organization: listing.client.map(|c| c.to_string()),
-            events: listing.events,
-            last_activity: chrono::DateTime::from_timestamp_micros(listing.last_received_us)
-                .unwrap_or_default()
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+    let listings: Vec<_> = listings.into_iter().filter(|(id, _)| reader.may_read(&state.ledger, id.as_str())).collect();
+    let shared = state.clone();
+    // One entry read per project: its first, which created it and gave its title.
+    let projects = state
+        .reads
+        .run(move || {
+            let mut projects = Vec::with_capacity(listings.len());
+            for (id, listing) in listings {
+                let first = shared.ledger.project_entries(id.as_str(), 1, 1)?;
+                let title =
+                    first.first().and_then(|e| crate::log::open_entry(e).ok()).and_then(|(_, p)| match p.body {
+                        crate::domain::event::Body::ProjectCreated(b) => Some(b.title.to_string()),
+                        _ => None,
+                    });
+                projects.push(ProjectListing {
+                    project: id.to_string(),
+                    title,
+                    content_type: listing.content_type.map(|c| crate::domain::event::wire_name(&c)),
+                    governed: listing.client.is_some(),
+                    client_organization: listing.client.map(|c| c.to_string()),
+                    events: listing.events,
+                    last_activity: chrono::DateTime::from_timestamp_micros(listing.last_received_us)
+                        .unwrap_or_default()
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                });
+            }
+            Ok(projects)
         })
-        .collect();
-    HttpResponse::Ok().json(ProjectList { projects })
+        .await?;
+    Ok(HttpResponse::Ok().json(ProjectList { projects }))
 }
 
 /// Read a project's stream in order.
