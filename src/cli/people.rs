@@ -90,12 +90,22 @@ fn pretty(v: &Value) -> String {
     serde_json::to_string_pretty(v).expect("JSON serializes")
 }
 
+/// A value as one line of a table: line breaks and tabs become spaces, and any other control
+/// character (an escape sequence a log written before the strict profile could hold) is shown
+/// as U+FFFD, so that what the ledger holds never drives the terminal.
 fn s(v: &Value) -> String {
-    match v {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
+    let text = match v {
+        Value::Null => return String::new(),
+        Value::String(s) => s.as_str(),
+        other => return other.to_string(),
+    };
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
+        .collect()
 }
 
 /// A text table: columns as wide as their widest cell (at most 60 characters).
@@ -324,4 +334,17 @@ pub fn provenance(body: &Value) -> String {
         out.push_str("… cut at --depth; ask again with a larger one\n");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cell_is_one_line_and_never_an_escape_sequence() {
+        let v = Value::String("a\nb\u{1b}[31mred\u{9b}".to_owned());
+        assert_eq!(s(&v), "a b\u{FFFD}[31mred\u{FFFD}");
+        assert_eq!(s(&Value::Null), "");
+        assert_eq!(s(&serde_json::json!(7)), "7");
+    }
 }
