@@ -238,6 +238,8 @@ impl From<PayloadError> for ApiError {
         let error = ApiError::new(kind, format!("{e}"));
         match field.as_deref() {
             Some("") => error.field("payload"),
+            // An element of a payload that is an array: `payload[0]`.
+            Some(f) if f.starts_with('[') => error.field(format!("payload{f}")),
             Some(f) => error.field(format!("payload.{f}")),
             None => error,
         }

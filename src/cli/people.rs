@@ -94,11 +94,15 @@ fn pretty(v: &Value) -> String {
 /// character (an escape sequence a log written before the strict profile could hold) is shown
 /// as U+FFFD, so that what the ledger holds never drives the terminal.
 fn s(v: &Value) -> String {
-    let text = match v {
-        Value::Null => return String::new(),
-        Value::String(s) => s.as_str(),
-        other => return other.to_string(),
-    };
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => one_line(s),
+        other => other.to_string(),
+    }
+}
+
+/// Text as one line a terminal shows as it is (see [`s`]).
+pub(super) fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| match c {
             '\n' | '\r' | '\t' => ' ',

@@ -44,7 +44,9 @@ fn credentials_of(bytes: &[u8]) -> Option<Credentials> {
 }
 
 fn lookup(server: &ServerArgs, digest: &str) -> Value {
-    let answer = server.client().get(&format!("/v1/assets?digest={digest}")).unwrap_or_else(|e| fail(e));
+    // A digest a manifest names is the signer's text: sent encoded, as any query value.
+    let query: String = form_urlencoded::Serializer::new(String::new()).append_pair("digest", digest).finish();
+    let answer = server.client().get(&format!("/v1/assets?{query}")).unwrap_or_else(|e| fail(e));
     if !answer.ok() {
         fail(answer.body["detail"].as_str().unwrap_or(&answer.text));
     }
@@ -86,22 +88,25 @@ pub(super) fn whence(args: WhenceArgs) {
     println!("{}: {digest}", args.file.display());
     if let Some(c) = &credentials {
         let named = &c.record["record"];
-        let (project, asset) = (named["project"].as_str().unwrap_or("?"), named["asset"].as_str().unwrap_or("?"));
+        // What a manifest says is the signer's text: one line, no control character.
+        let line = |v: &Value| super::people::one_line(v.as_str().unwrap_or("?"));
+        let (project, asset) = (line(&named["project"]), line(&named["asset"]));
+        let state = super::people::one_line(&c.state);
         if c.valid {
             println!(
                 "  its bytes are not recorded; it carries Content Credentials (the C2PA SDK finds them {}) that name \
                  `{asset}` of `{project}` (entry {}, recorded as {}): the claim of whoever signed them, as far as you \
                  trust that signer. What the ledger holds of that asset:",
-                c.state,
+                state,
                 named["sequence"],
-                named["digest"].as_str().unwrap_or("?"),
+                line(&named["digest"]),
             );
         } else {
             println!(
                 "  its bytes are not recorded, and the Content Credentials it carries do not validate ({}): its bytes \
                  changed after signing, or the manifest is not its own. It names `{asset}` of `{project}`; nothing can be \
                  said of this file from that.",
-                c.state
+                state
             );
         }
     }
@@ -121,15 +126,15 @@ pub(super) fn whence(args: WhenceArgs) {
 fn print_asset(server: &ServerArgs, a: &Value) {
     println!(
         "  {} / {} ({}), recorded by {} at entry {}",
-        a["project"].as_str().unwrap_or("?"),
-        a["asset"].as_str().unwrap_or("?"),
-        a["media_type"].as_str().unwrap_or("?"),
+        super::people::one_line(a["project"].as_str().unwrap_or("?")),
+        super::people::one_line(a["asset"].as_str().unwrap_or("?")),
+        super::people::one_line(a["media_type"].as_str().unwrap_or("?")),
         a["recorded_by"]["kind"].as_str().unwrap_or("?"),
         a["recorded_by"]["sequence"],
     );
     println!(
         "    {} ({})",
-        a["disclosure"]["statement"].as_str().unwrap_or(""),
+        super::people::one_line(a["disclosure"]["statement"].as_str().unwrap_or("")),
         a["disclosure"]["term"].as_str().unwrap_or("")
     );
     let lineage = &a["lineage"];

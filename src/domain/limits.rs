@@ -62,6 +62,22 @@ pub fn metered<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// Runs `f` metered from `spent` steps, and answers what it returns with the steps spent when it
+/// ended: several judgements that share one budget of [`MAX_WORK_PER_REQUEST`] (the delivery
+/// candidates of a page), each stopping where the shared budget runs out.
+pub fn metered_from<T>(spent: u64, f: impl FnOnce() -> T) -> (T, u64) {
+    struct Stop;
+    impl Drop for Stop {
+        fn drop(&mut self) {
+            WORK.with(|w| w.set(None));
+        }
+    }
+    WORK.with(|w| w.set(Some(spent)));
+    let _stop = Stop;
+    let answer = f();
+    (answer, work())
+}
+
 /// Whether this thread's work has passed [`MAX_WORK_PER_REQUEST`]: the rules stop weighing and
 /// the entry is refused (or, for readiness, reported not ready).
 pub fn exhausted() -> bool {

@@ -1,7 +1,9 @@
 //! What still blocks delivery: every asset a person selected or approved that is the latest of
 //! its line (no later edit took it as its base, not itself a delivered variant), judged for each
 //! deliverable format of the briefs and each medium by the append's own evaluator — the answer
-//! `…/readiness` gives, for the whole project at once.
+//! `…/readiness` gives, for the whole project at once. A page's judgements share one budget of
+//! work — that of one request (`limits::MAX_WORK_PER_REQUEST` steps) and [`PAGE_JUDGING`] of
+//! time: what it does not reach is shown as not judged, never judged at a greater cost.
 
 use super::facts::ProjectFacts;
 use crate::domain::event::{DeliveryMedium, Usage};
@@ -28,6 +30,32 @@ pub struct Candidate {
     /// For each (format, medium): `None` when ready, else the first failing rule and what it
     /// misses.
     pub ways: Vec<Way>,
+    /// Whether the page's budget of work ran out before this candidate was judged whole.
+    pub unjudged: bool,
+}
+
+/// How long a page may spend judging, whatever the steps counted: an evaluation walks an
+/// asset's whole ancestry (up to `limits::MAX_LINEAGE_LINKS` links, milliseconds), so steps alone
+/// do not bound a page of a hundred candidates.
+pub const PAGE_JUDGING: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// The work a page's judgements have spent so far: steps, as the rules count them, and time.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    spent: u64,
+    started: std::time::Instant,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget { spent: 0, started: std::time::Instant::now() }
+    }
+}
+
+impl Budget {
+    pub fn spent(&self) -> bool {
+        self.spent > crate::domain::limits::MAX_WORK_PER_REQUEST || self.started.elapsed() > PAGE_JUDGING
+    }
 }
 
 /// A format and a medium, and the first rule that blocks delivering that way with what it
@@ -47,6 +75,7 @@ pub fn judge(
     project: &ProjectId,
     facts: &ProjectFacts,
     limit: usize,
+    budget: &mut Budget,
 ) -> (Vec<Candidate>, usize) {
     let mut formats: Vec<String> = Vec::new();
     for format in facts.briefs.iter().flat_map(|b| b.formats.iter()) {
@@ -73,9 +102,14 @@ pub fn judge(
         .map(|a| {
             let id = Id::parse(&a.id).ok();
             let mut ways = Vec::new();
+            let mut unjudged = false;
             for format in &formats {
                 let (Some(id), Ok(label)) = (&id, Label::parse(format)) else { continue };
                 for medium in MEDIA {
+                    if budget.spent() {
+                        unjudged = true;
+                        break;
+                    }
                     let intent = Intent::Delivery {
                         master: id,
                         medium,
@@ -98,6 +132,7 @@ pub fn judge(
                     .any(|x| !x.retracted && x.decision == crate::domain::event::Decision::Approved),
                 delivered: !a.delivered_as.is_empty(),
                 ways,
+                unjudged,
             }
         })
         .collect();

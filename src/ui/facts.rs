@@ -7,7 +7,7 @@ use crate::domain::{Payload, ProjectId};
 use crate::ledger::Ledger;
 use crate::log::open_entry;
 use crate::store::StoreError;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Entries read per store call.
 const PAGE: usize = 1000;
@@ -22,19 +22,10 @@ pub struct ProjectFacts {
     pub briefs: Vec<Brief>,
     pub assets: Vec<Asset>,
     index: HashMap<String, usize>,
-    /// What each event a retraction may take back recorded: assets made, a review, an approval.
-    targets: HashMap<String, Target>,
     /// Model versions registered in the project: id → "provider family version".
     pub models: BTreeMap<String, String>,
     pub events: u64,
     pub last_activity_us: i64,
-}
-
-#[derive(Debug, Clone)]
-enum Target {
-    Made(Vec<usize>),
-    Review(usize, usize),
-    Approval(usize, usize),
 }
 
 #[derive(Debug, Clone)]
@@ -86,8 +77,11 @@ pub struct Approval {
 }
 
 impl ProjectFacts {
-    /// Reads the project's entries (all of them, in order) and folds them.
-    pub fn read(ledger: &Ledger, project: &ProjectId) -> Result<ProjectFacts, StoreError> {
+    /// Reads the project's entries (all of them, in order) and folds them as they stand: an
+    /// event a retraction took back counts for nothing (an asset it made is kept, marked
+    /// retracted, and nothing it did to others stands). `retracted` holds those events'
+    /// sequences (the projection knows them).
+    pub fn read(ledger: &Ledger, project: &ProjectId, retracted: &HashSet<u64>) -> Result<ProjectFacts, StoreError> {
         let mut facts = ProjectFacts::default();
         let mut from = 1;
         loop {
@@ -95,7 +89,7 @@ impl ProjectFacts {
             for entry in &page {
                 let (_, payload) = open_entry(entry)
                     .map_err(|e| StoreError::Corrupt { sequence: entry.sequence, reason: e.to_string() })?;
-                facts.apply(entry.sequence, entry.received_at_us, &payload);
+                facts.apply(entry.sequence, entry.received_at_us, &payload, retracted.contains(&entry.sequence));
             }
             if page.len() < PAGE {
                 return Ok(facts);
@@ -104,10 +98,13 @@ impl ProjectFacts {
         }
     }
 
-    fn apply(&mut self, sequence: u64, received_at_us: i64, payload: &Payload) {
+    fn apply(&mut self, sequence: u64, received_at_us: i64, payload: &Payload, retracted: bool) {
         self.events += 1;
         self.last_activity_us = self.last_activity_us.max(received_at_us);
-        let event = payload.event_id.to_string();
+        if retracted {
+            self.made_by_retracted(&payload.body, sequence);
+            return;
+        }
         match &payload.body {
             Body::ProjectCreated(b) => {
                 self.title = b.title.to_string();
@@ -133,12 +130,33 @@ impl ProjectFacts {
                 let name = format!("{} {} {}", b.provider, b.family, b.version);
                 self.models.insert(b.model_version_id.to_string(), name);
             }
-            Body::EventRetracted(b) => self.retract(b.event_id.as_str()),
-            body => self.apply_work(body, sequence, &event),
+            body => self.apply_work(body, sequence),
         }
     }
 
-    fn apply_work(&mut self, body: &Body, sequence: u64, event: &str) {
+    /// The assets a retracted event made: listed, marked retracted, with nothing else of it.
+    fn made_by_retracted(&mut self, body: &Body, sequence: u64) {
+        for output in crate::domain::state::recorded_outputs(body) {
+            let made_by = match body {
+                Body::GenerationRecorded(_) => "generation",
+                Body::AssetImported(_) => "import",
+                Body::PostEditApplied(_) => "post edit",
+                _ => "delivery",
+            };
+            let asset = Asset {
+                id: output.asset_id.to_string(),
+                sequence,
+                made_by,
+                digest: output.digest.to_string(),
+                media_type: output.media_type.to_string(),
+                retracted: true,
+                ..Asset::default()
+            };
+            self.add(asset);
+        }
+    }
+
+    fn apply_work(&mut self, body: &Body, sequence: u64) {
         let made = |id: &str, made_by, o: &crate::domain::event::AssetOutput| Asset {
             id: id.to_owned(),
             sequence,
@@ -153,12 +171,12 @@ impl ProjectFacts {
                     let mut a = made(o.asset_id.as_str(), "generation", o);
                     a.model_version = Some(b.model_version.to_string());
                     a.pipeline = b.pipeline.as_ref().map(|p| p.to_string());
-                    self.add(a, event);
+                    self.add(a);
                 }
             }
             Body::AssetImported(b) => {
                 let o = &b.asset;
-                self.add(made(o.asset_id.as_str(), "import", o), event);
+                self.add(made(o.asset_id.as_str(), "import", o));
             }
             Body::PostEditApplied(b) => {
                 let o = &b.output;
@@ -168,7 +186,7 @@ impl ProjectFacts {
                     a.model_version = self.assets[base].model_version.clone();
                     a.pipeline = self.assets[base].pipeline.clone();
                 }
-                self.add(a, event);
+                self.add(a);
             }
             Body::DeliveryRecorded(b) => {
                 let o = &b.variant;
@@ -179,7 +197,7 @@ impl ProjectFacts {
                     a.model_version = self.assets[m].model_version.clone();
                     a.pipeline = self.assets[m].pipeline.clone();
                 }
-                self.add(a, event);
+                self.add(a);
             }
             Body::SelectionMade(b) => {
                 for (ids, selected) in [(&b.selected, true), (&b.rejected, false)] {
@@ -194,7 +212,6 @@ impl ProjectFacts {
             }
             Body::QcReviewRecorded(b) => {
                 if let Some(&i) = self.index.get(b.asset.as_str()) {
-                    self.targets.insert(event.to_owned(), Target::Review(i, self.assets[i].reviews.len()));
                     let of = |r: CheckResult| b.checks.iter().filter(|c| c.result == r).map(|c| c.check).collect();
                     self.assets[i].reviews.push(Review {
                         passed: b.verdict == Verdict::Pass,
@@ -206,7 +223,6 @@ impl ProjectFacts {
             }
             Body::ApprovalRecorded(b) => {
                 if let Some(&i) = self.index.get(b.asset.as_str()) {
-                    self.targets.insert(event.to_owned(), Target::Approval(i, self.assets[i].approvals.len()));
                     self.assets[i].approvals.push(Approval { decision: b.decision, retracted: false });
                 }
             }
@@ -214,29 +230,11 @@ impl ProjectFacts {
         }
     }
 
-    fn add(&mut self, asset: Asset, event: &str) {
+    fn add(&mut self, asset: Asset) {
         if self.index.contains_key(&asset.id) {
             return;
         }
-        let i = self.assets.len();
-        self.index.insert(asset.id.clone(), i);
+        self.index.insert(asset.id.clone(), self.assets.len());
         self.assets.push(asset);
-        if let Target::Made(made) = self.targets.entry(event.to_owned()).or_insert_with(|| Target::Made(vec![])) {
-            made.push(i);
-        }
-    }
-
-    /// Marks what a retraction took back: an asset's making, a review, an approval.
-    fn retract(&mut self, event: &str) {
-        match self.targets.get(event) {
-            Some(Target::Made(made)) => {
-                for &i in made {
-                    self.assets[i].retracted = true;
-                }
-            }
-            Some(&Target::Review(a, r)) => self.assets[a].reviews[r].retracted = true,
-            Some(&Target::Approval(a, p)) => self.assets[a].approvals[p].retracted = true,
-            None => {}
-        }
     }
 }

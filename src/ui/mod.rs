@@ -25,6 +25,15 @@ pub const MAX_FORMATS_JUDGED: usize = blockers::MAX_FORMATS;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(index)).route("/ui", web::get().to(|| async { see_other("/ui/") })).service(
         web::scope("/ui")
+            // A query or path a page cannot read is answered as a page naming it.
+            .app_data(
+                web::QueryConfig::default()
+                    .error_handler(|e, _| UiError::from(ApiError::bad_query(format!("the page's query: {e}"))).into()),
+            )
+            .app_data(
+                web::FormConfig::default()
+                    .error_handler(|e, _| UiError::from(ApiError::bad_query(format!("the form: {e}"))).into()),
+            )
             .route("/", web::get().to(pages::projects::page))
             .route("/style.css", web::get().to(style))
             .route("/sign-in", web::get().to(session::form))

@@ -72,9 +72,12 @@ pub async fn sign_in(req: HttpRequest, form: web::Form<SignIn>, state: web::Data
 }
 
 pub async fn sign_out(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Some(cookie) = req.cookie(COOKIE) {
-        state.sessions.close(cookie.value());
-    }
+    // Only a request that carries the session (the cookie is SameSite=Strict: never one another
+    // site sends) ends it: a form elsewhere cannot sign anyone out.
+    let Some(cookie) = req.cookie(COOKIE) else {
+        return HttpResponse::SeeOther().insert_header((header::LOCATION, "/ui/")).finish();
+    };
+    state.sessions.close(cookie.value());
     let mut gone = Cookie::build(COOKIE, "").path("/").http_only(true).same_site(SameSite::Strict).finish();
     gone.make_removal();
     HttpResponse::SeeOther().insert_header((header::LOCATION, "/ui/sign-in")).cookie(gone).finish()

@@ -162,14 +162,14 @@ fn the_ledger_key_signs_the_genesis_entry_and_nothing_else() {
     // Nor does the ledger's public key get a second registration, under a new key id or as
     // another actor's key: it would sign as them.
     let ledger_public = key.public_key_base64();
-    for (what, attempt) in [
-        ("as a new key of an admin", p.app.admin.envelope("system", "key_added", json!({"actor_id": "admin", "key": {"key_id": "admin-from-ledger", "public_key": ledger_public}}))),
-        ("as a new actor's key", p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "shadow", "display_name": "S", "role": "admin", "organization": AGENCY, "keys": [{"key_id": "shadow-1", "public_key": ledger_public}]}))),
-        ("as another actor's key again", p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "twin", "display_name": "T", "role": "producer", "organization": AGENCY, "keys": [{"key_id": "twin-1", "public_key": p.producer.key.public_key_base64()}]}))),
+    for (what, field, attempt) in [
+        ("as a new key of an admin", "payload.body.key", p.app.admin.envelope("system", "key_added", json!({"actor_id": "admin", "key": {"key_id": "admin-from-ledger", "public_key": ledger_public}}))),
+        ("as a new actor's key", "payload.body.keys", p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "shadow", "display_name": "S", "role": "admin", "organization": AGENCY, "keys": [{"key_id": "shadow-1", "public_key": ledger_public}]}))),
+        ("as another actor's key again", "payload.body.keys", p.app.admin.envelope("system", "actor_registered", json!({"actor_id": "twin", "display_name": "T", "role": "producer", "organization": AGENCY, "keys": [{"key_id": "twin-1", "public_key": p.producer.key.public_key_base64()}]}))),
     ] {
         let answer = p.app.send(&attempt);
         assert_eq!((answer.status, problem(&answer).as_str()), (422, "invalid-event"), "{what}: {:?}", answer.body);
-        assert_eq!(answer.body["field"], "payload.body.keys", "{what}");
+        assert_eq!(answer.body["field"], field, "{what}");
         assert!(answer.body["detail"].as_str().unwrap().contains("registered already"), "{what}");
     }
     assert_eq!(p.app.head(), head, "nothing was written");

@@ -17,6 +17,7 @@ fn the_project_stream_pages_with_a_cursor() {
         last.body["entries"].as_array().unwrap().iter().map(|e| e["version"].as_u64().unwrap()).collect();
     assert_eq!(versions, [length - 1, length]);
     assert!(last.body["next"].is_null());
+    assert_eq!(p.app.get("/v1/projects/acme-client:nope/events?after=3").status, 404, "past the end of nothing");
     let past = p.app.get("/v1/projects/acme-client:p1/events?after=99");
     assert_eq!(past.status, 200);
     assert_eq!(past.body["entries"].as_array().unwrap().len(), 0);

@@ -206,3 +206,106 @@ fn a_project_page_judges_a_bounded_number_of_formats() {
     assert_eq!(ways, lineage_ledger::ui::MAX_FORMATS_JUDGED, "one way per judged format and medium");
     assert!(html.contains("fmt-0, fmt-1") && html.contains("and 30 more"), "the brief's formats, 20 shown");
 }
+
+/// Signs in over HTTP and answers the session cookie.
+fn session(app: &TestApp) -> (ureq::Agent, String) {
+    let token = std::fs::read_to_string(app.data().admin_token()).unwrap();
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let signed_in = agent.post(&format!("{}/ui/sign-in", app.url)).send_form(&[("token", token.trim())]).unwrap();
+    let cookie = signed_in.header("Set-Cookie").unwrap().split(';').next().unwrap().to_owned();
+    (agent, cookie)
+}
+
+fn page(app: &TestApp, agent: &ureq::Agent, cookie: &str, path: &str) -> (u16, String) {
+    match agent.get(&format!("{}{path}", app.url)).set("Cookie", cookie).call() {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => (r.status(), r.into_string().unwrap()),
+        Err(e) => panic!("{path}: {e}"),
+    }
+}
+
+/// A page's judgements of what blocks delivery share one budget of work: a project whose every
+/// candidate has a lineage of thousands of assets sharing bytes (each judgement milliseconds; a
+/// hundred candidates in three media, seconds) is judged until the budget runs out, and the rest
+/// is said to be not judged — the page is never judged at a greater cost.
+#[test]
+fn the_blockers_of_a_heavy_project_stop_at_the_pages_budget() {
+    let p = Production::new();
+    let h = |s: String| lineage_ledger::cli::client::digest_of(s.as_bytes());
+    let mut events = Vec::new();
+    for k in 0..16 {
+        let outputs: Vec<_> = (0..250)
+            .map(|i| json!({"asset_id": format!("a{k}-{i}"), "digest": h(format!("D{}", (k * 250 + i) / 64)), "media_type": "image/png"}))
+            .collect();
+        events.push(p.envelope(
+            &p.integration,
+            "generation_recorded",
+            json!({"generation_id": format!("ga{k}"), "model_version": "mv-1", "prompt": "pr-1", "outputs": outputs}),
+        ));
+    }
+    for k in 0..16 {
+        let inputs: Vec<String> = (0..250).map(|i| format!("a{k}-{i}")).collect();
+        events.push(p.envelope(&p.integration, "generation_recorded", json!({"generation_id": format!("gm{k}"), "model_version": "mv-1", "prompt": "pr-1", "input_assets": inputs, "outputs": [{"asset_id": format!("m{k}"), "digest": h(format!("M{k}")), "media_type": "image/png"}]})));
+    }
+    let merged: Vec<String> = (0..16).map(|k| format!("m{k}")).collect();
+    events.push(p.envelope(&p.integration, "generation_recorded", json!({"generation_id": "gx", "model_version": "mv-1", "prompt": "pr-1", "input_assets": merged, "outputs": [{"asset_id": "x", "digest": h("X".into()), "media_type": "image/png"}]})));
+    let outputs: Vec<_> = (0..100)
+        .map(|i| json!({"asset_id": format!("c{i}"), "digest": h(format!("C{i}")), "media_type": "image/png"}))
+        .collect();
+    events.push(p.envelope(&p.integration, "generation_recorded", json!({"generation_id": "gc", "model_version": "mv-1", "prompt": "pr-1", "input_assets": ["x"], "outputs": outputs})));
+    for event in &events {
+        let answer = p.app.send(event);
+        assert_eq!(answer.status, 201, "{:?}", answer.body);
+    }
+    let chosen: Vec<String> = (0..100).map(|i| format!("c{i}")).collect();
+    let selected = p.send(
+        &p.director,
+        "selection_made",
+        json!({"selection_id": "s-all", "round": 1, "selected": chosen, "rationale": "all"}),
+    );
+    assert_eq!(selected.status, 201, "{:?}", selected.body);
+    let (agent, cookie) = session(&p.app);
+    let (status, html) = page(&p.app, &agent, &cookie, &format!("/ui/projects/{}", p.project));
+    assert_eq!(status, 200);
+    assert!(html.contains("not judged here"), "the rest is said to be not judged");
+    let (status, html) = page(&p.app, &agent, &cookie, "/ui/");
+    assert_eq!(status, 200);
+    assert!(html.contains("not judged here"), "the projects list shares one budget too");
+}
+
+/// What a retraction took back counts for nothing on the pages: a retracted selection selects
+/// nothing, a retracted brief revision leaves the formats as they were.
+#[test]
+fn the_pages_show_retracted_events_as_counting_for_nothing() {
+    let p = Production::new();
+    let selected = p.send(
+        &p.director,
+        "selection_made",
+        json!({"selection_id": "s1", "round": 1, "selected": ["img-1"], "rationale": "r"}),
+    );
+    assert_eq!(selected.status, 201);
+    let revised = p.send(
+        &p.producer,
+        "brief_revised",
+        json!({"brief_id": "brief-1", "text": "t", "deliverable_formats": ["tiff-wrong"], "reason": "r"}),
+    );
+    assert_eq!(revised.status, 201, "{:?}", revised.body);
+    for (signer, answer) in [(&p.director, &selected), (&p.producer, &revised)] {
+        let event = answer.body["event_id"].as_str().unwrap();
+        let retracted = p.send(signer, "event_retracted", json!({"event_id": event, "reason": "a mistake"}));
+        assert_eq!(retracted.status, 201, "{:?}", retracted.body);
+    }
+    let (agent, cookie) = session(&p.app);
+    let (_, html) = page(&p.app, &agent, &cookie, &format!("/ui/projects/{}", p.project));
+    assert!(html.contains("formats jpeg") && !html.contains("tiff-wrong"), "the brief as it stands");
+    assert!(html.contains("nothing selected or approved yet"), "a retracted selection selects nothing");
+    let (_, html) = page(&p.app, &agent, &cookie, &format!("/ui/projects/{}/assets?show=selected", p.project));
+    assert!(html.contains("0 asset(s)"));
+    // A query a page cannot read is a page naming it; signing out takes the session cookie.
+    let (status, html) = page(&p.app, &agent, &cookie, "/ui/?page=-1");
+    assert_eq!(status, 400);
+    assert!(html.contains("<!doctype html>") && html.contains("the page&#39;s query"), "{html}");
+    let foreign = agent.post(&format!("{}/ui/sign-out", p.app.url)).call().unwrap();
+    assert_eq!(foreign.header("Set-Cookie"), None, "a sign-out without the session ends nothing");
+    let (status, _) = page(&p.app, &agent, &cookie, "/ui/");
+    assert_eq!(status, 200, "still signed in");
+}

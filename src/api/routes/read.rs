@@ -86,8 +86,17 @@ pub async fn project_events(
     let from = query.after.unwrap_or(0).saturating_add(1);
     let ledger = state.ledger.clone();
     let id = project.to_string();
-    let entries = state.reads.run(move || Ok(ledger.project_entries(&id, from, limit + 1)?)).await?;
-    if entries.is_empty() && from == 1 {
+    let entries = state
+        .reads
+        .run(move || {
+            let entries = ledger.project_entries(&id, from, limit + 1)?;
+            // An empty page past the end of a project that exists; none of one that does not.
+            let exists = !entries.is_empty() || (from > 1 && !ledger.project_entries(&id, 1, 1)?.is_empty());
+            Ok((entries, exists))
+        })
+        .await?;
+    let (entries, exists) = entries;
+    if !exists {
         return Err(ApiError::not_found(format!("project `{project}` does not exist")));
     }
     let next = (entries.len() > limit).then(|| entries[limit - 1].version);

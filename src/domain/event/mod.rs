@@ -123,7 +123,7 @@ impl Kind {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PayloadError {
-    #[error("payload field `{field}`: {message}")]
+    #[error("{}", if field.is_empty() { format!("the payload: {message}") } else { format!("payload field `{field}`: {message}") })]
     Field { field: String, message: String },
     #[error("unknown event kind `{0}`")]
     UnknownKind(String),

@@ -117,7 +117,7 @@ fn render(project: &str, asset: &str, s: &Shown, scoped: bool) -> String {
         esc(d.term.term()),
         esc(&d.statement),
         esc(&d.models.join(", ")),
-        s.found.lineage.assets.iter().map(|a| link(&html::asset_path(project, a), a)).collect::<Vec<_>>().join(", "),
+        made_from(project, &s.found.lineage.assets),
     );
     out.push_str("<h2>Outputs</h2><p>");
     let outputs = [
@@ -159,6 +159,16 @@ fn render(project: &str, asset: &str, s: &Shown, scoped: bool) -> String {
     out.push_str("</div><h2>Audit trail</h2>");
     out.push_str(&audit(s));
     out
+}
+
+/// The assets it was made from, nearest first: the first 50 linked (a long lineage has
+/// thousands; `…/provenance` has them all).
+fn made_from(project: &str, assets: &[String]) -> String {
+    let mut out: Vec<String> = assets.iter().take(50).map(|a| link(&html::asset_path(project, a), a)).collect();
+    if assets.len() > 50 {
+        out.push(format!("and {} more", assets.len() - 50));
+    }
+    out.join(", ")
 }
 
 fn verdict(v: &Verdict) -> String {

@@ -7,7 +7,7 @@ use crate::api::routes::projections::with_project;
 use crate::api::state::AppState;
 use crate::domain::source_type::SourceType;
 use crate::domain::{Changes, Id, NoEvents, View};
-use crate::ui::facts::{Asset, ProjectFacts};
+use crate::ui::facts::Asset;
 use crate::ui::html::{self, chip, esc, link};
 use crate::ui::{UiError, Viewer};
 use actix_web::http::StatusCode;
@@ -64,7 +64,7 @@ pub async fn page(
     let page = query.page.unwrap_or(1).clamp(1, super::MAX_PAGE);
     let filter = show.clone();
     let (title, cards, count) = read(&state, move |shared| {
-        let facts = ProjectFacts::read(&shared.ledger, &project)?;
+        let facts = super::facts_of(shared, &project)?;
         let matching: Vec<Asset> = facts.assets.iter().filter(|a| shown(&filter, a)).cloned().collect();
         let count = matching.len();
         let page_of: Vec<Asset> = matching.into_iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).collect();

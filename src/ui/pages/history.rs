@@ -119,7 +119,11 @@ pub async fn page(
             link(&format!("/v1/entries/{}", r.sequence), &r.sequence.to_string()),
             esc(&html::when(r.payload.occurred_at.timestamp_micros())),
             esc(&r.payload.kind().as_str().replace('_', " ")),
-            esc(names.actor(r.payload.actor.as_str())),
+            format!(
+                "<span title=\"{}\">{}</span>",
+                esc(r.payload.actor.as_str()),
+                esc(names.actor(r.payload.actor.as_str()))
+            ),
             r.stage.map(stage_name).unwrap_or(""),
             says(&id, &r.payload, &names),
         );

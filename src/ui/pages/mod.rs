@@ -27,6 +27,15 @@ async fn read<T: Send + 'static>(
     Ok(state.reads.run(move || work(&shared)).await?)
 }
 
+/// What the pages show of a project, as it stands: its retracted events (the projection knows
+/// them) count for nothing.
+fn facts_of(state: &AppState, project: &ProjectId) -> Result<crate::ui::facts::ProjectFacts, ApiError> {
+    let retracted = crate::api::routes::projections::with_project(state, project, None, |p, at| {
+        p.events[..at.events].iter().filter(|m| m.retracted_within(at.events)).map(|m| m.sequence).collect()
+    })?;
+    Ok(crate::ui::facts::ProjectFacts::read(&state.ledger, project, &retracted)?)
+}
+
 /// The project of a path, once the viewer may read it.
 fn readable(viewer: &super::Viewer, state: &AppState, raw: &str) -> Result<ProjectId, UiError> {
     let project = crate::api::extract::parse_project(raw)?;

@@ -129,7 +129,7 @@ pub async fn page(
         let mut rows = BTreeMap::new();
         let mut names = BTreeMap::new();
         for project in &scope {
-            tally(&ProjectFacts::read(&shared.ledger, project)?, project.as_str(), &mut rows, &mut names);
+            tally(&super::facts_of(shared, project)?, project.as_str(), &mut rows, &mut names);
         }
         Ok::<_, ApiError>((rows, names))
     })

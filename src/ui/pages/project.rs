@@ -39,7 +39,7 @@ pub async fn page(
     let project = readable(&viewer, &state, &path)?;
     let id = project.to_string();
     let board = read(&state, move |shared| {
-        let facts = ProjectFacts::read(&shared.ledger, &project)?;
+        let facts = super::facts_of(shared, &project)?;
         let board = with_project(shared, &project, None, |p, at| {
             let metas = &p.events[..at.events];
             let events = metas
@@ -47,7 +47,8 @@ pub async fn page(
                 .filter(|m| !m.retracted_within(at.events))
                 .filter_map(|m| Some(StageEvent { stage: m.stage?, at_us: m.occurred_at_us, mark: m.mark }))
                 .collect();
-            let (candidates, total) = blockers::judge(p, &project, &facts, blockers::MAX_CANDIDATES);
+            let (candidates, total) =
+                blockers::judge(p, &project, &facts, blockers::MAX_CANDIDATES, &mut blockers::Budget::default());
             let changes = Changes::default();
             let view = View { base: &p.rules, changes: &changes, events: &NoEvents };
             let drift = policy::approval_drift(&view, &project)
@@ -243,7 +244,11 @@ fn blocker_table(id: &str, candidates: &[Candidate]) -> String {
                     format!("<div><b>{}</b>: {} {ways}</div>", esc(rule), esc(missing))
                 })
                 .collect();
-            if c.ways.is_empty() {
+            if c.unjudged {
+                blocked.push_str(
+                    "not judged here: the page's budget of work ran out (<code>lineage readiness</code> judges one asset)",
+                );
+            } else if c.ways.is_empty() {
                 blocked.push_str("no brief names a deliverable format");
             }
             vec![link(&html::asset_path(id, &c.asset), &c.asset), state, ready, blocked]

@@ -45,10 +45,15 @@ pub async fn page(
         listed.into_iter().skip((page - 1) * PER_PAGE).take(PER_PAGE).map(|(id, _)| id).collect();
     let (rows, names) = read(&state, move |shared| {
         let mut rows = Vec::with_capacity(shown.len());
+        // One budget of work for every project the page judges.
+        let mut budget = blockers::Budget::default();
         for project in shown {
-            let facts = ProjectFacts::read(&shared.ledger, &project)?;
+            let facts = super::facts_of(shared, &project)?;
             let (stages, (candidates, total)) = with_project(shared, &project, None, |p, at| {
-                (p.stage_view(at.events), blockers::judge(p, &project, &facts, blockers::LISTED_CANDIDATES))
+                (
+                    p.stage_view(at.events),
+                    blockers::judge(p, &project, &facts, blockers::LISTED_CANDIDATES, &mut budget),
+                )
             })?;
             rows.push(Row { project, facts, stages, candidates, total });
         }
@@ -102,17 +107,21 @@ pub fn blocking(candidates: &[Candidate], total: usize) -> String {
         return chip("idle", "nothing selected or approved yet");
     }
     let ready = candidates.iter().filter(|c| c.ready_somewhere()).count();
+    let unjudged = candidates.iter().filter(|c| c.unjudged && !c.ready_somewhere()).count();
     let mut out =
         chip(if ready == candidates.len() { "good" } else { "warn" }, &format!("{ready} of {total} ready to deliver"));
     let mut rules: Vec<&str> = candidates
         .iter()
-        .filter(|c| !c.ready_somewhere())
+        .filter(|c| !c.ready_somewhere() && !c.unjudged)
         .flat_map(|c| c.ways.iter().filter_map(|(_, _, f)| f.as_ref().map(|(rule, _)| rule.as_str())))
         .collect();
     rules.sort();
     rules.dedup();
     for rule in rules {
         out.push_str(&chip("bad", rule));
+    }
+    if unjudged > 0 {
+        out.push_str(&chip("idle", &format!("{unjudged} not judged here")));
     }
     out
 }
