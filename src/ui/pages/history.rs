@@ -115,15 +115,12 @@ pub async fn page(
     for r in &rows {
         let _ = write!(
             body,
-            "<tr><td class=\"num\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"num\">{}</td><td>{}</td><td>{}</td><td><span title=\"{}\">{}</span></td><td>{}</td><td>{}</td></tr>",
             link(&format!("/v1/entries/{}", r.sequence), &r.sequence.to_string()),
             esc(&html::when(r.payload.occurred_at.timestamp_micros())),
             esc(&r.payload.kind().as_str().replace('_', " ")),
-            format!(
-                "<span title=\"{}\">{}</span>",
-                esc(r.payload.actor.as_str()),
-                esc(names.actor(r.payload.actor.as_str()))
-            ),
+            esc(r.payload.actor.as_str()),
+            esc(names.actor(r.payload.actor.as_str())),
             r.stage.map(stage_name).unwrap_or(""),
             says(&id, &r.payload, &names),
         );
