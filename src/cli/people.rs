@@ -324,12 +324,18 @@ pub fn provenance(body: &Value) -> String {
     while let Some((node, via, depth)) = stack.pop() {
         let indent = "  ".repeat(depth);
         let mark = if retracted.contains(&node) { " (retracted)" } else { "" };
-        let arrow = if via.is_empty() { String::new() } else { format!("{via} → ") };
+        // Ancestors: how the node above depends on this one; descendants: how this one depends
+        // on the node above.
+        let (arrow, after) = match (via.is_empty(), descendants) {
+            (true, _) => (String::new(), String::new()),
+            (false, false) => (format!("{via} → "), String::new()),
+            (false, true) => (String::new(), format!(" ({via} it)")),
+        };
         if !seen.insert(node.clone()) {
-            out.push_str(&format!("{indent}{arrow}{node} (above)\n"));
+            out.push_str(&format!("{indent}{arrow}{node}{after} (above)\n"));
             continue;
         }
-        out.push_str(&format!("{indent}{arrow}{node}{mark}\n"));
+        out.push_str(&format!("{indent}{arrow}{node}{after}{mark}\n"));
         for (kind, child) in children.get(&node).into_iter().flatten().rev() {
             stack.push((child.clone(), kind.clone(), depth + 1));
         }
