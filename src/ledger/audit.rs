@@ -72,7 +72,8 @@ pub fn against_entries(
 }
 
 /// The audit trail of an asset among the first `size` entries of the log: every entry naming
-/// it, and the evidence against its bytes recorded as other assets, in log order.
+/// it, the evidence against its bytes recorded as other assets, and the retractions that took
+/// any of them back, in log order.
 pub fn trail(ledger: &Ledger, project: &ProjectId, asset: &Id, size: u64) -> Result<Option<AuditTrail>, StoreError> {
     let system = ledger.system();
     let mut entries = Vec::new();
@@ -104,15 +105,33 @@ pub fn trail(ledger: &Ledger, project: &ProjectId, asset: &Id, size: u64) -> Res
             events.push(event);
         }
     }
-    let retracted: Vec<bool> = ledger
+    let (retracted, retractions): (Vec<bool>, Vec<u64>) = ledger
         .with_project(project, |p, _| {
             let changes = crate::domain::Changes::default();
             let view = crate::domain::View { base: &p.rules, changes: &changes, events: &crate::domain::NoEvents };
-            events.iter().map(|id| view.is_retracted(project, id)).collect()
+            let flags: Vec<bool> = events.iter().map(|id| view.is_retracted(project, id)).collect();
+            // The entries of the retractions that took them back (the projection knows where
+            // each retraction stands among the project's events).
+            let mut by: Vec<u64> = entries
+                .iter()
+                .zip(&flags)
+                .filter(|(_, retracted)| **retracted)
+                .filter_map(|(e, _)| p.events.get(usize::try_from(e.version).ok()?.checked_sub(1)?)?.retracted_at)
+                .filter_map(|at| p.events.get(at as usize).map(|m| m.sequence))
+                .filter(|sequence| *sequence < size)
+                .collect();
+            by.sort_unstable();
+            by.dedup();
+            (flags, by)
         })?
         .unwrap_or_default();
     for (entry, retracted) in entries.iter_mut().zip(retracted) {
         entry.retracted = retracted;
+    }
+    for sequence in retractions {
+        if let Some((audited, _)) = ledger.entry(sequence)?.and_then(|e| audit_entry(&system, &e, asset, None)) {
+            entries.push(audited);
+        }
     }
     entries.sort_by_key(|e| e.sequence);
     Ok(Some(AuditTrail { project: project.to_string(), asset: asset.to_string(), entries }))

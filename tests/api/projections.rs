@@ -318,11 +318,15 @@ fn the_audit_trail_says_what_was_retracted_and_whose_key_was_revoked_later() {
         entry["says"],
         format!("QC review `q-brand`: fail (anatomy failed), screen proof, of {}", digest("img-1"))
     );
-    let others: Vec<&Value> = trail.body["entries"]
-        .as_array()
-        .unwrap()
+    // The retraction is listed at its place, signed by the same revoked key.
+    let entries = trail.body["entries"].as_array().unwrap();
+    let retraction = entries.iter().find(|e| e["kind"] == "event_retracted").expect("the retraction is listed");
+    assert_eq!(retraction["says"], format!("retracts `{}`: wrong file", recorded.body["event_id"].as_str().unwrap()));
+    assert_eq!(retraction["signature"], "valid, key revoked since");
+    assert!(retraction["sequence"].as_u64() > entry["sequence"].as_u64());
+    let others: Vec<&Value> = entries
         .iter()
-        .filter(|e| e["event_id"] != recorded.body["event_id"])
+        .filter(|e| e["event_id"] != recorded.body["event_id"] && e["kind"] != "event_retracted")
         .collect();
     assert!(others.iter().all(|e| e["retracted"] == false && e["key_revoked_since"] == false), "{others:?}");
 }

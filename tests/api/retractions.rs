@@ -321,6 +321,19 @@ fn a_retracted_event_of_every_kind_counts_for_nothing_in_every_view() {
             let trail = row.get(&format!("assets/{}/audit", expect.asset));
             let entry = trail["entries"].as_array().unwrap().iter().find(|e| e["event_id"] == event.as_str()).cloned();
             assert_eq!(entry.map(|e| e["retracted"].clone()), Some(json!(true)), "{kind}: audit");
+            // ... and the retraction itself, after it, saying what it took back.
+            let retraction =
+                trail["entries"].as_array().unwrap().iter().find(|e| e["kind"] == "event_retracted").cloned();
+            let says = retraction.as_ref().and_then(|e| e["says"].as_str()).unwrap_or_default();
+            assert!(
+                says.starts_with(&format!("retracts `{}`", event.as_str())),
+                "{kind}: the retraction is listed: {trail:?}"
+            );
+            assert_eq!(
+                retraction.map(|e| e["signature"].clone()),
+                Some(json!("valid")),
+                "{kind}: verified as any entry"
+            );
         }
     }
 }

@@ -226,7 +226,8 @@ pub async fn provenance(
     })
 }
 
-/// Every entry that names the asset (as subject, input or output), in ledger order.
+/// Every entry that names the asset (as subject, input or output), and the retractions that took
+/// any of them back, in ledger order.
 #[utoipa::path(get, path = "/v1/projects/{project}/assets/{asset}/audit", tag = "projections",
     params(("project" = String, Path), ("asset" = String, Path), StatusQuery), security(("bearer" = [])),
     responses((status = 200, body = crate::ledger::audit::AuditTrail), AsOfReadProblems))]
