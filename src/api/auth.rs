@@ -43,18 +43,19 @@ fn session(req: &HttpRequest, state: &AppState) -> Option<Result<Reader, ApiErro
     if *req.method() != actix_web::http::Method::GET {
         return None;
     }
-    let cookie = req.cookie(super::sessions::COOKIE)?;
     let refused = || ApiError::new(ProblemType::Unauthorized, "the session has ended: sign in again at /ui/sign-in");
-    let Some(token) = state.sessions.token_of(cookie.value()) else { return Some(Err(refused())) };
-    Some(state.tokens.check_hash(&token).map(Reader).map_err(|_| refused()))
+    Some(of_session(req, state)?.ok_or_else(refused))
+}
+
+/// The reader of the request's session cookie: `None` without one, `Some(None)` for one that
+/// ended (closed, expired, or its token revoked or expired). What the API and the pages share.
+pub fn of_session(req: &HttpRequest, state: &AppState) -> Option<Option<Reader>> {
+    let cookie = req.cookie(super::sessions::COOKIE)?;
+    let token = state.sessions.token_of(cookie.value());
+    Some(token.and_then(|token| state.tokens.check_hash(&token).ok()).map(Reader))
 }
 
 impl Reader {
-    /// The reader of a token's grant (a session's sign-in).
-    pub fn of(record: TokenRecord) -> Reader {
-        Reader(record)
-    }
-
     /// The token's name, as issued.
     pub fn name(&self) -> &str {
         &self.0.name

@@ -51,15 +51,7 @@ pub fn work() -> u64 {
 /// Runs `f` metered from zero (a request being decided, readiness being judged), and stops
 /// metering after it.
 pub fn metered<T>(f: impl FnOnce() -> T) -> T {
-    struct Stop;
-    impl Drop for Stop {
-        fn drop(&mut self) {
-            WORK.with(|w| w.set(None));
-        }
-    }
-    WORK.with(|w| w.set(Some(0)));
-    let _stop = Stop;
-    f()
+    metered_from(0, f).0
 }
 
 /// Runs `f` metered from `spent` steps, and answers what it returns with the steps spent when it

@@ -76,6 +76,26 @@ pub struct Approval {
     pub retracted: bool,
 }
 
+impl Asset {
+    /// An asset as the event that recorded `output` made it (nothing yet of what followed).
+    fn made(body: &Body, sequence: u64, output: &crate::domain::event::AssetOutput) -> Asset {
+        let made_by = match body {
+            Body::GenerationRecorded(_) => "generation",
+            Body::AssetImported(_) => "import",
+            Body::PostEditApplied(_) => "post edit",
+            _ => "delivery",
+        };
+        Asset {
+            id: output.asset_id.to_string(),
+            sequence,
+            made_by,
+            digest: output.digest.to_string(),
+            media_type: output.media_type.to_string(),
+            ..Asset::default()
+        }
+    }
+}
+
 impl ProjectFacts {
     /// Reads the project's entries (all of them, in order) and folds them as they stand: an
     /// event a retraction took back counts for nothing (an asset it made is kept, marked
@@ -137,38 +157,16 @@ impl ProjectFacts {
     /// The assets a retracted event made: listed, marked retracted, with nothing else of it.
     fn made_by_retracted(&mut self, body: &Body, sequence: u64) {
         for output in crate::domain::state::recorded_outputs(body) {
-            let made_by = match body {
-                Body::GenerationRecorded(_) => "generation",
-                Body::AssetImported(_) => "import",
-                Body::PostEditApplied(_) => "post edit",
-                _ => "delivery",
-            };
-            let asset = Asset {
-                id: output.asset_id.to_string(),
-                sequence,
-                made_by,
-                digest: output.digest.to_string(),
-                media_type: output.media_type.to_string(),
-                retracted: true,
-                ..Asset::default()
-            };
-            self.add(asset);
+            self.add(Asset { retracted: true, ..Asset::made(body, sequence, output) });
         }
     }
 
     fn apply_work(&mut self, body: &Body, sequence: u64) {
-        let made = |id: &str, made_by, o: &crate::domain::event::AssetOutput| Asset {
-            id: id.to_owned(),
-            sequence,
-            made_by,
-            digest: o.digest.to_string(),
-            media_type: o.media_type.to_string(),
-            ..Asset::default()
-        };
+        let made = |o| Asset::made(body, sequence, o);
         match body {
             Body::GenerationRecorded(b) => {
                 for o in &b.outputs {
-                    let mut a = made(o.asset_id.as_str(), "generation", o);
+                    let mut a = made(o);
                     a.model_version = Some(b.model_version.to_string());
                     a.pipeline = b.pipeline.as_ref().map(|p| p.to_string());
                     self.add(a);
@@ -176,11 +174,11 @@ impl ProjectFacts {
             }
             Body::AssetImported(b) => {
                 let o = &b.asset;
-                self.add(made(o.asset_id.as_str(), "import", o));
+                self.add(made(o));
             }
             Body::PostEditApplied(b) => {
                 let o = &b.output;
-                let mut a = made(o.asset_id.as_str(), "post edit", o);
+                let mut a = made(o);
                 if let Some(base) = b.inputs.first().and_then(|i| self.index.get(i.as_str()).copied()) {
                     self.assets[base].edited_further = true;
                     a.model_version = self.assets[base].model_version.clone();
@@ -190,7 +188,7 @@ impl ProjectFacts {
             }
             Body::DeliveryRecorded(b) => {
                 let o = &b.variant;
-                let mut a = made(o.asset_id.as_str(), "delivery", o);
+                let mut a = made(o);
                 a.master = Some(b.master_asset.to_string());
                 if let Some(&m) = self.index.get(b.master_asset.as_str()) {
                     self.assets[m].delivered_as.push(o.asset_id.to_string());

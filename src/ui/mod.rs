@@ -91,10 +91,8 @@ impl FromRequest for Viewer {
 fn viewer(req: &HttpRequest) -> Result<Viewer, UiError> {
     let state = req.app_data::<web::Data<AppState>>().expect("app state is registered");
     let sign_in = || UiError::SignIn { next: req.uri().path_and_query().map_or("/ui/", |p| p.as_str()).to_owned() };
-    let cookie = req.cookie(crate::api::sessions::COOKIE).ok_or_else(sign_in)?;
-    let token = state.sessions.token_of(cookie.value()).ok_or_else(sign_in)?;
-    let record = state.tokens.check_hash(&token).map_err(|_| sign_in())?;
-    Ok(Viewer { token_name: record.name.clone(), reader: Reader::of(record) })
+    let reader = crate::api::auth::of_session(req, state).flatten().ok_or_else(sign_in)?;
+    Ok(Viewer { token_name: reader.name().to_owned(), reader })
 }
 
 impl Viewer {

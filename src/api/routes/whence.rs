@@ -158,8 +158,12 @@ pub(crate) fn describe(
 /// The media types a file is served as; any other is sent as `application/octet-stream`.
 const SHOWN_AS_IS: [&str; 5] = ["image/jpeg", "image/png", "image/webp", "image/gif", "image/tiff"];
 
-/// The asset's recorded digest and media type: from the entry that made it.
-pub(crate) fn recorded_file(shared: &AppState, project: &ProjectId, asset: &Id) -> Result<(Digest, String), ApiError> {
+/// The asset's recorded digest and media type, and the entry that made it.
+pub(crate) fn recorded_file(
+    shared: &AppState,
+    project: &ProjectId,
+    asset: &Id,
+) -> Result<(Digest, String, RecordedBy), ApiError> {
     let missing = || ApiError::not_found(format!("project `{project}` has no asset `{asset}`"));
     let making = crate::api::routes::projections::with_project(shared, project, None, |p, at| {
         p.graph.ancestors(asset.as_str(), 0, at.events as u32).and_then(|g| g.nodes.first().and_then(|n| n.sequence))
@@ -167,7 +171,12 @@ pub(crate) fn recorded_file(shared: &AppState, project: &ProjectId, asset: &Id) 
     .ok_or_else(missing)?;
     let payload = shared.ledger.payload_at(making).ok_or_else(missing)?;
     let output = recorded_outputs(&payload.body).into_iter().find(|o| o.asset_id == *asset).ok_or_else(missing)?;
-    Ok((output.digest.clone(), output.media_type.to_string()))
+    let recorded_by = RecordedBy {
+        sequence: making,
+        kind: payload.body.kind().as_str().to_owned(),
+        event_id: payload.event_id.to_string(),
+    };
+    Ok((output.digest.clone(), output.media_type.to_string(), recorded_by))
 }
 
 /// The asset's file, when the server holds a file with its recorded digest (`serve --files`):
@@ -191,7 +200,7 @@ pub async fn asset_file(
     let answer = state
         .reads
         .run(move || {
-            let (digest, media_type) = recorded_file(&shared, &project, &asset)?;
+            let (digest, media_type, _) = recorded_file(&shared, &project, &asset)?;
             let etag = format!("\"{}\"", digest.as_str().trim_start_matches("sha256:"));
             if held.as_deref() == Some(etag.as_str()) && shared.files.has(project.as_str(), &digest.bytes()) {
                 return Ok::<_, ApiError>((None, media_type, etag));

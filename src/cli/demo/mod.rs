@@ -54,6 +54,13 @@ struct Crew {
     pipeline: Signer,
 }
 
+/// The ids of the organisations registered already (a second run finds the demo's).
+fn registered_organizations(client: &Client) -> Result<std::collections::HashSet<String>, DemoError> {
+    let known = client.get("/v1/organizations")?;
+    let all = known.body["organizations"].as_array().into_iter().flatten();
+    Ok(all.filter_map(|o| o["organization_id"].as_str().map(str::to_owned)).collect())
+}
+
 fn check(step: &str, answer: Answer) -> Result<Answer, DemoError> {
     if answer.ok() {
         Ok(answer)
@@ -94,10 +101,8 @@ fn run_with(client: &Client, admin: KeyFile, name: &str, series: bool) -> Result
         (&client_org, "Aurora Outdoor", "client"),
         (&vendor, "Pixelforge Post", "vendor"),
     ];
-    let known = client.get("/v1/organizations")?;
-    let registered = |id: &str| {
-        known.body["organizations"].as_array().is_some_and(|all| all.iter().any(|o| o["organization_id"] == id))
-    };
+    let known = registered_organizations(client)?;
+    let registered = |id: &str| known.contains(id);
     let mut registrations: Vec<Vec<u8>> = organizations
         .iter()
         .filter(|(id, _, _)| !registered(id))

@@ -31,11 +31,8 @@ pub fn client_side(
     run_id: &str,
     ledger: &str,
 ) -> Result<ClientSide, DemoError> {
-    let known = client.get("/v1/organizations")?;
-    let registered =
-        known.body["organizations"].as_array().is_some_and(|all| all.iter().any(|o| o["organization_id"] == id));
     let mut events = Vec::new();
-    if !registered {
+    if !super::registered_organizations(client)?.contains(id) {
         events.push(admin.envelope(
             "system",
             "organization_registered",

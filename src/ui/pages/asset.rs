@@ -5,7 +5,7 @@
 use super::{read, readable, Names};
 use crate::api::problem::ApiError;
 use crate::api::routes::projections::with_project;
-use crate::api::routes::whence::{describe, recorded_file, FoundAsset, RecordedBy};
+use crate::api::routes::whence::{describe, recorded_file, FoundAsset};
 use crate::api::state::AppState;
 use crate::ledger::audit::AuditTrail;
 use crate::outputs::verdict::{Outcome, Verdict};
@@ -44,21 +44,12 @@ pub async fn page(
     let (p, a) = (project.to_string(), asset.to_string());
     let scoped = viewer.reader.is_scoped();
     let shown = read(&state, move |shared| {
-        let (digest, media_type) = recorded_file(shared, &project, &asset)?;
-        let (mut graph, making) = with_project(shared, &project, None, |p, at| {
-            let graph = p.graph.ancestors(asset.as_str(), DRAWN_DEPTH, at.events as u32);
-            let making = graph.as_ref().and_then(|g| g.nodes.first()).and_then(|n| n.sequence);
-            (graph, making)
-        })?;
+        let (digest, media_type, recorded_by) = recorded_file(shared, &project, &asset)?;
         let missing = || ApiError::not_found(format!("project `{project}` has no asset `{asset}`"));
-        let graph_whole = graph.take().ok_or_else(missing)?;
-        let sequence = making.ok_or_else(missing)?;
-        let payload = shared.ledger.payload_at(sequence).ok_or_else(missing)?;
-        let recorded_by = RecordedBy {
-            sequence,
-            kind: payload.body.kind().as_str().to_owned(),
-            event_id: payload.event_id.to_string(),
-        };
+        let graph_whole = with_project(shared, &project, None, |p, at| {
+            p.graph.ancestors(asset.as_str(), DRAWN_DEPTH, at.events as u32)
+        })?
+        .ok_or_else(missing)?;
         let delivered = recorded_by.kind == "delivery_recorded";
         let found = describe(shared, &project, &asset, &media_type, recorded_by)?;
         let trail =
