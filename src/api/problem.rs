@@ -204,6 +204,16 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::ledger::evidence::EvidenceError> for ApiError {
+    fn from(e: crate::ledger::evidence::EvidenceError) -> Self {
+        use crate::ledger::evidence::EvidenceError as E;
+        match e {
+            E::Store(e) => e.into(),
+            E::MapBehind { .. } => ApiError::new(ProblemType::Unavailable, e.to_string()).retry_after(2),
+        }
+    }
+}
+
 impl From<EnvelopeError> for ApiError {
     fn from(e: EnvelopeError) -> Self {
         use ProblemType as P;

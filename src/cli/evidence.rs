@@ -19,7 +19,7 @@ pub struct VerifyEvidenceArgs {
     pub file: Option<PathBuf>,
     /// Another bundle, or a signed checkpoint (`GET /v1/checkpoint`), of the same log: their
     /// checkpoints must agree (the same root at the same size, or the later extending the
-    /// earlier).
+    /// earlier), and the bundle must not be the older (it would not show what happened since).
     #[arg(long)]
     pub against: Option<PathBuf>,
     /// The consistency proof between the two checkpoints (the JSON of
@@ -110,6 +110,12 @@ fn check_against(
             ours.size.max(theirs.size)
         ),
         Err(why) => fail(format!("{}: {why}", other.display())),
+    }
+    // The bundle proves what happened up to its own checkpoint: against a later one it is an
+    // older state, which must not pass for the latest.
+    if theirs.size > ours.size {
+        let outdated = crate::log::evidence::Inconsistent::Outdated { bundle: ours.size, later: theirs.size };
+        fail(format!("{}: {outdated}", other.display()));
     }
 }
 

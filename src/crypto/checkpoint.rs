@@ -91,11 +91,7 @@ impl Checkpoint {
 
     /// The signed note.
     pub fn sign(&self, name: &str, key: &SigningKey) -> String {
-        let body = self.body();
-        let signature = key.sign(body.as_bytes());
-        let mut blob = key_hash(name, &key.verifying_key()).to_vec();
-        blob.extend_from_slice(&signature.to_bytes());
-        format!("{body}\n\u{2014} {name} {}\n", B64.encode(blob))
+        sign_body(&self.body(), name, key)
     }
 
     /// Parses a signed note and checks the signature of `verifier`. The note must be exactly a
@@ -104,19 +100,13 @@ impl Checkpoint {
     /// after the signature, a missing final newline, a size written with a sign or leading zeros)
     /// refuses it, so that nothing passes as verified that was not.
     pub fn open(note: &str, verifier: &NoteVerifier) -> Result<Checkpoint, CheckpointError> {
-        let checkpoint = Self::open_lenient(note, verifier)?;
-        let body = checkpoint.body();
-        let signatures = note.strip_prefix(&body).and_then(|rest| rest.strip_prefix('\n'));
-        let one = signatures.and_then(|s| s.strip_suffix('\n')).is_some_and(|line| !line.contains('\n'));
-        if !one {
-            return Err(CheckpointError::Malformed(
-                "the note holds more than the checkpoint and its one signature, or writes them otherwise",
-            ));
-        }
+        let (checkpoint, _) = Self::open_lenient(note, verifier)?;
+        exactly(note, &checkpoint.body())?;
         Ok(checkpoint)
     }
 
-    fn open_lenient(note: &str, verifier: &NoteVerifier) -> Result<Checkpoint, CheckpointError> {
+    /// The checkpoint and its extension lines, when `verifier`'s signature holds.
+    fn open_lenient(note: &str, verifier: &NoteVerifier) -> Result<(Checkpoint, Vec<String>), CheckpointError> {
         let (body, signatures) =
             note.split_once("\n\n").ok_or(CheckpointError::Malformed("no blank line before the signatures"))?;
         let body = format!("{body}\n");
@@ -143,11 +133,71 @@ impl Checkpoint {
             }
             let signature = Signature::from_bytes(blob[4..].try_into().expect("64 bytes"));
             return match verifier.key.verify(body.as_bytes(), &signature) {
-                Ok(()) => Ok(Checkpoint { origin: origin.to_owned(), size, root }),
+                Ok(()) => {
+                    Ok((Checkpoint { origin: origin.to_owned(), size, root }, lines.map(str::to_owned).collect()))
+                }
                 Err(_) => Err(CheckpointError::BadSignature(verifier.name.clone())),
             };
         }
         Err(CheckpointError::NotSigned(verifier.name.clone()))
+    }
+}
+
+/// The signed note of a body.
+fn sign_body(body: &str, name: &str, key: &SigningKey) -> String {
+    let signature = key.sign(body.as_bytes());
+    let mut blob = key_hash(name, &key.verifying_key()).to_vec();
+    blob.extend_from_slice(&signature.to_bytes());
+    format!("{body}\n\u{2014} {name} {}\n", B64.encode(blob))
+}
+
+/// Refuses a note that is not exactly `body` and one signature line.
+fn exactly(note: &str, body: &str) -> Result<(), CheckpointError> {
+    let signatures = note.strip_prefix(body).and_then(|rest| rest.strip_prefix('\n'));
+    let one = signatures.and_then(|s| s.strip_suffix('\n')).is_some_and(|line| !line.contains('\n'));
+    if !one {
+        return Err(CheckpointError::Malformed(
+            "the note holds more than the checkpoint and its one signature, or writes them otherwise",
+        ));
+    }
+    Ok(())
+}
+
+/// The extension line that names the subject map's root (`crate::crypto::map`).
+pub const MAP_EXTENSION: &str = "lineage-map ";
+
+/// A checkpoint that also names the root of the subject map of the same log size: one
+/// extension line, `lineage-map <base64 map root>` (a C2SP extension line, which a checkpoint
+/// reader that knows nothing of maps skips).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapCheckpoint {
+    pub checkpoint: Checkpoint,
+    pub map_root: Hash,
+}
+
+impl MapCheckpoint {
+    pub fn body(&self) -> String {
+        format!("{}{MAP_EXTENSION}{}\n", self.checkpoint.body(), B64.encode(self.map_root))
+    }
+
+    pub fn sign(&self, name: &str, key: &SigningKey) -> String {
+        sign_body(&self.body(), name, key)
+    }
+
+    /// Opens a map checkpoint as strictly as [`Checkpoint::open`] does a checkpoint.
+    pub fn open(note: &str, verifier: &NoteVerifier) -> Result<MapCheckpoint, CheckpointError> {
+        let (checkpoint, extensions) = Checkpoint::open_lenient(note, verifier)?;
+        let map_root = match extensions.as_slice() {
+            [line] => line
+                .strip_prefix(MAP_EXTENSION)
+                .and_then(|r| B64.decode(r).ok())
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or(CheckpointError::Malformed("the fourth line is not `lineage-map <base64 root>`"))?,
+            _ => return Err(CheckpointError::Malformed("a map checkpoint has one extension line, the map's root")),
+        };
+        let opened = MapCheckpoint { checkpoint, map_root };
+        exactly(note, &opened.body())?;
+        Ok(opened)
     }
 }
 
@@ -185,5 +235,24 @@ mod tests {
         for case in unread {
             assert!(Checkpoint::open(&case, &verifier).is_err(), "{case:?}");
         }
+    }
+
+    #[test]
+    fn a_map_checkpoint_opens_as_itself_and_never_as_a_plain_checkpoint() {
+        let key = SigningKey::from_bytes(&[7; 32]);
+        let verifier = NoteVerifier { name: "example.com/log".into(), key: key.verifying_key() };
+        let checkpoint = Checkpoint { origin: "example.com/log".into(), size: 42, root: [9; 32] };
+        let mapped = MapCheckpoint { checkpoint: checkpoint.clone(), map_root: [3; 32] };
+        let note = mapped.sign(&verifier.name, &key);
+        assert_eq!(MapCheckpoint::open(&note, &verifier).unwrap(), mapped);
+        assert!(Checkpoint::open(&note, &verifier).is_err());
+        assert!(MapCheckpoint::open(&checkpoint.sign(&verifier.name, &key), &verifier).is_err());
+        let other_root = note.replacen(&B64.encode([3u8; 32]), &B64.encode([4u8; 32]), 1);
+        assert_eq!(
+            MapCheckpoint::open(&other_root, &verifier),
+            Err(CheckpointError::BadSignature(verifier.name.clone()))
+        );
+        let two = note.replacen("\n\n", &format!("\n{MAP_EXTENSION}{}\n\n", B64.encode([3u8; 32])), 1);
+        assert!(MapCheckpoint::open(&two, &verifier).is_err());
     }
 }

@@ -1,72 +1,140 @@
-//! Building an asset's evidence bundle from the durable log (its format and verification are
-//! in [`crate::log::evidence`]).
+//! Building an asset's evidence bundle from the durable log and the subject map (its format and
+//! verification are in [`crate::log::evidence`], what it must hold in
+//! [`crate::log::completeness`]).
 
+use super::map::StoredMap;
 use super::Ledger;
-use crate::domain::ids::SYSTEM_PROJECT;
-use crate::domain::Id;
-use crate::log::evidence::{Bundle, EvidenceEntry, EVIDENCE_FORMAT};
+use crate::crypto::map;
+use crate::domain::{Id, Payload};
+use crate::log::completeness::{required, step_text, Subject};
+use crate::log::evidence::{Bundle, EvidenceEntry, EVIDENCE_FORMAT, EVIDENCE_VERSION};
 use crate::log::export::EntryRecord;
 use crate::log::{open_entry, Entry};
 use crate::projections::lineage::ProjectGraph;
-use crate::store::StoreError;
+use crate::store::{MapRevision, StoreError};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
 
-/// Builds the bundle of an asset; `None` when the project has no such asset.
-pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle>, StoreError> {
-    let Some(signed) = ledger.checkpoint() else { return Ok(None) };
+/// How long a bundle waits for the subject map to cover what was durable when it was asked.
+pub const MAP_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum EvidenceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the subject map covers {at} of the log's {durable} entries and has not caught up in {} s: ask again shortly", MAP_WAIT.as_secs())]
+    MapBehind { at: u64, durable: u64 },
+}
+
+/// Builds the bundle of an asset as of the latest map revision, once that covers every entry
+/// durable when it was asked; `None` when the project has no such asset.
+pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle>, EvidenceError> {
+    let durable = ledger.len();
+    let began = Instant::now();
+    let revision = loop {
+        let at = ledger.store.map_revision()?;
+        match at {
+            Some(revision) if revision.size >= durable => break revision,
+            _ if durable == 0 => return Ok(None),
+            _ if began.elapsed() > MAP_WAIT => {
+                return Err(EvidenceError::MapBehind { at: at.map_or(0, |r| r.size), durable })
+            }
+            _ => std::thread::sleep(Duration::from_millis(5)),
+        }
+    };
+    // The follower may write the next revision meanwhile: read this one whole.
+    let _reading = ledger.map_lock.read().map_err(|_| StoreError::Malformed("the map lock is poisoned".into()))?;
+    let revision = match ledger.store.map_revision()? {
+        Some(latest) => latest,
+        None => revision,
+    };
+    Ok(build_at(ledger, project, asset, &revision)?)
+}
+
+fn build_at(ledger: &Ledger, project: &str, asset: &Id, revision: &MapRevision) -> Result<Option<Bundle>, StoreError> {
+    let size = revision.size;
     // An asset is named by the entry that made it: without one there is nothing to read.
-    if ledger.asset_sequences(project, asset.as_str())?.is_empty() {
+    if !ledger.asset_sequences(project, asset.as_str())?.iter().any(|s| *s < size) {
         return Ok(None);
     }
-    let size = signed.checkpoint.size;
     let entries = ledger.stream_below(project, size)?;
     let decoded: Vec<_> =
         entries.iter().filter_map(|e| open_entry(e).ok().map(|(_, payload)| (e.sequence, payload))).collect();
     let graph = ProjectGraph::new(&decoded);
-    let Some(mut lineage) = graph.lineage(asset) else { return Ok(None) };
-    // The project's governance too: who was a member with which role, and its policy.
-    lineage.extend(decoded.iter().filter(|(_, p)| p.kind().is_governance()).map(|(sequence, _)| *sequence));
-    // And what counts against the bytes of the lineage's assets recorded as other assets, with
-    // the retractions of those entries, as the policy weighs them.
-    let project_id = crate::domain::ProjectId::parse(project).map_err(|e| StoreError::Malformed(e.to_string()))?;
-    let against = ledger
-        .with_project(&project_id, |p, _| {
-            let changes = crate::domain::Changes::default();
-            let view = crate::domain::View { base: &p.rules, changes: &changes, events: &crate::domain::NoEvents };
-            crate::domain::policy::against_lineage(&view, &project_id, asset)
-        })?
-        .unwrap_or_default();
-    let against: Vec<u64> = against.iter().filter_map(|id| graph.sequence_of(id)).filter(|s| *s < size).collect();
-    lineage.extend(graph.retractions_of(&against));
-    // Each with what it was made from, so that the bundle stays whole backwards.
-    let bodies: std::collections::HashMap<u64, &crate::domain::Body> =
-        decoded.iter().map(|(s, p)| (*s, &p.body)).collect();
-    for sequence in &against {
-        if let Some(body) = bodies.get(sequence) {
-            lineage.extend(graph.lineage_of_entry(body));
+    let Some(mut chosen) = graph.lineage(asset) else { return Ok(None) };
+    let payloads: BTreeMap<u64, &Payload> = decoded.iter().map(|(s, p)| (*s, p)).collect();
+    let mut system: BTreeMap<u64, (Entry, Payload)> = BTreeMap::new();
+    let mut listed: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    // Each subject's entries can require more subjects (a signer's keys, a variant's history,
+    // what an entry was made from): until none is new.
+    loop {
+        let held = chosen.iter().filter_map(|s| payloads.get(s).copied()).chain(system.values().map(|(_, p)| p));
+        let wanted: Vec<String> =
+            required(project, asset.as_str(), held).into_iter().filter(|s| !listed.contains_key(s)).collect();
+        if wanted.is_empty() {
+            break;
+        }
+        for subject in wanted {
+            let sequences = ledger.store.subject_sequences(&map::key_of(&subject), size)?;
+            for sequence in &sequences {
+                if let Some(payload) = payloads.get(sequence) {
+                    // What a subject's entry was made from, so that the bundle stays whole backwards.
+                    chosen.extend(graph.lineage_of_entry(&payload.body));
+                    chosen.insert(*sequence);
+                } else if !system.contains_key(sequence) {
+                    let entry = ledger.store.entry(*sequence)?.ok_or(StoreError::Vanished { sequence: *sequence })?;
+                    let (_, payload) =
+                        open_entry(&entry).map_err(|source| StoreError::Unopenable { sequence: *sequence, source })?;
+                    system.insert(*sequence, (entry, payload));
+                }
+            }
+            listed.insert(subject, sequences);
         }
     }
-    lineage.extend(against);
-    let mut chosen: Vec<Entry> = entries.into_iter().filter(|e| lineage.contains(&e.sequence)).collect();
-    chosen.extend(ledger.stream_below(SYSTEM_PROJECT, size)?);
-    chosen.sort_by_key(|e| e.sequence);
-    let mut out = Vec::with_capacity(chosen.len());
-    for entry in &chosen {
+    let map_proof = map_proof(ledger, &listed, size)?;
+    let mut bundled: Vec<Entry> = entries.into_iter().filter(|e| chosen.contains(&e.sequence)).collect();
+    bundled.extend(system.into_values().map(|(entry, _)| entry));
+    bundled.sort_by_key(|e| e.sequence);
+    let mut out = Vec::with_capacity(bundled.len());
+    for entry in &bundled {
         let proof = ledger.inclusion_proof(entry.sequence, size)?.unwrap_or_default();
         out.push(EvidenceEntry { entry: EntryRecord::of(entry), inclusion: proof.iter().map(hex::encode).collect() });
     }
     let verifier = ledger.verifier();
     Ok(Some(Bundle {
         format: EVIDENCE_FORMAT.into(),
-        version: 1,
-        origin: signed.checkpoint.origin.clone(),
+        version: EVIDENCE_VERSION,
+        origin: verifier.name.clone(),
         vkey: verifier.vkey(),
         ledger_public_key: B64.encode(verifier.key.to_bytes()),
         project: project.to_owned(),
         asset: asset.to_string(),
         tree_size: size,
-        checkpoint: signed.note,
+        checkpoint: revision.note.clone(),
+        subjects: listed.into_iter().map(|(subject, sequences)| Subject { subject, sequences }).collect(),
+        map_proof,
         entries: out,
     }))
+}
+
+/// The map's proof of every listed subject, each checked against the map's own count and chain
+/// head first (a disagreement is the store's fault, never a bundle that fails to verify).
+fn map_proof(ledger: &Ledger, listed: &BTreeMap<String, Vec<u64>>, size: u64) -> Result<Vec<String>, StoreError> {
+    let mut keys = Vec::with_capacity(listed.len());
+    for (subject, sequences) in listed {
+        let key = map::key_of(subject);
+        let stored = ledger.store.subject(&key)?;
+        if stored != Some((sequences.len() as u64, map::chain_of(sequences))) {
+            let reason = format!("subject `{subject}`: its entries disagree with the map's count and chain");
+            return Err(StoreError::Corrupt { sequence: size, reason });
+        }
+        keys.push(key);
+    }
+    keys.sort();
+    match map::prove_all(&StoredMap(ledger.store.as_ref()), &keys)? {
+        Ok(steps) => Ok(steps.iter().map(step_text).collect()),
+        Err(_) => Err(StoreError::Corrupt { sequence: size, reason: "the map does not hold a listed subject".into() }),
+    }
 }

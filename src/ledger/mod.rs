@@ -9,6 +9,7 @@ pub mod audit;
 pub mod evidence;
 mod fair;
 mod known;
+pub mod map;
 mod persister;
 mod projection_cache;
 mod published;
@@ -137,6 +138,10 @@ pub struct Ledger {
     published: Arc<Published>,
     /// Requests each organisation has waiting for the writer, and how many it may.
     waiting: Arc<fair::Waiting>,
+    /// Held for reading while a bundle reads a revision of the subject map ([`map`]).
+    map_lock: Arc<std::sync::RwLock<()>>,
+    /// Dropped with the last clone, which stops the map's follower.
+    _map_running: crossbeam_channel::Sender<()>,
 }
 
 /// The envelopes of a request whose signatures are checked first, as one batch.
@@ -162,9 +167,18 @@ impl Ledger {
             config.projection_cache_bytes,
         ));
         let (tx, rx) = crossbeam_channel::bounded(config.writer.queue_capacity);
+        let map_lock = Arc::new(std::sync::RwLock::new(()));
+        let (map_running, map_stop) = crossbeam_channel::bounded(0);
+        let follower = map::Follower {
+            store: store.clone(),
+            published: published.clone(),
+            signer: signer.clone(),
+            lock: map_lock.clone(),
+        };
         writer::spawn(store.clone(), state, rx, published.clone(), config.writer, signer);
+        follower.spawn(map_stop);
         let waiting = Arc::new(fair::Waiting::new(config.writer.queue_capacity / 4));
-        Ok(Ledger { store, submit: tx, published, waiting })
+        Ok(Ledger { store, submit: tx, published, waiting, map_lock, _map_running: map_running })
     }
 
     /// Opens envelopes, checks their signatures and parses their payloads. A request is refused

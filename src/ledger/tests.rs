@@ -91,6 +91,21 @@ impl LogStore for Flaky {
     fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
         self.inner.asset_sequences(project, asset)
     }
+    fn map_node(&self, at: &crate::crypto::map::Position) -> Result<crate::crypto::map::MapNode, StoreError> {
+        self.inner.map_node(at)
+    }
+    fn subject(&self, key: &crate::crypto::map::Key) -> Result<Option<(u64, Hash)>, StoreError> {
+        self.inner.subject(key)
+    }
+    fn subject_sequences(&self, key: &crate::crypto::map::Key, size: u64) -> Result<Vec<u64>, StoreError> {
+        self.inner.subject_sequences(key, size)
+    }
+    fn map_revision(&self) -> Result<Option<crate::store::MapRevision>, StoreError> {
+        self.inner.map_revision()
+    }
+    fn commit_map(&self, commit: &crate::store::MapCommit) -> Result<(), StoreError> {
+        self.inner.commit_map(commit)
+    }
 }
 
 fn envelope(key: &KeyFile, event_id: &str, kind: &str, body: serde_json::Value) -> Vec<u8> {

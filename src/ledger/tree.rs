@@ -73,6 +73,12 @@ impl Nodes for Stored<'_> {
     }
 }
 
+/// The root of the stored tree of the first `size` entries, which must be durable.
+pub(super) fn root_of(store: &dyn LogStore, size: u64) -> Result<Hash, StoreError> {
+    merkle::subtree(&Stored(store), 0, size)?
+        .ok_or_else(|| StoreError::Corrupt { sequence: size, reason: "the tree has no root at this size".into() })
+}
+
 impl Ledger {
     /// Inclusion proof of entry `sequence` in the tree of `size` entries.
     pub fn inclusion_proof(&self, sequence: u64, size: u64) -> Result<Option<Vec<Hash>>, StoreError> {

@@ -1,14 +1,17 @@
 //! Evidence bundles: everything needed to check, offline and without trusting the server, where
-//! an asset came from — the entries of its lineage, every entry of the `system` stream (so that
-//! each signer's key can be traced back to the ledger's own key), an inclusion proof of each
-//! entry, and the signed checkpoint they are proven against. The ledger builds them
-//! (`crate::ledger::evidence`); this is their format and their verification.
+//! an asset came from and that nothing of it was left out — the entries of its lineage, every
+//! entry of the subjects it must be complete in ([`super::completeness`]: the asset, its bytes,
+//! the project's governance, the keys of every signer, back to the ledger's own key), an
+//! inclusion proof of each entry, each subject's proof in the subject map, and the signed map
+//! checkpoint they are proven against. The ledger builds them (`crate::ledger::evidence`);
+//! this is their format and their verification.
 
 use super::admission::{admit, Extent, Rejection, SignatureCheck};
+use super::completeness::Subject;
 use super::entry::open_entry;
 use super::export::{genesis_from, trusted_verifier, EntryRecord, VerifyError};
-use super::replay::{Broken, Chain};
-use crate::crypto::checkpoint::Checkpoint;
+use super::replay::Broken;
+use crate::crypto::checkpoint::{Checkpoint, MapCheckpoint};
 use crate::crypto::merkle::verify_inclusion;
 use crate::domain::event::Body;
 use crate::domain::state::{created_records, derivation_refs, Namespace, Record};
@@ -18,6 +21,9 @@ use crate::domain::{Digest, Id};
 use serde::{Deserialize, Serialize};
 
 pub const EVIDENCE_FORMAT: &str = "lineage-evidence";
+/// The bundle's version: 2 proves completeness (version 1 bundles, which carried the whole
+/// system stream and proved nothing complete, are refused).
+pub const EVIDENCE_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,9 +47,14 @@ pub struct Bundle {
     pub project: String,
     pub asset: String,
     pub tree_size: u64,
-    /// The signed checkpoint of `tree_size` entries.
+    /// The signed map checkpoint of `tree_size` entries: the log's root and the subject map's.
     pub checkpoint: String,
-    /// In ledger order: the asset's lineage and the whole `system` stream.
+    /// Each subject the bundle is complete in, with its entries' sequences.
+    pub subjects: Vec<Subject>,
+    /// One proof, in the subject map of the checkpoint, of every subject's list: the pruned
+    /// tree in pre-order, each step `node`, `leaf` or a subtree's hex hash.
+    pub map_proof: Vec<String>,
+    /// In ledger order: the asset's lineage and every entry of its subjects.
     pub entries: Vec<EvidenceEntry>,
 }
 
@@ -52,7 +63,11 @@ pub struct Bundle {
 pub struct Proven {
     /// The checkpoint the bundle is proven against: its size and root.
     pub checkpoint: Checkpoint,
-    /// Entries of the project's lineage (not counting the system stream).
+    /// The subject map's root at the same size.
+    pub map_root: crate::crypto::merkle::Hash,
+    /// Subjects proven complete.
+    pub subjects: usize,
+    /// Entries of the project (not counting the system stream's).
     pub lineage_entries: usize,
     pub system_entries: usize,
     /// The digest the entry that made the asset recorded.
@@ -115,6 +130,8 @@ pub enum Inconsistent {
     ProofNeeded { earlier: u64, later: u64 },
     #[error("the log of {later} entries does not extend the log of {earlier} entries: {source}")]
     NotExtended { earlier: u64, later: u64, source: crate::crypto::merkle::ProofError },
+    #[error("the bundle is complete as of {bundle} entries, and the ledger has {later}: it does not show what happened since; fetch the bundle again")]
+    Outdated { bundle: u64, later: u64 },
 }
 
 /// Checks that two checkpoints of the same log agree: the same root at the same size, or the
@@ -134,21 +151,27 @@ pub fn consistent(a: &Checkpoint, b: &Checkpoint, proof: Option<&[Vec<u8>]>) -> 
         .map_err(|source| Inconsistent::NotExtended { earlier: earlier.size, later: later.size, source })
 }
 
-/// Verifies a bundle offline: the checkpoint's signature, each entry's inclusion in it, each
-/// entry's hash and signature by a key the system stream had registered (and not revoked) for
-/// an actor whose role may sign the kind, and that the lineage names the asset.
+/// Verifies a bundle offline: the map checkpoint's signature, each entry's inclusion in it, each
+/// entry's hash and signature by a key its actor's subject registered (and not revoked) for an
+/// actor whose role may sign the kind, that the lineage names the asset and is whole backwards,
+/// and that every subject the bundle must be complete in is ([`super::completeness`]).
 pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, VerifyError> {
-    if bundle.format != EVIDENCE_FORMAT || bundle.version != 1 {
-        return Err(VerifyError::Format { line: 1, reason: format!("not a {EVIDENCE_FORMAT} version 1 bundle") });
+    if bundle.format != EVIDENCE_FORMAT || bundle.version != EVIDENCE_VERSION {
+        let reason = if bundle.format == EVIDENCE_FORMAT && bundle.version == 1 {
+            "a version 1 bundle proves nothing complete (it may leave out any later entry): fetch the bundle again"
+                .to_owned()
+        } else {
+            format!("not a {EVIDENCE_FORMAT} version {EVIDENCE_VERSION} bundle")
+        };
+        return Err(VerifyError::Format { line: 1, reason });
     }
     let verifier = trusted_verifier(&bundle.vkey, &bundle.ledger_public_key, pinned_vkey)?;
-    let checkpoint = Checkpoint::open(&bundle.checkpoint, &verifier)
-        .map_err(|e| Broken { sequence: bundle.tree_size, reason: format!("the checkpoint: {e}") })?;
+    let MapCheckpoint { checkpoint, map_root } = MapCheckpoint::open(&bundle.checkpoint, &verifier)
+        .map_err(|e| Broken { sequence: bundle.tree_size, reason: format!("the map checkpoint: {e}") })?;
     if checkpoint.size != bundle.tree_size {
         return Err(Broken { sequence: checkpoint.size, reason: "the checkpoint is not of tree_size".into() }.into());
     }
     let mut state = LedgerState::new(genesis_from(&bundle.ledger_public_key)?);
-    let mut system_chain = Chain::default();
     let (mut lineage_entries, mut system_entries) = (0, 0);
     let (mut asset_digest, mut deliveries) = (None, Vec::new());
     let mut retracted: std::collections::HashSet<crate::domain::EventId> = std::collections::HashSet::new();
@@ -157,25 +180,31 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
     // a retracted generation) could have been left out unseen.
     let mut made: std::collections::HashSet<(Namespace, String)> = std::collections::HashSet::new();
     let mut made_from: Vec<(u64, Namespace, String)> = Vec::new();
+    // Each entry in the log first, then whether the bundle is complete (so that what is left
+    // out is named as such, not as the entry it leaves unverifiable), then each signer.
     let mut previous: Option<u64> = None;
+    let mut logged = Vec::with_capacity(bundle.entries.len());
     for item in &bundle.entries {
-        let (entry, payload) = checked(item, &checkpoint, &state, &bundle.origin, previous)?;
+        let (entry, opened, payload) = in_log(item, &checkpoint, &bundle.origin, previous)?;
+        previous = Some(entry.sequence);
+        logged.push((entry, opened, payload));
+    }
+    let held: Vec<(u64, &crate::domain::Payload)> = logged.iter().map(|(e, _, p)| (e.sequence, p)).collect();
+    super::completeness::check(&map_root, &bundle.subjects, &bundle.map_proof, &held, &bundle.project, &bundle.asset)?;
+    for (entry, opened, payload) in &logged {
         let sequence = entry.sequence;
         let fail = |reason: String| VerifyError::Entry(Broken { sequence, reason });
-        previous = Some(sequence);
+        admitted(&state, entry, opened, payload)?;
         if payload.project.is_system() {
-            if entry.version != system_chain.version + 1 || entry.prev_hash != system_chain.head {
-                return Err(fail("the system stream is incomplete or out of order".into()));
-            }
-            system_chain = Chain { version: entry.version, head: entry.hash, received_at_us: entry.received_at_us };
+            // Only the subjects of the signers are here: the keys each had, complete.
             let at = Position { version: entry.version, received_at_us: entry.received_at_us };
-            state.apply(&payload, at, Facts::default());
+            state.apply(payload, at, Facts::default());
             system_entries += 1;
         } else if payload.project.as_str() == bundle.project {
             // The project's governance (its creation, adoption and membership) is in the bundle
             // too, so that each signer's project role is known when its entry is checked.
             let at = Position { version: entry.version, received_at_us: entry.received_at_us };
-            state.apply(&payload, at, Facts::default());
+            state.apply(payload, at, Facts::default());
             lineage_entries += 1;
             let created = created_records(&payload.body);
             made.extend(created.iter().map(|(ns, id, _)| (*ns, id.to_string())));
@@ -223,19 +252,27 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
         deliveries.into_iter().partition(|(event, _)| retracted.contains(event));
     let deliveries = deliveries.into_iter().map(|(_, d)| d).collect();
     let retracted_deliveries = retracted_deliveries.into_iter().map(|(_, d)| d).collect();
-    Ok(Proven { checkpoint, lineage_entries, system_entries, asset_digest, deliveries, retracted_deliveries })
+    let subjects = bundle.subjects.len();
+    Ok(Proven {
+        checkpoint,
+        map_root,
+        subjects,
+        lineage_entries,
+        system_entries,
+        asset_digest,
+        deliveries,
+        retracted_deliveries,
+    })
 }
 
-/// One entry of a bundle, checked on its own: after the previous one in ledger order, its hash,
-/// its inclusion in the checkpoint, its stream, the ledger it was signed for, and its signer
-/// and signature as the state so far knows them.
-fn checked(
+/// One entry of a bundle in the log: after the previous one in ledger order, its hash, its
+/// inclusion in the checkpoint, its stream and the ledger it was signed for.
+fn in_log(
     item: &EvidenceEntry,
     checkpoint: &Checkpoint,
-    state: &LedgerState,
     origin: &str,
     previous: Option<u64>,
-) -> Result<(crate::log::Entry, crate::domain::Payload), VerifyError> {
+) -> Result<(crate::log::Entry, crate::crypto::dsse::Opened, crate::domain::Payload), VerifyError> {
     let entry = item.entry.to_entry()?;
     let sequence = entry.sequence;
     let fail = |reason: String| VerifyError::Entry(Broken { sequence, reason });
@@ -253,13 +290,23 @@ fn checked(
         return Err(fail("its stream differs from its payload's project".into()));
     }
     super::admission::signed_for(&payload, origin).map_err(|r| fail(r.to_string()))?;
+    Ok((entry, opened, payload))
+}
+
+/// Its signer and signature, as the state so far knows them.
+fn admitted(
+    state: &LedgerState,
+    entry: &crate::log::Entry,
+    opened: &crate::crypto::dsse::Opened,
+    payload: &crate::domain::Payload,
+) -> Result<(), VerifyError> {
+    let fail = |reason: String| VerifyError::Entry(Broken { sequence: entry.sequence, reason });
     let changes = Changes::default();
     let view = View { base: state, changes: &changes, events: &crate::domain::NoEvents };
     let stream_version = entry.version.saturating_sub(1);
-    admit(&view, &payload, &opened, SignatureCheck::Unchecked, stream_version, entry.received_at_us, Extent::Signer)
+    admit(&view, payload, opened, SignatureCheck::Unchecked, stream_version, entry.received_at_us, Extent::Signer)
         .map_err(|rejection| match rejection {
             Rejection::BadSignature { key } => fail(format!("the signature by key `{key}` does not verify")),
             other => fail(other.to_string()),
-        })?;
-    Ok((entry, payload))
+        })
 }

@@ -109,6 +109,8 @@ pub enum VerifyError {
     Entry(#[from] Broken),
     #[error("reading: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the bundle is not complete: {0}")]
+    Incomplete(#[from] super::completeness::Incomplete),
 }
 
 /// What a successful verification established.

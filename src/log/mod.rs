@@ -4,10 +4,12 @@
 //! ledger: `lineage verify` and `lineage verify-evidence` are built from this folder alone.
 
 pub mod admission;
+pub mod completeness;
 pub mod entry;
 pub mod evidence;
 pub mod export;
 pub mod replay;
+pub mod subjects;
 
 #[cfg(test)]
 mod robustness;

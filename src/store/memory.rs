@@ -2,7 +2,8 @@
 //! Its indexes are the sled store's ([`super::index`]), so both answer every lookup alike.
 
 use super::index::{found_in, Found, SharedIndexes};
-use super::{Commit, LogStore, StoreError, TokenRecord, TokenStore};
+use super::{Commit, LogStore, MapCommit, MapRevision, StoreError, TokenRecord, TokenStore};
+use crate::crypto::map::{Key as MapKey, MapNode, Position as MapPosition};
 use crate::crypto::merkle::{Hash, NodeId};
 use crate::log::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -21,6 +22,9 @@ struct Inner {
     tokens: BTreeMap<[u8; 32], TokenRecord>,
     nodes: HashMap<NodeId, Hash>,
     checkpoint: Option<String>,
+    map_nodes: HashMap<MapPosition, MapNode>,
+    subjects: HashMap<MapKey, (u64, Hash, Vec<u64>)>,
+    map_revision: Option<MapRevision>,
 }
 
 impl MemoryStore {
@@ -79,6 +83,32 @@ impl LogStore for MemoryStore {
     }
     fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
         self.indexes.asset_sequences(project, asset, |sequence| self.found(sequence))
+    }
+    fn map_node(&self, at: &MapPosition) -> Result<MapNode, StoreError> {
+        Ok(self.inner.read().expect("memory store lock").map_nodes.get(at).copied().unwrap_or(MapNode::Empty))
+    }
+    fn subject(&self, key: &MapKey) -> Result<Option<(u64, Hash)>, StoreError> {
+        Ok(self.inner.read().expect("memory store lock").subjects.get(key).map(|(count, head, _)| (*count, *head)))
+    }
+    fn subject_sequences(&self, key: &MapKey, size: u64) -> Result<Vec<u64>, StoreError> {
+        let inner = self.inner.read().expect("memory store lock");
+        let all = inner.subjects.get(key).map(|(_, _, s)| s.as_slice()).unwrap_or_default();
+        Ok(all.iter().copied().take_while(|s| *s < size).collect())
+    }
+    fn map_revision(&self) -> Result<Option<MapRevision>, StoreError> {
+        Ok(self.inner.read().expect("memory store lock").map_revision.clone())
+    }
+    fn commit_map(&self, commit: &MapCommit) -> Result<(), StoreError> {
+        let mut inner = self.inner.write().expect("memory store lock");
+        for (key, count, head, sequences) in &commit.subjects {
+            let held = inner.subjects.entry(*key).or_default();
+            held.0 = *count;
+            held.1 = *head;
+            held.2.extend(sequences);
+        }
+        inner.map_nodes.extend(commit.nodes.iter().copied());
+        inner.map_revision = Some(commit.revision.clone());
+        Ok(())
     }
 }
 

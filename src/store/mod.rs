@@ -20,9 +20,28 @@ mod sled;
 pub use memory::MemoryStore;
 pub use sled::{SledStore, MIN_FREE_BYTES, SEGMENT_SIZE};
 
+use crate::crypto::map::{Key as MapKey, MapNode, Position as MapPosition};
 use crate::crypto::merkle::{Hash, NodeId};
 use crate::domain::EventId;
 use crate::log::Entry;
+
+/// A revision of the subject map ([`crate::crypto::map`]): the log's size it covers, the map's
+/// root, and the signed checkpoint that names both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MapRevision {
+    pub size: u64,
+    pub root: Hash,
+    pub note: String,
+}
+
+/// What one revision of the subject map writes, atomically.
+#[derive(Debug, Clone)]
+pub struct MapCommit {
+    /// Each changed subject: its key, its count and chain head, and its new entries' sequences.
+    pub subjects: Vec<(MapKey, u64, Hash, Vec<u64>)>,
+    pub nodes: Vec<(MapPosition, MapNode)>,
+    pub revision: MapRevision,
+}
 
 /// Everything one group commit writes, atomically.
 #[derive(Debug, Default, Clone)]
@@ -243,6 +262,18 @@ pub trait LogStore: Send + Sync + 'static {
     fn room(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// The subject map's node at a position ([`MapNode::Empty`] where none was written).
+    fn map_node(&self, at: &MapPosition) -> Result<MapNode, StoreError>;
+    /// A subject's count and chain head in the latest map revision.
+    fn subject(&self, key: &MapKey) -> Result<Option<(u64, Hash)>, StoreError>;
+    /// The sequences of a subject's entries below `size`, in order.
+    fn subject_sequences(&self, key: &MapKey, size: u64) -> Result<Vec<u64>, StoreError>;
+    /// The latest map revision.
+    fn map_revision(&self) -> Result<Option<MapRevision>, StoreError>;
+    /// Writes a map revision atomically: after a crash the stored map is one revision or the
+    /// one before, never a mix. Not necessarily durable at once (the map is computed again from
+    /// the log, to the same root, for a revision a crash took back).
+    fn commit_map(&self, commit: &MapCommit) -> Result<(), StoreError>;
 }
 
 /// Where read tokens' grants live, by the SHA-256 of the token. `put_token` returns once the

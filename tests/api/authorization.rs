@@ -70,7 +70,7 @@ fn every_endpoint_for_every_caller() {
         ("/v1/projects/acme-client:p1/assets/img-1/provenance".into(), project_read),
         ("/v1/projects/acme-client:p1/assets/img-1/audit".into(), project_read),
         ("/v1/projects/acme-client:p1/assets/img-1/disclosure".into(), project_read),
-        ("/v1/projects/acme-client:p1/assets/img-1/evidence".into(), whole_log),
+        ("/v1/projects/acme-client:p1/assets/img-1/evidence".into(), project_read),
         ("/v1/projects/acme-client:p1/governance".into(), project_read),
         (
             "/v1/projects/acme-client:p1/assets/img-1/readiness?medium=digital&format=jpeg&channel=web".into(),
@@ -398,11 +398,22 @@ fn an_organisation_token_sees_its_projects_only() {
         };
         assert_eq!(unnamed(&answer.body["detail"]), unnamed(&absent.body["detail"]), "{path}");
     }
-    // An evidence bundle holds the whole system stream: not for a scoped token, even of the
-    // project's own client.
-    let bundle = client.get("/v1/projects/acme-client:p1/assets/img-1/evidence").unwrap();
-    assert_eq!(bundle.status, 403, "{:?}", bundle.body);
-    assert!(bundle.body["detail"].as_str().unwrap().contains("system stream"), "{:?}", bundle.body);
+    // An evidence bundle holds only what its asset needs: the project's own client may have it,
+    // and it names no actor, organisation or project of anyone else.
+    let answer = client.get("/v1/projects/acme-client:p1/assets/img-1/evidence").unwrap();
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let bundle: lineage_ledger::log::evidence::Bundle = serde_json::from_str(&answer.text).unwrap();
+    let vkey = app.get("/v1/vkey").text;
+    lineage_ledger::log::evidence::verify(&bundle, Some(vkey.trim())).expect("the bundle verifies");
+    for needle in ["rival", "post-house"] {
+        assert!(!answer.text.contains(needle), "the bundle names `{needle}`");
+        let opened = bundle.entries.iter().map(|e| {
+            let entry = e.entry.to_entry().unwrap();
+            String::from_utf8(lineage_ledger::log::open_entry(&entry).unwrap().0.payload).unwrap()
+        });
+        assert!(opened.clone().all(|payload| !payload.contains(needle)), "a payload names `{needle}`");
+    }
+    assert_eq!(rival.get("/v1/projects/acme-client:p1/assets/img-1/evidence").unwrap().status, 403);
 }
 
 /// A project id cannot be taken ahead or across clients: a new project is named in its client's

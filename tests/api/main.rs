@@ -4,6 +4,7 @@
 mod append;
 mod authorization;
 mod bytes;
+mod completeness;
 mod contract;
 mod crash;
 mod credentials;

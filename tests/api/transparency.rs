@@ -365,12 +365,16 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
     let i = tampered.entries.iter().position(|e| e.entry.project == "aurora-outdoor:aurora").unwrap();
     tampered.entries[i].inclusion.pop();
     assert!(lineage_ledger::log::evidence::verify(&tampered, Some(&vkey)).is_err());
-    let mut forged = bundle.clone();
-    forged.entries.retain(|e| e.entry.project != "system" || e.entry.version != 2);
-    assert!(
-        lineage_ledger::log::evidence::verify(&forged, Some(&vkey)).is_err(),
-        "a gap in the system stream is refused"
-    );
+    // Every system entry it holds is a signer's key history, which it must hold whole.
+    let system: Vec<usize> =
+        (0..bundle.entries.len()).filter(|i| bundle.entries[*i].entry.project == "system").collect();
+    assert!(system.len() >= 2, "{system:?}");
+    for i in system.into_iter().skip(1) {
+        let mut forged = bundle.clone();
+        forged.entries.remove(i);
+        let said = lineage_ledger::log::evidence::verify(&forged, Some(&vkey)).unwrap_err().to_string();
+        assert!(said.contains("of `actor:") && said.contains("is not in the bundle"), "{said}");
+    }
     // Leaving out any entry that made something in the lineage is refused, naming the entry
     // whose ancestor went missing (or the asset whose making entry did).
     let kind_of = |e: &lineage_ledger::log::evidence::EvidenceEntry| {
@@ -570,6 +574,9 @@ fn verify_evidence_checks_the_file_and_another_checkpoint_and_warns_without_a_pi
     let (ok, _, stderr) = run(&[&bundle, "--vkey", &vkey, "--against", &later]);
     assert!(!ok && stderr.contains("give --consistency-proof"), "{stderr}");
     let (ok, stdout, stderr) = run(&[&bundle, "--vkey", &vkey, "--against", &later, "--url", &p.app.url]);
+    assert!(!ok && stdout.contains("are one log"), "{stdout} {stderr}");
+    assert!(stderr.contains("the bundle is complete as of") && stderr.contains("fetch the bundle again"), "{stderr}");
+    let (ok, stdout, stderr) = run(&[&later, "--vkey", &vkey, "--against", &bundle, "--url", &p.app.url]);
     assert!(ok && stdout.contains("are one log"), "{stdout} {stderr}");
     let (from, to) = (
         serde_json::from_str::<Value>(&std::fs::read_to_string(&bundle).unwrap()).unwrap()["tree_size"]
@@ -582,7 +589,7 @@ fn verify_evidence_checks_the_file_and_another_checkpoint_and_warns_without_a_pi
     let proof = p.app.anon.get(&format!("/v1/proofs/consistency?from={from}&to={to}")).unwrap();
     let proof_file = save("proof.json", &proof.text);
     let (ok, stdout, stderr) =
-        run(&[&bundle, "--vkey", &vkey, "--against", &later, "--consistency-proof", &proof_file]);
+        run(&[&later, "--vkey", &vkey, "--against", &bundle, "--consistency-proof", &proof_file]);
     assert!(ok && stdout.contains("are one log"), "{stdout} {stderr}");
     // A proof that was tampered with fails; so does a checkpoint of another ledger.
     let mut bad: Value = proof.body.clone();
@@ -592,8 +599,10 @@ fn verify_evidence_checks_the_file_and_another_checkpoint_and_warns_without_a_pi
     let (ok, _, stderr) = run(&[&bundle, "--vkey", &vkey, "--against", &later, "--consistency-proof", &bad_file]);
     assert!(!ok && stderr.contains("does not extend"), "{stderr}");
     let checkpoint = save("checkpoint.txt", &p.app.anon.get("/v1/checkpoint").unwrap().text);
-    let (ok, stdout, stderr) = run(&[&bundle, "--vkey", &vkey, "--against", &checkpoint, "--url", &p.app.url]);
+    let (ok, stdout, stderr) = run(&[&later, "--vkey", &vkey, "--against", &checkpoint, "--url", &p.app.url]);
     assert!(ok && stdout.contains("are one log"), "{stdout} {stderr}");
+    let (ok, _, stderr) = run(&[&bundle, "--vkey", &vkey, "--against", &checkpoint, "--url", &p.app.url]);
+    assert!(!ok && stderr.contains("fetch the bundle again"), "{stderr}");
     let other = Production::new();
     let foreign = save("foreign.txt", &other.app.anon.get("/v1/checkpoint").unwrap().text);
     let (ok, _, stderr) = run(&[&bundle, "--vkey", &vkey, "--against", &foreign]);

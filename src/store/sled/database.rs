@@ -8,6 +8,7 @@ pub(super) struct Database {
     pub(super) db: sled::Db,
     pub(super) log: sled::Tree,
     pub(super) tokens: sled::Tree,
+    pub(super) map: sled::Tree,
 }
 
 impl Database {
@@ -39,7 +40,8 @@ impl Database {
         };
         let log = db.open_tree("log").map_err(io)?;
         let tokens = db.open_tree("tokens").map_err(io)?;
-        Ok(Database { db, log, tokens })
+        let map = db.open_tree("map").map_err(io)?;
+        Ok(Database { db, log, tokens, map })
     }
 }
 

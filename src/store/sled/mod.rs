@@ -1,7 +1,7 @@
 //! The sled store: one directory, no server.
 //!
 //! One tree, `log`, holds everything a commit writes, in the key layout of [`layout`]; tokens
-//! live in a tree of their own. The event-id, asset and project-stream indexes are kept in
+//! live in a tree of their own, and so does the subject map ([`map`]). The event-id, asset and project-stream indexes are kept in
 //! memory ([`super::index`]), built from the `M` records when the store opens, so that an entry
 //! costs no index key of its own: with many projects appending at once, one key per project
 //! and commit was a third of the cost of a commit.
@@ -34,6 +34,7 @@ mod acknowledged;
 mod database;
 mod journal;
 mod layout;
+mod map;
 mod reads;
 mod reserve;
 mod staged;

@@ -189,4 +189,20 @@ impl LogStore for SledStore {
         *database = Some(Database::open(&self.dir)?);
         Ok(())
     }
+
+    fn map_node(&self, at: &crate::crypto::map::Position) -> Result<crate::crypto::map::MapNode, StoreError> {
+        self.read_map_node(at)
+    }
+    fn subject(&self, key: &crate::crypto::map::Key) -> Result<Option<(u64, Hash)>, StoreError> {
+        self.read_subject(key)
+    }
+    fn subject_sequences(&self, key: &crate::crypto::map::Key, size: u64) -> Result<Vec<u64>, StoreError> {
+        self.read_subject_sequences(key, size)
+    }
+    fn map_revision(&self) -> Result<Option<crate::store::MapRevision>, StoreError> {
+        self.read_map_revision()
+    }
+    fn commit_map(&self, commit: &crate::store::MapCommit) -> Result<(), StoreError> {
+        self.write_map(commit)
+    }
 }

@@ -1,0 +1,395 @@
+//! The subject map: a sparse Merkle tree over 256-bit keys, compacted so that a subtree holding
+//! one leaf is that leaf (as in the Jellyfish and nervos trees), with the hashes of
+//! `docs/transparency.md` ("The subject map"):
+//!
+//! ```text
+//! leaf     = SHA-256(0x00 || key[32] || count as u64 big-endian || head[32])
+//! node     = SHA-256(0x01 || left[32] || right[32])
+//! empty    = 32 zero bytes
+//! chain_0  = 32 zero bytes
+//! chain_i  = SHA-256(0x02 || chain_(i-1) || sequence_i as u64 big-endian)
+//! ```
+//!
+//! A key's path goes left on a 0 bit, most significant bit first. An inclusion proof is the
+//! siblings from the root down to the key's leaf; since a leaf and a node hash differently, a
+//! proof cannot stop above or below where the tree holds the key. Keys are never removed, so a
+//! position that held a node never holds a leaf again.
+//!
+//! Like [`super::merkle`], this knows nothing of events or stores: nodes are read through
+//! [`MapNodes`], whose reads may fail, and an update returns the nodes it writes.
+
+use super::merkle::Hash;
+use sha2::{Digest as _, Sha256};
+
+pub type Key = [u8; 32];
+
+/// The hash of an empty subtree.
+pub const EMPTY: Hash = [0; 32];
+
+/// A node as stored, at a depth and a path prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MapNode {
+    Empty,
+    /// The subtree holds one key: its leaf.
+    Leaf {
+        key: Key,
+        hash: Hash,
+    },
+    /// The subtree holds two keys or more.
+    Node {
+        hash: Hash,
+    },
+}
+
+impl MapNode {
+    pub fn hash(&self) -> Hash {
+        match self {
+            MapNode::Empty => EMPTY,
+            MapNode::Leaf { hash, .. } | MapNode::Node { hash } => *hash,
+        }
+    }
+}
+
+/// What an update writes: each node at its position.
+pub type Writes = Vec<(Position, MapNode)>;
+
+/// Where a node is: its depth (0 is the root) and the first `depth` bits of the keys below it
+/// (the other bits zero).
+pub type Position = (u16, Key);
+
+/// How the map's nodes are read.
+pub trait MapNodes {
+    type Error;
+    fn map_node(&self, at: &Position) -> Result<MapNode, Self::Error>;
+}
+
+/// The key of a subject: the SHA-256 of its name.
+pub fn key_of(subject: &str) -> Key {
+    Sha256::digest(subject.as_bytes()).into()
+}
+
+pub fn leaf_hash(key: &Key, count: u64, head: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0x00]);
+    h.update(key);
+    h.update(count.to_be_bytes());
+    h.update(head);
+    h.finalize().into()
+}
+
+pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0x01]);
+    h.update(left);
+    h.update(right);
+    h.finalize().into()
+}
+
+/// The head of a subject's chain after the entry at `sequence`.
+pub fn chain(head: &Hash, sequence: u64) -> Hash {
+    let mut h = Sha256::new();
+    h.update([0x02]);
+    h.update(head);
+    h.update(sequence.to_be_bytes());
+    h.finalize().into()
+}
+
+/// The head of a chain of these sequences.
+pub fn chain_of(sequences: &[u64]) -> Hash {
+    sequences.iter().fold(EMPTY, |head, s| chain(&head, *s))
+}
+
+fn bit(key: &Key, depth: u16) -> bool {
+    key[usize::from(depth / 8)] >> (7 - depth % 8) & 1 == 1
+}
+
+fn child(at: &Position, right: bool) -> Position {
+    let (depth, mut prefix) = *at;
+    if right {
+        prefix[usize::from(depth / 8)] |= 1 << (7 - depth % 8);
+    }
+    (depth + 1, prefix)
+}
+
+/// Sets leaves (`key`, leaf hash), each key once, sorted by key. Returns the new root and the
+/// nodes to write; it reads only nodes as they were before.
+pub fn update<N: MapNodes>(nodes: &N, leaves: &[(Key, Hash)]) -> Result<(Hash, Writes), N::Error> {
+    let mut writes = Vec::new();
+    if leaves.is_empty() {
+        return Ok((nodes.map_node(&(0, EMPTY))?.hash(), writes));
+    }
+    let root = update_at(nodes, &(0, EMPTY), leaves, &mut writes)?;
+    Ok((root, writes))
+}
+
+fn update_at<N: MapNodes>(
+    nodes: &N,
+    at: &Position,
+    leaves: &[(Key, Hash)],
+    writes: &mut Writes,
+) -> Result<Hash, N::Error> {
+    let existing = nodes.map_node(at)?;
+    let mut merged;
+    let mut leaves = leaves;
+    // A leaf already here moves down with the new ones, unless one of them replaces it.
+    if let MapNode::Leaf { key, hash } = existing {
+        if !leaves.iter().any(|(k, _)| *k == key) {
+            merged = leaves.to_vec();
+            merged.push((key, hash));
+            merged.sort_by_key(|l| l.0);
+            leaves = &merged;
+        }
+    }
+    if leaves.len() == 1 && !matches!(existing, MapNode::Node { .. }) {
+        let (key, hash) = leaves[0];
+        writes.push((*at, MapNode::Leaf { key, hash }));
+        return Ok(hash);
+    }
+    let split = leaves.partition_point(|(k, _)| !bit(k, at.0));
+    let (left, right) = leaves.split_at(split);
+    let mut side = |right_side: bool, part: &[(Key, Hash)]| -> Result<Hash, N::Error> {
+        let position = child(at, right_side);
+        if part.is_empty() {
+            Ok(nodes.map_node(&position)?.hash())
+        } else {
+            update_at(nodes, &position, part, writes)
+        }
+    };
+    let l = side(false, left)?;
+    let r = side(true, right)?;
+    let hash = node_hash(&l, &r);
+    writes.push((*at, MapNode::Node { hash }));
+    Ok(hash)
+}
+
+/// What the map holds at a key: its leaf with the siblings from the root down, or nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Found { leaf: Hash, siblings: Vec<Hash> },
+    Absent,
+}
+
+pub fn prove<N: MapNodes>(nodes: &N, key: &Key) -> Result<Lookup, N::Error> {
+    let mut at: Position = (0, EMPTY);
+    let mut siblings = Vec::new();
+    loop {
+        match nodes.map_node(&at)? {
+            MapNode::Empty => return Ok(Lookup::Absent),
+            MapNode::Leaf { key: held, hash } => {
+                return Ok(if held == *key { Lookup::Found { leaf: hash, siblings } } else { Lookup::Absent });
+            }
+            MapNode::Node { .. } => {
+                if at.0 == 256 {
+                    return Ok(Lookup::Absent);
+                }
+                let right = bit(key, at.0);
+                siblings.push(nodes.map_node(&child(&at, !right))?.hash());
+                at = child(&at, right);
+            }
+        }
+    }
+}
+
+/// The root a leaf and its siblings (root first) lead to.
+pub fn root_from(key: &Key, leaf: &Hash, siblings: &[Hash]) -> Option<Hash> {
+    if siblings.len() > 256 {
+        return None;
+    }
+    let mut hash = *leaf;
+    for (depth, sibling) in siblings.iter().enumerate().rev() {
+        hash = if bit(key, depth as u16) { node_hash(sibling, &hash) } else { node_hash(&hash, sibling) };
+    }
+    Some(hash)
+}
+
+/// One step of a proof of several keys at once: the pruned tree in pre-order, left before right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// A node holding two keys or more: its left subtree follows, then its right.
+    Node,
+    /// The next key's leaf (keys in ascending order).
+    Leaf,
+    /// A subtree holding none of the keys, by its hash.
+    Hash(Hash),
+}
+
+/// The steps that prove every key of `keys` (ascending, each once) in the map, or the first key
+/// the map does not hold.
+pub fn prove_all<N: MapNodes>(nodes: &N, keys: &[Key]) -> Result<Result<Vec<Step>, Key>, N::Error> {
+    let mut steps = Vec::new();
+    let outcome = prove_at(nodes, &(0, EMPTY), keys, &mut steps)?;
+    Ok(outcome.map(|()| steps))
+}
+
+fn prove_at<N: MapNodes>(
+    nodes: &N,
+    at: &Position,
+    keys: &[Key],
+    steps: &mut Vec<Step>,
+) -> Result<Result<(), Key>, N::Error> {
+    let node = nodes.map_node(at)?;
+    let Some(first) = keys.first() else {
+        steps.push(Step::Hash(node.hash()));
+        return Ok(Ok(()));
+    };
+    match node {
+        MapNode::Empty => Ok(Err(*first)),
+        MapNode::Leaf { key, .. } => match keys.iter().find(|k| **k != key) {
+            Some(missing) => Ok(Err(*missing)),
+            None => {
+                steps.push(Step::Leaf);
+                Ok(Ok(()))
+            }
+        },
+        MapNode::Node { .. } => {
+            steps.push(Step::Node);
+            let split = keys.partition_point(|k| !bit(k, at.0));
+            if let Err(missing) = prove_at(nodes, &child(at, false), &keys[..split], steps)? {
+                return Ok(Err(missing));
+            }
+            prove_at(nodes, &child(at, true), &keys[split..], steps)
+        }
+    }
+}
+
+/// The root that `steps` lead to with these leaves (keys ascending, each once), or `None` when
+/// the steps are not a proof of exactly these keys, each on its own path.
+pub fn root_from_all(leaves: &[(Key, Hash)], steps: &[Step]) -> Option<Hash> {
+    let mut at = 0;
+    let mut next = 0;
+    let root = root_at(leaves, steps, &mut at, &mut next, (0, EMPTY))?;
+    (at == steps.len() && next == leaves.len()).then_some(root)
+}
+
+fn root_at(
+    leaves: &[(Key, Hash)],
+    steps: &[Step],
+    at: &mut usize,
+    next: &mut usize,
+    position: Position,
+) -> Option<Hash> {
+    let step = *steps.get(*at)?;
+    *at += 1;
+    match step {
+        Step::Hash(hash) => Some(hash),
+        Step::Leaf => {
+            let (key, leaf) = leaves.get(*next)?;
+            *next += 1;
+            let (depth, prefix) = position;
+            // The leaf sits on its key's own path.
+            (0..depth).all(|d| bit(key, d) == bit(&prefix, d)).then_some(*leaf)
+        }
+        Step::Node if position.0 < 256 => {
+            let left = root_at(leaves, steps, at, next, child(&position, false))?;
+            let right = root_at(leaves, steps, at, next, child(&position, true))?;
+            Some(node_hash(&left, &right))
+        }
+        Step::Node => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[derive(Default)]
+    struct Memory(HashMap<Position, MapNode>);
+
+    impl MapNodes for Memory {
+        type Error = std::convert::Infallible;
+        fn map_node(&self, at: &Position) -> Result<MapNode, Self::Error> {
+            Ok(self.0.get(at).copied().unwrap_or(MapNode::Empty))
+        }
+    }
+
+    fn set(map: &mut Memory, leaves: &mut [(Key, Hash)]) -> Hash {
+        leaves.sort_by_key(|l| l.0);
+        let (root, writes) = update(map, leaves).unwrap();
+        map.0.extend(writes);
+        root
+    }
+
+    /// The root computed from scratch: the definition the stored tree must agree with.
+    fn reference_root(leaves: &[(Key, Hash)], depth: u16) -> Hash {
+        match leaves {
+            [] => EMPTY,
+            [(_, hash)] => *hash,
+            _ => {
+                let split = leaves.partition_point(|(k, _)| !bit(k, depth));
+                node_hash(&reference_root(&leaves[..split], depth + 1), &reference_root(&leaves[split..], depth + 1))
+            }
+        }
+    }
+
+    #[test]
+    fn updates_in_batches_agree_with_the_definition_and_prove_every_key() {
+        let mut map = Memory::default();
+        let mut all: HashMap<Key, Hash> = HashMap::new();
+        for round in 0..6u64 {
+            // New keys and changed ones, one batch per round.
+            let mut batch: Vec<(Key, Hash)> = (0..(round * 7 + 1))
+                .map(|i| {
+                    let key = key_of(&format!("subject-{}", (i * 3 + round) % 20));
+                    (key, leaf_hash(&key, round + i, &chain_of(&[round, i])))
+                })
+                .collect::<HashMap<_, _>>()
+                .into_iter()
+                .collect();
+            let root = set(&mut map, &mut batch);
+            all.extend(batch);
+            let mut sorted: Vec<(Key, Hash)> = all.iter().map(|(k, h)| (*k, *h)).collect();
+            sorted.sort_by_key(|l| l.0);
+            assert_eq!(root, reference_root(&sorted, 0), "round {round}");
+            for (key, leaf) in &sorted {
+                let Lookup::Found { leaf: found, siblings } = prove(&map, key).unwrap() else { panic!("absent") };
+                assert_eq!(found, *leaf);
+                assert_eq!(root_from(key, leaf, &siblings), Some(root));
+                // A proof cut short or made longer leads elsewhere.
+                if let Some((_, shorter)) = siblings.split_last() {
+                    assert_ne!(root_from(key, leaf, shorter), Some(root));
+                }
+                let mut longer = siblings.clone();
+                longer.push(EMPTY);
+                assert_ne!(root_from(key, leaf, &longer), Some(root));
+            }
+            assert_eq!(prove(&map, &key_of("never")).unwrap(), Lookup::Absent);
+            // All keys at once, and every subset of a few: the same root.
+            let keys: Vec<Key> = sorted.iter().map(|(k, _)| *k).collect();
+            let steps = prove_all(&map, &keys).unwrap().unwrap();
+            assert_eq!(root_from_all(&sorted, &steps), Some(root));
+            for skip in 0..sorted.len() {
+                let some: Vec<(Key, Hash)> =
+                    sorted.iter().enumerate().filter(|(i, _)| i % 3 != skip % 3).map(|(_, l)| *l).collect();
+                let keys: Vec<Key> = some.iter().map(|(k, _)| *k).collect();
+                let steps = prove_all(&map, &keys).unwrap().unwrap();
+                assert_eq!(root_from_all(&some, &steps), Some(root));
+                if let Some((_, fewer)) = some.split_last() {
+                    assert_eq!(root_from_all(fewer, &steps), None, "a key left out of the leaves");
+                }
+                if !some.is_empty() {
+                    let changed: Vec<(Key, Hash)> = some.iter().map(|(k, _)| (*k, EMPTY)).collect();
+                    assert_ne!(root_from_all(&changed, &steps), Some(root));
+                }
+            }
+            let mut with_absent = keys.clone();
+            with_absent.push(key_of("never"));
+            with_absent.sort();
+            assert_eq!(prove_all(&map, &with_absent).unwrap(), Err(key_of("never")));
+        }
+    }
+
+    #[test]
+    fn keys_sharing_a_long_prefix_split_where_they_differ() {
+        let mut map = Memory::default();
+        let a = [0u8; 32];
+        let mut b = [0u8; 32];
+        b[31] = 1;
+        let mut leaves = vec![(a, leaf_hash(&a, 1, &EMPTY)), (b, leaf_hash(&b, 2, &EMPTY))];
+        let root = set(&mut map, &mut leaves);
+        assert_eq!(root, reference_root(&leaves, 0));
+        let Lookup::Found { siblings, .. } = prove(&map, &b).unwrap() else { panic!("absent") };
+        assert_eq!(siblings.len(), 256);
+        assert_eq!(root_from(&b, &leaves[1].1, &siblings), Some(root));
+    }
+}

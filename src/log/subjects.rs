@@ -1,0 +1,77 @@
+//! The subjects of an entry: what the ledger keeps a complete list of entries for, so that an
+//! evidence bundle can prove it left none out (`docs/transparency.md`, "Subjects"). Every
+//! entry's subjects follow from its payload alone:
+//!
+//! | subject | its entries |
+//! |---|---|
+//! | `actor:<actor>` | the actor's registration and every key added to it or revoked |
+//! | `organization:<organization>` | the organisation's registration |
+//! | `governance:<project>` | the project's creation, adoption, members added and removed, policy amendments, and every retraction in it |
+//! | `brief:<project>/<brief>` | the brief's recording and every revision of it |
+//! | `asset:<project>/<asset>` | every entry naming the asset, but for one that only uses it as an input to make another asset |
+//! | `bytes:<project>/<digest>` | every entry recording bytes of that digest (as an asset, an output or a delivered variant) |
+//!
+//! Ids never hold `/`, so a subject names one thing.
+
+use crate::domain::event::Body;
+use crate::domain::{Digest, Id, Payload};
+
+/// The subjects of an entry, each once, in a fixed order.
+pub fn of(payload: &Payload) -> Vec<String> {
+    let project = payload.project.as_str();
+    let mut out: Vec<String> = Vec::new();
+    let mut push = |s: String| {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    };
+    match &payload.body {
+        Body::OrganizationRegistered(b) => push(format!("organization:{}", b.organization_id)),
+        Body::ActorRegistered(b) => push(actor(b.actor_id.as_str())),
+        Body::KeyAdded(b) => push(actor(b.actor_id.as_str())),
+        Body::KeyRevoked(b) => push(actor(b.actor_id.as_str())),
+        Body::BriefRecorded(b) => push(brief(project, b.brief_id.as_str())),
+        Body::BriefRevised(b) => push(brief(project, b.brief_id.as_str())),
+        body if payload.kind().is_governance() || matches!(body, Body::EventRetracted(_)) => push(governance(project)),
+        _ => {}
+    }
+    for id in concerned_assets(&payload.body) {
+        push(asset(project, id.as_str()));
+    }
+    for output in crate::domain::state::recorded_outputs(&payload.body) {
+        push(bytes(project, &output.digest));
+    }
+    out
+}
+
+pub fn actor(id: &str) -> String {
+    format!("actor:{id}")
+}
+
+pub fn governance(project: &str) -> String {
+    format!("governance:{project}")
+}
+
+pub fn brief(project: &str, brief: &str) -> String {
+    format!("brief:{project}/{brief}")
+}
+
+pub fn asset(project: &str, asset: &str) -> String {
+    format!("asset:{project}/{asset}")
+}
+
+pub fn bytes(project: &str, digest: &Digest) -> String {
+    format!("bytes:{project}/{digest}")
+}
+
+/// The assets an entry is about: those it names, but for the inputs of a generation or a post
+/// edit (what was made from an asset is the made asset's story; an asset used a thousand times
+/// would otherwise carry a thousand entries into each of its bundles).
+fn concerned_assets(body: &Body) -> Vec<&Id> {
+    let named = crate::domain::state::named_assets(body);
+    match body {
+        Body::GenerationRecorded(b) => b.outputs.iter().map(|o| &o.asset_id).collect(),
+        Body::PostEditApplied(b) => vec![&b.output.asset_id],
+        _ => named,
+    }
+}

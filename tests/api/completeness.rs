@@ -1,0 +1,212 @@
+//! An evidence bundle proves it is complete (docs/transparency.md, "Completeness"): for a
+//! delivered asset, leaving out any entry it holds fails verification and names what is
+//! missing; so do a later failing review and a retraction cut out of a newer bundle, lists
+//! taken from an older map revision, and a bundle's checkpoint swapped for an older one. A
+//! bundle names no other client's actors, so that scoped tokens may have it.
+
+use crate::helpers::*;
+use lineage_ledger::log::evidence::{verify, Bundle};
+use serde_json::{json, Value};
+
+fn bundle_of(app: &TestApp, project: &str, asset: &str) -> (Bundle, String) {
+    let answer = app.get(&format!("/v1/projects/{project}/assets/{asset}/evidence"));
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    (serde_json::from_str(&answer.text).unwrap(), answer.text)
+}
+
+fn vkey(app: &TestApp) -> String {
+    app.get("/v1/vkey").text.trim().to_owned()
+}
+
+/// The kind of a bundle's entry.
+fn kind_of(bundle: &Bundle, i: usize) -> String {
+    let entry = bundle.entries[i].entry.to_entry().unwrap();
+    lineage_ledger::log::open_entry(&entry).unwrap().1.kind().as_str().to_owned()
+}
+
+/// Why a bundle without its entry at `i` fails, or `None` when it verifies.
+fn without(bundle: &Bundle, i: usize, vkey: &str) -> Option<String> {
+    let mut cut = bundle.clone();
+    cut.entries.remove(i);
+    verify(&cut, Some(vkey)).err().map(|e| e.to_string())
+}
+
+#[test]
+fn leaving_out_any_entry_of_a_delivered_assets_bundle_fails_by_name() {
+    let app = spawn_app();
+    let admin = lineage_ledger::crypto::keys::KeyFile::load(&app.data().admin_key()).unwrap();
+    lineage_ledger::cli::demo::run_all(&app.client, admin, "aurora").unwrap();
+    let (bundle, text) = bundle_of(&app, "aurora-outdoor:aurora", "hero-billboard");
+    let vkey = vkey(&app);
+    let proven = verify(&bundle, Some(&vkey)).expect("the bundle verifies");
+    assert!(proven.subjects >= 5, "{}", proven.subjects);
+    // The other clients' productions ran in the same ledger: nothing of theirs is here.
+    for other in ["brightwave", "northpeak"] {
+        assert!(!text.to_lowercase().contains(other), "the bundle names {other}");
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..bundle.entries.len() {
+        let kind = kind_of(&bundle, i);
+        let said = without(&bundle, i, &vkey).unwrap_or_else(|| panic!("a bundle without its {kind} (#{i}) verified"));
+        assert!(said.contains("is not in the bundle"), "without its {kind}: {said}");
+        if said.contains("of `") {
+            seen.insert(kind);
+        }
+    }
+    // Each of these is named with the subject it is an entry of.
+    for kind in [
+        "qc_review_recorded",
+        "approval_recorded",
+        "selection_made",
+        "delivery_recorded",
+        "member_added",
+        "project_created",
+        "actor_registered",
+        "brief_recorded",
+    ] {
+        assert!(seen.contains(kind), "leaving out a {kind} is named by its subject: {seen:?}");
+    }
+}
+
+/// `img-1` reviewed, approved by the brand and the client, and selected.
+fn reviewed(p: &Production) -> (String, String) {
+    let review = json!({"review_id": "qc-1", "asset": "img-1", "digest": digest("img-1"), "checks": [{"check": "anatomy", "result": "pass"}],
+                        "proof_medium": "screen", "proof_size": "100%", "proof_scale_percent": 100, "verdict": "pass"});
+    assert_eq!(p.send(&p.qc, "qc_review_recorded", review).status, 201);
+    let mut approvals = Vec::new();
+    for (signer, id) in [(&p.brand, "ap-brand"), (&p.client, "ap-client")] {
+        let body = json!({"approval_id": id, "asset": "img-1", "digest": digest("img-1"), "decision": "approved"});
+        let answer = p.send(signer, "approval_recorded", body);
+        assert_eq!(answer.status, 201, "{:?}", answer.body);
+        approvals.push(answer.body["event_id"].as_str().unwrap().to_owned());
+    }
+    let selection =
+        json!({"selection_id": "sel-1", "round": 1, "selected": ["img-1"], "rejected": ["img-2"], "rationale": "best"});
+    assert_eq!(p.send(&p.director, "selection_made", selection).status, 201);
+    (approvals[0].clone(), approvals[1].clone())
+}
+
+fn index_of(bundle: &Bundle, kind: &str, text: &str) -> usize {
+    (0..bundle.entries.len())
+        .find(|i| {
+            let entry = bundle.entries[*i].entry.to_entry().unwrap();
+            let payload = lineage_ledger::log::open_entry(&entry).unwrap().0.payload;
+            kind_of(bundle, *i) == kind && String::from_utf8(payload).unwrap().contains(text)
+        })
+        .unwrap_or_else(|| panic!("no {kind} with {text}"))
+}
+
+#[test]
+fn a_later_failing_review_and_a_retraction_cannot_be_cut_out_nor_hidden_behind_an_older_revision() {
+    let p = Production::new();
+    let (brand_approval, _) = reviewed(&p);
+    let vkey = vkey(&p.app);
+    let (older, _) = bundle_of(&p.app, &p.project, "img-1");
+    verify(&older, Some(&vkey)).expect("the older bundle verifies");
+    let failed = json!({"review_id": "qc-2", "asset": "img-1", "digest": digest("img-1"), "checks": [{"check": "anatomy", "result": "fail", "note": "six fingers"}],
+                        "proof_medium": "print", "proof_size": "A0", "proof_scale_percent": 100, "verdict": "fail"});
+    assert_eq!(p.send(&p.qc, "qc_review_recorded", failed).status, 201);
+    let retraction = json!({"event_id": brand_approval, "reason": "approved the wrong file"});
+    assert_eq!(p.send(&p.brand, "event_retracted", retraction).status, 201);
+    let amended = json!({"rules": [{"rule": "approval.brand-compliance"}], "reason": "stricter"});
+    assert_eq!(p.send(&p.brand, "policy_amended", amended).status, 201);
+    let (newer, _) = bundle_of(&p.app, &p.project, "img-1");
+    verify(&newer, Some(&vkey)).expect("the newer bundle verifies");
+    assert!(newer.tree_size > older.tree_size);
+
+    // Each cut out alone: named, with its subject.
+    let cases = [
+        ("qc_review_recorded", "qc-2", "asset:acme-client:p1/img-1"),
+        ("event_retracted", "approved the wrong file", "governance:acme-client:p1"),
+        ("policy_amended", "stricter", "governance:acme-client:p1"),
+    ];
+    for (kind, text, subject) in cases {
+        let said = without(&newer, index_of(&newer, kind, text), &vkey).expect("it verified");
+        assert!(said.contains(&format!("of `{subject}` is not in the bundle")), "without the {kind}: {said}");
+    }
+    // Cut out of the entries and of their subjects' lists too: the map does not hold those lists.
+    let mut cut = newer.clone();
+    for (kind, text, _) in cases {
+        let i = index_of(&cut, kind, text);
+        let sequence = cut.entries[i].entry.sequence;
+        cut.entries.remove(i);
+        for subject in &mut cut.subjects {
+            subject.sequences.retain(|s| *s != sequence);
+        }
+    }
+    let said = verify(&cut, Some(&vkey)).unwrap_err().to_string();
+    assert!(said.contains("the ledger's subject map does not hold the bundle's lists"), "{said}");
+    // The older lists and map proof with the newer checkpoint, or the older checkpoint with the
+    // newer entries: neither verifies.
+    let mut stale = cut.clone();
+    stale.subjects = older.subjects.clone();
+    stale.map_proof = older.map_proof.clone();
+    assert!(verify(&stale, Some(&vkey)).unwrap_err().to_string().contains("does not hold the bundle's lists"));
+    let mut rewound = cut.clone();
+    rewound.checkpoint = older.checkpoint.clone();
+    rewound.tree_size = older.tree_size;
+    let said = verify(&rewound, Some(&vkey)).unwrap_err().to_string();
+    assert!(said.contains("not in the checkpointed log"), "{said}");
+    // A plain checkpoint, which names no map, is no map checkpoint.
+    let mut plain = newer.clone();
+    plain.checkpoint = p.app.get("/v1/checkpoint").text;
+    assert!(verify(&plain, Some(&vkey)).unwrap_err().to_string().contains("the map checkpoint"));
+}
+
+#[test]
+fn a_revoked_signers_key_history_is_in_the_bundle_and_cannot_be_cut_out() {
+    let p = Production::new();
+    reviewed(&p);
+    let actor = p.qc.key.actor.clone();
+    let revoke = p.app.send(&p.app.admin.envelope(
+        "system",
+        "key_revoked",
+        json!({"actor_id": actor, "key_id": p.qc.key.key_id, "reason": "laptop lost"}),
+    ));
+    assert_eq!(revoke.status, 201, "{:?}", revoke.body);
+    let (bundle, _) = bundle_of(&p.app, &p.project, "img-1");
+    let vkey = vkey(&p.app);
+    verify(&bundle, Some(&vkey)).expect("the bundle verifies");
+    let said = without(&bundle, index_of(&bundle, "key_revoked", "laptop lost"), &vkey).expect("it verified");
+    assert!(said.contains(&format!("of `actor:{actor}` is not in the bundle")), "{said}");
+    // Its subject's list cut too: named by the map.
+    let mut cut = bundle.clone();
+    let i = index_of(&cut, "key_revoked", "laptop lost");
+    let sequence = cut.entries.remove(i).entry.sequence;
+    cut.subjects.iter_mut().for_each(|s| s.sequences.retain(|q| *q != sequence));
+    assert!(verify(&cut, Some(&vkey)).unwrap_err().to_string().contains("does not hold the bundle's lists"));
+    // Its subject dropped altogether: the signer's keys are not shown complete.
+    let mut dropped = bundle.clone();
+    dropped.subjects.retain(|s| s.subject != format!("actor:{actor}"));
+    let said = verify(&dropped, Some(&vkey)).unwrap_err().to_string();
+    assert!(said.contains("does not hold the bundle's lists") || said.contains(&format!("`actor:{actor}`")), "{said}");
+}
+
+#[test]
+fn a_scoped_token_gets_its_projects_bundles_and_nothing_of_other_clients() {
+    let p = Production::new();
+    reviewed(&p);
+    p.app.organization("rival-brand", "client");
+    let rival = p.app.register_in("rival-producer", "producer", "rival-brand");
+    let created = p.app.send(&rival.envelope(
+        "rival-brand:secret",
+        "project_created",
+        json!({"content_type": "social", "title": "Secret", "client_organization": "rival-brand"}),
+    ));
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let issue = |grant: Value| {
+        let answer = p.app.client.post("/v1/tokens", grant.to_string().as_bytes()).unwrap();
+        assert_eq!(answer.status, 201, "{:?}", answer.body);
+        lineage_ledger::cli::client::Client::new(&p.app.url).with_token(answer.body["token"].as_str().unwrap())
+    };
+    let path = format!("/v1/projects/{}/assets/img-1/evidence", p.project);
+    for grant in [json!({"name": "client", "organization": CLIENT}), json!({"name": "one", "projects": [p.project]})] {
+        let answer = issue(grant.clone()).get(&path).unwrap();
+        assert_eq!(answer.status, 200, "{grant}: {:?}", answer.body);
+        assert!(!answer.text.contains("rival"), "{grant}: the bundle names the rival");
+        let bundle: Bundle = serde_json::from_str(&answer.text).unwrap();
+        verify(&bundle, Some(&vkey(&p.app))).expect("the bundle verifies");
+    }
+    let rival_reader = issue(json!({"name": "rival", "organization": "rival-brand"}));
+    assert_eq!(rival_reader.get(&path).unwrap().status, 403);
+}
