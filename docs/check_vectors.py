@@ -202,6 +202,111 @@ def check_transparency(doc: str, key: Ed25519PrivateKey) -> bool:
     return ok
 
 
+def map_key(subject: str) -> bytes:
+    return hashlib.sha256(subject.encode()).digest()
+
+
+def map_chain(sequences) -> bytes:
+    head = bytes(32)
+    for sequence in sequences:
+        head = hashlib.sha256(b"\x02" + head + sequence.to_bytes(8, "big")).digest()
+    return head
+
+
+def map_leaf(key: bytes, count: int, head: bytes) -> bytes:
+    return hashlib.sha256(b"\x00" + key + count.to_bytes(8, "big") + head).digest()
+
+
+def map_bit(key: bytes, depth: int) -> int:
+    return key[depth // 8] >> (7 - depth % 8) & 1
+
+
+def map_root(leaves, depth=0) -> bytes:
+    """The root by definition: leaves is a list of (key, leaf hash) sorted by key."""
+    if not leaves:
+        return bytes(32)
+    if len(leaves) == 1:
+        return leaves[0][1]
+    left = [l for l in leaves if map_bit(l[0], depth) == 0]
+    right = [l for l in leaves if map_bit(l[0], depth) == 1]
+    return hashlib.sha256(b"\x01" + map_root(left, depth + 1) + map_root(right, depth + 1)).digest()
+
+
+def map_proof(all_leaves, keys, depth=0):
+    """The steps proving `keys` (sorted) in the map of all_leaves (sorted), as a bundle writes them."""
+    if not keys:
+        return [map_root(all_leaves, depth).hex()]
+    if len(all_leaves) == 1:
+        return ["leaf"]
+    left = [l for l in all_leaves if map_bit(l[0], depth) == 0]
+    right = [l for l in all_leaves if map_bit(l[0], depth) == 1]
+    return (["node"] + map_proof(left, [k for k in keys if map_bit(k, depth) == 0], depth + 1)
+            + map_proof(right, [k for k in keys if map_bit(k, depth) == 1], depth + 1))
+
+
+def map_root_from_proof(leaves, steps):
+    """What a verifier computes: the root the steps lead to with these leaves, or None."""
+    position = {"step": 0, "leaf": 0}
+
+    def walk(depth, path):
+        if position["step"] >= len(steps) or depth > 256:
+            return None
+        step = steps[position["step"]]
+        position["step"] += 1
+        if step == "node":
+            left = walk(depth + 1, path + [0])
+            right = walk(depth + 1, path + [1])
+            if left is None or right is None:
+                return None
+            return hashlib.sha256(b"\x01" + left + right).digest()
+        if step == "leaf":
+            if position["leaf"] >= len(leaves):
+                return None
+            key, leaf = leaves[position["leaf"]]
+            position["leaf"] += 1
+            return leaf if all(map_bit(key, d) == b for d, b in enumerate(path)) else None
+        return bytes.fromhex(step)
+
+    root = walk(0, [])
+    done = position["step"] == len(steps) and position["leaf"] == len(leaves)
+    return root if done else None
+
+
+def check_map(doc: str, key: Ed25519PrivateKey, root8: bytes) -> bool:
+    subjects = {"actor:alice": [0, 4], "governance:acme:p": [1, 2], "asset:acme:p/img-1": [3, 5, 7]}
+    leaves = sorted((map_key(s), map_leaf(map_key(s), len(q), map_chain(q))) for s, q in subjects.items())
+    root = map_root(leaves)
+    proven = sorted(map_key(s) for s in ["actor:alice", "asset:acme:p/img-1"])
+    steps = map_proof(leaves, proven)
+    shown = [l for l in leaves if l[0] in proven]
+    if map_root_from_proof(shown, steps) != root:
+        print("the map proof does not lead to the map's root")
+        return False
+    if map_root_from_proof(shown[:1], steps) is not None:
+        print("a map proof verified with a leaf left out")
+        return False
+    origin = "lineage.example/vector"
+    public = key.public_key().public_bytes_raw()
+    body = origin + "\n8\n" + base64.b64encode(root8).decode() + "\nlineage-map " + base64.b64encode(root).decode() + "\n"
+    key_hash = hashlib.sha256(origin.encode() + b"\n\x01" + public).digest()[:4]
+    note = body + "\n\u2014 " + origin + " " + base64.b64encode(key_hash + key.sign(body.encode())).decode()
+    asset = map_key("asset:acme:p/img-1")
+    checks = {
+        "map-key": (inline, asset.hex()),
+        "map-chain": (inline, map_chain([3, 5, 7]).hex()),
+        "map-leaf": (inline, map_leaf(asset, 3, map_chain([3, 5, 7])).hex()),
+        "map-root": (inline, root.hex()),
+        "map-proof": (block, "\n".join(steps)),
+        "map-checkpoint": (block, note),
+    }
+    ok = True
+    for label, (read, want) in checks.items():
+        if read(doc, label) != want:
+            print(f"transparency.md {label}: the document differs from the computed {want!r}")
+            ok = False
+    return ok
+
+
 def main() -> None:
     doc = open("docs/signing.md", encoding="utf-8").read()
     seed = bytes.fromhex(block(doc, "seed"))
@@ -255,10 +360,13 @@ def main() -> None:
     transparency = open("docs/transparency.md", encoding="utf-8").read()
     if not check_transparency(transparency, key):
         failed = True
+    leaves8 = [bytes.fromhex(x) for x in ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]]
+    if not check_map(transparency, key, mth(leaves8)):
+        failed = True
     rule_rows = check_signature_rule(doc, public, message)
     if failed:
         sys.exit(1)
-    print(f"vectors: {18 + rule_rows} checks passed, 0 failed")
+    print(f"vectors: {24 + rule_rows} checks passed, 0 failed")
 
 
 main()

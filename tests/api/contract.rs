@@ -163,6 +163,58 @@ fn the_transparency_vectors_hold() {
     }
 }
 
+/// The subject map's vector: three subjects of the vector log of 8 entries, their chains, the
+/// map's root, one proof of two of them, and the map checkpoint.
+#[test]
+fn the_subject_map_vectors_hold() {
+    use lineage_ledger::crypto::checkpoint::{Checkpoint, MapCheckpoint};
+    use lineage_ledger::crypto::map::{self, Key, MapNode, MapNodes, Position};
+    use lineage_ledger::crypto::merkle::{leaf_hash, Frontier};
+    struct Nodes(std::collections::HashMap<Position, MapNode>);
+    impl MapNodes for Nodes {
+        type Error = std::convert::Infallible;
+        fn map_node(&self, at: &Position) -> Result<MapNode, Self::Error> {
+            Ok(self.0.get(at).copied().unwrap_or(MapNode::Empty))
+        }
+    }
+    let doc = std::fs::read_to_string("docs/transparency.md").expect("docs/transparency.md exists");
+    let subjects: [(&str, &[u64]); 3] =
+        [("actor:alice", &[0, 4]), ("governance:acme:p", &[1, 2]), ("asset:acme:p/img-1", &[3, 5, 7])];
+    let mut leaves: Vec<(Key, [u8; 32])> = subjects
+        .iter()
+        .map(|(s, seqs)| {
+            let key = map::key_of(s);
+            (key, map::leaf_hash(&key, seqs.len() as u64, &map::chain_of(seqs)))
+        })
+        .collect();
+    leaves.sort_by_key(|l| l.0);
+    let (root, writes) = map::update(&Nodes(Default::default()), &leaves).unwrap();
+    let nodes = Nodes(writes.into_iter().collect());
+    let mut proven = vec![map::key_of("actor:alice"), map::key_of("asset:acme:p/img-1")];
+    proven.sort();
+    let steps = map::prove_all(&nodes, &proven).unwrap().unwrap();
+    let steps: Vec<String> = steps.iter().map(lineage_ledger::log::completeness::step_text).collect();
+    let mut frontier = Frontier::default();
+    for leaf in ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"] {
+        frontier.push(leaf_hash(&hex::decode(leaf).unwrap()));
+    }
+    let (key, _) = signing_vector();
+    let origin = "lineage.example/vector";
+    let checkpoint = Checkpoint { origin: origin.into(), size: 8, root: frontier.root() };
+    let note = MapCheckpoint { checkpoint, map_root: root }.sign(origin, &key.key);
+    let asset = map::key_of("asset:acme:p/img-1");
+    for (what, value) in [
+        ("key of asset:acme:p/img-1", hex::encode(asset)),
+        ("chain of asset:acme:p/img-1", hex::encode(map::chain_of(&[3, 5, 7]))),
+        ("leaf of asset:acme:p/img-1", hex::encode(map::leaf_hash(&asset, 3, &map::chain_of(&[3, 5, 7])))),
+        ("map root", hex::encode(root)),
+        ("map proof", steps.join("\n")),
+        ("map checkpoint", note.trim_end().to_owned()),
+    ] {
+        assert!(doc.contains(&value), "docs/transparency.md must give the {what}:\n{value}");
+    }
+}
+
 #[test]
 fn the_policy_rules_are_documented() {
     ensure_section("docs/policies.md", "policy-rules", &lineage_ledger::domain::policy::rules_markdown());
