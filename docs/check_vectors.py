@@ -206,10 +206,11 @@ def map_key(subject: str) -> bytes:
     return hashlib.sha256(subject.encode()).digest()
 
 
-def map_chain(sequences) -> bytes:
+def map_chain(entries) -> bytes:
+    """entries: (sequence, leaf hash) in ledger order."""
     head = bytes(32)
-    for sequence in sequences:
-        head = hashlib.sha256(b"\x02" + head + sequence.to_bytes(8, "big")).digest()
+    for sequence, leaf in entries:
+        head = hashlib.sha256(b"\x02" + head + sequence.to_bytes(8, "big") + leaf).digest()
     return head
 
 
@@ -272,9 +273,12 @@ def map_root_from_proof(leaves, steps):
     return root if done else None
 
 
-def check_map(doc: str, key: Ed25519PrivateKey, root8: bytes) -> bool:
+def check_map(doc: str, key: Ed25519PrivateKey, log_leaves) -> bool:
+    root8 = mth(log_leaves)
+    leaf_hash = [hashlib.sha256(b"\x00" + l).digest() for l in log_leaves]
+    chain = lambda sequences: map_chain([(s, leaf_hash[s]) for s in sequences])
     subjects = {"actor:alice": [0, 4], "governance:acme:p": [1, 2], "asset:acme:p/img-1": [3, 5, 7]}
-    leaves = sorted((map_key(s), map_leaf(map_key(s), len(q), map_chain(q))) for s, q in subjects.items())
+    leaves = sorted((map_key(s), map_leaf(map_key(s), len(q), chain(q))) for s, q in subjects.items())
     root = map_root(leaves)
     proven = sorted(map_key(s) for s in ["actor:alice", "asset:acme:p/img-1"])
     steps = map_proof(leaves, proven)
@@ -293,8 +297,8 @@ def check_map(doc: str, key: Ed25519PrivateKey, root8: bytes) -> bool:
     asset = map_key("asset:acme:p/img-1")
     checks = {
         "map-key": (inline, asset.hex()),
-        "map-chain": (inline, map_chain([3, 5, 7]).hex()),
-        "map-leaf": (inline, map_leaf(asset, 3, map_chain([3, 5, 7])).hex()),
+        "map-chain": (inline, chain([3, 5, 7]).hex()),
+        "map-leaf": (inline, map_leaf(asset, 3, chain([3, 5, 7])).hex()),
         "map-root": (inline, root.hex()),
         "map-proof": (block, "\n".join(steps)),
         "map-checkpoint": (block, note),
@@ -361,7 +365,7 @@ def main() -> None:
     if not check_transparency(transparency, key):
         failed = True
     leaves8 = [bytes.fromhex(x) for x in ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]]
-    if not check_map(transparency, key, mth(leaves8)):
+    if not check_map(transparency, key, leaves8):
         failed = True
     rule_rows = check_signature_rule(doc, public, message)
     if failed:

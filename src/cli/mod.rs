@@ -378,11 +378,12 @@ pub fn run() {
             let input = open_file(&file);
             match crate::log::export::verify(input, vkey.as_deref(), false) {
                 Ok(v) => println!(
-                    "verified {} entries of `{}`: signatures, signers, rules, chains; root {} signed by {}",
+                    "verified {} entries of `{}`: signatures, signers, rules, chains; root {} signed by {}; subject map root {}",
                     v.size,
                     v.header.origin,
                     hex::encode(v.root),
-                    v.header.vkey
+                    v.header.vkey,
+                    hex::encode(v.map_root)
                 ),
                 Err(e) => fail(format!("{}: {e}", file.display())),
             }

@@ -7,7 +7,7 @@
 //! node     = SHA-256(0x01 || left[32] || right[32])
 //! empty    = 32 zero bytes
 //! chain_0  = 32 zero bytes
-//! chain_i  = SHA-256(0x02 || chain_(i-1) || sequence_i as u64 big-endian)
+//! chain_i  = SHA-256(0x02 || chain_(i-1) || sequence_i as u64 big-endian || leaf hash_i)
 //! ```
 //!
 //! A key's path goes left on a 0 bit, most significant bit first. An inclusion proof is the
@@ -85,18 +85,21 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
     h.finalize().into()
 }
 
-/// The head of a subject's chain after the entry at `sequence`.
-pub fn chain(head: &Hash, sequence: u64) -> Hash {
+/// The head of a subject's chain after the entry at `sequence`, whose leaf hash in the log's
+/// tree is `leaf`. The leaf hash makes a leaf of the map unguessable to whoever has not seen
+/// the subject's entries: a proof's sibling leaf tells nothing of another subject.
+pub fn chain(head: &Hash, sequence: u64, leaf: &Hash) -> Hash {
     let mut h = Sha256::new();
     h.update([0x02]);
     h.update(head);
     h.update(sequence.to_be_bytes());
+    h.update(leaf);
     h.finalize().into()
 }
 
-/// The head of a chain of these sequences.
-pub fn chain_of(sequences: &[u64]) -> Hash {
-    sequences.iter().fold(EMPTY, |head, s| chain(&head, *s))
+/// The head of a chain of these entries: (sequence, leaf hash) in ledger order.
+pub fn chain_of(entries: &[(u64, Hash)]) -> Hash {
+    entries.iter().fold(EMPTY, |head, (s, leaf)| chain(&head, *s, leaf))
 }
 
 fn bit(key: &Key, depth: u16) -> bool {
@@ -160,6 +163,115 @@ fn update_at<N: MapNodes>(
     let hash = node_hash(&l, &r);
     writes.push((*at, MapNode::Node { hash }));
     Ok(hash)
+}
+
+/// The root of the map holding exactly these leaves (sorted by key, each key once), from the
+/// definition: what a monitor holding the whole log computes to check a map checkpoint.
+pub fn root_of(leaves: &[(Key, Hash)]) -> Hash {
+    fn at(leaves: &[(Key, Hash)], depth: u16) -> Hash {
+        match leaves {
+            [] => EMPTY,
+            [(_, hash)] => *hash,
+            _ => {
+                let split = leaves.partition_point(|(k, _)| !bit(k, depth));
+                node_hash(&at(&leaves[..split], depth + 1), &at(&leaves[split..], depth + 1))
+            }
+        }
+    }
+    at(leaves, 0)
+}
+
+/// The depth at which the map is kept in buckets: the nodes above it are few (2^16 at this
+/// depth) and kept whole ([`Upper`]); below it each bucket's subtree is computed from its
+/// subjects when needed. Storage only: the root does not depend on it.
+pub const BUCKET_DEPTH: u16 = 16;
+
+/// Whether a key lies under a position (its first `depth` bits are the prefix's).
+pub fn under(key: &Key, (depth, prefix): &Position) -> bool {
+    (0..*depth).all(|d| bit(key, d) == bit(prefix, d))
+}
+
+/// The bucket of a key: its first [`BUCKET_DEPTH`] bits.
+pub fn bucket_of(key: &Key) -> u16 {
+    u16::from_be_bytes([key[0], key[1]])
+}
+
+/// The subtree at depth `depth` holding exactly these leaves (sorted by key, all under one
+/// position of that depth).
+pub fn subtree(leaves: &[(Key, Hash)], depth: u16) -> MapNode {
+    fn at(leaves: &[(Key, Hash)], depth: u16) -> Hash {
+        match leaves {
+            [] => EMPTY,
+            [(_, hash)] => *hash,
+            _ => {
+                let split = leaves.partition_point(|(k, _)| !bit(k, depth));
+                node_hash(&at(&leaves[..split], depth + 1), &at(&leaves[split..], depth + 1))
+            }
+        }
+    }
+    match leaves {
+        [] => MapNode::Empty,
+        [(key, hash)] => MapNode::Leaf { key: *key, hash: *hash },
+        _ => MapNode::Node { hash: at(leaves, depth) },
+    }
+}
+
+/// A node from its two halves: a subtree holding one key is that key's leaf.
+fn combine(left: &MapNode, right: &MapNode) -> MapNode {
+    match (left, right) {
+        (MapNode::Empty, other) | (other, MapNode::Empty) if !matches!(other, MapNode::Node { .. }) => *other,
+        _ => MapNode::Node { hash: node_hash(&left.hash(), &right.hash()) },
+    }
+}
+
+/// The map's nodes above [`BUCKET_DEPTH`], each bucket's subtree at the bottom.
+pub struct Upper {
+    /// `levels[d]` holds the 2^d nodes of depth `d`.
+    levels: Vec<Vec<MapNode>>,
+}
+
+impl Default for Upper {
+    fn default() -> Self {
+        Upper { levels: (0..=BUCKET_DEPTH).map(|d| vec![MapNode::Empty; 1 << d]).collect() }
+    }
+}
+
+impl Upper {
+    pub fn bucket(&self, bucket: u16) -> MapNode {
+        self.levels[usize::from(BUCKET_DEPTH)][usize::from(bucket)]
+    }
+
+    /// Sets buckets' subtrees and hashes again the nodes above them.
+    pub fn set(&mut self, buckets: &[(u16, MapNode)]) {
+        let mut touched: Vec<usize> = Vec::with_capacity(buckets.len());
+        for (bucket, node) in buckets {
+            self.levels[usize::from(BUCKET_DEPTH)][usize::from(*bucket)] = *node;
+            touched.push(usize::from(*bucket));
+        }
+        for depth in (0..usize::from(BUCKET_DEPTH)).rev() {
+            touched = touched.iter().map(|i| i / 2).collect();
+            touched.dedup();
+            for i in &touched {
+                let below = &self.levels[depth + 1];
+                let node = combine(&below[2 * i], &below[2 * i + 1]);
+                self.levels[depth][*i] = node;
+            }
+        }
+    }
+
+    pub fn root(&self) -> Hash {
+        self.levels[0][0].hash()
+    }
+
+    /// The node at a position of depth [`BUCKET_DEPTH`] or less.
+    pub fn node(&self, (depth, prefix): &Position) -> Option<MapNode> {
+        if *depth > BUCKET_DEPTH {
+            return None;
+        }
+        let bits = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]);
+        let index = if *depth == 0 { 0 } else { bits >> (32 - depth) };
+        Some(self.levels[usize::from(*depth)][index as usize])
+    }
 }
 
 /// What the map holds at a key: its leaf with the siblings from the root down, or nothing.
@@ -310,18 +422,6 @@ mod tests {
         root
     }
 
-    /// The root computed from scratch: the definition the stored tree must agree with.
-    fn reference_root(leaves: &[(Key, Hash)], depth: u16) -> Hash {
-        match leaves {
-            [] => EMPTY,
-            [(_, hash)] => *hash,
-            _ => {
-                let split = leaves.partition_point(|(k, _)| !bit(k, depth));
-                node_hash(&reference_root(&leaves[..split], depth + 1), &reference_root(&leaves[split..], depth + 1))
-            }
-        }
-    }
-
     #[test]
     fn updates_in_batches_agree_with_the_definition_and_prove_every_key() {
         let mut map = Memory::default();
@@ -331,7 +431,7 @@ mod tests {
             let mut batch: Vec<(Key, Hash)> = (0..(round * 7 + 1))
                 .map(|i| {
                     let key = key_of(&format!("subject-{}", (i * 3 + round) % 20));
-                    (key, leaf_hash(&key, round + i, &chain_of(&[round, i])))
+                    (key, leaf_hash(&key, round + i, &chain_of(&[(round, [1; 32]), (i, [2; 32])])))
                 })
                 .collect::<HashMap<_, _>>()
                 .into_iter()
@@ -340,7 +440,7 @@ mod tests {
             all.extend(batch);
             let mut sorted: Vec<(Key, Hash)> = all.iter().map(|(k, h)| (*k, *h)).collect();
             sorted.sort_by_key(|l| l.0);
-            assert_eq!(root, reference_root(&sorted, 0), "round {round}");
+            assert_eq!(root, root_of(&sorted), "round {round}");
             for (key, leaf) in &sorted {
                 let Lookup::Found { leaf: found, siblings } = prove(&map, key).unwrap() else { panic!("absent") };
                 assert_eq!(found, *leaf);
@@ -380,6 +480,52 @@ mod tests {
     }
 
     #[test]
+    fn buckets_under_the_upper_nodes_give_the_same_root_and_nodes() {
+        let mut all: Vec<(Key, Hash)> = (0..300u32)
+            .map(|i| {
+                let key = key_of(&format!("s{i}"));
+                (key, leaf_hash(&key, 1, &chain_of(&[(u64::from(i), [3; 32])])))
+            })
+            .collect();
+        // Two keys in one bucket and deeper: they share the first 16 bits.
+        let mut twin = all[0].0;
+        twin[31] ^= 1;
+        all.push((twin, leaf_hash(&twin, 2, &EMPTY)));
+        all.sort_by_key(|l| l.0);
+        let mut upper = Upper::default();
+        assert_eq!(upper.root(), EMPTY);
+        let mut buckets: std::collections::BTreeMap<u16, Vec<(Key, Hash)>> = Default::default();
+        for (key, leaf) in &all {
+            buckets.entry(bucket_of(key)).or_default().push((*key, *leaf));
+        }
+        // In two batches, as two revisions would.
+        let (first, second): (Vec<_>, Vec<_>) = buckets.iter().partition(|(b, _)| **b % 2 == 0);
+        for half in [first, second] {
+            let set: Vec<(u16, MapNode)> = half.iter().map(|(b, l)| (**b, subtree(l, BUCKET_DEPTH))).collect();
+            upper.set(&set);
+        }
+        assert_eq!(upper.root(), root_of(&all));
+        let mut map = Memory::default();
+        let (_, writes) = update(&map, &all).unwrap();
+        map.0.extend(writes);
+        // Along each key's path, down to its leaf or the buckets (a proof reads no further).
+        for key in all.iter().map(|(k, _)| k) {
+            for depth in 0..=BUCKET_DEPTH {
+                let mut prefix = *key;
+                for d in depth..256 {
+                    prefix[usize::from(d / 8)] &= !(1 << (7 - d % 8));
+                }
+                let at = (depth, prefix);
+                let stored = map.map_node(&at).unwrap();
+                assert_eq!(upper.node(&at), Some(stored), "{at:?}");
+                if matches!(stored, MapNode::Leaf { .. }) {
+                    break;
+                }
+            }
+        }
+    }
+
+    #[test]
     fn keys_sharing_a_long_prefix_split_where_they_differ() {
         let mut map = Memory::default();
         let a = [0u8; 32];
@@ -387,7 +533,7 @@ mod tests {
         b[31] = 1;
         let mut leaves = vec![(a, leaf_hash(&a, 1, &EMPTY)), (b, leaf_hash(&b, 2, &EMPTY))];
         let root = set(&mut map, &mut leaves);
-        assert_eq!(root, reference_root(&leaves, 0));
+        assert_eq!(root, root_of(&leaves));
         let Lookup::Found { siblings, .. } = prove(&map, &b).unwrap() else { panic!("absent") };
         assert_eq!(siblings.len(), 256);
         assert_eq!(root_from(&b, &leaves[1].1, &siblings), Some(root));

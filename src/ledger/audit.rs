@@ -1,11 +1,13 @@
-//! An asset's audit trail: every entry that names it, and the evidence against its bytes recorded
-//! as other assets, each with its signature's standing and what it says of the asset — read from
-//! the log and the project's projection, as the evidence bundle is ([`super::evidence`]).
+//! An asset's audit trail: every entry that names it, the evidence against its bytes recorded as
+//! other assets, the retractions that took any of them back and the revocations of its signers'
+//! keys, each with its signature's standing and what it says of the asset — read from the log,
+//! the project's projection and the subject map, as the evidence bundle is
+//! ([`super::evidence`]), with the lists that show it left nothing out.
 
 use super::Ledger;
 use crate::domain::{Id, ProjectId};
 use crate::log::admission::signature_holds;
-use crate::log::open_entry;
+use crate::log::{open_entry, subjects};
 use crate::projections::ProjectProjection;
 use crate::store::StoreError;
 use serde::Serialize;
@@ -45,6 +47,20 @@ pub struct AuditTrail {
     pub project: String,
     pub asset: String,
     pub entries: Vec<AuditEntry>,
+    /// For the trail of the latest map revision (not one `as_of` an earlier size): the lists of
+    /// the asset's subject and of each signer's keys, with their proof in the subject map of
+    /// the map checkpoint (`docs/transparency.md`, "The audit trail").
+    pub completeness: Option<Completeness>,
+}
+
+/// What shows that an audit trail left nothing out: as an evidence bundle's lists.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Completeness {
+    pub tree_size: u64,
+    /// The signed map checkpoint of `tree_size` entries.
+    pub checkpoint: String,
+    pub subjects: Vec<crate::log::completeness::Subject>,
+    pub map_proof: Vec<String>,
 }
 
 /// The evidence against an asset's bytes recorded as other assets, as the policy counts it
@@ -74,7 +90,52 @@ pub fn against_entries(
 /// The audit trail of an asset among the first `size` entries of the log: every entry naming
 /// it, the evidence against its bytes recorded as other assets, and the retractions that took
 /// any of them back, in log order.
-pub fn trail(ledger: &Ledger, project: &ProjectId, asset: &Id, size: u64) -> Result<Option<AuditTrail>, StoreError> {
+pub fn trail(
+    ledger: &Ledger,
+    project: &ProjectId,
+    asset: &Id,
+    as_of: Option<u64>,
+) -> Result<Option<AuditTrail>, super::evidence::EvidenceError> {
+    let (revision, upper) = ledger.map_covering(as_of.unwrap_or_else(|| ledger.len()))?;
+    let size = as_of.unwrap_or(revision.size);
+    let Some(mut trail) = trail_at(ledger, project, asset, size)? else { return Ok(None) };
+    // Each signer's key revocations, the entries themselves.
+    let system = ledger.system();
+    let mut listed = std::collections::BTreeMap::new();
+    listed.insert(subjects::asset(project.as_str(), asset.as_str()), Vec::new());
+    for entry in &trail.entries {
+        if entry.actor != crate::domain::genesis::LEDGER_ACTOR {
+            listed.insert(subjects::actor(&entry.actor), Vec::new());
+        }
+    }
+    for (subject, sequences) in listed.iter_mut() {
+        *sequences = ledger.store.subject_sequences(&crate::crypto::map::key_of(subject), size)?;
+        if !subject.starts_with("actor:") {
+            continue;
+        }
+        for sequence in sequences.iter() {
+            let Some(entry) = ledger.entry(*sequence)? else { continue };
+            let revokes = open_entry(&entry).is_ok_and(|(_, p)| p.kind() == crate::domain::Kind::KeyRevoked);
+            if revokes && !trail.entries.iter().any(|e| e.sequence == *sequence) {
+                trail.entries.extend(audit_entry(&system, &entry, asset, None).map(|(audited, _)| audited));
+            }
+        }
+    }
+    trail.entries.sort_by_key(|e| e.sequence);
+    if size == revision.size {
+        let leaf_of =
+            |sequence: u64| ledger.entry(sequence)?.map(|e| e.leaf_hash()).ok_or(StoreError::Vanished { sequence });
+        let map_proof = super::evidence::map_proof(ledger, &upper, &listed, size, &leaf_of)?;
+        let subjects = listed
+            .into_iter()
+            .map(|(subject, sequences)| crate::log::completeness::Subject { subject, sequences })
+            .collect();
+        trail.completeness = Some(Completeness { tree_size: size, checkpoint: revision.note, subjects, map_proof });
+    }
+    Ok(Some(trail))
+}
+
+fn trail_at(ledger: &Ledger, project: &ProjectId, asset: &Id, size: u64) -> Result<Option<AuditTrail>, StoreError> {
     let system = ledger.system();
     let mut entries = Vec::new();
     let mut events = Vec::new();
@@ -134,7 +195,7 @@ pub fn trail(ledger: &Ledger, project: &ProjectId, asset: &Id, size: u64) -> Res
         }
     }
     entries.sort_by_key(|e| e.sequence);
-    Ok(Some(AuditTrail { project: project.to_string(), asset: asset.to_string(), entries }))
+    Ok(Some(AuditTrail { project: project.to_string(), asset: asset.to_string(), entries, completeness: None }))
 }
 
 /// One entry of an audit trail, and its event id; `against` the asset's digest, for evidence

@@ -2,9 +2,10 @@
 //! verification are in [`crate::log::evidence`], what it must hold in
 //! [`crate::log::completeness`]).
 
-use super::map::StoredMap;
+use super::map::MapView;
 use super::Ledger;
 use crate::crypto::map;
+use crate::crypto::merkle::Hash;
 use crate::domain::{Id, Payload};
 use crate::log::completeness::{required, step_text, Subject};
 use crate::log::evidence::{Bundle, EvidenceEntry, EVIDENCE_FORMAT, EVIDENCE_VERSION};
@@ -31,29 +32,44 @@ pub enum EvidenceError {
 /// Builds the bundle of an asset as of the latest map revision, once that covers every entry
 /// durable when it was asked; `None` when the project has no such asset.
 pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle>, EvidenceError> {
-    let durable = ledger.len();
-    let began = Instant::now();
-    let revision = loop {
-        let at = ledger.store.map_revision()?;
-        match at {
-            Some(revision) if revision.size >= durable => break revision,
-            _ if durable == 0 => return Ok(None),
-            _ if began.elapsed() > MAP_WAIT => {
-                return Err(EvidenceError::MapBehind { at: at.map_or(0, |r| r.size), durable })
-            }
-            _ => std::thread::sleep(Duration::from_millis(5)),
-        }
-    };
-    // The follower may write the next revision meanwhile: read this one whole.
-    let _reading = ledger.map_lock.read().map_err(|_| StoreError::Malformed("the map lock is poisoned".into()))?;
-    let revision = match ledger.store.map_revision()? {
-        Some(latest) => latest,
-        None => revision,
-    };
-    Ok(build_at(ledger, project, asset, &revision)?)
+    let (revision, upper) = ledger.map_covering(ledger.len())?;
+    Ok(build_at(ledger, project, asset, &revision, &upper)?)
 }
 
-fn build_at(ledger: &Ledger, project: &str, asset: &Id, revision: &MapRevision) -> Result<Option<Bundle>, StoreError> {
+impl Ledger {
+    /// The latest map revision, once it covers the first `size` entries (waiting up to
+    /// [`MAP_WAIT`] for the follower), held for reading: the follower writes no other revision
+    /// while the guard lives.
+    pub fn map_covering(
+        &self,
+        size: u64,
+    ) -> Result<(MapRevision, std::sync::RwLockReadGuard<'_, crate::crypto::map::Upper>), EvidenceError> {
+        let began = Instant::now();
+        loop {
+            let reading = self.map_lock.read().map_err(|_| StoreError::Malformed("the map lock is poisoned".into()))?;
+            let at = self.store.map_revision()?;
+            match at {
+                Some(revision) if revision.size >= size => return Ok((revision, reading)),
+                _ if began.elapsed() > MAP_WAIT => {
+                    return Err(EvidenceError::MapBehind { at: at.map_or(0, |r| r.size), durable: size })
+                }
+                _ => {
+                    drop(reading);
+                    self.map_wanted.fetch_max(size, std::sync::atomic::Ordering::AcqRel);
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+            }
+        }
+    }
+}
+
+fn build_at(
+    ledger: &Ledger,
+    project: &str,
+    asset: &Id,
+    revision: &MapRevision,
+    upper: &crate::crypto::map::Upper,
+) -> Result<Option<Bundle>, StoreError> {
     let size = revision.size;
     // An asset is named by the entry that made it: without one there is nothing to read.
     if !ledger.asset_sequences(project, asset.as_str())?.iter().any(|s| *s < size) {
@@ -67,6 +83,7 @@ fn build_at(ledger: &Ledger, project: &str, asset: &Id, revision: &MapRevision) 
     let payloads: BTreeMap<u64, &Payload> = decoded.iter().map(|(s, p)| (*s, p)).collect();
     let mut system: BTreeMap<u64, (Entry, Payload)> = BTreeMap::new();
     let mut listed: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    let mut walked = crate::projections::lineage::Walked::default();
     // Each subject's entries can require more subjects (a signer's keys, a variant's history,
     // what an entry was made from): until none is new.
     loop {
@@ -81,7 +98,7 @@ fn build_at(ledger: &Ledger, project: &str, asset: &Id, revision: &MapRevision) 
             for sequence in &sequences {
                 if let Some(payload) = payloads.get(sequence) {
                     // What a subject's entry was made from, so that the bundle stays whole backwards.
-                    chosen.extend(graph.lineage_of_entry(&payload.body));
+                    graph.extend_lineage(&payload.body, &mut walked, &mut chosen);
                     chosen.insert(*sequence);
                 } else if !system.contains_key(sequence) {
                     let entry = ledger.store.entry(*sequence)?.ok_or(StoreError::Vanished { sequence: *sequence })?;
@@ -93,7 +110,10 @@ fn build_at(ledger: &Ledger, project: &str, asset: &Id, revision: &MapRevision) 
             listed.insert(subject, sequences);
         }
     }
-    let map_proof = map_proof(ledger, &listed, size)?;
+    let mut leaves: BTreeMap<u64, Hash> = entries.iter().map(|e| (e.sequence, e.leaf_hash())).collect();
+    leaves.extend(system.values().map(|(e, _)| (e.sequence, e.leaf_hash())));
+    let leaf_of = |sequence: u64| leaves.get(&sequence).copied().ok_or(StoreError::Vanished { sequence });
+    let map_proof = map_proof(ledger, upper, &listed, size, &leaf_of)?;
     let mut bundled: Vec<Entry> = entries.into_iter().filter(|e| chosen.contains(&e.sequence)).collect();
     bundled.extend(system.into_values().map(|(entry, _)| entry));
     bundled.sort_by_key(|e| e.sequence);
@@ -121,19 +141,26 @@ fn build_at(ledger: &Ledger, project: &str, asset: &Id, revision: &MapRevision) 
 
 /// The map's proof of every listed subject, each checked against the map's own count and chain
 /// head first (a disagreement is the store's fault, never a bundle that fails to verify).
-fn map_proof(ledger: &Ledger, listed: &BTreeMap<String, Vec<u64>>, size: u64) -> Result<Vec<String>, StoreError> {
+pub(super) fn map_proof(
+    ledger: &Ledger,
+    upper: &crate::crypto::map::Upper,
+    listed: &BTreeMap<String, Vec<u64>>,
+    size: u64,
+    leaf_of: &dyn Fn(u64) -> Result<Hash, StoreError>,
+) -> Result<Vec<String>, StoreError> {
     let mut keys = Vec::with_capacity(listed.len());
     for (subject, sequences) in listed {
         let key = map::key_of(subject);
-        let stored = ledger.store.subject(&key)?;
-        if stored != Some((sequences.len() as u64, map::chain_of(sequences))) {
+        let stored = super::map::stored_subject(ledger.store.as_ref(), &key)?;
+        let chain = sequences.iter().map(|s| Ok((*s, leaf_of(*s)?))).collect::<Result<Vec<_>, StoreError>>()?;
+        if stored != Some((sequences.len() as u64, map::chain_of(&chain))) {
             let reason = format!("subject `{subject}`: its entries disagree with the map's count and chain");
             return Err(StoreError::Corrupt { sequence: size, reason });
         }
         keys.push(key);
     }
     keys.sort();
-    match map::prove_all(&StoredMap(ledger.store.as_ref()), &keys)? {
+    match map::prove_all(&MapView { upper, store: ledger.store.as_ref() }, &keys)? {
         Ok(steps) => Ok(steps.iter().map(step_text).collect()),
         Err(_) => Err(StoreError::Corrupt { sequence: size, reason: "the map does not hold a listed subject".into() }),
     }

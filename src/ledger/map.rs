@@ -9,7 +9,7 @@
 use super::published::Published;
 use super::writer::CheckpointSigner;
 use crate::crypto::checkpoint::{Checkpoint, MapCheckpoint};
-use crate::crypto::map::{self, Key, MapNode, MapNodes, Position};
+use crate::crypto::map::{self, Key, MapNode, MapNodes, Position, Upper};
 use crate::crypto::merkle::Hash;
 use crate::log::{open_entry, subjects};
 use crate::store::{LogStore, MapCommit, MapRevision, StoreError};
@@ -24,37 +24,132 @@ pub const MAP_BATCH: u64 = 20_000;
 /// How often the follower looks for new durable entries.
 const POLL: Duration = Duration::from_millis(25);
 
-/// The map as the store holds it, for [`map::update`] and [`map::prove`].
-pub(super) struct StoredMap<'a>(pub &'a dyn LogStore);
+/// How long the log must have had no new entry for a revision to be written unasked: writing a
+/// revision is a burst of writes to the disk the log's commits sync on, so it waits for a lull.
+const QUIET: Duration = Duration::from_millis(500);
 
-impl MapNodes for StoredMap<'_> {
+/// How long new entries wait at most for a revision, lull or not (a reader waiting for one gets
+/// it at once).
+const REVISION_EVERY: Duration = Duration::from_secs(60);
+
+/// When a revision is due.
+struct Pace {
+    /// When the last revision was written (or the map found covering the log).
+    last: std::time::Instant,
+    /// The log's length at the last look, and since when it has not changed.
+    seen: u64,
+    quiet_since: std::time::Instant,
+}
+
+impl Pace {
+    fn new() -> Pace {
+        let now = std::time::Instant::now();
+        Pace { last: now, seen: 0, quiet_since: now }
+    }
+}
+
+/// The map as the ledger keeps it: the nodes above the buckets in memory, each bucket's subtree
+/// computed from its subjects in the store — for [`map::prove_all`].
+pub(super) struct MapView<'a> {
+    pub upper: &'a Upper,
+    pub store: &'a dyn LogStore,
+}
+
+impl MapNodes for MapView<'_> {
     type Error = StoreError;
     fn map_node(&self, at: &Position) -> Result<MapNode, StoreError> {
-        self.0.map_node(at)
+        if let Some(node) = self.upper.node(at) {
+            return Ok(node);
+        }
+        let bucket = self.store.map_bucket(u16::from_be_bytes([at.1[0], at.1[1]]))?;
+        let leaves: Vec<(Key, Hash)> = bucket
+            .iter()
+            .filter(|(key, _, _)| map::under(key, at))
+            .map(|(key, count, head)| (*key, map::leaf_hash(key, *count, head)))
+            .collect();
+        Ok(map::subtree(&leaves, at.0))
     }
+}
+
+/// A subject's count and chain head in the latest revision.
+pub(super) fn stored_subject(store: &dyn LogStore, key: &Key) -> Result<Option<(u64, Hash)>, StoreError> {
+    let bucket = store.map_bucket(map::bucket_of(key))?;
+    Ok(bucket.binary_search_by(|(k, _, _)| k.cmp(key)).ok().map(|i| (bucket[i].1, bucket[i].2)))
+}
+
+/// The nodes above the buckets as the store's latest revision left them; a map whose root is not
+/// its revision's (which no write leaves, but a damaged file could) is forgotten, to be computed
+/// again from the log.
+pub(super) fn load(store: &dyn LogStore) -> Result<Upper, StoreError> {
+    let mut upper = Upper::default();
+    upper.set(&store.map_subtrees()?);
+    let revision = store.map_revision()?;
+    if revision.as_ref().map_or(map::EMPTY, |r| r.root) != upper.root() {
+        log::warn!("the subject map does not match its revision: it is computed again from the log");
+        store.reset_map()?;
+        return Ok(Upper::default());
+    }
+    Ok(upper)
 }
 
 pub(super) struct Follower {
     pub store: Arc<dyn LogStore>,
     pub published: Arc<Published>,
     pub signer: CheckpointSigner,
-    /// Held for writing while a revision is committed, for reading while a bundle reads one.
-    pub lock: Arc<RwLock<()>>,
+    /// The nodes above the buckets, held for writing while a revision is committed, for
+    /// reading while a bundle reads one.
+    pub lock: Arc<RwLock<Upper>>,
+    /// The log size a reader waits for the map to cover: a revision is computed at once.
+    pub wanted: Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Entries read from the store at a time: the store's staged commits are shared with the reader
+/// for no longer than one such read.
+const READ_CHUNK: usize = 1_000;
+
+/// A subject's new entries: (sequence, leaf hash) in ledger order.
+type Chained = Vec<(u64, Hash)>;
+
+/// A revision to compute: the map of the first `to` entries from that of the first `from`, with
+/// the entries between and the log's root at `to`.
+struct Job {
+    from: u64,
+    to: u64,
+    entries: Vec<crate::log::Entry>,
+    log_root: Hash,
 }
 
 impl Follower {
-    /// Runs until `stop`'s sender is dropped (the last clone of the ledger).
+    /// Runs until `stop`'s sender is dropped (the last clone of the ledger), in two threads: one
+    /// at normal priority that reads the log — so that it never holds what an append needs (the
+    /// store's staged commits) while waiting for the CPU — and one at the lowest priority that
+    /// computes and writes each revision.
     pub fn spawn(self, stop: crossbeam_channel::Receiver<()>) {
+        let (jobs, work) = crossbeam_channel::bounded::<Job>(0);
+        let (report, done) = crossbeam_channel::bounded::<Result<(), StoreError>>(1);
+        let follower = Arc::new(self);
+        let computer = follower.clone();
+        std::thread::Builder::new()
+            .name("lineage-map-compute".into())
+            .spawn(move || {
+                lowest_priority();
+                for job in work {
+                    if report.send(computer.compute(job)).is_err() {
+                        return;
+                    }
+                }
+            })
+            .expect("the map thread starts");
         std::thread::Builder::new()
             .name("lineage-map".into())
             .spawn(move || {
-                lowest_priority();
+                let mut pace = Pace::new();
                 loop {
                     match stop.recv_timeout(POLL) {
                         Err(crossbeam_channel::RecvTimeoutError::Timeout) => {}
                         _ => return,
                     }
-                    if let Err(e) = self.catch_up() {
+                    if let Err(e) = follower.next(&mut pace, &jobs, &done) {
                         log::error!("the subject map could not follow the log: {e}");
                         std::thread::sleep(Duration::from_secs(1));
                     }
@@ -63,45 +158,97 @@ impl Follower {
             .expect("the map thread starts");
     }
 
-    /// Computes revisions until the map covers every durable entry.
-    fn catch_up(&self) -> Result<(), StoreError> {
-        loop {
-            let durable = self.published.len();
-            let size = self.store.map_revision()?.map_or(0, |r| r.size);
-            if durable <= size {
-                return Ok(());
-            }
-            self.store.room()?;
-            self.advance(size, durable.min(size + MAP_BATCH))?;
+    /// Reads the entries of the next revision when one is due — a reader waits for one, the log
+    /// has been [`QUIET`], or new entries have waited [`REVISION_EVERY`] — and has it computed.
+    fn next(
+        &self,
+        pace: &mut Pace,
+        jobs: &crossbeam_channel::Sender<Job>,
+        done: &crossbeam_channel::Receiver<Result<(), StoreError>>,
+    ) -> Result<(), StoreError> {
+        let durable = self.published.len();
+        let size = self.store.map_revision()?.map_or(0, |r| r.size);
+        let now = std::time::Instant::now();
+        if durable != pace.seen {
+            pace.seen = durable;
+            pace.quiet_since = now;
         }
+        if durable <= size {
+            pace.last = now;
+            return Ok(());
+        }
+        let wanted = self.wanted.load(std::sync::atomic::Ordering::Acquire) > size;
+        let quiet = now.duration_since(pace.quiet_since) >= QUIET;
+        if !wanted && !quiet && now.duration_since(pace.last) < REVISION_EVERY {
+            return Ok(());
+        }
+        self.store.room()?;
+        let to = durable.min(size + MAP_BATCH);
+        let mut entries = Vec::with_capacity((to - size) as usize);
+        while (entries.len() as u64) < to - size {
+            let from = size + entries.len() as u64;
+            let chunk = self.store.range(from, READ_CHUNK.min((to - from) as usize))?;
+            if chunk.is_empty() {
+                return Err(StoreError::Vanished { sequence: from });
+            }
+            entries.extend(chunk);
+        }
+        let log_root = super::tree::root_of(self.store.as_ref(), to)?;
+        let stopped = || StoreError::Malformed("the map's computing thread stopped".into());
+        jobs.send(Job { from: size, to, entries, log_root }).map_err(|_| stopped())?;
+        done.recv().map_err(|_| stopped())??;
+        pace.last = std::time::Instant::now();
+        Ok(())
     }
 
     /// One revision: the map of the first `to` entries, from that of the first `from`.
-    fn advance(&self, from: u64, to: u64) -> Result<(), StoreError> {
-        let mut changed: BTreeMap<Key, Vec<u64>> = BTreeMap::new();
-        for entry in self.store.range(from, (to - from) as usize)? {
+    fn compute(&self, job: Job) -> Result<(), StoreError> {
+        let Job { from, to, entries, log_root } = job;
+        let mut changed: BTreeMap<Key, Chained> = BTreeMap::new();
+        for (i, entry) in entries.iter().enumerate() {
+            if entry.sequence != from + i as u64 {
+                return Err(StoreError::Vanished { sequence: from + i as u64 });
+            }
             let (_, payload) =
-                open_entry(&entry).map_err(|source| StoreError::Unopenable { sequence: entry.sequence, source })?;
+                open_entry(entry).map_err(|source| StoreError::Unopenable { sequence: entry.sequence, source })?;
+            let leaf = entry.leaf_hash();
             for subject in subjects::of(&payload) {
-                changed.entry(map::key_of(&subject)).or_default().push(entry.sequence);
+                changed.entry(map::key_of(&subject)).or_default().push((entry.sequence, leaf));
             }
         }
-        let mut states = Vec::with_capacity(changed.len());
-        let mut leaves = Vec::with_capacity(changed.len());
-        for (key, sequences) in changed {
-            let (count, head) = self.store.subject(&key)?.unwrap_or((0, map::EMPTY));
-            let head = sequences.iter().fold(head, |head, s| map::chain(&head, *s));
-            let count = count + sequences.len() as u64;
-            leaves.push((key, map::leaf_hash(&key, count, &head)));
-            states.push((key, count, head, sequences));
+        let mut by_bucket: BTreeMap<u16, Vec<(Key, Chained)>> = BTreeMap::new();
+        for (key, entries) in changed {
+            by_bucket.entry(map::bucket_of(&key)).or_default().push((key, entries));
         }
-        let (root, nodes) = map::update(&StoredMap(self.store.as_ref()), &leaves)?;
-        let log_root: Hash = super::tree::root_of(self.store.as_ref(), to)?;
+        let mut buckets = Vec::with_capacity(by_bucket.len());
+        let mut sequences = Vec::new();
+        for (bucket, changes) in by_bucket {
+            let mut subjects: BTreeMap<Key, (u64, Hash)> =
+                self.store.map_bucket(bucket)?.into_iter().map(|(k, count, head)| (k, (count, head))).collect();
+            for (key, entries) in changes {
+                let (count, head) = subjects.entry(key).or_insert((0, map::EMPTY));
+                *head = entries.iter().fold(*head, |head, (s, leaf)| map::chain(&head, *s, leaf));
+                *count += entries.len() as u64;
+                sequences.push((key, entries.into_iter().map(|(s, _)| s).collect()));
+            }
+            let leaves: Vec<(Key, Hash)> =
+                subjects.iter().map(|(key, (count, head))| (*key, map::leaf_hash(key, *count, head))).collect();
+            let node = map::subtree(&leaves, map::BUCKET_DEPTH);
+            buckets.push((bucket, subjects.into_iter().map(|(k, (c, h))| (k, c, h)).collect(), node));
+        }
+        crate::store::failpoint::hit("map-computed");
+        let mut upper = self.lock.write().map_err(|_| StoreError::Malformed("the map lock is poisoned".into()))?;
+        let before: Vec<(u16, MapNode)> = buckets.iter().map(|(b, _, _)| (*b, upper.bucket(*b))).collect();
+        upper.set(&buckets.iter().map(|(b, _, node)| (*b, *node)).collect::<Vec<_>>());
+        let root = upper.root();
         let checkpoint = Checkpoint { origin: self.signer.origin.clone(), size: to, root: log_root };
         let note = MapCheckpoint { checkpoint, map_root: root }.sign(&self.signer.origin, &self.signer.key);
-        let commit = MapCommit { subjects: states, nodes, revision: MapRevision { size: to, root, note } };
-        let _writing = self.lock.write().map_err(|_| StoreError::Malformed("the map lock is poisoned".into()))?;
-        self.store.commit_map(&commit)
+        let commit = MapCommit { buckets, sequences, revision: MapRevision { size: to, root, note } };
+        let written = self.store.commit_map(&commit);
+        if written.is_err() {
+            upper.set(&before);
+        }
+        written
     }
 }
 

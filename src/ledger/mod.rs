@@ -138,8 +138,11 @@ pub struct Ledger {
     published: Arc<Published>,
     /// Requests each organisation has waiting for the writer, and how many it may.
     waiting: Arc<fair::Waiting>,
-    /// Held for reading while a bundle reads a revision of the subject map ([`map`]).
-    map_lock: Arc<std::sync::RwLock<()>>,
+    /// The subject map's nodes above its buckets ([`map`]), held for reading while a bundle
+    /// reads a revision.
+    map_lock: Arc<std::sync::RwLock<crate::crypto::map::Upper>>,
+    /// The log size a reader waits for the map to cover.
+    map_wanted: Arc<std::sync::atomic::AtomicU64>,
     /// Dropped with the last clone, which stops the map's follower.
     _map_running: crossbeam_channel::Sender<()>,
 }
@@ -167,18 +170,20 @@ impl Ledger {
             config.projection_cache_bytes,
         ));
         let (tx, rx) = crossbeam_channel::bounded(config.writer.queue_capacity);
-        let map_lock = Arc::new(std::sync::RwLock::new(()));
+        let map_lock = Arc::new(std::sync::RwLock::new(map::load(store.as_ref())?));
+        let map_wanted = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (map_running, map_stop) = crossbeam_channel::bounded(0);
         let follower = map::Follower {
             store: store.clone(),
             published: published.clone(),
             signer: signer.clone(),
             lock: map_lock.clone(),
+            wanted: map_wanted.clone(),
         };
         writer::spawn(store.clone(), state, rx, published.clone(), config.writer, signer);
         follower.spawn(map_stop);
         let waiting = Arc::new(fair::Waiting::new(config.writer.queue_capacity / 4));
-        Ok(Ledger { store, submit: tx, published, waiting, map_lock, _map_running: map_running })
+        Ok(Ledger { store, submit: tx, published, waiting, map_lock, map_wanted, _map_running: map_running })
     }
 
     /// Opens envelopes, checks their signatures and parses their payloads. A request is refused

@@ -91,11 +91,14 @@ impl LogStore for Flaky {
     fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
         self.inner.asset_sequences(project, asset)
     }
-    fn map_node(&self, at: &crate::crypto::map::Position) -> Result<crate::crypto::map::MapNode, StoreError> {
-        self.inner.map_node(at)
+    fn map_bucket(&self, bucket: u16) -> Result<crate::store::MapBucket, StoreError> {
+        self.inner.map_bucket(bucket)
     }
-    fn subject(&self, key: &crate::crypto::map::Key) -> Result<Option<(u64, Hash)>, StoreError> {
-        self.inner.subject(key)
+    fn map_subtrees(&self) -> Result<Vec<(u16, crate::crypto::map::MapNode)>, StoreError> {
+        self.inner.map_subtrees()
+    }
+    fn reset_map(&self) -> Result<(), StoreError> {
+        self.inner.reset_map()
     }
     fn subject_sequences(&self, key: &crate::crypto::map::Key, size: u64) -> Result<Vec<u64>, StoreError> {
         self.inner.subject_sequences(key, size)

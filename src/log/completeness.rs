@@ -62,14 +62,14 @@ fn step_of(text: &str) -> Option<map::Step> {
 /// The subjects a bundle of `asset` in `project` must prove complete, given its entries: the
 /// project's governance; the asset and every asset it was made from (the inputs of each entry
 /// that made something), with their bytes (from the entries that made them) and every asset
-/// recorded with those bytes; the variants delivered from the asset; the briefs the entries
-/// name; and the actor of every signer (but the ledger's own).
+/// recorded with those bytes; the variants delivered from the asset; the project's briefs; and
+/// the actor of every signer (but the ledger's own).
 pub fn required<'a>(
     project: &str,
     asset: &str,
     payloads: impl Iterator<Item = &'a Payload> + Clone,
 ) -> BTreeSet<String> {
-    let mut required = BTreeSet::from([subjects::governance(project)]);
+    let mut required = BTreeSet::from([subjects::governance(project), subjects::briefs(project)]);
     let mut lineage: BTreeSet<String> = BTreeSet::from([asset.to_owned()]);
     let ours = || payloads.clone().filter(|p| p.project.as_str() == project);
     for payload in payloads.clone() {
@@ -82,19 +82,14 @@ pub fn required<'a>(
     for payload in ours() {
         let makes = !created_records(&payload.body).is_empty();
         for (ns, id) in derivation_refs(&payload.body) {
-            match ns {
-                Namespace::Asset if makes => drop(lineage.insert(id.to_string())),
-                Namespace::Brief => drop(required.insert(subjects::brief(project, id.as_str()))),
-                _ => {}
+            if ns == Namespace::Asset && makes {
+                lineage.insert(id.to_string());
             }
         }
-        match &payload.body {
-            Body::BriefRecorded(b) => drop(required.insert(subjects::brief(project, b.brief_id.as_str()))),
-            Body::BriefRevised(b) => drop(required.insert(subjects::brief(project, b.brief_id.as_str()))),
-            Body::DeliveryRecorded(d) if d.master_asset.as_str() == asset => {
+        if let Body::DeliveryRecorded(d) = &payload.body {
+            if d.master_asset.as_str() == asset {
                 required.insert(subjects::asset(project, d.variant.asset_id.as_str()));
             }
-            _ => {}
         }
     }
     let mut digests = BTreeSet::new();
@@ -126,12 +121,11 @@ pub fn check(
     map_root: &Hash,
     listed: &[Subject],
     map_proof: &[String],
-    entries: &[(u64, &Payload)],
+    entries: &[(u64, Hash, &Payload)],
     project: &str,
     asset: &str,
 ) -> Result<(), Incomplete> {
     let mut proven: BTreeMap<&str, &[u64]> = BTreeMap::new();
-    let mut leaves = Vec::with_capacity(listed.len());
     for item in listed {
         if proven.insert(&item.subject, &item.sequences).is_some() {
             return Err(Incomplete::Malformed(format!("`{}` is listed twice", item.subject)));
@@ -139,8 +133,19 @@ pub fn check(
         if item.sequences.windows(2).any(|w| w[0] >= w[1]) {
             return Err(Incomplete::Malformed(format!("the sequences of `{}` are not in ledger order", item.subject)));
         }
+    }
+    // Each listed entry is held (its leaf hash is part of its subject's chain).
+    let held: BTreeMap<u64, Hash> = entries.iter().map(|(s, leaf, _)| (*s, *leaf)).collect();
+    for item in listed {
+        if let Some(sequence) = item.sequences.iter().find(|s| !held.contains_key(s)) {
+            return Err(Incomplete::Missing { subject: item.subject.clone(), sequence: *sequence });
+        }
+    }
+    let mut leaves = Vec::with_capacity(listed.len());
+    for item in listed {
         let key = map::key_of(&item.subject);
-        leaves.push((key, map::leaf_hash(&key, item.sequences.len() as u64, &map::chain_of(&item.sequences))));
+        let chain: Vec<(u64, Hash)> = item.sequences.iter().map(|s| (*s, held[s])).collect();
+        leaves.push((key, map::leaf_hash(&key, chain.len() as u64, &map::chain_of(&chain))));
     }
     leaves.sort_by_key(|l| l.0);
     let steps: Vec<map::Step> =
@@ -151,20 +156,14 @@ pub fn check(
         let first = listed.first().map(|s| s.subject.clone()).unwrap_or_default();
         return Err(Incomplete::NotInMap { first });
     }
-    let held: BTreeSet<u64> = entries.iter().map(|(s, _)| *s).collect();
-    for (subject, sequences) in &proven {
-        if let Some(sequence) = sequences.iter().find(|s| !held.contains(s)) {
-            return Err(Incomplete::Missing { subject: subject.to_string(), sequence: *sequence });
-        }
-    }
-    for (sequence, payload) in entries {
+    for (sequence, _, payload) in entries {
         for subject in subjects::of(payload) {
             if proven.get(subject.as_str()).is_some_and(|list| list.binary_search(sequence).is_err()) {
                 return Err(Incomplete::Unlisted { subject, sequence: *sequence });
             }
         }
     }
-    let required = required(project, asset, entries.iter().map(|(_, p)| *p));
+    let required = required(project, asset, entries.iter().map(|(_, _, p)| *p));
     match required.into_iter().find(|s| !proven.contains_key(s.as_str())) {
         Some(subject) => Err(Incomplete::Unproven { subject }),
         None => Ok(()),

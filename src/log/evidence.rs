@@ -189,7 +189,8 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
         previous = Some(entry.sequence);
         logged.push((entry, opened, payload));
     }
-    let held: Vec<(u64, &crate::domain::Payload)> = logged.iter().map(|(e, _, p)| (e.sequence, p)).collect();
+    let held: Vec<(u64, crate::crypto::merkle::Hash, &crate::domain::Payload)> =
+        logged.iter().map(|(e, _, p)| (e.sequence, e.leaf_hash(), p)).collect();
     super::completeness::check(&map_root, &bundle.subjects, &bundle.map_proof, &held, &bundle.project, &bundle.asset)?;
     for (entry, opened, payload) in &logged {
         let sequence = entry.sequence;

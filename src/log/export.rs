@@ -121,6 +121,33 @@ pub struct Verified {
     pub root: [u8; 32],
     pub entries: Vec<Entry>,
     pub note: String,
+    /// The root of the subject map of these entries (`crate::crypto::map`), computed from them:
+    /// a map checkpoint of the same size must name it.
+    pub map_root: [u8; 32],
+}
+
+/// Every subject's count and chain head, entry by entry.
+#[derive(Default)]
+struct SubjectChains(std::collections::HashMap<crate::crypto::map::Key, (u64, [u8; 32])>);
+
+impl SubjectChains {
+    fn push(&mut self, entry: &Entry, payload: &crate::domain::Payload) {
+        use crate::crypto::map;
+        let leaf = entry.leaf_hash();
+        for subject in super::subjects::of(payload) {
+            let (count, head) = self.0.entry(map::key_of(&subject)).or_insert((0, map::EMPTY));
+            *count += 1;
+            *head = map::chain(head, entry.sequence, &leaf);
+        }
+    }
+
+    fn root(&self) -> [u8; 32] {
+        use crate::crypto::map;
+        let mut leaves: Vec<_> =
+            self.0.iter().map(|(key, (count, head))| (*key, map::leaf_hash(key, *count, head))).collect();
+        leaves.sort_by_key(|l| l.0);
+        map::root_of(&leaves)
+    }
 }
 
 /// The system state before the first entry, from the ledger's public key as a file states it.
@@ -206,6 +233,7 @@ pub fn verify(input: impl BufRead, pinned_vkey: Option<&str>, keep_entries: bool
     let verifier = trusted_verifier(&header.vkey, &header.ledger_public_key, pinned_vkey)?;
     let mut replay = Replay::new(genesis_from(&header.ledger_public_key)?, Depth::Full, &header.origin);
     let mut kept = Vec::new();
+    let mut subjects = SubjectChains::default();
     while let Some((n, line)) = lines.next() {
         let line = line?;
         if let Ok(CheckpointLine { checkpoint }) = serde_json::from_str::<CheckpointLine>(&line) {
@@ -230,11 +258,13 @@ pub fn verify(input: impl BufRead, pinned_vkey: Option<&str>, keep_entries: bool
                 root: checkpoint.root,
                 entries: kept,
                 note: checkpoint_note(&line),
+                map_root: subjects.root(),
             });
         }
         let record: EntryRecord = serde_json::from_str(&line).map_err(|e| format_error(n, e.to_string()))?;
         let entry = record.to_entry()?;
-        replay.push(&entry)?;
+        let payload = replay.push(&entry)?;
+        subjects.push(&entry, &payload);
         if keep_entries {
             kept.push(entry);
         }

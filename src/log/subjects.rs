@@ -7,9 +7,9 @@
 //! | `actor:<actor>` | the actor's registration and every key added to it or revoked |
 //! | `organization:<organization>` | the organisation's registration |
 //! | `governance:<project>` | the project's creation, adoption, members added and removed, policy amendments, and every retraction in it |
-//! | `brief:<project>/<brief>` | the brief's recording and every revision of it |
-//! | `asset:<project>/<asset>` | every entry naming the asset, but for one that only uses it as an input to make another asset |
-//! | `bytes:<project>/<digest>` | every entry recording bytes of that digest (as an asset, an output or a delivered variant) |
+//! | `briefs:<project>` | every brief of the project recorded or revised (a delivery's format is judged against them all) |
+//! | `asset:<project>/<asset>` | every entry naming the asset, but for a generation that only takes it as an input |
+//! | `bytes:<project>/<digest>` | every entry recording bytes of that digest (as an asset, an output, a delivered variant or a reference's file) |
 //!
 //! Ids never hold `/`, so a subject names one thing.
 
@@ -30,8 +30,7 @@ pub fn of(payload: &Payload) -> Vec<String> {
         Body::ActorRegistered(b) => push(actor(b.actor_id.as_str())),
         Body::KeyAdded(b) => push(actor(b.actor_id.as_str())),
         Body::KeyRevoked(b) => push(actor(b.actor_id.as_str())),
-        Body::BriefRecorded(b) => push(brief(project, b.brief_id.as_str())),
-        Body::BriefRevised(b) => push(brief(project, b.brief_id.as_str())),
+        Body::BriefRecorded(_) | Body::BriefRevised(_) => push(briefs(project)),
         body if payload.kind().is_governance() || matches!(body, Body::EventRetracted(_)) => push(governance(project)),
         _ => {}
     }
@@ -40,6 +39,11 @@ pub fn of(payload: &Payload) -> Vec<String> {
     }
     for output in crate::domain::state::recorded_outputs(&payload.body) {
         push(bytes(project, &output.digest));
+    }
+    if let Body::ReferenceAdded(b) = &payload.body {
+        if let Some(digest) = &b.digest {
+            push(bytes(project, digest));
+        }
     }
     out
 }
@@ -52,8 +56,8 @@ pub fn governance(project: &str) -> String {
     format!("governance:{project}")
 }
 
-pub fn brief(project: &str, brief: &str) -> String {
-    format!("brief:{project}/{brief}")
+pub fn briefs(project: &str) -> String {
+    format!("briefs:{project}")
 }
 
 pub fn asset(project: &str, asset: &str) -> String {
@@ -64,14 +68,13 @@ pub fn bytes(project: &str, digest: &Digest) -> String {
     format!("bytes:{project}/{digest}")
 }
 
-/// The assets an entry is about: those it names, but for the inputs of a generation or a post
-/// edit (what was made from an asset is the made asset's story; an asset used a thousand times
-/// would otherwise carry a thousand entries into each of its bundles).
+/// The assets an entry is about: those it names, but for the inputs of a generation (what a
+/// generation made from a reference image is the made asset's story; an asset used a thousand
+/// times would otherwise carry a thousand entries into each of its bundles). A post edit is
+/// about its inputs too: it supersedes them (a master retouched again is no longer current).
 fn concerned_assets(body: &Body) -> Vec<&Id> {
-    let named = crate::domain::state::named_assets(body);
     match body {
         Body::GenerationRecorded(b) => b.outputs.iter().map(|o| &o.asset_id).collect(),
-        Body::PostEditApplied(b) => vec![&b.output.asset_id],
-        _ => named,
+        _ => crate::domain::state::named_assets(body),
     }
 }

@@ -8,6 +8,10 @@ use crate::domain::state::{created_records, derivation_refs, Namespace};
 use crate::domain::{Id, Payload};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
+/// The records a lineage walk has gone through.
+#[derive(Default)]
+pub struct Walked<'a>(std::collections::HashSet<(Namespace, &'a Id)>);
+
 /// The records of one project, indexed for lineage queries.
 #[derive(Default)]
 pub struct ProjectGraph<'a> {
@@ -34,28 +38,36 @@ impl<'a> ProjectGraph<'a> {
     /// `None` when the project has no such asset.
     pub fn lineage(&self, asset: &Id) -> Option<BTreeSet<u64>> {
         self.created.get(&(Namespace::Asset, asset))?;
-        Some(self.walk(vec![(Namespace::Asset, asset)]))
+        let mut out = BTreeSet::new();
+        self.walk(vec![(Namespace::Asset, asset)], &mut Walked::default(), &mut out);
+        Some(out)
     }
 
     /// The sequences of every entry the records an entry is made from depend on (their lineage,
     /// as [`ProjectGraph::lineage`]): what a bundle carrying that entry needs for it to be whole
     /// backwards.
     pub fn lineage_of_entry(&self, body: &'a Body) -> BTreeSet<u64> {
-        self.walk(derivation_refs(body))
+        let mut out = BTreeSet::new();
+        self.walk(derivation_refs(body), &mut Walked::default(), &mut out);
+        out
     }
 
-    fn walk(&self, start: Vec<(Namespace, &'a Id)>) -> BTreeSet<u64> {
-        let mut out: BTreeSet<u64> = self.project_created.into_iter().collect();
+    /// Adds to `out` the lineage of what an entry is made from, skipping the records `walked`
+    /// already went through: many entries' lineages cost one walk of their union.
+    pub fn extend_lineage(&self, body: &'a Body, walked: &mut Walked<'a>, out: &mut BTreeSet<u64>) {
+        self.walk(derivation_refs(body), walked, out);
+    }
+
+    fn walk(&self, start: Vec<(Namespace, &'a Id)>, walked: &mut Walked<'a>, out: &mut BTreeSet<u64>) {
+        out.extend(self.project_created);
         let mut queue: VecDeque<(Namespace, &Id)> = start.into_iter().collect();
-        let mut seen = BTreeSet::new();
         while let Some((ns, id)) = queue.pop_front() {
-            if !seen.insert((ns, id)) {
+            if !walked.0.insert((ns, id)) {
                 continue;
             }
             let Some(&(sequence, body)) = self.created.get(&(ns, id)) else { continue };
             out.insert(sequence);
             queue.extend(derivation_refs(body));
         }
-        out
     }
 }

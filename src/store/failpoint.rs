@@ -25,6 +25,11 @@ pub const POINTS: &[&str] = &[
     "journal-emptied",
     // The acknowledged checkpoint recorded, before the append returns.
     "acknowledged",
+    // Off the append path, once the entries are durable: a revision of the subject map
+    // computed, before it is written.
+    "map-computed",
+    // A revision of the subject map given to sled, before anything knows of it.
+    "map-applied",
 ];
 
 struct Armed {

@@ -2,8 +2,8 @@
 //! Its indexes are the sled store's ([`super::index`]), so both answer every lookup alike.
 
 use super::index::{found_in, Found, SharedIndexes};
-use super::{Commit, LogStore, MapCommit, MapRevision, StoreError, TokenRecord, TokenStore};
-use crate::crypto::map::{Key as MapKey, MapNode, Position as MapPosition};
+use super::{Commit, LogStore, MapBucket, MapCommit, MapRevision, StoreError, TokenRecord, TokenStore};
+use crate::crypto::map::{Key as MapKey, MapNode};
 use crate::crypto::merkle::{Hash, NodeId};
 use crate::log::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -22,8 +22,8 @@ struct Inner {
     tokens: BTreeMap<[u8; 32], TokenRecord>,
     nodes: HashMap<NodeId, Hash>,
     checkpoint: Option<String>,
-    map_nodes: HashMap<MapPosition, MapNode>,
-    subjects: HashMap<MapKey, (u64, Hash, Vec<u64>)>,
+    map_buckets: BTreeMap<u16, (MapBucket, MapNode)>,
+    map_sequences: HashMap<MapKey, Vec<u64>>,
     map_revision: Option<MapRevision>,
 }
 
@@ -84,29 +84,37 @@ impl LogStore for MemoryStore {
     fn asset_sequences(&self, project: &str, asset: &str) -> Result<Vec<u64>, StoreError> {
         self.indexes.asset_sequences(project, asset, |sequence| self.found(sequence))
     }
-    fn map_node(&self, at: &MapPosition) -> Result<MapNode, StoreError> {
-        Ok(self.inner.read().expect("memory store lock").map_nodes.get(at).copied().unwrap_or(MapNode::Empty))
+    fn map_bucket(&self, bucket: u16) -> Result<MapBucket, StoreError> {
+        let inner = self.inner.read().expect("memory store lock");
+        Ok(inner.map_buckets.get(&bucket).map(|(b, _)| b.clone()).unwrap_or_default())
     }
-    fn subject(&self, key: &MapKey) -> Result<Option<(u64, Hash)>, StoreError> {
-        Ok(self.inner.read().expect("memory store lock").subjects.get(key).map(|(count, head, _)| (*count, *head)))
+    fn map_subtrees(&self) -> Result<Vec<(u16, MapNode)>, StoreError> {
+        let inner = self.inner.read().expect("memory store lock");
+        Ok(inner.map_buckets.iter().map(|(i, (_, node))| (*i, *node)).collect())
     }
     fn subject_sequences(&self, key: &MapKey, size: u64) -> Result<Vec<u64>, StoreError> {
         let inner = self.inner.read().expect("memory store lock");
-        let all = inner.subjects.get(key).map(|(_, _, s)| s.as_slice()).unwrap_or_default();
+        let all = inner.map_sequences.get(key).map(|s| s.as_slice()).unwrap_or_default();
         Ok(all.iter().copied().take_while(|s| *s < size).collect())
+    }
+    fn reset_map(&self) -> Result<(), StoreError> {
+        let mut inner = self.inner.write().expect("memory store lock");
+        inner.map_buckets.clear();
+        inner.map_sequences.clear();
+        inner.map_revision = None;
+        Ok(())
     }
     fn map_revision(&self) -> Result<Option<MapRevision>, StoreError> {
         Ok(self.inner.read().expect("memory store lock").map_revision.clone())
     }
     fn commit_map(&self, commit: &MapCommit) -> Result<(), StoreError> {
         let mut inner = self.inner.write().expect("memory store lock");
-        for (key, count, head, sequences) in &commit.subjects {
-            let held = inner.subjects.entry(*key).or_default();
-            held.0 = *count;
-            held.1 = *head;
-            held.2.extend(sequences);
+        for (bucket, subjects, node) in &commit.buckets {
+            inner.map_buckets.insert(*bucket, (subjects.clone(), *node));
         }
-        inner.map_nodes.extend(commit.nodes.iter().copied());
+        for (key, sequences) in &commit.sequences {
+            inner.map_sequences.entry(*key).or_default().extend(sequences);
+        }
         inner.map_revision = Some(commit.revision.clone());
         Ok(())
     }

@@ -20,7 +20,7 @@ mod sled;
 pub use memory::MemoryStore;
 pub use sled::{SledStore, MIN_FREE_BYTES, SEGMENT_SIZE};
 
-use crate::crypto::map::{Key as MapKey, MapNode, Position as MapPosition};
+use crate::crypto::map::{Key as MapKey, MapNode};
 use crate::crypto::merkle::{Hash, NodeId};
 use crate::domain::EventId;
 use crate::log::Entry;
@@ -34,12 +34,17 @@ pub struct MapRevision {
     pub note: String,
 }
 
+/// A bucket of the subject map: every subject whose key begins with the bucket's bits
+/// ([`crate::crypto::map::bucket_of`]), as (key, count, chain head), sorted by key.
+pub type MapBucket = Vec<(MapKey, u64, Hash)>;
+
 /// What one revision of the subject map writes, atomically.
 #[derive(Debug, Clone)]
 pub struct MapCommit {
-    /// Each changed subject: its key, its count and chain head, and its new entries' sequences.
-    pub subjects: Vec<(MapKey, u64, Hash, Vec<u64>)>,
-    pub nodes: Vec<(MapPosition, MapNode)>,
+    /// Each changed bucket: its index, all its subjects, and its subtree.
+    pub buckets: Vec<(u16, MapBucket, MapNode)>,
+    /// Each changed subject's new entries' sequences.
+    pub sequences: Vec<(MapKey, Vec<u64>)>,
     pub revision: MapRevision,
 }
 
@@ -262,10 +267,10 @@ pub trait LogStore: Send + Sync + 'static {
     fn room(&self) -> Result<(), StoreError> {
         Ok(())
     }
-    /// The subject map's node at a position ([`MapNode::Empty`] where none was written).
-    fn map_node(&self, at: &MapPosition) -> Result<MapNode, StoreError>;
-    /// A subject's count and chain head in the latest map revision.
-    fn subject(&self, key: &MapKey) -> Result<Option<(u64, Hash)>, StoreError>;
+    /// A bucket of the subject map, as the latest revision left it (empty when none was written).
+    fn map_bucket(&self, bucket: u16) -> Result<MapBucket, StoreError>;
+    /// The subtree of every bucket that holds a subject, as the latest revision left it.
+    fn map_subtrees(&self) -> Result<Vec<(u16, MapNode)>, StoreError>;
     /// The sequences of a subject's entries below `size`, in order.
     fn subject_sequences(&self, key: &MapKey, size: u64) -> Result<Vec<u64>, StoreError>;
     /// The latest map revision.
@@ -274,6 +279,8 @@ pub trait LogStore: Send + Sync + 'static {
     /// one before, never a mix. Not necessarily durable at once (the map is computed again from
     /// the log, to the same root, for a revision a crash took back).
     fn commit_map(&self, commit: &MapCommit) -> Result<(), StoreError>;
+    /// Forgets the whole map, so that it is computed again from the log.
+    fn reset_map(&self) -> Result<(), StoreError>;
 }
 
 /// Where read tokens' grants live, by the SHA-256 of the token. `put_token` returns once the

@@ -175,6 +175,28 @@ fn a_revoked_signers_key_history_is_in_the_bundle_and_cannot_be_cut_out() {
     let sequence = cut.entries.remove(i).entry.sequence;
     cut.subjects.iter_mut().for_each(|s| s.sequences.retain(|q| *q != sequence));
     assert!(verify(&cut, Some(&vkey)).unwrap_err().to_string().contains("does not hold the bundle's lists"));
+    // The audit trail lists the revocation itself, and the same lists as the bundle proves.
+    let trail = p.app.get(&format!("/v1/projects/{}/assets/img-1/audit", p.project));
+    assert_eq!(trail.status, 200, "{:?}", trail.body);
+    let entries = trail.body["entries"].as_array().unwrap();
+    let revocation = entries.iter().find(|e| e["kind"] == "key_revoked").expect("the revocation is listed");
+    assert!(revocation["says"].as_str().unwrap().contains("laptop lost"), "{revocation}");
+    let completeness = &trail.body["completeness"];
+    assert_eq!(completeness["tree_size"], bundle.tree_size, "{completeness}");
+    let listed: Vec<(String, Vec<u64>)> = serde_json::from_value::<Vec<Value>>(completeness["subjects"].clone())
+        .unwrap()
+        .iter()
+        .map(|s| (s["subject"].as_str().unwrap().to_owned(), serde_json::from_value(s["sequences"].clone()).unwrap()))
+        .collect();
+    assert!(listed.iter().any(|(s, _)| *s == format!("actor:{actor}")), "{listed:?}");
+    let in_trail: Vec<u64> = entries.iter().map(|e| e["sequence"].as_u64().unwrap()).collect();
+    for (subject, sequences) in &listed {
+        let proven = bundle.subjects.iter().find(|s| s.subject == *subject).expect("the bundle lists it too");
+        assert_eq!(&proven.sequences, sequences, "{subject}");
+        if subject.starts_with("asset:") {
+            assert!(sequences.iter().all(|s| in_trail.contains(s)), "{subject}: {sequences:?} in {in_trail:?}");
+        }
+    }
     // Its subject dropped altogether: the signer's keys are not shown complete.
     let mut dropped = bundle.clone();
     dropped.subjects.retain(|s| s.subject != format!("actor:{actor}"));
@@ -209,4 +231,43 @@ fn a_scoped_token_gets_its_projects_bundles_and_nothing_of_other_clients() {
     }
     let rival_reader = issue(json!({"name": "rival", "organization": "rival-brand"}));
     assert_eq!(rival_reader.get(&path).unwrap().status, 403);
+}
+
+/// What the verdict of a delivered variant weighs beyond the asset's own entries is in its
+/// bundle, and cutting any of it out is named: a post edit that supersedes the master after the
+/// delivery, a reference recorded with the bytes of an ancestor (for reference only), another
+/// brief of the project (a delivery's format is judged against every brief).
+#[test]
+fn what_a_verdict_weighs_after_the_delivery_is_in_the_bundle_and_cannot_be_cut_out() {
+    let p = Production::new();
+    reviewed(&p);
+    let body = json!({"approval_id": "ap-cd", "asset": "img-1", "digest": digest("img-1"), "decision": "approved"});
+    assert_eq!(p.send(&p.director, "approval_recorded", body).status, 201);
+    let delivery = json!({"delivery_id": "d-1", "master_asset": "img-1",
+        "variant": {"asset_id": "img-1-web", "digest": digest("img-1-web"), "media_type": "image/jpeg"},
+        "format": "jpeg", "channel": "web", "medium": "digital", "dimensions": {"width": 1, "height": 1},
+        "locale": "en", "usage": "commercial"});
+    let delivered = p.send(&p.integration, "delivery_recorded", delivery);
+    assert_eq!(delivered.status, 201, "{:?}", delivered.body);
+    let edit = json!({"edit_id": "ed-later", "technique": "retouch", "tool": "t", "performed_by": "human",
+        "generative": false, "inputs": ["img-1"], "output": asset("img-1b")});
+    assert_eq!(p.send(&p.post, "post_edit_applied", edit).status, 201);
+    let reference = json!({"reference_id": "ref-same-bytes", "category": "visual", "title": "t", "source": "s",
+        "rights": {"status": "licensed", "reproduction": "reference_only"}, "digest": digest("img-1")});
+    let referenced = p.send(&p.director, "reference_added", reference);
+    assert_eq!(referenced.status, 201, "{:?}", referenced.body);
+    let brief = json!({"brief_id": "brief-2", "title": "Second", "text": "More.", "deliverable_formats": ["png"]});
+    assert_eq!(p.send(&p.producer, "brief_recorded", brief).status, 201);
+    let (bundle, _) = bundle_of(&p.app, &p.project, "img-1-web");
+    let vkey = vkey(&p.app);
+    verify(&bundle, Some(&vkey)).expect("the bundle verifies");
+    let img_1 = format!("bytes:{}/{}", p.project, digest("img-1"));
+    for (kind, text, subject) in [
+        ("post_edit_applied", "ed-later", format!("asset:{}/img-1", p.project)),
+        ("reference_added", "ref-same-bytes", img_1),
+        ("brief_recorded", "brief-2", format!("briefs:{}", p.project)),
+    ] {
+        let said = without(&bundle, index_of(&bundle, kind, text), &vkey).expect("it verified");
+        assert!(said.contains(&format!("of `{subject}` is not in the bundle")), "without the {kind}: {said}");
+    }
 }

@@ -226,8 +226,9 @@ pub async fn provenance(
     })
 }
 
-/// Every entry that names the asset (as subject, input or output), and the retractions that took
-/// any of them back, in ledger order.
+/// Every entry that names the asset (as subject, input or output), the retractions that took any
+/// of them back and the revocations of its signers' keys, in ledger order, with the lists that
+/// show it left nothing out.
 #[utoipa::path(get, path = "/v1/projects/{project}/assets/{asset}/audit", tag = "projections",
     params(("project" = String, Path), ("asset" = String, Path), StatusQuery), security(("bearer" = [])),
     responses((status = 200, body = crate::ledger::audit::AuditTrail), AsOfReadProblems))]
@@ -238,12 +239,12 @@ pub async fn audit(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (project, asset) = readable_asset(&reader, &state, path.into_inner())?;
-    let size = resolve_as_of(&state, query.as_of.as_deref())?.unwrap_or_else(|| state.ledger.len());
+    let as_of = resolve_as_of(&state, query.as_of.as_deref())?;
     let shared = state.clone();
     let trail = state
         .reads
         .run(move || {
-            crate::ledger::audit::trail(&shared.ledger, &project, &asset, size)?
+            crate::ledger::audit::trail(&shared.ledger, &project, &asset, as_of)?
                 .ok_or_else(|| ApiError::not_found(format!("project `{project}` has no asset `{asset}`")))
         })
         .await?;

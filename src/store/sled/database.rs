@@ -8,7 +8,6 @@ pub(super) struct Database {
     pub(super) db: sled::Db,
     pub(super) log: sled::Tree,
     pub(super) tokens: sled::Tree,
-    pub(super) map: sled::Tree,
 }
 
 impl Database {
@@ -22,26 +21,28 @@ impl Database {
             .segment_size(SEGMENT_SIZE)
             .mode(sled::Mode::HighThroughput)
             .flush_every_ms(None);
-        // A store this process closed a moment ago keeps its lock until sled's I/O threads have
-        // finished their last write, which on a loaded machine took over a second: wait for it
-        // rather than fail. A lock another process holds fails after the wait.
-        // sled 0.34 reports the held lock as an `Other` error whose message names it.
-        let held =
-            |e: &sled::Error| matches!(e, sled::Error::Io(e) if e.to_string().starts_with("could not acquire lock"));
-        let mut attempts = 0;
-        let db = loop {
-            match config.open() {
-                Err(e) if held(&e) && attempts < 500 => {
-                    attempts += 1;
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                other => break other.map_err(io)?,
-            }
-        };
+        let db = open_waiting(&config)?;
         let log = db.open_tree("log").map_err(io)?;
         let tokens = db.open_tree("tokens").map_err(io)?;
-        let map = db.open_tree("map").map_err(io)?;
-        Ok(Database { db, log, tokens, map })
+        Ok(Database { db, log, tokens })
+    }
+}
+
+/// Opens a sled database, waiting up to ten seconds for a lock this process may still be
+/// releasing: a store this process closed a moment ago keeps its lock until sled's I/O threads
+/// have finished their last write, which on a loaded machine took over a second. A lock another
+/// process holds fails after the wait (sled 0.34 reports it as an I/O error naming it).
+pub(super) fn open_waiting(config: &sled::Config) -> Result<sled::Db, StoreError> {
+    let held = |e: &sled::Error| matches!(e, sled::Error::Io(e) if e.to_string().starts_with("could not acquire lock"));
+    let mut attempts = 0;
+    loop {
+        match config.open() {
+            Err(e) if held(&e) && attempts < 500 => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other.map_err(io),
+        }
     }
 }
 
@@ -54,7 +55,7 @@ impl Database {
 /// snapshot only speeds up sled's recovery (it is rebuilt from the log segments without one), so
 /// an unfinished one is dropped. Only while no sled instance has the store open: sled's lock on
 /// `db` is taken for it, with the same wait as [`Database::open`].
-fn discard_interrupted_snapshots(dir: &Path) -> Result<(), StoreError> {
+pub(super) fn discard_interrupted_snapshots(dir: &Path) -> Result<(), StoreError> {
     use std::os::fd::AsRawFd as _;
     let Ok(db) = File::open(dir.join("db")) else { return Ok(()) };
     let mut attempts = 0;

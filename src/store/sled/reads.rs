@@ -190,11 +190,14 @@ impl LogStore for SledStore {
         Ok(())
     }
 
-    fn map_node(&self, at: &crate::crypto::map::Position) -> Result<crate::crypto::map::MapNode, StoreError> {
-        self.read_map_node(at)
+    fn map_bucket(&self, bucket: u16) -> Result<crate::store::MapBucket, StoreError> {
+        self.read_map_bucket(bucket)
     }
-    fn subject(&self, key: &crate::crypto::map::Key) -> Result<Option<(u64, Hash)>, StoreError> {
-        self.read_subject(key)
+    fn map_subtrees(&self) -> Result<Vec<(u16, crate::crypto::map::MapNode)>, StoreError> {
+        self.read_map_subtrees()
+    }
+    fn reset_map(&self) -> Result<(), StoreError> {
+        self.map.tree.clear().map_err(super::layout::io)
     }
     fn subject_sequences(&self, key: &crate::crypto::map::Key, size: u64) -> Result<Vec<u64>, StoreError> {
         self.read_subject_sequences(key, size)

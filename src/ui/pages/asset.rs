@@ -52,8 +52,7 @@ pub async fn page(
         .ok_or_else(missing)?;
         let delivered = recorded_by.kind == "delivery_recorded";
         let found = describe(shared, &project, &asset, &media_type, recorded_by)?;
-        let trail =
-            crate::ledger::audit::trail(&shared.ledger, &project, &asset, shared.ledger.len())?.ok_or_else(missing)?;
+        let trail = crate::ledger::audit::trail(&shared.ledger, &project, &asset, None)?.ok_or_else(missing)?;
         let verdict =
             if delivered { Some(crate::api::routes::verdicts::verdict_of(shared, &project, &asset)?) } else { None };
         let (graph, cut) = cut(graph_whole);
