@@ -271,3 +271,23 @@ fn what_a_verdict_weighs_after_the_delivery_is_in_the_bundle_and_cannot_be_cut_o
         assert!(said.contains(&format!("of `{subject}` is not in the bundle")), "without the {kind}: {said}");
     }
 }
+
+/// A project with no brief: its `briefs:` subject is its creation alone, and the bundle of an
+/// asset imported into it verifies.
+#[test]
+fn a_project_without_briefs_gives_bundles_that_verify() {
+    let p = Production::new();
+    let project = pid("no-briefs");
+    p.create(&project, "social");
+    let rights = json!({"status": "owned", "reproduction": "allowed"});
+    let imported = p.app.send(&p.post.envelope(
+        &project,
+        "asset_imported",
+        json!({"asset": asset("photo"), "origin": "photograph", "source": "a studio", "rights": rights}),
+    ));
+    assert_eq!(imported.status, 201, "{:?}", imported.body);
+    let (bundle, _) = bundle_of(&p.app, &project, "photo");
+    verify(&bundle, Some(&vkey(&p.app))).expect("the bundle verifies");
+    let briefs = bundle.subjects.iter().find(|s| s.subject == format!("briefs:{project}")).expect("listed");
+    assert_eq!(briefs.sequences.len(), 1, "the project's creation alone");
+}
