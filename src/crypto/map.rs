@@ -86,8 +86,7 @@ pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
 }
 
 /// The head of a subject's chain after the entry at `sequence`, whose leaf hash in the log's
-/// tree is `leaf`. The leaf hash makes a leaf of the map unguessable to whoever has not seen
-/// the subject's entries: a proof's sibling leaf tells nothing of another subject.
+/// tree is `leaf` (the chain binds the entries themselves, not only their places).
 pub fn chain(head: &Hash, sequence: u64, leaf: &Hash) -> Hash {
     let mut h = Sha256::new();
     h.update([0x02]);
