@@ -176,6 +176,23 @@ def subproof(m, leaves, complete):
     return subproof(m - k, leaves[k:], False) + [mth(leaves[:k])]
 
 
+def compare(doc: str, checks) -> bool:
+    """Each labelled value of transparency.md against what was computed: (reader, value)."""
+    ok = True
+    for label, (read, want) in checks.items():
+        if read(doc, label) != want:
+            print(f"transparency.md {label}: the document differs from the computed {want!r}")
+            ok = False
+    return ok
+
+
+def signed_note(key: Ed25519PrivateKey, origin: str, body: str) -> str:
+    """A C2SP signed note of `body` (its lines each ending in a newline), without the final newline."""
+    public = key.public_key().public_bytes_raw()
+    key_hash = hashlib.sha256(origin.encode() + b"\n\x01" + public).digest()[:4]
+    return body + "\n\u2014 " + origin + " " + base64.b64encode(key_hash + key.sign(body.encode())).decode()
+
+
 def check_transparency(doc: str, key: Ed25519PrivateKey) -> bool:
     leaves = [bytes.fromhex(x) for x in ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]]
     origin = "lineage.example/vector"
@@ -183,8 +200,7 @@ def check_transparency(doc: str, key: Ed25519PrivateKey) -> bool:
     root8 = mth(leaves)
     body = origin + "\n8\n" + base64.b64encode(root8).decode() + "\n"
     key_hash = hashlib.sha256(origin.encode() + b"\n\x01" + public).digest()[:4]
-    signature = key.sign(body.encode())
-    note = body + "\n\u2014 " + origin + " " + base64.b64encode(key_hash + signature).decode()
+    note = signed_note(key, origin, body)
     checks = {
         "root8": (inline, root8.hex()),
         "root3": (inline, mth(leaves[:3]).hex()),
@@ -194,12 +210,7 @@ def check_transparency(doc: str, key: Ed25519PrivateKey) -> bool:
         "inclusion": (block, "\n".join(h.hex() for h in inclusion_path(5, leaves))),
         "consistency": (block, "\n".join(h.hex() for h in subproof(3, leaves, True))),
     }
-    ok = True
-    for label, (read, want) in checks.items():
-        if read(doc, label) != want:
-            print(f"transparency.md {label}: the document differs from the computed {want!r}")
-            ok = False
-    return ok
+    return compare(doc, checks)
 
 
 def map_key(subject: str) -> bytes:
@@ -290,10 +301,8 @@ def check_map(doc: str, key: Ed25519PrivateKey, log_leaves) -> bool:
         print("a map proof verified with a leaf left out")
         return False
     origin = "lineage.example/vector"
-    public = key.public_key().public_bytes_raw()
     body = origin + "\n8\n" + base64.b64encode(root8).decode() + "\nlineage-map " + base64.b64encode(root).decode() + "\n"
-    key_hash = hashlib.sha256(origin.encode() + b"\n\x01" + public).digest()[:4]
-    note = body + "\n\u2014 " + origin + " " + base64.b64encode(key_hash + key.sign(body.encode())).decode()
+    note = signed_note(key, origin, body)
     asset = map_key("asset:acme:p/img-1")
     checks = {
         "map-key": (inline, asset.hex()),
@@ -303,12 +312,7 @@ def check_map(doc: str, key: Ed25519PrivateKey, log_leaves) -> bool:
         "map-proof": (block, "\n".join(steps)),
         "map-checkpoint": (block, note),
     }
-    ok = True
-    for label, (read, want) in checks.items():
-        if read(doc, label) != want:
-            print(f"transparency.md {label}: the document differs from the computed {want!r}")
-            ok = False
-    return ok
+    return compare(doc, checks)
 
 
 def main() -> None:

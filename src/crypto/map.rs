@@ -68,32 +68,26 @@ pub fn key_of(subject: &str) -> Key {
     Sha256::digest(subject.as_bytes()).into()
 }
 
-pub fn leaf_hash(key: &Key, count: u64, head: &Hash) -> Hash {
+/// SHA-256 of a tag byte and the parts after it: the three hashes of the map differ by tag.
+fn tagged(tag: u8, parts: &[&[u8]]) -> Hash {
     let mut h = Sha256::new();
-    h.update([0x00]);
-    h.update(key);
-    h.update(count.to_be_bytes());
-    h.update(head);
+    h.update([tag]);
+    parts.iter().for_each(|part| h.update(part));
     h.finalize().into()
 }
 
+pub fn leaf_hash(key: &Key, count: u64, head: &Hash) -> Hash {
+    tagged(0x00, &[key, &count.to_be_bytes(), head])
+}
+
 pub fn node_hash(left: &Hash, right: &Hash) -> Hash {
-    let mut h = Sha256::new();
-    h.update([0x01]);
-    h.update(left);
-    h.update(right);
-    h.finalize().into()
+    tagged(0x01, &[left, right])
 }
 
 /// The head of a subject's chain after the entry at `sequence`, whose leaf hash in the log's
 /// tree is `leaf` (the chain binds the entries themselves, not only their places).
 pub fn chain(head: &Hash, sequence: u64, leaf: &Hash) -> Hash {
-    let mut h = Sha256::new();
-    h.update([0x02]);
-    h.update(head);
-    h.update(sequence.to_be_bytes());
-    h.update(leaf);
-    h.finalize().into()
+    tagged(0x02, &[head, &sequence.to_be_bytes(), leaf])
 }
 
 /// The head of a chain of these entries: (sequence, leaf hash) in ledger order.
@@ -167,17 +161,7 @@ fn update_at<N: MapNodes>(
 /// The root of the map holding exactly these leaves (sorted by key, each key once), from the
 /// definition: what a monitor holding the whole log computes to check a map checkpoint.
 pub fn root_of(leaves: &[(Key, Hash)]) -> Hash {
-    fn at(leaves: &[(Key, Hash)], depth: u16) -> Hash {
-        match leaves {
-            [] => EMPTY,
-            [(_, hash)] => *hash,
-            _ => {
-                let split = leaves.partition_point(|(k, _)| !bit(k, depth));
-                node_hash(&at(&leaves[..split], depth + 1), &at(&leaves[split..], depth + 1))
-            }
-        }
-    }
-    at(leaves, 0)
+    subtree(leaves, 0).hash()
 }
 
 /// The depth at which the map is kept in buckets: the nodes above it are few (2^16 at this
