@@ -10,6 +10,7 @@ python3 docs/check_vectors.py
 """
 import base64
 import hashlib
+import hmac
 import json
 import re
 import sys
@@ -213,8 +214,16 @@ def check_transparency(doc: str, key: Ed25519PrivateKey) -> bool:
     return compare(doc, checks)
 
 
-def map_key(subject: str) -> bytes:
-    return hashlib.sha256(subject.encode()).digest()
+def map_secret(seed: bytes) -> bytes:
+    return hmac.new(seed, b"lineage subject map blinding", hashlib.sha256).digest()
+
+
+def map_blind(secret: bytes, subject: str) -> bytes:
+    return hmac.new(secret, subject.encode(), hashlib.sha256).digest()
+
+
+def map_key(blind: bytes, subject: str) -> bytes:
+    return hashlib.sha256(b"\x03" + blind + subject.encode()).digest()
 
 
 def map_chain(entries) -> bytes:
@@ -284,14 +293,16 @@ def map_root_from_proof(leaves, steps):
     return root if done else None
 
 
-def check_map(doc: str, key: Ed25519PrivateKey, log_leaves) -> bool:
+def check_map(doc: str, key: Ed25519PrivateKey, seed: bytes, log_leaves) -> bool:
     root8 = mth(log_leaves)
+    secret = map_secret(seed)
+    key_of = lambda subject: map_key(map_blind(secret, subject), subject)
     leaf_hash = [hashlib.sha256(b"\x00" + l).digest() for l in log_leaves]
     chain = lambda sequences: map_chain([(s, leaf_hash[s]) for s in sequences])
     subjects = {"actor:alice": [0, 4], "governance:acme:p": [1, 2], "asset:acme:p/img-1": [3, 5, 7]}
-    leaves = sorted((map_key(s), map_leaf(map_key(s), len(q), chain(q))) for s, q in subjects.items())
+    leaves = sorted((key_of(s), map_leaf(key_of(s), len(q), chain(q))) for s, q in subjects.items())
     root = map_root(leaves)
-    proven = sorted(map_key(s) for s in ["actor:alice", "asset:acme:p/img-1"])
+    proven = sorted(key_of(s) for s in ["actor:alice", "asset:acme:p/img-1"])
     steps = map_proof(leaves, proven)
     shown = [l for l in leaves if l[0] in proven]
     if map_root_from_proof(shown, steps) != root:
@@ -303,8 +314,10 @@ def check_map(doc: str, key: Ed25519PrivateKey, log_leaves) -> bool:
     origin = "lineage.example/vector"
     body = origin + "\n8\n" + base64.b64encode(root8).decode() + "\nlineage-map " + base64.b64encode(root).decode() + "\n"
     note = signed_note(key, origin, body)
-    asset = map_key("asset:acme:p/img-1")
+    asset = key_of("asset:acme:p/img-1")
     checks = {
+        "map-secret": (inline, secret.hex()),
+        "map-blind": (inline, map_blind(secret, "asset:acme:p/img-1").hex()),
         "map-key": (inline, asset.hex()),
         "map-chain": (inline, chain([3, 5, 7]).hex()),
         "map-leaf": (inline, map_leaf(asset, 3, chain([3, 5, 7])).hex()),
@@ -369,12 +382,12 @@ def main() -> None:
     if not check_transparency(transparency, key):
         failed = True
     leaves8 = [bytes.fromhex(x) for x in ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]]
-    if not check_map(transparency, key, leaves8):
+    if not check_map(transparency, key, seed, leaves8):
         failed = True
     rule_rows = check_signature_rule(doc, public, message)
     if failed:
         sys.exit(1)
-    print(f"vectors: {24 + rule_rows} checks passed, 0 failed")
+    print(f"vectors: {26 + rule_rows} checks passed, 0 failed")
 
 
 main()

@@ -378,12 +378,15 @@ pub fn run() {
             let input = open_file(&file);
             match crate::log::export::verify(input, vkey.as_deref(), false) {
                 Ok(v) => println!(
-                    "verified {} entries of `{}`: signatures, signers, rules, chains; root {} signed by {}; subject map root {}",
+                    "verified {} entries of `{}`: signatures, signers, rules, chains; root {} signed by {}; {}",
                     v.size,
                     v.header.origin,
                     hex::encode(v.root),
                     v.header.vkey,
-                    hex::encode(v.map_root)
+                    match v.map_root {
+                        Some(root) => format!("subject map root {}", hex::encode(root)),
+                        None => "no subject map root (a version 1 export carries no subjects' blinds)".into(),
+                    }
                 ),
                 Err(e) => fail(format!("{}: {e}", file.display())),
             }

@@ -3,12 +3,19 @@
 //! `docs/transparency.md` ("The subject map"):
 //!
 //! ```text
+//! blind    = HMAC-SHA-256(the ledger's map secret, subject)
+//! key      = SHA-256(0x03 || blind[32] || subject)
 //! leaf     = SHA-256(0x00 || key[32] || count as u64 big-endian || head[32])
 //! node     = SHA-256(0x01 || left[32] || right[32])
 //! empty    = 32 zero bytes
 //! chain_0  = 32 zero bytes
 //! chain_i  = SHA-256(0x02 || chain_(i-1) || sequence_i as u64 big-endian || leaf hash_i)
 //! ```
+//!
+//! A subject's key needs its blind, which only the ledger can compute and which a bundle
+//! discloses for the subjects it proves: a proof's siblings are hashes of other subjects' leaves
+//! that no one without their blinds can recompute, so they say nothing of which subjects exist
+//! or what their entries are.
 //!
 //! A key's path goes left on a 0 bit, most significant bit first. An inclusion proof is the
 //! siblings from the root down to the key's leaf; since a leaf and a node hash differently, a
@@ -63,9 +70,51 @@ pub trait MapNodes {
     fn map_node(&self, at: &Position) -> Result<MapNode, Self::Error>;
 }
 
-/// The key of a subject: the SHA-256 of its name.
-pub fn key_of(subject: &str) -> Key {
-    Sha256::digest(subject.as_bytes()).into()
+/// The key of a subject, from its name and its blind.
+pub fn key_of(subject: &str, blind: &Hash) -> Key {
+    tagged(0x03, &[blind, subject.as_bytes()])
+}
+
+/// The ledger's secret that blinds subjects: derived from the ledger's signing key, so that it
+/// is kept (and lost) with it, and never written anywhere else.
+#[derive(Clone)]
+pub struct Blinding {
+    secret: [u8; 32],
+}
+
+impl std::fmt::Debug for Blinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Blinding(…)")
+    }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> Hash {
+    use hmac::Mac as _;
+    let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+impl Blinding {
+    /// The map secret of a ledger whose signing key has this seed.
+    pub fn of_seed(seed: &[u8; 32]) -> Blinding {
+        Blinding { secret: hmac_sha256(seed, b"lineage subject map blinding") }
+    }
+
+    pub fn blind(&self, subject: &str) -> Hash {
+        hmac_sha256(&self.secret, subject.as_bytes())
+    }
+
+    /// A subject's key, blinded.
+    pub fn key(&self, subject: &str) -> Key {
+        key_of(subject, &self.blind(subject))
+    }
+
+    /// Names the secret without disclosing it: a stored map computed with another secret (or
+    /// before subjects were blinded) is computed again.
+    pub fn keying(&self) -> Hash {
+        tagged(0x05, &[&self.secret])
+    }
 }
 
 /// SHA-256 of a tag byte and the parts after it: the three hashes of the map differ by tag.
@@ -387,6 +436,11 @@ fn root_at(
 mod tests {
     use super::*;
     use std::collections::HashMap;
+
+    /// A key in these tests, whose blinds do not matter.
+    fn key_of(subject: &str) -> Key {
+        super::key_of(subject, &EMPTY)
+    }
 
     #[derive(Default)]
     struct Memory(HashMap<Position, MapNode>);

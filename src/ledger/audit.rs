@@ -109,7 +109,7 @@ pub fn trail(
         }
     }
     for (subject, sequences) in listed.iter_mut() {
-        *sequences = ledger.store.subject_sequences(&crate::crypto::map::key_of(subject), size)?;
+        *sequences = ledger.store.subject_sequences(&ledger.map_blinding.key(subject), size)?;
         if !subject.starts_with("actor:") {
             continue;
         }
@@ -126,10 +126,7 @@ pub fn trail(
         let leaf_of =
             |sequence: u64| ledger.entry(sequence)?.map(|e| e.leaf_hash()).ok_or(StoreError::Vanished { sequence });
         let map_proof = super::evidence::map_proof(ledger, &upper, &listed, size, &leaf_of)?;
-        let subjects = listed
-            .into_iter()
-            .map(|(subject, sequences)| crate::log::completeness::Subject { subject, sequences })
-            .collect();
+        let subjects = listed.into_iter().map(|(subject, sequences)| ledger.disclosed(subject, sequences)).collect();
         trail.completeness = Some(Completeness { tree_size: size, checkpoint: revision.note, subjects, map_proof });
     }
     Ok(Some(trail))

@@ -37,6 +37,17 @@ pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle
 }
 
 impl Ledger {
+    /// A subject's list as a bundle discloses it: with its blind, so that its key can be
+    /// computed and its proof checked.
+    pub(super) fn disclosed(&self, subject: String, sequences: Vec<u64>) -> Subject {
+        Subject { blind: hex::encode(self.map_blinding.blind(&subject)), subject, sequences }
+    }
+
+    /// A subject's blind in the subject map, which exports disclose for every subject.
+    pub fn subject_blind(&self, subject: &str) -> Hash {
+        self.map_blinding.blind(subject)
+    }
+
     /// The latest map revision, once it covers the first `size` entries (waiting up to
     /// [`MAP_WAIT`] for the follower), held for reading: the follower writes no other revision
     /// while the guard lives.
@@ -94,7 +105,7 @@ fn build_at(
             break;
         }
         for subject in wanted {
-            let sequences = ledger.store.subject_sequences(&map::key_of(&subject), size)?;
+            let sequences = ledger.store.subject_sequences(&ledger.map_blinding.key(&subject), size)?;
             for sequence in &sequences {
                 if let Some(payload) = payloads.get(sequence) {
                     // What a subject's entry was made from, so that the bundle stays whole backwards.
@@ -133,7 +144,7 @@ fn build_at(
         asset: asset.to_string(),
         tree_size: size,
         checkpoint: revision.note.clone(),
-        subjects: listed.into_iter().map(|(subject, sequences)| Subject { subject, sequences }).collect(),
+        subjects: listed.into_iter().map(|(subject, sequences)| ledger.disclosed(subject, sequences)).collect(),
         map_proof,
         entries: out,
     }))
@@ -150,7 +161,7 @@ pub(super) fn map_proof(
 ) -> Result<Vec<String>, StoreError> {
     let mut keys = Vec::with_capacity(listed.len());
     for (subject, sequences) in listed {
-        let key = map::key_of(subject);
+        let key = ledger.map_blinding.key(subject);
         let stored = super::map::stored_subject(ledger.store.as_ref(), &key)?;
         let chain = sequences.iter().map(|s| Ok((*s, leaf_of(*s)?))).collect::<Result<Vec<_>, StoreError>>()?;
         if stored != Some((sequences.len() as u64, map::chain_of(&chain))) {

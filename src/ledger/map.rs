@@ -78,14 +78,15 @@ pub(super) fn stored_subject(store: &dyn LogStore, key: &Key) -> Result<Option<(
 }
 
 /// The nodes above the buckets as the store's latest revision left them; a map whose root is not
-/// its revision's (which no write leaves, but a damaged file could) is forgotten, to be computed
-/// again from the log.
-pub(super) fn load(store: &dyn LogStore) -> Result<Upper, StoreError> {
+/// its revision's (which no write leaves, but a damaged file could), or whose subjects were
+/// blinded with another secret, is forgotten, to be computed again from the log.
+pub(super) fn load(store: &dyn LogStore, blinding: &map::Blinding) -> Result<Upper, StoreError> {
     let mut upper = Upper::default();
     upper.set(&store.map_subtrees()?);
     let revision = store.map_revision()?;
-    if revision.as_ref().map_or(map::EMPTY, |r| r.root) != upper.root() {
-        log::warn!("the subject map does not match its revision: it is computed again from the log");
+    let keyed = revision.as_ref().is_none_or(|r| r.keying == blinding.keying());
+    if !keyed || revision.as_ref().map_or(map::EMPTY, |r| r.root) != upper.root() {
+        log::warn!("the subject map does not match its revision or its secret: it is computed again from the log");
         store.reset_map()?;
         return Ok(Upper::default());
     }
@@ -101,6 +102,7 @@ pub(super) struct Follower {
     pub lock: Arc<RwLock<Upper>>,
     /// The log size a reader waits for the map to cover: a revision is computed at once.
     pub wanted: Arc<std::sync::atomic::AtomicU64>,
+    pub blinding: map::Blinding,
 }
 
 /// Entries read from the store at a time: the store's staged commits are shared with the reader
@@ -213,7 +215,7 @@ impl Follower {
                 open_entry(entry).map_err(|source| StoreError::Unopenable { sequence: entry.sequence, source })?;
             let leaf = entry.leaf_hash();
             for subject in subjects::of(&payload) {
-                changed.entry(map::key_of(&subject)).or_default().push((entry.sequence, leaf));
+                changed.entry(self.blinding.key(&subject)).or_default().push((entry.sequence, leaf));
             }
         }
         let mut by_bucket: BTreeMap<u16, Vec<(Key, Chained)>> = BTreeMap::new();
@@ -243,7 +245,11 @@ impl Follower {
         let root = upper.root();
         let checkpoint = Checkpoint { origin: self.signer.origin.clone(), size: to, root: log_root };
         let note = MapCheckpoint { checkpoint, map_root: root }.sign(&self.signer.origin, &self.signer.key);
-        let commit = MapCommit { buckets, sequences, revision: MapRevision { size: to, root, note } };
+        let commit = MapCommit {
+            buckets,
+            sequences,
+            revision: MapRevision { size: to, root, keying: self.blinding.keying(), note },
+        };
         let written = self.store.commit_map(&commit);
         if written.is_err() {
             upper.set(&before);

@@ -143,6 +143,8 @@ pub struct Ledger {
     map_lock: Arc<std::sync::RwLock<crate::crypto::map::Upper>>,
     /// The log size a reader waits for the map to cover.
     map_wanted: Arc<std::sync::atomic::AtomicU64>,
+    /// The secret the map's subjects are blinded with.
+    map_blinding: crate::crypto::map::Blinding,
     /// Dropped with the last clone, which stops the map's follower.
     _map_running: crossbeam_channel::Sender<()>,
 }
@@ -170,7 +172,8 @@ impl Ledger {
             config.projection_cache_bytes,
         ));
         let (tx, rx) = crossbeam_channel::bounded(config.writer.queue_capacity);
-        let map_lock = Arc::new(std::sync::RwLock::new(map::load(store.as_ref())?));
+        let map_blinding = crate::crypto::map::Blinding::of_seed(&signer.key.to_bytes());
+        let map_lock = Arc::new(std::sync::RwLock::new(map::load(store.as_ref(), &map_blinding)?));
         let map_wanted = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let (map_running, map_stop) = crossbeam_channel::bounded(0);
         let follower = map::Follower {
@@ -179,11 +182,21 @@ impl Ledger {
             signer: signer.clone(),
             lock: map_lock.clone(),
             wanted: map_wanted.clone(),
+            blinding: map_blinding.clone(),
         };
         writer::spawn(store.clone(), state, rx, published.clone(), config.writer, signer);
         follower.spawn(map_stop);
         let waiting = Arc::new(fair::Waiting::new(config.writer.queue_capacity / 4));
-        Ok(Ledger { store, submit: tx, published, waiting, map_lock, map_wanted, _map_running: map_running })
+        Ok(Ledger {
+            store,
+            submit: tx,
+            published,
+            waiting,
+            map_lock,
+            map_wanted,
+            map_blinding,
+            _map_running: map_running,
+        })
     }
 
     /// Opens envelopes, checks their signatures and parses their payloads. A request is refused

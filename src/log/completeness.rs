@@ -23,6 +23,8 @@ use std::collections::{BTreeMap, BTreeSet};
 #[serde(deny_unknown_fields)]
 pub struct Subject {
     pub subject: String,
+    /// Hex of the subject's blind, from which its key in the map is computed.
+    pub blind: String,
     /// The sequences of every entry of the subject, in ledger order.
     pub sequences: Vec<u64>,
 }
@@ -143,7 +145,11 @@ pub fn check(
     }
     let mut leaves = Vec::with_capacity(listed.len());
     for item in listed {
-        let key = map::key_of(&item.subject);
+        let blind: Hash = hex::decode(&item.blind)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| Incomplete::Malformed(format!("the blind of `{}` is not 32 bytes in hex", item.subject)))?;
+        let key = map::key_of(&item.subject, &blind);
         let chain: Vec<(u64, Hash)> = item.sequences.iter().map(|s| (*s, held[s])).collect();
         leaves.push((key, map::leaf_hash(&key, chain.len() as u64, &map::chain_of(&chain))));
     }

@@ -21,9 +21,10 @@ use crate::domain::{Digest, Id};
 use serde::{Deserialize, Serialize};
 
 pub const EVIDENCE_FORMAT: &str = "lineage-evidence";
-/// The bundle's version: 2 proves completeness (version 1 bundles, which carried the whole
-/// system stream and proved nothing complete, are refused).
-pub const EVIDENCE_VERSION: u32 = 2;
+/// The bundle's version: 3 proves completeness in a map of blinded subjects (version 1 bundles,
+/// which carried the whole system stream and proved nothing complete, and version 2 bundles,
+/// proven in a map whose leaves anyone could recompute, are refused).
+pub const EVIDENCE_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -160,6 +161,8 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
         let reason = if bundle.format == EVIDENCE_FORMAT && bundle.version == 1 {
             "a version 1 bundle proves nothing complete (it may leave out any later entry): fetch the bundle again"
                 .to_owned()
+        } else if bundle.format == EVIDENCE_FORMAT && bundle.version == 2 {
+            "a version 2 bundle is proven in a subject map that is no longer kept: fetch the bundle again".to_owned()
         } else {
             format!("not a {EVIDENCE_FORMAT} version {EVIDENCE_VERSION} bundle")
         };

@@ -2,10 +2,16 @@
 //!
 //! ```text
 //! {"format":"lineage-export","version":1,"origin":…,"vkey":…,"ledger_public_key":…,"size":N}
+//! {"format":"lineage-export","version":2,"origin":…,"vkey":…,"ledger_public_key":…,"size":N}
 //! {"sequence":0,"project":…,"version":1,"received_at_us":…,"envelope":"<base64>","prev_hash":"<hex>","hash":"<hex>"}
-//! … one line per entry, in sequence order …
+//! {"subject":"actor:…","blind":"<hex>"}   one per subject the entry above names first
+//! … one line per entry, in sequence order, each followed by its new subjects' blinds …
 //! {"checkpoint":"<signed note>"}
 //! ```
+//!
+//! The blinds let whoever holds an export compute the subject map and check it against a map
+//! checkpoint. Version 1 exports, from before subjects were blinded, carry none: they verify,
+//! without a subject map root.
 
 use super::entry::Entry;
 use super::replay::{Broken, Depth, Replay};
@@ -15,9 +21,11 @@ use crate::domain::SystemState;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, Write};
+use std::io::BufRead;
 
 pub const EXPORT_FORMAT: &str = "lineage-export";
+/// Exports are written in this version; version 1 (without subjects' blinds) is still read.
+pub const EXPORT_VERSION: u32 = 2;
 
 /// One entry as exported: every field the leaf bytes cover, the envelope in base64.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -84,7 +92,7 @@ impl ExportHeader {
     pub fn of(checkpoint: &Checkpoint, verifier: &NoteVerifier) -> ExportHeader {
         ExportHeader {
             format: EXPORT_FORMAT.into(),
-            version: 1,
+            version: EXPORT_VERSION,
             origin: checkpoint.origin.clone(),
             vkey: verifier.vkey(),
             ledger_public_key: B64.encode(verifier.key.to_bytes()),
@@ -97,6 +105,15 @@ impl ExportHeader {
 #[serde(deny_unknown_fields)]
 struct CheckpointLine {
     checkpoint: String,
+}
+
+/// A subject's blind, after the entry that names the subject first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlindLine {
+    subject: String,
+    /// Hex.
+    blind: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -121,32 +138,96 @@ pub struct Verified {
     pub root: [u8; 32],
     pub entries: Vec<Entry>,
     pub note: String,
-    /// The root of the subject map of these entries (`crate::crypto::map`), computed from them:
-    /// a map checkpoint of the same size must name it.
-    pub map_root: [u8; 32],
+    /// The root of the subject map of these entries (`crate::crypto::map`), computed from them
+    /// and the export's blinds: a map checkpoint of the same size must name it. `None` for a
+    /// version 1 export, which carries no blinds.
+    pub map_root: Option<[u8; 32]>,
 }
 
-/// Every subject's count and chain head, entry by entry.
+/// Every subject's blind, count and chain head, entry by entry; and the subjects the last entry
+/// named first, whose blinds come next.
 #[derive(Default)]
-struct SubjectChains(std::collections::HashMap<crate::crypto::map::Key, (u64, [u8; 32])>);
+struct SubjectChains {
+    subjects: std::collections::HashMap<String, SubjectChain>,
+    awaiting: Vec<String>,
+}
+
+#[derive(Default)]
+struct SubjectChain {
+    blind: Option<[u8; 32]>,
+    count: u64,
+    head: [u8; 32],
+}
 
 impl SubjectChains {
     fn push(&mut self, entry: &Entry, payload: &crate::domain::Payload) {
         use crate::crypto::map;
         let leaf = entry.leaf_hash();
         for subject in super::subjects::of(payload) {
-            let (count, head) = self.0.entry(map::key_of(&subject)).or_insert((0, map::EMPTY));
-            *count += 1;
-            *head = map::chain(head, entry.sequence, &leaf);
+            let chain = self.subjects.entry(subject.clone()).or_default();
+            if chain.count == 0 {
+                self.awaiting.push(subject);
+            }
+            chain.count += 1;
+            chain.head = map::chain(&chain.head, entry.sequence, &leaf);
+        }
+    }
+
+    /// A blind line: the blind of a subject the entry before named first.
+    fn blind(&mut self, line: BlindLine) -> Result<(), String> {
+        let Some(at) = self.awaiting.iter().position(|s| *s == line.subject) else {
+            return Err(format!("the blind of `{}` is not after the entry that names it first", line.subject));
+        };
+        let blind = hex::decode(&line.blind).ok().and_then(|b| b.try_into().ok());
+        let blind = blind.ok_or_else(|| format!("the blind of `{}` is not 32 bytes in hex", line.subject))?;
+        self.awaiting.swap_remove(at);
+        self.subjects.get_mut(&line.subject).expect("an awaited subject is held").blind = Some(blind);
+        Ok(())
+    }
+
+    /// Before the next entry (or the checkpoint): the last entry's new subjects each had a blind.
+    fn blinded(&self) -> Result<(), String> {
+        match self.awaiting.first() {
+            Some(subject) => {
+                Err(format!("the blind of `{subject}` is missing: it must follow the entry that names it first"))
+            }
+            None => Ok(()),
         }
     }
 
     fn root(&self) -> [u8; 32] {
         use crate::crypto::map;
-        let mut leaves: Vec<_> =
-            self.0.iter().map(|(key, (count, head))| (*key, map::leaf_hash(key, *count, head))).collect();
+        let mut leaves: Vec<_> = self
+            .subjects
+            .iter()
+            .map(|(subject, c)| {
+                let key = map::key_of(subject, &c.blind.unwrap_or_default());
+                (key, map::leaf_hash(&key, c.count, &c.head))
+            })
+            .collect();
         leaves.sort_by_key(|l| l.0);
         map::root_of(&leaves)
+    }
+}
+
+/// The blinds an export discloses, each subject's once, after the entry that names it first.
+#[derive(Default)]
+pub struct BlindLines {
+    seen: std::collections::HashSet<String>,
+}
+
+impl BlindLines {
+    /// Appends to `out` the blind lines of the subjects `payload` names first.
+    pub fn push(&mut self, out: &mut Vec<u8>, payload: &crate::domain::Payload, blind_of: impl Fn(&str) -> [u8; 32]) {
+        for subject in super::subjects::of(payload) {
+            if !self.seen.contains(&subject) {
+                let blind = hex::encode(blind_of(&subject));
+                serde_json::to_writer(&mut *out, &BlindLine { subject: subject.clone(), blind })
+                    .expect("records serialize");
+                out.push(b'\n');
+                self.seen.insert(subject);
+            }
+        }
     }
 }
 
@@ -202,23 +283,6 @@ fn line(value: &impl Serialize) -> Vec<u8> {
     out
 }
 
-/// Writes an export: the header, the entries, the checkpoint (the lines the HTTP export streams).
-pub fn write_export(
-    out: &mut impl Write,
-    header: &ExportHeader,
-    entries: impl Iterator<Item = Entry>,
-    note: &str,
-) -> std::io::Result<()> {
-    out.write_all(&header_line(header))?;
-    let mut buffer = Vec::new();
-    for entry in entries {
-        buffer.clear();
-        push_entry_line(&mut buffer, &entry);
-        out.write_all(&buffer)?;
-    }
-    out.write_all(&checkpoint_line(note))
-}
-
 /// Verifies an export offline: every signature against the keys valid at its point of the log,
 /// every chain, every rule, and the Merkle root against the signed checkpoint. Names the first
 /// bad entry.
@@ -227,15 +291,23 @@ pub fn verify(input: impl BufRead, pinned_vkey: Option<&str>, keep_entries: bool
     let format_error = |line: usize, reason: String| VerifyError::Format { line: line + 1, reason };
     let (n, first) = lines.next().ok_or_else(|| format_error(0, "the file is empty".into()))?;
     let header: ExportHeader = serde_json::from_str(&first?).map_err(|e| format_error(n, e.to_string()))?;
-    if header.format != EXPORT_FORMAT || header.version != 1 {
-        return Err(format_error(n, format!("not a {EXPORT_FORMAT} version 1 file")));
+    if header.format != EXPORT_FORMAT || !(1..=EXPORT_VERSION).contains(&header.version) {
+        return Err(format_error(n, format!("not a {EXPORT_FORMAT} file of version 1 to {EXPORT_VERSION}")));
     }
+    let blinded = header.version >= 2;
     let verifier = trusted_verifier(&header.vkey, &header.ledger_public_key, pinned_vkey)?;
     let mut replay = Replay::new(genesis_from(&header.ledger_public_key)?, Depth::Full, &header.origin);
     let mut kept = Vec::new();
     let mut subjects = SubjectChains::default();
     while let Some((n, line)) = lines.next() {
         let line = line?;
+        if blinded {
+            if let Ok(blind) = serde_json::from_str::<BlindLine>(&line) {
+                subjects.blind(blind).map_err(|reason| format_error(n, reason))?;
+                continue;
+            }
+            subjects.blinded().map_err(|reason| format_error(n, reason))?;
+        }
         if let Ok(CheckpointLine { checkpoint }) = serde_json::from_str::<CheckpointLine>(&line) {
             let checkpoint = replay.check_checkpoint(&checkpoint, &verifier)?;
             if checkpoint.size != header.size {
@@ -258,13 +330,15 @@ pub fn verify(input: impl BufRead, pinned_vkey: Option<&str>, keep_entries: bool
                 root: checkpoint.root,
                 entries: kept,
                 note: checkpoint_note(&line),
-                map_root: subjects.root(),
+                map_root: blinded.then(|| subjects.root()),
             });
         }
         let record: EntryRecord = serde_json::from_str(&line).map_err(|e| format_error(n, e.to_string()))?;
         let entry = record.to_entry()?;
         let payload = replay.push(&entry)?;
-        subjects.push(&entry, &payload);
+        if blinded {
+            subjects.push(&entry, &payload);
+        }
         if keep_entries {
             kept.push(entry);
         }

@@ -26,11 +26,13 @@ use crate::domain::EventId;
 use crate::log::Entry;
 
 /// A revision of the subject map ([`crate::crypto::map`]): the log's size it covers, the map's
-/// root, and the signed checkpoint that names both.
+/// root, which secret its subjects are blinded with, and the signed checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MapRevision {
     pub size: u64,
     pub root: Hash,
+    /// [`crate::crypto::map::Blinding::keying`].
+    pub keying: Hash,
     pub note: String,
 }
 

@@ -182,19 +182,22 @@ fn the_subject_map_vectors_hold() {
         ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"];
     let leaf_of = |s: u64| leaf_hash(&hex::decode(log_leaves[s as usize]).unwrap());
     let chain = |sequences: &[u64]| map::chain_of(&sequences.iter().map(|s| (*s, leaf_of(*s))).collect::<Vec<_>>());
+    let (key, _) = signing_vector();
+    let blinding = map::Blinding::of_seed(&key.key.to_bytes());
+    let key_of = |subject: &str| map::key_of(subject, &blinding.blind(subject));
     let subjects: [(&str, &[u64]); 3] =
         [("actor:alice", &[0, 4]), ("governance:acme:p", &[1, 2]), ("asset:acme:p/img-1", &[3, 5, 7])];
     let mut leaves: Vec<(Key, [u8; 32])> = subjects
         .iter()
         .map(|(s, seqs)| {
-            let key = map::key_of(s);
+            let key = key_of(s);
             (key, map::leaf_hash(&key, seqs.len() as u64, &chain(seqs)))
         })
         .collect();
     leaves.sort_by_key(|l| l.0);
     let (root, writes) = map::update(&Nodes(Default::default()), &leaves).unwrap();
     let nodes = Nodes(writes.into_iter().collect());
-    let mut proven = vec![map::key_of("actor:alice"), map::key_of("asset:acme:p/img-1")];
+    let mut proven = vec![key_of("actor:alice"), key_of("asset:acme:p/img-1")];
     proven.sort();
     let steps = map::prove_all(&nodes, &proven).unwrap().unwrap();
     let steps: Vec<String> = steps.iter().map(lineage_ledger::log::completeness::step_text).collect();
@@ -202,12 +205,18 @@ fn the_subject_map_vectors_hold() {
     for leaf in log_leaves {
         frontier.push(leaf_hash(&hex::decode(leaf).unwrap()));
     }
-    let (key, _) = signing_vector();
     let origin = "lineage.example/vector";
     let checkpoint = Checkpoint { origin: origin.into(), size: 8, root: frontier.root() };
     let note = MapCheckpoint { checkpoint, map_root: root }.sign(origin, &key.key);
-    let asset = map::key_of("asset:acme:p/img-1");
+    let asset = key_of("asset:acme:p/img-1");
     for (what, value) in [
+        ("map secret", {
+            use hmac::Mac as _;
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&key.key.to_bytes()).unwrap();
+            mac.update(b"lineage subject map blinding");
+            hex::encode(mac.finalize().into_bytes())
+        }),
+        ("blind of asset:acme:p/img-1", hex::encode(blinding.blind("asset:acme:p/img-1"))),
         ("key of asset:acme:p/img-1", hex::encode(asset)),
         ("chain of asset:acme:p/img-1", hex::encode(chain(&[3, 5, 7]))),
         ("leaf of asset:acme:p/img-1", hex::encode(map::leaf_hash(&asset, 3, &chain(&[3, 5, 7])))),

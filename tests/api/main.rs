@@ -3,6 +3,7 @@
 
 mod append;
 mod authorization;
+mod blinding;
 mod bytes;
 mod completeness;
 mod contract;

@@ -152,26 +152,30 @@ fn an_export_verifies_offline_and_every_tampering_is_named() {
     let vkey = verifier(&p.app).vkey();
     let size = verify_lines(&lines, Some(&vkey)).expect("the export verifies");
     assert_eq!(size, p.app.head());
-    assert_eq!(lines.len() as u64, size + 2);
+    // Entries' lines, each followed by its new subjects' blinds.
+    let line_of =
+        |sequence: u64| lines.iter().position(|l| l.starts_with(&format!("{{\"sequence\":{sequence},"))).unwrap();
+    assert_eq!(lines.iter().filter(|l| l.starts_with("{\"sequence\":")).count() as u64, size);
+    let (twelve, thirteen) = (line_of(12), line_of(13));
 
     // One byte flipped inside entry 12's envelope.
     let mut flipped = lines.clone();
-    let mut record: Value = serde_json::from_str(&flipped[13]).unwrap();
+    let mut record: Value = serde_json::from_str(&flipped[twelve]).unwrap();
     let mut envelope = base64::engine::general_purpose::STANDARD.decode(record["envelope"].as_str().unwrap()).unwrap();
     let at = envelope.len() / 2;
     envelope[at] ^= 0x01;
     record["envelope"] = json!(base64::engine::general_purpose::STANDARD.encode(envelope));
-    flipped[13] = record.to_string();
+    flipped[twelve] = record.to_string();
     assert_eq!(broken_at(verify_lines(&flipped, Some(&vkey))), 12);
 
     // Entry 12 removed.
     let mut removed = lines.clone();
-    removed.remove(13);
+    removed.remove(twelve);
     assert_eq!(broken_at(verify_lines(&removed, Some(&vkey))), 12);
 
     // Entries 12 and 13 swapped.
     let mut swapped = lines.clone();
-    swapped.swap(13, 14);
+    swapped.swap(twelve, thirteen);
     assert_eq!(broken_at(verify_lines(&swapped, Some(&vkey))), 12);
 
     // The checkpoint re-signed with another key: refused against the trusted key.
@@ -214,7 +218,12 @@ fn the_cli_exports_verifies_and_imports() {
     // A tampered copy is refused, naming the entry, and cannot be imported.
     let text = std::fs::read_to_string(&file).unwrap();
     let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
-    lines.remove(6);
+    // Entry 5 and the blinds of the subjects it names first.
+    let at = lines.iter().position(|l| l.starts_with("{\"sequence\":5,")).unwrap();
+    lines.remove(at);
+    while lines[at].starts_with("{\"subject\":") {
+        lines.remove(at);
+    }
     let bad = p.app.dir.path().join("bad.jsonl");
     std::fs::write(&bad, lines.join("\n") + "\n").unwrap();
     let refused = run(&["verify", bad.to_str().unwrap()]);

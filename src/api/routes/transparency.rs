@@ -7,7 +7,7 @@ use crate::api::problem::{ApiError, ProblemType};
 use crate::api::responses::{ConsistencyProblems, ExportProblems, InclusionProblems, ProjectReadProblems};
 use crate::api::state::AppState;
 use crate::api::views::*;
-use crate::log::export::{checkpoint_line, header_line, push_entry_line, ExportHeader};
+use crate::log::export::{checkpoint_line, header_line, push_entry_line, BlindLines, ExportHeader};
 use actix_web::{web, HttpResponse};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
@@ -151,23 +151,35 @@ pub async fn export(reader: Reader, state: web::Data<AppState>) -> Result<HttpRe
     let last = checkpoint_line(&signed.note);
     let size = signed.checkpoint.size;
     let shared = state.clone();
-    // Pages of entries below the checkpoint's size, then the checkpoint line.
-    let pages = futures_util::stream::unfold(Some(0u64), move |next| {
+    // Pages of entries below the checkpoint's size, each entry followed by the blinds of the
+    // subjects it names first, then the checkpoint line.
+    let pages = futures_util::stream::unfold(Some((0u64, BlindLines::default())), move |next| {
         let state = shared.clone();
         async move {
-            let from = next?;
+            let (from, mut blinds) = next?;
             if from >= size {
                 return None;
             }
             let limit = (size - from).min(1000) as usize;
             let ledger = state.ledger.clone();
-            match state.reads.run(move || Ok(ledger.range(from, limit)?)).await {
-                Ok(entries) if !entries.is_empty() => {
+            let page = state
+                .reads
+                .run(move || {
+                    let entries = ledger.range(from, limit)?;
                     let mut bytes = Vec::new();
                     for entry in &entries {
                         push_entry_line(&mut bytes, entry);
+                        let (_, payload) = crate::log::open_entry(entry).map_err(|source| {
+                            crate::store::StoreError::Unopenable { sequence: entry.sequence, source }
+                        })?;
+                        blinds.push(&mut bytes, &payload, |subject| ledger.subject_blind(subject));
                     }
-                    Some((Ok::<_, actix_web::Error>(web::Bytes::from(bytes)), Some(from + entries.len() as u64)))
+                    Ok((entries.len() as u64, bytes, blinds))
+                })
+                .await;
+            match page {
+                Ok((read, bytes, blinds)) if read > 0 => {
+                    Some((Ok::<_, actix_web::Error>(web::Bytes::from(bytes)), Some((from + read, blinds))))
                 }
                 Ok(_) => Some((Err(ApiError::new(ProblemType::Unavailable, "export interrupted").into()), None)),
                 Err(e) => Some((Err(e.into()), None)),

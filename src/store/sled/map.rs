@@ -7,7 +7,7 @@
 //! Keys: `b` + bucket (u16 BE) → its subjects, each key + count (u64 BE) + chain head, sorted
 //! by key; `h` + bucket → its subtree (`0` + key + hash for one subject, `1` + hash for more);
 //! `q` + subject key + sequence (u64 BE) → nothing, one per entry of the subject; `r` → the
-//! revision: size (u64 BE) + root + the signed note.
+//! revision: size (u64 BE) + root + keying + the signed note.
 
 use super::*;
 use crate::crypto::map::{Key, MapNode};
@@ -131,9 +131,10 @@ impl SledStore {
 
     pub(super) fn read_map_revision(&self) -> Result<Option<MapRevision>, StoreError> {
         let Some(bytes) = self.map.tree.get([b'r']).map_err(io)? else { return Ok(None) };
-        let note = std::str::from_utf8(bytes.get(40..).unwrap_or_default())
-            .map_err(|_| StoreError::Malformed("the subject map's revision note is not UTF-8".into()))?;
-        Ok(Some(MapRevision { size: u64_at(&bytes)?, root: hash_at(&bytes, 8)?, note: note.to_owned() }))
+        // A revision written before subjects were blinded had its note at 40: its keying is
+        // read from the note's bytes, matches no secret, and the map is computed again.
+        let note = String::from_utf8_lossy(bytes.get(72..).unwrap_or_default()).into_owned();
+        Ok(Some(MapRevision { size: u64_at(&bytes)?, root: hash_at(&bytes, 8)?, keying: hash_at(&bytes, 40)?, note }))
     }
 
     pub(super) fn write_map(&self, commit: &MapCommit) -> Result<(), StoreError> {
@@ -148,7 +149,8 @@ impl SledStore {
             }
         }
         let revision = &commit.revision;
-        let record = [&revision.size.to_be_bytes()[..], &revision.root, revision.note.as_bytes()].concat();
+        let record =
+            [&revision.size.to_be_bytes()[..], &revision.root, &revision.keying, revision.note.as_bytes()].concat();
         batch.insert(b"r", record);
         self.map.tree.apply_batch(batch).map_err(io)?;
         crate::store::failpoint::hit("map-applied");
