@@ -108,8 +108,16 @@ pub fn trail(
             listed.insert(subjects::actor(&entry.actor), Vec::new());
         }
     }
+    let (_, mut lists) = ledger.system_below(size)?;
+    for sequence in ledger.asset_sequences(project.as_str(), asset.as_str())? {
+        if let Some(entry) = ledger.entry(sequence)?.filter(|e| e.sequence < size) {
+            if let Ok((_, payload)) = open_entry(&entry) {
+                lists.add(sequence, &payload);
+            }
+        }
+    }
     for (subject, sequences) in listed.iter_mut() {
-        *sequences = ledger.store.subject_sequences(&ledger.map_blinding.key(subject), size)?;
+        *sequences = lists.of(subject);
         if !subject.starts_with("actor:") {
             continue;
         }

@@ -36,7 +36,45 @@ pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle
     Ok(build_at(ledger, project, asset, &revision, &upper)?)
 }
 
+/// Each subject's entries, in ledger order, among the entries added: a project's subjects'
+/// entries are all in its own stream, actors' and organisations' in the system stream
+/// ([`crate::log::subjects`]), so that reading those streams lists them whole — no index of
+/// subjects is kept beside the log. The map's count and chain head check every list read so.
+#[derive(Default)]
+pub(super) struct SubjectLists(std::collections::HashMap<String, Vec<u64>>);
+
+/// Entries by sequence, each with its payload.
+pub(super) type OpenedEntries = BTreeMap<u64, (Entry, Payload)>;
+
+impl SubjectLists {
+    pub fn add(&mut self, sequence: u64, payload: &Payload) {
+        for subject in crate::log::subjects::of(payload) {
+            self.0.entry(subject).or_default().push(sequence);
+        }
+    }
+
+    pub fn of(&self, subject: &str) -> Vec<u64> {
+        self.0.get(subject).cloned().unwrap_or_default()
+    }
+}
+
 impl Ledger {
+    /// The system stream's entries among the first `size`, opened, and its subjects' lists.
+    pub(super) fn system_below(
+        &self,
+        size: u64,
+    ) -> Result<(OpenedEntries, SubjectLists), StoreError> {
+        let mut lists = SubjectLists::default();
+        let mut opened = BTreeMap::new();
+        for entry in self.stream_below(crate::domain::ids::SYSTEM_PROJECT, size)? {
+            let sequence = entry.sequence;
+            let (_, payload) = open_entry(&entry).map_err(|source| StoreError::Unopenable { sequence, source })?;
+            lists.add(sequence, &payload);
+            opened.insert(sequence, (entry, payload));
+        }
+        Ok((opened, lists))
+    }
+
     /// A subject's list as a bundle discloses it: with its blind, so that its key can be
     /// computed and its proof checked.
     pub(super) fn disclosed(&self, subject: String, sequences: Vec<u64>) -> Subject {
@@ -92,6 +130,8 @@ fn build_at(
     let graph = ProjectGraph::new(&decoded);
     let Some(mut chosen) = graph.lineage(asset) else { return Ok(None) };
     let payloads: BTreeMap<u64, &Payload> = decoded.iter().map(|(s, p)| (*s, p)).collect();
+    let (mut whole_system, mut lists) = ledger.system_below(size)?;
+    decoded.iter().for_each(|(sequence, payload)| lists.add(*sequence, payload));
     let mut system: BTreeMap<u64, (Entry, Payload)> = BTreeMap::new();
     let mut listed: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut walked = crate::projections::lineage::Walked::default();
@@ -105,17 +145,14 @@ fn build_at(
             break;
         }
         for subject in wanted {
-            let sequences = ledger.store.subject_sequences(&ledger.map_blinding.key(&subject), size)?;
+            let sequences = lists.of(&subject);
             for sequence in &sequences {
                 if let Some(payload) = payloads.get(sequence) {
                     // What a subject's entry was made from, so that the bundle stays whole backwards.
                     graph.extend_lineage(&payload.body, &mut walked, &mut chosen);
                     chosen.insert(*sequence);
-                } else if !system.contains_key(sequence) {
-                    let entry = ledger.store.entry(*sequence)?.ok_or(StoreError::Vanished { sequence: *sequence })?;
-                    let (_, payload) =
-                        open_entry(&entry).map_err(|source| StoreError::Unopenable { sequence: *sequence, source })?;
-                    system.insert(*sequence, (entry, payload));
+                } else if let Some(held) = whole_system.remove(sequence) {
+                    system.insert(*sequence, held);
                 }
             }
             listed.insert(subject, sequences);

@@ -1,5 +1,5 @@
 //! The subject map's follower: a thread that follows the durable log and keeps, for every
-//! subject ([`crate::log::subjects`]), the chain of its entries' sequences and the map of those
+//! subject ([`crate::log::subjects`]), the count and chain of its entries and the map of those
 //! chains ([`crate::crypto::map`]), one revision per batch of entries, each signed in a map
 //! checkpoint with the log's root at the same size. It never touches the append path: it reads
 //! what is already durable, at the lowest CPU priority, so that under load the map lags and
@@ -136,7 +136,11 @@ impl Follower {
             .spawn(move || {
                 lowest_priority();
                 for job in work {
-                    if report.send(computer.compute(job)).is_err() {
+                    let computed = computer.compute(job);
+                    // A revision's entries and runs are garbage now: the server's memory is
+                    // what it serves with, not the map's last burst.
+                    crate::memory::release_freed();
+                    if report.send(computed).is_err() {
                         return;
                     }
                 }
@@ -222,8 +226,8 @@ impl Follower {
         for (key, entries) in changed {
             by_bucket.entry(map::bucket_of(&key)).or_default().push((key, entries));
         }
-        let mut buckets = Vec::with_capacity(by_bucket.len());
-        let mut sequences = Vec::new();
+        let mut subtrees = Vec::with_capacity(by_bucket.len());
+        let mut changed_subjects = Vec::new();
         for (bucket, changes) in by_bucket {
             let mut subjects: BTreeMap<Key, (u64, Hash)> =
                 self.store.map_bucket(bucket)?.into_iter().map(|(k, count, head)| (k, (count, head))).collect();
@@ -231,30 +235,31 @@ impl Follower {
                 let (count, head) = subjects.entry(key).or_insert((0, map::EMPTY));
                 *head = entries.iter().fold(*head, |head, (s, leaf)| map::chain(&head, *s, leaf));
                 *count += entries.len() as u64;
-                sequences.push((key, entries.into_iter().map(|(s, _)| s).collect()));
+                changed_subjects.push((key, *count, *head));
             }
             let leaves: Vec<(Key, Hash)> =
                 subjects.iter().map(|(key, (count, head))| (*key, map::leaf_hash(key, *count, head))).collect();
-            let node = map::subtree(&leaves, map::BUCKET_DEPTH);
-            buckets.push((bucket, subjects.into_iter().map(|(k, (c, h))| (k, c, h)).collect(), node));
+            subtrees.push((bucket, map::subtree(&leaves, map::BUCKET_DEPTH)));
         }
         crate::store::failpoint::hit("map-computed");
         let mut upper = self.lock.write().map_err(|_| StoreError::Malformed("the map lock is poisoned".into()))?;
-        let before: Vec<(u16, MapNode)> = buckets.iter().map(|(b, _, _)| (*b, upper.bucket(*b))).collect();
-        upper.set(&buckets.iter().map(|(b, _, node)| (*b, *node)).collect::<Vec<_>>());
+        let before: Vec<(u16, MapNode)> = subtrees.iter().map(|(b, _)| (*b, upper.bucket(*b))).collect();
+        upper.set(&subtrees);
         let root = upper.root();
         let checkpoint = Checkpoint { origin: self.signer.origin.clone(), size: to, root: log_root };
         let note = MapCheckpoint { checkpoint, map_root: root }.sign(&self.signer.origin, &self.signer.key);
         let commit = MapCommit {
-            buckets,
-            sequences,
+            subjects: changed_subjects,
+            subtrees,
             revision: MapRevision { size: to, root, keying: self.blinding.keying(), note },
         };
         let written = self.store.commit_map(&commit);
         if written.is_err() {
             upper.set(&before);
         }
-        written
+        written?;
+        drop(upper);
+        self.store.tidy_map()
     }
 }
 

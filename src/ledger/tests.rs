@@ -100,9 +100,6 @@ impl LogStore for Flaky {
     fn reset_map(&self) -> Result<(), StoreError> {
         self.inner.reset_map()
     }
-    fn subject_sequences(&self, key: &crate::crypto::map::Key, size: u64) -> Result<Vec<u64>, StoreError> {
-        self.inner.subject_sequences(key, size)
-    }
     fn map_revision(&self) -> Result<Option<crate::store::MapRevision>, StoreError> {
         self.inner.map_revision()
     }

@@ -22,8 +22,8 @@ struct Inner {
     tokens: BTreeMap<[u8; 32], TokenRecord>,
     nodes: HashMap<NodeId, Hash>,
     checkpoint: Option<String>,
-    map_buckets: BTreeMap<u16, (MapBucket, MapNode)>,
-    map_sequences: HashMap<MapKey, Vec<u64>>,
+    map_subjects: BTreeMap<MapKey, (u64, Hash)>,
+    map_subtrees: BTreeMap<u16, MapNode>,
     map_revision: Option<MapRevision>,
 }
 
@@ -86,21 +86,20 @@ impl LogStore for MemoryStore {
     }
     fn map_bucket(&self, bucket: u16) -> Result<MapBucket, StoreError> {
         let inner = self.inner.read().expect("memory store lock");
-        Ok(inner.map_buckets.get(&bucket).map(|(b, _)| b.clone()).unwrap_or_default())
+        let [a, b] = bucket.to_be_bytes();
+        let mut first = [0u8; 32];
+        first[..2].copy_from_slice(&[a, b]);
+        let within = inner.map_subjects.range(first..).take_while(|(key, _)| key[..2] == [a, b]);
+        Ok(within.map(|(key, (count, head))| (*key, *count, *head)).collect())
     }
     fn map_subtrees(&self) -> Result<Vec<(u16, MapNode)>, StoreError> {
         let inner = self.inner.read().expect("memory store lock");
-        Ok(inner.map_buckets.iter().map(|(i, (_, node))| (*i, *node)).collect())
-    }
-    fn subject_sequences(&self, key: &MapKey, size: u64) -> Result<Vec<u64>, StoreError> {
-        let inner = self.inner.read().expect("memory store lock");
-        let all = inner.map_sequences.get(key).map(|s| s.as_slice()).unwrap_or_default();
-        Ok(all.iter().copied().take_while(|s| *s < size).collect())
+        Ok(inner.map_subtrees.iter().map(|(i, node)| (*i, *node)).collect())
     }
     fn reset_map(&self) -> Result<(), StoreError> {
         let mut inner = self.inner.write().expect("memory store lock");
-        inner.map_buckets.clear();
-        inner.map_sequences.clear();
+        inner.map_subjects.clear();
+        inner.map_subtrees.clear();
         inner.map_revision = None;
         Ok(())
     }
@@ -109,11 +108,11 @@ impl LogStore for MemoryStore {
     }
     fn commit_map(&self, commit: &MapCommit) -> Result<(), StoreError> {
         let mut inner = self.inner.write().expect("memory store lock");
-        for (bucket, subjects, node) in &commit.buckets {
-            inner.map_buckets.insert(*bucket, (subjects.clone(), *node));
+        for (key, count, head) in &commit.subjects {
+            inner.map_subjects.insert(*key, (*count, *head));
         }
-        for (key, sequences) in &commit.sequences {
-            inner.map_sequences.entry(*key).or_default().extend(sequences);
+        for (bucket, node) in &commit.subtrees {
+            inner.map_subtrees.insert(*bucket, *node);
         }
         inner.map_revision = Some(commit.revision.clone());
         Ok(())

@@ -14,6 +14,7 @@
 
 pub mod failpoint;
 pub mod index;
+pub mod map_files;
 mod memory;
 mod sled;
 
@@ -43,10 +44,10 @@ pub type MapBucket = Vec<(MapKey, u64, Hash)>;
 /// What one revision of the subject map writes, atomically.
 #[derive(Debug, Clone)]
 pub struct MapCommit {
-    /// Each changed bucket: its index, all its subjects, and its subtree.
-    pub buckets: Vec<(u16, MapBucket, MapNode)>,
-    /// Each changed subject's new entries' sequences.
-    pub sequences: Vec<(MapKey, Vec<u64>)>,
+    /// Each changed subject: (key, count, chain head).
+    pub subjects: MapBucket,
+    /// Each changed bucket's subtree.
+    pub subtrees: Vec<(u16, MapNode)>,
     pub revision: MapRevision,
 }
 
@@ -273,8 +274,6 @@ pub trait LogStore: Send + Sync + 'static {
     fn map_bucket(&self, bucket: u16) -> Result<MapBucket, StoreError>;
     /// The subtree of every bucket that holds a subject, as the latest revision left it.
     fn map_subtrees(&self) -> Result<Vec<(u16, MapNode)>, StoreError>;
-    /// The sequences of a subject's entries below `size`, in order.
-    fn subject_sequences(&self, key: &MapKey, size: u64) -> Result<Vec<u64>, StoreError>;
     /// The latest map revision.
     fn map_revision(&self) -> Result<Option<MapRevision>, StoreError>;
     /// Writes a map revision atomically: after a crash the stored map is one revision or the
@@ -283,6 +282,12 @@ pub trait LogStore: Send + Sync + 'static {
     fn commit_map(&self, commit: &MapCommit) -> Result<(), StoreError>;
     /// Forgets the whole map, so that it is computed again from the log.
     fn reset_map(&self) -> Result<(), StoreError>;
+    /// Tidies the stored map (merging what revisions wrote apart) without changing it: reads
+    /// see the same map before, during and after. Called off the lock a revision is written
+    /// under.
+    fn tidy_map(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 }
 
 /// Where read tokens' grants live, by the SHA-256 of the token. `put_token` returns once the
@@ -347,252 +352,4 @@ pub fn read_whole_log<E: From<StoreError>>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn commit(entries: Vec<(Entry, EventId)>) -> Commit {
-        let mentions = entries.iter().map(|(e, _)| (e.project.clone(), "asset-1".to_owned(), e.sequence)).collect();
-        let nodes = entries.iter().map(|(e, _)| ((0u8, e.sequence), e.leaf_hash())).collect();
-        Commit { entries, nodes, mentions, checkpoint: Some("note".into()) }
-    }
-
-    fn entry(sequence: u64, project: &str, version: u64) -> (Entry, EventId) {
-        let entry = Entry::new(sequence, project.into(), version, 1_700_000_000_000_000, b"{}".to_vec(), [0; 32]);
-        (entry, EventId::parse(&format!("ev-{sequence}")).unwrap())
-    }
-
-    /// The behaviour every store must have.
-    fn contract<S: LogStore + TokenStore>(store: &S) {
-        assert_eq!(store.len().unwrap(), 0);
-        assert!(store.is_empty().unwrap());
-        assert_eq!(store.checkpoint().unwrap(), None);
-        store.append(&commit(vec![entry(0, "a", 1), entry(1, "b", 1), entry(2, "a", 2)])).unwrap();
-        store.append(&commit(vec![entry(3, "a", 3)])).unwrap();
-        assert_eq!(store.len().unwrap(), 4);
-        assert!(store.append(&commit(vec![entry(5, "a", 4)])).is_err(), "a gap is refused");
-        assert!(store.append(&commit(vec![entry(2, "a", 4)])).is_err(), "an overwrite is refused");
-        assert_eq!(store.len().unwrap(), 4, "a refused append writes nothing");
-        assert_eq!(store.entry(2).unwrap(), Some(entry(2, "a", 2).0));
-        assert_eq!(store.entry(4).unwrap(), None);
-        let seqs: Vec<u64> = store.range(1, 2).unwrap().iter().map(|e| e.sequence).collect();
-        assert_eq!(seqs, [1, 2]);
-        assert_eq!(store.range(9, 10).unwrap(), vec![]);
-        assert_eq!(store.project_sequences("a", 1, 10).unwrap(), [0, 2, 3]);
-        assert_eq!(store.project_sequences("a", 2, 1).unwrap(), [2]);
-        assert_eq!(store.project_sequences("b", 2, 10).unwrap(), Vec::<u64>::new());
-        assert_eq!(store.project_sequences("", 1, 10).unwrap(), Vec::<u64>::new());
-        assert_eq!(store.sequence_of_event("ev-3").unwrap(), Some(3));
-        assert_eq!(store.sequence_of_event("ev-9").unwrap(), None);
-        assert_eq!(store.node((0, 3)).unwrap(), Some(entry(3, "a", 3).0.leaf_hash()));
-        assert_eq!(store.node((0, 4)).unwrap(), None);
-        assert_eq!(store.checkpoint().unwrap().as_deref(), Some("note"));
-        assert_eq!(store.asset_sequences("a", "asset-1").unwrap(), [0, 2, 3]);
-        assert_eq!(store.asset_sequences("a", "asset").unwrap(), Vec::<u64>::new());
-        let record = TokenRecord {
-            name: "t".into(),
-            projects: Some(vec!["a".into()]),
-            admin: false,
-            created_at_us: 1,
-            expires_at_us: Some(2),
-            revoked_at_us: None,
-            organization: None,
-        };
-        store.put_token([7; 32], &record).unwrap();
-        assert_eq!(store.tokens().unwrap(), vec![([7; 32], record)]);
-    }
-
-    /// An entry that names an asset twice (as an input and as the reviewed asset, say) is listed
-    /// once by the asset's index, and again once after a reopen.
-    fn an_asset_named_twice_is_listed_once(store: &dyn LogStore) {
-        let mut first = commit(vec![entry(0, "a", 1)]);
-        first.mentions.push(("a".into(), "asset-1".into(), 0));
-        first.mentions.push(("a".into(), "asset-2".into(), 0));
-        store.append(&first).unwrap();
-        store.append(&commit(vec![entry(1, "a", 2)])).unwrap();
-        assert_eq!(store.asset_sequences("a", "asset-1").unwrap(), [0, 1]);
-        assert_eq!(store.asset_sequences("a", "asset-2").unwrap(), [0]);
-    }
-
-    /// Large commits: reads across the sled store's chunk and run boundaries.
-    fn large_commits(store: &dyn LogStore) {
-        let mut versions = HashMap::new();
-        for size in [150u64, 1, 70] {
-            let from = store.len().unwrap();
-            let batch = (from..from + size)
-                .map(|seq| {
-                    let project = if seq % 3 == 0 { "a" } else { "b" };
-                    let version = versions.entry(project).and_modify(|v| *v += 1).or_insert(1u64);
-                    entry(seq, project, *version)
-                })
-                .collect();
-            store.append(&commit(batch)).unwrap();
-        }
-        assert_eq!(store.len().unwrap(), 221);
-        for seq in [0, 63, 64, 127, 128, 149, 150, 151, 220] {
-            assert_eq!(store.entry(seq).unwrap().map(|e| e.sequence), Some(seq));
-        }
-        assert_eq!(store.entry(221).unwrap(), None);
-        let page: Vec<u64> = store.range(60, 100).unwrap().iter().map(|e| e.sequence).collect();
-        assert_eq!(page, (60..160).collect::<Vec<_>>());
-        assert_eq!(store.range(200, 100).unwrap().len(), 21);
-        let every_third: Vec<u64> = (0..221).filter(|s| s % 3 == 0).collect();
-        assert_eq!(store.project_sequences("a", 1, 1000).unwrap(), every_third);
-        assert_eq!(store.project_sequences("a", 50, 3).unwrap(), every_third[49..52]);
-        assert_eq!(store.project_sequences("a", 51, 1000).unwrap(), every_third[50..]);
-        assert_eq!(store.project_sequences("a", 75, 10).unwrap(), Vec::<u64>::new());
-        assert_eq!(store.sequence_of_event("ev-200").unwrap(), Some(200));
-    }
-
-    #[test]
-    fn a_token_grant_stored_before_expiry_existed_reads_as_never_expiring() {
-        #[derive(bincode::Encode)]
-        struct Old {
-            name: String,
-            projects: Option<Vec<String>>,
-            admin: bool,
-            created_at_us: i64,
-        }
-        let old = Old { name: "reader".into(), projects: None, admin: true, created_at_us: 5 };
-        let bytes = bincode::encode_to_vec(&old, bincode::config::standard()).unwrap();
-        let read = TokenRecord::decode(&bytes).unwrap();
-        assert_eq!(
-            (read.name.as_str(), read.admin, read.expires_at_us, read.revoked_at_us),
-            ("reader", true, None, None)
-        );
-        let new = TokenRecord { expires_at_us: Some(9), revoked_at_us: Some(7), ..read };
-        assert_eq!(TokenRecord::decode(&new.encode()).unwrap(), new);
-        let scoped = TokenRecord { organization: Some("acme".into()), ..new.clone() };
-        assert_eq!(TokenRecord::decode(&scoped.encode()).unwrap(), scoped);
-    }
-
-    #[test]
-    fn a_token_grant_stored_before_organisations_existed_reads_as_unscoped() {
-        #[derive(bincode::Encode)]
-        struct Before {
-            name: String,
-            projects: Option<Vec<String>>,
-            admin: bool,
-            created_at_us: i64,
-            expires_at_us: Option<i64>,
-            revoked_at_us: Option<i64>,
-        }
-        let before = Before {
-            name: "reader".into(),
-            projects: Some(vec!["p".into()]),
-            admin: false,
-            created_at_us: 5,
-            expires_at_us: Some(9),
-            revoked_at_us: None,
-        };
-        let read = TokenRecord::decode(&bincode::encode_to_vec(&before, bincode::config::standard()).unwrap()).unwrap();
-        assert_eq!((read.projects, read.expires_at_us, read.organization), (Some(vec!["p".to_owned()]), Some(9), None));
-    }
-
-    #[test]
-    fn the_memory_store_keeps_the_contract() {
-        contract(&MemoryStore::new());
-        large_commits(&MemoryStore::new());
-        an_asset_named_twice_is_listed_once(&MemoryStore::new());
-    }
-
-    #[test]
-    fn the_sled_store_lists_an_asset_named_twice_once() {
-        let dir = tempfile::tempdir().unwrap();
-        an_asset_named_twice_is_listed_once(&SledStore::open(dir.path()).unwrap());
-        let reopened = SledStore::open(dir.path()).unwrap();
-        assert_eq!(reopened.asset_sequences("a", "asset-1").unwrap(), [0, 1]);
-    }
-
-    #[test]
-    fn the_sled_store_reads_across_chunks() {
-        let dir = tempfile::tempdir().unwrap();
-        large_commits(&SledStore::open(dir.path()).unwrap());
-        let reopened = SledStore::open(dir.path()).unwrap();
-        assert_eq!(reopened.len().unwrap(), 221);
-        assert_eq!(reopened.range(219, 5).unwrap().len(), 2);
-        let every_third: Vec<u64> = (0..221).filter(|s| s % 3 == 0).collect();
-        assert_eq!(reopened.project_sequences("a", 1, 1000).unwrap(), every_third);
-    }
-
-    #[test]
-    fn opening_a_sled_store_waits_for_the_lock_this_process_is_releasing() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = SledStore::open(dir.path()).unwrap();
-        let closing = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(300));
-            drop(first);
-        });
-        let second = SledStore::open(dir.path()).unwrap();
-        closing.join().unwrap();
-        assert_eq!(second.len().unwrap(), 0);
-    }
-
-    #[test]
-    fn the_sled_store_reads_and_writes_on_after_releasing_its_cache() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        store.release_cache().unwrap();
-        contract(&store);
-        store.release_cache().unwrap();
-        assert_eq!(store.len().unwrap(), 4);
-        assert_eq!(store.entry(3).unwrap(), Some(entry(3, "a", 3).0));
-        assert_eq!(store.sequence_of_event("ev-2").unwrap(), Some(2));
-        assert_eq!(store.tokens().unwrap().len(), 1);
-        store.append(&commit(vec![entry(4, "b", 2)])).unwrap();
-        assert_eq!(store.project_sequences("b", 1, 10).unwrap(), [1, 4]);
-        drop(store);
-        assert_eq!(SledStore::open(dir.path()).unwrap().len().unwrap(), 5);
-    }
-
-    #[test]
-    fn the_sled_store_releases_its_cache_while_it_is_read_and_written() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        std::thread::scope(|s| {
-            s.spawn(|| {
-                for seq in 0..100 {
-                    store.append(&commit(vec![entry(seq, "a", seq + 1)])).unwrap();
-                }
-            });
-            s.spawn(|| {
-                for _ in 0..10 {
-                    store.release_cache().unwrap();
-                }
-            });
-            s.spawn(|| {
-                for _ in 0..100 {
-                    let len = store.len().unwrap();
-                    assert!(store.range(0, 1000).unwrap().len() as u64 >= len, "an entry seen is never lost");
-                }
-            });
-        });
-        assert_eq!(store.len().unwrap(), 100);
-        assert_eq!(store.range(0, 1000).unwrap(), (0..100).map(|seq| entry(seq, "a", seq + 1).0).collect::<Vec<_>>());
-    }
-
-    #[test]
-    fn the_sled_store_keeps_the_contract_and_reopens() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let store = SledStore::open(dir.path()).unwrap();
-            contract(&store);
-        }
-        let reopened = SledStore::open(dir.path()).unwrap();
-        assert_eq!(reopened.len().unwrap(), 4);
-        assert_eq!(reopened.entry(3).unwrap(), Some(entry(3, "a", 3).0));
-        assert_eq!(reopened.tokens().unwrap().len(), 1);
-        // The in-memory indexes are rebuilt from the stored records.
-        assert_eq!(reopened.sequence_of_event("ev-2").unwrap(), Some(2));
-        assert_eq!(reopened.sequence_of_event("ev-4").unwrap(), None);
-        assert_eq!(reopened.asset_sequences("a", "asset-1").unwrap(), [0, 2, 3]);
-        assert_eq!(reopened.asset_sequences("b", "asset-1").unwrap(), [1]);
-        assert_eq!(reopened.project_sequences("a", 2, 10).unwrap(), [2, 3]);
-        assert_eq!(reopened.project_sequences("b", 1, 10).unwrap(), [1]);
-        assert_eq!(
-            reopened.acknowledged_checkpoint().unwrap().as_deref(),
-            Some("note"),
-            "recorded by the closed store"
-        );
-    }
-}
+mod tests;

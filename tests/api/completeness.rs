@@ -141,7 +141,8 @@ fn a_later_failing_review_and_a_retraction_cannot_be_cut_out_nor_hidden_behind_a
     let mut stale = cut.clone();
     stale.subjects = older.subjects.clone();
     stale.map_proof = older.map_proof.clone();
-    assert!(verify(&stale, Some(&vkey)).unwrap_err().to_string().contains("does not hold the bundle's lists"));
+    let said = verify(&stale, Some(&vkey)).unwrap_err().to_string();
+    assert!(said.contains("does not hold the bundle's lists"), "{said}");
     let mut rewound = cut.clone();
     rewound.checkpoint = older.checkpoint.clone();
     rewound.tree_size = older.tree_size;

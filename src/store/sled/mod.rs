@@ -1,8 +1,9 @@
 //! The sled store: one directory, no server.
 //!
 //! One tree, `log`, holds everything a commit writes, in the key layout of [`layout`]; tokens
-//! live in a tree of their own. The subject map ([`map`]) is a database of its own, `map/`: its
-//! large atomic batches, written at the lowest priority, never hold the log's database. The event-id, asset and project-stream indexes are kept in
+//! live in a tree of their own. The subject map is kept in files of its own, `map/`
+//! ([`crate::store::map_files`]), written at the lowest priority: never in the log's database,
+//! whose commits would otherwise wait for a revision's writes. The event-id, asset and project-stream indexes are kept in
 //! memory ([`super::index`]), built from the `M` records when the store opens, so that an entry
 //! costs no index key of its own: with many projects appending at once, one key per project
 //! and commit was a third of the cost of a commit.
@@ -35,7 +36,6 @@ mod acknowledged;
 mod database;
 mod journal;
 mod layout;
-mod map;
 mod reads;
 mod reserve;
 mod staged;
@@ -82,8 +82,8 @@ pub struct SledStore {
     /// the pages the failed one dropped. The next append reopens sled and gives it the journal
     /// again before anything else ([`SledStore::recover`]).
     poisoned: std::sync::atomic::AtomicBool,
-    /// The subject map's database (`map/`).
-    map: map::MapDatabase,
+    /// The subject map's files (`map/`).
+    map: crate::store::map_files::MapFiles,
 }
 
 fn batch_of(record: Record) -> sled::Batch {
@@ -163,7 +163,7 @@ impl SledStore {
             min_free_bytes: MIN_FREE_BYTES.into(),
             poisoned: false.into(),
             reserve: Reserve { path: dir.join("reserve") },
-            map: map::MapDatabase::open(&dir.join("map"))?,
+            map: crate::store::map_files::MapFiles::open(&dir.join("map"))?,
         };
         store.reserve.take();
         store.sync_and_empty_journal(&*store.database()?)?;

@@ -191,21 +191,23 @@ impl LogStore for SledStore {
     }
 
     fn map_bucket(&self, bucket: u16) -> Result<crate::store::MapBucket, StoreError> {
-        self.read_map_bucket(bucket)
+        self.map.bucket(bucket)
     }
     fn map_subtrees(&self) -> Result<Vec<(u16, crate::crypto::map::MapNode)>, StoreError> {
-        self.read_map_subtrees()
+        self.map.subtrees()
     }
     fn reset_map(&self) -> Result<(), StoreError> {
-        self.map.tree.clear().map_err(super::layout::io)
+        self.map.reset()
     }
-    fn subject_sequences(&self, key: &crate::crypto::map::Key, size: u64) -> Result<Vec<u64>, StoreError> {
-        self.read_subject_sequences(key, size)
+    fn tidy_map(&self) -> Result<(), StoreError> {
+        self.map.tidy()
     }
     fn map_revision(&self) -> Result<Option<crate::store::MapRevision>, StoreError> {
-        self.read_map_revision()
+        self.map.revision()
     }
     fn commit_map(&self, commit: &crate::store::MapCommit) -> Result<(), StoreError> {
-        self.write_map(commit)
+        self.map.commit(commit)?;
+        crate::store::failpoint::hit("map-applied");
+        Ok(())
     }
 }
