@@ -21,6 +21,10 @@ use std::time::Duration;
 /// once for many entries, small enough that a revision's entries fit in memory at ease.
 pub const MAP_BATCH: u64 = 20_000;
 
+/// The most entries a revision covers when it is written in a lull of the log: a lull may end
+/// at any moment, and appends resuming then wait for no more than this much of the map's work.
+const QUIET_BATCH: u64 = 2_000;
+
 /// How often the follower looks for new durable entries.
 const POLL: Duration = Duration::from_millis(25);
 
@@ -189,7 +193,8 @@ impl Follower {
             return Ok(());
         }
         self.store.room()?;
-        let to = durable.min(size + MAP_BATCH);
+        let batch = if wanted || now.duration_since(pace.last) >= REVISION_EVERY { MAP_BATCH } else { QUIET_BATCH };
+        let to = durable.min(size + batch);
         let mut entries = Vec::with_capacity((to - size) as usize);
         while (entries.len() as u64) < to - size {
             let from = size + entries.len() as u64;

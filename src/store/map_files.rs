@@ -4,8 +4,9 @@
 //! sorted by key) and the subtrees of the buckets it changed, then a new **manifest** naming the
 //! revision and the runs, by write, sync and rename: after a crash the map is one revision or
 //! the one before, never a mix. A subject's record is read from the newest run holding it; when
-//! the runs are many, or the newer ones hold more records than the oldest, they are merged into
-//! one, bucket by bucket, off the lock readers take. So a revision writes in proportion to what
+//! the newest runs together hold as many records as the one before them, they are merged into
+//! one, bucket by bucket, off the lock readers take (so runs double in size from the newest to
+//! the oldest, and a record is rewritten a logarithmic number of times). So a revision writes in proportion to what
 //! it changed, in one sequential file, whatever the number of subjects in the map — the random
 //! writes of a B-tree, and its space, are what made a key-value store the wrong tool here.
 //!
@@ -39,8 +40,6 @@ const RECORD: usize = 72;
 const SUBTREE: usize = 67;
 const FOOTER: usize = 48;
 const BUCKETS: usize = 1 << 16;
-/// Runs kept before they are merged into one.
-const MAX_RUNS: usize = 8;
 
 fn io(what: &'static str) -> impl Fn(std::io::Error) -> StoreError {
     move |source| StoreError::of_io(source, what)
@@ -300,18 +299,17 @@ impl MapFiles {
         Ok(())
     }
 
-    /// Merges the runs into one when they are many, or the newer ones hold more records than
-    /// the oldest: reads see the runs before or after, both the same map.
+    /// Merges the newest runs into one while together they hold as many records as the run
+    /// before them, so that runs at least double in size from the newest to the oldest: a
+    /// record is rewritten a number of times logarithmic in the map's size, and a bucket is
+    /// read from as many runs. Reads see the runs before or after, both the same map.
     pub fn tidy(&self) -> Result<(), StoreError> {
-        let (runs, next) = {
+        let (runs, from, next) = {
             let mut state = self.state.write().map_err(|_| StoreError::Malformed("the map's lock is poisoned".into()))?;
-            let newer: u64 = state.runs.iter().skip(1).map(|r| r.records()).sum();
-            if state.runs.len() <= MAX_RUNS && state.runs.first().is_none_or(|oldest| newer <= oldest.records()) {
-                return Ok(());
-            }
+            let Some(from) = merge_from(&state.runs) else { return Ok(()) };
             // The merged run's number, taken now: a revision committed meanwhile comes after it.
             state.next += 1;
-            (state.runs.clone(), state.next - 1)
+            (state.runs[from..].to_vec(), from, state.next - 1)
         };
         let name = run_name(next);
         let temporary = self.dir.join(format!("{name}.tmp"));
@@ -347,9 +345,10 @@ impl MapFiles {
         std::fs::rename(&temporary, self.dir.join(&name)).map_err(io("merging the subject map"))?;
         let merged = Arc::new(open_run(&self.dir, next)?);
         let mut state = self.state.write().map_err(|_| StoreError::Malformed("the map's lock is poisoned".into()))?;
-        // Runs committed meanwhile stay, after the merged one.
+        // The runs before the merged ones stay before it, runs committed meanwhile after it.
+        let before = state.runs[..from].iter().cloned();
         let later: Vec<Arc<Run>> = state.runs.iter().filter(|r| r.number > next).cloned().collect();
-        let kept: Vec<Arc<Run>> = std::iter::once(merged).chain(later).collect();
+        let kept: Vec<Arc<Run>> = before.chain(std::iter::once(merged)).chain(later).collect();
         let revision = state.revision.clone().ok_or_else(|| damaged("manifest"))?;
         self.write_manifest(&revision, &kept)?;
         state.runs = kept;
@@ -373,6 +372,18 @@ impl MapFiles {
         *state = State { next: state.next, ..State::default() };
         Ok(())
     }
+}
+
+/// Where the runs to merge begin: the newest runs, while the run before them holds no more
+/// records than they do together; `None` when that is the newest alone.
+fn merge_from(runs: &[Arc<Run>]) -> Option<usize> {
+    let mut from = runs.len().checked_sub(1)?;
+    let mut newer = runs[from].records();
+    while from > 0 && runs[from - 1].records() <= newer {
+        from -= 1;
+        newer += runs[from].records();
+    }
+    (from + 1 < runs.len()).then_some(from)
 }
 
 fn merged_bucket(runs: &[Arc<Run>], bucket: u16) -> Result<MapBucket, StoreError> {
@@ -426,7 +437,8 @@ mod tests {
         for i in 1..=20 {
             commit(&files, i);
             files.tidy().unwrap();
-            assert!(files.runs().unwrap().len() <= MAX_RUNS + 1);
+            let sizes: Vec<u64> = files.runs().unwrap().iter().map(|r| r.records()).collect();
+            assert!(sizes.windows(2).all(|w| w[0] > w[1]), "runs shrink from the oldest: {sizes:?}");
         }
         let (buckets, subtrees, latest) = everything(&files);
         assert_eq!(latest, Some(revision(20)));
