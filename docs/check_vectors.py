@@ -328,6 +328,17 @@ def check_map(doc: str, key: Ed25519PrivateKey, seed: bytes, log_leaves) -> bool
     return compare(doc, checks)
 
 
+def check_confidential(doc: str) -> bool:
+    """The commitment of docs/confidential.md's vector, from its salt and text."""
+    salt = bytes.fromhex(inline(doc, "confidential-salt"))
+    text = inline(doc, "confidential-text")
+    want = "sha256:" + hashlib.sha256(b"lineage-confidential\n" + salt + text.encode()).hexdigest()
+    if len(salt) != 32 or inline(doc, "confidential-commitment") != want:
+        print(f"confidential.md: the commitment differs from the computed {want!r}")
+        return False
+    return True
+
+
 def main() -> None:
     doc = open("docs/signing.md", encoding="utf-8").read()
     seed = bytes.fromhex(block(doc, "seed"))
@@ -384,10 +395,12 @@ def main() -> None:
     leaves8 = [bytes.fromhex(x) for x in ["", "00", "10", "2021", "3031", "40414243", "5051525354555657", "606162636465666768696a6b6c6d6e6f"]]
     if not check_map(transparency, key, seed, leaves8):
         failed = True
+    if not check_confidential(open("docs/confidential.md", encoding="utf-8").read()):
+        failed = True
     rule_rows = check_signature_rule(doc, public, message)
     if failed:
         sys.exit(1)
-    print(f"vectors: {26 + rule_rows} checks passed, 0 failed")
+    print(f"vectors: {27 + rule_rows} checks passed, 0 failed")
 
 
 main()

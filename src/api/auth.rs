@@ -156,6 +156,19 @@ impl Reader {
         self.everything_for("this endpoint needs a token for every project")
     }
 
+    /// A token that may read the project and was granted its confidential clear texts.
+    pub fn confidential(&self, ledger: &Ledger, project: &str) -> Result<(), ApiError> {
+        self.project(ledger, project)?;
+        if self.0.confidential || self.0.admin {
+            Ok(())
+        } else {
+            Err(Self::forbidden(format!(
+                "the token `{}` is not granted confidential texts: issue one with \"confidential\": true",
+                self.0.name
+            )))
+        }
+    }
+
     pub fn admin(&self) -> Result<(), ApiError> {
         if self.0.admin {
             Ok(())

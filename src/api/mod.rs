@@ -28,8 +28,8 @@ use problem::{ApiError, ProblemType};
 /// Registers every route on an actix app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use routes::{
-        actors::*, append::*, compliance::*, governance::*, health::*, projections::*, read::*, transparency::*,
-        verdicts::*, whence::*,
+        actors::*, append::*, compliance::*, confidential::*, governance::*, health::*, projections::*, read::*,
+        transparency::*, verdicts::*, whence::*,
     };
     let openapi = openapi::document();
     cfg.app_data(
@@ -72,6 +72,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/proofs/consistency").route(web::get().to(consistency_proof)))
             .service(resource("/export").route(web::get().to(export)))
             .service(resource("/projects/{project}/assets/{asset}/evidence").route(web::get().to(evidence)))
+            .service(resource("/projects/{project}/confidential").route(web::put().to(keep_confidential)))
+            .service(resource("/projects/{project}/confidential/{commitment}").route(web::get().to(confidential)))
             .service(resource("/projects/{project}/assets/{asset}/provenance").route(web::get().to(provenance)))
             .service(resource("/projects/{project}/assets/{asset}/audit").route(web::get().to(audit)))
             .service(resource("/projects/{project}/assets/{asset}/disclosure").route(web::get().to(disclosure)))

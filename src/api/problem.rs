@@ -89,7 +89,9 @@ problem_types! {
     UnknownActor = "unknown-actor", UNPROCESSABLE_ENTITY, "A key event names an actor that is not registered.";
     WrongLedger = "wrong-ledger", UNPROCESSABLE_ENTITY, "The payload's `ledger` names another ledger than this one (an event signed for a staging ledger sent to production, say): an event is accepted only by the ledger it was signed for, whose name is the first line of `GET /v1/checkpoint`.";
     LimitExceeded = "limit-exceeded", UNPROCESSABLE_ENTITY, "An entry or a request names more ids than a documented limit allows (names per entry, names per request, derivation links in an asset's lineage); `field` and `detail` name the limit (docs/limits.md).";
+    InvalidConfidentialText = "invalid-confidential-text", UNPROCESSABLE_ENTITY, "A clear text sent for a confidential field does not match: the entry holds no commitment at `field`, the salt is not 32 bytes in hex, or text and salt do not hash to the commitment; `field` says which.";
     InvalidEvent = "invalid-event", UNPROCESSABLE_ENTITY, "The event breaks a rule of its kind (an empty list that must not be, an asset both selected and rejected, a reused key id); `field` and `detail` say which.";
+    Erased = "erased", GONE, "The clear text of this commitment was erased by a `confidential_erased` event: it is not kept, and is never taken again.";
     Internal = "internal", INTERNAL_SERVER_ERROR, "The server failed; nothing was written.";
     Unavailable = "unavailable", SERVICE_UNAVAILABLE, "The writer queue is full, the server holds as many request bodies as it may at once (256 MiB by default), or the ledger is stopping; retry after `Retry-After` seconds.";
     SigningNotConfigured = "signing-not-configured", SERVICE_UNAVAILABLE, "The server holds no certificate to sign Content Credentials with (`lineage serve --c2pa-cert --c2pa-key`); `lineage credentials` signs with your own.";

@@ -50,6 +50,25 @@ problem_set!(
     404 => "No such project or asset",
 );
 problem_set!(
+    /// Keeping a confidential field's clear text.
+    KeepConfidentialProblems:
+    400 => "A malformed path or body",
+    401 => "No valid bearer token",
+    403 => "The token may not read the project",
+    404 => "No such entry in the project",
+    410 => "The clear text was erased",
+    422 => "No commitment at the field, or the text and salt do not match it",
+);
+problem_set!(
+    /// Reading a confidential field's clear text.
+    ConfidentialProblems:
+    400 => "A malformed path",
+    401 => "No valid bearer token",
+    403 => "The token may not read the project, or is not granted confidential texts",
+    404 => "No clear text of the commitment is kept",
+    410 => "The clear text was erased",
+);
+problem_set!(
     /// A read of one project's data that may name an `as_of`.
     AsOfReadProblems:
     400 => "A malformed path or query",

@@ -55,6 +55,8 @@ pub struct AppState {
     pub sessions: super::sessions::Sessions,
     /// The files of recorded assets the server may show (thumbnails, downloads), by digest.
     pub files: super::files::AssetFiles,
+    /// The clear texts of confidential fields, kept apart from the log.
+    pub confidential: std::sync::Arc<crate::store::confidential::ConfidentialStore>,
 }
 
 /// Runs reads that may take long (folds, walks, store reads, proofs) on the blocking pool, at

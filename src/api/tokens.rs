@@ -60,6 +60,20 @@ pub fn id_of(hash: &[u8; 32]) -> String {
     hex::encode(&hash[..8])
 }
 
+/// What a token may do beyond reading its projects.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Grant {
+    /// Issue and revoke tokens, and everything else.
+    pub admin: bool,
+    /// Read the clear texts of confidential fields.
+    pub confidential: bool,
+}
+
+impl Grant {
+    pub const ADMIN: Grant = Grant { admin: true, confidential: true };
+    pub const READ: Grant = Grant { admin: false, confidential: false };
+}
+
 impl Tokens {
     pub fn load(store: Arc<dyn TokenStore>) -> Result<Tokens, StoreError> {
         let grants = store.tokens()?.into_iter().collect();
@@ -71,7 +85,7 @@ impl Tokens {
         &self,
         name: &str,
         scope: ReadScope,
-        admin: bool,
+        grant: Grant,
         expires_at_us: Option<i64>,
     ) -> Result<Issued, StoreError> {
         let (projects, organization) = match scope {
@@ -85,7 +99,8 @@ impl Tokens {
         let record = TokenRecord {
             name: name.to_owned(),
             projects,
-            admin,
+            admin: grant.admin,
+            confidential: grant.confidential || grant.admin,
             created_at_us: chrono::Utc::now().timestamp_micros(),
             expires_at_us,
             revoked_at_us: None,
@@ -162,10 +177,11 @@ mod tests {
     fn a_token_lets_in_until_it_expires_or_is_revoked() {
         let tokens = Tokens::load(Arc::new(MemoryStore::new())).unwrap();
         let now = chrono::Utc::now().timestamp_micros();
-        let lasting = tokens.issue("lasting", ReadScope::Everything, false, None).unwrap();
-        let expired = tokens.issue("expired", ReadScope::Everything, false, Some(now - 1)).unwrap();
-        let revoked =
-            tokens.issue("revoked", ReadScope::Projects(vec!["p".into()]), false, Some(now + 60_000_000)).unwrap();
+        let lasting = tokens.issue("lasting", ReadScope::Everything, Grant::READ, None).unwrap();
+        let expired = tokens.issue("expired", ReadScope::Everything, Grant::READ, Some(now - 1)).unwrap();
+        let revoked = tokens
+            .issue("revoked", ReadScope::Projects(vec!["p".into()]), Grant::READ, Some(now + 60_000_000))
+            .unwrap();
         assert_eq!(tokens.check(&lasting.token).map(|r| r.name), Ok("lasting".into()));
         assert_eq!(tokens.check(&expired.token), Err(Refused::Expired));
         assert!(tokens.check(&revoked.token).is_ok());
@@ -184,8 +200,8 @@ mod tests {
     #[test]
     fn the_bootstrap_admin_tokens_are_revoked_together() {
         let tokens = Tokens::load(Arc::new(MemoryStore::new())).unwrap();
-        let first = tokens.issue(BOOTSTRAP_ADMIN, ReadScope::Everything, true, None).unwrap();
-        let reader = tokens.issue("reader", ReadScope::Everything, false, None).unwrap();
+        let first = tokens.issue(BOOTSTRAP_ADMIN, ReadScope::Everything, Grant::ADMIN, None).unwrap();
+        let reader = tokens.issue("reader", ReadScope::Everything, Grant::READ, None).unwrap();
         assert_eq!(tokens.revoke_bootstrap().unwrap(), 1);
         assert_eq!(tokens.check(&first.token), Err(Refused::Revoked));
         assert!(tokens.check(&reader.token).is_ok());

@@ -194,6 +194,10 @@ pub struct TokenRequest {
     /// Days until it expires, 1 to 3650 (default 90).
     #[serde(default)]
     pub expires_in_days: Option<u32>,
+    /// Whether it reads the clear texts of confidential fields (prompts, briefs, talent) of the
+    /// projects it may read (default false).
+    #[serde(default)]
+    pub confidential: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -205,6 +209,7 @@ pub struct IssuedToken {
     pub name: String,
     pub projects: Option<Vec<String>>,
     pub organization: Option<String>,
+    pub confidential: bool,
     /// RFC 3339; absent when it does not expire.
     pub expires_at: Option<String>,
 }
@@ -217,6 +222,7 @@ pub struct TokenView {
     pub projects: Option<Vec<String>>,
     pub organization: Option<String>,
     pub admin: bool,
+    pub confidential: bool,
     pub created_at: String,
     pub expires_at: Option<String>,
     pub revoked_at: Option<String>,
@@ -240,6 +246,7 @@ impl TokenView {
             projects: record.projects.clone(),
             organization: record.organization.clone(),
             admin: record.admin,
+            confidential: record.confidential,
             created_at: rfc3339(record.created_at_us),
             expires_at: record.expires_at_us.map(rfc3339),
             revoked_at: record.revoked_at_us.map(rfc3339),

@@ -156,7 +156,12 @@ pub async fn open(dir: &Path, config: LedgerConfig, setup: &Setup) -> Result<Ope
     if !token_path.exists() {
         // The token the file held, if it ever did, stops working with the file gone.
         tokens.revoke_bootstrap()?;
-        let issued = tokens.issue(BOOTSTRAP_ADMIN, crate::api::tokens::ReadScope::Everything, true, None)?;
+        let issued = tokens.issue(
+            BOOTSTRAP_ADMIN,
+            crate::api::tokens::ReadScope::Everything,
+            crate::api::tokens::Grant::ADMIN,
+            None,
+        )?;
         write_private(&token_path, format!("{}\n", issued.token).as_bytes()).map_err(StartError::io(&token_path))?;
         created.push(token_path);
     }

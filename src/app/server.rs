@@ -57,6 +57,13 @@ pub struct Application {
 impl Application {
     pub async fn build(settings: Settings) -> Result<Application, StartError> {
         let opened = super::data_dir::open(&settings.data_dir, settings.ledger, &settings.setup).await?;
+        let confidential =
+            crate::store::confidential::ConfidentialStore::open(&settings.data_dir.join("confidential"))?;
+        let store = opened.ledger.store().clone();
+        let finished = confidential.recover(|event| Ok(store.sequence_of_event(event)?.is_some()))?;
+        if finished > 0 {
+            log::info!("finished {finished} erasures of confidential texts that a stop interrupted");
+        }
         let listener = TcpListener::bind(&settings.addr).map_err(StartError::io(Path::new(&settings.addr)))?;
         let port = listener.local_addr().map_err(StartError::io(Path::new(&settings.addr)))?.port();
         let state = web::Data::new(AppState {
@@ -68,6 +75,7 @@ impl Application {
             signing: settings.signing.map(std::sync::Arc::new),
             sessions: Default::default(),
             files: crate::api::files::AssetFiles::new(settings.files),
+            confidential: std::sync::Arc::new(confidential),
         });
         let mut server = HttpServer::new(move || {
             App::new()

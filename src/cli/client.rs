@@ -105,6 +105,11 @@ impl Client {
         self.answer(&url, request.call())
     }
 
+    pub fn put(&self, path: &str, body: &[u8]) -> Result<Answer, ClientError> {
+        let (url, request) = self.request("PUT", path);
+        self.answer(&url, request.set("Content-Type", "application/json").send_bytes(body))
+    }
+
     pub fn post(&self, path: &str, body: &[u8]) -> Result<Answer, ClientError> {
         let (url, request) = self.request("POST", path);
         self.answer(&url, request.set("Content-Type", "application/json").send_bytes(body))

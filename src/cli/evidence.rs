@@ -65,6 +65,9 @@ pub(super) fn verify_evidence(args: VerifyEvidenceArgs) {
     if let Some(said) = file_said {
         println!("{said}");
     }
+    if proven.disclosed > 0 {
+        println!("{} disclosed confidential texts match their commitments", proven.disclosed);
+    }
     if let Some(other) = against {
         check_against(&bundle, &proven, vkey.as_deref(), &other, consistency_proof.as_deref(), url.as_deref());
     }

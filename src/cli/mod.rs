@@ -9,6 +9,7 @@
 mod admin;
 pub mod bench;
 pub mod client;
+mod confidential;
 mod credentials;
 pub mod demo;
 mod evidence;
@@ -85,8 +86,16 @@ enum Command {
         /// Key file from `lineage keygen`.
         #[arg(long)]
         key: PathBuf,
-        /// The payload JSON file; its exact bytes are signed.
+        /// The payload JSON file; its exact bytes are signed (unless --confidential changes it).
         payload: PathBuf,
+        /// A confidential text field to replace by its salted commitment before signing, as a
+        /// JSON Pointer: `/body/text`, `/body/negative_prompt`, `/body/talent/0`. Repeatable.
+        #[arg(long, requires = "disclosures")]
+        confidential: Vec<String>,
+        /// With --confidential: where to write the clear texts and salts, to send with
+        /// `PUT /v1/projects/{project}/confidential` once the event is appended.
+        #[arg(long)]
+        disclosures: Option<PathBuf>,
     },
     /// Append envelope files: one file as a single event, several as one atomic batch.
     Append {
@@ -354,9 +363,13 @@ pub fn run() {
             key.save(&out).unwrap_or_else(|e| fail(format!("{}: {e}", out.display())));
             println!("{}", key.public_key_base64());
         }
-        Command::Sign { key, payload } => {
+        Command::Sign { key, payload, confidential, disclosures } => {
             let key = KeyFile::load(&key).unwrap_or_else(|e| fail(e));
-            let bytes = std::fs::read(&payload).unwrap_or_else(|e| fail(format!("{}: {e}", payload.display())));
+            let mut bytes = std::fs::read(&payload).unwrap_or_else(|e| fail(format!("{}: {e}", payload.display())));
+            if let Some(out) = disclosures {
+                bytes = confidential::commit(&bytes, &confidential, &out)
+                    .unwrap_or_else(|e| fail(format!("{}: {e}", payload.display())));
+            }
             let envelope = Envelope::sign(&bytes, &key.key_id, &key.key);
             println!("{}", String::from_utf8(envelope.to_json()).expect("JSON is UTF-8"));
         }

@@ -2,6 +2,7 @@
 //! rules' id hashes, drawn once per process); imports no actix, sled or utoipa.
 
 pub mod compact;
+pub mod confidential;
 pub mod event;
 pub mod genesis;
 pub mod ids;

@@ -22,6 +22,7 @@ pub fn may_submit(role: Role, kind: Kind) -> bool {
                 | MemberAdded
                 | MemberRemoved
                 | NoteAdded
+                | ConfidentialErased
         ),
         Producer => matches!(
             kind,
@@ -38,6 +39,7 @@ pub fn may_submit(role: Role, kind: Kind) -> bool {
                 | MemberAdded
                 | MemberRemoved
                 | PolicyAmended
+                | ConfidentialErased
         ),
         CreativeDirector => matches!(
             kind,
@@ -68,7 +70,13 @@ pub fn may_submit(role: Role, kind: Kind) -> bool {
         BrandCompliance => {
             matches!(
                 kind,
-                ReferenceAdded | QcReviewRecorded | ApprovalRecorded | NoteAdded | EventRetracted | PolicyAmended
+                ReferenceAdded
+                    | QcReviewRecorded
+                    | ApprovalRecorded
+                    | NoteAdded
+                    | EventRetracted
+                    | PolicyAmended
+                    | ConfidentialErased
             )
         }
         ClientApprover => matches!(kind, ApprovalRecorded | NoteAdded),

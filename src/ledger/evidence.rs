@@ -8,7 +8,7 @@ use crate::crypto::map;
 use crate::crypto::merkle::Hash;
 use crate::domain::{Id, Payload};
 use crate::log::completeness::{required, step_text, Subject};
-use crate::log::evidence::{Bundle, EvidenceEntry, EVIDENCE_FORMAT, EVIDENCE_VERSION};
+use crate::log::evidence::{Bundle, Disclosure, EvidenceEntry, EVIDENCE_FORMAT, EVIDENCE_VERSION};
 use crate::log::export::EntryRecord;
 use crate::log::{open_entry, Entry};
 use crate::projections::lineage::ProjectGraph;
@@ -36,6 +36,26 @@ pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle
     Ok(build_at(ledger, project, asset, &revision, &upper)?)
 }
 
+/// Adds to a bundle the clear texts kept of the commitments its entries hold (not those erased).
+pub fn disclose(bundle: &mut Bundle, kept: &crate::store::confidential::ConfidentialStore) -> Result<(), StoreError> {
+    let mut seen = std::collections::HashSet::new();
+    for item in &bundle.entries {
+        let Ok(entry) = item.entry.to_entry() else { continue };
+        let Ok((opened, _)) = open_entry(&entry) else { continue };
+        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&opened.payload) else { continue };
+        for commitment in crate::domain::confidential::commitments_in(&value) {
+            if !seen.insert(commitment.clone()) {
+                continue;
+            }
+            if let crate::store::confidential::Held::Kept(k) = kept.held(&entry.project, &commitment)? {
+                let disclosure = Disclosure { commitment: commitment.to_string(), salt: k.salt, text: k.text };
+                bundle.disclosures.push(disclosure);
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Each subject's entries, in ledger order, among the entries added: a project's subjects'
 /// entries are all in its own stream, actors' and organisations' in the system stream
 /// ([`crate::log::subjects`]), so that reading those streams lists them whole — no index of
@@ -60,10 +80,7 @@ impl SubjectLists {
 
 impl Ledger {
     /// The system stream's entries among the first `size`, opened, and its subjects' lists.
-    pub(super) fn system_below(
-        &self,
-        size: u64,
-    ) -> Result<(OpenedEntries, SubjectLists), StoreError> {
+    pub(super) fn system_below(&self, size: u64) -> Result<(OpenedEntries, SubjectLists), StoreError> {
         let mut lists = SubjectLists::default();
         let mut opened = BTreeMap::new();
         for entry in self.stream_below(crate::domain::ids::SYSTEM_PROJECT, size)? {
@@ -184,6 +201,7 @@ fn build_at(
         subjects: listed.into_iter().map(|(subject, sequences)| ledger.disclosed(subject, sequences)).collect(),
         map_proof,
         entries: out,
+        disclosures: Vec::new(),
     }))
 }
 

@@ -57,6 +57,46 @@ pub struct Bundle {
     pub map_proof: Vec<String>,
     /// In ledger order: the asset's lineage and every entry of its subjects.
     pub entries: Vec<EvidenceEntry>,
+    /// Clear texts of confidential fields of the entries, when asked for (`?disclose=true`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disclosures: Vec<Disclosure>,
+}
+
+/// A confidential field's clear text: the verifier checks that it and its salt hash to the
+/// commitment, and that an entry of the bundle holds the commitment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Disclosure {
+    pub commitment: String,
+    /// The 32-byte salt, hex.
+    pub salt: String,
+    pub text: String,
+}
+
+/// Checks each disclosed text against its commitment and the commitments the entries hold.
+fn check_disclosures(disclosures: &[Disclosure], payloads: &[&[u8]]) -> Result<(), VerifyError> {
+    let held: std::collections::HashSet<Digest> = payloads
+        .iter()
+        .filter_map(|p| serde_json::from_slice::<serde_json::Value>(p).ok())
+        .flat_map(|v| crate::domain::confidential::commitments_in(&v))
+        .collect();
+    for d in disclosures {
+        let fail = |reason: String| VerifyError::Disclosure(format!("`{}`: {reason}", d.commitment));
+        let commitment = Digest::parse(&d.commitment).map_err(|e| fail(e.to_string()))?;
+        let salt: [u8; 32] = hex::decode(&d.salt)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| fail("the salt is not 32 bytes in hex".into()))?;
+        if crate::domain::confidential::commitment_of(&salt, &d.text) != commitment {
+            return Err(fail(
+                "the disclosed text and salt do not hash to it: the text is not the one committed to".into(),
+            ));
+        }
+        if !held.contains(&commitment) {
+            return Err(fail("no entry of the bundle holds this commitment".into()));
+        }
+    }
+    Ok(())
 }
 
 /// What a verified bundle proves.
@@ -78,6 +118,8 @@ pub struct Proven {
     pub deliveries: Vec<(Id, Id, Digest)>,
     /// Deliveries of the asset that the bundle shows retracted, as `deliveries`.
     pub retracted_deliveries: Vec<(Id, Id, Digest)>,
+    /// Confidential clear texts disclosed, each matching its commitment.
+    pub disclosed: usize,
 }
 
 impl Proven {
@@ -256,6 +298,8 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
         deliveries.into_iter().partition(|(event, _)| retracted.contains(event));
     let deliveries = deliveries.into_iter().map(|(_, d)| d).collect();
     let retracted_deliveries = retracted_deliveries.into_iter().map(|(_, d)| d).collect();
+    let payloads: Vec<&[u8]> = logged.iter().map(|(_, opened, _)| opened.payload.as_slice()).collect();
+    check_disclosures(&bundle.disclosures, &payloads)?;
     let subjects = bundle.subjects.len();
     Ok(Proven {
         checkpoint,
@@ -266,6 +310,7 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
         asset_digest,
         deliveries,
         retracted_deliveries,
+        disclosed: bundle.disclosures.len(),
     })
 }
 

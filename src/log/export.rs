@@ -128,6 +128,8 @@ pub enum VerifyError {
     Io(#[from] std::io::Error),
     #[error("the bundle is not complete: {0}")]
     Incomplete(#[from] super::completeness::Incomplete),
+    #[error("a disclosed confidential text {0}")]
+    Disclosure(String),
 }
 
 /// What a successful verification established.

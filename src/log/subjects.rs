@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `actor:<actor>` | the actor's registration and every key added to it or revoked |
 //! | `organization:<organization>` | the organisation's registration |
-//! | `governance:<project>` | the project's creation, adoption, members added and removed, policy amendments, and every retraction in it |
+//! | `governance:<project>` | the project's creation, adoption, members added and removed, policy amendments, and every retraction and erasure in it |
 //! | `briefs:<project>` | the project's creation and every brief of it recorded or revised (a delivery's format is judged against them all; with the creation, the subject exists in every project) |
 //! | `asset:<project>/<asset>` | every entry naming the asset, but for a generation that only takes it as an input |
 //! | `bytes:<project>/<digest>` | every entry recording bytes of that digest (as an asset, an output, a delivered variant or a reference's file) |
@@ -35,7 +35,11 @@ pub fn of(payload: &Payload) -> Vec<String> {
             push(governance(project));
             push(briefs(project));
         }
-        body if payload.kind().is_governance() || matches!(body, Body::EventRetracted(_)) => push(governance(project)),
+        body if payload.kind().is_governance()
+            || matches!(body, Body::EventRetracted(_) | Body::ConfidentialErased(_)) =>
+        {
+            push(governance(project))
+        }
         _ => {}
     }
     for id in concerned_assets(&payload.body) {

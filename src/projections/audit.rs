@@ -79,6 +79,9 @@ pub fn what_it_says(payload: &Payload, asset: &Id) -> String {
         Body::AssetImported(b) => format!("imported: {}, from {}", name(&b.origin), b.source),
         Body::NoteAdded(_) => "a note".into(),
         Body::EventRetracted(b) => format!("retracts `{}`: {}", b.event_id, b.reason),
+        Body::ConfidentialErased(b) => {
+            format!("erases the clear text of {} in `{}`: {}", b.commitment, b.event_id, b.reason)
+        }
         Body::KeyRevoked(b) => format!("revokes key `{}` of `{}`: {}", b.key_id, b.actor_id, b.reason),
         other => format!("a `{}` event", other.kind().as_str()),
     }

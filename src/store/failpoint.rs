@@ -25,6 +25,10 @@ pub const POINTS: &[&str] = &[
     "journal-emptied",
     // The acknowledged checkpoint recorded, before the append returns.
     "acknowledged",
+    // A confidential text kept, before its upload is answered.
+    "confidential-kept",
+    // An erasure's event appended, before its clear text is destroyed.
+    "erasure-appended",
     // Off the append path, once the entries are durable: a revision of the subject map
     // computed, before it is written.
     "map-computed",

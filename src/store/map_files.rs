@@ -86,7 +86,8 @@ fn decode_record(bytes: &[u8]) -> (Key, u64, Hash) {
 
 fn decode_subtree(bytes: &[u8]) -> Result<(u16, MapNode), StoreError> {
     let bucket = u16::from_be_bytes([bytes[0], bytes[1]]);
-    let (a, b): (Hash, Hash) = (bytes[3..35].try_into().expect("32 bytes"), bytes[35..67].try_into().expect("32 bytes"));
+    let (a, b): (Hash, Hash) =
+        (bytes[3..35].try_into().expect("32 bytes"), bytes[35..67].try_into().expect("32 bytes"));
     match bytes[2] {
         0 => Ok((bucket, MapNode::Leaf { key: a, hash: b })),
         1 => Ok((bucket, MapNode::Node { hash: a })),
@@ -188,7 +189,10 @@ impl MapFiles {
             Ok(state) => state,
             Err(e) => {
                 if dir.join("manifest").exists() {
-                    log::warn!("the subject map at {} does not open ({e}): it is computed again from the log", dir.display());
+                    log::warn!(
+                        "the subject map at {} does not open ({e}): it is computed again from the log",
+                        dir.display()
+                    );
                 }
                 State::default()
             }
@@ -305,7 +309,8 @@ impl MapFiles {
     /// read from as many runs. Reads see the runs before or after, both the same map.
     pub fn tidy(&self) -> Result<(), StoreError> {
         let (runs, from, next) = {
-            let mut state = self.state.write().map_err(|_| StoreError::Malformed("the map's lock is poisoned".into()))?;
+            let mut state =
+                self.state.write().map_err(|_| StoreError::Malformed("the map's lock is poisoned".into()))?;
             let Some(from) = merge_from(&state.runs) else { return Ok(()) };
             // The merged run's number, taken now: a revision committed meanwhile comes after it.
             state.next += 1;
@@ -363,7 +368,9 @@ impl MapFiles {
     pub fn reset(&self) -> Result<(), StoreError> {
         let mut state = self.state.write().map_err(|_| StoreError::Malformed("the map's lock is poisoned".into()))?;
         match std::fs::remove_file(self.dir.join("manifest")) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(StoreError::of_io(e, "clearing the subject map")),
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                return Err(StoreError::of_io(e, "clearing the subject map"))
+            }
             _ => {}
         }
         for run in &state.runs {
@@ -452,7 +459,11 @@ mod tests {
         drop(files);
         let reopened = MapFiles::open(dir.path()).unwrap();
         assert_eq!(everything(&reopened), before);
-        assert_eq!(names(dir.path()).len(), reopened.runs().unwrap().len() + 1, "no file but the runs and the manifest");
+        assert_eq!(
+            names(dir.path()).len(),
+            reopened.runs().unwrap().len() + 1,
+            "no file but the runs and the manifest"
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //!   it; they may return entries of an `append` still in progress, so readers clamp to the length
 //!   the writer has published.
 
+pub mod confidential;
 pub mod failpoint;
 pub mod index;
 pub mod map_files;
@@ -171,6 +172,20 @@ pub struct TokenRecord {
     /// `Some`: only the projects of this organisation (its clients' projects and those it has
     /// members in).
     pub organization: Option<String>,
+    /// Whether it reads the clear texts of confidential fields of the projects it may read.
+    pub confidential: bool,
+}
+
+/// How grants were stored before they could read confidential clear texts.
+#[derive(bincode::Decode)]
+struct TokenRecordV3 {
+    name: String,
+    projects: Option<Vec<String>>,
+    admin: bool,
+    created_at_us: i64,
+    expires_at_us: Option<i64>,
+    revoked_at_us: Option<i64>,
+    organization: Option<String>,
 }
 
 /// How grants were stored before they could be scoped to an organisation.
@@ -207,6 +222,20 @@ impl TokenRecord {
                 return Ok(record);
             }
         }
+        if let Ok((old, read)) = bincode::decode_from_slice::<TokenRecordV3, _>(bytes, config) {
+            if read == bytes.len() {
+                return Ok(TokenRecord {
+                    name: old.name,
+                    projects: old.projects,
+                    admin: old.admin,
+                    created_at_us: old.created_at_us,
+                    expires_at_us: old.expires_at_us,
+                    revoked_at_us: old.revoked_at_us,
+                    organization: old.organization,
+                    confidential: false,
+                });
+            }
+        }
         if let Ok((old, read)) = bincode::decode_from_slice::<TokenRecordV2, _>(bytes, config) {
             if read == bytes.len() {
                 return Ok(TokenRecord {
@@ -217,6 +246,7 @@ impl TokenRecord {
                     expires_at_us: old.expires_at_us,
                     revoked_at_us: old.revoked_at_us,
                     organization: None,
+                    confidential: false,
                 });
             }
         }
@@ -230,6 +260,7 @@ impl TokenRecord {
             expires_at_us: None,
             revoked_at_us: None,
             organization: None,
+            confidential: false,
         })
     }
 }

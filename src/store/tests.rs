@@ -49,6 +49,7 @@ fn contract<S: LogStore + TokenStore>(store: &S) {
         expires_at_us: Some(2),
         revoked_at_us: None,
         organization: None,
+        confidential: true,
     };
     store.put_token([7; 32], &record).unwrap();
     assert_eq!(store.tokens().unwrap(), vec![([7; 32], record)]);
@@ -113,6 +114,33 @@ fn a_token_grant_stored_before_expiry_existed_reads_as_never_expiring() {
     assert_eq!(TokenRecord::decode(&new.encode()).unwrap(), new);
     let scoped = TokenRecord { organization: Some("acme".into()), ..new.clone() };
     assert_eq!(TokenRecord::decode(&scoped.encode()).unwrap(), scoped);
+    let confidential = TokenRecord { confidential: true, ..scoped.clone() };
+    assert_eq!(TokenRecord::decode(&confidential.encode()).unwrap(), confidential);
+}
+
+#[test]
+fn a_token_grant_stored_before_confidential_texts_existed_reads_as_not_granted_them() {
+    #[derive(bincode::Encode)]
+    struct Before {
+        name: String,
+        projects: Option<Vec<String>>,
+        admin: bool,
+        created_at_us: i64,
+        expires_at_us: Option<i64>,
+        revoked_at_us: Option<i64>,
+        organization: Option<String>,
+    }
+    let before = Before {
+        name: "org".into(),
+        projects: None,
+        admin: false,
+        created_at_us: 3,
+        expires_at_us: Some(9),
+        revoked_at_us: None,
+        organization: Some("acme".into()),
+    };
+    let read = TokenRecord::decode(&bincode::encode_to_vec(&before, bincode::config::standard()).unwrap()).unwrap();
+    assert_eq!((read.organization.as_deref(), read.expires_at_us, read.confidential), (Some("acme"), Some(9), false));
 }
 
 #[test]

@@ -128,6 +128,9 @@ fn body(kind: Kind, tag: &str) -> Value {
             json!({"pipeline_id": format!("pl-{tag}"), "name": "n", "steps": [{"name": "s", "tool": "t"}]})
         }
         Kind::PromptAuthored => json!({"prompt_id": format!("pr-{tag}"), "text": "t"}),
+        Kind::ConfidentialErased => {
+            json!({"event_id": "evt-1", "commitment": format!("sha256:{}", "0".repeat(64)), "reason": "r"})
+        }
         Kind::GenerationRecorded => {
             json!({"generation_id": format!("g-{tag}"), "model_version": "mv-1", "prompt": "pr-1", "outputs": [asset(format!("a-{tag}"))]})
         }

@@ -229,6 +229,16 @@ fn the_subject_map_vectors_hold() {
 }
 
 #[test]
+fn the_confidential_commitment_vector_holds() {
+    let doc = std::fs::read_to_string("docs/confidential.md").expect("docs/confidential.md exists");
+    let salt: [u8; 32] = std::array::from_fn(|i| i as u8);
+    let commitment = lineage_ledger::domain::confidential::commitment_of(&salt, "Jane Doe running at dawn, backlit");
+    for value in [hex::encode(salt), "Jane Doe running at dawn, backlit".into(), commitment.to_string()] {
+        assert!(doc.contains(&format!("`{value}`")), "docs/confidential.md must give {value}");
+    }
+}
+
+#[test]
 fn the_policy_rules_are_documented() {
     ensure_section("docs/policies.md", "policy-rules", &lineage_ledger::domain::policy::rules_markdown());
     ensure_section("docs/policies.md", "legacy-rules", &lineage_ledger::domain::policy::legacy_rules_markdown());

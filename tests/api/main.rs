@@ -6,6 +6,7 @@ mod authorization;
 mod blinding;
 mod bytes;
 mod completeness;
+mod confidential;
 mod contract;
 mod crash;
 mod credentials;

@@ -215,9 +215,11 @@ fn history_filters_and_pages() {
         assert_eq!(answer.status, 200, "{query}: {:?}", answer.body);
         answer.body["entries"].as_array().unwrap().len()
     };
-    // 64 of the work (the packshot's import and the second round of skies among them), 7 members
-    // added and one removed, a policy amendment and the print proof.
-    assert_eq!(count(""), 74);
+    // 66 of the work (the packshot's import, the second round of skies, the casting prompt and
+    // the erasure of its talent's name among them), 7 members added and one removed, a policy
+    // amendment and the print proof.
+    assert_eq!(count(""), 76);
+    assert_eq!(count("kind=confidential_erased"), 1);
     assert_eq!(count("kind=asset_imported"), 1);
     assert_eq!(count("kind=generation_recorded"), 22);
     assert_eq!(count("actor=genpipe-9b8902"), 25);

@@ -146,13 +146,15 @@ pub async fn issue_token(
         return Err(invalid(format!("`expires_in_days` is 1 to 3650, got {days}")).field("expires_in_days"));
     }
     let expires = chrono::Utc::now() + chrono::Duration::days(i64::from(days));
-    let issued = state.tokens.issue(&request.name, scope, false, Some(expires.timestamp_micros()))?;
+    let grant = crate::api::tokens::Grant { admin: false, confidential: request.confidential };
+    let issued = state.tokens.issue(&request.name, scope, grant, Some(expires.timestamp_micros()))?;
     Ok(HttpResponse::Created().json(IssuedToken {
         token: issued.token,
         id: issued.id,
         name: issued.record.name,
         projects: issued.record.projects,
         organization: issued.record.organization,
+        confidential: issued.record.confidential,
         expires_at: issued.record.expires_at_us.map(rfc3339),
     }))
 }

@@ -107,10 +107,22 @@ async fn submit(state: &AppState, raws: Vec<Vec<u8>>, batch: bool, with_proof: b
         }
     };
     let heads = subs.iter().map(EntryHead::of).collect();
+    let erasures = begin_erasures(state, &subs)?;
     let appended = match state.ledger.append(subs).await {
         Ok(appended) => appended,
-        Err(failed) => return Err(unverified_delay(state, failed.into()).await),
+        Err(failed) => {
+            for (project, commitment) in &erasures {
+                state.confidential.abandon_erasure(project, commitment).map_err(ApiError::from)?;
+            }
+            return Err(unverified_delay(state, failed.into()).await);
+        }
     };
+    if !erasures.is_empty() {
+        crate::store::failpoint::hit("erasure-appended");
+    }
+    for (project, commitment) in &erasures {
+        state.confidential.finish_erasure(project, commitment).map_err(ApiError::from)?;
+    }
     // A batch that writes nothing (each of its events already in the log) is a retry, or
     // stored envelopes replayed to make the server read and send them again: its answer waits
     // as an unverified refusal does, so that one connection gets a few a second.
@@ -118,6 +130,24 @@ async fn submit(state: &AppState, raws: Vec<Vec<u8>>, batch: bool, with_proof: b
         hold(state).await;
     }
     appended_response(state, appended, heads, batch, with_proof)
+}
+
+/// Marks each erasure of a confidential text in the request begun, before its event is
+/// appended: the text is destroyed once the event is durable, or at the next start if the
+/// server stops between ([`crate::store::confidential`]).
+fn begin_erasures(
+    state: &AppState,
+    subs: &[crate::ledger::Submission],
+) -> Result<Vec<(String, crate::domain::Digest)>, ApiError> {
+    let mut erasures = Vec::new();
+    for sub in subs {
+        if let crate::domain::event::Body::ConfidentialErased(b) = &sub.payload.body {
+            let project = sub.payload.project.as_str();
+            state.confidential.begin_erasure(project, &b.commitment, sub.payload.event_id.as_str())?;
+            erasures.push((project.to_owned(), b.commitment.clone()));
+        }
+    }
+    Ok(erasures)
 }
 
 /// A refusal for a bad signature or an unknown key, sent after [`Limits::unverified_refusal_delay`].

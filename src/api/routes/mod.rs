@@ -4,6 +4,7 @@
 pub mod actors;
 pub mod append;
 pub mod compliance;
+pub mod confidential;
 pub mod governance;
 pub mod health;
 pub mod projections;

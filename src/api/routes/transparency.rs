@@ -97,6 +97,14 @@ pub async fn inclusion_proof(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+pub struct EvidenceQuery {
+    /// With `true`, the bundle discloses the clear texts kept of its entries' confidential
+    /// fields (a token granted confidential texts).
+    pub disclose: Option<bool>,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct ConsistencyQuery {
     /// The older tree size (at least 1).
     pub from: u64,
@@ -195,20 +203,34 @@ pub async fn export(reader: Reader, state: web::Data<AppState>) -> Result<HttpRe
 /// The evidence bundle of an asset: its lineage, the system stream, inclusion proofs and the
 /// checkpoint, verifiable offline with `lineage verify-evidence`.
 #[utoipa::path(get, path = "/v1/projects/{project}/assets/{asset}/evidence", tag = "transparency",
-    params(("project" = String, Path), ("asset" = String, Path)), security(("bearer" = [])),
+    params(("project" = String, Path), ("asset" = String, Path), EvidenceQuery), security(("bearer" = [])),
     responses((status = 200, body = crate::log::evidence::Bundle), ProjectReadProblems))]
 pub async fn evidence(
     reader: Reader,
     path: web::Path<(String, String)>,
+    query: Query<EvidenceQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (project, asset) = path.into_inner();
     let project = parse_project(&project)?;
     reader.project(&state.ledger, project.as_str())?;
+    let disclose = query.disclose.unwrap_or(false);
+    if disclose {
+        reader.confidential(&state.ledger, project.as_str())?;
+    }
     let asset = parse_asset(&asset)?;
     let missing = format!("project `{project}` has no asset `{asset}`");
     let ledger = state.ledger.clone();
-    let bundle =
-        state.reads.run(move || Ok(crate::ledger::evidence::build(&ledger, project.as_str(), &asset)?)).await?;
+    let kept = state.confidential.clone();
+    let bundle = state
+        .reads
+        .run(move || {
+            let mut bundle = crate::ledger::evidence::build(&ledger, project.as_str(), &asset)?;
+            if let (Some(bundle), true) = (bundle.as_mut(), disclose) {
+                crate::ledger::evidence::disclose(bundle, &kept)?;
+            }
+            Ok(bundle)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(bundle.ok_or_else(|| ApiError::not_found(missing))?))
 }

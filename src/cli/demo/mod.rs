@@ -175,13 +175,22 @@ fn run_with(client: &Client, admin: KeyFile, name: &str, series: bool) -> Result
     r.day(2, 15, 0);
     revise_brief(&mut r, c)?;
     r.day(3, 9, 30);
-    exploration(&mut r, c)?;
+    let casting = exploration(&mut r, c)?;
     r.day(6, 9, 0);
     production(&mut r, c)?;
     r.day(10, 9, 0);
     finishing::refinement(&mut r, c)?;
     r.day(12, 9, 0);
     let delivered = finishing::delivery(&mut r, c)?;
+    r.day(13, 9, 0);
+    let (event_id, commitment) = casting;
+    // The talent's release ends: the prompt keeps its commitment, her name is erased for good.
+    r.send(
+        "erase the talent's name",
+        &c.producer,
+        "confidential_erased",
+        json!({"event_id": event_id, "commitment": commitment, "reason": "the talent's release AQ-2291 ended"}),
+    )?;
 
     check(
         "revoke the rotated key",
@@ -391,8 +400,35 @@ fn rnd(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
     Ok(())
 }
 
-/// Exploration: prompts, 20 generations, a selection.
-fn exploration(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
+/// The text of the demo's confidential prompt: it names the talent cast.
+pub(super) const CASTING_TEXT: &str =
+    "Mara Quist (talent, release AQ-2291) mid-stride on the ridge, Aurora shoe in focus";
+
+/// A prompt naming the talent cast, recorded by its salted commitment (docs/confidential.md),
+/// its clear text kept apart from the log. Returns its event id and commitment, erased when the
+/// talent's release ends.
+fn casting_prompt(r: &mut Recording<'_>, c: &Crew) -> Result<(String, String), DemoError> {
+    let mut salt = [0u8; 32];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
+    let commitment = crate::domain::confidential::commitment_of(&salt, CASTING_TEXT);
+    let answer = r.send(
+        "a prompt naming the talent, by its commitment",
+        &c.director,
+        "prompt_authored",
+        json!({"prompt_id": "pr-casting", "text": {"commitment": commitment}, "references": ["ref-moodboard"],
+               "brief_id": "brief-main"}),
+    )?;
+    let kept = json!({"sequence": answer.body["sequence"], "field": "/body/text", "salt": hex::encode(salt),
+                      "text": CASTING_TEXT});
+    let path = format!("/v1/projects/{}/confidential", r.project);
+    check("keep the prompt's clear text apart", r.client.put(&path, kept.to_string().as_bytes())?)?;
+    let event_id = answer.body["event_id"].as_str().unwrap_or_default().to_owned();
+    Ok((event_id, commitment.to_string()))
+}
+
+/// Exploration: prompts, 20 generations, a selection. Returns the casting prompt's event id and
+/// commitment.
+fn exploration(r: &mut Recording<'_>, c: &Crew) -> Result<(String, String), DemoError> {
     r.send("open exploration", &c.producer, "stage_marked", json!({"stage": "exploration", "mark": "opened"}))?;
     r.send(
         "author the first prompt",
@@ -412,6 +448,7 @@ fn exploration(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "negative_prompt": "lens flare, extra limbs, text, warped laces", "parameters": {"cfg": 7},
         "references": ["ref-moodboard", "ref-brand-book"], "parent_prompt": "pr-1", "brief_id": "brief-main"}),
     )?;
+    let casting = casting_prompt(r, c)?;
     let mut generations = Vec::new();
     r.day(4, 10, 0);
     for i in 1..=20u32 {
@@ -446,7 +483,7 @@ fn exploration(r: &mut Recording<'_>, c: &Crew) -> Result<(), DemoError> {
         "note_added",
         json!({"text": "Base-model outputs lose the brand teal; keep the LoRA for production.", "assets": ["img-03"]}),
     )?;
-    Ok(())
+    Ok(casting)
 }
 
 /// Production: retouch, compositing and upres.

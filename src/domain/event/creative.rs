@@ -8,7 +8,10 @@ use super::*;
 pub struct BriefRecorded {
     pub brief_id: Id,
     pub title: Label,
-    pub text: Text,
+    pub text: Confidential,
+    /// The people the brief casts (models, voices), each by name: confidential.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub talent: Vec<Confidential>,
     /// Formats the deliverables may take (for e-comm, the only ones a delivery may use).
     #[serde(default)]
     pub deliverable_formats: Vec<Label>,
@@ -53,7 +56,7 @@ pub enum Permission {
 #[serde(deny_unknown_fields)]
 pub struct BriefRevised {
     pub brief_id: Id,
-    pub text: Text,
+    pub text: Confidential,
     /// When present, replaces the brief's deliverable formats.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deliverable_formats: Option<Vec<Label>>,
@@ -163,9 +166,9 @@ pub struct PipelineDefined {
 #[serde(deny_unknown_fields)]
 pub struct PromptAuthored {
     pub prompt_id: Id,
-    pub text: Text,
+    pub text: Confidential,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub negative_prompt: Option<Text>,
+    pub negative_prompt: Option<Confidential>,
     #[serde(default)]
     pub parameters: Parameters,
     #[serde(default)]

@@ -219,3 +219,15 @@ pub struct EventRetracted {
     pub event_id: EventId,
     pub reason: Text,
 }
+
+/// Erases for good the clear text of a confidential field an event of the project committed
+/// to: the ledger destroys it where it keeps it apart from the log; the event and its
+/// commitment stay, and verify as before.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfidentialErased {
+    /// The event whose payload holds the commitment.
+    pub event_id: EventId,
+    pub commitment: Digest,
+    pub reason: Text,
+}

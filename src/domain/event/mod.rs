@@ -5,6 +5,7 @@
 //! The bodies live by family (`governance`, `creative`, `finishing`); the list of every kind, from
 //! which `schema/` and the docs' tables are generated, is the one `catalogue!` below.
 
+use super::confidential::Confidential;
 use super::ids::{ActorId, Digest, EventId, Id, KeyId, Label, OrganizationId, PublicKeyBytes, Text};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -97,6 +98,7 @@ catalogue! {
     StageMarked(StageMarked) = "stage_marked", system: false;
     NoteAdded(NoteAdded) = "note_added", system: false;
     EventRetracted(EventRetracted) = "event_retracted", system: false;
+    ConfidentialErased(ConfidentialErased) = "confidential_erased", system: false;
     ProjectAdopted(ProjectAdopted) = "project_adopted", system: false;
     MemberAdded(MemberAdded) = "member_added", system: false;
     MemberRemoved(MemberRemoved) = "member_removed", system: false;

@@ -168,6 +168,9 @@ impl ProjectState {
                 self.amendments.extend(b.rules.iter().map(|r| (event_id.clone(), r.clone())));
                 self.guarded.insert(event_id.clone(), Guard::Governance);
             }
+            Body::ConfidentialErased(_) => {
+                self.guarded.insert(event_id.clone(), Guard::Governance);
+            }
             Body::EventRetracted(b) => {
                 self.retracted.insert(b.event_id.clone());
                 if let Some(version) = facts.retracted_version {

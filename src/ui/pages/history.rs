@@ -249,6 +249,9 @@ fn says(project: &str, p: &Payload, names: &Names) -> String {
         }
         Body::NoteAdded(b) => esc(&b.text.as_str().chars().take(280).collect::<String>()),
         Body::EventRetracted(b) => format!("retracted {}: {}", esc(b.event_id.as_str()), esc(b.reason.as_str())),
+        Body::ConfidentialErased(b) => {
+            format!("erased a confidential text of {}: {}", esc(b.event_id.as_str()), esc(b.reason.as_str()))
+        }
         Body::MemberAdded(b) => {
             format!("added {} as {}", esc(names.actor(b.actor_id.as_str())), esc(&b.role.as_str().replace('_', " ")))
         }
