@@ -113,7 +113,7 @@ impl<F: Fn(NodeId) -> Option<Hash>> Nodes for InMemory<F> {
     }
 }
 
-fn largest_power_of_two_below(n: u64) -> u64 {
+pub(crate) fn largest_power_of_two_below(n: u64) -> u64 {
     debug_assert!(n > 1);
     1u64 << (63 - (n - 1).leading_zeros())
 }

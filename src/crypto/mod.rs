@@ -5,3 +5,4 @@ pub mod dsse;
 pub mod keys;
 pub mod map;
 pub mod merkle;
+pub mod multiproof;

@@ -8,8 +8,7 @@ use crate::crypto::map;
 use crate::crypto::merkle::Hash;
 use crate::domain::{Id, Payload};
 use crate::log::completeness::{required, step_text, Subject};
-use crate::log::evidence::{Bundle, Disclosure, EvidenceEntry, EVIDENCE_FORMAT, EVIDENCE_VERSION};
-use crate::log::export::EntryRecord;
+use crate::log::evidence::{Bundle, BundleEntry, Disclosure, EVIDENCE_FORMAT, EVIDENCE_VERSION};
 use crate::log::{open_entry, Entry};
 use crate::projections::lineage::ProjectGraph;
 use crate::store::{MapRevision, StoreError};
@@ -40,7 +39,7 @@ pub fn build(ledger: &Ledger, project: &str, asset: &Id) -> Result<Option<Bundle
 pub fn disclose(bundle: &mut Bundle, kept: &crate::store::confidential::ConfidentialStore) -> Result<(), StoreError> {
     let mut seen = std::collections::HashSet::new();
     for item in &bundle.entries {
-        let Ok(entry) = item.entry.to_entry() else { continue };
+        let Ok(entry) = item.to_entry() else { continue };
         let Ok((opened, _)) = open_entry(&entry) else { continue };
         let Ok(value) = serde_json::from_slice::<serde_json::Value>(&opened.payload) else { continue };
         for commitment in crate::domain::confidential::commitments_in(&value) {
@@ -182,10 +181,15 @@ fn build_at(
     let mut bundled: Vec<Entry> = entries.into_iter().filter(|e| chosen.contains(&e.sequence)).collect();
     bundled.extend(system.into_values().map(|(entry, _)| entry));
     bundled.sort_by_key(|e| e.sequence);
+    let sequences: Vec<u64> = bundled.iter().map(|e| e.sequence).collect();
+    let inclusion = ledger
+        .multi_inclusion_proof(&sequences, size)?
+        .ok_or(StoreError::Corrupt { sequence: size, reason: "no inclusion proof of the bundle's entries".into() })?;
     let mut out = Vec::with_capacity(bundled.len());
     for entry in &bundled {
-        let proof = ledger.inclusion_proof(entry.sequence, size)?.unwrap_or_default();
-        out.push(EvidenceEntry { entry: EntryRecord::of(entry), inclusion: proof.iter().map(hex::encode).collect() });
+        let unreadable =
+            || StoreError::Corrupt { sequence: entry.sequence, reason: "its envelope is not UTF-8".into() };
+        out.push(BundleEntry::of(entry).ok_or_else(unreadable)?);
     }
     let verifier = ledger.verifier();
     Ok(Some(Bundle {
@@ -201,6 +205,7 @@ fn build_at(
         subjects: listed.into_iter().map(|(subject, sequences)| ledger.disclosed(subject, sequences)).collect(),
         map_proof,
         entries: out,
+        inclusion: inclusion.iter().map(hex::encode).collect(),
         disclosures: Vec::new(),
     }))
 }

@@ -88,6 +88,14 @@ impl Ledger {
         merkle::inclusion_proof(&Stored(self.store.as_ref()), sequence, size)
     }
 
+    /// One inclusion proof of the entries at `sequences` (ascending) in the tree of `size`.
+    pub fn multi_inclusion_proof(&self, sequences: &[u64], size: u64) -> Result<Option<Vec<Hash>>, StoreError> {
+        if size > self.len() {
+            return Ok(None);
+        }
+        crate::crypto::multiproof::prove(&Stored(self.store.as_ref()), sequences, size)
+    }
+
     /// Consistency proof between the trees of `old` and `new` entries.
     pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Option<Vec<Hash>>, StoreError> {
         if new > self.len() {

@@ -9,10 +9,9 @@
 use super::admission::{admit, Extent, Rejection, SignatureCheck};
 use super::completeness::Subject;
 use super::entry::open_entry;
-use super::export::{genesis_from, trusted_verifier, EntryRecord, VerifyError};
+use super::export::{genesis_from, trusted_verifier, VerifyError};
 use super::replay::Broken;
 use crate::crypto::checkpoint::{Checkpoint, MapCheckpoint};
-use crate::crypto::merkle::verify_inclusion;
 use crate::domain::event::Body;
 use crate::domain::state::{created_records, derivation_refs, Namespace, Record};
 use crate::domain::state::{Facts, Position};
@@ -26,12 +25,52 @@ pub const EVIDENCE_FORMAT: &str = "lineage-evidence";
 /// proven in a map whose leaves anyone could recompute, are refused).
 pub const EVIDENCE_VERSION: u32 = 3;
 
+/// One entry as a bundle holds it: every field its leaf bytes cover, the envelope's exact bytes
+/// as text (an envelope is JSON: its payload is base64 once, inside it, and no more).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct EvidenceEntry {
-    pub entry: EntryRecord,
-    /// Hex hashes of the entry's inclusion proof in the tree of `tree_size` entries.
-    pub inclusion: Vec<String>,
+pub struct BundleEntry {
+    pub sequence: u64,
+    pub project: String,
+    pub version: u64,
+    /// Microseconds since the Unix epoch, UTC.
+    pub received_at_us: i64,
+    /// The envelope's exact bytes, as a JSON string.
+    pub envelope: String,
+    /// Hex.
+    pub prev_hash: String,
+    /// Hex SHA-256 of the leaf bytes, as stored.
+    pub hash: String,
+}
+
+impl BundleEntry {
+    /// `None` for an envelope that is not UTF-8, which the ledger never accepts.
+    pub fn of(entry: &crate::log::Entry) -> Option<BundleEntry> {
+        Some(BundleEntry {
+            sequence: entry.sequence,
+            project: entry.project.clone(),
+            version: entry.version,
+            received_at_us: entry.received_at_us,
+            envelope: String::from_utf8(entry.envelope.clone()).ok()?,
+            prev_hash: hex::encode(entry.prev_hash),
+            hash: hex::encode(entry.hash),
+        })
+    }
+
+    /// The entry, with its hash as recorded (verification compares it with the bytes').
+    pub fn to_entry(&self) -> Result<crate::log::Entry, Broken> {
+        let bad = |what: &str| Broken { sequence: self.sequence, reason: format!("{what} is malformed") };
+        let hash32 = |s: &str| -> Option<[u8; 32]> { hex::decode(s).ok()?.try_into().ok() };
+        Ok(crate::log::Entry {
+            sequence: self.sequence,
+            project: self.project.clone(),
+            version: self.version,
+            received_at_us: self.received_at_us,
+            envelope: self.envelope.as_bytes().to_vec(),
+            prev_hash: hash32(&self.prev_hash).ok_or_else(|| bad("prev_hash"))?,
+            hash: hash32(&self.hash).ok_or_else(|| bad("hash"))?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -56,7 +95,10 @@ pub struct Bundle {
     /// tree in pre-order, each step `node`, `leaf` or a subtree's hex hash.
     pub map_proof: Vec<String>,
     /// In ledger order: the asset's lineage and every entry of its subjects.
-    pub entries: Vec<EvidenceEntry>,
+    pub entries: Vec<BundleEntry>,
+    /// One inclusion proof of all the entries in the log of `tree_size` entries
+    /// ([`crate::crypto::multiproof`]): hex hashes.
+    pub inclusion: Vec<String>,
     /// Clear texts of confidential fields of the entries, when asked for (`?disclose=true`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub disclosures: Vec<Disclosure>,
@@ -71,6 +113,28 @@ pub struct Disclosure {
     /// The 32-byte salt, hex.
     pub salt: String,
     pub text: String,
+}
+
+/// Checks the one inclusion proof of all the entries against the checkpoint's root.
+fn check_inclusion(
+    inclusion: &[String],
+    held: &[(u64, crate::crypto::merkle::Hash, &crate::domain::Payload)],
+    checkpoint: &Checkpoint,
+) -> Result<(), VerifyError> {
+    let leaves: Vec<(u64, crate::crypto::merkle::Hash)> = held.iter().map(|(s, leaf, _)| (*s, *leaf)).collect();
+    let proof: Option<Vec<crate::crypto::merkle::Hash>> =
+        inclusion.iter().map(|h| hex::decode(h).ok().and_then(|b| b.try_into().ok())).collect();
+    let proven_root = proof
+        .ok_or(crate::crypto::merkle::ProofError::HashLength)
+        .and_then(|proof| crate::crypto::multiproof::root_from(checkpoint.size, &leaves, &proof));
+    if proven_root.as_ref() == Ok(&checkpoint.root) {
+        return Ok(());
+    }
+    let why = proven_root.err().map_or("it leads to another root".to_owned(), |e| e.to_string());
+    Err(VerifyError::Format {
+        line: 1,
+        reason: format!("the entries are not in the checkpointed log: their inclusion proof fails ({why})"),
+    })
 }
 
 /// Checks each disclosed text against its commitment and the commitments the entries hold.
@@ -298,6 +362,9 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
         deliveries.into_iter().partition(|(event, _)| retracted.contains(event));
     let deliveries = deliveries.into_iter().map(|(_, d)| d).collect();
     let retracted_deliveries = retracted_deliveries.into_iter().map(|(_, d)| d).collect();
+    // Last, so that what is left out is named as such above: every entry in the log, by one
+    // proof of them all.
+    check_inclusion(&bundle.inclusion, &held, &checkpoint)?;
     let payloads: Vec<&[u8]> = logged.iter().map(|(_, opened, _)| opened.payload.as_slice()).collect();
     check_disclosures(&bundle.disclosures, &payloads)?;
     let subjects = bundle.subjects.len();
@@ -317,12 +384,12 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
 /// One entry of a bundle in the log: after the previous one in ledger order, its hash, its
 /// inclusion in the checkpoint, its stream and the ledger it was signed for.
 fn in_log(
-    item: &EvidenceEntry,
+    item: &BundleEntry,
     checkpoint: &Checkpoint,
     origin: &str,
     previous: Option<u64>,
 ) -> Result<(crate::log::Entry, crate::crypto::dsse::Opened, crate::domain::Payload), VerifyError> {
-    let entry = item.entry.to_entry()?;
+    let entry = item.to_entry()?;
     let sequence = entry.sequence;
     let fail = |reason: String| VerifyError::Entry(Broken { sequence, reason });
     if previous.is_some_and(|p| p >= sequence) {
@@ -331,9 +398,9 @@ fn in_log(
     if entry.computed_hash() != entry.hash {
         return Err(fail("its hash does not match its bytes".into()));
     }
-    let proof: Vec<Vec<u8>> = item.inclusion.iter().map(|h| hex::decode(h).unwrap_or_default()).collect();
-    verify_inclusion(sequence, checkpoint.size, &entry.leaf_hash(), &proof, &checkpoint.root)
-        .map_err(|e| fail(format!("it is not in the checkpointed log: {e}")))?;
+    if sequence >= checkpoint.size {
+        return Err(fail(format!("it is not in the checkpointed log of {} entries", checkpoint.size)));
+    }
     let (opened, payload) = open_entry(&entry).map_err(|e| fail(e.to_string()))?;
     if payload.project.as_str() != entry.project {
         return Err(fail("its stream differs from its payload's project".into()));

@@ -411,7 +411,7 @@ fn an_organisation_token_sees_its_projects_only() {
     for needle in ["rival", "post-house"] {
         assert!(!answer.text.contains(needle), "the bundle names `{needle}`");
         let opened = bundle.entries.iter().map(|e| {
-            let entry = e.entry.to_entry().unwrap();
+            let entry = e.to_entry().unwrap();
             String::from_utf8(lineage_ledger::log::open_entry(&entry).unwrap().0.payload).unwrap()
         });
         assert!(opened.clone().all(|payload| !payload.contains(needle)), "a payload names `{needle}`");

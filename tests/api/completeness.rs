@@ -20,7 +20,7 @@ fn vkey(app: &TestApp) -> String {
 
 /// The kind of a bundle's entry.
 fn kind_of(bundle: &Bundle, i: usize) -> String {
-    let entry = bundle.entries[i].entry.to_entry().unwrap();
+    let entry = bundle.entries[i].to_entry().unwrap();
     lineage_ledger::log::open_entry(&entry).unwrap().1.kind().as_str().to_owned()
 }
 
@@ -89,7 +89,7 @@ fn reviewed(p: &Production) -> (String, String) {
 fn index_of(bundle: &Bundle, kind: &str, text: &str) -> usize {
     (0..bundle.entries.len())
         .find(|i| {
-            let entry = bundle.entries[*i].entry.to_entry().unwrap();
+            let entry = bundle.entries[*i].to_entry().unwrap();
             let payload = lineage_ledger::log::open_entry(&entry).unwrap().0.payload;
             kind_of(bundle, *i) == kind && String::from_utf8(payload).unwrap().contains(text)
         })
@@ -128,7 +128,7 @@ fn a_later_failing_review_and_a_retraction_cannot_be_cut_out_nor_hidden_behind_a
     let mut cut = newer.clone();
     for (kind, text, _) in cases {
         let i = index_of(&cut, kind, text);
-        let sequence = cut.entries[i].entry.sequence;
+        let sequence = cut.entries[i].sequence;
         cut.entries.remove(i);
         for subject in &mut cut.subjects {
             subject.sequences.retain(|s| *s != sequence);
@@ -143,7 +143,7 @@ fn a_later_failing_review_and_a_retraction_cannot_be_cut_out_nor_hidden_behind_a
     stale.map_proof = older.map_proof.clone();
     let said = verify(&stale, Some(&vkey)).unwrap_err().to_string();
     assert!(said.contains("does not hold the bundle's lists"), "{said}");
-    let mut rewound = cut.clone();
+    let mut rewound = newer.clone();
     rewound.checkpoint = older.checkpoint.clone();
     rewound.tree_size = older.tree_size;
     let said = verify(&rewound, Some(&vkey)).unwrap_err().to_string();
@@ -173,7 +173,7 @@ fn a_revoked_signers_key_history_is_in_the_bundle_and_cannot_be_cut_out() {
     // Its subject's list cut too: named by the map.
     let mut cut = bundle.clone();
     let i = index_of(&cut, "key_revoked", "laptop lost");
-    let sequence = cut.entries.remove(i).entry.sequence;
+    let sequence = cut.entries.remove(i).sequence;
     cut.subjects.iter_mut().for_each(|s| s.sequences.retain(|q| *q != sequence));
     assert!(verify(&cut, Some(&vkey)).unwrap_err().to_string().contains("does not hold the bundle's lists"));
     // The audit trail lists the revocation itself, and the same lists as the bundle proves.

@@ -163,7 +163,7 @@ fn an_erasure_destroys_the_clear_text_for_good_and_everything_still_verifies() {
     let kinds: Vec<String> = bundle
         .entries
         .iter()
-        .map(|e| lineage_ledger::log::open_entry(&e.entry.to_entry().unwrap()).unwrap().1.kind().as_str().to_owned())
+        .map(|e| lineage_ledger::log::open_entry(&e.to_entry().unwrap()).unwrap().1.kind().as_str().to_owned())
         .collect();
     assert!(kinds.iter().any(|k| k == "confidential_erased"), "the erasure is in the bundle: {kinds:?}");
     let export = p.app.get("/v1/export").text;

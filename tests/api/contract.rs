@@ -158,6 +158,10 @@ fn the_transparency_vectors_hold() {
         ("checkpoint", note.trim_end().to_owned()),
         ("inclusion proof", joined(inclusion_proof(&lookup, 5, 8).unwrap().unwrap())),
         ("consistency proof", joined(consistency_proof(&lookup, 3, 8).unwrap().unwrap())),
+        (
+            "proof of leaves 1, 5 and 6",
+            joined(lineage_ledger::crypto::multiproof::prove(&lookup, &[1, 5, 6], 8).unwrap().unwrap()),
+        ),
     ] {
         assert!(doc.contains(&value), "docs/transparency.md must give the {what}:\n{value}");
     }

@@ -416,7 +416,7 @@ fn a_crash_while_the_subject_map_is_written_leaves_it_computed_again_to_the_same
         let vkey = app.get("/v1/vkey").text;
         let proven = lineage_ledger::log::evidence::verify(&bundle, Some(vkey.trim())).expect("the bundle verifies");
         let has_note = bundle.entries.iter().any(|e| {
-            let entry = e.entry.to_entry().unwrap();
+            let entry = e.to_entry().unwrap();
             String::from_utf8(lineage_ledger::log::open_entry(&entry).unwrap().0.payload).unwrap().contains(point)
         });
         assert!(has_note || !acknowledged, "{point}: the acknowledged note is in the bundle");

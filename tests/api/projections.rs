@@ -380,7 +380,7 @@ fn evidence_against_bytes_follows_them_into_summary_audit_and_bundle() {
     let ids: Vec<String> = bundle
         .entries
         .iter()
-        .filter_map(|e| lineage_ledger::log::open_entry(&e.entry.to_entry().unwrap()).ok())
+        .filter_map(|e| lineage_ledger::log::open_entry(&e.to_entry().unwrap()).ok())
         .map(|(_, payload)| payload.event_id.to_string())
         .collect();
     for event in trail.body["entries"].as_array().unwrap().iter().map(|e| e["event_id"].as_str().unwrap()) {

@@ -344,9 +344,9 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
     let kinds: Vec<String> = bundle
         .entries
         .iter()
-        .filter(|e| e.entry.project == "aurora-outdoor:aurora")
+        .filter(|e| e.project == "aurora-outdoor:aurora")
         .map(|e| {
-            let entry = e.entry.to_entry().unwrap();
+            let entry = e.to_entry().unwrap();
             lineage_ledger::log::open_entry(&entry).unwrap().1.kind().as_str().to_owned()
         })
         .collect();
@@ -370,13 +370,19 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
     }
     assert!(proven.lineage_entries < 50, "unrelated generations are left out: {}", proven.lineage_entries);
 
-    let mut tampered = bundle.clone();
-    let i = tampered.entries.iter().position(|e| e.entry.project == "aurora-outdoor:aurora").unwrap();
-    tampered.entries[i].inclusion.pop();
-    assert!(lineage_ledger::log::evidence::verify(&tampered, Some(&vkey)).is_err());
+    // The one inclusion proof of all the entries: a hash short, one changed.
+    for change in [0, 1] {
+        let mut tampered = bundle.clone();
+        if change == 0 {
+            tampered.inclusion.pop();
+        } else {
+            tampered.inclusion[0] = hex::encode([7u8; 32]);
+        }
+        let said = lineage_ledger::log::evidence::verify(&tampered, Some(&vkey)).unwrap_err().to_string();
+        assert!(said.contains("their inclusion proof fails"), "{said}");
+    }
     // Every system entry it holds is a signer's key history, which it must hold whole.
-    let system: Vec<usize> =
-        (0..bundle.entries.len()).filter(|i| bundle.entries[*i].entry.project == "system").collect();
+    let system: Vec<usize> = (0..bundle.entries.len()).filter(|i| bundle.entries[*i].project == "system").collect();
     assert!(system.len() >= 2, "{system:?}");
     for i in system.into_iter().skip(1) {
         let mut forged = bundle.clone();
@@ -386,8 +392,8 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
     }
     // Leaving out any entry that made something in the lineage is refused, naming the entry
     // whose ancestor went missing (or the asset whose making entry did).
-    let kind_of = |e: &lineage_ledger::log::evidence::EvidenceEntry| {
-        lineage_ledger::log::open_entry(&e.entry.to_entry().unwrap()).unwrap().1.kind().as_str().to_owned()
+    let kind_of = |e: &lineage_ledger::log::evidence::BundleEntry| {
+        lineage_ledger::log::open_entry(&e.to_entry().unwrap()).unwrap().1.kind().as_str().to_owned()
     };
     for kind in [
         "model_version_registered",
@@ -400,11 +406,8 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
         "post_edit_applied",
     ] {
         let mut omitted = bundle.clone();
-        let i = omitted
-            .entries
-            .iter()
-            .position(|e| e.entry.project == "aurora-outdoor:aurora" && kind_of(e) == kind)
-            .unwrap();
+        let i =
+            omitted.entries.iter().position(|e| e.project == "aurora-outdoor:aurora" && kind_of(e) == kind).unwrap();
         omitted.entries.remove(i);
         match lineage_ledger::log::evidence::verify(&omitted, Some(&vkey)) {
             Err(e) => {
