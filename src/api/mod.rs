@@ -67,6 +67,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/tokens").route(web::post().to(issue_token)).route(web::get().to(list_tokens)))
             .service(resource("/tokens/{id}").route(web::delete().to(revoke_token)))
             .service(resource("/checkpoint").route(web::get().to(checkpoint)))
+            .service(resource("/map-checkpoint").route(web::get().to(map_checkpoint)))
             .service(resource("/vkey").route(web::get().to(vkey)))
             .service(resource("/proofs/inclusion").route(web::get().to(inclusion_proof)))
             .service(resource("/proofs/consistency").route(web::get().to(consistency_proof)))

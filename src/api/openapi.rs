@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         super::routes::transparency::consistency_proof,
         super::routes::transparency::export,
         super::routes::transparency::evidence,
+        super::routes::transparency::map_checkpoint,
         super::routes::confidential::keep_confidential,
         super::routes::confidential::confidential,
         super::routes::projections::status,

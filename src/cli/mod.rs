@@ -53,6 +53,10 @@ enum Command {
         /// The checkpoint key you trust (`GET /v1/vkey`); without it the file's own key is used.
         #[arg(long)]
         vkey: Option<String>,
+        /// A signed map checkpoint (`GET /v1/map-checkpoint`) of this log, of at most the
+        /// export's size: the subject map computed from the export must be the one it signs.
+        #[arg(long)]
+        map_checkpoint: Option<PathBuf>,
     },
     /// Load a verified export into an empty data directory (a restore needs the ledger's key file).
     Import {
@@ -387,22 +391,8 @@ pub fn run() {
             }
         }
         Command::Export { server, out } => remote::export(&server, out),
-        Command::Verify { file, vkey } => {
-            let input = open_file(&file);
-            match crate::log::export::verify(input, vkey.as_deref(), false) {
-                Ok(v) => println!(
-                    "verified {} entries of `{}`: signatures, signers, rules, chains; root {} signed by {}; {}",
-                    v.size,
-                    v.header.origin,
-                    hex::encode(v.root),
-                    v.header.vkey,
-                    match v.map_root {
-                        Some(root) => format!("subject map root {}", hex::encode(root)),
-                        None => "no subject map root (a version 1 export carries no subjects' blinds)".into(),
-                    }
-                ),
-                Err(e) => fail(format!("{}: {e}", file.display())),
-            }
+        Command::Verify { file, vkey, map_checkpoint } => {
+            offline::verify(&file, vkey.as_deref(), map_checkpoint.as_deref())
         }
         Command::Import { file, data, ledger_key } => offline::import(&file, data, &ledger_key),
         Command::VerifyEvidence(args) => evidence::verify_evidence(args),

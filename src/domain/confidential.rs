@@ -10,6 +10,7 @@
 //! In a payload a committed text is the object `{"commitment": "sha256:…"}` where the clear
 //! text would be.
 
+use super::event::Body;
 use super::ids::{Digest, Text};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -43,26 +44,49 @@ pub fn commitment_of(salt: &[u8; 32], text: &str) -> Digest {
     Digest::from_bytes(&hash.finalize().into())
 }
 
-/// The commitments a payload's JSON holds: every object of the one member `commitment` whose
-/// value is a digest, in document order.
-pub fn commitments_in(value: &serde_json::Value) -> Vec<Digest> {
-    let mut out = Vec::new();
-    let mut stack = vec![value];
-    while let Some(v) = stack.pop() {
-        match v {
-            serde_json::Value::Object(map) => {
-                if let (1, Some(serde_json::Value::String(c))) = (map.len(), map.get("commitment")) {
-                    if let Ok(digest) = Digest::parse(c) {
-                        out.push(digest);
-                    }
-                }
-                stack.extend(map.values().rev());
-            }
-            serde_json::Value::Array(items) => stack.extend(items.iter().rev()),
-            _ => {}
+/// The committed confidential fields of an event: each field's JSON Pointer in the payload
+/// (`/body/text`, `/body/talent/0`) and its commitment. Only these take a clear text: an
+/// object of the same shape elsewhere (in free-form parameters, say) is not a confidential field.
+pub fn commitments(body: &Body) -> Vec<(String, Digest)> {
+    let mut fields: Vec<(String, &Confidential)> = Vec::new();
+    match body {
+        Body::PromptAuthored(b) => {
+            fields.push(("/body/text".into(), &b.text));
+            fields.extend(b.negative_prompt.iter().map(|n| ("/body/negative_prompt".into(), n)));
         }
+        Body::BriefRecorded(b) => {
+            fields.push(("/body/text".into(), &b.text));
+            fields.extend(b.talent.iter().enumerate().map(|(i, t)| (format!("/body/talent/{i}"), t)));
+        }
+        Body::BriefRevised(b) => fields.push(("/body/text".into(), &b.text)),
+        _ => {}
     }
-    out
+    fields
+        .into_iter()
+        .filter_map(|(field, value)| match value {
+            Confidential::Committed(c) => Some((field, c.commitment.clone())),
+            Confidential::Clear(_) => None,
+        })
+        .collect()
+}
+
+/// Why a clear text cannot stand in for a confidential field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClearTextError {
+    #[error("the text is {0}")]
+    Invalid(super::ids::ValueError),
+    #[error("the text holds {what} (U+{code:04X}) at byte {at}, which no text of a new payload may hold")]
+    Forbidden { what: &'static str, code: u32, at: usize },
+}
+
+/// Checks a clear text as the payload's text it stands in for would be checked: a [`Text`]
+/// (at most 20,000 characters), with no character a new payload may not hold.
+pub fn check_clear_text(text: &str) -> Result<(), ClearTextError> {
+    Text::parse(text).map_err(ClearTextError::Invalid)?;
+    match text.char_indices().find_map(|(at, c)| super::profile::forbidden_anywhere(c).map(|w| (at, c, w))) {
+        Some((at, c, what)) => Err(ClearTextError::Forbidden { what, code: c as u32, at }),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -85,7 +109,21 @@ mod tests {
             assert!(serde_json::from_value::<Confidential>(bad.clone()).is_err(), "{bad}");
         }
         assert_ne!(commitment_of(&[8; 32], "a red shoe"), c, "the salt counts");
-        let payload = serde_json::json!({"body": {"text": {"commitment": c}, "talent": [{"commitment": c}, "x"]}});
-        assert_eq!(commitments_in(&payload), vec![c.clone(), c]);
+        let committed = Confidential::Committed(Committed { commitment: c.clone() });
+        let brief = Body::BriefRecorded(crate::domain::event::BriefRecorded {
+            brief_id: crate::domain::Id::parse("b").unwrap(),
+            title: crate::domain::ids::Label::parse("t").unwrap(),
+            text: committed.clone(),
+            talent: vec![Confidential::Clear(Text::parse("x").unwrap()), committed],
+            deliverable_formats: vec![],
+            channels: vec![],
+            training_and_mining: None,
+        });
+        assert_eq!(commitments(&brief), vec![("/body/text".to_owned(), c.clone()), ("/body/talent/1".to_owned(), c)]);
+        assert!(check_clear_text("a red shoe\non ice").is_ok());
+        for bad in ["", "a\u{0}b", "a\u{202e}b", "\u{1b}[31m"] {
+            assert!(check_clear_text(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_clear_text(&"x".repeat(20_001)).is_err());
     }
 }

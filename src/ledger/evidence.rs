@@ -40,9 +40,8 @@ pub fn disclose(bundle: &mut Bundle, kept: &crate::store::confidential::Confiden
     let mut seen = std::collections::HashSet::new();
     for item in &bundle.entries {
         let Ok(entry) = item.to_entry() else { continue };
-        let Ok((opened, _)) = open_entry(&entry) else { continue };
-        let Ok(value) = serde_json::from_slice::<serde_json::Value>(&opened.payload) else { continue };
-        for commitment in crate::domain::confidential::commitments_in(&value) {
+        let Ok((_, payload)) = open_entry(&entry) else { continue };
+        for (_, commitment) in crate::domain::confidential::commitments(&payload.body) {
             if !seen.insert(commitment.clone()) {
                 continue;
             }

@@ -137,27 +137,40 @@ fn check_inclusion(
     })
 }
 
-/// Checks each disclosed text against its commitment and the commitments the entries hold.
-fn check_disclosures(disclosures: &[Disclosure], payloads: &[&[u8]]) -> Result<(), VerifyError> {
-    let held: std::collections::HashSet<Digest> = payloads
+/// Checks each disclosed text against its commitment, held by a confidential field of an entry
+/// of the bundle and erased by none: each commitment once.
+fn check_disclosures(disclosures: &[Disclosure], payloads: &[&crate::domain::Payload]) -> Result<(), VerifyError> {
+    use crate::domain::confidential::{commitment_of, commitments};
+    let held: std::collections::HashSet<Digest> =
+        payloads.iter().flat_map(|p| commitments(&p.body)).map(|(_, c)| c).collect();
+    let erased: std::collections::HashMap<&Digest, &crate::domain::EventId> = payloads
         .iter()
-        .filter_map(|p| serde_json::from_slice::<serde_json::Value>(p).ok())
-        .flat_map(|v| crate::domain::confidential::commitments_in(&v))
+        .filter_map(|p| match &p.body {
+            Body::ConfidentialErased(e) => Some((&e.commitment, &p.event_id)),
+            _ => None,
+        })
         .collect();
+    let mut seen = std::collections::HashSet::new();
     for d in disclosures {
         let fail = |reason: String| VerifyError::Disclosure(format!("`{}`: {reason}", d.commitment));
         let commitment = Digest::parse(&d.commitment).map_err(|e| fail(e.to_string()))?;
+        if !seen.insert(commitment.clone()) {
+            return Err(fail("it is disclosed twice".into()));
+        }
         let salt: [u8; 32] = hex::decode(&d.salt)
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| fail("the salt is not 32 bytes in hex".into()))?;
-        if crate::domain::confidential::commitment_of(&salt, &d.text) != commitment {
+        if commitment_of(&salt, &d.text) != commitment {
             return Err(fail(
                 "the disclosed text and salt do not hash to it: the text is not the one committed to".into(),
             ));
         }
         if !held.contains(&commitment) {
-            return Err(fail("no entry of the bundle holds this commitment".into()));
+            return Err(fail("no confidential field of an entry of the bundle holds this commitment".into()));
+        }
+        if let Some(by) = erased.get(&commitment) {
+            return Err(fail(format!("its clear text was erased (event `{by}`): a bundle may not disclose it")));
         }
     }
     Ok(())
@@ -365,7 +378,7 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
     // Last, so that what is left out is named as such above: every entry in the log, by one
     // proof of them all.
     check_inclusion(&bundle.inclusion, &held, &checkpoint)?;
-    let payloads: Vec<&[u8]> = logged.iter().map(|(_, opened, _)| opened.payload.as_slice()).collect();
+    let payloads: Vec<&crate::domain::Payload> = logged.iter().map(|(_, _, payload)| payload).collect();
     check_disclosures(&bundle.disclosures, &payloads)?;
     let subjects = bundle.subjects.len();
     Ok(Proven {

@@ -144,6 +144,9 @@ pub struct Verified {
     /// and the export's blinds: a map checkpoint of the same size must name it. `None` for a
     /// version 1 export, which carries no blinds.
     pub map_root: Option<[u8; 32]>,
+    /// The root of the subject map of the first `n` entries, when asked for with
+    /// [`verify_with_map_at`]: what a map checkpoint of that size must name.
+    pub map_root_at: Option<(u64, [u8; 32])>,
 }
 
 /// Every subject's blind, count and chain head, entry by entry; and the subjects the last entry
@@ -289,6 +292,17 @@ fn line(value: &impl Serialize) -> Vec<u8> {
 /// every chain, every rule, and the Merkle root against the signed checkpoint. Names the first
 /// bad entry.
 pub fn verify(input: impl BufRead, pinned_vkey: Option<&str>, keep_entries: bool) -> Result<Verified, VerifyError> {
+    verify_with_map_at(input, pinned_vkey, keep_entries, None)
+}
+
+/// [`verify`], and the subject map's root after the first `map_at` entries (a version 2 export
+/// of at least that many), to compare with a map checkpoint of that size.
+pub fn verify_with_map_at(
+    input: impl BufRead,
+    pinned_vkey: Option<&str>,
+    keep_entries: bool,
+    map_at: Option<u64>,
+) -> Result<Verified, VerifyError> {
     let mut lines = input.lines().enumerate();
     let format_error = |line: usize, reason: String| VerifyError::Format { line: line + 1, reason };
     let (n, first) = lines.next().ok_or_else(|| format_error(0, "the file is empty".into()))?;
@@ -301,6 +315,7 @@ pub fn verify(input: impl BufRead, pinned_vkey: Option<&str>, keep_entries: bool
     let mut replay = Replay::new(genesis_from(&header.ledger_public_key)?, Depth::Full, &header.origin);
     let mut kept = Vec::new();
     let mut subjects = SubjectChains::default();
+    let mut root_at = None;
     while let Some((n, line)) = lines.next() {
         let line = line?;
         if blinded {
@@ -309,6 +324,10 @@ pub fn verify(input: impl BufRead, pinned_vkey: Option<&str>, keep_entries: bool
                 continue;
             }
             subjects.blinded().map_err(|reason| format_error(n, reason))?;
+            // Every entry below `map_at` and its subjects' blinds are in: the map of that size.
+            if map_at == Some(replay.next) && root_at.is_none() {
+                root_at = Some((replay.next, subjects.root()));
+            }
         }
         if let Ok(CheckpointLine { checkpoint }) = serde_json::from_str::<CheckpointLine>(&line) {
             let checkpoint = replay.check_checkpoint(&checkpoint, &verifier)?;
@@ -333,6 +352,7 @@ pub fn verify(input: impl BufRead, pinned_vkey: Option<&str>, keep_entries: bool
                 entries: kept,
                 note: checkpoint_note(&line),
                 map_root: blinded.then(|| subjects.root()),
+                map_root_at: root_at,
             });
         }
         let record: EntryRecord = serde_json::from_str(&line).map_err(|e| format_error(n, e.to_string()))?;

@@ -5,9 +5,10 @@
 //!
 //! An erasure is made safe across a crash with a marker written before its event is appended:
 //! `<commitment>.erasing` names the event; once the event is durable the text file is
-//! overwritten, synced and removed, and the marker becomes the tombstone `<commitment>.erased`,
-//! which refuses the text ever after. At start, a marker whose event is in the log is finished,
-//! one whose event is not (the append failed, or never came) is dropped.
+//! overwritten, synced and removed, and the tombstone `erased/<commitment>` refuses the text ever
+//! after, in every project (whoever knows a text erased from one project cannot have the ledger
+//! keep it under another). At start, a marker whose event is in the log is finished, one whose
+//! event is not (the append failed, or never came) is dropped.
 
 use super::StoreError;
 use crate::domain::confidential::commitment_of;
@@ -57,7 +58,7 @@ fn sync_dir(path: &Path) -> Result<(), StoreError> {
 
 impl ConfidentialStore {
     pub fn open(dir: &Path) -> Result<ConfidentialStore, StoreError> {
-        std::fs::create_dir_all(dir).map_err(io("opening the confidential texts"))?;
+        std::fs::create_dir_all(dir.join("erased")).map_err(io("opening the confidential texts"))?;
         Ok(ConfidentialStore { dir: dir.to_owned() })
     }
 
@@ -70,8 +71,13 @@ impl ConfidentialStore {
         self.folder(project).join(format!("{}{suffix}", &commitment.as_str()[7..]))
     }
 
+    /// The tombstone of an erased commitment, in no project's folder: it refuses the text in all.
+    fn tombstone(&self, commitment: &Digest) -> PathBuf {
+        self.dir.join("erased").join(&commitment.as_str()[7..])
+    }
+
     pub fn held(&self, project: &str, commitment: &Digest) -> Result<Held, StoreError> {
-        if self.path(project, commitment, ".erased").exists() {
+        if self.tombstone(commitment).exists() {
             return Ok(Held::Erased);
         }
         match std::fs::read(self.path(project, commitment, ".json")) {
@@ -114,8 +120,8 @@ impl ConfidentialStore {
 
     /// Destroys the clear text, once the erasure's event is durable.
     pub fn finish_erasure(&self, project: &str, commitment: &Digest) -> Result<(), StoreError> {
-        let [text, marker, tombstone] = [".json", ".erasing", ".erased"].map(|s| self.path(project, commitment, s));
-        destroy(&text, &marker, &tombstone)
+        let [text, marker] = [".json", ".erasing"].map(|s| self.path(project, commitment, s));
+        destroy(&text, &marker, &self.tombstone(commitment))
     }
 
     /// At start: finishes each begun erasure whose event `logged` finds in the log, drops the
@@ -124,7 +130,7 @@ impl ConfidentialStore {
         let mut finished = 0;
         for folder in std::fs::read_dir(&self.dir).map_err(io("opening the confidential texts"))? {
             let folder = folder.map_err(io("opening the confidential texts"))?.path();
-            if !folder.is_dir() {
+            if !folder.is_dir() || folder.ends_with("erased") {
                 continue;
             }
             for file in std::fs::read_dir(&folder).map_err(io("opening the confidential texts"))? {
@@ -136,9 +142,8 @@ impl ConfidentialStore {
                 let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
                 let Ok(commitment) = Digest::parse(&format!("sha256:{stem}")) else { continue };
                 if logged(&event)? {
-                    let hex = &commitment.as_str()[7..];
-                    let [text, tombstone] = [".json", ".erased"].map(|s| folder.join(format!("{hex}{s}")));
-                    destroy(&text, &path, &tombstone)?;
+                    let text = folder.join(format!("{}.json", &commitment.as_str()[7..]));
+                    destroy(&text, &path, &self.tombstone(&commitment))?;
                     finished += 1;
                 } else {
                     std::fs::remove_file(&path).map_err(io("erasing a confidential text"))?;
@@ -149,8 +154,8 @@ impl ConfidentialStore {
     }
 }
 
-/// Overwrites the clear text, syncs and removes it; then turns the marker (or nothing) into the
-/// tombstone.
+/// Overwrites the clear text, syncs and removes it; then writes the tombstone and drops the
+/// marker.
 fn destroy(text: &Path, marker: &Path, tombstone: &Path) -> Result<(), StoreError> {
     if let Ok(meta) = std::fs::metadata(text) {
         let mut file = std::fs::OpenOptions::new().write(true).open(text).map_err(io("erasing a confidential text"))?;
@@ -159,12 +164,11 @@ fn destroy(text: &Path, marker: &Path, tombstone: &Path) -> Result<(), StoreErro
             .map_err(io("erasing a confidential text"))?;
         std::fs::remove_file(text).map_err(io("erasing a confidential text"))?;
     }
-    if marker.exists() {
-        std::fs::rename(marker, tombstone).map_err(io("erasing a confidential text"))?;
-    } else {
-        write_synced(tombstone, b"")?;
+    write_synced(tombstone, b"")?;
+    match std::fs::remove_file(marker) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::of_io(e, "erasing a confidential text")),
+        _ => sync_dir(marker),
     }
-    sync_dir(tombstone)
 }
 
 #[cfg(test)]
@@ -189,5 +193,10 @@ mod tests {
         assert!(matches!(reopened.held("p", &texts[2].0).unwrap(), Held::Kept(_)), "its event never came");
         assert_eq!(reopened.recover(|_| Ok(true)).unwrap(), 0, "nothing is left begun");
         assert_eq!(reopened.held("q", &texts[0].0).unwrap(), Held::Missing, "another project keeps nothing of it");
+        assert_eq!(
+            reopened.held("q", &texts[1].0).unwrap(),
+            Held::Erased,
+            "an erased text is refused in every project"
+        );
     }
 }

@@ -158,3 +158,42 @@ fn an_export_carries_each_blind_once_right_after_the_entry_naming_its_subject_fi
         edit(&|l| l[blind_at] = serde_json::json!({"subject": subject, "blind": hex::encode([9u8; 32])}).to_string());
     assert_ne!(verdict(&other, &vkey).unwrap(), Some(root));
 }
+
+/// A monitor holding an export checks the map the ledger signs: `lineage verify
+/// --map-checkpoint` computes the subject map at the checkpoint's size from the export's entries
+/// and blinds and compares; an export whose blinds were changed verifies, but not against it.
+#[test]
+fn lineage_verify_checks_an_exports_subject_map_against_a_signed_map_checkpoint() {
+    let p = Production::new();
+    // A bundle makes the map cover every durable entry.
+    assert_eq!(p.app.get(&format!("/v1/projects/{}/assets/img-1/evidence", p.project)).status, 200);
+    let note = p.app.get("/v1/map-checkpoint");
+    assert_eq!(note.status, 200, "{:?}", note.body);
+    let vkey = p.app.get("/v1/vkey").text.trim().to_owned();
+    let lines = export_lines(&p.app);
+    let dir = p.app.dir.path();
+    std::fs::write(dir.join("map.note"), &note.text).unwrap();
+    let run = |lines: &[String], with_map: bool| {
+        std::fs::write(dir.join("export.jsonl"), lines.join("\n") + "\n").unwrap();
+        let mut args =
+            vec!["verify".to_owned(), dir.join("export.jsonl").display().to_string(), "--vkey".into(), vkey.clone()];
+        if with_map {
+            args.extend(["--map-checkpoint".into(), dir.join("map.note").display().to_string()]);
+        }
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_lineage")).args(&args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, said) = run(&lines, true);
+    assert!(ok && said.contains("as the signed map checkpoint names it"), "{said}");
+    let (ok, said) = run(&lines, false);
+    assert!(ok && said.contains("not checked"), "{said}");
+    let at = lines.iter().position(|l| l.starts_with("{\"subject\":")).unwrap();
+    let mut changed = lines.clone();
+    let subject = serde_json::from_str::<Value>(&changed[at]).unwrap()["subject"].as_str().unwrap().to_owned();
+    changed[at] = serde_json::json!({"subject": subject, "blind": hex::encode([1u8; 32])}).to_string();
+    let (ok, said) = run(&changed, true);
+    assert!(!ok && said.contains("the export's blinds are not the ledger's"), "{said}");
+}

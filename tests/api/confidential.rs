@@ -116,7 +116,7 @@ fn only_a_clear_text_that_hashes_to_its_commitment_is_kept_and_only_granted_toke
         (
             "a commitment of no entry",
             json!({"commitment": commitment_of(&[1; 32], "x"), "salt": hex::encode([1u8; 32]), "text": "x"}),
-            "no entry of the bundle holds",
+            "no confidential field of an entry of the bundle holds",
         ),
     ] {
         let mut changed = serde_json::to_value(&bundle).unwrap();
@@ -257,4 +257,84 @@ fn a_crash_after_keeping_or_after_an_erasures_event_loses_nothing_and_erases_at_
             assert_eq!((read.status, read.body["text"].as_str()), (200, Some(PROMPT)), "{point}");
         }
     }
+}
+
+/// What an independent review found, kept as tests: a clear text for a field that is not a
+/// confidential one, or not a text a payload could hold; an erasure naming an event that does
+/// not hold the commitment; an erased text kept again under another project; a bundle that
+/// discloses an erased text, or one text twice.
+#[test]
+fn the_ways_around_the_confidential_texts_are_refused() {
+    let p = Production::new();
+    let sequence = committed_prompt(&p);
+    let path = format!("/v1/projects/{}/confidential", p.project);
+    // An object of the same shape in free-form parameters is no confidential field.
+    let planted = commitment_of(&[6; 32], "planted");
+    let generation = json!({"generation_id": "gen-planted", "model_version": "mv-1", "prompt": "pr-1",
+        "parameters": {"c": {"commitment": planted}},
+        "outputs": [{"asset_id": "img-planted", "digest": digest("img-planted"), "media_type": "image/png"}]});
+    let planted_at = p.send(&p.integration, "generation_recorded", generation).body["sequence"].as_u64().unwrap();
+    let bodies = [
+        ("not a confidential field", kept(planted_at, "/body/parameters/c", 6, "planted"), 422, "field"),
+        ("a NUL", kept(sequence, "/body/text", 3, "Jane\u{0}Doe"), 422, "text"),
+        ("an escape sequence", kept(sequence, "/body/text", 3, "\u{1b}[31mJane"), 422, "text"),
+        ("a bidirectional override", kept(sequence, "/body/text", 3, "Jane\u{202e}Doe"), 422, "text"),
+        ("longer than a payload's text", kept(sequence, "/body/text", 3, &"J".repeat(20_001)), 422, "text"),
+        ("a field missing", json!({"sequence": sequence, "field": "/body/text"}).to_string().into_bytes(), 400, ""),
+    ];
+    for (what, body, status, field) in bodies {
+        let answer = p.app.client.put(&path, &body).unwrap();
+        assert_eq!(answer.status, status, "{what}: {:?}", answer.body);
+        if !field.is_empty() {
+            assert_eq!(answer.body["field"], field, "{what}");
+        }
+    }
+    assert_eq!(p.app.client.put(&path, &kept(sequence, "/body/text", 3, PROMPT)).unwrap().status, 201);
+    let commitment = commitment_of(&[3; 32], PROMPT);
+    // An erasure naming an event that does not hold the commitment: refused, nothing erased.
+    let created = p.app.get(&format!("/v1/projects/{}/events?limit=1", p.project)).body["entries"][0]["event_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let head = p.app.head();
+    let wrong = json!({"event_id": created, "commitment": commitment, "reason": "r"});
+    let refused = p.send(&p.producer, "confidential_erased", wrong);
+    assert_eq!((refused.status, refused.body["field"].as_str()), (422, Some("body.commitment")), "{:?}", refused.body);
+    assert_eq!(p.app.head(), head, "nothing was written");
+    let data = p.app.dir.path().join("data");
+    assert_eq!(files_holding(&data, PROMPT).len(), 1, "nothing was erased");
+    // The bundle before the erasure, with its disclosure.
+    let evidence = format!("/v1/projects/{}/assets/img-secret/evidence?disclose=true", p.project);
+    let before: Bundle = serde_json::from_str(&p.app.get(&evidence).text).unwrap();
+    let vkey = p.app.get("/v1/vkey").text.trim().to_owned();
+    let mut twice = before.clone();
+    twice.disclosures.push(twice.disclosures[0].clone());
+    assert!(verify(&twice, Some(&vkey)).unwrap_err().to_string().contains("disclosed twice"));
+    let prompt_event = p.app.get(&format!("/v1/entries/{sequence}")).body["event_id"].as_str().unwrap().to_owned();
+    let erase = json!({"event_id": prompt_event, "commitment": commitment, "reason": "consent withdrawn"});
+    assert_eq!(p.send(&p.producer, "confidential_erased", erase).status, 201);
+    // A bundle after the erasure that discloses the text anyway (whoever kept it) is refused.
+    let mut after: Bundle = serde_json::from_str(&p.app.get(&evidence).text).unwrap();
+    after.disclosures = before.disclosures.clone();
+    let said = verify(&after, Some(&vkey)).unwrap_err().to_string();
+    assert!(said.contains("was erased"), "{said}");
+    // The same commitment recorded in another project is refused its text for good too.
+    let other = pid("p2");
+    p.create(&other, "campaign");
+    let copied = json!({"prompt_id": "pr-copy", "text": {"commitment": commitment}});
+    let copied = p.app.send(&p.artist.envelope(&other, "prompt_authored", copied));
+    assert_eq!(copied.status, 201, "{:?}", copied.body);
+    let copy_at = copied.body["sequence"].as_u64().unwrap();
+    let again = p
+        .app
+        .client
+        .put(&format!("/v1/projects/{other}/confidential"), &kept(copy_at, "/body/text", 3, PROMPT))
+        .unwrap();
+    assert_eq!(
+        (again.status, again.body["type"].as_str()),
+        (410, Some("urn:lineage:problem:erased")),
+        "{:?}",
+        again.body
+    );
+    assert!(files_holding(&data, PROMPT).is_empty());
 }

@@ -139,15 +139,43 @@ fn begin_erasures(
     state: &AppState,
     subs: &[crate::ledger::Submission],
 ) -> Result<Vec<(String, crate::domain::Digest)>, ApiError> {
-    let mut erasures = Vec::new();
-    for sub in subs {
+    let mut erasures: Vec<(String, crate::domain::Digest)> = Vec::new();
+    for (i, sub) in subs.iter().enumerate() {
         if let crate::domain::event::Body::ConfidentialErased(b) = &sub.payload.body {
             let project = sub.payload.project.as_str();
+            if !holds_commitment(state, project, b.event_id.as_str(), &b.commitment)? {
+                let refused = ApiError::new(
+                    ProblemType::InvalidEvent,
+                    format!(
+                        "event `{}` of project `{project}` holds no confidential field committed to {}: an erasure names the event that holds the commitment",
+                        b.event_id, b.commitment
+                    ),
+                );
+                for (p, c) in &erasures {
+                    state.confidential.abandon_erasure(p, c)?;
+                }
+                return Err(refused.field("body.commitment").at(i));
+            }
             state.confidential.begin_erasure(project, &b.commitment, sub.payload.event_id.as_str())?;
             erasures.push((project.to_owned(), b.commitment.clone()));
         }
     }
     Ok(erasures)
+}
+
+/// Whether the event `event_id` of `project`, already in the log, holds a confidential field
+/// committed to `commitment` (the rules check the event is the project's; an unknown one
+/// is refused there).
+fn holds_commitment(
+    state: &AppState,
+    project: &str,
+    event_id: &str,
+    commitment: &crate::domain::Digest,
+) -> Result<bool, ApiError> {
+    let Some(sequence) = state.ledger.store().sequence_of_event(event_id)? else { return Ok(true) };
+    let Some(entry) = state.ledger.entry(sequence)?.filter(|e| e.project == project) else { return Ok(true) };
+    let Ok((_, payload)) = crate::log::open_entry(&entry) else { return Ok(false) };
+    Ok(crate::domain::confidential::commitments(&payload.body).iter().any(|(_, c)| c == commitment))
 }
 
 /// A refusal for a bad signature or an unknown key, sent after [`Limits::unverified_refusal_delay`].

@@ -56,20 +56,30 @@ pub async fn keep_confidential(
     let project = parse_project(&path.into_inner())?;
     reader.project(&state.ledger, project.as_str())?;
     let bytes = json_body(&req, body, state.limits.body_bytes, &state).await?;
-    let given: ConfidentialText =
-        serde_json::from_slice(&bytes)
-            .map_err(|e| if e.is_data() { invalid("", e.to_string()) } else { malformed(e) })?;
+    let given: ConfidentialText = serde_json::from_slice(&bytes).map_err(|e| {
+        if e.is_data() {
+            ApiError::new(ProblemType::BadRequest, format!("the body must be {{sequence, field, salt, text}}: {e}"))
+        } else {
+            malformed(e)
+        }
+    })?;
     let missing = || ApiError::not_found(format!("project `{project}` has no entry {}", given.sequence));
     let entry = state.ledger.entry(given.sequence)?.filter(|e| e.project == project.as_str()).ok_or_else(missing)?;
     let unreadable =
         |e: String| ApiError::new(ProblemType::Internal, format!("entry {} is unreadable: {e}", entry.sequence));
-    let (opened, _) = crate::log::open_entry(&entry).map_err(|e| unreadable(e.to_string()))?;
-    let payload: serde_json::Value = serde_json::from_slice(&opened.payload).map_err(|e| unreadable(e.to_string()))?;
-    let committed = payload.pointer(&given.field).and_then(|v| v.as_object()).filter(|o| o.len() == 1);
-    let commitment =
-        committed.and_then(|o| o.get("commitment")?.as_str()).and_then(|c| Digest::parse(c).ok()).ok_or_else(|| {
-            invalid("field", format!("entry {} holds no commitment at `{}`", given.sequence, given.field))
-        })?;
+    let (_, payload) = crate::log::open_entry(&entry).map_err(|e| unreadable(e.to_string()))?;
+    let fields = crate::domain::confidential::commitments(&payload.body);
+    let Some((_, commitment)) = fields.into_iter().find(|(field, _)| *field == given.field) else {
+        let shown: String = given.field.chars().take(100).collect();
+        return Err(invalid(
+            "field",
+            format!(
+                "entry {} holds no committed confidential field at `{shown}` (a prompt's /body/text and /body/negative_prompt, a brief's /body/text and /body/talent/N)",
+                given.sequence
+            ),
+        ));
+    };
+    crate::domain::confidential::check_clear_text(&given.text).map_err(|e| invalid("text", e.to_string()))?;
     let salt: [u8; 32] = hex::decode(&given.salt)
         .ok()
         .and_then(|b| b.try_into().ok())

@@ -42,6 +42,17 @@ pub async fn checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiE
     Ok(text(signed.note))
 }
 
+/// The latest map checkpoint: the subject map's root with the log's root at the same size (it
+/// follows the log off the append path, so it may be of fewer entries than `/v1/checkpoint`).
+#[utoipa::path(get, path = "/v1/map-checkpoint", tag = "transparency",
+    responses((status = 200, description = "The signed note", content_type = "text/plain", body = String),
+        (status = 404, description = "No map revision yet", body = crate::api::problem::Problem, content_type = "application/problem+json")))]
+pub async fn map_checkpoint(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let revision = state.ledger.store().map_revision()?;
+    let revision = revision.ok_or_else(|| ApiError::not_found("the subject map has no revision yet"))?;
+    Ok(text(revision.note))
+}
+
 /// The key that verifies checkpoints, as a C2SP note verifier key.
 #[utoipa::path(get, path = "/v1/vkey", tag = "transparency",
     responses((status = 200, description = "`<name>+<key hash>+<key>`", content_type = "text/plain", body = String)))]

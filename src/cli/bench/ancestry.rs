@@ -2,7 +2,7 @@
 //! PROV-JSON and provenance, timed one request at a time (`lineage bench --ancestry-generations`).
 //!
 //! The asset is a composite of composites of generated images: each generation has its own
-//! prompt citing three references of its own and makes four outputs, a selection keeps them,
+//! prompt citing three references of its own (`--ancestry-references`) and makes four outputs, a selection keeps them,
 //! and composites of 250 outputs are composited once more — the widest ancestry the lineage
 //! limit of 4,096 links lets one asset have (1,010 generations), ten ancestors a generation.
 
@@ -43,8 +43,9 @@ impl Bench<'_> {
         let a = &artist;
         let mut envelopes: Vec<Vec<u8>> = Vec::new();
         let mut outputs: Vec<String> = Vec::new();
+        let references = usize::from(self.options.ancestry_references);
         for g in 0..generations {
-            for r in 0..3 {
+            for r in 0..references {
                 envelopes.push(a.envelope(&project, "reference_added", json!({"reference_id": format!("ref-{g}-{r}"),
                     "category": "visual", "title": "t", "source": "s", "rights": {"status": "owned", "reproduction": "allowed"}})));
             }
@@ -52,7 +53,7 @@ impl Bench<'_> {
                 &project,
                 "prompt_authored",
                 json!({"prompt_id": format!("pr-{g}"), "text": "a product shot",
-                "references": [format!("ref-{g}-0"), format!("ref-{g}-1"), format!("ref-{g}-2")]}),
+                "references": (0..references).map(|r| format!("ref-{g}-{r}")).collect::<Vec<_>>()}),
             ));
             let made: Vec<String> = (0..4).map(|o| format!("out-{g}-{o}")).collect();
             let assets: Vec<Value> = made.iter().map(|a| json!({"asset_id": a, "digest": crate::cli::client::digest_of(a.as_bytes()), "media_type": "image/png"})).collect();

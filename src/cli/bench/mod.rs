@@ -58,6 +58,9 @@ pub struct BenchOptions {
     /// asset made from this many generations' outputs, about ten ancestors each (at most 1,010).
     #[arg(long, default_value_t = 0)]
     pub ancestry_generations: usize,
+    /// References each of those generations' prompts cites (their ancestors: 7 more each).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=200))]
+    pub ancestry_references: u16,
     #[command(flatten)]
     pub flood: flood::FloodOptions,
     /// Where to write bench.md and bench.json.
