@@ -57,6 +57,8 @@ problem_set!(
     403 => "The token may not read the project",
     404 => "No such entry in the project",
     410 => "The clear text was erased",
+    413 => "The body is over the limit",
+    415 => "The body is not application/json",
     422 => "No commitment at the field, or the text and salt do not match it",
 );
 problem_set!(
