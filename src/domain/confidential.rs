@@ -10,7 +10,6 @@
 //! In a payload a committed text is the object `{"commitment": "sha256:…"}` where the clear
 //! text would be.
 
-use super::event::Body;
 use super::ids::{Digest, Text};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -42,32 +41,6 @@ pub fn commitment_of(salt: &[u8; 32], text: &str) -> Digest {
     hash.update(salt);
     hash.update(text.as_bytes());
     Digest::from_bytes(&hash.finalize().into())
-}
-
-/// The committed confidential fields of an event: each field's JSON Pointer in the payload
-/// (`/body/text`, `/body/talent/0`) and its commitment. Only these take a clear text: an
-/// object of the same shape elsewhere (in free-form parameters, say) is not a confidential field.
-pub fn commitments(body: &Body) -> Vec<(String, Digest)> {
-    let mut fields: Vec<(String, &Confidential)> = Vec::new();
-    match body {
-        Body::PromptAuthored(b) => {
-            fields.push(("/body/text".into(), &b.text));
-            fields.extend(b.negative_prompt.iter().map(|n| ("/body/negative_prompt".into(), n)));
-        }
-        Body::BriefRecorded(b) => {
-            fields.push(("/body/text".into(), &b.text));
-            fields.extend(b.talent.iter().enumerate().map(|(i, t)| (format!("/body/talent/{i}"), t)));
-        }
-        Body::BriefRevised(b) => fields.push(("/body/text".into(), &b.text)),
-        _ => {}
-    }
-    fields
-        .into_iter()
-        .filter_map(|(field, value)| match value {
-            Confidential::Committed(c) => Some((field, c.commitment.clone())),
-            Confidential::Clear(_) => None,
-        })
-        .collect()
 }
 
 /// Why a clear text cannot stand in for a confidential field.
@@ -110,7 +83,7 @@ mod tests {
         }
         assert_ne!(commitment_of(&[8; 32], "a red shoe"), c, "the salt counts");
         let committed = Confidential::Committed(Committed { commitment: c.clone() });
-        let brief = Body::BriefRecorded(crate::domain::event::BriefRecorded {
+        let brief = crate::domain::event::Body::BriefRecorded(crate::domain::event::BriefRecorded {
             brief_id: crate::domain::Id::parse("b").unwrap(),
             title: crate::domain::ids::Label::parse("t").unwrap(),
             text: committed.clone(),
@@ -119,7 +92,7 @@ mod tests {
             channels: vec![],
             training_and_mining: None,
         });
-        assert_eq!(commitments(&brief), vec![("/body/text".to_owned(), c.clone()), ("/body/talent/1".to_owned(), c)]);
+        assert_eq!(brief.committed(), vec![("/body/text".to_owned(), c.clone()), ("/body/talent/1".to_owned(), c)]);
         assert!(check_clear_text("a red shoe\non ice").is_ok());
         for bad in ["", "a\u{0}b", "a\u{202e}b", "\u{1b}[31m"] {
             assert!(check_clear_text(bad).is_err(), "{bad:?}");

@@ -41,7 +41,7 @@ pub fn disclose(bundle: &mut Bundle, kept: &crate::store::confidential::Confiden
     for item in &bundle.entries {
         let Ok(entry) = item.to_entry() else { continue };
         let Ok((_, payload)) = open_entry(&entry) else { continue };
-        for (_, commitment) in crate::domain::confidential::commitments(&payload.body) {
+        for (_, commitment) in payload.body.committed() {
             if !seen.insert(commitment.clone()) {
                 continue;
             }

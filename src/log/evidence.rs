@@ -140,9 +140,9 @@ fn check_inclusion(
 /// Checks each disclosed text against its commitment, held by a confidential field of an entry
 /// of the bundle and erased by none: each commitment once.
 fn check_disclosures(disclosures: &[Disclosure], payloads: &[&crate::domain::Payload]) -> Result<(), VerifyError> {
-    use crate::domain::confidential::{commitment_of, commitments};
+    use crate::domain::confidential::commitment_of;
     let held: std::collections::HashSet<Digest> =
-        payloads.iter().flat_map(|p| commitments(&p.body)).map(|(_, c)| c).collect();
+        payloads.iter().flat_map(|p| p.body.committed()).map(|(_, c)| c).collect();
     let erased: std::collections::HashMap<&Digest, &crate::domain::EventId> = payloads
         .iter()
         .filter_map(|p| match &p.body {

@@ -12,6 +12,7 @@ mod crash;
 mod credentials;
 mod disclosure;
 mod disk_full;
+mod export;
 mod hardening;
 mod helpers;
 mod imports;

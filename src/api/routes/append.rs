@@ -175,7 +175,7 @@ fn holds_commitment(
     let Some(sequence) = state.ledger.store().sequence_of_event(event_id)? else { return Ok(true) };
     let Some(entry) = state.ledger.entry(sequence)?.filter(|e| e.project == project) else { return Ok(true) };
     let Ok((_, payload)) = crate::log::open_entry(&entry) else { return Ok(false) };
-    Ok(crate::domain::confidential::commitments(&payload.body).iter().any(|(_, c)| c == commitment))
+    Ok(payload.body.committed().iter().any(|(_, c)| c == commitment))
 }
 
 /// A refusal for a bad signature or an unknown key, sent after [`Limits::unverified_refusal_delay`].

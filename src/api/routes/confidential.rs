@@ -68,7 +68,7 @@ pub async fn keep_confidential(
     let unreadable =
         |e: String| ApiError::new(ProblemType::Internal, format!("entry {} is unreadable: {e}", entry.sequence));
     let (_, payload) = crate::log::open_entry(&entry).map_err(|e| unreadable(e.to_string()))?;
-    let fields = crate::domain::confidential::commitments(&payload.body);
+    let fields = payload.body.committed();
     let Some((_, commitment)) = fields.into_iter().find(|(field, _)| *field == given.field) else {
         let shown: String = given.field.chars().take(100).collect();
         return Err(invalid(

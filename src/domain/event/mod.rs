@@ -29,7 +29,36 @@ macro_rules! catalogue {
         #[serde(rename_all = "snake_case")]
         pub enum Kind { $($variant,)* }
 
-        impl Kind {
+        impl Body {
+    /// The committed confidential fields of an event (`crate::domain::confidential`): each
+    /// field's JSON Pointer in the payload (`/body/text`, `/body/talent/0`) and its commitment.
+    /// Only these take a clear text: an object of the same shape elsewhere (in free-form
+    /// parameters, say) is not a confidential field.
+    pub fn committed(&self) -> Vec<(String, Digest)> {
+        let mut fields: Vec<(String, &Confidential)> = Vec::new();
+        match self {
+            Body::PromptAuthored(b) => {
+                fields.push(("/body/text".into(), &b.text));
+                fields.extend(b.negative_prompt.iter().map(|n| ("/body/negative_prompt".into(), n)));
+            }
+            Body::BriefRecorded(b) => {
+                fields.push(("/body/text".into(), &b.text));
+                fields.extend(b.talent.iter().enumerate().map(|(i, t)| (format!("/body/talent/{i}"), t)));
+            }
+            Body::BriefRevised(b) => fields.push(("/body/text".into(), &b.text)),
+            _ => {}
+        }
+        fields
+            .into_iter()
+            .filter_map(|(field, value)| match value {
+                Confidential::Committed(c) => Some((field, c.commitment.clone())),
+                Confidential::Clear(_) => None,
+            })
+            .collect()
+    }
+}
+
+impl Kind {
             pub const ALL: &'static [Kind] = &[$(Kind::$variant,)*];
             pub fn as_str(self) -> &'static str {
                 match self { $(Kind::$variant => $name,)* }
