@@ -28,8 +28,8 @@ use problem::{ApiError, ProblemType};
 /// Registers every route on an actix app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use routes::{
-        actors::*, append::*, compliance::*, confidential::*, governance::*, health::*, projections::*, read::*,
-        transparency::*, verdicts::*, whence::*,
+        actors::*, append::*, compliance::*, confidential::*, feed::*, governance::*, health::*, projections::*,
+        read::*, transparency::*, verdicts::*, whence::*,
     };
     let openapi = openapi::document();
     cfg.app_data(
@@ -56,6 +56,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/batches").route(web::post().to(append_batch)))
             .service(resource("/events/{event_id}").route(web::get().to(event)))
             .service(resource("/entries").route(web::get().to(feed)))
+            .service(resource("/feed").route(web::get().to(live_feed)))
             .service(resource("/entries/{sequence}").route(web::get().to(entry)))
             .service(resource("/projects").route(web::get().to(projects)))
             .service(resource("/assets").route(web::get().to(find_assets)))

@@ -12,6 +12,7 @@ use utoipa::{Modify, OpenApi};
         super::routes::read::projects,
         super::routes::read::project_events,
         super::routes::read::feed,
+        super::routes::feed::live_feed,
         super::routes::read::entry,
         super::routes::read::event,
         super::routes::read::head,

@@ -50,6 +50,13 @@ problem_set!(
     404 => "No such project or asset",
 );
 problem_set!(
+    /// The live feed.
+    LiveFeedProblems:
+    400 => "A malformed query, kind or Last-Event-ID",
+    401 => "No valid bearer token",
+    403 => "The token may not read the project asked for",
+);
+problem_set!(
     /// Keeping a confidential field's clear text.
     KeepConfidentialProblems:
     400 => "A malformed path or body",

@@ -38,6 +38,9 @@ pub(super) struct Published {
     pub projections: ProjectionCache,
     /// Key ids with a bad signature lately, and when it was seen.
     suspects: std::sync::Mutex<HashMap<KeyId, std::time::Instant>>,
+    /// The durable length, for readers that wait for it to grow (the live feed, long polls):
+    /// the writer sends it with each commit, never waiting for them.
+    durable: tokio::sync::watch::Sender<u64>,
 }
 
 /// Every key the system state registers, by key id.
@@ -75,7 +78,13 @@ impl Published {
             verifier,
             projections: ProjectionCache::new(projection_cache_bytes),
             suspects: Default::default(),
+            durable: tokio::sync::watch::Sender::new(len),
         }
+    }
+
+    /// The durable length as it changes.
+    pub fn durable(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.durable.subscribe()
     }
 
     /// The number of durable entries.
@@ -127,6 +136,7 @@ impl Published {
         }
         *self.checkpoint.write().expect("checkpoint lock") = checkpoint;
         self.committed.store(len, Ordering::Release);
+        self.durable.send_replace(len);
     }
 
     /// After a failed write: the log as read back from the store, and no cached projection.
@@ -145,6 +155,7 @@ impl Published {
         *self.checkpoint.write().expect("checkpoint lock") = checkpoint;
         self.projections.clear();
         self.committed.store(len, Ordering::Release);
+        self.durable.send_replace(len);
     }
 
     /// The key registered under a key id, decoded.

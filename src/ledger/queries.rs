@@ -21,6 +21,12 @@ impl Ledger {
         self.published.len()
     }
 
+    /// The number of durable entries as it grows: `changed().await` wakes a reader at the next
+    /// commit.
+    pub fn durable(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.published.durable()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

@@ -13,6 +13,7 @@ mod credentials;
 mod disclosure;
 mod disk_full;
 mod export;
+mod feed;
 mod hardening;
 mod helpers;
 mod imports;

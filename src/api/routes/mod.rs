@@ -5,6 +5,7 @@ pub mod actors;
 pub mod append;
 pub mod compliance;
 pub mod confidential;
+pub mod feed;
 pub mod governance;
 pub mod health;
 pub mod projections;

@@ -2,7 +2,7 @@
 
 use crate::api::auth::Reader;
 use crate::api::extract::{page_size, parse_project, Query};
-use crate::api::problem::ApiError;
+use crate::api::problem::{ApiError, ProblemType};
 use crate::api::responses::{EntryProblems, FeedProblems, ProjectReadProblems, TokenProblems};
 use crate::api::state::AppState;
 use crate::api::views::*;
@@ -29,6 +29,10 @@ pub struct FeedQuery {
     /// Page size, 1 to 1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
+    /// Long polling: when no entry follows `after` yet, wait up to this many seconds (1 to 60)
+    /// for one before answering (an empty page if none came).
+    #[param(minimum = 1, maximum = 60)]
+    pub wait: Option<u64>,
 }
 
 /// Every project the token may read, by id: title, content type, client, entries, last
@@ -116,6 +120,19 @@ pub async fn feed(
 ) -> Result<HttpResponse, ApiError> {
     let limit = page_size(query.limit)?;
     let from = query.after.map_or(0, |a| a.saturating_add(1));
+    if let Some(wait) = query.wait {
+        if !(1..=60).contains(&wait) {
+            return Err(ApiError::new(ProblemType::InvalidQuery, format!("`wait` is 1 to 60 seconds, got {wait}"))
+                .field("wait"));
+        }
+        let mut durable = state.ledger.durable();
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
+        while state.ledger.len() <= from {
+            if tokio::time::timeout_at(deadline, durable.changed()).await.map_or(true, |r| r.is_err()) {
+                break;
+            }
+        }
+    }
     let ledger = state.ledger.clone();
     let entries = state.reads.run(move || Ok(ledger.range(from, limit)?)).await?;
     let next = entries.last().map(|e| e.sequence).filter(|last| last + 1 < state.ledger.len());
