@@ -369,9 +369,11 @@ def check_map(doc: str, key: Ed25519PrivateKey, seed: bytes, log_leaves) -> bool
 
 def check_confidential(doc: str) -> bool:
     """The commitment of docs/confidential.md's vector, from its salt and text."""
+    project = inline(doc, "confidential-project")
     salt = bytes.fromhex(inline(doc, "confidential-salt"))
     text = inline(doc, "confidential-text")
-    want = "sha256:" + hashlib.sha256(b"lineage-confidential\n" + salt + text.encode()).hexdigest()
+    message = b"lineage-confidential\n" + project.encode() + b"\n" + salt + text.encode()
+    want = "sha256:" + hashlib.sha256(message).hexdigest()
     if len(salt) != 32 or inline(doc, "confidential-commitment") != want:
         print(f"confidential.md: the commitment differs from the computed {want!r}")
         return False

@@ -23,6 +23,9 @@ pub enum TokenCommand {
         /// Days until it expires (default 90).
         #[arg(long)]
         expires_in_days: Option<u32>,
+        /// It also reads the clear texts of confidential fields (docs/confidential.md).
+        #[arg(long)]
+        confidential: bool,
     },
     /// Every token issued: id, name, scope, expiry, revocation.
     List,
@@ -78,8 +81,8 @@ fn scope_words(token: &serde_json::Value) -> String {
 pub fn token(command: TokenCommand, server: &ServerArgs) {
     let client = server.client();
     match command {
-        TokenCommand::Issue { name, projects, organization, expires_in_days } => {
-            let mut request = json!({"name": name});
+        TokenCommand::Issue { name, projects, organization, expires_in_days, confidential } => {
+            let mut request = json!({"name": name, "confidential": confidential});
             if let Some(organization) = organization {
                 request["organization"] = json!(organization);
             }

@@ -4,7 +4,7 @@
 //! verifies (`docs/confidential.md`):
 //!
 //! ```text
-//! commitment = "sha256:" || hex(SHA-256("lineage-confidential\n" || salt[32] || text, UTF-8))
+//! commitment = "sha256:" || hex(SHA-256("lineage-confidential\n" || project || "\n" || salt[32] || text))
 //! ```
 //!
 //! In a payload a committed text is the object `{"commitment": "sha256:…"}` where the clear
@@ -34,10 +34,14 @@ pub struct Committed {
     pub commitment: Digest,
 }
 
-/// The commitment to `text` with `salt`.
-pub fn commitment_of(salt: &[u8; 32], text: &str) -> Digest {
+/// The commitment to `text` with `salt`, in `project`: bound to the project, so that a
+/// commitment copied into another project's event is one no text there can meet (an erasure
+/// there, or a text kept there, is never about this project's).
+pub fn commitment_of(project: &str, salt: &[u8; 32], text: &str) -> Digest {
     let mut hash = Sha256::new();
     hash.update(COMMITMENT_PREFIX);
+    hash.update(project.as_bytes());
+    hash.update(b"\n");
     hash.update(salt);
     hash.update(text.as_bytes());
     Digest::from_bytes(&hash.finalize().into())
@@ -46,7 +50,7 @@ pub fn commitment_of(salt: &[u8; 32], text: &str) -> Digest {
 /// Why a clear text cannot stand in for a confidential field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ClearTextError {
-    #[error("the text is {0}")]
+    #[error("the text {0}")]
     Invalid(super::ids::ValueError),
     #[error("the text holds {what} (U+{code:04X}) at byte {at}, which no text of a new payload may hold")]
     Forbidden { what: &'static str, code: u32, at: usize },
@@ -70,7 +74,7 @@ mod tests {
     fn a_text_is_held_in_the_clear_or_by_its_commitment_and_nothing_else() {
         let clear: Confidential = serde_json::from_str("\"a red shoe\"").unwrap();
         assert_eq!(clear, Confidential::Clear(Text::parse("a red shoe").unwrap()));
-        let c = commitment_of(&[7; 32], "a red shoe");
+        let c = commitment_of("p", &[7; 32], "a red shoe");
         let committed: Confidential = serde_json::from_value(serde_json::json!({"commitment": c})).unwrap();
         assert_eq!(committed, Confidential::Committed(Committed { commitment: c.clone() }));
         for bad in [
@@ -81,7 +85,7 @@ mod tests {
         ] {
             assert!(serde_json::from_value::<Confidential>(bad.clone()).is_err(), "{bad}");
         }
-        assert_ne!(commitment_of(&[8; 32], "a red shoe"), c, "the salt counts");
+        assert_ne!(commitment_of("p", &[8; 32], "a red shoe"), c, "the salt counts");
         let committed = Confidential::Committed(Committed { commitment: c.clone() });
         let brief = crate::domain::event::Body::BriefRecorded(crate::domain::event::BriefRecorded {
             brief_id: crate::domain::Id::parse("b").unwrap(),

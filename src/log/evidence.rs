@@ -139,8 +139,12 @@ fn check_inclusion(
 
 /// Checks each disclosed text against its commitment, held by a confidential field of an entry
 /// of the bundle and erased by none: each commitment once.
-fn check_disclosures(disclosures: &[Disclosure], payloads: &[&crate::domain::Payload]) -> Result<(), VerifyError> {
-    use crate::domain::confidential::commitment_of;
+fn check_disclosures(
+    project: &str,
+    disclosures: &[Disclosure],
+    payloads: &[&crate::domain::Payload],
+) -> Result<(), VerifyError> {
+    use crate::domain::confidential::{check_clear_text, commitment_of};
     let held: std::collections::HashSet<Digest> =
         payloads.iter().flat_map(|p| p.body.committed()).map(|(_, c)| c).collect();
     let erased: std::collections::HashMap<&Digest, &crate::domain::EventId> = payloads
@@ -161,7 +165,8 @@ fn check_disclosures(disclosures: &[Disclosure], payloads: &[&crate::domain::Pay
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| fail("the salt is not 32 bytes in hex".into()))?;
-        if commitment_of(&salt, &d.text) != commitment {
+        check_clear_text(&d.text).map_err(|e| fail(format!("{e}: no confidential field may hold it")))?;
+        if commitment_of(project, &salt, &d.text) != commitment {
             return Err(fail(
                 "the disclosed text and salt do not hash to it: the text is not the one committed to".into(),
             ));
@@ -379,7 +384,7 @@ pub fn verify(bundle: &Bundle, pinned_vkey: Option<&str>) -> Result<Proven, Veri
     // proof of them all.
     check_inclusion(&bundle.inclusion, &held, &checkpoint)?;
     let payloads: Vec<&crate::domain::Payload> = logged.iter().map(|(_, _, payload)| payload).collect();
-    check_disclosures(&bundle.disclosures, &payloads)?;
+    check_disclosures(&bundle.project, &bundle.disclosures, &payloads)?;
     let subjects = bundle.subjects.len();
     Ok(Proven {
         checkpoint,

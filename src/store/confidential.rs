@@ -5,10 +5,11 @@
 //!
 //! An erasure is made safe across a crash with a marker written before its event is appended:
 //! `<commitment>.erasing` names the event; once the event is durable the text file is
-//! overwritten, synced and removed, and the tombstone `erased/<commitment>` refuses the text ever
-//! after, in every project (whoever knows a text erased from one project cannot have the ledger
-//! keep it under another). At start, a marker whose event is in the log is finished, one whose
-//! event is not (the append failed, or never came) is dropped.
+//! overwritten, synced and removed, and the tombstone `<commitment>.erased` refuses the text ever
+//! after. A commitment is bound to its project (`commitment_of`): another project's copy of it is
+//! one no text there meets, so an erasure, a tombstone and a kept text are each one project's
+//! alone. At start, a marker whose event is in the log is finished, one whose event is not (the
+//! append failed, or never came) is dropped.
 
 use super::StoreError;
 use crate::domain::confidential::commitment_of;
@@ -58,7 +59,7 @@ fn sync_dir(path: &Path) -> Result<(), StoreError> {
 
 impl ConfidentialStore {
     pub fn open(dir: &Path) -> Result<ConfidentialStore, StoreError> {
-        std::fs::create_dir_all(dir.join("erased")).map_err(io("opening the confidential texts"))?;
+        std::fs::create_dir_all(dir).map_err(io("opening the confidential texts"))?;
         Ok(ConfidentialStore { dir: dir.to_owned() })
     }
 
@@ -71,13 +72,8 @@ impl ConfidentialStore {
         self.folder(project).join(format!("{}{suffix}", &commitment.as_str()[7..]))
     }
 
-    /// The tombstone of an erased commitment, in no project's folder: it refuses the text in all.
-    fn tombstone(&self, commitment: &Digest) -> PathBuf {
-        self.dir.join("erased").join(&commitment.as_str()[7..])
-    }
-
     pub fn held(&self, project: &str, commitment: &Digest) -> Result<Held, StoreError> {
-        if self.tombstone(commitment).exists() {
+        if self.path(project, commitment, ".erased").exists() {
             return Ok(Held::Erased);
         }
         match std::fs::read(self.path(project, commitment, ".json")) {
@@ -91,7 +87,7 @@ impl ConfidentialStore {
 
     /// Keeps a clear text of a commitment, durably; the caller has checked it matches.
     pub fn keep(&self, project: &str, commitment: &Digest, salt: &[u8; 32], text: &str) -> Result<(), StoreError> {
-        debug_assert_eq!(&commitment_of(salt, text), commitment);
+        debug_assert_eq!(&commitment_of(project, salt, text), commitment);
         std::fs::create_dir_all(self.folder(project)).map_err(io("writing a confidential text"))?;
         let kept = Kept { salt: hex::encode(salt), text: text.to_owned() };
         write_synced(
@@ -120,8 +116,8 @@ impl ConfidentialStore {
 
     /// Destroys the clear text, once the erasure's event is durable.
     pub fn finish_erasure(&self, project: &str, commitment: &Digest) -> Result<(), StoreError> {
-        let [text, marker] = [".json", ".erasing"].map(|s| self.path(project, commitment, s));
-        destroy(&text, &marker, &self.tombstone(commitment))
+        let [text, marker, tombstone] = [".json", ".erasing", ".erased"].map(|s| self.path(project, commitment, s));
+        destroy(&text, &marker, &tombstone)
     }
 
     /// At start: finishes each begun erasure whose event `logged` finds in the log, drops the
@@ -130,7 +126,7 @@ impl ConfidentialStore {
         let mut finished = 0;
         for folder in std::fs::read_dir(&self.dir).map_err(io("opening the confidential texts"))? {
             let folder = folder.map_err(io("opening the confidential texts"))?.path();
-            if !folder.is_dir() || folder.ends_with("erased") {
+            if !folder.is_dir() {
                 continue;
             }
             for file in std::fs::read_dir(&folder).map_err(io("opening the confidential texts"))? {
@@ -142,8 +138,9 @@ impl ConfidentialStore {
                 let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
                 let Ok(commitment) = Digest::parse(&format!("sha256:{stem}")) else { continue };
                 if logged(&event)? {
-                    let text = folder.join(format!("{}.json", &commitment.as_str()[7..]));
-                    destroy(&text, &path, &self.tombstone(&commitment))?;
+                    let hex = &commitment.as_str()[7..];
+                    let [text, tombstone] = [".json", ".erased"].map(|s| folder.join(format!("{hex}{s}")));
+                    destroy(&text, &path, &tombstone)?;
                     finished += 1;
                 } else {
                     std::fs::remove_file(&path).map_err(io("erasing a confidential text"))?;
@@ -180,7 +177,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = ConfidentialStore::open(dir.path()).unwrap();
         let texts: Vec<(Digest, &str)> =
-            ["kept", "erased", "abandoned"].iter().map(|t| (commitment_of(&[1; 32], t), *t)).collect();
+            ["kept", "erased", "abandoned"].iter().map(|t| (commitment_of("p", &[1; 32], t), *t)).collect();
         for (commitment, text) in &texts {
             store.keep("p", commitment, &[1; 32], text).unwrap();
         }

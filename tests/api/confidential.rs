@@ -37,8 +37,8 @@ fn token(p: &Production, grant: Value) -> lineage_ledger::cli::client::Client {
 
 /// A prompt of committed texts and the generation made from it; the prompt's sequence.
 fn committed_prompt(p: &Production) -> u64 {
-    let prompt = json!({"prompt_id": "pr-secret", "text": {"commitment": commitment_of(&[3; 32], PROMPT)},
-                        "negative_prompt": {"commitment": commitment_of(&[4; 32], NEGATIVE)}, "brief_id": "brief-1"});
+    let prompt = json!({"prompt_id": "pr-secret", "text": {"commitment": commitment_of(&p.project, &[3; 32], PROMPT)},
+                        "negative_prompt": {"commitment": commitment_of(&p.project, &[4; 32], NEGATIVE)}, "brief_id": "brief-1"});
     let answer = p.send(&p.artist, "prompt_authored", prompt);
     assert_eq!(answer.status, 201, "{:?}", answer.body);
     let generation = json!({"generation_id": "gen-secret", "model_version": "mv-1", "prompt": "pr-secret",
@@ -91,7 +91,7 @@ fn only_a_clear_text_that_hashes_to_its_commitment_is_kept_and_only_granted_toke
     let answer = p.app.client.put(&path, &kept(sequence, "/body/text", 3, PROMPT)).unwrap();
     assert_eq!(answer.status, 201, "{:?}", answer.body);
     assert_eq!(p.app.client.put(&path, &kept(sequence, "/body/text", 3, PROMPT)).unwrap().status, 200, "kept already");
-    let commitment = commitment_of(&[3; 32], PROMPT);
+    let commitment = commitment_of(&p.project, &[3; 32], PROMPT);
     let read = format!("/v1/projects/{}/confidential/{commitment}", p.project);
     p.create(&pid("other"), "social");
     let plain = token(&p, json!({"name": "plain", "organization": CLIENT}));
@@ -115,7 +115,7 @@ fn only_a_clear_text_that_hashes_to_its_commitment_is_kept_and_only_granted_toke
         ("another salt", json!({"salt": hex::encode([9u8; 32])}), "do not hash to it"),
         (
             "a commitment of no entry",
-            json!({"commitment": commitment_of(&[1; 32], "x"), "salt": hex::encode([1u8; 32]), "text": "x"}),
+            json!({"commitment": commitment_of(&p.project, &[1; 32], "x"), "salt": hex::encode([1u8; 32]), "text": "x"}),
             "no confidential field of an entry of the bundle holds",
         ),
     ] {
@@ -135,7 +135,7 @@ fn an_erasure_destroys_the_clear_text_for_good_and_everything_still_verifies() {
     let sequence = committed_prompt(&p);
     let path = format!("/v1/projects/{}/confidential", p.project);
     assert_eq!(p.app.client.put(&path, &kept(sequence, "/body/text", 3, PROMPT)).unwrap().status, 201);
-    let commitment = commitment_of(&[3; 32], PROMPT);
+    let commitment = commitment_of(&p.project, &[3; 32], PROMPT);
     let prompt_event = p.app.get(&format!("/v1/entries/{sequence}")).body["event_id"].as_str().unwrap().to_owned();
     let erase = json!({"event_id": prompt_event, "commitment": commitment, "reason": "the talent withdrew consent"});
     // A role that may not erase is refused, and nothing is erased.
@@ -233,7 +233,7 @@ fn a_crash_after_keeping_or_after_an_erasures_event_loses_nothing_and_erases_at_
         let p = Production::on(attach(dir, port), "p1");
         let sequence = committed_prompt(&p);
         let path = format!("/v1/projects/{}/confidential", p.project);
-        let commitment = commitment_of(&[3; 32], PROMPT);
+        let commitment = commitment_of(&p.project, &[3; 32], PROMPT);
         if point == "erasure-appended" {
             assert_eq!(p.app.client.put(&path, &kept(sequence, "/body/text", 3, PROMPT)).unwrap().status, 201);
             let event = p.app.get(&format!("/v1/entries/{sequence}")).body["event_id"].as_str().unwrap().to_owned();
@@ -261,7 +261,7 @@ fn a_crash_after_keeping_or_after_an_erasures_event_loses_nothing_and_erases_at_
 
 /// What an independent review found, kept as tests: a clear text for a field that is not a
 /// confidential one, or not a text a payload could hold; an erasure naming an event that does
-/// not hold the commitment; an erased text kept again under another project; a bundle that
+/// not hold the commitment; a commitment copied into another project; a bundle that
 /// discloses an erased text, or one text twice.
 #[test]
 fn the_ways_around_the_confidential_texts_are_refused() {
@@ -269,7 +269,7 @@ fn the_ways_around_the_confidential_texts_are_refused() {
     let sequence = committed_prompt(&p);
     let path = format!("/v1/projects/{}/confidential", p.project);
     // An object of the same shape in free-form parameters is no confidential field.
-    let planted = commitment_of(&[6; 32], "planted");
+    let planted = commitment_of(&p.project, &[6; 32], "planted");
     let generation = json!({"generation_id": "gen-planted", "model_version": "mv-1", "prompt": "pr-1",
         "parameters": {"c": {"commitment": planted}},
         "outputs": [{"asset_id": "img-planted", "digest": digest("img-planted"), "media_type": "image/png"}]});
@@ -290,7 +290,7 @@ fn the_ways_around_the_confidential_texts_are_refused() {
         }
     }
     assert_eq!(p.app.client.put(&path, &kept(sequence, "/body/text", 3, PROMPT)).unwrap().status, 201);
-    let commitment = commitment_of(&[3; 32], PROMPT);
+    let commitment = commitment_of(&p.project, &[3; 32], PROMPT);
     // An erasure naming an event that does not hold the commitment: refused, nothing erased.
     let created = p.app.get(&format!("/v1/projects/{}/events?limit=1", p.project)).body["entries"][0]["event_id"]
         .as_str()
@@ -310,31 +310,60 @@ fn the_ways_around_the_confidential_texts_are_refused() {
     let mut twice = before.clone();
     twice.disclosures.push(twice.disclosures[0].clone());
     assert!(verify(&twice, Some(&vkey)).unwrap_err().to_string().contains("disclosed twice"));
-    let prompt_event = p.app.get(&format!("/v1/entries/{sequence}")).body["event_id"].as_str().unwrap().to_owned();
-    let erase = json!({"event_id": prompt_event, "commitment": commitment, "reason": "consent withdrawn"});
-    assert_eq!(p.send(&p.producer, "confidential_erased", erase).status, 201);
-    // A bundle after the erasure that discloses the text anyway (whoever kept it) is refused.
-    let mut after: Bundle = serde_json::from_str(&p.app.get(&evidence).text).unwrap();
-    after.disclosures = before.disclosures.clone();
-    let said = verify(&after, Some(&vkey)).unwrap_err().to_string();
-    assert!(said.contains("was erased"), "{said}");
-    // The same commitment recorded in another project is refused its text for good too.
+    // Another project copies the commitment: it is bound to this project, so no text meets it
+    // there, and an erasure there touches nothing of this project's.
     let other = pid("p2");
     p.create(&other, "campaign");
     let copied = json!({"prompt_id": "pr-copy", "text": {"commitment": commitment}});
     let copied = p.app.send(&p.artist.envelope(&other, "prompt_authored", copied));
     assert_eq!(copied.status, 201, "{:?}", copied.body);
-    let copy_at = copied.body["sequence"].as_u64().unwrap();
-    let again = p
-        .app
-        .client
-        .put(&format!("/v1/projects/{other}/confidential"), &kept(copy_at, "/body/text", 3, PROMPT))
-        .unwrap();
-    assert_eq!(
-        (again.status, again.body["type"].as_str()),
-        (410, Some("urn:lineage:problem:erased")),
-        "{:?}",
-        again.body
-    );
+    let (copy_at, copy_event) = (copied.body["sequence"].as_u64().unwrap(), copied.body["event_id"].clone());
+    let there = format!("/v1/projects/{other}/confidential");
+    let refused = p.app.client.put(&there, &kept(copy_at, "/body/text", 3, PROMPT)).unwrap();
+    assert_eq!((refused.status, refused.body["field"].as_str()), (422, Some("text")), "{:?}", refused.body);
+    let erase_copy = json!({"event_id": copy_event, "commitment": commitment, "reason": "r"});
+    assert_eq!(p.app.send(&p.producer.envelope(&other, "confidential_erased", erase_copy)).status, 201);
+    let read = format!("/v1/projects/{}/confidential/{commitment}", p.project);
+    assert_eq!(p.app.get(&read).status, 200, "this project's text is its own");
+    assert_eq!(files_holding(&data, PROMPT).len(), 1);
+    // An erasure in the same request as the event it names, then the erasure, then again.
+    let prompt_event = p.app.get(&format!("/v1/entries/{sequence}")).body["event_id"].as_str().unwrap().to_owned();
+    let erase = json!({"event_id": prompt_event, "commitment": commitment, "reason": "consent withdrawn"});
+    let fresh = commitment_of(&p.project, &[8; 32], "fresh");
+    let together = vec![
+        p.envelope(&p.artist, "prompt_authored", json!({"prompt_id": "pr-together", "text": {"commitment": fresh}})),
+        p.envelope(
+            &p.producer,
+            "confidential_erased",
+            json!({"event_id": "evt-none", "commitment": fresh, "reason": "r"}),
+        ),
+    ];
+    let batch = p.app.batch(&together);
+    assert_eq!((batch.status, batch.body["index"].as_u64()), (422, Some(1)), "{:?}", batch.body);
+    assert_eq!(p.send(&p.producer, "confidential_erased", erase.clone()).status, 201);
+    let twice = p.send(&p.producer, "confidential_erased", erase);
+    assert_eq!((twice.status, twice.body["field"].as_str()), (422, Some("body.commitment")), "{:?}", twice.body);
+    // A bundle after the erasure that discloses the text anyway (whoever kept it) is refused.
+    let mut after: Bundle = serde_json::from_str(&p.app.get(&evidence).text).unwrap();
+    after.disclosures = before.disclosures.clone();
+    let said = verify(&after, Some(&vkey)).unwrap_err().to_string();
+    assert!(said.contains("was erased"), "{said}");
     assert!(files_holding(&data, PROMPT).is_empty());
+    // A disclosure of a text no payload could hold, though it hashes to a commitment an entry
+    // holds, is refused too.
+    let bad = "bad\u{1}text";
+    let prompt = json!({"prompt_id": "pr-bad", "text": "t", "negative_prompt": {"commitment": commitment_of(&p.project, &[9; 32], bad)}});
+    assert_eq!(p.send(&p.artist, "prompt_authored", prompt).status, 201);
+    let generation = json!({"generation_id": "gen-bad", "model_version": "mv-1", "prompt": "pr-bad",
+        "outputs": [{"asset_id": "img-bad", "digest": digest("img-bad"), "media_type": "image/png"}]});
+    assert_eq!(p.send(&p.integration, "generation_recorded", generation).status, 201);
+    let path = format!("/v1/projects/{}/assets/img-bad/evidence", p.project);
+    let mut bundle: Bundle = serde_json::from_str(&p.app.get(&path).text).unwrap();
+    bundle.disclosures.push(lineage_ledger::log::evidence::Disclosure {
+        commitment: commitment_of(&p.project, &[9; 32], bad).to_string(),
+        salt: hex::encode([9u8; 32]),
+        text: bad.into(),
+    });
+    let said = verify(&bundle, Some(&vkey)).unwrap_err().to_string();
+    assert!(said.contains("no confidential field may hold it"), "{said}");
 }

@@ -236,8 +236,17 @@ fn the_subject_map_vectors_hold() {
 fn the_confidential_commitment_vector_holds() {
     let doc = std::fs::read_to_string("docs/confidential.md").expect("docs/confidential.md exists");
     let salt: [u8; 32] = std::array::from_fn(|i| i as u8);
-    let commitment = lineage_ledger::domain::confidential::commitment_of(&salt, "Jane Doe running at dawn, backlit");
-    for value in [hex::encode(salt), "Jane Doe running at dawn, backlit".into(), commitment.to_string()] {
+    let commitment = lineage_ledger::domain::confidential::commitment_of(
+        "aurora-outdoor:aurora",
+        &salt,
+        "Jane Doe running at dawn, backlit",
+    );
+    for value in [
+        "aurora-outdoor:aurora".into(),
+        hex::encode(salt),
+        "Jane Doe running at dawn, backlit".into(),
+        commitment.to_string(),
+    ] {
         assert!(doc.contains(&format!("`{value}`")), "docs/confidential.md must give {value}");
     }
 }

@@ -143,12 +143,18 @@ fn begin_erasures(
     for (i, sub) in subs.iter().enumerate() {
         if let crate::domain::event::Body::ConfidentialErased(b) = &sub.payload.body {
             let project = sub.payload.project.as_str();
-            if !holds_commitment(state, project, b.event_id.as_str(), &b.commitment)? {
+            let same_request = subs[..i].iter().any(|earlier| earlier.payload.event_id == b.event_id);
+            let erased = state.confidential.held(project, &b.commitment)? == crate::store::confidential::Held::Erased;
+            if same_request || erased || !holds_commitment(state, project, b.event_id.as_str(), &b.commitment)? {
                 let refused = ApiError::new(
                     ProblemType::InvalidEvent,
                     format!(
-                        "event `{}` of project `{project}` holds no confidential field committed to {}: an erasure names the event that holds the commitment",
-                        b.event_id, b.commitment
+                        "{}: an erasure names an event already in the log whose confidential field holds the commitment, not yet erased",
+                        if erased {
+                            format!("the clear text of {} in project `{project}` is erased already", b.commitment)
+                        } else {
+                            format!("event `{}` of project `{project}` holds no confidential field committed to {} in the log", b.event_id, b.commitment)
+                        }
                     ),
                 );
                 for (p, c) in &erasures {
@@ -172,6 +178,8 @@ fn holds_commitment(
     event_id: &str,
     commitment: &crate::domain::Digest,
 ) -> Result<bool, ApiError> {
+    // An event not in the log is refused by the rules (unknown, or of the same request: an
+    // erasure names an event already appended).
     let Some(sequence) = state.ledger.store().sequence_of_event(event_id)? else { return Ok(true) };
     let Some(entry) = state.ledger.entry(sequence)?.filter(|e| e.project == project) else { return Ok(true) };
     let Ok((_, payload)) = crate::log::open_entry(&entry) else { return Ok(false) };

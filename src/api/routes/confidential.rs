@@ -84,7 +84,7 @@ pub async fn keep_confidential(
         .ok()
         .and_then(|b| b.try_into().ok())
         .ok_or_else(|| invalid("salt", "`salt` must be 32 bytes in hex (64 digits)".into()))?;
-    if commitment_of(&salt, &given.text) != commitment {
+    if commitment_of(project.as_str(), &salt, &given.text) != commitment {
         return Err(invalid(
             "text",
             format!("the text and salt do not hash to the commitment {commitment} at `{}`", given.field),

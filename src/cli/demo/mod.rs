@@ -410,7 +410,7 @@ pub(super) const CASTING_TEXT: &str =
 fn casting_prompt(r: &mut Recording<'_>, c: &Crew) -> Result<(String, String), DemoError> {
     let mut salt = [0u8; 32];
     rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut salt);
-    let commitment = crate::domain::confidential::commitment_of(&salt, CASTING_TEXT);
+    let commitment = crate::domain::confidential::commitment_of(r.project, &salt, CASTING_TEXT);
     let answer = r.send(
         "a prompt naming the talent, by its commitment",
         &c.director,
