@@ -185,4 +185,7 @@ fn a_long_poll_answers_as_soon_as_an_entry_comes_or_when_its_wait_is_over() {
         let refused = p.app.get(&format!("/v1/entries?wait={bad}"));
         assert_eq!(refused.status, 400, "wait={bad}: {:?}", refused.body);
     }
+    // A long poll from past the log's last entry would only wait: refused, naming `after`.
+    let past = p.app.get(&format!("/v1/entries?after={}&wait=1", p.app.head()));
+    assert_eq!((past.status, past.body["field"].as_str()), (400, Some("after")), "{:?}", past.body);
 }

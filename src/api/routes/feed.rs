@@ -23,6 +23,17 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// Entries read from the store at a time.
 const PAGE: u64 = 500;
 
+/// One event of the feed, as an SSE reader parses it: `id` the entry's sequence, `event`
+/// `entry`, `data` the entry as `GET /v1/entries/{sequence}` answers it (JSON); the first event
+/// carries only `retry`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct FeedEvent {
+    pub id: Option<String>,
+    pub event: Option<String>,
+    pub data: Option<String>,
+    pub retry: Option<u64>,
+}
+
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct LiveQuery {
@@ -79,7 +90,7 @@ fn last_event_id(req: &HttpRequest) -> Result<Option<u64>, ApiError> {
 /// Follow the log live (Server-Sent Events): each entry the token may read, in log order, `id`
 /// its sequence; resume with `Last-Event-ID`. A comment line every 15 s while idle.
 #[utoipa::path(get, path = "/v1/feed", tag = "read", params(LiveQuery), security(("bearer" = [])),
-    responses((status = 200, description = "`text/event-stream`: `id: <sequence>`, `event: entry`, `data: <entry as GET /v1/entries/{sequence} answers it>`", content_type = "text/event-stream", body = String), LiveFeedProblems))]
+    responses((status = 200, description = "`text/event-stream`: `id: <sequence>`, `event: entry`, `data: <entry as GET /v1/entries/{sequence} answers it>`", content_type = "text/event-stream", body = FeedEvent), LiveFeedProblems))]
 pub async fn live_feed(
     reader: Reader,
     req: HttpRequest,

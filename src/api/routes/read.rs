@@ -125,6 +125,18 @@ pub async fn feed(
             return Err(ApiError::new(ProblemType::InvalidQuery, format!("`wait` is 1 to 60 seconds, got {wait}"))
                 .field("wait"));
         }
+        // A long poll waits from a cursor the log has: an `after` past its last entry is a
+        // cursor of another ledger, or a mistake, and would only wait.
+        if query.after.is_some_and(|after| after >= state.ledger.len()) {
+            return Err(ApiError::new(
+                ProblemType::InvalidQuery,
+                format!(
+                    "`after` is past the log's last entry ({}): a long poll waits for the entry after one the log holds",
+                    state.ledger.len().saturating_sub(1)
+                ),
+            )
+            .field("after"));
+        }
         let mut durable = state.ledger.durable();
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(wait);
         while state.ledger.len() <= from {
