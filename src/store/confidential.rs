@@ -11,6 +11,7 @@
 //! alone. At start, a marker whose event is in the log is finished, one whose event is not (the
 //! append failed, or never came) is dropped.
 
+use super::files::{io, sync_folder, write_synced};
 use super::StoreError;
 use crate::domain::confidential::commitment_of;
 use crate::domain::Digest;
@@ -35,26 +36,8 @@ pub enum Held {
     Missing,
 }
 
-fn io(what: &'static str) -> impl Fn(std::io::Error) -> StoreError {
-    move |source| StoreError::of_io(source, what)
-}
-
 pub struct ConfidentialStore {
     dir: PathBuf,
-}
-
-/// Writes a file whole, synced, by rename; then syncs its folder.
-fn write_synced(path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-    let temporary = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&temporary).map_err(io("writing a confidential text"))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(io("writing a confidential text"))?;
-    std::fs::rename(&temporary, path).map_err(io("writing a confidential text"))?;
-    sync_dir(path)
-}
-
-fn sync_dir(path: &Path) -> Result<(), StoreError> {
-    let dir = path.parent().expect("kept files are in a folder");
-    std::fs::File::open(dir).and_then(|d| d.sync_all()).map_err(io("writing a confidential text"))
 }
 
 impl ConfidentialStore {
@@ -93,6 +76,7 @@ impl ConfidentialStore {
         write_synced(
             &self.path(project, commitment, ".json"),
             &serde_json::to_vec(&kept).expect("kept texts serialize"),
+            "writing a confidential text",
         )?;
         crate::store::failpoint::hit("confidential-kept");
         Ok(())
@@ -101,7 +85,7 @@ impl ConfidentialStore {
     /// Marks an erasure begun, before its event is appended.
     pub fn begin_erasure(&self, project: &str, commitment: &Digest, event_id: &str) -> Result<(), StoreError> {
         std::fs::create_dir_all(self.folder(project)).map_err(io("erasing a confidential text"))?;
-        write_synced(&self.path(project, commitment, ".erasing"), event_id.as_bytes())
+        write_synced(&self.path(project, commitment, ".erasing"), event_id.as_bytes(), "erasing a confidential text")
     }
 
     /// Drops a begun erasure whose event was not appended.
@@ -161,10 +145,10 @@ fn destroy(text: &Path, marker: &Path, tombstone: &Path) -> Result<(), StoreErro
             .map_err(io("erasing a confidential text"))?;
         std::fs::remove_file(text).map_err(io("erasing a confidential text"))?;
     }
-    write_synced(tombstone, b"")?;
+    write_synced(tombstone, b"", "writing a confidential text")?;
     match std::fs::remove_file(marker) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StoreError::of_io(e, "erasing a confidential text")),
-        _ => sync_dir(marker),
+        _ => sync_folder(marker, "erasing a confidential text"),
     }
 }
 

@@ -23,6 +23,7 @@
 //! A map whose files do not open or do not check is set aside and computed again from the log,
 //! never the other way round: the map is derived from the log.
 
+use super::files::{io, write_synced};
 use super::{MapBucket, MapCommit, MapRevision, StoreError};
 use crate::crypto::map::{Key, MapNode};
 use crate::crypto::merkle::Hash;
@@ -40,10 +41,6 @@ const RECORD: usize = 72;
 const SUBTREE: usize = 67;
 const FOOTER: usize = 48;
 const BUCKETS: usize = 1 << 16;
-
-fn io(what: &'static str) -> impl Fn(std::io::Error) -> StoreError {
-    move |source| StoreError::of_io(source, what)
-}
 
 fn damaged(what: &str) -> StoreError {
     StoreError::Malformed(format!("the subject map's {what} does not check"))
@@ -103,14 +100,6 @@ fn encode_subtree(out: &mut Vec<u8>, bucket: u16, node: &MapNode) {
         // A bucket once holding a subject always does: an empty one is never written.
         MapNode::Empty => out.extend([2u8; 65]),
     }
-}
-
-/// Writes a file whole and syncs it: `name.tmp`, then renamed.
-fn write_synced(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), StoreError> {
-    let temporary = dir.join(format!("{name}.tmp"));
-    let mut file = File::create(&temporary).map_err(io("writing the subject map"))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(io("writing the subject map"))?;
-    std::fs::rename(&temporary, dir.join(name)).map_err(io("writing the subject map"))
 }
 
 fn run_name(number: u64) -> String {
@@ -260,8 +249,7 @@ impl MapFiles {
         }
         let digest = Sha256::digest(&out);
         out.extend_from_slice(&digest);
-        write_synced(&self.dir, "manifest", &out)?;
-        File::open(&self.dir).and_then(|d| d.sync_all()).map_err(io("writing the subject map"))
+        write_synced(&self.dir.join("manifest"), &out, "writing the subject map")
     }
 
     fn runs(&self) -> Result<Vec<Arc<Run>>, StoreError> {
@@ -294,7 +282,7 @@ impl MapFiles {
         subtrees.sort_by_key(|s| s.0);
         let number = state.next;
         let bytes = run_bytes(&records, &subtrees);
-        write_synced(&self.dir, &run_name(number), &bytes)?;
+        write_synced(&self.dir.join(run_name(number)), &bytes, "writing the subject map")?;
         let run = Arc::new(run_of(&self.dir, number, &bytes)?);
         let mut runs = state.runs.clone();
         runs.push(run);
