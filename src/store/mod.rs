@@ -209,60 +209,63 @@ struct TokenRecordV1 {
     created_at_us: i64,
 }
 
+/// Grants stored before expiry existed never expire.
+impl From<TokenRecordV1> for TokenRecordV2 {
+    fn from(v1: TokenRecordV1) -> Self {
+        let TokenRecordV1 { name, projects, admin, created_at_us } = v1;
+        TokenRecordV2 { name, projects, admin, created_at_us, expires_at_us: None, revoked_at_us: None }
+    }
+}
+
+/// Grants stored before organisations existed are not scoped to one.
+impl From<TokenRecordV2> for TokenRecordV3 {
+    fn from(v2: TokenRecordV2) -> Self {
+        let TokenRecordV2 { name, projects, admin, created_at_us, expires_at_us, revoked_at_us } = v2;
+        TokenRecordV3 { name, projects, admin, created_at_us, expires_at_us, revoked_at_us, organization: None }
+    }
+}
+
+/// Grants stored before confidential texts existed are not granted them.
+impl From<TokenRecordV3> for TokenRecord {
+    fn from(v3: TokenRecordV3) -> Self {
+        let TokenRecordV3 { name, projects, admin, created_at_us, expires_at_us, revoked_at_us, organization } = v3;
+        TokenRecord {
+            name,
+            projects,
+            admin,
+            created_at_us,
+            expires_at_us,
+            revoked_at_us,
+            organization,
+            confidential: false,
+        }
+    }
+}
+
 impl TokenRecord {
     /// The record's stored bytes.
     pub fn encode(&self) -> Vec<u8> {
         bincode::encode_to_vec(self, bincode::config::standard()).expect("token records encode")
     }
 
-    /// A stored record, in the current layout or an earlier one.
+    /// A stored record, in the current layout or an earlier one (each upcast to the next).
     pub fn decode(bytes: &[u8]) -> Result<TokenRecord, StoreError> {
-        let config = bincode::config::standard();
-        if let Ok((record, read)) = bincode::decode_from_slice::<TokenRecord, _>(bytes, config) {
-            if read == bytes.len() {
-                return Ok(record);
-            }
+        fn exactly<T: bincode::Decode<()>>(bytes: &[u8]) -> Option<T> {
+            let (value, read) = bincode::decode_from_slice(bytes, bincode::config::standard()).ok()?;
+            (read == bytes.len()).then_some(value)
         }
-        if let Ok((old, read)) = bincode::decode_from_slice::<TokenRecordV3, _>(bytes, config) {
-            if read == bytes.len() {
-                return Ok(TokenRecord {
-                    name: old.name,
-                    projects: old.projects,
-                    admin: old.admin,
-                    created_at_us: old.created_at_us,
-                    expires_at_us: old.expires_at_us,
-                    revoked_at_us: old.revoked_at_us,
-                    organization: old.organization,
-                    confidential: false,
-                });
-            }
+        if let Some(record) = exactly::<TokenRecord>(bytes) {
+            return Ok(record);
         }
-        if let Ok((old, read)) = bincode::decode_from_slice::<TokenRecordV2, _>(bytes, config) {
-            if read == bytes.len() {
-                return Ok(TokenRecord {
-                    name: old.name,
-                    projects: old.projects,
-                    admin: old.admin,
-                    created_at_us: old.created_at_us,
-                    expires_at_us: old.expires_at_us,
-                    revoked_at_us: old.revoked_at_us,
-                    organization: None,
-                    confidential: false,
-                });
-            }
+        if let Some(v3) = exactly::<TokenRecordV3>(bytes) {
+            return Ok(v3.into());
         }
-        let (old, _): (TokenRecordV1, _) = bincode::decode_from_slice(bytes, config)
+        if let Some(v2) = exactly::<TokenRecordV2>(bytes) {
+            return Ok(TokenRecordV3::from(v2).into());
+        }
+        let (v1, _): (TokenRecordV1, _) = bincode::decode_from_slice(bytes, bincode::config::standard())
             .map_err(|e| StoreError::Malformed(format!("a stored token grant is malformed: {e}")))?;
-        Ok(TokenRecord {
-            name: old.name,
-            projects: old.projects,
-            admin: old.admin,
-            created_at_us: old.created_at_us,
-            expires_at_us: None,
-            revoked_at_us: None,
-            organization: None,
-            confidential: false,
-        })
+        Ok(TokenRecordV3::from(TokenRecordV2::from(v1)).into())
     }
 }
 

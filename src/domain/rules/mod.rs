@@ -207,28 +207,21 @@ fn decide_after_policy(refs: &Refs<'_, '_>, body: &Body) -> Result<(), DecideErr
     use Namespace as N;
     match body {
         Body::NoteAdded(b) => refs.all_exist("body.assets", N::Asset, &b.assets)?,
-        Body::ConfidentialErased(b) if !view.has_event(project, &b.event_id)? => {
+        // A retraction and an erasure name an event of the project.
+        Body::ConfidentialErased(ConfidentialErased { event_id, .. })
+        | Body::EventRetracted(EventRetracted { event_id, .. })
+            if !view.has_event(project, event_id)? =>
+        {
             return Err(Refusal::UnknownReference {
                 field: "body.event_id".into(),
                 noun: "event",
-                id: b.event_id.to_string(),
+                id: event_id.to_string(),
                 project: project.clone(),
             }
             .into());
         }
-        Body::EventRetracted(b) => {
-            if !view.has_event(project, &b.event_id)? {
-                return Err(Refusal::UnknownReference {
-                    field: "body.event_id".into(),
-                    noun: "event",
-                    id: b.event_id.to_string(),
-                    project: project.clone(),
-                }
-                .into());
-            }
-            if view.is_retracted(project, &b.event_id) {
-                return Err(Refusal::AlreadyRetracted { event: b.event_id.clone() }.into());
-            }
+        Body::EventRetracted(b) if view.is_retracted(project, &b.event_id) => {
+            return Err(Refusal::AlreadyRetracted { event: b.event_id.clone() }.into());
         }
         _ => {}
     }
