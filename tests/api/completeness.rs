@@ -217,11 +217,7 @@ fn a_scoped_token_gets_its_projects_bundles_and_nothing_of_other_clients() {
         json!({"content_type": "social", "title": "Secret", "client_organization": "rival-brand"}),
     ));
     assert_eq!(created.status, 201, "{:?}", created.body);
-    let issue = |grant: Value| {
-        let answer = p.app.client.post("/v1/tokens", grant.to_string().as_bytes()).unwrap();
-        assert_eq!(answer.status, 201, "{:?}", answer.body);
-        lineage_ledger::cli::client::Client::new(&p.app.url).with_token(answer.body["token"].as_str().unwrap())
-    };
+    let issue = |grant: Value| p.app.reader(grant);
     let path = format!("/v1/projects/{}/assets/img-1/evidence", p.project);
     for grant in [json!({"name": "client", "organization": CLIENT}), json!({"name": "one", "projects": [p.project]})] {
         let answer = issue(grant.clone()).get(&path).unwrap();

@@ -29,12 +29,6 @@ fn files_holding(dir: &std::path::Path, needle: &str) -> Vec<std::path::PathBuf>
     found
 }
 
-fn token(p: &Production, grant: Value) -> lineage_ledger::cli::client::Client {
-    let answer = p.app.client.post("/v1/tokens", grant.to_string().as_bytes()).unwrap();
-    assert_eq!(answer.status, 201, "{:?}", answer.body);
-    lineage_ledger::cli::client::Client::new(&p.app.url).with_token(answer.body["token"].as_str().unwrap())
-}
-
 /// A prompt of committed texts and the generation made from it; the prompt's sequence.
 fn committed_prompt(p: &Production) -> u64 {
     let prompt = json!({"prompt_id": "pr-secret", "text": {"commitment": commitment_of(&p.project, &[3; 32], PROMPT)},
@@ -94,9 +88,9 @@ fn only_a_clear_text_that_hashes_to_its_commitment_is_kept_and_only_granted_toke
     let commitment = commitment_of(&p.project, &[3; 32], PROMPT);
     let read = format!("/v1/projects/{}/confidential/{commitment}", p.project);
     p.create(&pid("other"), "social");
-    let plain = token(&p, json!({"name": "plain", "organization": CLIENT}));
-    let granted = token(&p, json!({"name": "granted", "organization": CLIENT, "confidential": true}));
-    let rival = token(&p, json!({"name": "rival", "projects": [pid("other")], "confidential": true}));
+    let plain = p.app.reader(json!({"name": "plain", "organization": CLIENT}));
+    let granted = p.app.reader(json!({"name": "granted", "organization": CLIENT, "confidential": true}));
+    let rival = p.app.reader(json!({"name": "rival", "projects": [pid("other")], "confidential": true}));
     assert_eq!(plain.get(&read).unwrap().status, 403);
     assert_eq!(rival.get(&read).unwrap().status, 403);
     let answer = granted.get(&read).unwrap();

@@ -103,12 +103,7 @@ fn a_scoped_feed_never_shows_another_clients_entry_and_filters_by_project_and_ki
     }
     // The last entry is the client's own, so that a scoped reader knows where the log ends.
     assert_eq!(p.send(&p.producer, "note_added", json!({"text": "ours"})).status, 201);
-    let issued = p
-        .app
-        .client
-        .post("/v1/tokens", json!({"name": "client", "organization": CLIENT}).to_string().as_bytes())
-        .unwrap();
-    let scoped = issued.body["token"].as_str().unwrap().to_owned();
+    let scoped = p.app.issue_token(json!({"name": "client", "organization": CLIENT}));
     let head = p.app.head();
     let listed: Vec<u64> = lineage_ledger::cli::client::Client::new(&p.app.url)
         .with_token(&scoped)

@@ -113,6 +113,18 @@ impl TestApp {
         self.anon.append_batch(envelopes).expect("the server answers")
     }
 
+    /// Issues a read token of this grant, as the admin: its secret.
+    pub fn issue_token(&self, grant: Value) -> String {
+        let answer = self.client.post("/v1/tokens", grant.to_string().as_bytes()).expect("the server answers");
+        assert_eq!(answer.status, 201, "{grant}: {:?}", answer.body);
+        answer.body["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// A client reading with a new token of this grant.
+    pub fn reader(&self, grant: Value) -> Client {
+        Client::new(&self.url).with_token(&self.issue_token(grant))
+    }
+
     pub fn get(&self, path: &str) -> Answer {
         self.client.get(path).expect("the server answers")
     }
