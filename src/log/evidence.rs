@@ -59,16 +59,15 @@ impl BundleEntry {
 
     /// The entry, with its hash as recorded (verification compares it with the bytes').
     pub fn to_entry(&self) -> Result<crate::log::Entry, Broken> {
-        let bad = |what: &str| Broken { sequence: self.sequence, reason: format!("{what} is malformed") };
-        let hash32 = |s: &str| -> Option<[u8; 32]> { hex::decode(s).ok()?.try_into().ok() };
+        let (prev_hash, hash) = super::export::hashes(self.sequence, &self.prev_hash, &self.hash)?;
         Ok(crate::log::Entry {
             sequence: self.sequence,
             project: self.project.clone(),
             version: self.version,
             received_at_us: self.received_at_us,
             envelope: self.envelope.as_bytes().to_vec(),
-            prev_hash: hash32(&self.prev_hash).ok_or_else(|| bad("prev_hash"))?,
-            hash: hash32(&self.hash).ok_or_else(|| bad("hash"))?,
+            prev_hash,
+            hash,
         })
     }
 }

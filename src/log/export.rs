@@ -59,18 +59,31 @@ impl EntryRecord {
 
     /// The entry, with its hash as recorded (not recomputed: verification compares the two).
     pub fn to_entry(&self) -> Result<Entry, Broken> {
-        let bad = |what: &str| Broken { sequence: self.sequence, reason: format!("{what} is malformed") };
-        let hash32 = |s: &str| -> Option<[u8; 32]> { hex::decode(s).ok()?.try_into().ok() };
+        let envelope = B64.decode(&self.envelope).map_err(|_| malformed(self.sequence, "envelope"))?;
+        let (prev_hash, hash) = hashes(self.sequence, &self.prev_hash, &self.hash)?;
         Ok(Entry {
             sequence: self.sequence,
             project: self.project.clone(),
             version: self.version,
             received_at_us: self.received_at_us,
-            envelope: B64.decode(&self.envelope).map_err(|_| bad("envelope"))?,
-            prev_hash: hash32(&self.prev_hash).ok_or_else(|| bad("prev_hash"))?,
-            hash: hash32(&self.hash).ok_or_else(|| bad("hash"))?,
+            envelope,
+            prev_hash,
+            hash,
         })
     }
+}
+
+fn malformed(sequence: u64, what: &str) -> Broken {
+    Broken { sequence, reason: format!("{what} is malformed") }
+}
+
+/// An entry record's `prev_hash` and `hash`, from hex (an export's or a bundle's).
+pub(super) fn hashes(sequence: u64, prev_hash: &str, hash: &str) -> Result<([u8; 32], [u8; 32]), Broken> {
+    let hash32 = |s: &str| -> Option<[u8; 32]> { hex::decode(s).ok()?.try_into().ok() };
+    Ok((
+        hash32(prev_hash).ok_or_else(|| malformed(sequence, "prev_hash"))?,
+        hash32(hash).ok_or_else(|| malformed(sequence, "hash"))?,
+    ))
 }
 
 /// The first line of an export, and the head of an evidence bundle.
