@@ -380,6 +380,19 @@ def check_confidential(doc: str) -> bool:
     return True
 
 
+def check_webhook(doc: str) -> bool:
+    """docs/integrations.md's webhook signature, from its secret, id, timestamp and body."""
+    import hmac
+
+    key = base64.b64decode(inline(doc, "webhook-secret").removeprefix("whsec_"))
+    signed = "%s.%s.%s" % (inline(doc, "webhook-id"), inline(doc, "webhook-timestamp"), inline(doc, "webhook-body"))
+    want = "v1," + base64.b64encode(hmac.new(key, signed.encode(), hashlib.sha256).digest()).decode()
+    if inline(doc, "webhook-signature") != want:
+        print(f"integrations.md: the webhook signature differs from the computed {want!r}")
+        return False
+    return True
+
+
 def main() -> None:
     doc = open("docs/signing.md", encoding="utf-8").read()
     seed = bytes.fromhex(block(doc, "seed"))
@@ -437,6 +450,8 @@ def main() -> None:
     if not check_map(transparency, key, seed, leaves8):
         failed = True
     if not check_confidential(open("docs/confidential.md", encoding="utf-8").read()):
+        failed = True
+    if not check_webhook(open("docs/integrations.md", encoding="utf-8").read()):
         failed = True
     rule_rows = check_signature_rule(doc, public, message)
     if failed:

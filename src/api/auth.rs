@@ -12,7 +12,7 @@ use std::future::{ready, Ready};
 
 /// A valid bearer token (or a browser session standing for one) and what it grants.
 #[derive(Clone)]
-pub struct Reader(TokenRecord);
+pub struct Reader(TokenRecord, [u8; 32]);
 
 impl FromRequest for Reader {
     type Error = ApiError;
@@ -34,7 +34,12 @@ fn authenticate(req: &HttpRequest) -> Result<Reader, ApiError> {
         .ok()
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
-    state.tokens.check(token.trim()).map(Reader).map_err(|refused| unauthorized(&refused.to_string()))
+    let hash = crate::api::tokens::hash(token.trim());
+    state
+        .tokens
+        .check_hash(&hash)
+        .map(|grant| Reader(grant, hash))
+        .map_err(|refused| unauthorized(&refused.to_string()))
 }
 
 /// The reader a browser session stands for: only on reads (`GET`), so that a session cookie
@@ -52,10 +57,35 @@ fn session(req: &HttpRequest, state: &AppState) -> Option<Result<Reader, ApiErro
 pub fn of_session(req: &HttpRequest, state: &AppState) -> Option<Option<Reader>> {
     let cookie = req.cookie(super::sessions::COOKIE)?;
     let token = state.sessions.token_of(cookie.value());
-    Some(token.and_then(|token| state.tokens.check_hash(&token).ok()).map(Reader))
+    Some(token.and_then(|token| Some(Reader(state.tokens.check_hash(&token).ok()?, token))))
 }
 
 impl Reader {
+    /// The reader a token's grant stands for (`hash` the token's SHA-256).
+    pub fn of_grant(grant: TokenRecord, hash: [u8; 32]) -> Reader {
+        Reader(grant, hash)
+    }
+
+    /// The SHA-256 of the token, and its id (as tokens are listed).
+    pub fn token(&self) -> ([u8; 32], String) {
+        (self.1, crate::api::tokens::id_of(&self.1))
+    }
+
+    /// Whether the token may do everything.
+    pub fn is_admin(&self) -> bool {
+        self.0.admin
+    }
+
+    /// The same token reading no more than an organisation's projects: itself, if it already
+    /// reads no more than that or some projects only.
+    pub fn narrowed_to(&self, organization: &str) -> Reader {
+        let mut grant = self.0.clone();
+        if !self.is_scoped() {
+            grant.organization = Some(organization.to_owned());
+        }
+        Reader(grant, self.1)
+    }
+
     /// The token's name, as issued.
     pub fn name(&self) -> &str {
         &self.0.name

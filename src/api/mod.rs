@@ -15,6 +15,7 @@ pub mod sessions;
 pub mod state;
 pub mod tokens;
 pub mod views;
+pub mod webhooks;
 
 pub use state::{AppState, Limits};
 
@@ -29,7 +30,7 @@ use problem::{ApiError, ProblemType};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use routes::{
         actors::*, append::*, compliance::*, confidential::*, feed::*, governance::*, health::*, projections::*,
-        read::*, transparency::*, verdicts::*, whence::*,
+        read::*, transparency::*, verdicts::*, webhooks::*, whence::*,
     };
     let openapi = openapi::document();
     cfg.app_data(
@@ -66,6 +67,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .service(resource("/actors/{actor_id}").route(web::get().to(actor)))
             .service(resource("/organizations").route(web::get().to(organizations)))
             .service(resource("/tokens").route(web::post().to(issue_token)).route(web::get().to(list_tokens)))
+            .service(resource("/webhooks").route(web::post().to(register_webhook)).route(web::get().to(list_webhooks)))
+            .service(
+                resource("/webhooks/{id}")
+                    .route(web::get().to(webhook))
+                    .route(web::patch().to(change_webhook))
+                    .route(web::delete().to(delete_webhook)),
+            )
+            .service(resource("/webhooks/{id}/secret").route(web::post().to(rotate_secret)))
+            .service(
+                resource("/webhooks/{id}/deliveries").route(web::get().to(deliveries)).route(web::post().to(replay)),
+            )
             .service(resource("/tokens/{id}").route(web::delete().to(revoke_token)))
             .service(resource("/checkpoint").route(web::get().to(checkpoint)))
             .service(resource("/map-checkpoint").route(web::get().to(map_checkpoint)))

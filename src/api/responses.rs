@@ -57,6 +57,24 @@ problem_set!(
     403 => "The token may not read the project asked for",
 );
 problem_set!(
+    /// Registering or changing a webhook endpoint.
+    WebhooksProblems:
+    400 => "A malformed path or body",
+    401 => "No valid bearer token",
+    403 => "The token may not read what the endpoint is for",
+    404 => "No such endpoint among the token's",
+    413 => "The body is over the limit",
+    415 => "The body is not application/json",
+    422 => "A bad URL, project, organisation, kind or sequence; a refused address; too many endpoints",
+);
+problem_set!(
+    /// Reading or deleting a webhook endpoint.
+    WebhookProblems:
+    400 => "A malformed path or query",
+    401 => "No valid bearer token",
+    404 => "No such endpoint among the token's",
+);
+problem_set!(
     /// Keeping a confidential field's clear text.
     KeepConfidentialProblems:
     400 => "A malformed path or body",

@@ -57,6 +57,8 @@ pub struct AppState {
     pub files: super::files::AssetFiles,
     /// The clear texts of confidential fields, kept apart from the log.
     pub confidential: std::sync::Arc<crate::store::confidential::ConfidentialStore>,
+    /// Webhook endpoints and their deliveries.
+    pub webhooks: Arc<super::webhooks::Webhooks>,
 }
 
 /// Runs reads that may take long (folds, walks, store reads, proofs) on the blocking pool, at

@@ -26,6 +26,8 @@ pub struct Settings {
     pub signing: Option<crate::outputs::signing::SigningCredentials>,
     /// The folder of asset files the server may show by digest (`DATA/files` by default).
     pub files: Option<PathBuf>,
+    /// How webhooks are delivered.
+    pub webhooks: crate::api::webhooks::WebhookConfig,
 }
 
 impl Settings {
@@ -42,6 +44,7 @@ impl Settings {
             read_slots: std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1)),
             setup: Default::default(),
             signing: None,
+            webhooks: Default::default(),
         }
     }
 }
@@ -51,6 +54,7 @@ pub struct Application {
     port: u16,
     server: Server,
     pub ledger: Ledger,
+    webhooks: std::sync::Arc<crate::api::webhooks::Webhooks>,
     pub created: Vec<PathBuf>,
 }
 
@@ -66,7 +70,14 @@ impl Application {
         }
         let listener = TcpListener::bind(&settings.addr).map_err(StartError::io(Path::new(&settings.addr)))?;
         let port = listener.local_addr().map_err(StartError::io(Path::new(&settings.addr)))?.port();
+        let webhooks = std::sync::Arc::new(crate::api::webhooks::Webhooks::open(
+            settings.data_dir.join("webhooks"),
+            settings.webhooks,
+            opened.ledger.clone(),
+            opened.tokens.clone(),
+        )?);
         let state = web::Data::new(AppState {
+            webhooks: webhooks.clone(),
             ledger: opened.ledger.clone(),
             tokens: opened.tokens.clone(),
             limits: settings.limits,
@@ -95,14 +106,17 @@ impl Application {
         if let Some(workers) = settings.workers {
             server = server.workers(workers);
         }
-        Ok(Application { port, server: server.run(), ledger: opened.ledger, created: opened.created })
+        Ok(Application { port, server: server.run(), ledger: opened.ledger, webhooks, created: opened.created })
     }
 
     pub fn port(&self) -> u16 {
         self.port
     }
 
+    /// Serves until stopped, then stops the webhook deliveries, syncing their cursors.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.webhooks.stop();
+        served
     }
 }

@@ -59,6 +59,18 @@ pub struct ServeArgs {
     /// has the asset's recorded digest. `DATA/files` by default.
     #[arg(long, env = "LINEAGE_FILES")]
     pub files: Option<PathBuf>,
+    /// Let webhook endpoints be on this host's loopback or link-local addresses (a receiver on
+    /// the same machine). Off by default: whoever registers an endpoint could otherwise make the
+    /// server post to services only the host reaches (docs/security.md).
+    #[arg(long)]
+    pub webhook_allow_local: bool,
+    /// The wait before a failed webhook delivery's first retry, in milliseconds; each further
+    /// failure doubles it, up to ten minutes.
+    #[arg(long, default_value_t = 1000)]
+    pub webhook_retry_ms: u64,
+    /// Most webhook endpoints the server holds.
+    #[arg(long, default_value_t = 100)]
+    pub webhook_max_endpoints: usize,
 }
 
 /// Runs the service until SIGTERM or SIGINT.
@@ -79,6 +91,9 @@ pub(super) fn serve(args: ServeArgs) {
         c2pa_cert,
         c2pa_key,
         files,
+        webhook_allow_local,
+        webhook_retry_ms,
+        webhook_max_endpoints,
     } = args;
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     // Everything the server creates (keys, token, every file of the store) is its owner's
@@ -103,6 +118,9 @@ pub(super) fn serve(args: ServeArgs) {
     if let Some(files) = files {
         settings.files = Some(files);
     }
+    settings.webhooks.allow_local = webhook_allow_local;
+    settings.webhooks.retry_base = std::time::Duration::from_millis(webhook_retry_ms.max(1));
+    settings.webhooks.max_endpoints = webhook_max_endpoints;
     if let Some(slots) = read_slots {
         settings.read_slots = slots;
     }

@@ -14,7 +14,7 @@
 
 pub mod confidential;
 pub mod failpoint;
-mod files;
+pub mod files;
 pub mod index;
 pub mod map_files;
 mod memory;

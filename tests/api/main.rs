@@ -31,3 +31,4 @@ mod rfc9162;
 mod transparency;
 mod ui;
 mod verdicts;
+mod webhooks;

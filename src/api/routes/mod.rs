@@ -12,4 +12,5 @@ pub mod projections;
 pub mod read;
 pub mod transparency;
 pub mod verdicts;
+pub mod webhooks;
 pub mod whence;

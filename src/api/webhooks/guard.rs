@@ -1,0 +1,186 @@
+//! Which URLs the server may post to (server-side request forgery): never, unless the operator
+//! allows it (`lineage serve --webhook-allow-local`), an address of the server's own loopback,
+//! a link-local one (cloud metadata services live at 169.254.169.254), an unspecified one
+//! (`0.0.0.0` reaches the host itself) or a multicast one. The check is made when an endpoint is
+//! registered and again at every connection, on the addresses the connection will use, so that
+//! a name that resolves elsewhere later (DNS rebinding) is refused too. Redirects are not
+//! followed (docs/security.md).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs as _};
+
+/// Why a URL is not one the server posts to.
+#[derive(Debug, thiserror::Error)]
+pub enum UrlRefused {
+    #[error("`url` is not a URL: {0}")]
+    Malformed(#[source] url::ParseError),
+    #[error("`url` must be http or https, not `{0}`")]
+    Scheme(String),
+    #[error("`url` must not carry a user name or password: the signature authenticates deliveries")]
+    Credentials,
+    #[error("`url` names no host")]
+    NoHost,
+    #[error("`url` is longer than 2048 characters")]
+    TooLong,
+    #[error("`url`'s host `{host}` does not resolve")]
+    Unresolvable {
+        host: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`url`'s host `{host}` reaches {address}, a {kind} address: the server does not post to its own host's addresses unless its operator allows it (`lineage serve --webhook-allow-local`)")]
+    Local { host: String, address: IpAddr, kind: &'static str },
+}
+
+/// What kind of address the server refuses to post to, if it is one.
+pub fn local_kind(address: IpAddr) -> Option<&'static str> {
+    match address {
+        IpAddr::V4(v4) => v4_kind(v4),
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return v4_kind(v4);
+            }
+            let segments = v6.segments();
+            // IPv4-compatible (::a.b.c.d, deprecated but still routed to the IPv4 address by
+            // some stacks).
+            if segments[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
+                let [a, b] = segments[6].to_be_bytes();
+                let [c, d] = segments[7].to_be_bytes();
+                return v4_kind(Ipv4Addr::new(a, b, c, d));
+            }
+            if v6.is_loopback() {
+                Some("loopback")
+            } else if v6.is_unspecified() {
+                Some("unspecified")
+            } else if segments[0] & 0xffc0 == 0xfe80 {
+                Some("link-local")
+            } else if v6.is_multicast() {
+                Some("multicast")
+            } else {
+                None
+            }
+        }
+    }
+}
+
+fn v4_kind(v4: Ipv4Addr) -> Option<&'static str> {
+    if v4.is_loopback() {
+        Some("loopback")
+    } else if v4.is_unspecified() || v4.octets()[0] == 0 {
+        Some("unspecified")
+    } else if v4.is_link_local() {
+        Some("link-local")
+    } else if v4.is_multicast() || v4.is_broadcast() {
+        Some("multicast")
+    } else {
+        None
+    }
+}
+
+/// The URL an endpoint is registered with, checked: http(s), a host, no credentials, and (unless
+/// `allow_local`) every address its host resolves to now is one the server may post to. It may
+/// wait on name resolution: not for an async worker.
+pub fn check(text: &str, allow_local: bool) -> Result<url::Url, UrlRefused> {
+    let url = parse(text)?;
+    admit(&url, allow_local)?;
+    Ok(url)
+}
+
+/// A URL of the form an endpoint may have, before its host is resolved.
+pub fn parse(text: &str) -> Result<url::Url, UrlRefused> {
+    if text.len() > 2048 {
+        return Err(UrlRefused::TooLong);
+    }
+    let url = url::Url::parse(text).map_err(UrlRefused::Malformed)?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(UrlRefused::Scheme(url.scheme().chars().take(20).collect()));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(UrlRefused::Credentials);
+    }
+    url.host_str().filter(|h| !h.is_empty()).ok_or(UrlRefused::NoHost)?;
+    Ok(url)
+}
+
+/// Whether the server may post to a parsed URL's host, as it resolves now.
+pub fn admit(url: &url::Url, allow_local: bool) -> Result<(), UrlRefused> {
+    let host = url.host_str().filter(|h| !h.is_empty()).ok_or(UrlRefused::NoHost)?;
+    let port = url.port_or_known_default().unwrap_or(80);
+    resolve(host, port, allow_local).map(|_| ())
+}
+
+/// The addresses a host resolves to, refused if one is local (unless `allow_local`).
+pub fn resolve(host: &str, port: u16, allow_local: bool) -> Result<Vec<SocketAddr>, UrlRefused> {
+    // A bracketed IPv6 literal, as a URL writes it.
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addresses: Vec<SocketAddr> = (bare, port)
+        .to_socket_addrs()
+        .map_err(|source| UrlRefused::Unresolvable { host: host.to_owned(), source })?
+        .collect();
+    if addresses.is_empty() {
+        let source = std::io::Error::new(std::io::ErrorKind::NotFound, "no address");
+        return Err(UrlRefused::Unresolvable { host: host.to_owned(), source });
+    }
+    if !allow_local {
+        if let Some((address, kind)) = addresses.iter().find_map(|a| Some((a.ip(), local_kind(a.ip())?))) {
+            return Err(UrlRefused::Local { host: host.to_owned(), address, kind });
+        }
+    }
+    Ok(addresses)
+}
+
+/// The resolver deliveries connect through: `netloc` is `host:port`, as the HTTP client gives
+/// it.
+pub fn resolver(allow_local: bool) -> impl Fn(&str) -> std::io::Result<Vec<SocketAddr>> + Send + Sync + 'static {
+    move |netloc: &str| {
+        let (host, port) = netloc.rsplit_once(':').unwrap_or((netloc, "80"));
+        let port = port.parse().map_err(|_| std::io::Error::other(format!("bad port in `{netloc}`")))?;
+        resolve(host, port, allow_local).map_err(|refused| std::io::Error::other(refused.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every way to write an address of the host itself, refused; routable ones, private
+    /// networks included (a studio's DAM on its own network), taken.
+    #[test]
+    fn local_addresses_are_refused_however_written() {
+        let table: &[(&str, Option<&str>)] = &[
+            ("http://127.0.0.1:8080/hook", Some("loopback")),
+            ("http://127.1.2.3/", Some("loopback")),
+            ("http://[::1]/", Some("loopback")),
+            ("http://[::ffff:127.0.0.1]/", Some("loopback")),
+            ("http://[::127.0.0.1]/", Some("loopback")),
+            ("http://0.0.0.0/", Some("unspecified")),
+            ("http://0/", Some("unspecified")),
+            ("http://[::]/", Some("unspecified")),
+            ("http://2130706433/", Some("loopback")),
+            ("http://0x7f.1/", Some("loopback")),
+            ("http://169.254.169.254/latest/meta-data/", Some("link-local")),
+            ("http://[fe80::1]/", Some("link-local")),
+            ("http://[::ffff:169.254.169.254]/", Some("link-local")),
+            ("http://224.0.0.1/", Some("multicast")),
+            ("http://localhost:9/", Some("loopback")),
+            ("http://10.1.2.3/", None),
+            ("http://192.168.1.20:8443/dam", None),
+            ("https://203.0.113.7/", None),
+        ];
+        for (url, kind) in table {
+            match (check(url, false), kind) {
+                (Err(UrlRefused::Local { kind: got, .. }), Some(want)) => assert_eq!(got, *want, "{url}"),
+                (Ok(_), None) => {}
+                (other, _) => panic!("{url}: {other:?}"),
+            }
+            assert!(check(url, true).is_ok(), "{url} is allowed when the operator allows local addresses");
+        }
+    }
+
+    #[test]
+    fn malformed_urls_are_refused() {
+        assert!(matches!(check("ftp://example.com/", false), Err(UrlRefused::Scheme(_))));
+        assert!(matches!(check("not a url", false), Err(UrlRefused::Malformed(_))));
+        assert!(matches!(check("http://user:pw@10.0.0.1/", false), Err(UrlRefused::Credentials)));
+        assert!(matches!(check(&format!("http://10.0.0.1/{}", "a".repeat(2048)), false), Err(UrlRefused::TooLong)));
+    }
+}
