@@ -9,6 +9,7 @@ pub mod domain;
 pub mod ledger;
 pub mod log;
 pub mod memory;
+pub mod metrics;
 pub mod outputs;
 pub mod projections;
 pub mod store;

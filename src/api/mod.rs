@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod extract;
 pub mod files;
+pub mod observe;
 pub mod openapi;
 pub mod problem;
 pub mod responses;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/healthz").route(web::get().to(healthz)))
     .service(resource("/readyz").route(web::get().to(readyz)))
+    .service(resource("/metrics").route(web::get().to(metrics)))
     .route(
         "/openapi.json",
         web::get().to(move || {

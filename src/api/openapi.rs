@@ -56,6 +56,7 @@ use utoipa::{Modify, OpenApi};
         super::routes::webhooks::replay,
         super::routes::health::healthz,
         super::routes::health::readyz,
+        super::routes::health::metrics,
     ),
     components(schemas(super::problem::Problem)),
     modifiers(&BearerAuth)

@@ -91,6 +91,7 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(api::problem_responses())
+                .wrap(actix_web::middleware::from_fn(api::observe::observe))
                 .app_data(state.clone())
                 .configure(api::configure)
                 .configure(crate::ui::configure)

@@ -244,6 +244,12 @@ impl Waiting {
         self.counts.write().unwrap_or_else(|e| e.into_inner()).entry(tenant.clone()).or_default().clone()
     }
 
+    /// Requests waiting, of every tenant.
+    pub fn total(&self) -> usize {
+        let counts = self.counts.read().unwrap_or_else(|e| e.into_inner());
+        counts.values().map(|c| c.load(std::sync::atomic::Ordering::Acquire)).sum()
+    }
+
     /// A place for one more request of `tenant`, unless it has as many waiting as it may.
     pub fn take(&self, tenant: &Tenant) -> Option<Place> {
         use std::sync::atomic::Ordering;

@@ -113,8 +113,13 @@ impl Persister {
     /// Writes one commit; once it is durable publishes it and answers its requests, otherwise
     /// answers them with the failure. Returns whether it is durable.
     pub fn persist(&self, job: Job) -> bool {
+        let started = std::time::Instant::now();
         match self.store.append(&job.commit) {
             Ok(()) => {
+                let entries = job.commit.entries.len();
+                crate::metrics::COMMIT_SECONDS.observe_duration(started.elapsed());
+                crate::metrics::COMMIT_ENTRIES.observe(entries as f64);
+                crate::metrics::ENTRIES_APPENDED.fetch_add(entries as u64, std::sync::atomic::Ordering::Relaxed);
                 self.published.publish(job.checkpoint, job.next, job.system, job.directory, job.listings);
                 answer(job.batch, job.staged);
                 true

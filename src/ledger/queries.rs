@@ -17,6 +17,11 @@ const PAGE: usize = 4096;
 
 impl Ledger {
     /// The number of durable entries.
+    /// Append requests waiting for the writer or being committed.
+    pub fn waiting_requests(&self) -> usize {
+        self.waiting.total()
+    }
+
     pub fn len(&self) -> u64 {
         self.published.len()
     }

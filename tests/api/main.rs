@@ -19,6 +19,7 @@ mod helpers;
 mod imports;
 mod legacy;
 mod limits;
+mod metrics;
 mod operations;
 mod people;
 mod policies;

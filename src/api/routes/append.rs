@@ -89,6 +89,7 @@ pub async fn append_event(
 /// Prepares the envelopes, appends them as one request and answers with the entries; a batch's
 /// refusal names the envelope's position.
 async fn submit(state: &AppState, raws: Vec<Vec<u8>>, batch: bool, with_proof: bool) -> Result<HttpResponse, ApiError> {
+    crate::metrics::REQUEST_ENVELOPES.observe(raws.len() as f64);
     // A batch's signatures and payloads take milliseconds to check: off the async workers.
     let prepared = if batch {
         let ledger = state.ledger.clone();

@@ -77,6 +77,22 @@ struct Following {
     durable: tokio::sync::watch::Receiver<u64>,
 }
 
+/// A feed counts among `/metrics`' subscribers from its answer until its stream is dropped.
+struct Subscribed;
+
+impl Subscribed {
+    fn new() -> Subscribed {
+        crate::metrics::FEED_SUBSCRIBERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Subscribed
+    }
+}
+
+impl Drop for Subscribed {
+    fn drop(&mut self) {
+        crate::metrics::FEED_SUBSCRIBERS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// The id a reconnecting client gives: the last event it received.
 fn last_event_id(req: &HttpRequest) -> Result<Option<u64>, ApiError> {
     let Some(value) = req.headers().get("Last-Event-ID") else { return Ok(None) };
@@ -122,10 +138,11 @@ pub async fn live_feed(
     // A client reconnects a second after the stream breaks.
     let opening =
         futures_util::stream::once(async { Ok::<_, actix_web::Error>(web::Bytes::from_static(b"retry: 1000\n\n")) });
-    let events = futures_util::stream::unfold(Some(following), |following| async move {
-        let mut following = following?;
+    let subscribed = Subscribed::new();
+    let events = futures_util::stream::unfold(Some((following, subscribed)), |following| async move {
+        let (mut following, subscribed) = following?;
         match following.step().await {
-            Ok(bytes) => Some((Ok::<_, actix_web::Error>(web::Bytes::from(bytes)), Some(following))),
+            Ok(bytes) => Some((Ok::<_, actix_web::Error>(web::Bytes::from(bytes)), Some((following, subscribed)))),
             // The stream ends; the client comes back with its last event's id.
             Err(()) => None,
         }

@@ -18,3 +18,24 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
     state.ledger.store().len()?;
     Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
 }
+
+/// Metrics in the Prometheus text format: appends and refusals by problem type, request and
+/// commit sizes, commit and fsync latency, the writer's waiting requests, feed subscribers and
+/// webhook deliveries, failures, retries and lag (docs/operations.md).
+#[utoipa::path(get, path = "/metrics", tag = "health",
+    responses((status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain; version=0.0.4", body = String)))]
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let stats = &state.webhooks.shared().stats;
+    let (active, lag) = state.webhooks.lag();
+    let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+    let gauges = crate::metrics::Gauges {
+        log_entries: state.ledger.len(),
+        writer_waiting: state.ledger.waiting_requests(),
+        webhook_endpoints_active: active,
+        webhook_lag_entries: lag,
+        webhook_delivered: load(&stats.delivered),
+        webhook_failed: load(&stats.failed),
+        webhook_retries: load(&stats.retries),
+    };
+    HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(crate::metrics::render(&gauges))
+}

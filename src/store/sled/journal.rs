@@ -226,7 +226,9 @@ impl Journal {
         }
         self.file.write_all_at(&bytes, cursor.end).map_err(io)?;
         super::super::failpoint::hit("journal-written");
+        let syncing = std::time::Instant::now();
         self.file.sync_data().map_err(io)?;
+        crate::metrics::FSYNC_SECONDS.observe_duration(syncing.elapsed());
         Ok(Some(Written { cursor, end }))
     }
 
