@@ -25,6 +25,7 @@ mod people;
 mod policies;
 mod profile;
 mod projections;
+mod python_client;
 mod reads;
 mod refusals;
 mod retractions;
