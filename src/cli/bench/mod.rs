@@ -6,6 +6,7 @@
 
 mod ancestry;
 mod flood;
+mod followers;
 mod load;
 mod workloads;
 
@@ -61,6 +62,12 @@ pub struct BenchOptions {
     /// References each of those generations' prompts cites (their ancestors: 7 more each).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u16).range(1..=200))]
     pub ancestry_references: u16,
+    /// Follow the log with this many live feeds and as many webhook endpoints (receivers in the
+    /// bench, on 127.0.0.1: a server given by --url must allow them, `serve
+    /// --webhook-allow-local`) while the appends run; then time the endpoints' deliveries and
+    /// the feed's latency from an append's answer to its event.
+    #[arg(long, default_value_t = 0)]
+    pub followers: usize,
     #[command(flatten)]
     pub flood: flood::FloodOptions,
     /// Where to write bench.md and bench.json.
@@ -121,7 +128,7 @@ fn start_server(keep: Option<&Path>) -> Result<(ServerProcess, String, PathBuf),
     let data = keep.map(Path::to_owned).unwrap_or_else(|| dir.path().join("data"));
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let mut child = Command::new(exe)
-        .args(["serve", "--addr", "127.0.0.1:0", "--data"])
+        .args(["serve", "--addr", "127.0.0.1:0", "--webhook-allow-local", "--data"])
         .arg(&data)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
@@ -249,7 +256,12 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
         counter: 0,
         options: &options,
     };
+    let followers =
+        if options.followers > 0 { Some(followers::Followers::start(&bench, options.followers)?) } else { None };
     bench.appends()?;
+    if let Some(followers) = followers {
+        followers.finish(&mut bench)?;
+    }
     if options.as_of_readers > 0 && options.as_of_events > 0 {
         bench.as_of()?;
     }
