@@ -9,6 +9,7 @@ pub mod files;
 pub mod observe;
 pub mod openapi;
 pub mod problem;
+pub mod rendered;
 pub mod responses;
 pub mod routes;
 pub mod schema;

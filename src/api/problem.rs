@@ -93,6 +93,7 @@ problem_types! {
     InvalidWebhook = "invalid-webhook", UNPROCESSABLE_ENTITY, "A webhook registration, change or replay is malformed: a URL that is not http(s), an unknown project, organisation or kind, a `from` past the log's end; `field` names it.";
     WebhookUrlRefused = "webhook-url-refused", UNPROCESSABLE_ENTITY, "A webhook's URL reaches the server's own loopback, link-local, unspecified or multicast addresses, which it does not post to unless its operator allows it (docs/security.md).";
     InvalidEvent = "invalid-event", UNPROCESSABLE_ENTITY, "The event breaks a rule of its kind (an empty list that must not be, an asset both selected and rejected, a reused key id); `field` and `detail` say which.";
+    TooManyFeeds = "too-many-feeds", TOO_MANY_REQUESTS, "The token has as many live feeds open as it may (4), or the server as many as it may (64); close one, or retry after `Retry-After` seconds.";
     Erased = "erased", GONE, "The clear text of this commitment was erased by a `confidential_erased` event: it is not kept, and is never taken again.";
     Internal = "internal", INTERNAL_SERVER_ERROR, "The server failed; nothing was written.";
     Unavailable = "unavailable", SERVICE_UNAVAILABLE, "The writer queue is full, the server holds as many request bodies as it may at once (256 MiB by default), or the ledger is stopping; retry after `Retry-After` seconds.";

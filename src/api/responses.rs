@@ -55,6 +55,8 @@ problem_set!(
     400 => "A malformed query, kind or Last-Event-ID",
     401 => "No valid bearer token",
     403 => "The token may not read the project asked for",
+    404 => "No such project",
+    429 => "Too many feeds open",
 );
 problem_set!(
     /// Registering or changing a webhook endpoint.

@@ -59,6 +59,10 @@ pub struct AppState {
     pub confidential: std::sync::Arc<crate::store::confidential::ConfidentialStore>,
     /// Webhook endpoints and their deliveries.
     pub webhooks: Arc<super::webhooks::Webhooks>,
+    /// The live feeds open.
+    pub feeds: super::routes::feed::OpenFeeds,
+    /// Entries rendered once for the feeds and webhooks that follow the log.
+    pub rendered: Arc<super::rendered::Rendered>,
 }
 
 /// Runs reads that may take long (folds, walks, store reads, proofs) on the blocking pool, at

@@ -70,14 +70,18 @@ impl Application {
         }
         let listener = TcpListener::bind(&settings.addr).map_err(StartError::io(Path::new(&settings.addr)))?;
         let port = listener.local_addr().map_err(StartError::io(Path::new(&settings.addr)))?.port();
+        let rendered = std::sync::Arc::new(crate::api::rendered::Rendered::default());
         let webhooks = std::sync::Arc::new(crate::api::webhooks::Webhooks::open(
             settings.data_dir.join("webhooks"),
             settings.webhooks,
             opened.ledger.clone(),
             opened.tokens.clone(),
+            rendered.clone(),
         )?);
         let state = web::Data::new(AppState {
             webhooks: webhooks.clone(),
+            rendered,
+            feeds: Default::default(),
             ledger: opened.ledger.clone(),
             tokens: opened.tokens.clone(),
             limits: settings.limits,

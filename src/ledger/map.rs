@@ -138,7 +138,7 @@ impl Follower {
         std::thread::Builder::new()
             .name("lineage-map-compute".into())
             .spawn(move || {
-                lowest_priority();
+                super::lowest_priority();
                 for job in work {
                     let computed = computer.compute(job);
                     // A revision's entries and runs are garbage now: the server's memory is
@@ -265,15 +265,5 @@ impl Follower {
         written?;
         drop(upper);
         self.store.tidy_map()
-    }
-}
-
-/// Gives the calling thread the lowest CPU priority (Linux sets it per thread): the map waits
-/// for the writer, never the other way round.
-fn lowest_priority() {
-    // SAFETY: setpriority(2) on this thread's own id; a failure only leaves the priority as is.
-    unsafe {
-        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, thread, 19);
     }
 }

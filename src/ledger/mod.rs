@@ -396,3 +396,13 @@ impl Ledger {
 
 #[cfg(test)]
 mod tests;
+
+/// Gives the calling thread the lowest CPU priority (Linux sets it per thread): work that follows
+/// the log (the subject map, webhook deliveries) waits for the writer, never the other way round.
+pub fn lowest_priority() {
+    // SAFETY: setpriority(2) on this thread's own id; a failure only leaves the priority as is.
+    unsafe {
+        let thread = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, thread, 19);
+    }
+}

@@ -184,3 +184,46 @@ fn a_long_poll_answers_as_soon_as_an_entry_comes_or_when_its_wait_is_over() {
     let past = p.app.get(&format!("/v1/entries?after={}&wait=1", p.app.head()));
     assert_eq!((past.status, past.body["field"].as_str()), (400, Some("after")), "{:?}", past.body);
 }
+
+#[test]
+fn a_feed_ends_when_its_token_is_revoked_and_a_token_holds_at_most_four() {
+    let p = Production::new();
+    let scoped = p.app.issue_token(json!({"name": "watcher", "organization": CLIENT}));
+    let head = p.app.head();
+    let mut feed = open(&p.app, &scoped, "", Some(head - 1)).unwrap();
+    assert_eq!(p.send(&p.producer, "note_added", json!({"text": "seen"})).status, 201);
+    assert_eq!(feed.next().0, head);
+    // Four open at once, not five.
+    let more: Vec<Feed> = (0..3).map(|_| open(&p.app, &scoped, "", Some(head)).unwrap()).collect();
+    let (status, problem) = open(&p.app, &scoped, "", None).err().expect("a fifth is refused");
+    assert_eq!((status, &problem["type"]), (429, &json!("urn:lineage:problem:too-many-feeds")));
+    drop(more);
+    let listed = p.app.get("/v1/tokens").body;
+    let id = listed["tokens"].as_array().unwrap().iter().find(|t| t["name"] == "watcher").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(p.app.client.delete(&format!("/v1/tokens/{id}")).unwrap().status, 200);
+    assert_eq!(p.send(&p.producer, "note_added", json!({"text": "after revocation"})).status, 201);
+    // The stream ends, without the entry appended after the revocation.
+    for line in feed.lines.by_ref() {
+        let line = line.unwrap_or_default();
+        assert!(!line.contains("after revocation"), "{line}");
+    }
+}
+
+#[test]
+fn a_feed_of_a_project_that_does_not_exist_or_is_malformed_is_refused() {
+    let p = Production::new();
+    let token = admin_token(&p.app);
+    for (query, status, problem) in
+        [("?project=A!!:b", 400, "invalid-query"), ("?project=acme-client:nope", 404, "not-found")]
+    {
+        let (got, body) = open(&p.app, &token, query, None).err().expect("refused");
+        assert_eq!(
+            (got, &body["type"], &body["field"]),
+            (status, &json!(format!("urn:lineage:problem:{problem}")), &json!("project")),
+            "{query}"
+        );
+    }
+}

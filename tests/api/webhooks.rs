@@ -377,7 +377,25 @@ fn refused_registrations_name_the_problem_and_keep_nothing() {
             "invalid-webhook",
             "description",
         ),
-        ("admin", "unknown field", json!({"url": "http://10.0.0.1/", "secret": "mine"}), 422, "invalid-webhook", ""),
+        (
+            "admin",
+            "unknown field",
+            json!({"url": "http://10.0.0.1/", "secret": "mine"}),
+            422,
+            "invalid-webhook",
+            "secret",
+        ),
+        ("admin", "no url", json!({"kinds": []}), 422, "invalid-webhook", "url"),
+        (
+            "admin",
+            "kinds not a list",
+            json!({"url": "http://10.0.0.1/", "kinds": "note_added"}),
+            422,
+            "invalid-webhook",
+            "kinds",
+        ),
+        ("admin", "negative from", json!({"url": "http://10.0.0.1/", "from": -1}), 422, "invalid-webhook", "from"),
+        ("admin", "port 0", json!({"url": "http://10.0.0.1:0/"}), 422, "invalid-webhook", "url"),
         (
             "scoped",
             "other organisation",
@@ -421,4 +439,74 @@ fn refused_registrations_name_the_problem_and_keep_nothing() {
     assert_eq!((replay.status, &replay.body["field"]), (422, &json!("from")));
     let missing = p.app.client.get("/v1/webhooks/wh_0000000000000000/deliveries").unwrap();
     assert_eq!(missing.status, 404);
+}
+
+#[test]
+fn a_damaged_endpoint_is_set_aside_and_the_ledger_still_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, port) = start_server(dir.path());
+    let app = attach(dir, port);
+    let created = register(&app.client, json!({"url": "http://10.0.0.1/"}));
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    server.kill();
+    let folder = app.dir.path().join("data/webhooks").join(&id);
+    std::fs::write(folder.join("endpoint.json"), b"{ not json").unwrap();
+    let (_server, port) = start_server(app.dir.path());
+    let restarted = Client::new(&format!("http://127.0.0.1:{port}")).with_token(&admin_token(&app));
+    assert_eq!(restarted.get("/v1/webhooks").unwrap().body["webhooks"], json!([]));
+    assert!(app.dir.path().join("data/webhooks").join(format!("{id}.damaged")).join("endpoint.json").exists());
+}
+
+#[test]
+fn past_the_most_endpoints_a_registration_is_refused() {
+    let app = spawn_app_with(|s| s.webhooks.max_endpoints = 2);
+    for _ in 0..2 {
+        assert_eq!(register(&app.client, json!({"url": "http://10.0.0.1/"})).status, 201);
+    }
+    let refused = register(&app.client, json!({"url": "http://10.0.0.1/"}));
+    assert_eq!((refused.status, &refused.body["type"]), (422, &json!("urn:lineage:problem:limit-exceeded")));
+    assert_eq!(app.client.get("/v1/webhooks").unwrap().body["webhooks"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn a_token_registers_at_most_ten_endpoints() {
+    let app = spawn_app();
+    app.register("someone", "producer");
+    let scoped = Client::new(&app.url).with_token(&app.issue_token(json!({"name": "many", "organization": CLIENT})));
+    for _ in 0..10 {
+        assert_eq!(register(&scoped, json!({"url": "http://10.0.0.1/"})).status, 201);
+    }
+    let refused = register(&scoped, json!({"url": "http://10.0.0.1/"}));
+    assert_eq!((refused.status, &refused.body["type"]), (422, &json!("urn:lineage:problem:limit-exceeded")));
+    assert!(refused.body["detail"].as_str().unwrap().contains("a token"), "{}", refused.body);
+    // Others still register.
+    assert_eq!(register(&app.client, json!({"url": "http://10.0.0.1/"})).status, 201);
+}
+
+#[test]
+fn an_endpoint_failing_across_a_restart_keeps_its_failure_and_back_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--webhook-allow-local", "--webhook-retry-ms", "200"];
+    let (mut server, port) = start_server_with(dir.path(), &args, &[]);
+    let app = attach(dir, port);
+    let receiver = Receiver::start(0, &["--fail-first", "100000"]);
+    let created = register(&app.client, json!({"url": receiver.url(), "from": 0}));
+    receiver.trust(&[created.body["secret"].as_str().unwrap()]);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let failing = |client: &Client| client.get(&format!("/v1/webhooks/{id}")).unwrap().body["failing"].clone();
+    let started = Instant::now();
+    let before = loop {
+        let f = failing(&app.client);
+        if f["attempts"].as_u64().unwrap_or(0) >= 3 {
+            break f;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{f}");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    server.kill();
+    let (_server, port) = start_server_with(app.dir.path(), &args, &[]);
+    let restarted = Client::new(&format!("http://127.0.0.1:{port}")).with_token(&admin_token(&app));
+    let after = failing(&restarted);
+    assert_eq!(after["since"], before["since"], "the failure is as old as it was");
+    assert!(after["attempts"].as_u64().unwrap() >= before["attempts"].as_u64().unwrap(), "{before} {after}");
 }

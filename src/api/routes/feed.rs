@@ -10,7 +10,6 @@ use crate::api::extract::{parse_project, Query};
 use crate::api::problem::{ApiError, ProblemType};
 use crate::api::responses::LiveFeedProblems;
 use crate::api::state::AppState;
-use crate::api::views::EntryView;
 use crate::domain::event::Kind;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -61,12 +60,11 @@ impl Filter {
         if self.reader.is_scoped() && !self.reader.may_read(&state.ledger, &entry.project) {
             return None;
         }
-        let view = EntryView::of(entry);
-        if self.kind.is_some_and(|k| k.as_str() != view.kind) {
+        let rendered = state.rendered.get(entry);
+        if self.kind.is_some_and(|k| k.as_str() != rendered.kind) {
             return None;
         }
-        let data = serde_json::to_string(&view).expect("entry views serialize");
-        Some(format!("id: {}\nevent: entry\ndata: {data}\n\n", entry.sequence).into_bytes())
+        Some(format!("id: {}\nevent: entry\ndata: {}\n\n", entry.sequence, rendered.json).into_bytes())
     }
 }
 
@@ -77,18 +75,51 @@ struct Following {
     durable: tokio::sync::watch::Receiver<u64>,
 }
 
-/// A feed counts among `/metrics`' subscribers from its answer until its stream is dropped.
-struct Subscribed;
+/// Feeds open at once, in all and per token: each catching up reads the log from where it
+/// starts, so their number bounds what they take from other readers.
+pub const MAX_FEEDS: usize = 64;
+pub const MAX_FEEDS_PER_TOKEN: usize = 4;
+
+/// The feeds open, per token id.
+#[derive(Default)]
+pub struct OpenFeeds(std::sync::Mutex<std::collections::HashMap<String, usize>>);
+
+/// A feed's place among those open, from its answer until its stream is dropped (it counts
+/// among `/metrics`' subscribers meanwhile).
+struct Subscribed {
+    state: web::Data<AppState>,
+    token: String,
+}
 
 impl Subscribed {
-    fn new() -> Subscribed {
+    fn take(state: &web::Data<AppState>, reader: &Reader) -> Result<Subscribed, ApiError> {
+        let token = reader.token().1;
+        let mut open = state.feeds.0.lock().expect("not poisoned");
+        let total: usize = open.values().sum();
+        let own = open.get(&token).copied().unwrap_or(0);
+        if total >= MAX_FEEDS || own >= MAX_FEEDS_PER_TOKEN {
+            let detail = if own >= MAX_FEEDS_PER_TOKEN {
+                format!("the token `{}` has {own} feeds open, the most a token may; close one first", reader.name())
+            } else {
+                "the server has as many feeds open as it may; retry later".to_owned()
+            };
+            return Err(ApiError::new(ProblemType::TooManyFeeds, detail).retry_after(5));
+        }
+        *open.entry(token.clone()).or_default() += 1;
         crate::metrics::FEED_SUBSCRIBERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Subscribed
+        Ok(Subscribed { state: state.clone(), token })
     }
 }
 
 impl Drop for Subscribed {
     fn drop(&mut self) {
+        let mut open = self.state.feeds.0.lock().expect("not poisoned");
+        if let Some(n) = open.get_mut(&self.token) {
+            *n -= 1;
+            if *n == 0 {
+                open.remove(&self.token);
+            }
+        }
         crate::metrics::FEED_SUBSCRIBERS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
@@ -117,8 +148,12 @@ pub async fn live_feed(
     let after = last_event_id(&req)?.or(query.after);
     let project = match &query.project {
         Some(p) => {
-            let project = parse_project(p).map_err(|e| e.field("project"))?;
+            let project = parse_project(p)
+                .map_err(|e| ApiError::new(ProblemType::InvalidQuery, e.problem.detail).field("project"))?;
             reader.project(&state.ledger, project.as_str())?;
+            if !project.is_system() && !state.ledger.with_catalogue(|c| c.contains_key(&project)) {
+                return Err(ApiError::not_found(format!("project `{project}` does not exist")).field("project"));
+            }
             Some(project.to_string())
         }
         None => None,
@@ -138,7 +173,7 @@ pub async fn live_feed(
     // A client reconnects a second after the stream breaks.
     let opening =
         futures_util::stream::once(async { Ok::<_, actix_web::Error>(web::Bytes::from_static(b"retry: 1000\n\n")) });
-    let subscribed = Subscribed::new();
+    let subscribed = Subscribed::take(&state, &following.filter.reader)?;
     let events = futures_util::stream::unfold(Some((following, subscribed)), |following| async move {
         let (mut following, subscribed) = following?;
         match following.step().await {
@@ -160,6 +195,10 @@ impl Following {
     /// read failing).
     async fn step(&mut self) -> Result<Vec<u8>, ()> {
         loop {
+            // A token revoked or expired while its feed is open ends the feed.
+            if self.state.tokens.check_hash(&self.filter.reader.token().0).is_err() {
+                return Err(());
+            }
             let len = self.state.ledger.len();
             if self.next < len {
                 let (from, limit) = (self.next, (len - self.next).min(PAGE) as usize);

@@ -141,7 +141,9 @@ impl From<WebhookError> for ApiError {
         match e {
             WebhookError::Store(e) => e.into(),
             WebhookError::NotFound(_) => ApiError::not_found(e.to_string()),
-            WebhookError::TooMany(_) => ApiError::new(ProblemType::LimitExceeded, e.to_string()).field("url"),
+            WebhookError::TooMany | WebhookError::TooManyOfToken(_) => {
+                ApiError::new(ProblemType::LimitExceeded, e.to_string()).field("url")
+            }
             WebhookError::PastTheEnd { .. } => invalid("from", e.to_string()),
         }
     }
@@ -209,6 +211,7 @@ fn check(reader: &Reader, state: &AppState, request: WebhookRequest) -> Result<N
         token,
         token_name: reader.name().to_owned(),
         token_hash,
+        admin: reader.is_admin(),
     })
 }
 
@@ -230,12 +233,23 @@ async fn body_of<T: serde::de::DeserializeOwned>(
     shape: &str,
 ) -> Result<T, ApiError> {
     let bytes = json_body(req, body, state.limits.small_body_bytes, state).await?;
-    serde_json::from_slice(&bytes).map_err(|e| {
-        if e.is_data() {
-            ApiError::new(ProblemType::InvalidWebhook, format!("the body must be {shape}: {e}"))
-        } else {
-            malformed(e)
+    let mut reading = serde_json::Deserializer::from_slice(&bytes);
+    serde_path_to_error::deserialize(&mut reading).map_err(|e| {
+        let path = e.path().to_string();
+        let e = e.into_inner();
+        if !e.is_data() {
+            return malformed(e);
         }
+        // The field at fault: where the error is, or the one an object misses or should not have.
+        let text = e.to_string();
+        let named =
+            text.split('`').nth(1).filter(|_| text.starts_with("unknown field") || text.starts_with("missing field"));
+        let field = match named {
+            Some(name) if path == "." => name.to_owned(),
+            Some(name) if path != name && !path.ends_with(&format!(".{name}")) => format!("{path}.{name}"),
+            _ => path.replace(['.', '['], "/").replace(']', ""),
+        };
+        ApiError::new(ProblemType::InvalidWebhook, format!("the body must be {shape}: {text}")).field(field)
     })
 }
 

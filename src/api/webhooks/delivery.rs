@@ -7,7 +7,6 @@
 use super::endpoint::{Attempt, Endpoint, Failing, Record, Status};
 use super::{signature, Shared};
 use crate::api::auth::Reader;
-use crate::api::views::EntryView;
 use crate::log::Entry;
 use rand_core::RngCore as _;
 use std::io::Read as _;
@@ -17,15 +16,6 @@ use std::time::{Duration, Instant};
 const PAGE: usize = 200;
 /// How long an idle thread waits before looking again (it is woken by commits and changes).
 const IDLE: Duration = Duration::from_secs(15);
-
-/// What Standard Webhooks calls the payload: `type`, `timestamp`, `data`.
-#[derive(serde::Serialize)]
-struct Message<'a> {
-    #[serde(rename = "type")]
-    kind: String,
-    timestamp: &'a str,
-    data: &'a EntryView,
-}
 
 /// What to do with one entry.
 enum Decision {
@@ -37,6 +27,8 @@ enum Decision {
 }
 
 pub fn run(shared: &Shared, endpoint: &Endpoint) {
+    // Deliveries wait for the writer and the HTTP workers, never the other way round.
+    crate::ledger::lowest_priority();
     let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_time().build() else {
         log::error!("webhook {}: no runtime to wait in", endpoint.id());
         return;
@@ -149,12 +141,19 @@ fn decide(shared: &Shared, record: &Record, entry: &Entry) -> Decision {
     if !reader.may_read(&shared.ledger, &entry.project) {
         return Decision::Skip;
     }
-    let view = EntryView::of(entry);
-    if !record.kinds.is_empty() && !record.kinds.contains(&view.kind) {
+    let rendered = shared.rendered.get(entry);
+    if !record.kinds.is_empty() && !record.kinds.contains(&rendered.kind) {
         return Decision::Skip;
     }
-    let message = Message { kind: format!("entry.{}", view.kind), timestamp: &view.received_at, data: &view };
-    Decision::Send(serde_json::to_vec(&message).expect("messages serialize"))
+    // What Standard Webhooks calls the payload: `type`, `timestamp`, `data`.
+    let text = |s: &str| serde_json::to_string(s).expect("strings serialize");
+    let message = format!(
+        "{{\"type\":{},\"timestamp\":{},\"data\":{}}}",
+        text(&format!("entry.{}", rendered.kind)),
+        text(&rendered.received_at),
+        rendered.json
+    );
+    Decision::Send(message.into_bytes())
 }
 
 fn advance(endpoint: &Endpoint, generation: u64, sequence: u64) {
@@ -162,6 +161,15 @@ fn advance(endpoint: &Endpoint, generation: u64, sequence: u64) {
     if live.generation == generation && live.cursor <= sequence {
         live.cursor = sequence + 1;
         live.failing = None;
+        if live.record.failing_since_us.take().is_some() {
+            save(endpoint, &live.record);
+        }
+    }
+}
+
+fn save(endpoint: &Endpoint, record: &Record) {
+    if let Err(e) = endpoint.save_record(record) {
+        log::warn!("webhook {}: {e}", record.id);
     }
 }
 
@@ -171,9 +179,8 @@ fn disable(endpoint: &Endpoint, reason: String) {
     live.record.status = Status::Disabled;
     live.record.reason = Some(reason);
     live.failing = None;
-    if let Err(e) = endpoint.save_record(&live.record) {
-        log::warn!("webhook {}: {e}", live.record.id);
-    }
+    live.record.failing_since_us = None;
+    save(endpoint, &live.record);
 }
 
 /// One attempt at an entry; `true` when the endpoint took it.
@@ -253,6 +260,9 @@ fn fail(shared: &Shared, endpoint: &Endpoint, generation: u64, attempt: u32, seq
     let mut live = endpoint.live.lock().expect("not poisoned");
     if live.generation == generation {
         live.failing = Some(Failing { since_us: since, attempts: attempt, next_at_us });
+        live.record.failing_since_us = Some(since);
+        live.record.failing_attempts = attempt;
+        save(endpoint, &live.record);
     }
 }
 

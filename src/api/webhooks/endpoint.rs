@@ -54,6 +54,13 @@ pub struct Record {
     /// The secret before the last rotation, and until when deliveries are signed with it too.
     pub previous_secret: Option<String>,
     pub previous_until_us: Option<i64>,
+    /// Since when the entry at the cursor has failed, and how many attempts: kept so that a
+    /// restart neither forgets how long an endpoint has been failing nor starts its back-off
+    /// over.
+    #[serde(default)]
+    pub failing_since_us: Option<i64>,
+    #[serde(default)]
+    pub failing_attempts: u32,
 }
 
 impl Record {
@@ -135,9 +142,15 @@ impl Endpoint {
     }
 
     fn new(dir: PathBuf, record: Record, cursor: u64, recent: VecDeque<Attempt>) -> Endpoint {
+        // A failure a stop interrupted is retried after the back-off it had reached, from now.
+        let failing = record.failing_since_us.map(|since_us| Failing {
+            since_us,
+            attempts: record.failing_attempts,
+            next_at_us: chrono::Utc::now().timestamp_micros(),
+        });
         Endpoint {
             dir,
-            live: Mutex::new(Live { record, cursor, generation: 0, deleted: false, failing: None }),
+            live: Mutex::new(Live { record, cursor, generation: 0, deleted: false, failing }),
             wake: tokio::sync::Notify::new(),
             log: Mutex::new(DeliveryLog { recent, appended: 0 }),
             synced: Mutex::new((cursor, Instant::now())),
@@ -174,19 +187,23 @@ impl Endpoint {
         write_synced(&self.dir.join("endpoint.json"), &bytes, "writing a webhook")
     }
 
-    /// Syncs the cursor now.
-    pub fn save_cursor(&self, cursor: u64) -> Result<(), StoreError> {
+    fn save_cursor(&self, cursor: u64) -> Result<(), StoreError> {
+        let mut synced = self.synced.lock().expect("not poisoned");
         write_synced(&self.dir.join("cursor"), cursor.to_string().as_bytes(), "writing a webhook's cursor")?;
-        *self.synced.lock().expect("not poisoned") = (cursor, Instant::now());
+        *synced = (cursor, Instant::now());
         Ok(())
     }
 
     /// Syncs the cursor if it moved and either `now` or [`CURSOR_EVERY`] passed since the last.
+    /// Every cursor write holds the `synced` lock and reads the cursor under it (then, briefly,
+    /// the endpoint's lock: always in that order), so that writes never interleave and the last
+    /// one written is of the latest cursor — a replay's is never overwritten by an older one.
     pub fn sync_cursor(&self, now: bool) -> Result<(), StoreError> {
+        let mut synced = self.synced.lock().expect("not poisoned");
         let cursor = self.live.lock().expect("not poisoned").cursor;
-        let (synced, at) = *self.synced.lock().expect("not poisoned");
-        if cursor != synced && (now || at.elapsed() >= CURSOR_EVERY) {
-            self.save_cursor(cursor)?;
+        if cursor != synced.0 && (now || synced.1.elapsed() >= CURSOR_EVERY) {
+            write_synced(&self.dir.join("cursor"), cursor.to_string().as_bytes(), "writing a webhook's cursor")?;
+            *synced = (cursor, Instant::now());
         }
         Ok(())
     }

@@ -1,12 +1,13 @@
 //! Which URLs the server may post to (server-side request forgery): never, unless the operator
 //! allows it (`lineage serve --webhook-allow-local`), an address of the server's own loopback,
 //! a link-local one (cloud metadata services live at 169.254.169.254), an unspecified one
-//! (`0.0.0.0` reaches the host itself) or a multicast one. The check is made when an endpoint is
+//! (`0.0.0.0` reaches the host itself), a multicast one, or any address of the host's own
+//! interfaces (a service bound to all of them answers there too). The check is made when an endpoint is
 //! registered and again at every connection, on the addresses the connection will use, so that
 //! a name that resolves elsewhere later (DNS rebinding) is refused too. Redirects are not
 //! followed (docs/security.md).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs as _};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs as _};
 
 /// Why a URL is not one the server posts to.
 #[derive(Debug, thiserror::Error)]
@@ -21,6 +22,8 @@ pub enum UrlRefused {
     NoHost,
     #[error("`url` is longer than 2048 characters")]
     TooLong,
+    #[error("`url` names port 0, which no server listens on")]
+    PortZero,
     #[error("`url`'s host `{host}` does not resolve")]
     Unresolvable {
         host: String,
@@ -98,6 +101,9 @@ pub fn parse(text: &str) -> Result<url::Url, UrlRefused> {
         return Err(UrlRefused::Credentials);
     }
     url.host_str().filter(|h| !h.is_empty()).ok_or(UrlRefused::NoHost)?;
+    if url.port() == Some(0) {
+        return Err(UrlRefused::PortZero);
+    }
     Ok(url)
 }
 
@@ -124,8 +130,54 @@ pub fn resolve(host: &str, port: u16, allow_local: bool) -> Result<Vec<SocketAdd
         if let Some((address, kind)) = addresses.iter().find_map(|a| Some((a.ip(), local_kind(a.ip())?))) {
             return Err(UrlRefused::Local { host: host.to_owned(), address, kind });
         }
+        let own = own_addresses();
+        if let Some(address) = addresses.iter().map(SocketAddr::ip).find(|a| own.contains(&canonical(*a))) {
+            return Err(UrlRefused::Local { host: host.to_owned(), address, kind: "this host's own" });
+        }
     }
     Ok(addresses)
+}
+
+/// An IPv4-mapped IPv6 address as the IPv4 address it maps.
+fn canonical(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// The addresses of this host's interfaces, as they are now.
+pub fn own_addresses() -> Vec<IpAddr> {
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    let mut addresses = Vec::new();
+    // SAFETY: getifaddrs(3) fills `list` with a linked list that freeifaddrs releases below; each
+    // node's `ifa_addr` is null or points at a socket address of the family its `sa_family`
+    // names, read here as that family's structure.
+    unsafe {
+        if libc::getifaddrs(&mut list) != 0 {
+            return addresses;
+        }
+        let mut node = list;
+        while !node.is_null() {
+            let address = (*node).ifa_addr;
+            if !address.is_null() {
+                match i32::from((*address).sa_family) {
+                    libc::AF_INET => {
+                        let v4 = &*(address as *const libc::sockaddr_in);
+                        addresses.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr))));
+                    }
+                    libc::AF_INET6 => {
+                        let v6 = &*(address as *const libc::sockaddr_in6);
+                        addresses.push(IpAddr::V6(Ipv6Addr::from(v6.sin6_addr.s6_addr)));
+                    }
+                    _ => {}
+                }
+            }
+            node = (*node).ifa_next;
+        }
+        libc::freeifaddrs(list);
+    }
+    addresses
 }
 
 /// The resolver deliveries connect through: `netloc` is `host:port`, as the HTTP client gives
@@ -176,11 +228,27 @@ mod tests {
         }
     }
 
+    /// Every address of the host's own interfaces, loopback or not.
+    #[test]
+    fn the_hosts_own_addresses_are_refused() {
+        let own = own_addresses();
+        assert!(own.contains(&IpAddr::V4(Ipv4Addr::LOCALHOST)), "{own:?}");
+        for address in own {
+            let url = match address {
+                IpAddr::V4(v4) => format!("http://{v4}:9/"),
+                IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => continue, // needs a zone
+                IpAddr::V6(v6) => format!("http://[{v6}]:9/"),
+            };
+            assert!(matches!(check(&url, false), Err(UrlRefused::Local { .. })), "{url}");
+        }
+    }
+
     #[test]
     fn malformed_urls_are_refused() {
         assert!(matches!(check("ftp://example.com/", false), Err(UrlRefused::Scheme(_))));
         assert!(matches!(check("not a url", false), Err(UrlRefused::Malformed(_))));
         assert!(matches!(check("http://user:pw@10.0.0.1/", false), Err(UrlRefused::Credentials)));
         assert!(matches!(check(&format!("http://10.0.0.1/{}", "a".repeat(2048)), false), Err(UrlRefused::TooLong)));
+        assert!(matches!(check("http://10.0.0.1:0/", false), Err(UrlRefused::PortZero)));
     }
 }

@@ -38,6 +38,9 @@ pub struct WebhookConfig {
     pub timeout: Duration,
     /// Most endpoints the server holds.
     pub max_endpoints: usize,
+    /// Most endpoints one token registers (an admin token's are counted against the server's
+    /// only).
+    pub max_per_token: usize,
     /// How long deliveries are also signed with the secret a rotation replaced.
     pub rotation_grace: Duration,
 }
@@ -51,6 +54,7 @@ impl Default for WebhookConfig {
             give_up_after: Duration::from_secs(72 * 3600),
             timeout: Duration::from_secs(15),
             max_endpoints: 100,
+            max_per_token: 10,
             rotation_grace: Duration::from_secs(24 * 3600),
         }
     }
@@ -70,6 +74,7 @@ pub struct Stats {
 /// What the delivery threads share.
 pub struct Shared {
     pub ledger: Ledger,
+    pub rendered: Arc<crate::api::rendered::Rendered>,
     pub tokens: Arc<Tokens>,
     pub config: WebhookConfig,
     pub stats: Stats,
@@ -82,8 +87,10 @@ pub enum WebhookError {
     Store(#[from] StoreError),
     #[error("no webhook endpoint `{0}` among those the token may manage")]
     NotFound(String),
-    #[error("the server holds {0} webhook endpoints, the most it may (`lineage serve --webhook-max-endpoints`)")]
-    TooMany(usize),
+    #[error("the server holds as many webhook endpoints as it may (`lineage serve --webhook-max-endpoints`)")]
+    TooMany,
+    #[error("the token has registered {0} webhook endpoints, the most a token may: delete one first")]
+    TooManyOfToken(usize),
     #[error("`from` {from} is past the end of the log ({len} entries)")]
     PastTheEnd { from: u64, len: u64 },
 }
@@ -100,6 +107,8 @@ pub struct NewEndpoint {
     pub token: String,
     pub token_name: String,
     pub token_hash: [u8; 32],
+    /// Whether the token is an admin's (not held to the limit per token).
+    pub admin: bool,
 }
 
 pub struct Webhooks {
@@ -115,10 +124,17 @@ impl Webhooks {
         config: WebhookConfig,
         ledger: Ledger,
         tokens: Arc<Tokens>,
+        rendered: Arc<crate::api::rendered::Rendered>,
     ) -> Result<Webhooks, StoreError> {
         std::fs::create_dir_all(&dir).map_err(io("creating the webhooks folder"))?;
-        let shared =
-            Arc::new(Shared { ledger, tokens, config, stats: Stats::default(), stopping: AtomicBool::new(false) });
+        let shared = Arc::new(Shared {
+            ledger,
+            rendered,
+            tokens,
+            config,
+            stats: Stats::default(),
+            stopping: AtomicBool::new(false),
+        });
         let webhooks = Webhooks { dir: dir.clone(), shared, endpoints: Mutex::new(BTreeMap::new()) };
         for folder in std::fs::read_dir(&dir).map_err(io("reading the webhooks folder"))? {
             let path = folder.map_err(io("reading the webhooks folder"))?.path();
@@ -127,12 +143,19 @@ impl Webhooks {
                 std::fs::remove_dir_all(&path).map_err(io("removing a deleted webhook"))?;
                 continue;
             }
-            if !path.is_dir() {
+            if !path.is_dir() || path.extension().is_some_and(|e| e == "damaged") {
                 continue;
             }
-            match Endpoint::open(&path)? {
-                Some(endpoint) => webhooks.start(Arc::new(endpoint)),
-                None => std::fs::remove_dir_all(&path).map_err(io("removing a webhook never created"))?,
+            match Endpoint::open(&path) {
+                Ok(Some(endpoint)) => webhooks.start(Arc::new(endpoint)),
+                Ok(None) => std::fs::remove_dir_all(&path).map_err(io("removing a webhook never created"))?,
+                // A webhook is not the log: one that does not read is set aside, loudly, and the
+                // ledger serves.
+                Err(e) => {
+                    let aside = path.with_extension("damaged");
+                    log::error!("webhook {}: {e}; set aside as {}", path.display(), aside.display());
+                    std::fs::rename(&path, &aside).map_err(io("setting a damaged webhook aside"))?;
+                }
             }
         }
         Ok(webhooks)
@@ -145,6 +168,10 @@ impl Webhooks {
     fn start(&self, endpoint: Arc<Endpoint>) {
         let id = endpoint.id();
         self.endpoints.lock().expect("not poisoned").insert(id.clone(), endpoint.clone());
+        self.spawn(id, endpoint);
+    }
+
+    fn spawn(&self, id: String, endpoint: Arc<Endpoint>) {
         let shared = self.shared.clone();
         let spawned =
             std::thread::Builder::new().name(format!("webhook {id}")).spawn(move || delivery::run(&shared, &endpoint));
@@ -155,9 +182,14 @@ impl Webhooks {
 
     /// Registers an endpoint, durably, and returns it with its secret.
     pub fn register(&self, new: NewEndpoint) -> Result<(endpoint::Live, String), WebhookError> {
-        let count = self.endpoints.lock().expect("not poisoned").len();
-        if count >= self.shared.config.max_endpoints {
-            return Err(WebhookError::TooMany(count));
+        // Held until the endpoint is in: two registrations never both take the last place.
+        let mut endpoints = self.endpoints.lock().expect("not poisoned");
+        if endpoints.len() >= self.shared.config.max_endpoints {
+            return Err(WebhookError::TooMany);
+        }
+        let own = endpoints.values().filter(|e| e.live.lock().expect("not poisoned").record.token == new.token).count();
+        if !new.admin && own >= self.shared.config.max_per_token {
+            return Err(WebhookError::TooManyOfToken(own));
         }
         let len = self.shared.ledger.len();
         let from = new.from.unwrap_or(len);
@@ -184,10 +216,14 @@ impl Webhooks {
             secret: secret.clone(),
             previous_secret: None,
             previous_until_us: None,
+            failing_since_us: None,
+            failing_attempts: 0,
         };
         let endpoint = Arc::new(Endpoint::create(self.dir.join(&id), record, from)?);
         let live = snapshot(&endpoint);
-        self.start(endpoint);
+        endpoints.insert(id.clone(), endpoint.clone());
+        drop(endpoints);
+        self.spawn(id, endpoint);
         Ok((live, secret))
     }
 
@@ -226,12 +262,11 @@ impl Webhooks {
             let mut changed = live.clone();
             change(&mut changed);
             endpoint.save_record(&changed.record)?;
-            if changed.cursor != live.cursor {
-                endpoint.save_cursor(changed.cursor)?;
-            }
             *live = changed.clone();
             changed
         };
+        // Synced before the answer, through the one path every cursor write takes.
+        endpoint.sync_cursor(true)?;
         endpoint.wake.notify_one();
         Ok(live)
     }
@@ -243,6 +278,7 @@ impl Webhooks {
             live.record.status = if active { Status::Active } else { Status::Paused };
             live.record.reason = None;
             live.failing = None;
+            live.record.failing_since_us = None;
         })
     }
 
@@ -269,6 +305,7 @@ impl Webhooks {
             live.cursor = from;
             live.generation += 1;
             live.failing = None;
+            live.record.failing_since_us = None;
         })
     }
 
