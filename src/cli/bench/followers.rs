@@ -84,8 +84,14 @@ impl Followers {
         for i in 0..count {
             let (stop, arrivals, probing) =
                 (followers.stop.clone(), followers.arrivals.clone(), followers.probing.clone());
+            // A token per feed, as each integration has its own (a token holds few feeds).
+            let issued = bench
+                .client
+                .post("/v1/tokens", json!({"name": format!("bench feed {i}")}).to_string().as_bytes())
+                .map_err(|e| e.to_string())?;
+            let token = issued.body["token"].as_str().ok_or_else(|| format!("issuing a token: {}", issued.body))?;
             let request = ureq::get(&format!("{}/v1/feed", bench.url))
-                .set("Authorization", &format!("Bearer {}", bench.token))
+                .set("Authorization", &format!("Bearer {token}"))
                 .set("Last-Event-ID", &head.saturating_sub(1).to_string());
             let response = request.call().map_err(|e| format!("opening a feed: {e}"))?;
             std::thread::spawn(move || {
