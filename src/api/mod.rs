@@ -4,9 +4,11 @@
 //! call the ledger; the rules live in `domain`, never here.
 
 pub mod auth;
+pub mod bearer;
 pub mod extract;
 pub mod files;
 pub mod observe;
+pub mod open_feeds;
 pub mod openapi;
 pub mod problem;
 pub mod rendered;

@@ -60,7 +60,7 @@ pub struct AppState {
     /// Webhook endpoints and their deliveries.
     pub webhooks: Arc<super::webhooks::Webhooks>,
     /// The live feeds open.
-    pub feeds: super::routes::feed::OpenFeeds,
+    pub feeds: super::open_feeds::OpenFeeds,
     /// Entries rendered once for the feeds and webhooks that follow the log.
     pub rendered: Arc<super::rendered::Rendered>,
 }

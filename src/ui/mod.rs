@@ -91,7 +91,7 @@ impl FromRequest for Viewer {
 fn viewer(req: &HttpRequest) -> Result<Viewer, UiError> {
     let state = req.app_data::<web::Data<AppState>>().expect("app state is registered");
     let sign_in = || UiError::SignIn { next: req.uri().path_and_query().map_or("/ui/", |p| p.as_str()).to_owned() };
-    let reader = crate::api::auth::of_session(req, state).flatten().ok_or_else(sign_in)?;
+    let reader = crate::api::bearer::of_session(req, state).flatten().ok_or_else(sign_in)?;
     Ok(Viewer { token_name: reader.name().to_owned(), reader })
 }
 

@@ -75,15 +75,6 @@ struct Following {
     durable: tokio::sync::watch::Receiver<u64>,
 }
 
-/// Feeds open at once, in all and per token: each catching up reads the log from where it
-/// starts, so their number bounds what they take from other readers.
-pub const MAX_FEEDS: usize = 64;
-pub const MAX_FEEDS_PER_TOKEN: usize = 4;
-
-/// The feeds open, per token id.
-#[derive(Default)]
-pub struct OpenFeeds(std::sync::Mutex<std::collections::HashMap<String, usize>>);
-
 /// A feed's place among those open, from its answer until its stream is dropped (it counts
 /// among `/metrics`' subscribers meanwhile).
 struct Subscribed {
@@ -94,18 +85,15 @@ struct Subscribed {
 impl Subscribed {
     fn take(state: &web::Data<AppState>, reader: &Reader) -> Result<Subscribed, ApiError> {
         let token = reader.token().1;
-        let mut open = state.feeds.0.lock().expect("not poisoned");
-        let total: usize = open.values().sum();
-        let own = open.get(&token).copied().unwrap_or(0);
-        if total >= MAX_FEEDS || own >= MAX_FEEDS_PER_TOKEN {
-            let detail = if own >= MAX_FEEDS_PER_TOKEN {
-                format!("the token `{}` has {own} feeds open, the most a token may; close one first", reader.name())
-            } else {
-                "the server has as many feeds open as it may; retry later".to_owned()
+        state.feeds.take(&token).map_err(|own| {
+            let detail = match own {
+                Some(own) => {
+                    format!("the token `{}` has {own} feeds open, the most a token may; close one first", reader.name())
+                }
+                None => "the server has as many feeds open as it may; retry later".to_owned(),
             };
-            return Err(ApiError::new(ProblemType::TooManyFeeds, detail).retry_after(5));
-        }
-        *open.entry(token.clone()).or_default() += 1;
+            ApiError::new(ProblemType::TooManyFeeds, detail).retry_after(5)
+        })?;
         crate::metrics::FEED_SUBSCRIBERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(Subscribed { state: state.clone(), token })
     }
@@ -113,13 +101,7 @@ impl Subscribed {
 
 impl Drop for Subscribed {
     fn drop(&mut self) {
-        let mut open = self.state.feeds.0.lock().expect("not poisoned");
-        if let Some(n) = open.get_mut(&self.token) {
-            *n -= 1;
-            if *n == 0 {
-                open.remove(&self.token);
-            }
-        }
+        self.state.feeds.give_back(&self.token);
         crate::metrics::FEED_SUBSCRIBERS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
