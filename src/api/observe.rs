@@ -19,9 +19,12 @@ fn request_id(req: &ServiceRequest) -> String {
         (1..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
     });
     given.map(str::to_owned).unwrap_or_else(|| {
-        let mut bytes = [0u8; 8];
-        rand_core::OsRng.fill_bytes(&mut bytes);
-        hex::encode(bytes)
+        // A random prefix drawn once per process and a counter: unique, and no system call per
+        // request (a checkpoint read costs a few microseconds in all).
+        static PREFIX: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+        static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let prefix = *PREFIX.get_or_init(|| rand_core::OsRng.next_u32());
+        format!("{prefix:08x}{:08x}", COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     })
 }
 

@@ -216,14 +216,43 @@ fn a_feed_ends_when_its_token_is_revoked_and_a_token_holds_at_most_four() {
 fn a_feed_of_a_project_that_does_not_exist_or_is_malformed_is_refused() {
     let p = Production::new();
     let token = admin_token(&p.app);
-    for (query, status, problem) in
-        [("?project=A!!:b", 400, "invalid-query"), ("?project=acme-client:nope", 404, "not-found")]
-    {
-        let (got, body) = open(&p.app, &token, query, None).err().expect("refused");
-        assert_eq!(
-            (got, &body["type"], &body["field"]),
-            (status, &json!(format!("urn:lineage:problem:{problem}")), &json!("project")),
-            "{query}"
-        );
+    let past = p.app.head();
+    let after_past = format!("?after={past}");
+    let table: Vec<(&str, Option<u64>, u16, &str, &str)> = vec![
+        ("?project=A!!:b", None, 400, "invalid-query", "project"),
+        ("?project=acme-client:nope", None, 404, "not-found", "project"),
+        (&after_past, None, 400, "invalid-query", "after"),
+        ("", Some(past + 10), 400, "invalid-query", "Last-Event-ID"),
+    ];
+    for (query, last, status, problem, field) in table {
+        let (got, body) = open(&p.app, &token, query, last).err().expect("refused");
+        let want = (status, json!(format!("urn:lineage:problem:{problem}")), json!(field));
+        assert_eq!((got, body["type"].clone(), body["field"].clone()), want, "{query} {last:?}");
     }
+}
+
+#[test]
+fn a_feed_opened_with_a_browser_session_ends_when_the_session_does() {
+    let p = Production::new();
+    let token = admin_token(&p.app);
+    let agent = ureq::AgentBuilder::new().redirects(0).timeout_read(Duration::from_secs(20)).build();
+    let signed_in = agent.post(&format!("{}/ui/sign-in", p.app.url)).send_form(&[("token", &token)]).unwrap();
+    let cookie = signed_in.header("Set-Cookie").unwrap().split(';').next().unwrap().to_owned();
+    let head = p.app.head();
+    let feed = agent
+        .get(&format!("{}/v1/feed", p.app.url))
+        .set("Cookie", &cookie)
+        .set("Last-Event-ID", &(head - 1).to_string())
+        .call()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(feed.into_reader()).lines();
+    assert_eq!(p.send(&p.producer, "note_added", json!({"text": "while signed in"})).status, 201);
+    assert!(lines.by_ref().map_while(Result::ok).any(|l| l.contains("while signed in")));
+    agent.post(&format!("{}/ui/sign-out", p.app.url)).set("Cookie", &cookie).call().unwrap();
+    assert_eq!(p.send(&p.producer, "note_added", json!({"text": "after sign-out"})).status, 201);
+    let started = Instant::now();
+    for line in lines.map_while(Result::ok) {
+        assert!(!line.contains("after sign-out"), "{line}");
+    }
+    assert!(started.elapsed() < Duration::from_secs(15), "the feed ended");
 }

@@ -29,7 +29,7 @@ fn the_python_client_installs_and_passes_its_tests_against_the_real_server() {
         .expect("python3 runs the tests");
     let report = String::from_utf8_lossy(&tests.stderr);
     assert!(tests.status.success(), "the Python client's tests failed:\n{report}");
-    assert!(report.contains("Ran 6 tests"), "{report}");
+    assert!(report.contains("Ran 7 tests"), "{report}");
     // The tests ran the installed package, not the source folder.
     assert!(installed.join("lineage_client/client.py").exists());
 }

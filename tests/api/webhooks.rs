@@ -510,3 +510,28 @@ fn an_endpoint_failing_across_a_restart_keeps_its_failure_and_back_off() {
     assert_eq!(after["since"], before["since"], "the failure is as old as it was");
     assert!(after["attempts"].as_u64().unwrap() >= before["attempts"].as_u64().unwrap(), "{before} {after}");
 }
+
+#[test]
+fn an_idle_endpoint_of_a_revoked_token_is_disabled_without_waiting_for_an_entry() {
+    let app = spawn_app();
+    app.register("someone", "producer");
+    let scoped = app.issue_token(json!({"name": "short-lived", "organization": CLIENT}));
+    let created = register(&Client::new(&app.url).with_token(&scoped), json!({"url": "http://10.0.0.1/"}));
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let listed = app.get("/v1/tokens").body;
+    let token_id = listed["tokens"].as_array().unwrap().iter().find(|t| t["name"] == "short-lived").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(app.client.delete(&format!("/v1/tokens/{token_id}")).unwrap().status, 200);
+    let started = Instant::now();
+    loop {
+        let shown = app.get(&format!("/v1/webhooks/{id}")).body;
+        if shown["status"] == "disabled" {
+            assert!(shown["reason"].as_str().unwrap().contains("revoked"), "{shown}");
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(25), "still {shown}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

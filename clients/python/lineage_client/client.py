@@ -13,6 +13,16 @@ import uuid
 from .errors import LineageError, Unavailable, problem_error
 from .keys import KeyFile, envelope
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects are not followed: the bearer token goes to the ledger's own URL only, and an
+    append redirected elsewhere is an error, never a success of another host's answer."""
+
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+_opener = urllib.request.build_opener(_NoRedirect)
+
 #: The kinds whose current schema version is 2 (docs/signing.md); every other kind is at 1.
 SCHEMA_V2 = {
     "project_created",
@@ -54,7 +64,7 @@ class Client:
         for name, value in (headers or {}).items():
             request.add_header(name, value)
         try:
-            response = urllib.request.urlopen(request, timeout=self.timeout)
+            response = _opener.open(request, timeout=self.timeout)
         except urllib.error.HTTPError as e:
             raw = e.read()
             try:
@@ -101,7 +111,7 @@ class Client:
         """The ledger's name (its checkpoint's origin), which every new event names."""
         if self._ledger is None:
             request = urllib.request.Request(self.url + "/v1/checkpoint")
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with _opener.open(request, timeout=self.timeout) as response:
                 self._ledger = response.read().decode().split("\n", 1)[0]
         return self._ledger
 
@@ -186,6 +196,7 @@ class Client:
             query = {k: v for k, v in {"project": project, "kind": kind}.items() if v is not None}
             path = "/v1/feed" + ("?" + urllib.parse.urlencode(query) if query else "")
             headers = {"Last-Event-ID": str(last)} if last is not None else {}
+            wait = 1.0
             try:
                 response = self._request("GET", path, headers=headers, stream=True)
                 with response:
@@ -193,11 +204,15 @@ class Client:
                         last = sequence
                         yield entry
             except (LineageError, socket.timeout, ConnectionError) as e:
-                if not reconnect or getattr(e, "status", None) is not None:
+                status = getattr(e, "status", None)
+                # Too many feeds open (an old connection not yet noticed gone) or a busy server:
+                # wait as told, then come back.
+                if not reconnect or (status is not None and status not in (429, 503)):
                     raise
+                wait = getattr(e, "retry_after", None) or wait
             if not reconnect:
                 return
-            time.sleep(1)
+            time.sleep(wait)
 
     # -- webhooks ---------------------------------------------------------------------------
 

@@ -144,6 +144,35 @@ class ClientTest(unittest.TestCase):
         page = self.client.entries(after=entry["sequence"] - 1, limit=1)
         self.assertEqual(page["entries"][0]["sequence"], entry["sequence"])
 
+    def test_redirects_are_not_followed(self):
+        hits = []
+
+        class Redirector(BaseHTTPRequestHandler):
+            def do_GET(self):
+                hits.append(self.headers.get("Authorization"))
+                self.send_response(302)
+                self.send_header("Location", f"http://127.0.0.1:{elsewhere.server_address[1]}/v1/head")
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            do_POST = do_GET
+
+            def log_message(self, *_):
+                pass
+
+        redirector = ThreadingHTTPServer(("127.0.0.1", 0), Redirector)
+        elsewhere = ThreadingHTTPServer(("127.0.0.1", 0), Redirector)
+        for server in (redirector, elsewhere):
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            client = Client(f"http://127.0.0.1:{redirector.server_address[1]}", token="lin_secret", retries=0)
+            with self.assertRaises(Exception):
+                client.head()
+            self.assertEqual(hits, ["Bearer lin_secret"], "the token went to the ledger's URL only")
+        finally:
+            redirector.shutdown()
+            elsewhere.shutdown()
+
     def test_the_feed_resumes_with_no_gap_and_no_duplicate(self):
         start = self.client.head()["size"] - 1
         stop = threading.Event()
@@ -210,6 +239,13 @@ class ClientTest(unittest.TestCase):
             other = "whsec_" + base64.b64encode(os.urandom(32)).decode()
             with self.assertRaises(WebhookVerificationError):
                 verify_webhook(other, body, headers)
+            # An empty or malformed secret verifies nothing; a strange header is refused, not a crash.
+            for secret in ["", "whsec_", "whsec_!!!!", "whsec_abc"]:
+                with self.assertRaises(WebhookVerificationError):
+                    verify_webhook(secret, body, headers)
+            for name, value in [("webhook-signature", "v1,é"), ("webhook-timestamp", "+" + headers["webhook-timestamp"])]:
+                with self.assertRaises(WebhookVerificationError):
+                    verify_webhook(hook["secret"], body, {**headers, name: value})
             self.assertTrue(self.client.deliveries(hook["id"])[0]["delivered"])
             self.assertEqual([h["id"] for h in self.client.webhooks()], [hook["id"]])
             self.client.delete_webhook(hook["id"])

@@ -17,7 +17,9 @@ use std::time::Duration;
 
 /// A comment line sent on an idle feed this often, so that proxies keep the stream open and a
 /// client notices a dead one.
-pub const HEARTBEAT: Duration = Duration::from_secs(15);
+/// Also how soon a feed whose client has gone is noticed (on the write that fails) and gives its
+/// place back.
+pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// Entries read from the store at a time.
 const PAGE: u64 = 500;
@@ -70,6 +72,8 @@ impl Filter {
 
 struct Following {
     state: web::Data<AppState>,
+    /// The browser session the feed was opened with, if it was.
+    session: Option<String>,
     filter: Filter,
     next: u64,
     durable: tokio::sync::watch::Receiver<u64>,
@@ -128,6 +132,20 @@ pub async fn live_feed(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.0;
     let after = last_event_id(&req)?.or(query.after);
+    // A feed from past the last entry would only wait, for a cursor of another ledger or a
+    // mistake: refused, as long polling refuses it.
+    if let Some(after) = after.filter(|a| *a >= state.ledger.len()) {
+        let field = if req.headers().contains_key("Last-Event-ID") { "Last-Event-ID" } else { "after" };
+        return Err(ApiError::new(
+            ProblemType::InvalidQuery,
+            format!("`{field}` {after} is past the log's last entry ({} entries)", state.ledger.len()),
+        )
+        .field(field));
+    }
+    // A feed opened with a browser session ends with the session (signed out, expired, evicted).
+    let session = (!req.headers().contains_key(actix_web::http::header::AUTHORIZATION))
+        .then(|| req.cookie(crate::api::sessions::COOKIE).map(|c| c.value().to_owned()))
+        .flatten();
     let project = match &query.project {
         Some(p) => {
             let project = parse_project(p)
@@ -147,6 +165,7 @@ pub async fn live_feed(
         None => None,
     };
     let following = Following {
+        session,
         durable: state.ledger.durable(),
         state: state.clone(),
         filter: Filter { reader, project, kind },
@@ -177,8 +196,12 @@ impl Following {
     /// read failing).
     async fn step(&mut self) -> Result<Vec<u8>, ()> {
         loop {
-            // A token revoked or expired while its feed is open ends the feed.
-            if self.state.tokens.check_hash(&self.filter.reader.token().0).is_err() {
+            // A token revoked or expired, or a session ended, while its feed is open ends the feed.
+            let token = self.filter.reader.token().0;
+            if self.state.tokens.check_hash(&token).is_err() {
+                return Err(());
+            }
+            if self.session.as_ref().is_some_and(|s| self.state.sessions.token_of(s) != Some(token)) {
                 return Err(());
             }
             let len = self.state.ledger.len();

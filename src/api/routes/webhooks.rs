@@ -160,7 +160,7 @@ fn check(reader: &Reader, state: &AppState, request: WebhookRequest) -> Result<N
     let project = match &request.project {
         Some(p) => {
             let project = parse_project(p).map_err(|e| invalid("project", e.problem.detail))?;
-            reader.project(&state.ledger, project.as_str())?;
+            reader.project(&state.ledger, project.as_str()).map_err(|e| e.field("project"))?;
             if !state.ledger.with_catalogue(|c| c.contains_key(&project)) && !project.is_system() {
                 return Err(invalid("project", format!("project `{project}` does not exist")));
             }
@@ -183,7 +183,8 @@ fn check(reader: &Reader, state: &AppState, request: WebhookRequest) -> Result<N
                 return Err(ApiError::new(
                     ProblemType::Forbidden,
                     format!("the token `{}` may not read organisation `{o}`'s projects", reader.name()),
-                ));
+                )
+                .field("organization"));
             }
             Some(o.clone())
         }

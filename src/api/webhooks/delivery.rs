@@ -46,6 +46,13 @@ pub fn run(shared: &Shared, endpoint: &Endpoint) {
             return;
         }
         let now = chrono::Utc::now().timestamp_micros();
+        // An endpoint whose token no longer holds is disabled at once, not at its next entry.
+        if live.record.status == Status::Active {
+            if let Some(reason) = token_refused(shared, &live.record) {
+                disable(endpoint, reason);
+                continue;
+            }
+        }
         let wait = if live.record.status != Status::Active {
             Some(IDLE)
         } else if let Some(failing) = live.failing.as_ref().filter(|f| f.next_at_us > now) {
@@ -116,6 +123,10 @@ fn deliver_page(shared: &Shared, endpoint: &Endpoint, agent: &ureq::Agent, live:
                 }
             }
         }
+        // At most every CURSOR_EVERY: what a crash makes it send again is what it sent since.
+        if let Err(e) = endpoint.sync_cursor(false) {
+            log::warn!("webhook {}: {e}", live.record.id);
+        }
     }
 }
 
@@ -124,15 +135,9 @@ fn decide(shared: &Shared, record: &Record, entry: &Entry) -> Decision {
     if record.project.as_deref().is_some_and(|p| p != entry.project) {
         return Decision::Skip;
     }
-    let mut hash = [0u8; 32];
-    if hex::decode_to_slice(&record.token_hash, &mut hash).is_err() {
-        return Decision::Disable("its record names no token".into());
-    }
-    let reader = match shared.tokens.check_hash(&hash) {
-        Ok(grant) => Reader::of_grant(grant, hash),
-        Err(refused) => {
-            return Decision::Disable(format!("the token `{}` that registered it: {refused}", record.token_name))
-        }
+    let reader = match grant(shared, record) {
+        Ok(reader) => reader,
+        Err(reason) => return Decision::Disable(reason),
     };
     let reader = match &record.organization {
         Some(organization) => reader.narrowed_to(organization),
@@ -154,6 +159,20 @@ fn decide(shared: &Shared, record: &Record, entry: &Entry) -> Decision {
         rendered.json
     );
     Decision::Send(message.into_bytes())
+}
+
+/// The reader the token that registered the endpoint stands for, or why it no longer does.
+fn grant(shared: &Shared, record: &Record) -> Result<Reader, String> {
+    let mut hash = [0u8; 32];
+    hex::decode_to_slice(&record.token_hash, &mut hash).map_err(|_| "its record names no token".to_owned())?;
+    match shared.tokens.check_hash(&hash) {
+        Ok(grant) => Ok(Reader::of_grant(grant, hash)),
+        Err(refused) => Err(format!("the token `{}` that registered it: {refused}", record.token_name)),
+    }
+}
+
+fn token_refused(shared: &Shared, record: &Record) -> Option<String> {
+    grant(shared, record).err()
 }
 
 fn advance(endpoint: &Endpoint, generation: u64, sequence: u64) {

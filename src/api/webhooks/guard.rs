@@ -39,17 +39,10 @@ pub fn local_kind(address: IpAddr) -> Option<&'static str> {
     match address {
         IpAddr::V4(v4) => v4_kind(v4),
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
+            if let Some(v4) = embedded_v4(v6) {
                 return v4_kind(v4);
             }
             let segments = v6.segments();
-            // IPv4-compatible (::a.b.c.d, deprecated but still routed to the IPv4 address by
-            // some stacks).
-            if segments[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
-                let [a, b] = segments[6].to_be_bytes();
-                let [c, d] = segments[7].to_be_bytes();
-                return v4_kind(Ipv4Addr::new(a, b, c, d));
-            }
             if v6.is_loopback() {
                 Some("loopback")
             } else if v6.is_unspecified() {
@@ -62,6 +55,29 @@ pub fn local_kind(address: IpAddr) -> Option<&'static str> {
                 None
             }
         }
+    }
+}
+
+/// The IPv4 address an IPv6 address stands for, in the forms stacks and translators route to it:
+/// IPv4-mapped (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`, deprecated), SIIT
+/// (`::ffff:0:a.b.c.d`), NAT64 (`64:ff9b::a.b.c.d`) and 6to4 (`2002:aabb:ccdd::/48`).
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let s = v6.segments();
+    let last = |hi: u16, lo: u16| {
+        let ([a, b], [c, d]) = (hi.to_be_bytes(), lo.to_be_bytes());
+        Ipv4Addr::new(a, b, c, d)
+    };
+    let compatible = s[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified();
+    let siit = s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0;
+    let nat64 = s[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        Some(v4)
+    } else if compatible || siit || nat64 {
+        Some(last(s[6], s[7]))
+    } else if s[0] == 0x2002 {
+        Some(last(s[1], s[2]))
+    } else {
+        None
     }
 }
 
@@ -138,15 +154,16 @@ pub fn resolve(host: &str, port: u16, allow_local: bool) -> Result<Vec<SocketAdd
     Ok(addresses)
 }
 
-/// An IPv4-mapped IPv6 address as the IPv4 address it maps.
+/// An IPv6 address standing for an IPv4 one, as that IPv4 address.
 fn canonical(address: IpAddr) -> IpAddr {
     match address {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        IpAddr::V6(v6) => embedded_v4(v6).map_or(address, IpAddr::V4),
         v4 => v4,
     }
 }
 
-/// The addresses of this host's interfaces, as they are now.
+/// The addresses of this host's interfaces (and their IPv4 networks' broadcast addresses), as
+/// they are now.
 pub fn own_addresses() -> Vec<IpAddr> {
     let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
     let mut addresses = Vec::new();
@@ -164,7 +181,13 @@ pub fn own_addresses() -> Vec<IpAddr> {
                 match i32::from((*address).sa_family) {
                     libc::AF_INET => {
                         let v4 = &*(address as *const libc::sockaddr_in);
-                        addresses.push(IpAddr::V4(Ipv4Addr::from(u32::from_be(v4.sin_addr.s_addr))));
+                        let own = u32::from_be(v4.sin_addr.s_addr);
+                        addresses.push(IpAddr::V4(Ipv4Addr::from(own)));
+                        let mask = (*node).ifa_netmask;
+                        if !mask.is_null() && i32::from((*mask).sa_family) == libc::AF_INET {
+                            let mask = u32::from_be((*(mask as *const libc::sockaddr_in)).sin_addr.s_addr);
+                            addresses.push(IpAddr::V4(Ipv4Addr::from(own | !mask)));
+                        }
                     }
                     libc::AF_INET6 => {
                         let v6 = &*(address as *const libc::sockaddr_in6);
@@ -213,6 +236,10 @@ mod tests {
             ("http://[fe80::1]/", Some("link-local")),
             ("http://[::ffff:169.254.169.254]/", Some("link-local")),
             ("http://224.0.0.1/", Some("multicast")),
+            ("http://[::ffff:0:127.0.0.1]/", Some("loopback")),
+            ("http://[64:ff9b::127.0.0.1]/", Some("loopback")),
+            ("http://[2002:7f00:1::]/", Some("loopback")),
+            ("http://[64:ff9b::169.254.169.254]/", Some("link-local")),
             ("http://localhost:9/", Some("loopback")),
             ("http://10.1.2.3/", None),
             ("http://192.168.1.20:8443/dam", None),
@@ -235,7 +262,11 @@ mod tests {
         assert!(own.contains(&IpAddr::V4(Ipv4Addr::LOCALHOST)), "{own:?}");
         for address in own {
             let url = match address {
-                IpAddr::V4(v4) => format!("http://{v4}:9/"),
+                IpAddr::V4(v4) => {
+                    let compatible = format!("http://[::{v4}]:9/");
+                    assert!(matches!(check(&compatible, false), Err(UrlRefused::Local { .. })), "{compatible}");
+                    format!("http://{v4}:9/")
+                }
                 IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => continue, // needs a zone
                 IpAddr::V6(v6) => format!("http://[{v6}]:9/"),
             };
