@@ -23,6 +23,8 @@ pub const HEARTBEAT: Duration = Duration::from_secs(5);
 
 /// Entries read from the store at a time.
 const PAGE: u64 = 500;
+/// Reads of at most this many entries are made on the worker itself.
+const LIVE_READ: usize = 32;
 
 /// One event of the feed, as an SSE reader parses it: `id` the entry's sequence, `event`
 /// `entry`, `data` the entry as `GET /v1/entries/{sequence}` answers it (JSON); the first event
@@ -208,7 +210,14 @@ impl Following {
             if self.next < len {
                 let (from, limit) = (self.next, (len - self.next).min(PAGE) as usize);
                 let ledger = self.state.ledger.clone();
-                let entries = self.state.reads.run(move || Ok(ledger.range(from, limit)?)).await.map_err(|_| ())?;
+                // A live feed reads the few entries each commit adds: the last commits, still in
+                // memory or in the store's cache, read at once; a catch-up's pages take a read
+                // slot, off the workers.
+                let entries = if limit <= LIVE_READ {
+                    ledger.range(from, limit).map_err(|_| ())?
+                } else {
+                    self.state.reads.run(move || Ok(ledger.range(from, limit)?)).await.map_err(|_| ())?
+                };
                 let Some(last) = entries.last() else { return Err(()) };
                 self.next = last.sequence + 1;
                 let bytes: Vec<u8> =

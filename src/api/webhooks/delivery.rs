@@ -114,6 +114,7 @@ fn deliver_page(shared: &Shared, endpoint: &Endpoint, agent: &ureq::Agent, live:
         if shared.stopping() {
             return;
         }
+        let turn = Turn::take(shared);
         match decide(shared, &live.record, &entry) {
             Decision::Skip => advance(endpoint, live.generation, entry.sequence),
             Decision::Disable(reason) => return disable(endpoint, reason),
@@ -123,9 +124,39 @@ fn deliver_page(shared: &Shared, endpoint: &Endpoint, agent: &ureq::Agent, live:
                 }
             }
         }
+        drop(turn);
         // At most every CURSOR_EVERY: what a crash makes it send again is what it sent since.
         if let Err(e) = endpoint.sync_cursor(false) {
             log::warn!("webhook {}: {e}", live.record.id);
+        }
+    }
+}
+
+/// Deliveries give way to appends: while requests wait for the writer, the endpoints deliver one
+/// at a time, and each delivery is followed by a rest as long as it took (at most
+/// [`MAX_REST`]), so that together they take at most about half of one core from the appends. A
+/// thread's low priority alone does not ensure it where the scheduler ignores priorities.
+struct Turn<'a> {
+    held: Option<(std::sync::MutexGuard<'a, ()>, Instant)>,
+}
+
+/// The longest rest after one delivery (a slow receiver's wait is not work).
+const MAX_REST: Duration = Duration::from_millis(5);
+
+impl<'a> Turn<'a> {
+    fn take(shared: &'a Shared) -> Turn<'a> {
+        if shared.ledger.waiting_requests() == 0 {
+            return Turn { held: None };
+        }
+        let guard = shared.turns.lock().unwrap_or_else(|e| e.into_inner());
+        Turn { held: Some((guard, Instant::now())) }
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if let Some((_guard, started)) = self.held.take() {
+            std::thread::sleep(started.elapsed().min(MAX_REST));
         }
     }
 }

@@ -79,6 +79,9 @@ pub struct Shared {
     pub config: WebhookConfig,
     pub stats: Stats,
     stopping: AtomicBool,
+    /// Taken by a delivery while appends wait for the writer: then the endpoints deliver one at a
+    /// time, and rest as long as each delivery took ([`delivery`]).
+    pub turns: Mutex<()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -133,6 +136,7 @@ impl Webhooks {
             tokens,
             config,
             stats: Stats::default(),
+            turns: Mutex::new(()),
             stopping: AtomicBool::new(false),
         });
         let webhooks = Webhooks { dir: dir.clone(), shared, endpoints: Mutex::new(BTreeMap::new()) };
