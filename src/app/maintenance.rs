@@ -62,7 +62,9 @@ pub fn fsck(dir: &Path) -> Result<String, StartError> {
     let store = SledStore::open(&data.store())?;
     let mut replay = Replay::new(genesis_state(&ledger_key), Depth::Full, &origin);
     let broken = StartError::Fsck;
+    let mut envelopes = 0u64;
     crate::store::read_whole_log(&store, |entry| {
+        envelopes += entry.envelope.len() as u64;
         let mut check = replay.frontier.clone();
         replay.push(entry).map_err(broken)?;
         // Lower levels are not stored: they are hashed from the entries whenever they are read.
@@ -76,12 +78,59 @@ pub fn fsck(dir: &Path) -> Result<String, StartError> {
     let verifier = NoteVerifier { name: origin, key: ledger_key.key.verifying_key() };
     let note = store.checkpoint()?.unwrap_or_default();
     let checkpoint = replay.check_checkpoint(&note, &verifier).map_err(broken)?;
-    Ok(format!(
+    let checked = format!(
         "{} entries checked: hashes, chains, signatures, signers, rules, Merkle nodes; checkpoint of {} entries, root {}",
         replay.next,
         checkpoint.size,
         hex::encode(checkpoint.root)
-    ))
+    );
+    Ok(format!("{checked}\n{}", sizes(dir, &store, envelopes)?))
+}
+
+/// Where the data directory's bytes are: the envelopes the entries carry, the database's records
+/// by kind, and the files on disk.
+fn sizes(dir: &Path, store: &SledStore, envelopes: u64) -> Result<String, StartError> {
+    let mb = |bytes: u64| format!("{:.1} MB", bytes as f64 / 1e6);
+    let mut lines = vec![format!("sizes: the entries' envelopes {}", mb(envelopes))];
+    let parts: Vec<String> =
+        store.parts()?.iter().map(|p| format!("{} {} ({} records)", p.name, mb(p.bytes), p.records)).collect();
+    lines.push(format!("  database records (keys and values): {}", parts.join(", ")));
+    let mut on_disk = Vec::new();
+    let mut children: Vec<std::path::PathBuf> = Vec::new();
+    for folder in [dir.to_owned(), dir.join("store")] {
+        let listed = std::fs::read_dir(&folder).map_err(StartError::io(&folder))?;
+        for child in listed {
+            let path = child.map_err(StartError::io(&folder))?.path();
+            if path != dir.join("store") {
+                children.push(path);
+            }
+        }
+    }
+    children.sort();
+    for path in &children {
+        let name = path.strip_prefix(dir).unwrap_or(path).display().to_string();
+        on_disk.push(format!("{name} {}", mb(disk_bytes(path))));
+    }
+    let total = disk_bytes(dir);
+    let ratio = if envelopes > 0 {
+        format!(" ({:.2}× the envelopes)", total as f64 / envelopes as f64)
+    } else {
+        String::new()
+    };
+    lines.push(format!("  on disk: {}", on_disk.join(", ")));
+    lines.push(format!("  data directory: {}{ratio}", mb(total)));
+    Ok(lines.join("\n"))
+}
+
+/// The bytes a file, or every file under a folder, takes on disk (allocated blocks).
+fn disk_bytes(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(meta) = std::fs::symlink_metadata(path) else { return 0 };
+    if !meta.is_dir() {
+        return meta.blocks() * 512;
+    }
+    let Ok(listed) = std::fs::read_dir(path) else { return 0 };
+    listed.flatten().map(|child| disk_bytes(&child.path())).sum()
 }
 
 /// Folds every projection again from a data directory's entries (the server must be stopped)

@@ -17,6 +17,17 @@ fn ok(output: std::process::Output) -> String {
     String::from_utf8(output.stdout).unwrap()
 }
 
+/// The number of entries `lineage fsck` says it checked.
+fn app_entries(checked: &str) -> u64 {
+    checked.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+/// The text of `text` between `start` and the next `end`.
+fn between<'a>(text: &'a str, start: &str, end: &str) -> &'a str {
+    let from = text.find(start).unwrap_or_else(|| panic!("no {start} in {text}")) + start.len();
+    &text[from..from + text[from..].find(end).unwrap()]
+}
+
 fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
@@ -98,7 +109,22 @@ fn a_log_backed_up_and_restored_keeps_its_admin_and_issues_a_new_admin_token() {
     assert_ne!(new_token, old_token);
     assert_eq!(Client::new(&app.url).with_token(&old_token).get("/v1/head").unwrap().status, 401);
     server.kill();
-    ok(lineage(&["fsck", "--data", path(&app.data().root)]));
+    let checked = ok(lineage(&["fsck", "--data", path(&app.data().root)]));
+    // Where the bytes are: the envelopes, the database's records by kind, the files on disk.
+    let entries = app_entries(&checked);
+    let chunks: u64 = between(&checked, "entry chunks ", " records)").rsplit('(').next().unwrap().parse().unwrap();
+    assert!((entries.div_ceil(16)..=entries).contains(&chunks), "chunks of at most 16 entries: {checked}");
+    for part in [
+        "sizes: the entries' envelopes",
+        "index records",
+        "Merkle nodes",
+        "token grants",
+        "store/db",
+        "store/journal",
+        "data directory:",
+    ] {
+        assert!(checked.contains(part), "{part}: {checked}");
+    }
 
     // An import killed part way (here at its first commit, once the journal holds it) is not a
     // first start: `serve` refuses the directory, as a second import into it does, and both say

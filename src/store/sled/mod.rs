@@ -38,12 +38,14 @@ mod journal;
 mod layout;
 mod reads;
 mod reserve;
+mod sizes;
 mod staged;
 mod tokens;
 
 use database::{Database, Opened};
 pub use reserve::MIN_FREE_BYTES;
 use reserve::{free_bytes, Reserve, RECOVERY_ROOM};
+pub use sizes::Part;
 
 use super::failpoint;
 use super::index::{found_in, Found, SharedIndexes};
