@@ -9,7 +9,7 @@ use crate::api::state::AppState;
 use crate::api::views::rfc3339;
 use crate::api::webhooks::endpoint::{Attempt, Live, Status};
 use crate::api::webhooks::guard::{self, UrlRefused};
-use crate::api::webhooks::{NewEndpoint, WebhookError};
+use crate::api::webhooks::{NewEndpoint, WebhookError, Webhooks};
 use crate::domain::event::Kind;
 use crate::domain::OrganizationId;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -147,6 +147,18 @@ impl From<WebhookError> for ApiError {
             WebhookError::PastTheEnd { .. } => invalid("from", e.to_string()),
         }
     }
+}
+
+/// Runs `work` on the endpoint `path` names, as `reader` may, off the async workers (a change
+/// syncs the endpoint's files before it is answered).
+async fn on_endpoint<T: Send + 'static>(
+    state: &AppState,
+    reader: &Reader,
+    path: web::Path<String>,
+    work: impl FnOnce(&Webhooks, &str, Option<&str>) -> Result<T, WebhookError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let (webhooks, owner, id) = (state.webhooks.clone(), owner(reader), path.into_inner());
+    state.reads.run(move || Ok(work(&webhooks, &id, owner.as_deref())?)).await
 }
 
 /// Whose endpoints a token manages: its own, or every one for an admin.
@@ -324,8 +336,7 @@ pub async fn change_webhook(
             return Err(invalid("status", format!("`status` is `active` or `paused`, not `{}`", truncated(other))))
         }
     };
-    let (webhooks, owner, id) = (state.webhooks.clone(), owner(&reader), path.into_inner());
-    let live = state.reads.run(move || Ok(webhooks.set_status(&id, owner.as_deref(), active)?)).await?;
+    let live = on_endpoint(&state, &reader, path, move |w, id, owner| w.set_status(id, owner, active)).await?;
     Ok(HttpResponse::Ok().json(view(live, state.ledger.len(), None)))
 }
 
@@ -337,8 +348,7 @@ pub async fn delete_webhook(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (webhooks, owner, id) = (state.webhooks.clone(), owner(&reader), path.into_inner());
-    state.reads.run(move || Ok(webhooks.delete(&id, owner.as_deref())?)).await?;
+    on_endpoint(&state, &reader, path, |w, id, owner| w.delete(id, owner)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -351,8 +361,7 @@ pub async fn rotate_secret(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let (webhooks, owner, id) = (state.webhooks.clone(), owner(&reader), path.into_inner());
-    let (live, secret) = state.reads.run(move || Ok(webhooks.rotate(&id, owner.as_deref())?)).await?;
+    let (live, secret) = on_endpoint(&state, &reader, path, |w, id, owner| w.rotate(id, owner)).await?;
     Ok(HttpResponse::Ok().json(view(live, state.ledger.len(), Some(secret))))
 }
 
@@ -381,7 +390,6 @@ pub async fn replay(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let replay: Replay = body_of(&req, body, &state, "{from}").await?;
-    let (webhooks, owner, id) = (state.webhooks.clone(), owner(&reader), path.into_inner());
-    let live = state.reads.run(move || Ok(webhooks.replay(&id, owner.as_deref(), replay.from)?)).await?;
+    let live = on_endpoint(&state, &reader, path, move |w, id, owner| w.replay(id, owner, replay.from)).await?;
     Ok(HttpResponse::Accepted().json(view(live, state.ledger.len(), None)))
 }

@@ -48,7 +48,7 @@ pub fn run(shared: &Shared, endpoint: &Endpoint) {
         let now = chrono::Utc::now().timestamp_micros();
         // An endpoint whose token no longer holds is disabled at once, not at its next entry.
         if live.record.status == Status::Active {
-            if let Some(reason) = token_refused(shared, &live.record) {
+            if let Err(reason) = grant(shared, &live.record) {
                 disable(endpoint, reason);
                 continue;
             }
@@ -200,10 +200,6 @@ fn grant(shared: &Shared, record: &Record) -> Result<Reader, String> {
         Ok(grant) => Ok(Reader::of_grant(grant, hash)),
         Err(refused) => Err(format!("the token `{}` that registered it: {refused}", record.token_name)),
     }
-}
-
-fn token_refused(shared: &Shared, record: &Record) -> Option<String> {
-    grant(shared, record).err()
 }
 
 fn advance(endpoint: &Endpoint, generation: u64, sequence: u64) {
