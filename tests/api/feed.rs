@@ -44,14 +44,10 @@ impl Feed {
     }
 }
 
-fn admin_token(app: &TestApp) -> String {
-    std::fs::read_to_string(app.data().admin_token()).unwrap().trim().to_owned()
-}
-
 #[test]
 fn the_live_feed_catches_up_and_follows_with_no_gap_and_no_duplicate_across_a_reconnection() {
     let p = Production::new();
-    let token = admin_token(&p.app);
+    let token = p.app.admin_token();
     let stop = std::sync::atomic::AtomicBool::new(false);
     let mut seen: Vec<u64> = Vec::new();
     std::thread::scope(|s| {
@@ -125,7 +121,7 @@ fn a_scoped_feed_never_shows_another_clients_entry_and_filters_by_project_and_ki
     assert_eq!(seen, listed, "the feed shows what the token's pages show");
     // Filters: one kind of one project.
     let mut notes =
-        open(&p.app, &admin_token(&p.app), &format!("?project={}&kind=note_added", p.project), None).unwrap();
+        open(&p.app, &p.app.admin_token(), &format!("?project={}&kind=note_added", p.project), None).unwrap();
     let (_, first) = notes.next();
     assert_eq!((first["kind"].as_str(), first["project"].as_str()), (Some("note_added"), Some(p.project.as_str())));
     // Refusals, each naming what is wrong.
@@ -198,12 +194,7 @@ fn a_feed_ends_when_its_token_is_revoked_and_a_token_holds_at_most_four() {
     let (status, problem) = open(&p.app, &scoped, "", None).err().expect("a fifth is refused");
     assert_eq!((status, &problem["type"]), (429, &json!("urn:lineage:problem:too-many-feeds")));
     drop(more);
-    let listed = p.app.get("/v1/tokens").body;
-    let id = listed["tokens"].as_array().unwrap().iter().find(|t| t["name"] == "watcher").unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(p.app.client.delete(&format!("/v1/tokens/{id}")).unwrap().status, 200);
+    p.app.revoke_token_named("watcher");
     assert_eq!(p.send(&p.producer, "note_added", json!({"text": "after revocation"})).status, 201);
     // The stream ends, without the entry appended after the revocation.
     for line in feed.lines.by_ref() {
@@ -215,7 +206,7 @@ fn a_feed_ends_when_its_token_is_revoked_and_a_token_holds_at_most_four() {
 #[test]
 fn a_feed_of_a_project_that_does_not_exist_or_is_malformed_is_refused() {
     let p = Production::new();
-    let token = admin_token(&p.app);
+    let token = p.app.admin_token();
     let past = p.app.head();
     let after_past = format!("?after={past}");
     let table: Vec<(&str, Option<u64>, u16, &str, &str)> = vec![
@@ -234,7 +225,7 @@ fn a_feed_of_a_project_that_does_not_exist_or_is_malformed_is_refused() {
 #[test]
 fn a_feed_opened_with_a_browser_session_ends_when_the_session_does() {
     let p = Production::new();
-    let token = admin_token(&p.app);
+    let token = p.app.admin_token();
     let agent = ureq::AgentBuilder::new().redirects(0).timeout_read(Duration::from_secs(20)).build();
     let signed_in = agent.post(&format!("{}/ui/sign-in", p.app.url)).send_form(&[("token", &token)]).unwrap();
     let cookie = signed_in.header("Set-Cookie").unwrap().split(';').next().unwrap().to_owned();

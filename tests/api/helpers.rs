@@ -120,6 +120,22 @@ impl TestApp {
         answer.body["token"].as_str().expect("a token").to_owned()
     }
 
+    /// The bootstrap admin's read token, as the first start wrote it.
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.data().admin_token()).expect("admin token written").trim().to_owned()
+    }
+
+    /// Revokes, as the admin, the token issued under `name`.
+    pub fn revoke_token_named(&self, name: &str) {
+        let listed = self.get("/v1/tokens").body;
+        let id = listed["tokens"].as_array().and_then(|all| all.iter().find(|t| t["name"] == name)).expect("issued")
+            ["id"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        assert_eq!(self.client.delete(&format!("/v1/tokens/{id}")).expect("the server answers").status, 200);
+    }
+
     /// A client reading with a new token of this grant.
     pub fn reader(&self, grant: Value) -> Client {
         Client::new(&self.url).with_token(&self.issue_token(grant))

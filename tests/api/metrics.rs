@@ -63,11 +63,9 @@ fn metrics_parse_and_count_appends_refusals_commits_feeds_and_webhooks() {
             }
         }
     });
-    let token = std::fs::read_to_string(p.app.data().admin_token()).unwrap();
-    let feed = ureq::get(&format!("{}/v1/feed", p.app.url))
-        .set("Authorization", &format!("Bearer {}", token.trim()))
-        .call()
-        .unwrap();
+    let token = p.app.admin_token();
+    let feed =
+        ureq::get(&format!("{}/v1/feed", p.app.url)).set("Authorization", &format!("Bearer {token}")).call().unwrap();
     let before = scrape(&p.app);
     for i in 0..3 {
         assert_eq!(p.send(&p.producer, "note_added", json!({"text": format!("n{i}")})).status, 201);

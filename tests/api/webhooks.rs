@@ -106,10 +106,6 @@ fn patch(app: &TestApp, token: &str, path: &str, body: Value) -> (u16, Value) {
     }
 }
 
-fn admin_token(app: &TestApp) -> String {
-    std::fs::read_to_string(app.data().admin_token()).unwrap().trim().to_owned()
-}
-
 fn notes(p: &Production, n: usize, tag: &str) -> Vec<u64> {
     (0..n)
         .map(|i| {
@@ -177,7 +173,7 @@ fn every_acknowledged_entry_arrives_across_a_kill_and_restart_while_the_receiver
     let (server, port) = start_server_with(p.app.dir.path(), &args, &[]);
     let receiver = Receiver::start(down, &[]);
     receiver.trust(&[&secret]);
-    let restarted = Client::new(&format!("http://127.0.0.1:{port}")).with_token(&admin_token(&p.app));
+    let restarted = Client::new(&format!("http://127.0.0.1:{port}")).with_token(&p.app.admin_token());
     let head = restarted.get("/v1/head").unwrap().body["size"].as_u64().unwrap();
     assert_eq!(head, last + 1, "every acknowledged entry is in the log after the kill");
     let taken = receiver.wait_for(head as usize);
@@ -209,7 +205,7 @@ fn an_endpoint_that_answers_410_is_disabled_and_resumed_by_its_owner() {
     assert_eq!(shown["status"], "disabled");
     assert!(shown["reason"].as_str().unwrap().contains("410"), "{shown}");
     assert_eq!(shown["next_sequence"], sent[2], "stopped at the entry refused");
-    let token = admin_token(&p.app);
+    let token = p.app.admin_token();
     let (status, resumed) = patch(&p.app, &token, &format!("/v1/webhooks/{id}"), json!({"status": "active"}));
     assert_eq!((status, &resumed["status"]), (200, &json!("active")));
 }
@@ -259,12 +255,7 @@ fn an_organisations_endpoint_never_gets_another_clients_entries() {
     assert_eq!(others.delete(&format!("/v1/webhooks/{id}")).unwrap().status, 404);
     assert_eq!(p.app.client.get("/v1/webhooks").unwrap().body["webhooks"].as_array().unwrap().len(), 1);
     // A revoked token's endpoint stops.
-    let listed = p.app.client.get("/v1/tokens").unwrap().body;
-    let token_id = listed["tokens"].as_array().unwrap().iter().find(|t| t["name"] == "client hook").unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(p.app.client.delete(&format!("/v1/tokens/{token_id}")).unwrap().status, 200);
+    p.app.revoke_token_named("client hook");
     notes(&p, 1, "after revocation");
     let started = Instant::now();
     while p.app.client.get(&format!("/v1/webhooks/{id}")).unwrap().body["status"] != "disabled" {
@@ -278,7 +269,7 @@ fn an_organisations_endpoint_never_gets_another_clients_entries() {
 fn replay_pause_and_rotation() {
     let p = Production::on(local_app(), "p1");
     let receiver = Receiver::start(0, &[]);
-    let token = admin_token(&p.app);
+    let token = p.app.admin_token();
     let created = register(&p.app.client, json!({"url": receiver.url(), "project": p.project}));
     let id = created.body["id"].as_str().unwrap().to_owned();
     let first = created.body["secret"].as_str().unwrap().to_owned();
@@ -428,7 +419,7 @@ fn refused_registrations_name_the_problem_and_keep_nothing() {
     // Changes and replays are checked too.
     let created = register(&p.app.client, json!({"url": "http://10.0.0.1/"}));
     let id = created.body["id"].as_str().unwrap();
-    let token = admin_token(&p.app);
+    let token = p.app.admin_token();
     let (status, problem) = patch(&p.app, &token, &format!("/v1/webhooks/{id}"), json!({"status": "stopped"}));
     assert_eq!((status, &problem["field"]), (422, &json!("status")));
     let replay = p
@@ -452,7 +443,7 @@ fn a_damaged_endpoint_is_set_aside_and_the_ledger_still_starts() {
     let folder = app.dir.path().join("data/webhooks").join(&id);
     std::fs::write(folder.join("endpoint.json"), b"{ not json").unwrap();
     let (_server, port) = start_server(app.dir.path());
-    let restarted = Client::new(&format!("http://127.0.0.1:{port}")).with_token(&admin_token(&app));
+    let restarted = Client::new(&format!("http://127.0.0.1:{port}")).with_token(&app.admin_token());
     assert_eq!(restarted.get("/v1/webhooks").unwrap().body["webhooks"], json!([]));
     assert!(app.dir.path().join("data/webhooks").join(format!("{id}.damaged")).join("endpoint.json").exists());
 }
@@ -505,7 +496,7 @@ fn an_endpoint_failing_across_a_restart_keeps_its_failure_and_back_off() {
     };
     server.kill();
     let (_server, port) = start_server_with(app.dir.path(), &args, &[]);
-    let restarted = Client::new(&format!("http://127.0.0.1:{port}")).with_token(&admin_token(&app));
+    let restarted = Client::new(&format!("http://127.0.0.1:{port}")).with_token(&app.admin_token());
     let after = failing(&restarted);
     assert_eq!(after["since"], before["since"], "the failure is as old as it was");
     assert!(after["attempts"].as_u64().unwrap() >= before["attempts"].as_u64().unwrap(), "{before} {after}");
@@ -518,12 +509,7 @@ fn an_idle_endpoint_of_a_revoked_token_is_disabled_without_waiting_for_an_entry(
     let scoped = app.issue_token(json!({"name": "short-lived", "organization": CLIENT}));
     let created = register(&Client::new(&app.url).with_token(&scoped), json!({"url": "http://10.0.0.1/"}));
     let id = created.body["id"].as_str().unwrap().to_owned();
-    let listed = app.get("/v1/tokens").body;
-    let token_id = listed["tokens"].as_array().unwrap().iter().find(|t| t["name"] == "short-lived").unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(app.client.delete(&format!("/v1/tokens/{token_id}")).unwrap().status, 200);
+    app.revoke_token_named("short-lived");
     let started = Instant::now();
     loop {
         let shown = app.get(&format!("/v1/webhooks/{id}")).body;
