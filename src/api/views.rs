@@ -257,6 +257,22 @@ impl TokenView {
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     pub status: String,
+    /// On `/readyz`, after a start that resumed from the sealed state: the full check of the
+    /// entries it covers, running or passed (a failed one answers 503).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_check: Option<StartCheckView>,
+}
+
+/// The background check of a start that resumed from a sealed state (docs/operations.md).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct StartCheckView {
+    /// `running` or `passed`.
+    pub state: String,
+    /// The entries the sealed state covers, which the check replays.
+    pub covered: u64,
+    /// How long the check took, once it passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<u64>,
 }
 
 /// A batch of envelopes appended atomically.

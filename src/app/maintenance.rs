@@ -60,13 +60,19 @@ pub fn fsck(dir: &Path) -> Result<String, StartError> {
     let ledger_key = KeyFile::load(&data.ledger_key())?;
     let origin = std::fs::read_to_string(data.origin()).map_err(StartError::io(&data.origin()))?.trim().to_owned();
     let store = SledStore::open(&data.store())?;
+    // Ids keyed as the server keys them, so that the sealed state can be compared.
+    crate::domain::state::use_ledger_keys(&ledger_key.key.to_bytes());
+    let mut sealed = SealedState::read(&store, &ledger_key)?;
     let mut replay = Replay::new(genesis_state(&ledger_key), Depth::Full, &origin);
     let broken = StartError::Fsck;
     let mut envelopes = 0u64;
+    let mut last_received = i64::MIN;
     crate::store::read_whole_log(&store, |entry| {
         envelopes += entry.envelope.len() as u64;
         let mut check = replay.frontier.clone();
         replay.push(entry).map_err(broken)?;
+        last_received = last_received.max(entry.received_at_us);
+        sealed.reached(&replay, last_received);
         // Lower levels are not stored: they are hashed from the entries whenever they are read.
         for (id, hash) in check.push(entry.leaf_hash()).into_iter().filter(|(id, _)| id.0 >= LOWEST_STORED_LEVEL) {
             if stored_node(&store, id)? != Some(hash) {
@@ -84,7 +90,56 @@ pub fn fsck(dir: &Path) -> Result<String, StartError> {
         checkpoint.size,
         hex::encode(checkpoint.root)
     );
-    Ok(format!("{checked}\n{}", sizes(dir, &store, envelopes)?))
+    Ok(format!("{checked}\n{}\n{}", sealed.verdict()?, sizes(dir, &store, envelopes)?))
+}
+
+/// The sealed state (`store/sealed-state`) as `fsck` weighs it: the state a replay of the
+/// entries it covers reaches must encode to its very body.
+enum SealedState {
+    None,
+    SetAside(String),
+    Covers { covered: u64, digest: [u8; 32], key: crate::ledger::sealed::SealKey, matched: Option<bool> },
+}
+
+impl SealedState {
+    fn read(store: &SledStore, ledger_key: &KeyFile) -> Result<SealedState, StartError> {
+        use crate::ledger::sealed::{open, SealKey};
+        use crate::store::LogStore as _;
+        let Some(bytes) = store.sealed_state()? else { return Ok(SealedState::None) };
+        let key = SealKey::of_seed(&ledger_key.key.to_bytes());
+        Ok(match open(&key, &bytes) {
+            Ok(sealed) => SealedState::Covers { covered: sealed.next, digest: sealed.digest, key, matched: None },
+            Err(why) => SealedState::SetAside(why.to_string()),
+        })
+    }
+
+    /// Compares the sealed state with the replay when it has reached the entries it covers.
+    fn reached(&mut self, replay: &crate::log::replay::Replay, last_received: i64) {
+        if let SealedState::Covers { covered, digest, key, matched } = self {
+            if replay.next == *covered {
+                let point = crate::ledger::sealed::Point::of_replay(replay, last_received);
+                *matched = Some(crate::ledger::sealed::digest(key, &point.body()) == *digest);
+            }
+        }
+    }
+
+    fn verdict(&self) -> Result<String, StartError> {
+        Ok(match self {
+            SealedState::None => "sealed state: none (the next start replays the whole log)".into(),
+            SealedState::SetAside(why) => {
+                format!("sealed state: set aside ({why}); the next start replays the whole log")
+            }
+            SealedState::Covers { covered, matched: Some(true), .. } => {
+                format!("sealed state: the state of the first {covered} entries, as the replay reached it")
+            }
+            SealedState::Covers { covered, matched: Some(false), .. } => {
+                return Err(StartError::FsckSealed { covered: *covered })
+            }
+            SealedState::Covers { covered, matched: None, .. } => {
+                format!("sealed state: covers {covered} entries, more than the log holds (set aside at the next start)")
+            }
+        })
+    }
 }
 
 /// Where the data directory's bytes are: the envelopes the entries carry, the database's records

@@ -33,6 +33,8 @@ pub enum StartError {
     Fsck(#[source] crate::log::replay::Broken),
     #[error("fsck: entry {sequence}: Merkle node {node} differs")]
     FsckNode { sequence: u64, node: String },
+    #[error("fsck: the sealed state of the first {covered} entries differs from the state their replay reaches: remove store/sealed-state before the next start (docs/operations.md)")]
+    FsckSealed { covered: u64 },
     #[error("fsck: entry {sequence}: {source}")]
     FsckOpen { sequence: u64, source: crate::log::OpenError },
     #[error("{} is missing: this log's checkpoints are signed by that key; restore it from the backup (see docs/operations.md)", .0.display())]

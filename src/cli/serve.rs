@@ -71,6 +71,12 @@ pub struct ServeArgs {
     /// Most webhook endpoints the server holds.
     #[arg(long, default_value_t = 100)]
     pub webhook_max_endpoints: usize,
+    /// New entries after which the state the rules read is sealed to disk once appends pause
+    /// (`store/sealed-state`): a start reads it and replays only the entries after it, and
+    /// checks the whole log in the background. While appends never pause, it is sealed every
+    /// 250,000 entries (or this many, if more).
+    #[arg(long, default_value_t = 10_000)]
+    pub seal_after: u64,
 }
 
 /// Runs the service until SIGTERM or SIGINT.
@@ -94,6 +100,7 @@ pub(super) fn serve(args: ServeArgs) {
         webhook_allow_local,
         webhook_retry_ms,
         webhook_max_endpoints,
+        seal_after,
     } = args;
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     // Everything the server creates (keys, token, every file of the store) is its owner's
@@ -115,6 +122,8 @@ pub(super) fn serve(args: ServeArgs) {
         settings.setup.admin_key = crate::app::data_dir::AdminKey::Public(Box::new(key));
     }
     settings.ledger.projection_cache_bytes = projection_cache_mb << 20;
+    settings.ledger.writer.seal_idle_entries = seal_after.max(1);
+    settings.ledger.writer.seal_busy_entries = settings.ledger.writer.seal_busy_entries.max(seal_after);
     if let Some(files) = files {
         settings.files = Some(files);
     }

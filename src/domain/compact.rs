@@ -114,6 +114,23 @@ impl<K: UniformKey, V: Copy> KeyMap<K, V> {
         }
     }
 
+    /// A map of these entries (the last of a key's wins), built at once: sorted in place (in
+    /// linear time when they come sorted) and indexed.
+    pub fn from_entries(mut entries: Vec<(K, V)>) -> Self {
+        entries.sort_by_key(|entry| entry.0);
+        entries.dedup_by(|later, earlier| {
+            let same = later.0 == earlier.0;
+            if same {
+                earlier.1 = later.1;
+            }
+            same
+        });
+        entries.shrink_to_fit();
+        let mut map = KeyMap { sorted: entries, ..KeyMap::default() };
+        map.index();
+        map
+    }
+
     /// Every entry, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.sorted.iter().map(|(k, v)| (k, v)).chain(self.recent.iter())

@@ -36,7 +36,7 @@ pub enum SourceType {
 }
 
 /// Every current term, for parsing.
-const ALL: [SourceType; 17] = {
+pub(crate) const ALL: [SourceType; 17] = {
     use SourceType::*;
     [
         DigitalCapture,
@@ -63,6 +63,16 @@ const ALL: [SourceType; 17] = {
 const RETIRED: [&str; 3] = ["minorHumanEdits", "softwareImage", "digitalArt"];
 
 impl SourceType {
+    /// Its place among the current terms (how a sealed state keeps it).
+    pub fn index(self) -> u8 {
+        ALL.iter().position(|t| *t == self).expect("every term is listed") as u8
+    }
+
+    /// The term at a place among the current terms.
+    pub fn from_index(index: u8) -> Option<SourceType> {
+        ALL.get(usize::from(index)).copied()
+    }
+
     /// The IPTC term.
     pub fn term(self) -> &'static str {
         use SourceType::*;

@@ -14,8 +14,11 @@ mod persister;
 mod projection_cache;
 mod published;
 mod queries;
+pub mod sealed;
+mod start_check;
 pub mod tree;
 mod writer;
+mod writer_state;
 
 use crate::crypto::checkpoint::NoteVerifier;
 use crate::crypto::dsse::{Envelope, Opened};
@@ -26,7 +29,7 @@ use crate::store::{LogStore, StoreError};
 use published::Published;
 use std::sync::Arc;
 
-pub use published::SignedCheckpoint;
+pub use published::{SignedCheckpoint, StartCheck};
 pub use writer::{CheckpointSigner, WriterConfig};
 
 #[derive(Debug, Clone, Copy)]
@@ -161,7 +164,14 @@ impl Ledger {
         config: LedgerConfig,
     ) -> Result<Ledger, StoreError> {
         let verifier = signer.verifier();
-        let (state, next) = writer::WriterState::load(store.as_ref(), genesis, &verifier)?;
+        let seed = signer.key.to_bytes();
+        if !crate::domain::state::use_ledger_keys(&seed) {
+            log::debug!("ids are keyed by another ledger of this process: its sealed states are not read");
+        }
+        let key = sealed::SealKey::of_seed(&seed);
+        let writer::Loaded { state, resumed } =
+            writer::WriterState::load(store.as_ref(), genesis.clone(), &verifier, &key)?;
+        let next = state.next();
         let published = Arc::new(Published::new(
             next,
             state.ledger.system.clone(),
@@ -184,7 +194,11 @@ impl Ledger {
             wanted: map_wanted.clone(),
             blinding: map_blinding.clone(),
         };
-        writer::spawn(store.clone(), state, rx, published.clone(), config.writer, signer);
+        if let Some(resumed) = resumed {
+            start_check::spawn(store.clone(), genesis, signer.origin.clone(), key, resumed, published.clone());
+        }
+        let sealed_at = resumed.map_or(0, |r| r.covered);
+        writer::spawn(store.clone(), state, rx, published.clone(), config.writer, signer, sealed_at);
         follower.spawn(map_stop);
         let waiting = Arc::new(fair::Waiting::new(config.writer.queue_capacity / 4));
         Ok(Ledger {

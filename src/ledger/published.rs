@@ -41,6 +41,22 @@ pub(super) struct Published {
     /// The durable length, for readers that wait for it to grow (the live feed, long polls):
     /// the writer sends it with each commit, never waiting for them.
     durable: tokio::sync::watch::Sender<u64>,
+    /// The verdict of the full check of a start that resumed from a sealed state.
+    pub start_check: std::sync::Mutex<StartCheck>,
+}
+
+/// The full check a start that resumed from a sealed state runs in the background: a replay of
+/// every entry the sealed state covers, whose state must be the sealed one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartCheck {
+    /// The start replayed the whole log itself.
+    NotNeeded,
+    /// Replaying the first `covered` entries.
+    Running { covered: u64 },
+    /// The replay of the first `covered` entries reached the sealed state.
+    Passed { covered: u64, seconds: u64 },
+    /// It did not: appends are refused.
+    Failed { covered: u64, reason: String },
 }
 
 /// Every key the system state registers, by key id.
@@ -58,6 +74,16 @@ fn all_keys(system: &SystemState) -> HashMap<KeyId, VerifyingKey> {
 pub type Catalogue = std::collections::BTreeMap<ProjectId, Listing>;
 
 impl Published {
+    pub fn start_check(&self) -> StartCheck {
+        self.start_check.lock().map(|c| c.clone()).unwrap_or(StartCheck::NotNeeded)
+    }
+
+    pub fn set_start_check(&self, check: StartCheck) {
+        if let Ok(mut slot) = self.start_check.lock() {
+            *slot = check;
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         len: u64,
@@ -78,6 +104,7 @@ impl Published {
             verifier,
             projections: ProjectionCache::new(projection_cache_bytes),
             suspects: Default::default(),
+            start_check: std::sync::Mutex::new(StartCheck::NotNeeded),
             durable: tokio::sync::watch::Sender::new(len),
         }
     }

@@ -187,6 +187,11 @@ impl Ledger {
         Ok(self.store.asset_sequences(project, asset)?.into_iter().filter(|s| *s < len).collect())
     }
 
+    /// The verdict of the full check of the start ([`super::start_check`]).
+    pub fn start_check(&self) -> super::StartCheck {
+        self.published.start_check()
+    }
+
     pub fn store(&self) -> &Arc<dyn LogStore> {
         &self.store
     }

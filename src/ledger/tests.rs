@@ -106,6 +106,12 @@ impl LogStore for Flaky {
     fn commit_map(&self, commit: &crate::store::MapCommit) -> Result<(), StoreError> {
         self.inner.commit_map(commit)
     }
+    fn sealed_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.sealed_state()
+    }
+    fn seal_state(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.inner.seal_state(bytes)
+    }
 }
 
 fn envelope(key: &KeyFile, event_id: &str, kind: &str, body: serde_json::Value) -> Vec<u8> {
@@ -469,7 +475,9 @@ mod projection_properties {
         ) {
             let (root, genesis, signer) = root_of_trust();
             let store = Arc::new(MemoryStore::new());
-            let ledger = Ledger::start(store.clone(), genesis.clone(), signer.clone(), LedgerConfig::default()).unwrap();
+            // The state sealed whenever appends pause.
+            let config = LedgerConfig { writer: WriterConfig { seal_idle_entries: 1, ..WriterConfig::default() }, ..LedgerConfig::default() };
+            let ledger = Ledger::start(store.clone(), genesis.clone(), signer.clone(), config).unwrap();
             let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
             let roles = ["producer", "creative_director", "ai_artist", "post_artist", "qc_reviewer", "integration"];
             let crew = Crew { keys: roles.iter().map(|r| (KeyFile::generate(r, &format!("{r}-k")), *r)).collect(), counter: 0.into() };
@@ -524,8 +532,56 @@ mod projection_properties {
                     }
                 }
             }
+            // Once appends pause, the writer seals its state of the whole log; read back, it
+            // encodes to the same bytes.
+            let key = crate::ledger::sealed::SealKey::of_seed(&signer.key.to_bytes());
+            let sealed = sealed_of(store.as_ref(), &key, ledger.len());
+            let again = crate::ledger::sealed::Point {
+                next: sealed.next,
+                last_leaf: sealed.last_leaf,
+                root: sealed.root,
+                last_received: sealed.last_received,
+                chains: &sealed.chains,
+                ledger: &sealed.ledger,
+            };
+            prop_assert_eq!(crate::ledger::sealed::digest(&key, &again.body()), sealed.digest);
+            // A start reads it, and its check replays the log to the very same state.
             let restarted = Ledger::start(store, genesis, signer, LedgerConfig::default()).unwrap();
             prop_assert_eq!(restarted.with_project(&project, |p, _| p.clone()).unwrap().unwrap(), incremental);
+            let covered = ledger.len();
+            prop_assert_eq!(checked(&restarted), StartCheck::Passed { covered, seconds: 0 });
+        }
+    }
+
+    /// The sealed state of the first `len` entries, once the writer has sealed it.
+    fn sealed_of(
+        store: &dyn crate::store::LogStore,
+        key: &crate::ledger::sealed::SealKey,
+        len: u64,
+    ) -> crate::ledger::sealed::Unsealing {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            if let Some(sealed) = store.sealed_state().unwrap().and_then(|b| crate::ledger::sealed::open(key, &b).ok())
+            {
+                if sealed.next == len {
+                    return sealed;
+                }
+            }
+            assert!(std::time::Instant::now() < deadline, "the state of {len} entries was sealed");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// The start check's verdict once it ran.
+    fn checked(ledger: &Ledger) -> StartCheck {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            match ledger.start_check() {
+                StartCheck::Running { .. } if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20))
+                }
+                other => return other,
+            }
         }
     }
 }

@@ -8,15 +8,16 @@ use super::fair::{FairQueue, Work};
 pub(crate) use super::known::StoreEvents;
 use super::known::{InFlight, Known};
 use super::persister::{answer, created, fail_all, Job, Outcome, Persister, Request, Staged};
-use super::published::{Published, SignedCheckpoint};
+use super::published::{Published, SignedCheckpoint, StartCheck};
 use super::{AppendError, Appended, Failed, Submission};
 use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
-use crate::crypto::merkle::Frontier;
 
-use crate::domain::state::{Facts, Listing, Position};
-use crate::domain::{Changes, EventId, LedgerState, Payload, ProjectId, SystemState, View};
+use super::sealed::SealKey;
+pub(super) use super::writer_state::{Loaded, WriterState};
+use crate::domain::state::{Facts, Position};
+use crate::domain::{Changes, EventId, Payload, ProjectId, View};
 use crate::log::admission::{admit_after_signer, authenticate};
-use crate::log::replay::{Broken, Chain, Depth, Replay};
+use crate::log::replay::Chain;
 use crate::log::{open_entry, Entry};
 use crate::store::{Commit, LogStore, StoreError};
 use std::collections::HashMap;
@@ -34,11 +35,23 @@ pub struct WriterConfig {
     /// writer itself: for them the handoff between threads costs more than the overlap gains
     /// (64 clients sending single events: about 14,700 events/s written inline, 12,200 handed over).
     pub overlap_events: usize,
+    /// New entries after which the writer seals its state once its queue has stayed empty for
+    /// a moment ([`super::sealed`]): what a start replays after a quiet stop.
+    pub seal_idle_entries: u64,
+    /// New entries after which the writer seals its state even while busy: the most a start
+    /// replays (but for those of the last seconds before a crash).
+    pub seal_busy_entries: u64,
 }
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        WriterConfig { queue_capacity: 4096, max_batch_events: 2048, overlap_events: 64 }
+        WriterConfig {
+            queue_capacity: 4096,
+            max_batch_events: 2048,
+            overlap_events: 64,
+            seal_idle_entries: 10_000,
+            seal_busy_entries: 250_000,
+        }
     }
 }
 
@@ -55,108 +68,6 @@ impl CheckpointSigner {
     }
 }
 
-pub(super) struct WriterState {
-    pub ledger: LedgerState,
-    chains: HashMap<ProjectId, Chain>,
-    next: u64,
-    genesis: SystemState,
-    frontier: Frontier,
-    pub checkpoint: Option<SignedCheckpoint>,
-    last_received: i64,
-}
-
-impl WriterState {
-    /// Replays every stored entry (checking hashes and chains), then checks that the stored
-    /// checkpoint signs exactly these entries and that the stored Merkle nodes agree. Returns
-    /// the state and the number of entries.
-    pub fn load(
-        store: &dyn LogStore,
-        genesis: SystemState,
-        verifier: &NoteVerifier,
-    ) -> Result<(WriterState, u64), StoreError> {
-        let mut replay = Replay::new(genesis.clone(), Depth::Structure, &verifier.name);
-        let corrupt = |b: Broken| StoreError::Corrupt { sequence: b.sequence, reason: b.reason };
-        let mut last_received = i64::MIN;
-        crate::store::read_whole_log(store, |entry| {
-            replay.push_with(entry, &StoreEvents(store)).map_err(corrupt)?;
-            last_received = last_received.max(entry.received_at_us);
-            Ok::<_, StoreError>(())
-        })?;
-        let next = replay.next;
-        if let Some(note) = store.acknowledged_checkpoint()? {
-            let acknowledged = Checkpoint::open(&note, verifier).map_err(|e| StoreError::Corrupt {
-                sequence: next,
-                reason: format!("the acknowledged checkpoint: {e}"),
-            })?;
-            if acknowledged.size > next {
-                return Err(StoreError::Corrupt {
-                    sequence: next,
-                    reason: format!("missing: {} entries were acknowledged, the store holds {next}", acknowledged.size),
-                });
-            }
-        }
-        let checkpoint = match store.checkpoint()? {
-            None if next == 0 => None,
-            None => {
-                return Err(StoreError::Corrupt {
-                    sequence: next - 1,
-                    reason: "no checkpoint covers the stored entries".into(),
-                })
-            }
-            Some(note) => {
-                let checkpoint = replay.check_checkpoint(&note, verifier).map_err(corrupt)?;
-                let stored = Frontier::from_nodes(next, |id| super::tree::stored_node(store, id).ok().flatten());
-                if stored.as_ref() != Some(&replay.frontier) {
-                    return Err(StoreError::Corrupt {
-                        sequence: next - 1,
-                        reason: "the stored Merkle nodes differ from the entries".into(),
-                    });
-                }
-                Some(SignedCheckpoint { checkpoint, note })
-            }
-        };
-        let state = WriterState {
-            ledger: replay.ledger,
-            chains: replay.chains,
-            next,
-            genesis,
-            frontier: replay.frontier,
-            checkpoint,
-            last_received,
-        };
-        Ok((state, next))
-    }
-}
-
-impl WriterState {
-    /// The listings of the projects among `streams` (each once; the system stream is none).
-    pub fn listings<'a>(&self, streams: impl Iterator<Item = &'a str>) -> Vec<(ProjectId, Listing)> {
-        let mut seen: Vec<&str> = Vec::new();
-        let mut out = Vec::new();
-        for stream in streams {
-            if seen.contains(&stream) {
-                continue;
-            }
-            seen.push(stream);
-            let Ok(id) = ProjectId::parse(stream) else { continue };
-            if let Some(listing) = self.listing(&id) {
-                out.push((id, listing));
-            }
-        }
-        out
-    }
-
-    fn listing(&self, id: &ProjectId) -> Option<Listing> {
-        let chain = self.chains.get(id)?;
-        self.ledger.listing(id, chain.version, chain.received_at_us)
-    }
-
-    /// Every project's listing.
-    pub fn catalogue(&self) -> super::published::Catalogue {
-        self.ledger.project_ids().filter_map(|id| Some((id.clone(), self.listing(id)?))).collect()
-    }
-}
-
 pub(super) fn spawn(
     store: Arc<dyn LogStore>,
     state: WriterState,
@@ -164,8 +75,10 @@ pub(super) fn spawn(
     published: Arc<Published>,
     config: WriterConfig,
     signer: CheckpointSigner,
+    sealed_at: u64,
 ) {
     let (persist, jobs) = crossbeam_channel::bounded::<Job>(1);
+    let sealing = Sealing::spawn(store.clone(), SealKey::of_seed(&signer.key.to_bytes()), sealed_at);
     let (report, outcomes) = crossbeam_channel::bounded::<Outcome>(1);
     let persister = Persister { store: store.clone(), published: published.clone() };
     let background = persister.clone();
@@ -188,6 +101,7 @@ pub(super) fn spawn(
                 in_flight: None,
                 broken: None,
                 queue: FairQueue::default(),
+                sealing,
             }
             .run(rx)
         })
@@ -214,6 +128,36 @@ struct Writer {
     broken: Option<Arc<crate::store::StoreError>>,
     /// The requests waiting, per tenant.
     queue: FairQueue,
+    sealing: Sealing,
+}
+
+/// Where the writer's state is sealed: the thread that writes it, and the point last sealed.
+struct Sealing {
+    key: SealKey,
+    /// The log's length at the last seal handed to the thread (or read at the start).
+    at: u64,
+    /// The thread writing sealed states; it holds at most one at a time, and a seal due while
+    /// it writes waits for the next chance.
+    thread: crossbeam_channel::Sender<Vec<u8>>,
+}
+
+impl Sealing {
+    fn spawn(store: Arc<dyn LogStore>, key: SealKey, at: u64) -> Sealing {
+        let (thread, states) = crossbeam_channel::bounded::<Vec<u8>>(0);
+        std::thread::Builder::new()
+            .name("lineage-seal".into())
+            .spawn(move || {
+                for bytes in states {
+                    let started = Instant::now();
+                    match store.seal_state(&bytes) {
+                        Ok(()) => log::debug!("state sealed ({} bytes) in {:?}", bytes.len(), started.elapsed()),
+                        Err(e) => log::warn!("the state could not be sealed: {e}; a start replays from the last seal"),
+                    }
+                }
+            })
+            .expect("the sealing thread starts");
+        Sealing { key, at, thread }
+    }
 }
 
 /// One batch decided against the state: the answers, and the entries to write.
@@ -245,6 +189,7 @@ impl Writer {
                 match rx.recv_timeout(wait) {
                     Ok(request) => self.queue.push(request),
                     Err(crossbeam_channel::RecvTimeoutError::Timeout) if self.queue.is_empty() => {
+                        self.seal_state_when_due(self.config.seal_idle_entries);
                         if std::mem::take(&mut freed) {
                             crate::memory::release_freed();
                         }
@@ -267,6 +212,7 @@ impl Writer {
             let batch = self.queue.take(self.config.max_batch_events);
             if !batch.is_empty() {
                 self.commit(batch);
+                self.seal_state_when_due(self.config.seal_busy_entries);
             }
         }
         // What is still queued is dropped with the queue: its requests are answered that the
@@ -284,6 +230,12 @@ impl Writer {
         if let Err(e) = self.store.room() {
             let cause = Arc::new(e);
             fail_all(batch, || AppendError::Full(cause.clone()));
+            return;
+        }
+        // The full check of the start found the sealed state it resumed from wrong.
+        if let StartCheck::Failed { covered, reason } = self.published.start_check() {
+            let cause = Arc::new(StoreError::Corrupt { sequence: covered, reason });
+            fail_all(batch, || AppendError::Storage(cause.clone()));
             return;
         }
         // The state could not be read back after a failed write: try again, and refuse
@@ -344,6 +296,24 @@ impl Writer {
         }
     }
 
+    /// Seals the state once `due` entries came after the last seal, every one of them durable
+    /// (the commit in flight settled first), unless the state is in doubt. Encoding the state
+    /// takes the writer's time; writing it, the sealing thread's.
+    fn seal_state_when_due(&mut self, due: u64) {
+        if self.state.next.saturating_sub(self.sealing.at) < due.max(1) || self.broken.is_some() {
+            return;
+        }
+        if matches!(self.published.start_check(), StartCheck::Failed { .. }) || !self.settle() {
+            return;
+        }
+        let started = Instant::now();
+        let bytes = super::sealed::seal(&self.sealing.key, &self.state.point().body());
+        log::debug!("state of {} entries encoded in {:?}", self.state.next, started.elapsed());
+        if self.sealing.thread.try_send(bytes).is_ok() {
+            self.sealing.at = self.state.next;
+        }
+    }
+
     /// Waits for the commit in flight, if any; after a failed one, reads the state back from
     /// the store and returns false.
     fn settle(&mut self) -> bool {
@@ -392,6 +362,9 @@ impl Writer {
     fn seal(&mut self, entries: Vec<(Entry, EventId)>, created: &[(&Entry, &Payload)]) -> Commit {
         let mut commit = Commit::default();
         super::tree::index_entries(created.iter().copied(), &mut self.state.frontier, &mut commit);
+        if let Some((last, _)) = entries.last() {
+            self.state.tip = (last.leaf_hash(), last.received_at_us);
+        }
         commit.entries = entries;
         let checkpoint = Checkpoint {
             origin: self.signer.origin.clone(),
@@ -408,8 +381,10 @@ impl Writer {
     /// cannot be read, the writer refuses appends (reads go on) and tries again with the next
     /// batch. Returns whether the state was read.
     fn reload(&mut self) -> bool {
-        match WriterState::load(self.store.as_ref(), self.state.genesis.clone(), &self.signer.verifier()) {
-            Ok((state, next)) => {
+        let genesis = self.state.genesis.clone();
+        match WriterState::load(self.store.as_ref(), genesis, &self.signer.verifier(), &self.sealing.key) {
+            Ok(Loaded { state, .. }) => {
+                let next = state.next;
                 let directory = Arc::new(state.ledger.directory());
                 let catalogue = state.catalogue();
                 self.published.reset(state.checkpoint.clone(), next, state.ledger.system.clone(), directory, catalogue);

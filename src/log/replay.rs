@@ -49,6 +49,8 @@ pub struct Replay {
     pub chains: HashMap<ProjectId, Chain>,
     pub frontier: Frontier,
     pub next: u64,
+    /// The leaf hash of the last entry replayed (zeros before any).
+    pub last_leaf: [u8; 32],
     depth: Depth,
     /// The ledger's name (its checkpoint origin): an entry whose payload names another ledger
     /// does not belong to this log.
@@ -74,7 +76,30 @@ impl Replay {
             chains: HashMap::new(),
             frontier: Frontier::default(),
             next: 0,
+            last_leaf: [0; 32],
             depth,
+            origin: origin.to_owned(),
+            events: KeyMap::default(),
+        }
+    }
+
+    /// A structural replay taken up where a replay of the first entries left this state, these
+    /// streams' heads, this Merkle frontier (whose size is the next sequence) and last leaf.
+    pub fn resume(
+        ledger: LedgerState,
+        chains: HashMap<ProjectId, Chain>,
+        frontier: Frontier,
+        last_leaf: [u8; 32],
+        origin: &str,
+    ) -> Replay {
+        let next = frontier.size();
+        Replay {
+            ledger,
+            chains,
+            frontier,
+            next,
+            last_leaf,
+            depth: Depth::Structure,
             origin: origin.to_owned(),
             events: KeyMap::default(),
         }
@@ -149,7 +174,8 @@ impl Replay {
             payload.project.clone(),
             Chain { version: entry.version, head: entry.hash, received_at_us: entry.received_at_us },
         );
-        self.frontier.push(entry.leaf_hash());
+        self.last_leaf = entry.leaf_hash();
+        self.frontier.push(self.last_leaf);
         self.next = sequence + 1;
         Ok(payload)
     }

@@ -13,11 +13,24 @@ pub fn io(what: &'static str) -> impl Fn(std::io::Error) -> StoreError {
 
 /// Writes `path` whole and durably: `<path>.tmp`, synced, renamed, then the folder synced.
 pub fn write_synced(path: &Path, bytes: &[u8], what: &'static str) -> Result<(), StoreError> {
+    write_synced_at(path, bytes, what, ["", ""])
+}
+
+/// [`write_synced`], with the crash points met once the temporary file is synced and once it is
+/// renamed (`""` for none).
+pub fn write_synced_at(
+    path: &Path,
+    bytes: &[u8],
+    what: &'static str,
+    points: [&'static str; 2],
+) -> Result<(), StoreError> {
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
     let mut file = std::fs::File::create(&temporary).map_err(io(what))?;
     file.write_all(bytes).and_then(|()| file.sync_all()).map_err(io(what))?;
+    super::failpoint::hit(points[0]);
     std::fs::rename(&temporary, path).map_err(io(what))?;
+    super::failpoint::hit(points[1]);
     sync_folder(path, what)
 }
 

@@ -102,6 +102,25 @@ impl Postings {
 }
 
 impl HashIndex {
+    /// The index of these (key, sequence) pairs, given in log order, built at once: sorted by
+    /// key (in order of sequence within a key), the first of each key into the sorted map and the
+    /// later ones into its postings. An index of millions is built in a fraction of the time
+    /// adding them one by one takes.
+    fn of_pairs(mut pairs: Vec<(u64, u64)>) -> HashIndex {
+        pairs.sort_by_key(|pair| pair.0);
+        let mut first: Vec<(u64, u64)> = Vec::with_capacity(pairs.len());
+        let mut more: hashbrown::HashMap<u64, Postings> = hashbrown::HashMap::new();
+        for (key, sequence) in pairs {
+            match first.last() {
+                Some(&(last, earliest)) if last == key => {
+                    more.entry(key).or_insert_with(|| Postings { bytes: Vec::new(), last: earliest }).push(sequence)
+                }
+                _ => first.push((key, sequence)),
+            }
+        }
+        HashIndex { first: KeyMap::from_entries(first), more }
+    }
+
     fn add(&mut self, key: u64, sequence: u64) {
         if !self.first.insert_new(key, sequence) {
             let first = self.first.get(&key).copied().unwrap_or_default();
@@ -169,6 +188,43 @@ impl Indexes {
 
     fn asset_candidates(&self, project: &str, asset: &str) -> Vec<u64> {
         self.assets.candidates(self.asset_key(project, asset)).collect()
+    }
+}
+
+/// The indexes of a whole log, given each entry in log order, built at once (see
+/// [`HashIndex::of_pairs`]) rather than entry by entry, as a store does when it opens: 16 bytes
+/// held per key until then.
+#[derive(Default)]
+pub struct IndexBuilder {
+    indexes: Indexes,
+    events: Vec<(u64, u64)>,
+    assets: Vec<(u64, u64)>,
+    added: hashbrown::HashSet<u64>,
+}
+
+impl IndexBuilder {
+    pub fn push(&mut self, sequence: u64, found: &Found) {
+        self.events.push((self.indexes.event_key(&found.event_id), sequence));
+        self.added.clear();
+        for asset in &found.assets {
+            let key = self.indexes.asset_key(&found.project, asset);
+            if self.added.insert(key) {
+                self.assets.push((key, sequence));
+            }
+        }
+        match self.indexes.streams.get_mut(found.project.as_str()) {
+            Some(sequences) => sequences.push(sequence),
+            None => {
+                self.indexes.streams.insert(found.project.clone(), vec![sequence]);
+            }
+        }
+    }
+
+    pub fn finish(self) -> Indexes {
+        let mut indexes = self.indexes;
+        indexes.events = HashIndex::of_pairs(self.events);
+        indexes.assets = HashIndex::of_pairs(self.assets);
+        indexes
     }
 }
 

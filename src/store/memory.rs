@@ -25,6 +25,7 @@ struct Inner {
     map_subjects: BTreeMap<MapKey, (u64, Hash)>,
     map_subtrees: BTreeMap<u16, MapNode>,
     map_revision: Option<MapRevision>,
+    sealed: Option<Vec<u8>>,
 }
 
 impl MemoryStore {
@@ -115,6 +116,13 @@ impl LogStore for MemoryStore {
             inner.map_subtrees.insert(*bucket, *node);
         }
         inner.map_revision = Some(commit.revision.clone());
+        Ok(())
+    }
+    fn sealed_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.inner.read().expect("memory store lock").sealed.clone())
+    }
+    fn seal_state(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        self.inner.write().expect("memory store lock").sealed = Some(bytes.to_vec());
         Ok(())
     }
 }

@@ -323,6 +323,11 @@ pub trait LogStore: Send + Sync + 'static {
     fn tidy_map(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// The writer's state as last sealed (opaque bytes: `ledger::sealed`), if any.
+    fn sealed_state(&self) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Replaces the sealed state, durably and atomically: after a crash the store holds the
+    /// old bytes or the new ones, never a mix. Called only with a state of durable entries.
+    fn seal_state(&self, bytes: &[u8]) -> Result<(), StoreError>;
 }
 
 /// Where read tokens' grants live, by the SHA-256 of the token. `put_token` returns once the
@@ -333,56 +338,60 @@ pub trait TokenStore: Send + Sync + 'static {
     fn tokens(&self) -> Result<Vec<([u8; 32], TokenRecord)>, StoreError>;
 }
 
-/// Calls `f` on every stored entry from sequence `from` on, in order, reading pages of 4096.
-pub fn for_each_entry<E: From<StoreError>>(
-    store: &dyn LogStore,
-    from: u64,
-    mut f: impl FnMut(&Entry) -> Result<(), E>,
-) -> Result<(), E> {
-    let mut next = from;
-    loop {
-        // A page of the largest entries (a payload of 64 KiB) is about 25 MiB.
-        let page = store.range(next, PAGE_ENTRIES)?;
-        let Some(last) = page.last() else { return Ok(()) };
-        next = last.sequence + 1;
-        page.iter().try_for_each(&mut f)?;
-    }
-}
-
-/// How many entries [`read_whole_log`] reads between two [`Store::release_cache`] calls.
+/// How many entries [`read_log`] reads between two [`LogStore::release_cache`] calls.
 const RELEASE_EVERY: u64 = 1 << 18;
-/// Bytes of entries read after which a whole-log read lets go of what it read, whatever their
+/// Bytes of entries read after which a long read lets go of what it read, whatever their
 /// number: a log of large entries is never cached more than this much at once.
 const RELEASE_EVERY_BYTES: usize = 128 << 20;
 /// Entries read at once by a walk over the log.
 const PAGE_ENTRIES: usize = 256;
 
 /// Calls `f` on every stored entry, in order (the start-up replay, the writer's reload after a
-/// failed write, `fsck`, `rebuild`): what it read is let go of every [`RELEASE_EVERY`] entries
-/// or [`RELEASE_EVERY_BYTES`] of them, and at the end, so that the whole log is never cached at
-/// once.
+/// failed write, `fsck`, `rebuild`): see [`read_log`].
 pub fn read_whole_log<E: From<StoreError>>(
     store: &dyn LogStore,
+    f: impl FnMut(&Entry) -> Result<(), E>,
+) -> Result<(), E> {
+    read_log(store, 0..u64::MAX, f)
+}
+
+/// Calls `f` on the stored entries whose sequences are in `range`, in order, letting go of what
+/// the reads cached every [`RELEASE_EVERY`] entries or [`RELEASE_EVERY_BYTES`] of them, and at
+/// the end (when it read any), so that a long walk never holds the log in the cache at once.
+pub fn read_log<E: From<StoreError>>(
+    store: &dyn LogStore,
+    range: std::ops::Range<u64>,
     mut f: impl FnMut(&Entry) -> Result<(), E>,
 ) -> Result<(), E> {
     // Letting go of the cache needs writes (the journal's commits go to sled first): on a full
-    // disk it fails, and the whole log is read all the same, cached.
+    // disk it fails, and the log is read all the same, cached.
     let release = || {
         if let Err(e) = store.release_cache() {
             log::warn!("the store keeps what this read cached: {e}");
         }
     };
     let mut bytes = 0usize;
-    for_each_entry(store, 0, |entry| -> Result<(), E> {
-        f(entry)?;
-        bytes += entry.envelope.len() + entry.project.len() + 80;
-        if entry.sequence % RELEASE_EVERY == RELEASE_EVERY - 1 || bytes >= RELEASE_EVERY_BYTES {
-            release();
-            bytes = 0;
+    let mut next = range.start;
+    let mut read_any = false;
+    while next < range.end {
+        // A page of the largest entries (a payload of 64 KiB) is about 25 MiB.
+        let want = usize::try_from(range.end - next).unwrap_or(usize::MAX).min(PAGE_ENTRIES);
+        let page = store.range(next, want)?;
+        let Some(last) = page.last() else { break };
+        next = last.sequence + 1;
+        read_any = true;
+        for entry in page.iter().filter(|e| e.sequence < range.end) {
+            f(entry)?;
+            bytes += entry.envelope.len() + entry.project.len() + 80;
+            if entry.sequence % RELEASE_EVERY == RELEASE_EVERY - 1 || bytes >= RELEASE_EVERY_BYTES {
+                release();
+                bytes = 0;
+            }
         }
-        Ok(())
-    })?;
-    release();
+    }
+    if read_any {
+        release();
+    }
     Ok(())
 }
 

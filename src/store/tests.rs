@@ -53,6 +53,14 @@ fn contract<S: LogStore + TokenStore>(store: &S) {
     };
     store.put_token([7; 32], &record).unwrap();
     assert_eq!(store.tokens().unwrap(), vec![([7; 32], record)]);
+    assert_eq!(store.sealed_state().unwrap(), None);
+    store.seal_state(b"first").unwrap();
+    store.seal_state(b"second").unwrap();
+    assert_eq!(
+        store.sealed_state().unwrap().as_deref(),
+        Some(&b"second"[..]),
+        "the last sealed state replaces the one before"
+    );
 }
 
 /// An entry that names an asset twice (as an input and as the reviewed asset, say) is listed
@@ -262,6 +270,12 @@ fn the_sled_store_reads_across_chunks() {
     assert_eq!(reopened.range(219, 5).unwrap().len(), 2);
     let every_third: Vec<u64> = (0..221).filter(|s| s % 3 == 0).collect();
     assert_eq!(reopened.project_sequences("a", 1, 1000).unwrap(), every_third);
+    // The indexes built at once when the store opens answer as the ones built entry by entry.
+    assert_eq!(reopened.asset_sequences("a", "asset-1").unwrap(), every_third);
+    for seq in [0, 1, 149, 150, 220] {
+        assert_eq!(reopened.sequence_of_event(&format!("ev-{seq}")).unwrap(), Some(seq));
+    }
+    assert_eq!(reopened.sequence_of_event("ev-221").unwrap(), None);
 }
 
 #[test]
@@ -339,4 +353,5 @@ fn the_sled_store_keeps_the_contract_and_reopens() {
     assert_eq!(reopened.project_sequences("a", 2, 10).unwrap(), [2, 3]);
     assert_eq!(reopened.project_sequences("b", 1, 10).unwrap(), [1]);
     assert_eq!(reopened.acknowledged_checkpoint().unwrap().as_deref(), Some("note"), "recorded by the closed store");
+    assert_eq!(reopened.sealed_state().unwrap().as_deref(), Some(&b"second"[..]));
 }

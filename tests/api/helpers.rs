@@ -347,3 +347,33 @@ pub fn try_start_server(dir: &std::path::Path, args: &[&str], env: &[(&str, &str
     std::thread::spawn(move || for _ in lines {});
     Ok((Server(child), port))
 }
+
+/// Rewrites entry `sequence` of the stopped server's data directory `data` in place with one
+/// byte of its envelope changed, as someone with access to the files could (see the layout in
+/// `store::sled::layout`: entries in chunks under `E` and the first sequence).
+pub fn damage_entry(data: &Path, sequence: u64) {
+    // Opened once as the server opens it, so that what the journal held is in the database.
+    drop(lineage_ledger::store::SledStore::open(&data.join("store")).unwrap());
+    let db =
+        sled::Config::new().path(data.join("store")).segment_size(lineage_ledger::store::SEGMENT_SIZE).open().unwrap();
+    let log = db.open_tree("log").unwrap();
+    let mut last = vec![b'E'];
+    last.extend_from_slice(&sequence.to_be_bytes());
+    let (key, value) = log.range(&b"E"[..]..=&last[..]).next_back().unwrap().unwrap();
+    let first = u64::from_be_bytes(key[1..9].try_into().unwrap());
+    let mut value = value.to_vec();
+    let mut at = 4;
+    for _ in first..sequence {
+        at += 4 + u32::from_be_bytes(value[at..at + 4].try_into().unwrap()) as usize;
+    }
+    let len = u32::from_be_bytes(value[at..at + 4].try_into().unwrap()) as usize;
+    let mut entry = lineage_ledger::log::Entry::decode(&value[at + 4..at + 4 + len]).unwrap();
+    assert_eq!(entry.sequence, sequence);
+    let flip = entry.envelope.len() - 20;
+    entry.envelope[flip] ^= 0x01;
+    let encoded = entry.encode();
+    assert_eq!(encoded.len(), len);
+    value[at + 4..at + 4 + len].copy_from_slice(&encoded);
+    log.insert(&key, value).unwrap();
+    db.flush().unwrap();
+}

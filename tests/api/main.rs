@@ -30,6 +30,7 @@ mod reads;
 mod refusals;
 mod retractions;
 mod rfc9162;
+mod startup;
 mod transparency;
 mod ui;
 mod verdicts;

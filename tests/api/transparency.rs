@@ -236,36 +236,7 @@ fn a_tampered_store_is_refused_at_start_naming_the_entry() {
     assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
 
     // Someone with access to the files rewrites entry 4 with one byte changed.
-    {
-        use lineage_ledger::store::LogStore as _;
-        let db = sled::Config::new()
-            .path(data.join("store"))
-            .segment_size(lineage_ledger::store::SEGMENT_SIZE)
-            .open()
-            .unwrap();
-        let log = db.open_tree("log").unwrap();
-        // The chunk holding entry 4 (see the layout in `store::sled::layout`).
-        let mut last = vec![b'E'];
-        last.extend_from_slice(&4u64.to_be_bytes());
-        let (key, value) = log.range(&b"E"[..]..=&last[..]).next_back().unwrap().unwrap();
-        let first = u64::from_be_bytes(key[1..9].try_into().unwrap());
-        let mut value = value.to_vec();
-        let mut at = 4;
-        for _ in first..4 {
-            at += 4 + u32::from_be_bytes(value[at..at + 4].try_into().unwrap()) as usize;
-        }
-        let len = u32::from_be_bytes(value[at..at + 4].try_into().unwrap()) as usize;
-        let mut entry = lineage_ledger::log::Entry::decode(&value[at + 4..at + 4 + len]).unwrap();
-        assert_eq!(entry.sequence, 4);
-        let flip = entry.envelope.len() - 20;
-        entry.envelope[flip] ^= 0x01;
-        let encoded = entry.encode();
-        assert_eq!(encoded.len(), len);
-        value[at + 4..at + 4 + len].copy_from_slice(&encoded);
-        log.insert(&key, value).unwrap();
-        db.flush().unwrap();
-        let _ = lineage_ledger::store::MemoryStore::new().len();
-    }
+    damage_entry(&data, 4);
     let start = std::process::Command::new(bin)
         .args(["serve", "--addr", "127.0.0.1:0", "--data", data.to_str().unwrap()])
         .output()

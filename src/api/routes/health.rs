@@ -1,22 +1,34 @@
 //! `health`: liveness and readiness.
 
-use crate::api::problem::ApiError;
+use crate::api::problem::{ApiError, ProblemType};
 use crate::api::responses::ReadinessProblems;
 use crate::api::state::AppState;
-use crate::api::views::Health;
+use crate::api::views::{Health, StartCheckView};
+use crate::ledger::StartCheck;
 use actix_web::{web, HttpResponse};
 
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "health", responses((status = 200, body = Health)))]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok".into() })
+    HttpResponse::Ok().json(Health { status: "ok".into(), start_check: None })
 }
 
-/// Readiness: the log is loaded and the store answers.
+/// Readiness: the log is loaded, the store answers and the full check of a start that resumed
+/// from the sealed state did not fail.
 #[utoipa::path(get, path = "/readyz", tag = "health", responses((status = 200, body = Health), ReadinessProblems))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.ledger.store().len()?;
-    Ok(HttpResponse::Ok().json(Health { status: "ready".into() }))
+    let view = |state: &str, covered, seconds| Some(StartCheckView { state: state.into(), covered, seconds });
+    let start_check = match state.ledger.start_check() {
+        StartCheck::NotNeeded => None,
+        StartCheck::Running { covered } => view("running", covered, None),
+        StartCheck::Passed { covered, seconds } => view("passed", covered, Some(seconds)),
+        StartCheck::Failed { covered, reason } => {
+            let detail = format!("the full check of the {covered} entries the start resumed from failed: {reason}; appends are refused (docs/operations.md)");
+            return Err(ApiError::new(ProblemType::StorageUnavailable, detail));
+        }
+    };
+    Ok(HttpResponse::Ok().json(Health { status: "ready".into(), start_check }))
 }
 
 /// Metrics in the Prometheus text format: appends and refusals by problem type, request and

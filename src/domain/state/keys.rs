@@ -46,23 +46,58 @@ pub enum Record {
 }
 
 /// An id as the rules remember it: 16 bytes of a keyed hash of it (two SipHash-2-4), no
-/// allocation of its own (a large project remembers millions). The keys are drawn at random once
-/// per process, so that
+/// allocation of its own (a large project remembers millions). The keys are secret — derived
+/// from the ledger's seed, or drawn at random once per process —, so that
 /// nobody can choose ids whose 128-bit keys collide; by chance, two of a billion ids collide with
 /// a probability below 10⁻²⁰.
 pub type IdKey = [u8; 16];
 
-fn keyed(parts: &[&[u8]]) -> IdKey {
-    use std::hash::Hasher as _;
-    // Two SipHash-2-4 of independent random 128-bit keys: a keyed function nobody without the
-    // keys can aim collisions at, at a tenth of a SHA-256's cost (the rules key every id they
-    // read or remember).
-    static KEYS: std::sync::OnceLock<[u64; 4]> = std::sync::OnceLock::new();
-    let keys = KEYS.get_or_init(|| {
+/// The keys of [`keyed`]: drawn at random unless a ledger gave its own first
+/// ([`use_ledger_keys`]).
+static KEYS: std::sync::OnceLock<[u64; 4]> = std::sync::OnceLock::new();
+
+fn keys() -> &'static [u64; 4] {
+    KEYS.get_or_init(|| {
         let mut bytes = [0u8; 32];
         rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut bytes);
-        std::array::from_fn(|i| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes")))
-    });
+        keys_of(&bytes)
+    })
+}
+
+fn keys_of(bytes: &[u8; 32]) -> [u64; 4] {
+    std::array::from_fn(|i| u64::from_le_bytes(bytes[8 * i..8 * i + 8].try_into().expect("8 bytes")))
+}
+
+/// Keys the process's ids with keys derived from a ledger's secret seed, so that a state sealed
+/// by one process (which holds only keys, not ids) is read alike by the next. Returns whether
+/// the process's keys are the ledger's: false when something was keyed before (another ledger
+/// in the same process), which then keeps its keys.
+pub fn use_ledger_keys(seed: &[u8; 32]) -> bool {
+    use hmac::Mac as _;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(seed).expect("any key length");
+    mac.update(b"lineage id keys v1");
+    let derived = keys_of(&mac.finalize().into_bytes().into());
+    *KEYS.get_or_init(|| derived) == derived
+}
+
+/// A digest of the process's id keys, which a sealed state names: a state keyed otherwise is
+/// not read.
+pub fn keys_fingerprint() -> [u8; 32] {
+    use sha2::Digest as _;
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(b"lineage id keys fingerprint");
+    for k in keys() {
+        hasher.update(k.to_le_bytes());
+    }
+    hasher.finalize().into()
+}
+
+fn keyed(parts: &[&[u8]]) -> IdKey {
+    use std::hash::Hasher as _;
+    // Two SipHash-2-4 of independent secret 128-bit keys: a keyed function nobody without the
+    // keys can aim collisions at, at a tenth of a SHA-256's cost (the rules key every id they
+    // read or remember).
+    let keys = keys();
     let half = |k0: u64, k1: u64| {
         #[allow(deprecated)]
         let mut hasher = std::hash::SipHasher::new_with_keys(k0, k1);

@@ -8,9 +8,11 @@
 //! the rest of the crate, which reads the state through [`View`] and the methods here.
 
 mod apply;
+pub mod codec;
 mod keys;
 mod ledger;
 mod project;
+mod seal;
 mod system;
 mod view;
 

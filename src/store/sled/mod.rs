@@ -284,14 +284,17 @@ impl SledStore {
     }
 
     fn load_indexes(&self) -> Result<(), StoreError> {
-        let mut indexes = self.indexes.write()?;
+        let started = std::time::Instant::now();
+        let mut builder = super::index::IndexBuilder::default();
         for kv in self.database()?.log.scan_prefix([b'M']) {
             let (key, value) = kv.map_err(io)?;
             let first = read_u64(&key[1..])?;
             for (i, found) in decode_found(&value)?.iter().enumerate() {
-                indexes.add(first + i as u64, found);
+                builder.push(first + i as u64, found);
             }
         }
+        *self.indexes.write()? = builder.finish();
+        log::debug!("the indexes built in {:?}", started.elapsed());
         Ok(())
     }
 

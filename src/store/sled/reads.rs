@@ -210,4 +210,18 @@ impl LogStore for SledStore {
         crate::store::failpoint::hit("map-applied");
         Ok(())
     }
+    fn sealed_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        match std::fs::read(self.dir.join(SEALED_STATE)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::of_io(e, "reading the sealed state")),
+        }
+    }
+    fn seal_state(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        let path = self.dir.join(SEALED_STATE);
+        crate::store::files::write_synced_at(&path, bytes, "sealing the state", ["seal-written", "seal-renamed"])
+    }
 }
+
+/// The file of the sealed state, beside the database.
+const SEALED_STATE: &str = "sealed-state";
