@@ -8,6 +8,7 @@ mod ancestry;
 mod flood;
 mod followers;
 mod load;
+mod restart;
 mod workloads;
 
 use super::client::{batch_body, Client, Signer};
@@ -44,6 +45,11 @@ pub struct BenchOptions {
     /// Then append this many events (in batches of 100) and report the server's resident memory.
     #[arg(long, default_value_t = 0)]
     pub memory_events: usize,
+    /// Last, kill the server the bench started once it sealed its state, and time its start
+    /// on the same data directory (until it listens, and until the check behind it passed),
+    /// then its start without the sealed state.
+    #[arg(long, conflicts_with = "url")]
+    pub restart: bool,
     /// Also run the single events again while this many clients send batches of 1,000
     /// forged signatures (no token needed to send them).
     #[arg(long, default_value_t = 0)]
@@ -98,6 +104,8 @@ pub struct Report {
     pub rows: Vec<Row>,
     /// Resident memory (VmRSS) after `memory_events` appended events.
     pub memory: Option<MemoryFigure>,
+    /// Starts on the data directory the workloads left (`--restart`).
+    pub restart: Option<restart::RestartFigure>,
 }
 
 #[derive(Debug, Serialize)]
@@ -276,7 +284,12 @@ pub fn run(options: BenchOptions) -> Result<Report, String> {
     }
     bench.reads()?;
     let memory = if options.memory_events > 0 { bench.memory()? } else { None };
-    let report = Report { machine: machine(), started_at: chrono::Utc::now().to_rfc3339(), rows: bench.rows, memory };
+    let rows = bench.rows;
+    let restart = match server {
+        Some(server) if options.restart => Some(restart::measure(server, &bench.client, &dir.root)?),
+        _ => None,
+    };
+    let report = Report { machine: machine(), started_at: chrono::Utc::now().to_rfc3339(), rows, memory, restart };
     write_report(&options.out, &report)?;
     Ok(report)
 }
@@ -312,6 +325,12 @@ pub fn markdown(report: &Report) -> String {
         out.push_str(&format!(
             "\nAfter {} entries: server resident memory {:.0} MB, {:.0} MB two seconds later (peak {:.0} MB).\n",
             m.events, m.rss_mb, m.idle_rss_mb, m.peak_rss_mb
+        ));
+    }
+    if let Some(r) = &report.restart {
+        out.push_str(&format!(
+            "\nRestart on {} entries (sealed state {:.0} MB): listening after {:.2} s with {:.0} MB resident, the check behind it passed after {:.1} s; without the sealed state: listening after {:.2} s with {:.0} MB.\n",
+            r.entries, r.sealed_mb, r.sealed_start_seconds, r.sealed_start_rss_mb, r.check_seconds, r.full_start_seconds, r.full_start_rss_mb
         ));
     }
     out
