@@ -65,6 +65,11 @@ impl<'a> Point<'a> {
     /// The canonical body.
     pub fn body(&self) -> Vec<u8> {
         let mut out = Out::default();
+        self.write(&mut out);
+        out.bytes
+    }
+
+    fn write(&self, out: &mut Out) {
         out.raw(&crate::domain::state::keys_fingerprint());
         out.u64(self.next);
         out.raw(&self.last_leaf);
@@ -76,8 +81,7 @@ impl<'a> Point<'a> {
             out.raw(&chain.head);
             out.i64(chain.received_at_us);
         });
-        self.ledger.seal(&mut out);
-        out.bytes
+        self.ledger.seal(out);
     }
 }
 
@@ -88,14 +92,15 @@ pub struct Resumed {
     pub digest: [u8; 32],
 }
 
-/// The bytes a store keeps: the body authenticated.
-pub fn seal(key: &SealKey, body: &[u8]) -> Vec<u8> {
-    let mac = digest(key, body);
-    let mut bytes = Vec::with_capacity(MAGIC.len() + body.len() + mac.len());
-    bytes.extend_from_slice(MAGIC);
-    bytes.extend_from_slice(body);
-    bytes.extend_from_slice(&mac);
-    bytes
+/// A point's sealed bytes, encoded in place into room for `expected` bytes: the magic line, the
+/// body, its authentication.
+pub fn seal_body(key: &SealKey, point: Point<'_>, expected: usize) -> Vec<u8> {
+    let mut out = Out { bytes: Vec::with_capacity(expected) };
+    out.raw(MAGIC);
+    point.write(&mut out);
+    let mac = digest(key, &out.bytes[MAGIC.len()..]);
+    out.raw(&mac);
+    out.bytes
 }
 
 /// What a body is known by: its authentication, which [`open`] checks and the start's check

@@ -136,14 +136,19 @@ struct Sealing {
     key: SealKey,
     /// The log's length at the last seal handed to the thread (or read at the start).
     at: u64,
-    /// The thread writing sealed states; it holds at most one at a time, and a seal due while
-    /// it writes waits for the next chance.
+    /// The thread writing sealed states, one at a time.
     thread: crossbeam_channel::Sender<Vec<u8>>,
+    /// Whether it is writing one.
+    writing: Arc<std::sync::atomic::AtomicBool>,
+    /// The size of the last sealed state, and some: the room the next one is encoded into.
+    last_bytes: usize,
 }
 
 impl Sealing {
     fn spawn(store: Arc<dyn LogStore>, key: SealKey, at: u64) -> Sealing {
         let (thread, states) = crossbeam_channel::bounded::<Vec<u8>>(0);
+        let writing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = writing.clone();
         std::thread::Builder::new()
             .name("lineage-seal".into())
             .spawn(move || {
@@ -153,10 +158,14 @@ impl Sealing {
                         Ok(()) => log::debug!("state sealed ({} bytes) in {:?}", bytes.len(), started.elapsed()),
                         Err(e) => log::warn!("the state could not be sealed: {e}; a start replays from the last seal"),
                     }
+                    // A sealed state is as large as the rules' state: given back at once.
+                    drop(bytes);
+                    crate::memory::release_freed();
+                    done.store(false, std::sync::atomic::Ordering::Release);
                 }
             })
             .expect("the sealing thread starts");
-        Sealing { key, at, thread }
+        Sealing { key, at, thread, writing, last_bytes: 0 }
     }
 }
 
@@ -303,13 +312,22 @@ impl Writer {
         if self.state.next.saturating_sub(self.sealing.at) < due.max(1) || self.broken.is_some() {
             return;
         }
+        // While the thread writes the last one, this one waits for the next chance.
+        if self.sealing.writing.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         if matches!(self.published.start_check(), StartCheck::Failed { .. }) || !self.settle() {
             return;
         }
         let started = Instant::now();
-        let bytes = super::sealed::seal(&self.sealing.key, &self.state.point().body());
+        // The body is sealed in place (the magic line before it, the authentication after), so
+        // that the state is held in memory once more, not twice.
+        let bytes = super::sealed::seal_body(&self.sealing.key, self.state.point(), self.sealing.last_bytes);
         log::debug!("state of {} entries encoded in {:?}", self.state.next, started.elapsed());
-        if self.sealing.thread.try_send(bytes).is_ok() {
+        self.sealing.last_bytes = bytes.len() + bytes.len() / 16;
+        // The thread is idle (asked below), so this hand-over waits for it to take the bytes.
+        self.sealing.writing.store(true, std::sync::atomic::Ordering::Release);
+        if self.sealing.thread.send(bytes).is_ok() {
             self.sealing.at = self.state.next;
         }
     }
