@@ -90,7 +90,15 @@ pub fn fsck(dir: &Path) -> Result<String, StartError> {
         checkpoint.size,
         hex::encode(checkpoint.root)
     );
-    Ok(format!("{checked}\n{}\n{}", sealed.verdict()?, sizes(dir, &store, envelopes)?))
+    let mut verdict = sealed.verdict()?;
+    if store.sealed_state_rejected()? {
+        // The whole log verified, rules included: what the rejected state let through is not in it.
+        store.clear_rejected_sealed_state()?;
+        verdict.push_str(
+            "\nthe rejected sealed state of an earlier start cleared: the whole log verifies, appends are taken again",
+        );
+    }
+    Ok(format!("{checked}\n{verdict}\n{}", sizes(dir, &store, envelopes)?))
 }
 
 /// The sealed state (`store/sealed-state`) as `fsck` weighs it: the state a replay of the
@@ -105,7 +113,11 @@ impl SealedState {
     fn read(store: &SledStore, ledger_key: &KeyFile) -> Result<SealedState, StartError> {
         use crate::ledger::sealed::{open, SealKey};
         use crate::store::LogStore as _;
-        let Some(bytes) = store.sealed_state()? else { return Ok(SealedState::None) };
+        let bytes = match store.sealed_state() {
+            Ok(Some(bytes)) => bytes,
+            Ok(None) => return Ok(SealedState::None),
+            Err(e) => return Ok(SealedState::SetAside(e.to_string())),
+        };
         let key = SealKey::of_seed(&ledger_key.key.to_bytes());
         Ok(match open(&key, &bytes) {
             Ok(sealed) => SealedState::Covers { covered: sealed.next, digest: sealed.digest, key, matched: None },

@@ -169,8 +169,12 @@ impl Ledger {
             log::debug!("ids are keyed by another ledger of this process: its sealed states are not read");
         }
         let key = sealed::SealKey::of_seed(&seed);
+        // A sealed state an earlier start's check rejected is not read, and appends wait for
+        // `lineage fsck`.
+        let rejected = store.sealed_state_rejected()?;
+        let sealed = (!rejected).then_some(&key);
         let writer::Loaded { state, resumed } =
-            writer::WriterState::load(store.as_ref(), genesis.clone(), &verifier, &key)?;
+            writer::WriterState::load(store.as_ref(), genesis.clone(), &verifier, sealed)?;
         let next = state.next();
         let published = Arc::new(Published::new(
             next,
@@ -194,6 +198,12 @@ impl Ledger {
             wanted: map_wanted.clone(),
             blinding: map_blinding.clone(),
         };
+        if rejected {
+            let reason =
+                "the check of an earlier start that resumed from the sealed state failed (store/sealed-state.rejected)";
+            log::error!("{reason}; appends are refused until `lineage fsck` has checked the log");
+            published.set_start_check(StartCheck::Failed { reason: reason.into() });
+        }
         if let Some(resumed) = resumed {
             start_check::spawn(store.clone(), genesis, signer.origin.clone(), key, resumed, published.clone());
         }

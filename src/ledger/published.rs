@@ -55,8 +55,8 @@ pub enum StartCheck {
     Running { covered: u64 },
     /// The replay of the first `covered` entries reached the sealed state.
     Passed { covered: u64, seconds: u64 },
-    /// It did not: appends are refused.
-    Failed { covered: u64, reason: String },
+    /// It did not (in this start or an earlier one): appends are refused.
+    Failed { reason: String },
 }
 
 /// Every key the system state registers, by key id.

@@ -1,9 +1,10 @@
 //! The full check of a start that resumed from a sealed state ([`super::sealed`]): on a thread
 //! of its own, a structural replay of every entry the sealed state covers (hashes, chains, the
 //! rules' state, the Merkle root), whose state must encode to the very body the start read.
-//! Until it ends the ledger serves and appends; if it fails, appends are refused (the writer
-//! asks [`Published::start_check`]) and `/readyz` says why, until the operator has looked
-//! (`lineage fsck`; removing `store/sealed-state` makes the next start replay everything).
+//! Until it ends the ledger serves and appends (and seals nothing); if it fails, the sealed state
+//! is set aside as rejected, appends are refused (the writer asks [`Published::start_check`]) in
+//! this start and the next ones, and `/readyz` says why, until `lineage fsck` has checked the
+//! whole log (rules included: it names any entry decided on the wrong state) and cleared it.
 
 use super::known::StoreEvents;
 use super::published::{Published, StartCheck};
@@ -31,13 +32,21 @@ pub(super) fn spawn(
                 StartCheck::Passed { covered: resumed.covered, seconds }
             }
             Ok(_) => StartCheck::Failed {
-                covered: resumed.covered,
-                reason: "the sealed state differs from the state a replay of the log reaches".into(),
+                reason: format!(
+                    "the check of the {} entries the start resumed from failed: the sealed state differs from the state their replay reaches",
+                    resumed.covered
+                ),
             },
-            Err(e) => StartCheck::Failed { covered: resumed.covered, reason: e.to_string() },
+            Err(e) => StartCheck::Failed {
+                reason: format!("the check of the {} entries the start resumed from failed: {e}", resumed.covered),
+            },
         };
-        if let StartCheck::Failed { reason, .. } = &verdict {
-            log::error!("the full check of the start failed: {reason}; appends are refused");
+        if let StartCheck::Failed { reason } = &verdict {
+            log::error!("{reason}; appends are refused until `lineage fsck` has checked the log");
+            // Kept across restarts: the next start reads no sealed state and refuses appends too.
+            if let Err(e) = store.reject_sealed_state() {
+                log::error!("the rejected sealed state could not be set aside: {e}");
+            }
         }
         published.set_start_check(verdict);
     };

@@ -112,6 +112,15 @@ impl LogStore for Flaky {
     fn seal_state(&self, bytes: &[u8]) -> Result<(), StoreError> {
         self.inner.seal_state(bytes)
     }
+    fn reject_sealed_state(&self) -> Result<(), StoreError> {
+        self.inner.reject_sealed_state()
+    }
+    fn sealed_state_rejected(&self) -> Result<bool, StoreError> {
+        self.inner.sealed_state_rejected()
+    }
+    fn clear_rejected_sealed_state(&self) -> Result<(), StoreError> {
+        self.inner.clear_rejected_sealed_state()
+    }
 }
 
 fn envelope(key: &KeyFile, event_id: &str, kind: &str, body: serde_json::Value) -> Vec<u8> {

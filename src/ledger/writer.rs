@@ -134,10 +134,10 @@ struct Writer {
 /// Where the writer's state is sealed: the thread that writes it, and the point last sealed.
 struct Sealing {
     key: SealKey,
-    /// The log's length at the last seal handed to the thread (or read at the start).
-    at: u64,
-    /// The thread writing sealed states, one at a time.
-    thread: crossbeam_channel::Sender<Vec<u8>>,
+    /// The log's length the last sealed state written covers (or the one read at the start).
+    sealed_at: Arc<std::sync::atomic::AtomicU64>,
+    /// The thread writing sealed states, one at a time, with the length each covers.
+    thread: crossbeam_channel::Sender<(u64, Vec<u8>)>,
     /// Whether it is writing one.
     writing: Arc<std::sync::atomic::AtomicBool>,
     /// The size of the last sealed state, and some: the room the next one is encoded into.
@@ -146,16 +146,21 @@ struct Sealing {
 
 impl Sealing {
     fn spawn(store: Arc<dyn LogStore>, key: SealKey, at: u64) -> Sealing {
-        let (thread, states) = crossbeam_channel::bounded::<Vec<u8>>(0);
+        let (thread, states) = crossbeam_channel::bounded::<(u64, Vec<u8>)>(0);
         let writing = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let done = writing.clone();
+        let sealed_at = Arc::new(std::sync::atomic::AtomicU64::new(at));
+        let (done, written) = (writing.clone(), sealed_at.clone());
         std::thread::Builder::new()
             .name("lineage-seal".into())
             .spawn(move || {
-                for bytes in states {
+                for (covered, bytes) in states {
                     let started = Instant::now();
                     match store.seal_state(&bytes) {
-                        Ok(()) => log::debug!("state sealed ({} bytes) in {:?}", bytes.len(), started.elapsed()),
+                        Ok(()) => {
+                            written.store(covered, std::sync::atomic::Ordering::Release);
+                            log::debug!("state sealed ({} bytes) in {:?}", bytes.len(), started.elapsed())
+                        }
+                        // Sealed again at the next chance.
                         Err(e) => log::warn!("the state could not be sealed: {e}; a start replays from the last seal"),
                     }
                     // A sealed state is as large as the rules' state: given back at once.
@@ -165,7 +170,7 @@ impl Sealing {
                 }
             })
             .expect("the sealing thread starts");
-        Sealing { key, at, thread, writing, last_bytes: 0 }
+        Sealing { key, sealed_at, thread, writing, last_bytes: 0 }
     }
 }
 
@@ -242,8 +247,8 @@ impl Writer {
             return;
         }
         // The full check of the start found the sealed state it resumed from wrong.
-        if let StartCheck::Failed { covered, reason } = self.published.start_check() {
-            let cause = Arc::new(StoreError::Corrupt { sequence: covered, reason });
+        if let StartCheck::Failed { reason } = self.published.start_check() {
+            let cause = Arc::new(StoreError::Unchecked { reason });
             fail_all(batch, || AppendError::Storage(cause.clone()));
             return;
         }
@@ -309,14 +314,18 @@ impl Writer {
     /// (the commit in flight settled first), unless the state is in doubt. Encoding the state
     /// takes the writer's time; writing it, the sealing thread's.
     fn seal_state_when_due(&mut self, due: u64) {
-        if self.state.next.saturating_sub(self.sealing.at) < due.max(1) || self.broken.is_some() {
+        let sealed_at = self.sealing.sealed_at.load(std::sync::atomic::Ordering::Acquire);
+        if self.state.next.saturating_sub(sealed_at) < due.max(1) || self.broken.is_some() {
             return;
         }
         // While the thread writes the last one, this one waits for the next chance.
         if self.sealing.writing.load(std::sync::atomic::Ordering::Acquire) {
             return;
         }
-        if matches!(self.published.start_check(), StartCheck::Failed { .. }) || !self.settle() {
+        // Nothing is sealed from a state the start's check has not found right, nor without
+        // room for it on disk.
+        let checked = matches!(self.published.start_check(), StartCheck::NotNeeded | StartCheck::Passed { .. });
+        if !checked || self.store.room().is_err() || !self.settle() {
             return;
         }
         let started = Instant::now();
@@ -327,8 +336,8 @@ impl Writer {
         self.sealing.last_bytes = bytes.len() + bytes.len() / 16;
         // The thread is idle (asked below), so this hand-over waits for it to take the bytes.
         self.sealing.writing.store(true, std::sync::atomic::Ordering::Release);
-        if self.sealing.thread.send(bytes).is_ok() {
-            self.sealing.at = self.state.next;
+        if self.sealing.thread.send((self.state.next, bytes)).is_err() {
+            self.sealing.writing.store(false, std::sync::atomic::Ordering::Release);
         }
     }
 
@@ -400,7 +409,11 @@ impl Writer {
     /// batch. Returns whether the state was read.
     fn reload(&mut self) -> bool {
         let genesis = self.state.genesis.clone();
-        match WriterState::load(self.store.as_ref(), genesis, &self.signer.verifier(), &self.sealing.key) {
+        // The state read back is the one the writer had durably written: a sealed state, if
+        // the start's check found it right, and the entries after it.
+        let checked = matches!(self.published.start_check(), StartCheck::NotNeeded | StartCheck::Passed { .. });
+        let sealed = checked.then_some(&self.sealing.key);
+        match WriterState::load(self.store.as_ref(), genesis, &self.signer.verifier(), sealed) {
             Ok(Loaded { state, .. }) => {
                 let next = state.next;
                 let directory = Arc::new(state.ledger.directory());

@@ -43,11 +43,15 @@ impl WriterState {
         store: &dyn LogStore,
         genesis: SystemState,
         verifier: &NoteVerifier,
-        key: &SealKey,
+        sealed: Option<&SealKey>,
     ) -> Result<Loaded, StoreError> {
         let started = Instant::now();
         let corrupt = |b: Broken| StoreError::Corrupt { sequence: b.sequence, reason: b.reason };
-        let (mut replay, resumed, mut last_received) = match resume(store, verifier, key)? {
+        let resumed_replay = match sealed {
+            Some(key) => resume(store, verifier, key)?,
+            None => None,
+        };
+        let (mut replay, resumed, mut last_received) = match resumed_replay {
             Some((replay, resumed, last_received)) => (replay, Some(resumed), last_received),
             None => (Replay::new(genesis.clone(), Depth::Structure, &verifier.name), None, i64::MIN),
         };
@@ -141,7 +145,14 @@ fn resume(
     verifier: &NoteVerifier,
     key: &SealKey,
 ) -> Result<Option<(Replay, Resumed, i64)>, StoreError> {
-    let Some(bytes) = store.sealed_state()? else { return Ok(None) };
+    let bytes = match store.sealed_state() {
+        Ok(Some(bytes)) => bytes,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            log::warn!("the sealed state is not read: {e}; the whole log is replayed");
+            return Ok(None);
+        }
+    };
     let sealed = match super::sealed::open(key, &bytes) {
         Ok(sealed) => sealed,
         Err(why) => {

@@ -27,7 +27,11 @@ pub fn write_synced_at(
     let mut temporary = path.as_os_str().to_owned();
     temporary.push(".tmp");
     let mut file = std::fs::File::create(&temporary).map_err(io(what))?;
-    file.write_all(bytes).and_then(|()| file.sync_all()).map_err(io(what))?;
+    if let Err(e) = file.write_all(bytes).and_then(|()| file.sync_all()) {
+        // What did not fit (a full disk) is not left to take room.
+        let _ = std::fs::remove_file(&temporary);
+        return Err(io(what)(e));
+    }
     super::failpoint::hit(points[0]);
     std::fs::rename(&temporary, path).map_err(io(what))?;
     super::failpoint::hit(points[1]);

@@ -26,6 +26,7 @@ struct Inner {
     map_subtrees: BTreeMap<u16, MapNode>,
     map_revision: Option<MapRevision>,
     sealed: Option<Vec<u8>>,
+    rejected: bool,
 }
 
 impl MemoryStore {
@@ -123,6 +124,19 @@ impl LogStore for MemoryStore {
     }
     fn seal_state(&self, bytes: &[u8]) -> Result<(), StoreError> {
         self.inner.write().expect("memory store lock").sealed = Some(bytes.to_vec());
+        Ok(())
+    }
+    fn reject_sealed_state(&self) -> Result<(), StoreError> {
+        let mut inner = self.inner.write().expect("memory store lock");
+        inner.sealed = None;
+        inner.rejected = true;
+        Ok(())
+    }
+    fn sealed_state_rejected(&self) -> Result<bool, StoreError> {
+        Ok(self.inner.read().expect("memory store lock").rejected)
+    }
+    fn clear_rejected_sealed_state(&self) -> Result<(), StoreError> {
+        self.inner.write().expect("memory store lock").rejected = false;
         Ok(())
     }
 }

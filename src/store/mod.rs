@@ -99,6 +99,10 @@ pub enum StoreError {
     /// the failure that said so, when one did (not when the free space was found short).
     #[error("the disk holding the store is full: {what}{}", .source.as_ref().map(|e| format!(": {e}")).unwrap_or_default())]
     Full { what: String, source: Option<std::io::Error> },
+    /// The check of a start that resumed from the sealed state failed: appends wait for
+    /// `lineage fsck`.
+    #[error("{reason}; appends are refused until `lineage fsck` has checked the log (docs/operations.md)")]
+    Unchecked { reason: String },
 }
 
 /// A failure of what the store is built on, kept as the cause of the [`StoreError`] it becomes.
@@ -328,6 +332,12 @@ pub trait LogStore: Send + Sync + 'static {
     /// Replaces the sealed state, durably and atomically: after a crash the store holds the
     /// old bytes or the new ones, never a mix. Called only with a state of durable entries.
     fn seal_state(&self, bytes: &[u8]) -> Result<(), StoreError>;
+    /// Sets the sealed state aside as rejected (a start's check found it wrong): starts read
+    /// none, and report the rejection, until it is cleared.
+    fn reject_sealed_state(&self) -> Result<(), StoreError>;
+    fn sealed_state_rejected(&self) -> Result<bool, StoreError>;
+    /// Clears a rejection (`lineage fsck`, once the whole log verified).
+    fn clear_rejected_sealed_state(&self) -> Result<(), StoreError>;
 }
 
 /// Where read tokens' grants live, by the SHA-256 of the token. `put_token` returns once the

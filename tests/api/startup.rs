@@ -226,12 +226,122 @@ fn an_old_entry_damaged_under_the_sealed_state_fails_the_check_and_appends_are_r
     // Reads go on.
     assert_eq!(app.get(&format!("/v1/projects/{project}/status")).status, 200);
     server.kill();
+    // The rejected state is not read again: the next start replays the whole log, and meets
+    // the damaged entry itself.
+    let store = app.data().root.join("store");
+    assert!(store.join("sealed-state.rejected").exists() && !store.join("sealed-state").exists());
+    assert!(try_start_server(app.dir.path(), &[], &[]).is_err(), "a start that replays entry 4 stops");
+    let fsck = |app: &TestApp| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_lineage"))
+            .args(["fsck", "--data", app.data().root.to_str().unwrap()])
+            .output()
+            .unwrap()
+    };
+    let failed = fsck(&app);
+    assert!(!failed.status.success());
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("entry 4"));
+    assert!(store.join("sealed-state.rejected").exists(), "a failing fsck clears nothing");
+    // Once the entry is what it was (a backup of the file, say), fsck passes and clears it.
+    damage_entry(&app.data().root, 4);
+    let passed = fsck(&app);
+    assert!(passed.status.success(), "{}", String::from_utf8_lossy(&passed.stderr));
+    assert!(String::from_utf8_lossy(&passed.stdout).contains("rejected sealed state of an earlier start cleared"));
+    let (mut server, app) = restart(app, &[]);
+    assert_eq!(app.get("/readyz").status, 200);
+    let taken = app.send(&producer.envelope(&project, "note_added", json!({"text": "taken again"})));
+    assert_eq!(taken.status, 201, "{:?}", taken.body);
+    server.kill();
+}
+
+#[test]
+fn a_rejected_sealed_state_keeps_appends_refused_across_restarts_until_fsck_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, port) = start_server_with(dir.path(), SEAL_OFTEN, &[]);
+    let p = Production::on(attach(dir, port), "rejected");
+    sealed_after_pause(&p.app);
+    let size = p.app.head();
+    server.kill();
+    let Production { mut app, project, producer, .. } = p;
+    // What a failed check leaves (docs/operations.md): the sealed state set aside as rejected.
+    let store = app.data().root.join("store");
+    std::fs::rename(store.join("sealed-state"), store.join("sealed-state.rejected")).unwrap();
+    for restart_number in 0..2 {
+        let (mut server, restarted) = restart(app, SEAL_OFTEN);
+        let ready = restarted.get("/readyz");
+        assert_eq!(
+            (ready.status, problem_type(&ready)),
+            (503, "urn:lineage:problem:storage-unavailable"),
+            "{restart_number}"
+        );
+        assert!(ready.body["detail"].as_str().unwrap().contains("an earlier start"), "{:?}", ready.body);
+        let refused = restarted.send(&producer.envelope(&project, "note_added", json!({"text": "refused"})));
+        assert_eq!((refused.status, problem_type(&refused)), (503, "urn:lineage:problem:storage-unavailable"));
+        assert!(refused.body["detail"].as_str().unwrap().contains("lineage fsck"), "{:?}", refused.body);
+        assert_eq!(restarted.head(), size, "nothing was written");
+        // Nothing is sealed from a state the check did not find right.
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(!sealed_state(&restarted.data().root).exists());
+        server.kill();
+        app = restarted;
+    }
     let fsck = std::process::Command::new(env!("CARGO_BIN_EXE_lineage"))
         .args(["fsck", "--data", app.data().root.to_str().unwrap()])
         .output()
         .unwrap();
-    assert!(!fsck.status.success());
-    assert!(String::from_utf8_lossy(&fsck.stderr).contains("entry 4"));
+    assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
+    assert!(!store.join("sealed-state.rejected").exists());
+    let (mut server, app) = restart(app, &[]);
+    let taken = app.send(&producer.envelope(&project, "note_added", json!({"text": "taken"})));
+    assert_eq!(taken.status, 201, "{:?}", taken.body);
+    server.kill();
+}
+
+/// Puts something in a file's place.
+type MakeFile = dyn Fn(&Path);
+
+#[test]
+fn a_sealed_state_that_is_not_a_file_or_larger_than_the_database_is_set_aside() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, port) = start_server_with(dir.path(), SEAL_OFTEN, &[]);
+    let p = Production::on(attach(dir, port), "odd");
+    sealed_after_pause(&p.app);
+    let before = seen(&p.app, &p.project);
+    server.kill();
+    let Production { app, project, .. } = p;
+    let mut app = app;
+    let path = sealed_state(&app.data().root);
+    let cases: Vec<(&str, Box<MakeFile>)> = vec![
+        ("a folder", Box::new(|p: &Path| std::fs::create_dir(p).unwrap())),
+        (
+            "a named pipe",
+            Box::new(|p: &Path| {
+                let path = std::ffi::CString::new(p.to_str().unwrap()).unwrap();
+                assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o600) }, 0);
+            }),
+        ),
+        ("a link to /dev/zero", Box::new(|p: &Path| std::os::unix::fs::symlink("/dev/zero", p).unwrap())),
+        (
+            "larger than the database",
+            Box::new(|p: &Path| {
+                let file = std::fs::File::create(p).unwrap();
+                file.set_len(64 << 30).unwrap();
+            }),
+        ),
+    ];
+    for (case, make) in cases {
+        if path.is_dir() {
+            std::fs::remove_dir(&path).unwrap();
+        } else {
+            let _ = std::fs::remove_file(&path);
+        }
+        make(&path);
+        let (mut server, restarted) = restart(app, &[]);
+        let ready = restarted.get("/readyz");
+        assert_eq!((ready.status, ready.body.get("start_check")), (200, None), "{case}: {:?}", ready.body);
+        assert_eq!(seen(&restarted, &project), before, "{case}: the whole log was replayed");
+        server.kill();
+        app = restarted;
+    }
 }
 
 /// Copies a data directory (files and folders) as a backup would.
@@ -286,6 +396,8 @@ fn a_crash_while_sealing_leaves_the_previous_sealed_state_or_none() {
             let (mut server, restarted) = restart(app, SEAL_OFTEN);
             let ready = ready_after_check(&restarted);
             assert_eq!(ready.status, 200, "{armed}: {:?}", ready.body);
+            let unfinished = restarted.data().root.join("store").join("sealed-state.tmp");
+            assert!(!unfinished.exists(), "{armed}: what the crash left is removed at the start");
             let stream: Vec<String> =
                 restarted.stream(&project).iter().map(|e| e["event_id"].as_str().unwrap().to_owned()).collect();
             for event in &acknowledged {

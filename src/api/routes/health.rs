@@ -23,8 +23,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         StartCheck::NotNeeded => None,
         StartCheck::Running { covered } => view("running", covered, None),
         StartCheck::Passed { covered, seconds } => view("passed", covered, Some(seconds)),
-        StartCheck::Failed { covered, reason } => {
-            let detail = format!("the full check of the {covered} entries the start resumed from failed: {reason}; appends are refused (docs/operations.md)");
+        StartCheck::Failed { reason } => {
+            let detail = crate::store::StoreError::Unchecked { reason }.to_string();
             return Err(ApiError::new(ProblemType::StorageUnavailable, detail));
         }
     };

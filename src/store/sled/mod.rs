@@ -38,6 +38,7 @@ mod journal;
 mod layout;
 mod reads;
 mod reserve;
+mod sealed;
 mod sizes;
 mod staged;
 mod tokens;
@@ -168,6 +169,11 @@ impl SledStore {
             map: crate::store::map_files::MapFiles::open(&dir.join("map"))?,
         };
         store.reserve.take();
+        // A sealed state whose write did not finish.
+        match std::fs::remove_file(dir.join(sealed::UNFINISHED)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+            _ => {}
+        }
         store.sync_and_empty_journal(&*store.database()?)?;
         store.load_indexes()?;
         // The directory entry of a new database file must be durable too.

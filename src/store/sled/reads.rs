@@ -211,17 +211,18 @@ impl LogStore for SledStore {
         Ok(())
     }
     fn sealed_state(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        match std::fs::read(self.dir.join(SEALED_STATE)) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::of_io(e, "reading the sealed state")),
-        }
+        self.read_sealed_state()
     }
     fn seal_state(&self, bytes: &[u8]) -> Result<(), StoreError> {
-        let path = self.dir.join(SEALED_STATE);
-        crate::store::files::write_synced_at(&path, bytes, "sealing the state", ["seal-written", "seal-renamed"])
+        self.write_sealed_state(bytes)
+    }
+    fn reject_sealed_state(&self) -> Result<(), StoreError> {
+        self.set_sealed_state_aside()
+    }
+    fn sealed_state_rejected(&self) -> Result<bool, StoreError> {
+        Ok(self.dir.join(super::sealed::REJECTED).exists())
+    }
+    fn clear_rejected_sealed_state(&self) -> Result<(), StoreError> {
+        self.clear_rejection()
     }
 }
-
-/// The file of the sealed state, beside the database.
-const SEALED_STATE: &str = "sealed-state";
