@@ -74,7 +74,7 @@ pub struct ServeArgs {
     /// New entries after which the state the rules read is sealed to disk once appends pause
     /// (`store/sealed-state`): a start reads it and replays only the entries after it, and
     /// checks the whole log in the background. While appends never pause, it is sealed every
-    /// 250,000 entries (or this many, if more).
+    /// 250,000 entries or quarter of the log, whichever is more (or this many, if more).
     #[arg(long, default_value_t = 10_000)]
     pub seal_after: u64,
 }

@@ -38,8 +38,8 @@ pub struct WriterConfig {
     /// New entries after which the writer seals its state once its queue has stayed empty for
     /// a moment ([`super::sealed`]): what a start replays after a quiet stop.
     pub seal_idle_entries: u64,
-    /// New entries after which the writer seals its state even while busy: the most a start
-    /// replays (but for those of the last seconds before a crash).
+    /// New entries after which the writer seals its state even while busy (or a quarter of the
+    /// log, when more): the most a start replays after a crash under load.
     pub seal_busy_entries: u64,
 }
 
@@ -226,7 +226,9 @@ impl Writer {
             let batch = self.queue.take(self.config.max_batch_events);
             if !batch.is_empty() {
                 self.commit(batch);
-                self.seal_state_when_due(self.config.seal_busy_entries);
+                // Under load, a seal pauses every tenant for the encoding of the whole state:
+                // at most once per quarter of the log, so that its cost per entry stays flat.
+                self.seal_state_when_due(self.config.seal_busy_entries.max(self.state.next / 4));
             }
         }
         // What is still queued is dropped with the queue: its requests are answered that the

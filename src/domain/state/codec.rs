@@ -79,6 +79,16 @@ impl Out {
             f(self, item);
         }
     }
+    /// A compact map's entries in the order of their keys, without sorting the map again.
+    pub fn keymap<K: super::super::compact::UniformKey, V: Copy>(
+        &mut self,
+        map: &super::super::compact::KeyMap<K, V>,
+        mut f: impl FnMut(&mut Out, &K, &V),
+    ) {
+        self.len(map.len());
+        map.for_each_sorted(|k, v| f(self, k, v));
+    }
+
     /// Entries in the order of their keys (each key once).
     pub fn sorted<K: Ord, V>(&mut self, entries: impl Iterator<Item = (K, V)>, mut f: impl FnMut(&mut Out, K, V)) {
         let mut entries: Vec<(K, V)> = entries.collect();

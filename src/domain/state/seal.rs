@@ -90,8 +90,8 @@ fn ids(out: &mut Out, ids: &[Id]) {
 fn seal_project(p: &ProjectState, out: &mut Out) {
     out.opt(p.content_type.as_ref(), |out, c| out.term(c));
     out.opt(p.client.as_ref(), |out, c| out.str(c.as_str()));
-    out.sorted(p.records.iter(), |out, k, ()| out.raw(k));
-    out.sorted(p.assets.iter(), |out, k, a| {
+    out.keymap(&p.records, |out, k, ()| out.raw(k));
+    out.keymap(&p.assets, |out, k, a| {
         out.raw(k);
         out.raw(&a.digest);
         out.u32(a.made_at);
@@ -165,7 +165,7 @@ fn seal_project(p: &ProjectState, out: &mut Out) {
         }
     });
     out.u32(p.rule_set);
-    out.sorted(p.bytes.iter(), |out, k, first| {
+    out.keymap(&p.bytes, |out, k, first| {
         out.raw(k);
         out.raw(first);
     });
