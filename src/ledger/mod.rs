@@ -419,6 +419,10 @@ impl Ledger {
 }
 
 #[cfg(test)]
+mod back_pressure_tests;
+#[cfg(test)]
+mod sealed_tests;
+#[cfg(test)]
 mod tests;
 
 /// Gives the calling thread the lowest CPU priority (Linux sets it per thread): work that follows

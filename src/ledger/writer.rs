@@ -102,6 +102,7 @@ pub(super) fn spawn(
                 broken: None,
                 queue: FairQueue::default(),
                 sealing,
+                replayed_after_failed_check: false,
             }
             .run(rx)
         })
@@ -129,6 +130,8 @@ struct Writer {
     /// The requests waiting, per tenant.
     queue: FairQueue,
     sealing: Sealing,
+    /// Whether the state was read again after the start's check failed.
+    replayed_after_failed_check: bool,
 }
 
 /// Where the writer's state is sealed: the thread that writes it, and the point last sealed.
@@ -140,6 +143,8 @@ struct Sealing {
     thread: crossbeam_channel::Sender<(u64, Vec<u8>)>,
     /// Whether it is writing one.
     writing: Arc<std::sync::atomic::AtomicBool>,
+    /// Seals that failed since the last one written.
+    failures: Arc<std::sync::atomic::AtomicU32>,
     /// The size of the last sealed state, and some: the room the next one is encoded into.
     last_bytes: usize,
 }
@@ -149,7 +154,8 @@ impl Sealing {
         let (thread, states) = crossbeam_channel::bounded::<(u64, Vec<u8>)>(0);
         let writing = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let sealed_at = Arc::new(std::sync::atomic::AtomicU64::new(at));
-        let (done, written) = (writing.clone(), sealed_at.clone());
+        let failures = Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let (done, written, failed) = (writing.clone(), sealed_at.clone(), failures.clone());
         std::thread::Builder::new()
             .name("lineage-seal".into())
             .spawn(move || {
@@ -158,10 +164,13 @@ impl Sealing {
                     match store.seal_state(&bytes) {
                         Ok(()) => {
                             written.store(covered, std::sync::atomic::Ordering::Release);
+                            failed.store(0, std::sync::atomic::Ordering::Release);
                             log::debug!("state sealed ({} bytes) in {:?}", bytes.len(), started.elapsed())
                         }
-                        // Sealed again at the next chance.
-                        Err(e) => log::warn!("the state could not be sealed: {e}; a start replays from the last seal"),
+                        Err(e) => {
+                            failed.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                            log::warn!("the state could not be sealed: {e}; a start replays from the last seal")
+                        }
                     }
                     // A sealed state is as large as the rules' state: given back at once.
                     drop(bytes);
@@ -170,7 +179,7 @@ impl Sealing {
                 }
             })
             .expect("the sealing thread starts");
-        Sealing { key, sealed_at, thread, writing, last_bytes: 0 }
+        Sealing { key, sealed_at, thread, writing, failures, last_bytes: 0 }
     }
 }
 
@@ -203,6 +212,9 @@ impl Writer {
                 match rx.recv_timeout(wait) {
                     Ok(request) => self.queue.push(request),
                     Err(crossbeam_channel::RecvTimeoutError::Timeout) if self.queue.is_empty() => {
+                        if matches!(self.published.start_check(), StartCheck::Failed { .. }) {
+                            self.replay_after_failed_check();
+                        }
                         self.seal_state_when_due(self.config.seal_idle_entries);
                         if std::mem::take(&mut freed) {
                             crate::memory::release_freed();
@@ -250,6 +262,7 @@ impl Writer {
         }
         // The full check of the start found the sealed state it resumed from wrong.
         if let StartCheck::Failed { reason } = self.published.start_check() {
+            self.replay_after_failed_check();
             let cause = Arc::new(StoreError::Unchecked { reason });
             fail_all(batch, || AppendError::Storage(cause.clone()));
             return;
@@ -317,7 +330,11 @@ impl Writer {
     /// takes the writer's time; writing it, the sealing thread's.
     fn seal_state_when_due(&mut self, due: u64) {
         let sealed_at = self.sealing.sealed_at.load(std::sync::atomic::Ordering::Acquire);
-        if self.state.next.saturating_sub(sealed_at) < due.max(1) || self.broken.is_some() {
+        // After failed seals (a file in the way, a disk that filled), each retry waits for
+        // twice as many new entries, up to 64 times.
+        let failures = self.sealing.failures.load(std::sync::atomic::Ordering::Acquire).min(6);
+        let due = due.max(1).saturating_mul(1 << failures);
+        if self.state.next.saturating_sub(sealed_at) < due || self.broken.is_some() {
             return;
         }
         // While the thread writes the last one, this one waits for the next chance.
@@ -327,7 +344,7 @@ impl Writer {
         // Nothing is sealed from a state the start's check has not found right, nor without
         // room for it on disk.
         let checked = matches!(self.published.start_check(), StartCheck::NotNeeded | StartCheck::Passed { .. });
-        if !checked || self.store.room().is_err() || !self.settle() {
+        if !checked || self.store.room_for(self.sealing.last_bytes as u64).is_err() || !self.settle() {
             return;
         }
         let started = Instant::now();
@@ -340,6 +357,16 @@ impl Writer {
         self.sealing.writing.store(true, std::sync::atomic::Ordering::Release);
         if self.sealing.thread.send((self.state.next, bytes)).is_err() {
             self.sealing.writing.store(false, std::sync::atomic::Ordering::Release);
+        }
+    }
+
+    /// After the start's check failed, the state (and what readers see of it) is read again by
+    /// replaying the whole log, once: the sealed state it came from was wrong.
+    fn replay_after_failed_check(&mut self) {
+        if !std::mem::replace(&mut self.replayed_after_failed_check, true) {
+            log::warn!("the whole log is replayed: the state read at the start was found wrong");
+            self.settle();
+            self.reload();
         }
     }
 

@@ -309,6 +309,12 @@ pub trait LogStore: Send + Sync + 'static {
     fn room(&self) -> Result<(), StoreError> {
         Ok(())
     }
+    /// Whether there is room for `bytes` more beside what [`LogStore::room`] keeps free (a
+    /// sealed state of about that size, asked before it is encoded).
+    fn room_for(&self, bytes: u64) -> Result<(), StoreError> {
+        let _ = bytes;
+        self.room()
+    }
     /// A bucket of the subject map, as the latest revision left it (empty when none was written).
     fn map_bucket(&self, bucket: u16) -> Result<MapBucket, StoreError>;
     /// The subtree of every bucket that holds a subject, as the latest revision left it.

@@ -169,10 +169,17 @@ impl SledStore {
             map: crate::store::map_files::MapFiles::open(&dir.join("map"))?,
         };
         store.reserve.take();
-        // A sealed state whose write did not finish.
-        match std::fs::remove_file(dir.join(sealed::UNFINISHED)) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
-            _ => {}
+        // A sealed state whose write did not finish (anything else by that name is moved aside:
+        // the sealed state is not the log, and never stops a start).
+        let unfinished = dir.join(sealed::UNFINISHED);
+        match std::fs::symlink_metadata(&unfinished) {
+            Ok(m) if m.is_file() => {
+                if let Err(e) = std::fs::remove_file(&unfinished) {
+                    log::warn!("{} could not be removed: {e}", unfinished.display());
+                }
+            }
+            Ok(_) => sealed::set_aside(&unfinished),
+            Err(_) => {}
         }
         store.sync_and_empty_journal(&*store.database()?)?;
         store.load_indexes()?;

@@ -160,7 +160,11 @@ impl LogStore for SledStore {
     }
 
     fn room(&self) -> Result<(), StoreError> {
-        let wanted = self.min_free_bytes.load(std::sync::atomic::Ordering::Relaxed);
+        self.room_for(0)
+    }
+
+    fn room_for(&self, bytes: u64) -> Result<(), StoreError> {
+        let wanted = self.min_free_bytes.load(std::sync::atomic::Ordering::Relaxed).saturating_add(bytes);
         if wanted == 0 {
             return Ok(());
         }

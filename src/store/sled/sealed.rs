@@ -12,6 +12,17 @@ pub(super) const REJECTED: &str = "sealed-state.rejected";
 /// What a write left when it did not finish (a crash, a full disk).
 pub(super) const UNFINISHED: &str = "sealed-state.tmp";
 
+/// Moves whatever is at `path` (not a file a seal wrote) to `<path>.set-aside`, for the operator
+/// to look at; logged, and best effort.
+pub(super) fn set_aside(path: &std::path::Path) {
+    let mut aside = path.as_os_str().to_owned();
+    aside.push(".set-aside");
+    match std::fs::rename(path, &aside) {
+        Ok(()) => log::warn!("{} was not a file a seal wrote: moved to {}", path.display(), aside.to_string_lossy()),
+        Err(e) => log::warn!("{} is in the sealed state's way and could not be moved: {e}", path.display()),
+    }
+}
+
 /// Room a sealed state may take beyond the database's own size: the rules' state is a fraction
 /// of the log, so a larger file is not one the writer sealed.
 const LARGER_THAN_THE_DATABASE: u64 = 64 << 20;
@@ -27,9 +38,13 @@ impl SledStore {
             Err(e) => return Err(StoreError::of_io(e, "reading the sealed state")),
         };
         if !metadata.is_file() {
+            // Moved out of the way, so that the next seal can take its place.
+            set_aside(&path);
             return Err(StoreError::Malformed(format!("{} is not a regular file", path.display())));
         }
-        let database = std::fs::metadata(self.dir.join("db")).map(|m| m.len()).unwrap_or(0);
+        // The log's bytes are in the database and, until sled takes them, the journal.
+        let size = |name: &str| std::fs::metadata(self.dir.join(name)).map(|m| m.len()).unwrap_or(0);
+        let database = size("db") + size("journal");
         if metadata.len() > database + LARGER_THAN_THE_DATABASE {
             return Err(StoreError::Malformed(format!(
                 "{} holds {} bytes, more than a state of the database's {database} could",
