@@ -5,8 +5,9 @@ package (https://github.com/standard-webhooks/standard-webhooks), as an integrat
 
 Listens on 127.0.0.1:P (0: any port; the port is printed as `listening on P`). Each POST is
 verified with every secret in FILE (one per line, read at each request, so that a test can
-write it after registering the endpoint, or change it after a rotation): one that verifies with
-none is answered 401 and logged as `{"bad": ...}`. The first N deliveries that verify are
+write it after registering the endpoint, or change it after a rotation; until FILE exists every
+delivery is answered 503): one that verifies with none is answered 401 and logged as
+`{"bad": ...}`. The first N deliveries that verify are
 answered 500 (and logged as `{"failed": webhook-id}`); after N accepted ones, 410 Gone. Each
 accepted delivery is logged as one JSON line: its webhook-id, the entry's sequence, project and
 kind, and which secrets' signatures it carried.
@@ -39,7 +40,9 @@ class Receiver(BaseHTTPRequestHandler):
             with open(args.secrets) as f:
                 secrets = [line.strip() for line in f if line.strip()]
         except FileNotFoundError:
-            secrets = []
+            # Not told its secret yet (the test writes it once the registration answered, and
+            # deliveries may come first): not ready, as a receiver still starting would be.
+            return self.answer(503)
         verified = []
         message = None
         for index, secret in enumerate(secrets):

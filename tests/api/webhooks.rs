@@ -47,8 +47,11 @@ impl Receiver {
         format!("http://127.0.0.1:{}/hook", self.port)
     }
 
+    /// Tells the receiver its secrets, whole at once (written aside and renamed into place).
     fn trust(&self, secrets: &[&str]) {
-        std::fs::write(&self.secrets, secrets.join("\n")).unwrap();
+        let aside = self.secrets.with_extension("new");
+        std::fs::write(&aside, secrets.join("\n")).unwrap();
+        std::fs::rename(&aside, &self.secrets).unwrap();
     }
 
     fn records(&self) -> Vec<Value> {
