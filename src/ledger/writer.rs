@@ -353,7 +353,7 @@ impl Writer {
         let bytes = super::sealed::seal_body(&self.sealing.key, self.state.point(), self.sealing.last_bytes);
         log::debug!("state of {} entries encoded in {:?}", self.state.next, started.elapsed());
         self.sealing.last_bytes = bytes.len() + bytes.len() / 16;
-        // The thread is idle (asked below), so this hand-over waits for it to take the bytes.
+        // The thread is idle (asked above), so this hand-over waits only for it to take them.
         self.sealing.writing.store(true, std::sync::atomic::Ordering::Release);
         if self.sealing.thread.send((self.state.next, bytes)).is_err() {
             self.sealing.writing.store(false, std::sync::atomic::Ordering::Release);
