@@ -175,7 +175,7 @@ impl Ledger {
         let sealed = (!rejected).then_some(&key);
         let writer::Loaded { state, resumed } =
             writer::WriterState::load(store.as_ref(), genesis.clone(), &verifier, sealed)?;
-        let next = state.next();
+        let next = state.next;
         let published = Arc::new(Published::new(
             next,
             state.ledger.system.clone(),

@@ -64,9 +64,7 @@ fn replayed_digest(
     let mut replay = Replay::new(genesis, Depth::Structure, origin);
     let mut last_received = i64::MIN;
     crate::store::read_log(store, 0..covered, |entry| {
-        replay
-            .push_with(entry, &StoreEvents(store))
-            .map_err(|b| StoreError::Corrupt { sequence: b.sequence, reason: b.reason })?;
+        replay.push_with(entry, &StoreEvents(store))?;
         last_received = last_received.max(entry.received_at_us);
         Ok::<_, StoreError>(())
     })?;

@@ -9,7 +9,7 @@ use crate::crypto::checkpoint::{Checkpoint, NoteVerifier};
 use crate::crypto::merkle::Frontier;
 use crate::domain::state::Listing;
 use crate::domain::{LedgerState, ProjectId, SystemState};
-use crate::log::replay::{Broken, Chain, Depth, Replay};
+use crate::log::replay::{Chain, Depth, Replay};
 use crate::log::Entry;
 use crate::store::{LogStore, StoreError};
 use std::collections::HashMap;
@@ -46,7 +46,6 @@ impl WriterState {
         sealed: Option<&SealKey>,
     ) -> Result<Loaded, StoreError> {
         let started = Instant::now();
-        let corrupt = |b: Broken| StoreError::Corrupt { sequence: b.sequence, reason: b.reason };
         let resumed_replay = match sealed {
             Some(key) => resume(store, verifier, key)?,
             None => None,
@@ -56,7 +55,7 @@ impl WriterState {
             None => (Replay::new(genesis.clone(), Depth::Structure, &verifier.name), None, i64::MIN),
         };
         let mut push = |entry: &Entry| {
-            replay.push_with(entry, &StoreEvents(store)).map_err(corrupt)?;
+            replay.push_with(entry, &StoreEvents(store))?;
             last_received = last_received.max(entry.received_at_us);
             Ok::<_, StoreError>(())
         };
@@ -77,7 +76,7 @@ impl WriterState {
                 })
             }
             Some(note) => {
-                let checkpoint = replay.check_checkpoint(&note, verifier).map_err(corrupt)?;
+                let checkpoint = replay.check_checkpoint(&note, verifier)?;
                 if stored_frontier(store, next).as_ref() != Some(&replay.frontier) {
                     return Err(StoreError::Corrupt {
                         sequence: next - 1,
@@ -99,11 +98,6 @@ impl WriterState {
             tip: (last_leaf, last_received),
         };
         Ok(Loaded { state, resumed })
-    }
-
-    /// The log's length.
-    pub fn next(&self) -> u64 {
-        self.next
     }
 
     /// The state at its point of the log, to seal.

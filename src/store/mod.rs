@@ -105,6 +105,13 @@ pub enum StoreError {
     Unchecked { reason: String },
 }
 
+/// A replay of the stored log that broke at an entry: the store holds something it should not.
+impl From<crate::log::replay::Broken> for StoreError {
+    fn from(broken: crate::log::replay::Broken) -> StoreError {
+        StoreError::Corrupt { sequence: broken.sequence, reason: broken.reason }
+    }
+}
+
 /// A failure of what the store is built on, kept as the cause of the [`StoreError`] it becomes.
 pub trait IntoStoreError {
     fn into_store_error(self, what: &'static str) -> StoreError;
