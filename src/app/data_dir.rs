@@ -78,11 +78,19 @@ pub struct Setup {
     pub admin_key: AdminKey,
     /// Free space below which appends are refused (507, `Retry-After`).
     pub min_free_bytes: u64,
+    /// Entries appended before the store compresses entries against a dictionary of earlier
+    /// ones; 0: stored raw.
+    pub compress_after: u64,
 }
 
 impl Default for Setup {
     fn default() -> Self {
-        Setup { origin: None, admin_key: AdminKey::default(), min_free_bytes: crate::store::MIN_FREE_BYTES }
+        Setup {
+            origin: None,
+            admin_key: AdminKey::default(),
+            min_free_bytes: crate::store::MIN_FREE_BYTES,
+            compress_after: crate::store::COMPRESS_AFTER,
+        }
     }
 }
 
@@ -115,6 +123,7 @@ pub async fn open(dir: &Path, config: LedgerConfig, setup: &Setup) -> Result<Ope
     let mut created = Vec::new();
     let sled = Arc::new(SledStore::open(&data.store())?);
     sled.set_min_free_bytes(setup.min_free_bytes);
+    sled.set_compress_after(setup.compress_after)?;
     let store: Arc<dyn LogStore> = sled.clone();
     let first_start = store.is_empty()?;
     if !first_start && !data.ledger_key().exists() {

@@ -77,6 +77,10 @@ pub struct ServeArgs {
     /// 250,000 entries or quarter of the log, whichever is more (or this many, if more).
     #[arg(long, default_value_t = 10_000)]
     pub seal_after: u64,
+    /// Entries appended after a start before the store stores new entries compressed, each
+    /// against a dictionary sampled from those (docs/operations.md); 0 stores them raw.
+    #[arg(long, default_value_t = crate::store::COMPRESS_AFTER)]
+    pub compress_after: u64,
 }
 
 /// Runs the service until SIGTERM or SIGINT.
@@ -101,6 +105,7 @@ pub(super) fn serve(args: ServeArgs) {
         webhook_retry_ms,
         webhook_max_endpoints,
         seal_after,
+        compress_after,
     } = args;
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     // Everything the server creates (keys, token, every file of the store) is its owner's
@@ -115,6 +120,7 @@ pub(super) fn serve(args: ServeArgs) {
     settings.limits.unverified_refusal_delay = std::time::Duration::from_millis(unverified_refusal_delay_ms);
     settings.setup.origin = origin;
     settings.setup.min_free_bytes = min_free_mb << 20;
+    settings.setup.compress_after = compress_after;
     if let Some(key) = admin_public_key {
         let key = crate::domain::ids::PublicKeyBytes::parse(key.trim())
             .and_then(|k| k.strict().map(|()| k).map_err(crate::domain::ids::ValueError::Invalid))

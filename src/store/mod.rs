@@ -21,7 +21,7 @@ mod memory;
 mod sled;
 
 pub use memory::MemoryStore;
-pub use sled::{Part, SledStore, MIN_FREE_BYTES, SEGMENT_SIZE};
+pub use sled::{Part, SledStore, COMPRESS_AFTER, MIN_FREE_BYTES, SEGMENT_SIZE};
 
 use crate::crypto::map::{Key as MapKey, MapNode};
 use crate::crypto::merkle::{Hash, NodeId};

@@ -31,10 +31,16 @@ impl Rng {
     }
 }
 
-/// A note of about `size` bytes of text.
+/// The server's arguments: entries compressed from early on in every life of the server, so
+/// that crashes also land on commits that carry a new dictionary.
+const COMPRESS_EARLY: &[&str] = &["--compress-after", "16"];
+
+/// A note of about `size` bytes of text: letters drawn at random, which compress to about 0.6
+/// of their bytes in an envelope, so that a large batch is still too large for the journal.
 fn note(p: &Signer, project: &str, tag: &str, size: usize) -> serde_json::Value {
-    let text = format!("{tag} {}", "x".repeat(size));
-    p.payload(project, "note_added", json!({"text": text}))
+    let mut rng = Rng(tag.bytes().fold(0x9e37_79b9_7f4a_7c15, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)));
+    let letters: String = (0..size).map(|_| char::from(b'a' + (rng.next() % 26) as u8)).collect();
+    p.payload(project, "note_added", json!({"text": format!("{tag} {letters}")}))
 }
 
 /// What was sent and what was acknowledged, across crashes.
@@ -48,9 +54,9 @@ struct Ledgerbook {
 impl Ledgerbook {
     /// Sends one request of the mix; `false` once the server no longer answers.
     fn send(&self, app: &TestApp, p: &Signer, project: &str, tag: &str, kind: u64) -> bool {
-        // 0: one small event; 1: 5 small ones; 2: 3 of 19 KB (a journaled commit); 3: 12 of
-        // 19 KB (over the journal's largest record: written to sled directly).
-        let (count, size) = [(1, 20), (5, 20), (3, 19_000), (12, 19_000)][kind as usize % 4];
+        // 0: one small event; 1: 5 small ones; 2: 3 of 19 KB (a journaled commit); 3: 30 of
+        // 19 KB (over the journal's largest record, compressed or not: written to sled directly).
+        let (count, size) = [(1, 20), (5, 20), (3, 19_000), (30, 19_000)][kind as usize % 4];
         let payloads: Vec<serde_json::Value> =
             (0..count).map(|k| note(p, project, &format!("{tag}-{k}"), size)).collect();
         let answer = if count == 1 {
@@ -172,7 +178,7 @@ fn workload(
 #[test]
 fn acknowledged_events_survive_sigkill() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, port) = start_server(dir.path());
+    let (mut child, port) = start_server_with(dir.path(), COMPRESS_EARLY, &[]);
     let mut app = attach(dir, port);
     let (producers, projects) = crew(&app, "crash");
     let book = Ledgerbook::default();
@@ -197,7 +203,7 @@ fn acknowledged_events_survive_sigkill() {
             }
             stop.store(true, Ordering::Relaxed);
         });
-        let (restarted, port) = start_server(app.dir.path());
+        let (restarted, port) = start_server_with(app.dir.path(), COMPRESS_EARLY, &[]);
         child = restarted;
         app = attach(app.dir, port);
         book.check(&app, &projects, &format!("cycle {cycle}"));
@@ -212,7 +218,7 @@ fn acknowledged_events_survive_sigkill() {
 fn a_crash_at_every_step_of_the_write_path_loses_nothing_acknowledged() {
     use std::os::unix::process::ExitStatusExt as _;
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, port) = start_server(dir.path());
+    let (mut child, port) = start_server_with(dir.path(), COMPRESS_EARLY, &[]);
     let mut app = attach(dir, port);
     let (producers, projects) = crew(&app, "point");
     let book = Ledgerbook::default();
@@ -227,7 +233,7 @@ fn a_crash_at_every_step_of_the_write_path_loses_nothing_acknowledged() {
         for hit in [1, 3] {
             cycle += 1;
             let armed = format!("{point}:{hit}");
-            let status = match try_start_server(app.dir.path(), &[], &[("LINEAGE_FAILPOINT", &armed)]) {
+            let status = match try_start_server(app.dir.path(), COMPRESS_EARLY, &[("LINEAGE_FAILPOINT", &armed)]) {
                 // The point is on the way through the start (the journal's recovery): a crash there.
                 Err(mut exited) => Some(exited.0.wait().unwrap()),
                 Ok((server, port)) => {
@@ -253,7 +259,7 @@ fn a_crash_at_every_step_of_the_write_path_loses_nothing_acknowledged() {
             };
             let status = status.unwrap_or_else(|| panic!("{armed}: the server never reached the crash point"));
             assert_eq!(status.signal(), Some(libc::SIGABRT), "{armed}: the server aborted at the point ({status:?})");
-            let (restarted, port) = start_server(app.dir.path());
+            let (restarted, port) = start_server_with(app.dir.path(), COMPRESS_EARLY, &[]);
             child = restarted;
             app = attach(app.dir, port);
             book.check(&app, &projects, &armed);

@@ -349,9 +349,11 @@ pub fn try_start_server(dir: &std::path::Path, args: &[&str], env: &[(&str, &str
 }
 
 /// Rewrites entry `sequence` of the stopped server's data directory `data` in place with one
-/// byte of its envelope changed, as someone with access to the files could (see the layout in
-/// `store::sled::layout`: entries in chunks under `E` and the first sequence).
-pub fn damage_entry(data: &Path, sequence: u64) {
+/// byte changed, as someone with access to the files could (see the layout in
+/// `store::sled::layout`: entries in chunks under `E` and the first sequence). A raw entry gets
+/// one byte of its envelope changed, so that it still decodes; a compressed one the last byte of
+/// its compressed bytes. Done twice, the entry is as it was. Says whether it was compressed.
+pub fn damage_entry(data: &Path, sequence: u64) -> bool {
     // Opened once as the server opens it, so that what the journal held is in the database.
     drop(lineage_ledger::store::SledStore::open(&data.join("store")).unwrap());
     let db =
@@ -362,18 +364,25 @@ pub fn damage_entry(data: &Path, sequence: u64) {
     let (key, value) = log.range(&b"E"[..]..=&last[..]).next_back().unwrap().unwrap();
     let first = u64::from_be_bytes(key[1..9].try_into().unwrap());
     let mut value = value.to_vec();
-    let mut at = 4;
+    // A compressed chunk: 0xC1, its dictionary's id, then the count as a raw chunk begins.
+    let compressed = value[0] == 0xC1;
+    let mut at = if compressed { 13 } else { 4 };
     for _ in first..sequence {
         at += 4 + u32::from_be_bytes(value[at..at + 4].try_into().unwrap()) as usize;
     }
     let len = u32::from_be_bytes(value[at..at + 4].try_into().unwrap()) as usize;
-    let mut entry = lineage_ledger::log::Entry::decode(&value[at + 4..at + 4 + len]).unwrap();
-    assert_eq!(entry.sequence, sequence);
-    let flip = entry.envelope.len() - 20;
-    entry.envelope[flip] ^= 0x01;
-    let encoded = entry.encode();
-    assert_eq!(encoded.len(), len);
-    value[at + 4..at + 4 + len].copy_from_slice(&encoded);
+    if compressed {
+        value[at + 4 + len - 1] ^= 0x01;
+    } else {
+        let mut entry = lineage_ledger::log::Entry::decode(&value[at + 4..at + 4 + len]).unwrap();
+        assert_eq!(entry.sequence, sequence);
+        let flip = entry.envelope.len() - 20;
+        entry.envelope[flip] ^= 0x01;
+        let encoded = entry.encode();
+        assert_eq!(encoded.len(), len);
+        value[at + 4..at + 4 + len].copy_from_slice(&encoded);
+    }
     log.insert(&key, value).unwrap();
     db.flush().unwrap();
+    compressed
 }

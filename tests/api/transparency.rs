@@ -217,8 +217,16 @@ fn evidence_of_a_delivered_asset_verifies_offline() {
 
 #[test]
 fn a_tampered_store_is_refused_at_start_naming_the_entry() {
+    // Entries stored raw (the store has fewer than --compress-after's entries), and compressed
+    // against a dictionary from the second entry on.
+    for args in [&[][..], &["--compress-after", "2"][..]] {
+        a_tampered_store_is_refused_at_start(args);
+    }
+}
+
+fn a_tampered_store_is_refused_at_start(args: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
-    let (mut child, port) = start_server(dir.path());
+    let (mut child, port) = start_server_with(dir.path(), args, &[]);
     let app = attach(dir, port);
     let producer = app.register("tamper-prod", "producer");
     app.send(&producer.envelope(
@@ -236,17 +244,18 @@ fn a_tampered_store_is_refused_at_start_naming_the_entry() {
     assert!(fsck.status.success(), "{}", String::from_utf8_lossy(&fsck.stderr));
 
     // Someone with access to the files rewrites entry 4 with one byte changed.
-    damage_entry(&data, 4);
+    assert_eq!(damage_entry(&data, 4), !args.is_empty(), "entry 4 is stored compressed with {args:?}");
     let start = std::process::Command::new(bin)
         .args(["serve", "--addr", "127.0.0.1:0", "--data", data.to_str().unwrap()])
+        .args(args)
         .output()
         .unwrap();
-    assert!(!start.status.success());
+    assert!(!start.status.success(), "{args:?}");
     let stderr = String::from_utf8_lossy(&start.stderr);
-    assert!(stderr.contains("entry 4"), "{stderr}");
+    assert!(stderr.contains("entry 4"), "{args:?}: {stderr}");
     let fsck = std::process::Command::new(bin).args(["fsck", "--data", data.to_str().unwrap()]).output().unwrap();
     assert!(!fsck.status.success());
-    assert!(String::from_utf8_lossy(&fsck.stderr).contains("entry 4"));
+    assert!(String::from_utf8_lossy(&fsck.stderr).contains("entry 4"), "{args:?}");
 }
 
 #[test]

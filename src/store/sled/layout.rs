@@ -3,6 +3,10 @@
 //! because sled's cost is per key (each insert copies and relinks a tree node):
 //! - `E` + first sequence (u64 BE) → a chunk of up to [`CHUNK`] consecutive entries: u32 count,
 //!   then per entry a u32 length and the bincode entry (read without decoding its neighbours);
+//!   or, compressed, [`COMPRESSED`], the dictionary's id (u64 BE), u32 count, then per entry a
+//!   u32 length and the entry as one zstd frame against that dictionary;
+//! - `D` + first sequence (u64 BE) → a dictionary, kept under the key of the first chunk that
+//!   uses it ([`super::dictionary`]);
 //! - `M` + first sequence (u64 BE) → what the entries of the chunk are found by: per entry its
 //!   event id, project and the assets it names (bincode of [`Found`]);
 //! - `n` + level (u8) + index (u64 BE) → Merkle node, for the levels the ledger stores;
@@ -13,6 +17,8 @@
 
 use super::super::index::Found;
 use super::super::{Commit, StoreError};
+use super::dictionary::{Encoder, Samples};
+use super::packed;
 use crate::crypto::merkle::NodeId;
 use crate::log::Entry;
 
@@ -35,24 +41,41 @@ pub const CHUNK: usize = 16;
 /// chunks of ordinary entries stays inline.
 pub const SEGMENT_SIZE: usize = 2 * 1024 * 1024;
 
-/// The entries of one chunk, as (sequence, encoded entry), without decoding them.
-pub(super) fn chunk_entries(key: &[u8], value: &[u8]) -> Result<Vec<(u64, std::ops::Range<usize>)>, StoreError> {
+/// The first byte of a chunk whose entries are compressed ([`super::dictionary`]); a raw chunk's
+/// first byte is 0, the high byte of its count.
+pub const COMPRESSED: u8 = 0xC1;
+
+/// One stored chunk, read without decoding its entries.
+pub(super) struct Chunk<'a> {
+    /// The dictionary its entries are compressed against; none when they are stored raw.
+    pub dictionary: Option<u64>,
+    /// Each entry's sequence and stored bytes.
+    pub entries: Vec<(u64, &'a [u8])>,
+}
+
+/// The entries of one chunk, as (sequence, stored entry), without decoding them.
+pub(super) fn chunk_entries<'a>(key: &[u8], value: &'a [u8]) -> Result<Chunk<'a>, StoreError> {
     let bad = |why: &str| StoreError::Malformed(format!("a stored chunk is malformed: {why}"));
     let first = read_u64(&key[1..])?;
-    let count = u32::from_be_bytes(value.get(..4).ok_or_else(|| bad("no count"))?.try_into().expect("4 bytes"));
-    let mut at = 4;
-    let mut out = Vec::with_capacity(count as usize);
-    for i in 0..u64::from(count) {
-        let len = value.get(at..at + 4).ok_or_else(|| bad("truncated length"))?;
-        let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
-        let range = at + 4..at + 4 + len;
-        if range.end > value.len() {
-            return Err(bad("truncated entry"));
+    let (dictionary, rest) = match value.first() {
+        Some(&COMPRESSED) => {
+            let id = value.get(1..9).ok_or_else(|| bad("no dictionary"))?;
+            (Some(read_u64(id)?), &value[9..])
         }
-        out.push((first + i, range.clone()));
-        at = range.end;
+        _ => (None, value),
+    };
+    let count = u32::from_be_bytes(rest.get(..4).ok_or_else(|| bad("no count"))?.try_into().expect("4 bytes"));
+    let mut at = 4;
+    // Older stores wrote chunks of up to 64 entries: the count is not bounded by [`CHUNK`].
+    let mut entries = Vec::with_capacity((count as usize).min(CHUNK));
+    for i in 0..u64::from(count) {
+        let len = rest.get(at..at + 4).ok_or_else(|| bad("truncated length"))?;
+        let len = u32::from_be_bytes(len.try_into().expect("4 bytes")) as usize;
+        let stored = rest.get(at + 4..at + 4 + len).ok_or_else(|| bad("truncated entry"))?;
+        entries.push((first + i, stored));
+        at += 4 + len;
     }
-    Ok(out)
+    Ok(Chunk { dictionary, entries })
 }
 
 /// The number of entries in sled's log: one past the last sequence of the last chunk.
@@ -68,7 +91,7 @@ pub(super) fn log_len(log: &sled::Tree) -> Result<u64, StoreError> {
 
 /// One past the last sequence of a chunk.
 pub(super) fn chunk_end(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
-    Ok(chunk_entries(key, value)?.last().map_or(0, |(seq, _)| seq + 1))
+    Ok(chunk_entries(key, value)?.entries.last().map_or(0, |(seq, _)| seq + 1))
 }
 
 /// The key of a stored Merkle node.
@@ -87,17 +110,38 @@ pub(super) const CHECKPOINT_KEY: &[u8] = b"c";
 pub(super) type Pair = (Vec<u8>, Vec<u8>);
 
 /// Every record a commit writes: its entries' chunks and `M` records, its Merkle nodes and its
-/// checkpoint.
-pub(super) fn commit_pairs(commit: &Commit, found: &[Found]) -> Result<Vec<Pair>, StoreError> {
+/// checkpoint. Entries are packed and compressed with `encoder` when there is one, and stored as
+/// they are otherwise; `samples` are offered each entry, packed.
+pub(super) fn commit_pairs(
+    commit: &Commit,
+    found: &[Found],
+    mut encoder: Option<&mut Encoder>,
+    samples: &mut Samples,
+) -> Result<Vec<Pair>, StoreError> {
     let entries = &commit.entries;
-    let mut pairs = Vec::with_capacity(2 * entries.len().div_ceil(CHUNK) + commit.nodes.len() + 1);
+    let mut pairs = Vec::with_capacity(2 * entries.len().div_ceil(CHUNK) + commit.nodes.len() + 2);
     for (chunk, found) in entries.chunks(CHUNK).zip(found.chunks(CHUNK)) {
         let record = bincode::encode_to_vec(found, bincode::config::standard()).map_err(io)?;
         pairs.push((seq_key(b'M', chunk[0].0.sequence).to_vec(), record));
-        let encoded: Vec<Vec<u8>> = chunk.iter().map(|(entry, _)| entry.encode()).collect();
-        let mut value = Vec::with_capacity(4 + encoded.iter().map(|e| e.len() + 4).sum::<usize>());
+        let mut stored = Vec::with_capacity(chunk.len());
+        for (entry, _) in chunk {
+            let sampled = samples.wants(entry.sequence);
+            let packed = (sampled || encoder.is_some()).then(|| packed::pack(entry));
+            if let (true, Some(packed)) = (sampled, &packed) {
+                samples.keep(packed);
+            }
+            stored.push(match (encoder.as_deref_mut(), packed) {
+                (Some(encoder), Some(packed)) => encoder.compress(&packed)?,
+                _ => entry.encode(),
+            });
+        }
+        let mut value = Vec::with_capacity(13 + stored.iter().map(|e| e.len() + 4).sum::<usize>());
+        if let Some(encoder) = encoder.as_deref() {
+            value.push(COMPRESSED);
+            value.extend_from_slice(&encoder.id.to_be_bytes());
+        }
         value.extend_from_slice(&(chunk.len() as u32).to_be_bytes());
-        for e in &encoded {
+        for e in &stored {
             value.extend_from_slice(&(e.len() as u32).to_be_bytes());
             value.extend_from_slice(e);
         }
@@ -123,9 +167,11 @@ pub(super) fn read_u64(bytes: &[u8]) -> Result<u64, StoreError> {
     Ok(u64::from_be_bytes(arr))
 }
 
-/// A stored entry, decoded, that must say it is the entry at `sequence`.
-pub(super) fn decode_entry(sequence: u64, bytes: &[u8]) -> Result<Entry, StoreError> {
-    let entry = Entry::decode(bytes).map_err(|e| StoreError::Corrupt { sequence, reason: e.to_string() })?;
+/// A stored entry, decoded (from its packed form when it was compressed), that must say it is
+/// the entry at `sequence`.
+pub(super) fn decode_entry(sequence: u64, bytes: &[u8], packed: bool) -> Result<Entry, StoreError> {
+    let decoded = if packed { packed::unpack(bytes) } else { Entry::decode(bytes) };
+    let entry = decoded.map_err(|e| StoreError::Corrupt { sequence, reason: e.to_string() })?;
     if entry.sequence != sequence {
         return Err(StoreError::Corrupt { sequence, reason: format!("it says it is entry {}", entry.sequence) });
     }

@@ -34,8 +34,10 @@
 
 mod acknowledged;
 mod database;
+mod dictionary;
 mod journal;
 mod layout;
+mod packed;
 mod reads;
 mod reserve;
 mod sealed;
@@ -44,6 +46,7 @@ mod staged;
 mod tokens;
 
 use database::{Database, Opened};
+pub use dictionary::DEFAULT_AFTER as COMPRESS_AFTER;
 pub use reserve::MIN_FREE_BYTES;
 use reserve::{free_bytes, Reserve, RECOVERY_ROOM};
 pub use sizes::Part;
@@ -54,6 +57,7 @@ use super::{Commit, LogStore, StoreError, TokenRecord, TokenStore};
 use crate::crypto::merkle::{Hash, NodeId};
 use crate::log::Entry;
 use acknowledged::AcknowledgedRecord;
+use dictionary::Encoder;
 use journal::{Journal, Record, LARGEST_RECORD};
 pub use layout::SEGMENT_SIZE;
 use layout::{
@@ -87,6 +91,10 @@ pub struct SledStore {
     poisoned: std::sync::atomic::AtomicBool,
     /// The subject map's files (`map/`).
     map: crate::store::map_files::MapFiles,
+    /// The dictionary entries are compressed with, and samples for the next.
+    writing: std::sync::Mutex<dictionary::Writing>,
+    /// The dictionaries entries are inflated with, as read.
+    decoders: dictionary::Decoders,
 }
 
 fn batch_of(record: Record) -> sled::Batch {
@@ -154,6 +162,13 @@ impl SledStore {
         let file = File::open(dir.join("db")).map_err(io)?;
         let (journal, records) = Journal::open(dir)?;
         replay(&database.log, records, false)?;
+        let current = match database.log.scan_prefix([b'D']).next_back() {
+            Some(kv) => {
+                let (key, value) = kv.map_err(io)?;
+                Some((read_u64(&key[1..])?, value.to_vec()))
+            }
+            None => None,
+        };
         let store = SledStore {
             dir: dir.to_owned(),
             database: std::sync::RwLock::new(Some(database)),
@@ -167,6 +182,8 @@ impl SledStore {
             poisoned: false.into(),
             reserve: Reserve { path: dir.join("reserve") },
             map: crate::store::map_files::MapFiles::open(&dir.join("map"))?,
+            writing: std::sync::Mutex::new(dictionary::Writing::new(current)?),
+            decoders: dictionary::Decoders::default(),
         };
         store.reserve.take();
         // A sealed state whose write did not finish (anything else by that name is moved aside:
@@ -186,6 +203,13 @@ impl SledStore {
         // The directory entry of a new database file must be durable too.
         File::open(dir).and_then(|d| d.sync_all()).map_err(io)?;
         Ok(store)
+    }
+
+    /// Sets how many entries are appended before the first dictionary is made; 0 stores
+    /// entries raw ([`dictionary`]).
+    pub fn set_compress_after(&self, entries: u64) -> Result<(), StoreError> {
+        self.writing.lock().map_err(|_| io("dictionary lock poisoned"))?.samples.set_after(entries);
+        Ok(())
     }
 
     /// Sets the free space below which appends are refused.
@@ -212,6 +236,8 @@ impl SledStore {
         // for it is given up now, and taken again once the store is writable.
         self.reserve.release();
         let reopened = Database::open(&self.dir)?;
+        // A dictionary read from sled's memory of a write that failed may not be there again.
+        self.decoders.clear()?;
         self.staged.clear()?;
         for record in self.journal.records()? {
             self.staged.stage(record.pairs)?;
@@ -282,6 +308,7 @@ impl SledStore {
                 // What sled held before is not trusted: the journal is read from memory, and goes
                 // to sled again before anything else.
                 self.poisoned.store(true, std::sync::atomic::Ordering::SeqCst);
+                self.decoders.clear()?;
                 self.staged.clear()?;
                 for record in self.journal.records()? {
                     self.staged.stage(record.pairs)?;
@@ -411,5 +438,7 @@ impl SledStore {
     }
 }
 
+#[cfg(test)]
+mod dictionary_tests;
 #[cfg(test)]
 mod tests;

@@ -18,7 +18,26 @@ impl SledStore {
             }
         }
         let found = found_in(commit, len)?;
-        let pairs = commit_pairs(commit, &found)?;
+        let mut writing = self.writing.lock().map_err(|_| io("dictionary lock poisoned"))?;
+        let writing = &mut *writing;
+        // A new dictionary is kept in the commit of the first chunk that uses it, and used for
+        // the next commits only once that commit is durable.
+        let mut fresh = match writing.due(len) {
+            Some(id) => {
+                let bytes = writing.samples.dictionary_bytes();
+                Some((Encoder::new(id, &bytes)?, bytes))
+            }
+            None => None,
+        };
+        let encoder = match &mut fresh {
+            Some((encoder, _)) => Some(encoder),
+            None if writing.stored_raw() => None,
+            None => writing.current.as_mut(),
+        };
+        let mut pairs = commit_pairs(commit, &found, encoder, &mut writing.samples)?;
+        if let Some((encoder, bytes)) = &fresh {
+            pairs.push((dictionary::key(encoder.id).to_vec(), dictionary::record(bytes)));
+        }
         let record = Record { first: len, entries: entries.len() as u64, pairs };
         if record.encoded_len() > LARGEST_RECORD {
             // Atomic through sled's batch, durable through its sync, which makes the journal's
@@ -53,11 +72,34 @@ impl SledStore {
                 indexes.add(entry.sequence, found);
             }
         }
+        if let Some((encoder, _)) = fresh {
+            writing.adopt(encoder);
+        }
         if let Some(note) = &commit.checkpoint {
             self.acknowledged.record(note)?;
             failpoint::hit("acknowledged");
         }
         Ok(())
+    }
+
+    /// The entry at `sequence`, from its chunk as stored; `database` is the one held by the
+    /// caller (a dictionary is read from it).
+    fn entry_in(
+        &self,
+        database: &Database,
+        dictionary: Option<u64>,
+        sequence: u64,
+        stored: &[u8],
+    ) -> Result<Entry, StoreError> {
+        let Some(id) = dictionary else { return decode_entry(sequence, stored, false) };
+        let decoder = self.decoders.get(id, || {
+            let key = dictionary::key(id);
+            if let Some(staged) = self.staged.now()?.pairs.get(&key[..]) {
+                return Ok(Some(staged.to_vec()));
+            }
+            Ok(database.log.get(key).map_err(io)?.map(|v| v.to_vec()))
+        })?;
+        decode_entry(sequence, &dictionary::inflate(sequence, stored, &decoder)?, true)
     }
 }
 
@@ -79,36 +121,41 @@ impl LogStore for SledStore {
         let Some((key, value)) = self.holding(&seq_key(b'E', 0), &seq_key(b'E', sequence))? else {
             return Ok(None);
         };
-        match chunk_entries(&key, &value)?.into_iter().find(|(seq, _)| *seq == sequence) {
+        let chunk = chunk_entries(&key, &value)?;
+        match chunk.entries.iter().find(|(seq, _)| *seq == sequence) {
             None => Ok(None),
-            Some((_, bytes)) => decode_entry(sequence, &value[bytes]).map(Some),
+            Some((_, stored)) => self.entry_in(&*self.database()?, chunk.dictionary, sequence, stored).map(Some),
         }
     }
 
     fn range(&self, from: u64, limit: usize) -> Result<Vec<Entry>, StoreError> {
-        /// Adds the chunk's entries from `from` on; false once `out` holds `limit`.
-        fn take(out: &mut Vec<Entry>, from: u64, limit: usize, key: &[u8], value: &[u8]) -> Result<bool, StoreError> {
-            for (seq, bytes) in chunk_entries(key, value)? {
-                if out.len() == limit {
-                    return Ok(false);
-                }
-                if seq >= from {
-                    out.push(decode_entry(seq, &value[bytes])?);
-                }
-            }
-            Ok(out.len() < limit)
-        }
-        let mut out = Vec::with_capacity(limit.min(1024));
         let staged = self.staged.snapshot()?;
         let start = match self.holding(&seq_key(b'E', 0), &seq_key(b'E', from))? {
             Some((key, _)) => key.to_vec(),
             None => seq_key(b'E', from).to_vec(),
         };
+        // Held from here on, after `holding` let go of its own hold: a second hold by one
+        // thread could wait behind a reopening that waits for the first.
+        let database = self.database()?;
+        // Adds the chunk's entries from `from` on; false once `out` holds `limit`.
+        let take = |out: &mut Vec<Entry>, key: &[u8], value: &[u8]| -> Result<bool, StoreError> {
+            let chunk = chunk_entries(key, value)?;
+            for (seq, stored) in chunk.entries {
+                if out.len() == limit {
+                    return Ok(false);
+                }
+                if seq >= from {
+                    out.push(self.entry_in(&database, chunk.dictionary, seq, stored)?);
+                }
+            }
+            Ok(out.len() < limit)
+        };
+        let mut out = Vec::with_capacity(limit.min(1024));
         let end = seq_key(b'E', u64::MAX).to_vec();
         let mut last = None;
-        for kv in self.database()?.log.range(start.clone()..=end.clone()) {
+        for kv in database.log.range(start.clone()..=end.clone()) {
             let (key, value) = kv.map_err(io)?;
-            if !take(&mut out, from, limit, &key, &value)? {
+            if !take(&mut out, &key, &value)? {
                 return Ok(out);
             }
             last = Some(key.to_vec());
@@ -116,7 +163,7 @@ impl LogStore for SledStore {
         // The staged chunks follow sled's; one that sled was given meanwhile is read once.
         let after = last.map_or(std::ops::Bound::Included(start), std::ops::Bound::Excluded);
         for (key, value) in staged.pairs.range((after, std::ops::Bound::Included(end))) {
-            if !take(&mut out, from, limit, key, value)? {
+            if !take(&mut out, key, value)? {
                 break;
             }
         }

@@ -14,7 +14,15 @@ pub struct Part {
 impl SledStore {
     /// The records of the log tree by kind (layout.rs), and the token grants.
     pub fn parts(&self) -> Result<Vec<Part>, StoreError> {
-        let names = ["entry chunks", "index records", "Merkle nodes", "checkpoint", "older records", "token grants"];
+        let names = [
+            "entry chunks",
+            "index records",
+            "Merkle nodes",
+            "checkpoint",
+            "older records",
+            "token grants",
+            "dictionaries",
+        ];
         let mut parts: Vec<Part> = names.iter().map(|name| Part { name, records: 0, bytes: 0 }).collect();
         let database = self.database()?;
         let mut count = |part: usize, key: &[u8], value: &[u8]| {
@@ -28,6 +36,7 @@ impl SledStore {
                 Some(b'M') => 1,
                 Some(b'n') => 2,
                 Some(b'c') => 3,
+                Some(b'D') => 6,
                 _ => 4,
             };
             count(part, &key, &value);
