@@ -116,7 +116,9 @@ fn a_later_failing_review_and_a_retraction_cannot_be_cut_out_nor_hidden_behind_a
 
     // Each cut out alone: named, with its subject.
     let cases = [
-        ("qc_review_recorded", "qc-2", "asset:acme-client:p1/img-1"),
+        // The review's id as the payload spells it: a signer's event ids carry random hex, and
+        // `qc-2` alone is in every one of the reviewer's when that hex starts with 2.
+        ("qc_review_recorded", "\"review_id\":\"qc-2\"", "asset:acme-client:p1/img-1"),
         ("event_retracted", "approved the wrong file", "governance:acme-client:p1"),
         ("policy_amended", "stricter", "governance:acme-client:p1"),
     ];
