@@ -44,13 +44,6 @@ const DECODERS_HELD: usize = 64;
 /// Most bytes an entry inflates to (the entry decoder's own limit).
 pub const LARGEST_ENTRY: u64 = 16 * 1024 * 1024;
 
-/// The key a dictionary is kept under: `D` and the id, big-endian.
-pub fn key(id: u64) -> [u8; 9] {
-    let mut key = [b'D'; 9];
-    key[1..].copy_from_slice(&id.to_be_bytes());
-    key
-}
-
 /// A failure of zstd (or of a lock around it) as a store error.
 fn io(e: impl crate::store::IntoStoreError) -> StoreError {
     e.into_store_error("zstd")

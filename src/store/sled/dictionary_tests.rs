@@ -46,7 +46,15 @@ fn chunks(store: &SledStore) -> Vec<(u64, u8)> {
 fn dictionaries(store: &SledStore) -> Vec<u64> {
     store.sync_and_empty_journal(&store.database().unwrap()).unwrap();
     let database = store.database().unwrap();
-    database.log.scan_prefix([b'D']).map(|kv| read_u64(&kv.unwrap().0[1..]).unwrap()).collect()
+    database.log.scan_prefix([super::layout::DICTIONARY]).map(|kv| read_u64(&kv.unwrap().0[1..]).unwrap()).collect()
+}
+
+/// A new store that compresses entries once `after` were appended (0: never).
+fn compressing_after(after: u64) -> (tempfile::TempDir, SledStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    store.set_compress_after(after).unwrap();
+    (dir, store)
 }
 
 fn appended(store: &SledStore, from: u64, to: u64, per_commit: u64) -> Vec<Entry> {
@@ -61,9 +69,7 @@ fn appended(store: &SledStore, from: u64, to: u64, per_commit: u64) -> Vec<Entry
 
 #[test]
 fn entries_are_stored_compressed_once_enough_were_appended_and_read_back_the_same() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
-    store.set_compress_after(100).unwrap();
+    let (dir, store) = compressing_after(100);
     let mut all = appended(&store, 0, 300, 10);
     // The commit at 100 carries the dictionary and the first compressed chunk.
     assert_eq!(dictionaries(&store), vec![100]);
@@ -95,9 +101,7 @@ fn entries_are_stored_compressed_once_enough_were_appended_and_read_back_the_sam
 
 #[test]
 fn with_compression_off_entries_are_stored_raw() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
-    store.set_compress_after(0).unwrap();
+    let (_dir, store) = compressing_after(0);
     let all = appended(&store, 0, 200, 10);
     assert!(dictionaries(&store).is_empty());
     assert!(chunks(&store).iter().all(|(_, byte)| *byte == 0));
@@ -106,9 +110,7 @@ fn with_compression_off_entries_are_stored_raw() {
 
 #[test]
 fn compressed_entries_staged_and_journaled_are_read_before_and_after_a_crash() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path()).unwrap();
-    store.set_compress_after(20).unwrap();
+    let (dir, store) = compressing_after(20);
     let all = appended(&store, 0, 100, 5);
     // Staged, in the journal, not yet in sled: read from memory.
     assert!(!store.staged.snapshot().unwrap().pairs.is_empty());
@@ -167,9 +169,7 @@ fn damaged_compressed_entries_are_reported_at_their_sequence_and_their_neighbour
         ("a sound frame of other bytes", |b| *b = zstd::bulk::compress(&[0u8; 64], 1).unwrap(), ""),
     ];
     for (case, change, says) in table {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        store.set_compress_after(20).unwrap();
+        let (_dir, store) = compressing_after(20);
         let all = appended(&store, 0, 60, 5);
         rewrite(&store, 45, change);
         let (sequence, reason) = corrupt_at(store.entry(45));
@@ -203,16 +203,14 @@ fn a_chunk_naming_a_dictionary_missing_or_damaged_is_reported_corrupt() {
         ("one byte flipped", "damaged"),
     ];
     for (case, says) in table {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SledStore::open(dir.path()).unwrap();
-        store.set_compress_after(20).unwrap();
+        let (dir, store) = compressing_after(20);
         appended(&store, 0, 60, 5);
         store.sync_and_empty_journal(&store.database().unwrap()).unwrap();
         drop(store);
         let store = SledStore::open(dir.path()).unwrap();
         {
             let database = store.database().unwrap();
-            let key = dictionary::key(20);
+            let key = super::layout::dictionary_key(20);
             let mut record = database.log.get(key).unwrap().unwrap().to_vec();
             match case {
                 "removed" => drop(database.log.remove(key).unwrap()),

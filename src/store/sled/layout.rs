@@ -94,6 +94,14 @@ pub(super) fn chunk_end(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
     Ok(chunk_entries(key, value)?.entries.last().map_or(0, |(seq, _)| seq + 1))
 }
 
+/// The first byte of a dictionary's key.
+pub(super) const DICTIONARY: u8 = b'D';
+
+/// The key a dictionary is kept under: the key of the first chunk that uses it, under `D`.
+pub(super) fn dictionary_key(id: u64) -> [u8; 9] {
+    seq_key(DICTIONARY, id)
+}
+
 /// The key of a stored Merkle node.
 pub(super) fn node_key((level, index): NodeId) -> [u8; 10] {
     let mut key = [0u8; 10];

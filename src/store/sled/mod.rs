@@ -162,7 +162,7 @@ impl SledStore {
         let file = File::open(dir.join("db")).map_err(io)?;
         let (journal, records) = Journal::open(dir)?;
         replay(&database.log, records, false)?;
-        let current = match database.log.scan_prefix([b'D']).next_back() {
+        let current = match database.log.scan_prefix([layout::DICTIONARY]).next_back() {
             Some(kv) => {
                 let (key, value) = kv.map_err(io)?;
                 Some((read_u64(&key[1..])?, value.to_vec()))
@@ -351,10 +351,15 @@ impl SledStore {
 
     /// The value of one key, staged or in sled.
     fn value(&self, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
+        self.value_in(&*self.database()?, key)
+    }
+
+    /// The value of one key, staged or in `database`, held by the caller.
+    fn value_in(&self, database: &Database, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
         let waiting = self.staged.now()?.pairs.get(key).cloned();
         match waiting {
             Some(value) => Ok(Some(value)),
-            None => self.database()?.log.get(key).map_err(io),
+            None => database.log.get(key).map_err(io),
         }
     }
 

@@ -1,6 +1,7 @@
 //! The store's reads and its `LogStore` face.
 
 use super::*;
+use layout::dictionary_key;
 
 impl SledStore {
     /// Writes one commit (see the module's notes on durability).
@@ -36,7 +37,7 @@ impl SledStore {
         };
         let mut pairs = commit_pairs(commit, &found, encoder, &mut writing.samples)?;
         if let Some((encoder, bytes)) = &fresh {
-            pairs.push((dictionary::key(encoder.id).to_vec(), dictionary::record(bytes)));
+            pairs.push((dictionary_key(encoder.id).to_vec(), dictionary::record(bytes)));
         }
         let record = Record { first: len, entries: entries.len() as u64, pairs };
         if record.encoded_len() > LARGEST_RECORD {
@@ -92,13 +93,8 @@ impl SledStore {
         stored: &[u8],
     ) -> Result<Entry, StoreError> {
         let Some(id) = dictionary else { return decode_entry(sequence, stored, false) };
-        let decoder = self.decoders.get(id, || {
-            let key = dictionary::key(id);
-            if let Some(staged) = self.staged.now()?.pairs.get(&key[..]) {
-                return Ok(Some(staged.to_vec()));
-            }
-            Ok(database.log.get(key).map_err(io)?.map(|v| v.to_vec()))
-        })?;
+        let decoder =
+            self.decoders.get(id, || Ok(self.value_in(database, &dictionary_key(id))?.map(|v| v.to_vec())))?;
         decode_entry(sequence, &dictionary::inflate(sequence, stored, &decoder)?, true)
     }
 }

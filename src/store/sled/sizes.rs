@@ -36,7 +36,7 @@ impl SledStore {
                 Some(b'M') => 1,
                 Some(b'n') => 2,
                 Some(b'c') => 3,
-                Some(b'D') => 6,
+                Some(&layout::DICTIONARY) => 6,
                 _ => 4,
             };
             count(part, &key, &value);
